@@ -1,0 +1,97 @@
+# Spry build. `make` builds build/spry and build/libspry.a; `make test` runs
+# every suite; `make asan` runs them under AddressSanitizer + UBSan.
+#
+# Variables: CC (gcc or clang), BUILD (output directory), SANITIZE=1,
+# BOUNDS=explicit (explicit bounds checks instead of guard pages), OPT.
+
+CC       ?= cc
+BUILD    ?= build
+OPT      ?= -O2
+SANITIZE ?=
+BOUNDS   ?= guard
+
+SRC_DIR  := $(abspath .)
+CPPFLAGS := -Iinclude -Isrc -D_GNU_SOURCE
+TEST_CPPFLAGS := -Itests
+CFLAGS   := -std=c17 $(OPT) -g -Wall -Wextra -Werror -Wshadow -Wvla -fvisibility=hidden \
+            -fno-strict-aliasing -pthread -MMD -MP
+LDFLAGS  := -pthread
+LDLIBS   := -lm
+
+ifeq ($(SANITIZE),1)
+CFLAGS   += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+LDFLAGS  += -fsanitize=address,undefined
+endif
+ifeq ($(BOUNDS),explicit)
+CPPFLAGS += -DSPRY_EXPLICIT_BOUNDS=1
+endif
+
+LIB_SRCS  := $(sort $(shell find src -name '*.c' ! -path 'src/cli/*'))
+CLI_SRCS  := $(sort $(wildcard src/cli/*.c))
+UNIT_SRCS := $(sort $(wildcard tests/harness/*.c) $(shell find tests/unit -name '*.c'))
+SPEC_SRCS := $(sort $(wildcard tests/spec/*.c))
+
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
+UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/obj/%.o)
+SPEC_OBJS := $(SPEC_SRCS:%.c=$(BUILD)/obj/%.o)
+
+DEPS_STAMP := $(BUILD)/.deps-ok
+
+.PHONY: all deps test asan explicit-bounds clean format check-format
+all: $(BUILD)/spry $(BUILD)/libspry.a
+
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): scripts/deps.sh
+	@mkdir -p $(BUILD)
+	@scripts/deps.sh
+	@touch $@
+
+$(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/tests/%.o: tests/%.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(TEST_CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libspry.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/spry: $(CLI_OBJS) $(BUILD)/libspry.a
+	$(CC) $(LDFLAGS) $(CLI_OBJS) $(BUILD)/libspry.a $(LDLIBS) -o $@
+
+$(BUILD)/tests/unit-tests: $(UNIT_OBJS) $(BUILD)/libspry.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $(UNIT_OBJS) $(BUILD)/libspry.a $(LDLIBS) -o $@
+
+$(BUILD)/tests/spec-runner: $(SPEC_OBJS) $(BUILD)/libspry.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $(SPEC_OBJS) $(BUILD)/libspry.a $(LDLIBS) -o $@
+
+TEST_BINS := $(BUILD)/spry $(BUILD)/tests/unit-tests
+ifneq ($(SPEC_SRCS),)
+TEST_BINS += $(BUILD)/tests/spec-runner
+endif
+
+# Every suite, then one closing "N passed, N failed[, N skipped]" line.
+test: $(TEST_BINS)
+	@SPRY_SRC_DIR=$(SRC_DIR) SPRY_BUILD_DIR=$(abspath $(BUILD)) scripts/run-tests.sh $(BUILD)
+
+asan:
+	$(MAKE) BUILD=build-asan SANITIZE=1 test
+
+explicit-bounds:
+	$(MAKE) BUILD=build-explicit BOUNDS=explicit test
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+check-format:
+	@scripts/check-format.sh
+
+clean:
+	rm -rf build build-asan build-explicit
+
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(SPEC_OBJS:.o=.d)

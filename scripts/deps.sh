@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Spry's build, tests and benchmarks need.
+# Non-interactive, installs only what is missing, safe to run any number of
+# times. Needs root (or sudo) only when something is missing.
+set -euo pipefail
+
+packages=(
+    make gcc clang lld clang-format       # build; clang also builds guests
+    wabt                                  # wast2json for the spec suite
+    wasi-libc libclang-rt-14-dev-wasm32   # C guests for wasm32-wasi
+    libclang-rt-14-dev                    # libFuzzer, sanitizer runtimes for clang
+    nodejs                                # reference runtime in benchmarks
+    strace                                # syscall checks in pool tests
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+        missing+=("$p")
+    fi
+done
+# A newer nodejs from another source also satisfies the benchmark.
+if [[ " ${missing[*]} " == *" nodejs "* ]] && command -v node >/dev/null 2>&1; then
+    missing=("${missing[@]/nodejs/}")
+    read -r -a missing <<<"${missing[*]}"
+fi
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps.sh: installing ${missing[*]}" >&2
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || { echo "deps.sh: need root to install: ${missing[*]}" >&2; exit 1; }
+    sudo="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Runs every test suite of a build directory and ends with one line,
+# "N passed, N failed[, N skipped]", summing the suites' own closing lines.
+# Usage: scripts/run-tests.sh BUILD_DIR
+set -uo pipefail
+build=${1:-build}
+export SPRY_SRC_DIR=${SPRY_SRC_DIR:-$(pwd)}
+export SPRY_BUILD_DIR=${SPRY_BUILD_DIR:-$(cd "$build" && pwd)}
+
+suites=("unit:$build/tests/unit-tests")
+[ -x "$build/tests/spec-runner" ] && suites+=("spec:$build/tests/spec-runner --build $build")
+[ -n "${SPRY_FUZZ_SMOKE:-}" ] && suites+=("fuzz:scripts/fuzz-smoke.sh")
+
+total_pass=0 total_fail=0 total_skip=0 status=0
+for entry in "${suites[@]}"; do
+    name=${entry%%:*}
+    cmd=${entry#*:}
+    echo "== suite $name: $cmd"
+    log=$(mktemp)
+    $cmd 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+    last=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+    rm -f "$log"
+    if [ -z "$last" ]; then
+        echo "suite $name: no summary line (exit $rc)"
+        total_fail=$((total_fail + 1))
+        status=1
+        continue
+    fi
+    p=$(sed -E 's/^([0-9]+) passed.*/\1/' <<<"$last")
+    f=$(sed -E 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/' <<<"$last")
+    s=0
+    [[ $last == *skipped* ]] && s=$(sed -E 's/.*, ([0-9]+) skipped.*/\1/' <<<"$last")
+    total_pass=$((total_pass + p)) total_fail=$((total_fail + f)) total_skip=$((total_skip + s))
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        echo "suite $name: exit status $rc with no failed test"
+        total_fail=$((total_fail + 1))
+    fi
+    [ "$rc" -ne 0 ] && status=1
+done
+echo
+if [ "$total_skip" -gt 0 ]; then
+    echo "$total_pass passed, $total_fail failed, $total_skip skipped"
+else
+    echo "$total_pass passed, $total_fail failed"
+fi
+exit $status

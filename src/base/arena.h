@@ -1,0 +1,25 @@
+/*
+ * Arena: many small allocations freed as a whole (per request, per module
+ * load). Blocks are chained; `limit` caps the total bytes the arena may hold,
+ * so a hostile input cannot make it grow without bound.
+ */
+#ifndef SPRY_BASE_ARENA_H
+#define SPRY_BASE_ARENA_H
+
+#include <stddef.h>
+
+struct spry_arena_block;
+
+struct spry_arena {
+    struct spry_arena_block *head;
+    size_t used;  /* bytes handed out, including alignment padding */
+    size_t limit; /* maximum of used */
+};
+
+void spry_arena_init(struct spry_arena *arena, size_t limit);
+void spry_arena_fini(struct spry_arena *arena);
+/* 16-byte aligned, zeroed memory; NULL when out of memory or past the limit. */
+void *spry_arena_alloc(struct spry_arena *arena, size_t size);
+void *spry_arena_alloc_array(struct spry_arena *arena, size_t count, size_t size);
+
+#endif

@@ -1,0 +1,129 @@
+/*
+ * Runtime objects of the engine: stores, instances, functions, memories,
+ * tables and globals (the structures behind include/spry/wasm.h).
+ *
+ * Ownership: a store owns every object created in it, on lists it frees at
+ * spry_store_destroy. An instance points at objects that may belong to other
+ * instances of the same store (imports), never to another store.
+ *
+ * Slots: every value lives in a 64-bit slot: i32 in the low half (high half
+ * unspecified), i64, f32/f64 as IEEE bits, references as pointers (funcref:
+ * struct spry_func *, externref: the host's pointer; NULL is null).
+ */
+#ifndef SPRY_WASM_RUNTIME_H
+#define SPRY_WASM_RUNTIME_H
+
+#include "spry/wasm.h"
+#include "wasm/module.h"
+
+#include <setjmp.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct spry_func {
+    uint32_t type_id;                 /* interned (functype_intern) for call_indirect */
+    const struct wasm_functype *type; /* module's type, or host_type below */
+    struct spry_instance *inst;       /* defining instance; NULL for host functions */
+    struct wasm_func *def;            /* module function; NULL for host functions */
+    uint32_t index;                   /* index in the defining module's function space */
+    spry_host_fn host;                /* host functions only */
+    void *host_user;
+    struct wasm_functype host_type; /* host functions only: owned copy */
+};
+
+/*
+ * A linear memory. With guard pages (the default on 64-bit hosts) `base` is
+ * the start of a reservation of RUNTIME_MEM_RESERVE bytes: [0, size) is
+ * read-write, the rest PROT_NONE, so any i32 address plus any u32 offset
+ * plus an access of up to 16 bytes lands inside the reservation and an
+ * out-of-bounds access faults there (turned into a trap by the signal
+ * handler). With SPRY_EXPLICIT_BOUNDS every access is checked against
+ * `size` and the reservation is only as large as the maximum.
+ */
+struct spry_memory {
+    uint8_t *base;
+    uint64_t size;           /* accessible bytes: pages * WASM_PAGE_SIZE */
+    uint64_t max_pages;      /* the smaller of the declared maximum and the store's limit */
+    size_t reserved;         /* bytes of address space at base */
+    struct spry_limits type; /* as declared; min updated on growth */
+};
+
+struct spry_table {
+    struct spry_tabletype type; /* limits.min is the current size */
+    uint32_t size;
+    uint32_t max; /* the smaller of the declared maximum and the store's limit */
+    uint32_t cap; /* allocated entries */
+    void **elems;
+};
+
+struct spry_global {
+    struct spry_globaltype type;
+    uint64_t value; /* a slot */
+};
+
+struct spry_instance {
+    struct spry_store *store;
+    const struct spry_module *api_module;
+    const struct wasm_module *module;
+    struct spry_func **funcs; /* module->nfuncs entries: the function index space */
+    struct spry_table **tables;
+    struct spry_memory **memories;
+    struct spry_global **globals;
+    uint8_t *elem_dropped;           /* module->nelems flags */
+    uint8_t *data_dropped;           /* module->ndatas flags */
+    struct spry_func *defined_funcs; /* storage for this instance's own functions */
+    char trap_message[256];          /* set by spry_instance_set_trap_message */
+};
+
+/* A growable list of pointers the store frees at destroy. */
+struct runtime_list {
+    void **items;
+    size_t count, cap;
+};
+
+struct spry_store {
+    struct spry_store_limits limits;
+    atomic_int interrupt; /* non-zero: running code must stop */
+
+    /* Execution state (interp.c). */
+    uint64_t *stack;       /* value stack: locals and operands of every frame */
+    size_t stack_slots;    /* its size */
+    uint32_t depth;        /* nested wasm calls now running */
+    struct spry_trap trap; /* details of the last trap */
+
+    /* Objects owned by the store. */
+    struct runtime_list instances, funcs, memories, tables, globals;
+};
+
+/* The wasm module behind a public module handle. */
+const struct wasm_module *runtime_module(const struct spry_module *module);
+
+/* Memory management (memory.c). */
+int memory_create(struct spry_store *store, struct spry_limits limits, struct spry_memory **out);
+/* Grows by delta pages: old size in pages, or -1. Never moves `base`
+ * with guard pages; may move it with explicit bounds. */
+int64_t memory_grow(struct spry_memory *mem, uint64_t delta);
+void memory_free(struct spry_memory *mem);
+
+/* Table management (runtime.c). Grows by delta entries filled with init:
+ * old size, or -1. */
+int64_t table_grow(struct spry_table *table, uint32_t delta, void *init);
+
+/* Trap signal handling (trap.c). The handler is installed once per process
+ * (signal_install is idempotent and thread-safe). */
+int signal_install(void);
+
+/*
+ * Runs a function. slots[0..nparams) hold the arguments; on success
+ * slots[0..nresults) hold the results (the array must have room for
+ * max(nparams, nresults)). Returns 0, SPRY_ETRAP (details in store->trap),
+ * or SPRY_EEXIT. Re-entrant: a host function may call back into wasm.
+ */
+int interp_call(struct spry_store *store, struct spry_func *func, uint64_t *slots);
+
+/* Records a trap in the store (first one wins until the outermost call
+ * returns); returns SPRY_ETRAP. */
+int runtime_trap(struct spry_store *store, int kind, const char *message);
+
+#endif

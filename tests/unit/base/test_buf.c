@@ -1,0 +1,107 @@
+#include "harness/test.h"
+
+#include "base/alloc.h"
+#include "base/arena.h"
+#include "base/buf.h"
+#include "spry/spry.h"
+
+#include <string.h>
+
+TEST(base_buf, append_and_take)
+{
+    struct spry_buf b;
+    spry_buf_init(&b, 1024);
+    ASSERT_OK(spry_buf_append_str(&b, "hello"));
+    ASSERT_OK(spry_buf_printf(&b, ", %d", 42));
+    ASSERT_EQ_UINT(b.len, 9);
+    char *s = spry_buf_take(&b);
+    ASSERT_EQ_STR(s, "hello, 42");
+    ASSERT_EQ_UINT(b.len, 0);
+    spry_free(s);
+    spry_buf_fini(&b);
+}
+
+TEST(base_buf, max_is_enforced_and_buffer_unchanged)
+{
+    struct spry_buf b;
+    spry_buf_init(&b, 8);
+    ASSERT_OK(spry_buf_append(&b, "12345678", 8));
+    ASSERT_EQ_INT(spry_buf_append_byte(&b, 'x'), SPRY_ETOOBIG);
+    ASSERT_EQ_INT(spry_buf_printf(&b, "%s", "more"), SPRY_ETOOBIG);
+    ASSERT_EQ_UINT(b.len, 8);
+    ASSERT_EQ_MEM(b.data, "12345678", 9);
+    spry_buf_fini(&b);
+}
+
+TEST(base_buf, size_overflow_is_rejected)
+{
+    struct spry_buf b;
+    spry_buf_init(&b, SIZE_MAX);
+    ASSERT_OK(spry_buf_append_byte(&b, 1));
+    ASSERT_EQ_INT(spry_buf_reserve(&b, SIZE_MAX), SPRY_ETOOBIG);
+    spry_buf_fini(&b);
+}
+
+TEST(base_buf, out_of_memory_leaves_buffer_intact)
+{
+    struct spry_buf b;
+    spry_buf_init(&b, 1 << 20);
+    ASSERT_OK(spry_buf_append_str(&b, "keep"));
+    spry_alloc_fail_after(0);
+    ASSERT_EQ_INT(spry_buf_append(&b, "x", 4096), SPRY_ENOMEM);
+    spry_alloc_fail_after(-1);
+    ASSERT_EQ_STR((char *)b.data, "keep");
+    spry_buf_fini(&b);
+}
+
+TEST(base_alloc, array_overflow_returns_null)
+{
+    ASSERT_NULL(spry_alloc_array(SIZE_MAX / 2, 3));
+    ASSERT_NULL(spry_calloc(SIZE_MAX / 8, 16));
+    void *p = spry_alloc_array(4, 4);
+    ASSERT_NOT_NULL(p);
+    spry_free(p);
+}
+
+TEST(base_alloc, fault_injection_fails_the_nth_allocation)
+{
+    spry_alloc_fail_after(2);
+    void *a = spry_malloc(8), *b = spry_malloc(8), *c = spry_malloc(8);
+    spry_alloc_fail_after(-1);
+    ASSERT_NOT_NULL(a);
+    ASSERT_NOT_NULL(b);
+    ASSERT_NULL(c);
+    spry_free(a);
+    spry_free(b);
+}
+
+TEST(base_arena, allocations_are_aligned_zeroed_and_limited)
+{
+    struct spry_arena a;
+    spry_arena_init(&a, 64 * 1024);
+    for (int i = 0; i < 100; i++) {
+        unsigned char *p = spry_arena_alloc(&a, 17);
+        ASSERT_NOT_NULL(p);
+        ASSERT_EQ_UINT((uintptr_t)p % 16, 0);
+        for (int j = 0; j < 17; j++)
+            ASSERT_EQ_UINT(p[j], 0);
+        memset(p, 0xff, 17);
+    }
+    ASSERT_NULL(spry_arena_alloc(&a, 64 * 1024));
+    ASSERT_NULL(spry_arena_alloc_array(&a, SIZE_MAX / 2, 4));
+    ASSERT_NOT_NULL(spry_arena_alloc(&a, 40000)); /* larger than a block */
+    spry_arena_fini(&a);
+}
+
+TEST(base_error, names_and_first_error_wins)
+{
+    ASSERT_EQ_STR(spry_errname(SPRY_ENOMEM), "SPRY_ENOMEM");
+    ASSERT_EQ_STR(spry_strerror(SPRY_ETRAP), "WebAssembly trap");
+    ASSERT_EQ_STR(spry_strerror(12345), "unknown error");
+    struct spry_report r;
+    spry_report_init(&r);
+    ASSERT_EQ_INT(spry_report_set(&r, SPRY_EMALFORMED, "at %d", 7), SPRY_EMALFORMED);
+    ASSERT_EQ_INT(spry_report_set(&r, SPRY_EINVALID, "later"), SPRY_EINVALID);
+    ASSERT_EQ_INT(r.code, SPRY_EMALFORMED);
+    ASSERT_EQ_STR(r.message, "at 7");
+}
