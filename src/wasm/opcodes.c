@@ -1,6 +1,7 @@
 /* Lookup tables generated from the instruction list in opcodes.h. */
 #include "wasm/opcodes.h"
 
+#include <pthread.h>
 #include <stddef.h>
 
 const struct wasm_siginfo wasm_sig_table[] = {
@@ -18,9 +19,9 @@ static const struct wasm_opinfo opcode_table[] = {
 
 /* Index by opcode: single-byte opcodes at [0, 256), 0xFC-prefixed at
  * [256, 512). Entries hold position+1 in opcode_table (0 = no such opcode).
- * Built on first use; the race is benign (every thread writes the same). */
+ * Built once, on first use. */
 static uint16_t opcode_index[512];
-static volatile int opcode_index_ready;
+static pthread_once_t opcode_index_once = PTHREAD_ONCE_INIT;
 
 static void build_index(void)
 {
@@ -29,13 +30,11 @@ static void build_index(void)
         size_t slot = code < 0x100 ? code : 0x100 + (code & 0xff);
         opcode_index[slot] = (uint16_t)(i + 1);
     }
-    __atomic_store_n(&opcode_index_ready, 1, __ATOMIC_RELEASE);
 }
 
 const struct wasm_opinfo *opcode_info(uint32_t code)
 {
-    if (!__atomic_load_n(&opcode_index_ready, __ATOMIC_ACQUIRE))
-        build_index();
+    pthread_once(&opcode_index_once, build_index);
     size_t slot;
     if (code < 0x100)
         slot = code;
