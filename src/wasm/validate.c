@@ -41,67 +41,79 @@ static int check_limits(const struct spry_limits *l, uint64_t k, const char *too
     return 0;
 }
 
+/* The type one constant instruction pushes, or 0 after reporting why it is
+ * not a constant instruction of Wasm 2.0. */
+static uint8_t const_instr_type(const struct wasm_module *m, const struct wasm_constexpr *e,
+                                const struct wasm_const_instr *in, struct spry_report *report)
+{
+    switch ((enum wasm_const_op)in->op) {
+    case WASM_CONST_I32:
+        return SPRY_I32;
+    case WASM_CONST_I64:
+        return SPRY_I64;
+    case WASM_CONST_F32:
+        return SPRY_F32;
+    case WASM_CONST_F64:
+        return SPRY_F64;
+    case WASM_CONST_REF_NULL:
+        if (!is_ref(in->value.reftype)) {
+            spry_report_set(report, SPRY_EMALFORMED, "malformed reference type at offset 0x%x",
+                            e->offset);
+            return 0;
+        }
+        return in->value.reftype;
+    case WASM_CONST_REF_FUNC:
+        if (in->value.index >= m->nfuncs) {
+            spry_report_set(report, SPRY_EINVALID, "unknown function %u at offset 0x%x",
+                            in->value.index, e->offset);
+            return 0;
+        }
+        return SPRY_FUNCREF;
+    case WASM_CONST_GLOBAL_GET: {
+        uint32_t g = in->value.index;
+        if (g >= m->num_imported_globals || g >= m->nglobals) {
+            spry_report_set(report, SPRY_EINVALID, "unknown global %u at offset 0x%x", g,
+                            e->offset);
+            return 0;
+        }
+        if (m->globals[g].type.mutable_) {
+            spry_report_set(report, SPRY_EINVALID,
+                            "constant expression required at offset 0x%x: global %u is mutable",
+                            e->offset, g);
+            return 0;
+        }
+        return m->globals[g].type.type;
+    }
+    default: /* the extended-const proposal's arithmetic is not Wasm 2.0 */
+        spry_report_set(report, SPRY_EINVALID, "constant expression required at offset 0x%x",
+                        e->offset);
+        return 0;
+    }
+}
+
 /*
  * A constant expression of type `want`
- * (https://webassembly.github.io/spec/core/valid/instructions.html#constant-expressions).
- * Wasm 2.0 allows one instruction: a constant, ref.null, ref.func, or
- * global.get of an imported immutable global (the only globals in scope for
- * constant expressions, even those of data and element segments).
+ * (https://webassembly.github.io/spec/core/valid/instructions.html#constant-expressions):
+ * constant instructions only (a constant, ref.null, ref.func, or global.get of
+ * an imported immutable global: in Wasm 2.0 the only globals in scope for
+ * constant expressions, even those of data and element segments), typed like
+ * any instruction sequence, so that it leaves exactly one value of type `want`.
  */
 static int check_const(const struct wasm_module *m, const struct wasm_constexpr *e, uint8_t want,
                        struct spry_report *report)
 {
-    if (e->count == 0)
+    uint8_t got = 0;
+    for (uint32_t i = 0; i < e->count; i++) {
+        const struct wasm_const_instr *in = i == 0 ? &e->first : &e->rest[i - 1];
+        got = const_instr_type(m, e, in, report);
+        if (got == 0)
+            return report->code;
+    }
+    if (e->count != 1)
         return spry_report_set(report, SPRY_EINVALID,
-                               "type mismatch at offset 0x%x: empty constant expression",
-                               e->offset);
-    if (e->count > 1) /* the extended-const proposal's arithmetic is not Wasm 2.0 */
-        return spry_report_set(report, SPRY_EINVALID, "constant expression required at offset 0x%x",
-                               e->offset);
-    const struct wasm_const_instr *in = &e->first;
-    uint8_t got;
-    switch ((enum wasm_const_op)in->op) {
-    case WASM_CONST_I32:
-        got = SPRY_I32;
-        break;
-    case WASM_CONST_I64:
-        got = SPRY_I64;
-        break;
-    case WASM_CONST_F32:
-        got = SPRY_F32;
-        break;
-    case WASM_CONST_F64:
-        got = SPRY_F64;
-        break;
-    case WASM_CONST_REF_NULL:
-        got = in->value.reftype;
-        if (!is_ref(got))
-            return spry_report_set(report, SPRY_EMALFORMED,
-                                   "malformed reference type at offset 0x%x", e->offset);
-        break;
-    case WASM_CONST_REF_FUNC:
-        if (in->value.index >= m->nfuncs)
-            return spry_report_set(report, SPRY_EINVALID, "unknown function %u at offset 0x%x",
-                                   in->value.index, e->offset);
-        got = SPRY_FUNCREF;
-        break;
-    case WASM_CONST_GLOBAL_GET: {
-        uint32_t g = in->value.index;
-        if (g >= m->num_imported_globals || g >= m->nglobals)
-            return spry_report_set(report, SPRY_EINVALID, "unknown global %u at offset 0x%x", g,
-                                   e->offset);
-        if (m->globals[g].type.mutable_)
-            return spry_report_set(report, SPRY_EINVALID,
-                                   "constant expression required at offset 0x%x: global %u is "
-                                   "mutable",
-                                   e->offset, g);
-        got = m->globals[g].type.type;
-        break;
-    }
-    default:
-        return spry_report_set(report, SPRY_EINVALID, "constant expression required at offset 0x%x",
-                               e->offset);
-    }
+                               "type mismatch at offset 0x%x: constant expression leaves %u "
+                               "values, expected one %s",
+                               e->offset, e->count, validate_type_name(want));
     if (got != want)
         return spry_report_set(report, SPRY_EINVALID,
                                "type mismatch at offset 0x%x: constant expression of type %s, "

@@ -231,8 +231,10 @@ static int read_imm(struct wasm_reader *r, const struct wasm_module *m, unsigned
         return rc;
     case IMM_DATA_MEM:
     case IMM_DATA:
-        /* https://webassembly.github.io/spec/core/binary/modules.html#data-count-section */
-        if (!m->has_datacount)
+        /* https://webassembly.github.io/spec/core/binary/modules.html#data-count-section
+         * Without data segments every data index is unknown anyway, which is
+         * what validation reports: wast2json (wabt) omits the section then. */
+        if (!m->has_datacount && m->ndatas != 0)
             return malformed(report, at, "data count section required");
         rc = read_u32(r, &imm->a, report);
         if (rc == 0 && kind == IMM_DATA_MEM)
@@ -642,8 +644,9 @@ static int check_func(struct body *b, uint32_t func, const struct wasm_functype 
 
 static int check_data(struct body *b, uint32_t data)
 {
-    /* C.datas has datacount entries; the decoder checked it equals ndatas. */
-    if (data >= b->m->datacount || data >= b->m->ndatas)
+    /* C.datas has datacount entries; the decoder checked it equals ndatas.
+     * Without the section there are no data segments here (read_imm). */
+    if (!b->m->has_datacount || data >= b->m->datacount || data >= b->m->ndatas)
         return fail_index(b, "unknown data segment", data);
     return 0;
 }

@@ -549,6 +549,14 @@ TEST(wasm_validate, datacount_section_required_for_data_instructions)
     t.m.bytes[t.funcs[0].expr_offset + 8] = 1; /* memory.init 1 */
     expect_fail(&t, SPRY_EINVALID, "unknown data segment 1");
     tm_fini(&t);
+
+    /* With no data segments at all, the index is simply unknown (wast2json
+     * leaves the data count section out then). */
+    tm_init(&t);
+    ty = tm_type(&t, "", "");
+    tm_func(&t, ty, "", PREFIX, 9, 0, END);
+    expect_fail(&t, SPRY_EINVALID, "unknown data segment 0");
+    tm_fini(&t);
 }
 
 TEST(wasm_validate, memory_immediates)
@@ -690,6 +698,13 @@ TEST(wasm_validate, constant_expressions)
     expect_fail(&t, SPRY_EINVALID, "unknown global 2");
     t.globals[2].init = tm_i32(0);
     t.globals[2].type.type = I64;
+    expect_fail(&t, SPRY_EINVALID, "type mismatch");
+
+    /* Two constants leave two values. */
+    struct wasm_const_instr second = {WASM_CONST_I32, {.i32 = 1}};
+    t.globals[2].type.type = I32;
+    t.globals[2].init.count = 2;
+    t.globals[2].init.rest = &second;
     expect_fail(&t, SPRY_EINVALID, "type mismatch");
 
     /* Extended-const arithmetic is not Wasm 2.0. */
