@@ -21,6 +21,7 @@
 #include "wasm/opcodes.h"
 #include "wasm/reader.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -113,9 +114,23 @@ static int reader_fail(struct spry_report *report, const struct wasm_reader *r, 
     return malformed(report, reader_offset(r), what);
 }
 
+/* opcode_info() for every code, looked up once per process so that the
+ * per-instruction lookup is one load: [0, 256) single-byte opcodes, [256,
+ * 512) 0xFC-prefixed ones. */
+static const struct wasm_opinfo *op_table[512];
+static pthread_once_t op_table_once = PTHREAD_ONCE_INIT;
+
+static void fill_op_table(void)
+{
+    for (uint32_t code = 0; code < 256; code++) {
+        op_table[code] = opcode_info(code);
+        op_table[256 + code] = opcode_info(0xfc00 | code);
+    }
+}
+
 /* Reads an opcode: one byte, or 0xFC and a u32 sub-opcode. */
-static int read_opcode(struct wasm_reader *r, const struct wasm_opinfo **out,
-                       struct spry_report *report)
+static int read_opcode_slow(struct wasm_reader *r, const struct wasm_opinfo **out,
+                            struct spry_report *report)
 {
     size_t at = reader_offset(r);
     uint8_t byte;
@@ -133,7 +148,7 @@ static int read_opcode(struct wasm_reader *r, const struct wasm_opinfo **out,
                                    "illegal opcode 0xfc 0x%x at offset 0x%zx", sub, at);
         code = 0xfc00 | sub;
     }
-    const struct wasm_opinfo *info = opcode_info(code);
+    const struct wasm_opinfo *info = op_table[code < 0x100 ? code : 0x100 + (code & 0xff)];
     if (info == NULL) {
         if (code > 0xff)
             return spry_report_set(report, SPRY_EMALFORMED,
@@ -143,6 +158,20 @@ static int read_opcode(struct wasm_reader *r, const struct wasm_opinfo **out,
     }
     *out = info;
     return 0;
+}
+
+static inline int read_opcode(struct wasm_reader *r, const struct wasm_opinfo **out,
+                              struct spry_report *report)
+{
+    if (r->pos < r->end && *r->pos != 0xfc) {
+        const struct wasm_opinfo *info = op_table[*r->pos];
+        if (info != NULL) {
+            r->pos++;
+            *out = info;
+            return 0;
+        }
+    }
+    return read_opcode_slow(r, out, report);
 }
 
 static int read_zero(struct wasm_reader *r, struct spry_report *report)
@@ -157,8 +186,12 @@ static int read_zero(struct wasm_reader *r, struct spry_report *report)
     return 0;
 }
 
-static int read_u32(struct wasm_reader *r, uint32_t *out, struct spry_report *report)
+static inline int read_u32(struct wasm_reader *r, uint32_t *out, struct spry_report *report)
 {
+    if (r->pos < r->end && *r->pos < 0x80) { /* the common one-byte case */
+        *out = *r->pos++;
+        return 0;
+    }
     int rc = reader_u32(r, out);
     return rc == READER_OK ? 0 : reader_fail(report, r, rc);
 }
@@ -327,6 +360,7 @@ static int body_ended(const struct wasm_module *m, uint32_t func_index, const st
 
 int validate_skim_body(const struct wasm_module *m, uint32_t func_index, struct spry_report *report)
 {
+    pthread_once(&op_table_once, fill_op_table);
     struct wasm_reader r;
     int rc = body_reader(m, &m->funcs[func_index], &r, report);
     if (rc != 0)
@@ -659,7 +693,7 @@ static int check_elem(struct body *b, uint32_t elem, uint8_t *type)
     return 0;
 }
 
-static int check_local(struct body *b, uint32_t local, uint8_t *type)
+static inline int check_local(struct body *b, uint32_t local, uint8_t *type)
 {
     if (local >= b->nlocals)
         return fail_index(b, "unknown local", local);
@@ -1055,6 +1089,7 @@ int validate_func_body(struct validate_stacks *s, const struct wasm_module *m, u
 {
     const struct wasm_func *func = &m->funcs[func_index];
     const struct wasm_functype *ft = &m->types[func->type_index];
+    pthread_once(&op_table_once, fill_op_table);
     struct wasm_reader r;
     int rc = body_reader(m, func, &r, report);
     if (rc != 0)
