@@ -22,10 +22,10 @@
  * skipped"), its failures below it (the first FAILS_SHOWN unless -v), and a
  * closing "N passed, N failed, N skipped". Exit status 1 when anything failed.
  *
- * Defaults: the suite is SPRY_SRC_DIR/../shared/conformance/wasm-spec/core,
- * the skip list SPRY_SRC_DIR/tests/spec/skip.txt, the build directory
- * SPRY_BUILD_DIR; without those variables, paths are found from the runner's
- * own location (BUILD/tests/spec-runner inside the source tree).
+ * Defaults: the suite is SPRY_SRC_DIR/../shared/conformance/wasm-spec/core
+ * (or the same beside a parent of SPRY_SRC_DIR, for git worktrees), the skip list
+ * SPRY_SRC_DIR/tests/spec/skip.txt, the build directory SPRY_BUILD_DIR; without those variables,
+ * paths are found from the runner's own location (BUILD/tests/spec-runner inside the source tree).
  */
 #include "spec/script.h"
 #include "spec/skip.h"
@@ -128,6 +128,24 @@ static const char *build_dir(void)
             return dir;
     }
     return "build";
+}
+
+/* The suite: shared/conformance/wasm-spec/core beside the source tree (the
+ * layout of /work/main and of a CI clone), or beside one of its parents (a
+ * git worktree such as /work/wt/NAME). */
+static int find_suite(const char *src, char *out, size_t size)
+{
+    char rel[64] = "..";
+    for (int up = 0; up < 3; up++) {
+        char cand[PATH_MAX];
+        int n = snprintf(cand, sizeof(cand), "%s/%s/shared/conformance/wasm-spec/core", src, rel);
+        if (n > 0 && (size_t)n < sizeof(cand) && is_dir(cand)) {
+            snprintf(out, size, "%s", cand);
+            return 0;
+        }
+        strcat(rel, "/..");
+    }
+    return -1;
 }
 
 static int mkdir_p(const char *path)
@@ -307,8 +325,10 @@ struct file_run {
     bool in_command;
     unsigned line;
     char type[48];
-    char *error;  /* from an E line */
-    char **fails; /* "line N: detail", the first FAILS_SHOWN unless verbose */
+    char *error;              /* from an E line */
+    char *abnormal;           /* how the child ended when it did not end well */
+    unsigned long long unrun; /* commands counted failed because the child ended early */
+    char **fails;             /* "line N: detail", the first FAILS_SHOWN unless verbose */
     size_t nfails;
     size_t fails_cap;
     bool verbose;
@@ -468,9 +488,9 @@ static void run_file(const char *json, const struct skip_list *skips, const stru
     if (text[0] == '\0')
         return;
     unsigned long long done = fr->passed + fr->failed + fr->skipped;
-    unsigned long long missing = fr->have_total && fr->total > done ? fr->total - done : 0;
-    fr->failed += missing > 0 ? missing : 1;
-    keep_fail(fr, text);
+    fr->unrun = fr->have_total && fr->total > done ? fr->total - done : 1;
+    fr->failed += fr->unrun;
+    fr->abnormal = strdup(text);
 }
 
 static void file_run_fini(struct file_run *fr)
@@ -479,6 +499,7 @@ static void file_run_fini(struct file_run *fr)
         free(fr->fails[i]);
     free(fr->fails);
     free(fr->error);
+    free(fr->abnormal);
 }
 
 /* ---- main --------------------------------------------------------------- */
@@ -523,8 +544,12 @@ static void process_file(const char *wast, const struct skip_list *skips, const 
     printf("%s: %llu passed, %llu failed, %llu skipped\n", shown, fr.passed, fr.failed, fr.skipped);
     for (size_t i = 0; i < fr.nfails; i++)
         printf("  %s\n", fr.fails[i]);
-    if (fr.failed > fr.nfails)
-        printf("  ... %llu more failure(s); -v shows all\n", fr.failed - fr.nfails);
+    unsigned long long listed = fr.nfails + fr.unrun;
+    if (fr.failed > listed)
+        printf("  ... %llu more failure(s); -v shows all\n", fr.failed - listed);
+    if (fr.abnormal != NULL)
+        printf("  %s: %llu command(s) not run or not finished count as failed\n", fr.abnormal,
+               fr.unrun);
     fflush(stdout);
     t->passed += fr.passed;
     t->failed += fr.failed;
@@ -571,8 +596,14 @@ int main(int argc, char **argv)
     if (opt.build == NULL)
         opt.build = build_dir();
     if (opt.suite == NULL) {
-        if (path_join(suite, sizeof(suite), src, "../shared/conformance/wasm-spec/core") == NULL)
-            return 2;
+        if (find_suite(src, suite, sizeof(suite)) != 0) {
+            fprintf(stderr,
+                    "spec-runner: no shared/conformance/wasm-spec/core beside %s or "
+                    "its parents (use --suite)\n",
+                    src);
+            printf("0 passed, 1 failed, 0 skipped\n");
+            return 1;
+        }
         opt.suite = suite;
     }
     if (opt.skip_file == NULL) {

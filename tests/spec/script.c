@@ -384,6 +384,8 @@ static int run_action(struct script *s, const struct json_value *action, struct 
         fail(s, "action without a field");
         return SPRY_EINVAL;
     }
+    if (json_str_is(type, "get"))
+        sb_printf(&desc, "get ");
     if (modname != NULL)
         sb_printf(&desc, "%s.", modname);
     sb_name(&desc, field, field_len);
@@ -400,7 +402,7 @@ static int run_action(struct script *s, const struct json_value *action, struct 
 
     if (json_str_is(type, "get")) {
         if (ext.kind != SPRY_EXTERN_GLOBAL) {
-            fail(s, "get %s: export is not a global (kind %d)", r->desc, ext.kind);
+            fail(s, "%s: export is not a global (kind %d)", r->desc, ext.kind);
             return SPRY_EINVAL;
         }
         spry_global_get(ext.of.global, &r->values[0]);
@@ -412,14 +414,14 @@ static int run_action(struct script *s, const struct json_value *action, struct 
         return SPRY_EINVAL;
     }
     if (ext.kind != SPRY_EXTERN_FUNC) {
-        fail(s, "invoke %s: export is not a function (kind %d)", r->desc, ext.kind);
+        fail(s, "%s: export is not a function (kind %d)", r->desc, ext.kind);
         return SPRY_EINVAL;
     }
 
     const struct json_value *jargs = json_get(action, "args");
     size_t nargs = jargs != NULL && jargs->type == JSON_ARRAY ? jargs->len : 0;
     if (nargs > SCRIPT_MAX_VALUES) {
-        fail(s, "invoke %s: too many arguments", r->desc);
+        fail(s, "%s: too many arguments", r->desc);
         return SPRY_ETOOBIG;
     }
     struct spry_val *args = r->args;
@@ -430,7 +432,7 @@ static int run_action(struct script *s, const struct json_value *action, struct 
         spry_report_init(&report);
         rc = spec_value_parse(&jargs->of.items[i], false, &v, &report);
         if (rc != 0) {
-            fail(s, "invoke %s: argument %zu: %s", r->desc, i, report.message);
+            fail(s, "%s: argument %zu: %s", r->desc, i, report.message);
             return rc;
         }
         spec_value_to_val(&v, &args[i]);
@@ -442,17 +444,17 @@ static int run_action(struct script *s, const struct json_value *action, struct 
 
     const struct spry_functype *ft = spry_func_type(ext.of.func);
     if (ft->nparams != nargs) {
-        fail(s, "invoke %s: function takes %u arguments", r->desc, ft->nparams);
+        fail(s, "%s: function takes %u arguments", r->desc, ft->nparams);
         return SPRY_EINVAL;
     }
     for (size_t i = 0; i < nargs; i++) {
         if (ft->params[i] != args[i].type) {
-            fail(s, "invoke %s: parameter %zu is %s", r->desc, i, spec_type_name(ft->params[i]));
+            fail(s, "%s: parameter %zu is %s", r->desc, i, spec_type_name(ft->params[i]));
             return SPRY_EINVAL;
         }
     }
     if (ft->nresults > SCRIPT_MAX_VALUES) {
-        fail(s, "invoke %s: too many results (%u)", r->desc, ft->nresults);
+        fail(s, "%s: too many results (%u)", r->desc, ft->nresults);
         return SPRY_ETOOBIG;
     }
     rc = spry_func_call(ext.of.func, args, nargs, r->values, ft->nresults, &r->trap);
@@ -461,7 +463,7 @@ static int run_action(struct script *s, const struct json_value *action, struct 
         return 0;
     }
     if (rc != SPRY_ETRAP)
-        fail(s, "invoke %s: %s", r->desc, spry_errname(rc));
+        fail(s, "%s: %s", r->desc, spry_errname(rc));
     return rc;
 }
 
