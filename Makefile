@@ -104,7 +104,7 @@ explicit-bounds:
 	$(MAKE) BUILD=build-explicit BOUNDS=explicit test
 
 format:
-	clang-format -i $$(git ls-files '*.c' '*.h')
+	clang-format -i $$(git ls-files -co --exclude-standard '*.c' '*.h')
 
 check-format:
 	@scripts/check-format.sh

@@ -181,8 +181,7 @@ static int invoke(struct spry_instance *inst, const char *name, int argc, char *
         if (rc == SPRY_ETRAP)
             fprintf(stderr, "spry: trap in %s%s%s (function %u, offset 0x%x): %s\n",
                     trap.func_name[0] ? "'" : "", trap.func_name[0] ? trap.func_name : "wasm",
-                    trap.func_name[0] ? "'" : "", trap.func_index, trap.code_offset,
-                    trap.message);
+                    trap.func_name[0] ? "'" : "", trap.func_index, trap.code_offset, trap.message);
         else
             fprintf(stderr, "spry: call failed: %s\n", spry_strerror(rc));
         goto done;
@@ -236,8 +235,7 @@ int cli_run(int argc, char **argv)
         struct spry_externtype imp;
         spry_module_import(module, 0, &imp);
         fprintf(stderr, "spry: %s: imports %s %.*s.%.*s, which spry run does not provide\n", path,
-                kind_name(imp.kind), (int)imp.module_len, imp.module, (int)imp.name_len,
-                imp.name);
+                kind_name(imp.kind), (int)imp.module_len, imp.module, (int)imp.name_len, imp.name);
         goto done;
     }
     if (spry_store_create(NULL, &store) != 0) {

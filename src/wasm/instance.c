@@ -126,8 +126,7 @@ static int link_imports(struct spry_instance *inst, const struct spry_extern *im
             const struct wasm_tabletype *want = &m->tables[imp->index].type;
             const struct spry_table *t = ext->of.table;
             if (t->type.elem != want->elem ||
-                !limits_match(t->size, t->type.limits.has_max, t->type.limits.max,
-                              &want->limits))
+                !limits_match(t->size, t->type.limits.has_max, t->type.limits.max, &want->limits))
                 return link_error(report, imp, "incompatible import type");
             inst->tables[imp->index] = ext->of.table;
             break;
@@ -224,10 +223,10 @@ static int create_definitions(struct spry_instance *inst, struct spry_report *re
             rc = SPRY_ENOMEM;
         }
         if (rc != 0)
-            return spry_report_set(
-                report, rc, "cannot create memory %u of %llu pages (limit %llu bytes)", i,
-                (unsigned long long)m->memories[i].limits.min,
-                (unsigned long long)store->limits.max_memory_bytes);
+            return spry_report_set(report, rc,
+                                   "cannot create memory %u of %llu pages (limit %llu bytes)", i,
+                                   (unsigned long long)m->memories[i].limits.min,
+                                   (unsigned long long)store->limits.max_memory_bytes);
         inst->memories[i] = mem;
     }
     for (uint32_t i = m->num_imported_globals; i < m->nglobals; i++) {
@@ -251,8 +250,8 @@ static int create_definitions(struct spry_instance *inst, struct spry_report *re
             uint64_t v;
             int rc = eval_const(inst, &e->items[k], &v);
             if (rc != 0)
-                return spry_report_set(report, rc, "cannot evaluate element %u of segment %u",
-                                       k, i);
+                return spry_report_set(report, rc, "cannot evaluate element %u of segment %u", k,
+                                       i);
             re->refs[k] = (void *)(uintptr_t)v;
         }
         if (e->mode == WASM_SEG_DECLARATIVE)
@@ -320,8 +319,7 @@ int spry_instance_create(struct spry_store *store, const struct spry_module *mod
         rc = SPRY_ENOMEM;
     if (rc != 0) {
         instance_free(inst);
-        return rc == SPRY_ENOMEM ? spry_report_set(report, rc, "out of memory instantiating")
-                                 : rc;
+        return rc == SPRY_ENOMEM ? spry_report_set(report, rc, "out of memory instantiating") : rc;
     }
     /* From here on the instance belongs to the store: tables it wrote and
      * functions it placed there stay valid even if instantiation fails. */

@@ -122,27 +122,27 @@ int interp_call(struct spry_store *store, struct spry_func *func, uint64_t *slot
 
 /* Handler prologue/epilogue helpers. The `pc` register points at the first
  * word of the current instruction. */
-#define NEXT(words)                                                                                \
-    do {                                                                                           \
-        pc += (words);                                                                             \
-        goto *pc->h;                                                                               \
+#define NEXT(words)    \
+    do {               \
+        pc += (words); \
+        goto * pc->h;  \
     } while (0)
 
-#define S(i)  fp[(i)]
-#define A1LO  pc[1].u32.lo
-#define A1HI  pc[1].u32.hi
-#define A2LO  pc[2].u32.lo
-#define A2HI  pc[2].u32.hi
-#define TRAP(kind_)                                                                                \
-    do {                                                                                           \
-        trap_kind = (kind_);                                                                       \
-        goto trap;                                                                                 \
+#define S(i) fp[(i)]
+#define A1LO pc[1].u32.lo
+#define A1HI pc[1].u32.hi
+#define A2LO pc[2].u32.lo
+#define A2HI pc[2].u32.hi
+#define TRAP(kind_)          \
+    do {                     \
+        trap_kind = (kind_); \
+        goto trap;           \
     } while (0)
 
 #if SPRY_EXPLICIT_BOUNDS
-#define MEM_ADDR(ea_, addr_, off_, n_)                                                             \
-    uint64_t ea_ = (uint64_t)(uint32_t)(addr_) + (off_);                                           \
-    if (UNLIKELY(ea_ + (n_) > memsize))                                                            \
+#define MEM_ADDR(ea_, addr_, off_, n_)                   \
+    uint64_t ea_ = (uint64_t)(uint32_t)(addr_) + (off_); \
+    if (UNLIKELY(ea_ + (n_) > memsize))                  \
     TRAP(SPRY_TRAP_MEMORY_OOB)
 #else
 #define MEM_ADDR(ea_, addr_, off_, n_) uint64_t ea_ = (uint64_t)(uint32_t)(addr_) + (off_)
@@ -170,7 +170,8 @@ int interp_run(struct spry_store *store, struct spry_func *entry, uint64_t *slot
     static const void *const handlers[IOP_COUNT + 1] = {
 #define H_PLAIN(name) [IOP_##name] = &&L_##name,
 #define H_IMM(name)   [IOP_##name##_I] = &&L_##name##_I,
-#define H_BR(name)    [IOP_BR_##name##_SS] = &&L_BR_##name##_SS, [IOP_BR_##name##_SI] = &&L_BR_##name##_SI,
+#define H_BR(name) \
+    [IOP_BR_##name##_SS] = &&L_BR_##name##_SS, [IOP_BR_##name##_SI] = &&L_BR_##name##_SI,
         IOPS_UNARY(H_PLAIN) IOPS_BINARY(H_PLAIN) IOPS_BINARY_IMM(H_IMM) IOPS_CMP_BRANCH(H_BR)
             IOPS_LOAD(H_PLAIN) IOPS_STORE(H_PLAIN) IOPS_OTHER(H_PLAIN)
 #undef H_PLAIN
@@ -231,17 +232,17 @@ int interp_run(struct spry_store *store, struct spry_func *entry, uint64_t *slot
     uint8_t *mem = memory != NULL ? memory->base : NULL;
 #if SPRY_EXPLICIT_BOUNDS
     uint64_t memsize = memory != NULL ? memory->size : 0;
-#define RELOAD_MEM()                                                                               \
-    do {                                                                                           \
-        memory = mem0(inst);                                                                       \
-        mem = memory != NULL ? memory->base : NULL;                                                \
-        memsize = memory != NULL ? memory->size : 0;                                               \
+#define RELOAD_MEM()                                 \
+    do {                                             \
+        memory = mem0(inst);                         \
+        mem = memory != NULL ? memory->base : NULL;  \
+        memsize = memory != NULL ? memory->size : 0; \
     } while (0)
 #else
-#define RELOAD_MEM()                                                                               \
-    do {                                                                                           \
-        memory = mem0(inst);                                                                       \
-        mem = memory != NULL ? memory->base : NULL;                                                \
+#define RELOAD_MEM()                                \
+    do {                                            \
+        memory = mem0(inst);                        \
+        mem = memory != NULL ? memory->base : NULL; \
     } while (0)
 #endif
     const iword *pc = code->code;
@@ -253,23 +254,23 @@ int interp_run(struct spry_store *store, struct spry_func *entry, uint64_t *slot
 
     if (UNLIKELY(atomic_load_explicit(&store->interrupt, memory_order_relaxed)))
         TRAP(SPRY_TRAP_INTERRUPTED);
-    goto *pc->h;
+    goto * pc->h;
 
     /* ---- numeric ------------------------------------------------------ */
-#define UN(name, expr)                                                                             \
-    L_##name:                                                                                      \
-    {                                                                                              \
-        uint64_t a = S(A1HI);                                                                      \
-        S(A1LO) = (expr);                                                                          \
-        NEXT(2);                                                                                   \
+#define UN(name, expr)        \
+    L_##name:                 \
+    {                         \
+        uint64_t a = S(A1HI); \
+        S(A1LO) = (expr);     \
+        NEXT(2);              \
     }
-#define UN_TRAP(name, check, expr)                                                                 \
-    L_##name:                                                                                      \
-    {                                                                                              \
-        uint64_t a = S(A1HI);                                                                      \
-        check;                                                                                     \
-        S(A1LO) = (expr);                                                                          \
-        NEXT(2);                                                                                   \
+#define UN_TRAP(name, check, expr) \
+    L_##name:                      \
+    {                              \
+        uint64_t a = S(A1HI);      \
+        check;                     \
+        S(A1LO) = (expr);          \
+        NEXT(2);                   \
     }
 #define I32A ((int32_t)(uint32_t)a)
 #define U32A ((uint32_t)a)
@@ -349,34 +350,34 @@ int interp_run(struct spry_store *store, struct spry_func *entry, uint64_t *slot
 #define I64B ((int64_t)b)
 #define F32B bits_f32((uint32_t)b)
 #define F64B bits_f64(b)
-#define BIN(name, expr)                                                                            \
-    L_##name:                                                                                      \
-    {                                                                                              \
-        uint64_t a = S(A1HI), b = S(A2LO);                                                         \
-        S(A1LO) = (expr);                                                                          \
-        NEXT(3);                                                                                   \
+#define BIN(name, expr)                    \
+    L_##name:                              \
+    {                                      \
+        uint64_t a = S(A1HI), b = S(A2LO); \
+        S(A1LO) = (expr);                  \
+        NEXT(3);                           \
     }
-#define BIN_I32I(name, expr)                                                                       \
-    L_##name##_I:                                                                                  \
-    {                                                                                              \
-        uint64_t a = S(A1HI), b = A2LO;                                                            \
-        S(A1LO) = (expr);                                                                          \
-        NEXT(3);                                                                                   \
+#define BIN_I32I(name, expr)            \
+    L_##name##_I:                       \
+    {                                   \
+        uint64_t a = S(A1HI), b = A2LO; \
+        S(A1LO) = (expr);               \
+        NEXT(3);                        \
     }
-#define BIN_I64I(name, expr)                                                                       \
-    L_##name##_I:                                                                                  \
-    {                                                                                              \
-        uint64_t a = S(A1HI), b = pc[2].u64;                                                       \
-        S(A1LO) = (expr);                                                                          \
-        NEXT(3);                                                                                   \
+#define BIN_I64I(name, expr)                 \
+    L_##name##_I:                            \
+    {                                        \
+        uint64_t a = S(A1HI), b = pc[2].u64; \
+        S(A1LO) = (expr);                    \
+        NEXT(3);                             \
     }
-#define BIN_TRAP(name, check, expr)                                                                \
-    L_##name:                                                                                      \
-    {                                                                                              \
-        uint64_t a = S(A1HI), b = S(A2LO);                                                         \
-        check;                                                                                     \
-        S(A1LO) = (expr);                                                                          \
-        NEXT(3);                                                                                   \
+#define BIN_TRAP(name, check, expr)        \
+    L_##name:                              \
+    {                                      \
+        uint64_t a = S(A1HI), b = S(A2LO); \
+        check;                             \
+        S(A1LO) = (expr);                  \
+        NEXT(3);                           \
     }
 #define BIN32(name, expr) BIN(name, expr) BIN_I32I(name, expr)
 #define BIN64(name, expr) BIN(name, expr) BIN_I64I(name, expr)
@@ -434,9 +435,9 @@ int interp_run(struct spry_store *store, struct spry_func *entry, uint64_t *slot
     BIN64(I64_ADD, a + b)
     BIN64(I64_SUB, a - b)
     BIN64(I64_MUL, a * b)
-    BIN_TRAP(I64_DIV_S, if (b == 0) TRAP(SPRY_TRAP_DIV_ZERO);
-             if (I64A == INT64_MIN && I64B == -1) TRAP(SPRY_TRAP_INT_OVERFLOW),
-             (uint64_t)(I64A / I64B))
+    BIN_TRAP(I64_DIV_S, if (b == 0) TRAP(SPRY_TRAP_DIV_ZERO); if (I64A == INT64_MIN && I64B == -1)
+                                                                  TRAP(SPRY_TRAP_INT_OVERFLOW),
+                                                              (uint64_t)(I64A / I64B))
     BIN_TRAP(I64_DIV_U, if (b == 0) TRAP(SPRY_TRAP_DIV_ZERO), a / b)
     BIN_TRAP(I64_REM_S, if (b == 0) TRAP(SPRY_TRAP_DIV_ZERO),
              I64B == -1 ? 0 : (uint64_t)(I64A % I64B))
@@ -472,20 +473,20 @@ int interp_run(struct spry_store *store, struct spry_func *entry, uint64_t *slot
     BIN_I64I(I64_GE_U, a >= b)
 
     /* Compare-and-branch. */
-#define BR_CMP(name, cond)                                                                         \
-    L_BR_##name##_SS:                                                                              \
-    {                                                                                              \
-        uint64_t a = S(A1LO), b = S(A1HI);                                                         \
-        if (cond)                                                                                  \
-            NEXT(pc[2].s32.lo);                                                                    \
-        NEXT(3);                                                                                   \
-    }                                                                                              \
-    L_BR_##name##_SI:                                                                              \
-    {                                                                                              \
-        uint64_t a = S(A1LO), b = A1HI;                                                            \
-        if (cond)                                                                                  \
-            NEXT(pc[2].s32.lo);                                                                    \
-        NEXT(3);                                                                                   \
+#define BR_CMP(name, cond)                 \
+    L_BR_##name##_SS:                      \
+    {                                      \
+        uint64_t a = S(A1LO), b = S(A1HI); \
+        if (cond)                          \
+            NEXT(pc[2].s32.lo);            \
+        NEXT(3);                           \
+    }                                      \
+    L_BR_##name##_SI:                      \
+    {                                      \
+        uint64_t a = S(A1LO), b = A1HI;    \
+        if (cond)                          \
+            NEXT(pc[2].s32.lo);            \
+        NEXT(3);                           \
     }
     BR_CMP(I32_EQ, U32A == U32B)
     BR_CMP(I32_NE, U32A != U32B)
@@ -499,14 +500,14 @@ int interp_run(struct spry_store *store, struct spry_func *entry, uint64_t *slot
     BR_CMP(I32_GE_U, U32A >= U32B)
 
     /* ---- memory ------------------------------------------------------- */
-#define LOAD(name, ctype, n, conv)                                                                 \
-    L_##name:                                                                                      \
-    {                                                                                              \
-        MEM_ADDR(ea, S(A1HI), A2LO, n);                                                            \
-        ctype v;                                                                                   \
-        memcpy(&v, mem + ea, n);                                                                   \
-        S(A1LO) = conv;                                                                            \
-        NEXT(3);                                                                                   \
+#define LOAD(name, ctype, n, conv)      \
+    L_##name:                           \
+    {                                   \
+        MEM_ADDR(ea, S(A1HI), A2LO, n); \
+        ctype v;                        \
+        memcpy(&v, mem + ea, n);        \
+        S(A1LO) = conv;                 \
+        NEXT(3);                        \
     }
     LOAD(I32_LOAD, uint32_t, 4, v)
     LOAD(I64_LOAD, uint64_t, 8, v)
@@ -523,13 +524,13 @@ int interp_run(struct spry_store *store, struct spry_func *entry, uint64_t *slot
     LOAD(I64_LOAD32_S, int32_t, 4, (uint64_t)(int64_t)v)
     LOAD(I64_LOAD32_U, uint32_t, 4, (uint64_t)v)
 
-#define STORE(name, ctype, n)                                                                      \
-    L_##name:                                                                                      \
-    {                                                                                              \
-        MEM_ADDR(ea, S(A1LO), A2LO, n);                                                            \
-        ctype v = (ctype)S(A1HI);                                                                  \
-        memcpy(mem + ea, &v, n);                                                                   \
-        NEXT(3);                                                                                   \
+#define STORE(name, ctype, n)           \
+    L_##name:                           \
+    {                                   \
+        MEM_ADDR(ea, S(A1LO), A2LO, n); \
+        ctype v = (ctype)S(A1HI);       \
+        memcpy(mem + ea, &v, n);        \
+        NEXT(3);                        \
     }
     STORE(I32_STORE, uint32_t, 4)
     STORE(I64_STORE, uint64_t, 8)
@@ -544,27 +545,27 @@ int interp_run(struct spry_store *store, struct spry_func *entry, uint64_t *slot
 L_MEMORY_SIZE:
     S(A1LO) = memory->size / WASM_PAGE_SIZE;
     NEXT(2);
-L_MEMORY_GROW: {
+L_MEMORY_GROW : {
     int64_t old = memory_grow(memory, (uint32_t)S(A1HI));
     S(A1LO) = (uint32_t)old;
     RELOAD_MEM();
     NEXT(2);
 }
-L_MEMORY_FILL: {
+L_MEMORY_FILL : {
     uint64_t d = (uint32_t)S(A1LO), n = (uint32_t)S(A2LO);
     if (!range_ok(d, n, memory->size))
         TRAP(SPRY_TRAP_MEMORY_OOB);
     memset(mem + d, (int)(uint8_t)S(A1HI), n);
     NEXT(3);
 }
-L_MEMORY_COPY: {
+L_MEMORY_COPY : {
     uint64_t d = (uint32_t)S(A1LO), s = (uint32_t)S(A1HI), n = (uint32_t)S(A2LO);
     if (!range_ok(d, n, memory->size) || !range_ok(s, n, memory->size))
         TRAP(SPRY_TRAP_MEMORY_OOB);
     memmove(mem + d, mem + s, n);
     NEXT(3);
 }
-L_MEMORY_INIT: {
+L_MEMORY_INIT : {
     uint64_t d = (uint32_t)S(A1LO), s = (uint32_t)S(A1HI), n = (uint32_t)S(A2LO);
     uint32_t seg = A2HI;
     const struct wasm_data *data = &inst->module->datas[seg];
@@ -602,7 +603,7 @@ L_REF_IS_NULL:
 L_REF_FUNC:
     S(A1LO) = (uint64_t)(uintptr_t)inst->funcs[A1HI];
     NEXT(2);
-L_TABLE_GET: {
+L_TABLE_GET : {
     struct spry_table *t = inst->tables[A2LO];
     uint32_t i = (uint32_t)S(A1HI);
     if (i >= t->size)
@@ -610,7 +611,7 @@ L_TABLE_GET: {
     S(A1LO) = (uint64_t)(uintptr_t)t->elems[i];
     NEXT(3);
 }
-L_TABLE_SET: {
+L_TABLE_SET : {
     struct spry_table *t = inst->tables[A2LO];
     uint32_t i = (uint32_t)S(A1LO);
     if (i >= t->size)
@@ -621,12 +622,12 @@ L_TABLE_SET: {
 L_TABLE_SIZE:
     S(A1LO) = inst->tables[A1HI]->size;
     NEXT(2);
-L_TABLE_GROW: {
+L_TABLE_GROW : {
     struct spry_table *t = inst->tables[A2HI];
     S(A1LO) = (uint32_t)table_grow(t, (uint32_t)S(A2LO), (void *)(uintptr_t)S(A1HI));
     NEXT(3);
 }
-L_TABLE_FILL: {
+L_TABLE_FILL : {
     struct spry_table *t = inst->tables[A2HI];
     uint64_t i = (uint32_t)S(A1LO), n = (uint32_t)S(A2LO);
     if (!range_ok(i, n, t->size))
@@ -636,7 +637,7 @@ L_TABLE_FILL: {
         t->elems[i + k] = v;
     NEXT(3);
 }
-L_TABLE_COPY: {
+L_TABLE_COPY : {
     struct spry_table *dt = inst->tables[A2HI], *st = inst->tables[pc[3].u32.lo];
     uint64_t d = (uint32_t)S(A1LO), s = (uint32_t)S(A1HI), n = (uint32_t)S(A2LO);
     if (!range_ok(d, n, dt->size) || !range_ok(s, n, st->size))
@@ -644,7 +645,7 @@ L_TABLE_COPY: {
     memmove(dt->elems + d, st->elems + s, n * sizeof(void *));
     NEXT(4);
 }
-L_TABLE_INIT: {
+L_TABLE_INIT : {
     struct spry_table *t = inst->tables[A2HI];
     uint32_t seg = pc[3].u32.lo;
     uint64_t d = (uint32_t)S(A1LO), s = (uint32_t)S(A1HI), n = (uint32_t)S(A2LO);
@@ -670,7 +671,7 @@ L_BR_Z:
     if ((uint32_t)S(A1LO) == 0)
         NEXT(pc[1].s32.hi);
     NEXT(2);
-L_BR_TABLE: {
+L_BR_TABLE : {
     uint32_t i = (uint32_t)S(A1LO), n = A1HI;
     if (i > n)
         i = n;
@@ -688,7 +689,7 @@ L_CALL:
     newfp = fp + A1HI;
     pc += 2;
     goto do_call;
-L_CALL_INDIRECT: {
+L_CALL_INDIRECT : {
     struct spry_table *t = inst->tables[A1LO];
     uint32_t i = (uint32_t)S(A2HI);
     if (i >= t->size || t->elems[i] == NULL) {
@@ -706,7 +707,7 @@ L_RETURN_CALL:
     callee = inst->funcs[A1LO];
     newfp = fp + A1HI;
     goto do_tail_call;
-L_RETURN_CALL_INDIRECT: {
+L_RETURN_CALL_INDIRECT : {
     struct spry_table *t = inst->tables[A1LO];
     uint32_t i = (uint32_t)S(A2HI);
     if (i >= t->size || t->elems[i] == NULL) {
@@ -720,7 +721,7 @@ L_RETURN_CALL_INDIRECT: {
     goto do_tail_call;
 }
 
-do_tail_call: {
+do_tail_call : {
     /* Move the arguments down to this frame's base and replace the frame:
      * the callee returns straight to our caller. */
     uint32_t np = callee->type->nparams;
@@ -752,10 +753,10 @@ do_tail_call: {
     pc = cc->code;
     if (UNLIKELY(atomic_load_explicit(&store->interrupt, memory_order_relaxed)))
         TRAP(SPRY_TRAP_INTERRUPTED);
-    goto *pc->h;
+    goto * pc->h;
 }
 
-do_call: {
+do_call : {
     /* pc already points past the call instruction: the return address. */
     if (callee->def == NULL) {
         uint32_t np = callee->type->nparams, nr = callee->type->nresults;
@@ -764,7 +765,7 @@ do_call: {
         if (rc != 0)
             goto host_failed;
         RELOAD_MEM();
-        goto *pc->h;
+        goto * pc->h;
     }
     struct interp_code *cc = code_of(callee, store);
     if (cc == NULL)
@@ -788,13 +789,13 @@ do_call: {
     pc = cc->code;
     if (UNLIKELY(atomic_load_explicit(&store->interrupt, memory_order_relaxed)))
         TRAP(SPRY_TRAP_INTERRUPTED);
-    goto *pc->h;
+    goto * pc->h;
 }
 
 L_RETURN1:
     S(0) = S(A1LO);
     /* fall through */
-L_RETURN: {
+L_RETURN : {
     struct interp_frame *fr = &frames[--store->depth];
     pc = fr->ret_pc;
     fp = fr->fp;
@@ -807,7 +808,7 @@ L_RETURN: {
             RELOAD_MEM();
         }
     }
-    goto *pc->h;
+    goto * pc->h;
 }
 
 L_EXIT:

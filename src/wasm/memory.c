@@ -19,7 +19,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#define MEMORY_RESERVE ((size_t)8 << 30) /* 8 GiB */
+#define MEMORY_RESERVE ((size_t)8 << 30)  /* 8 GiB */
 #define MEMORY_GUARD   ((size_t)64 << 10) /* beyond the 8 GiB, for access widths */
 
 static size_t reservation_size(uint64_t max_pages)

@@ -82,10 +82,10 @@ static inline double num_f64_max(double a, double b)
 /* Rounding. libm returns a signalling NaN input unchanged, but wasm
  * requires an arithmetic (quiet) NaN result: NaN + NaN quiets it. Nearest
  * rounds ties to even in the default rounding mode. */
-#define NUM_ROUNDING(name, type, fn)                                                               \
-    static inline type name(type a)                                                                \
-    {                                                                                              \
-        return isnan(a) ? a + a : fn(a);                                                           \
+#define NUM_ROUNDING(name, type, fn)     \
+    static inline type name(type a)      \
+    {                                    \
+        return isnan(a) ? a + a : fn(a); \
     }
 NUM_ROUNDING(num_f32_ceil, float, ceilf)
 NUM_ROUNDING(num_f32_floor, float, floorf)

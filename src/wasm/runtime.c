@@ -68,8 +68,7 @@ size_t spry_module_import_count(const struct spry_module *module)
     return module->m->nimports;
 }
 
-void spry_module_import(const struct spry_module *module, size_t index,
-                        struct spry_externtype *out)
+void spry_module_import(const struct spry_module *module, size_t index, struct spry_externtype *out)
 {
     module_import_desc(module->m, index, out);
 }
@@ -79,8 +78,7 @@ size_t spry_module_export_count(const struct spry_module *module)
     return module->m->nexports;
 }
 
-void spry_module_export(const struct spry_module *module, size_t index,
-                        struct spry_externtype *out)
+void spry_module_export(const struct spry_module *module, size_t index, struct spry_externtype *out)
 {
     module_export_desc(module->m, index, out);
 }
@@ -146,8 +144,8 @@ int spry_store_create(const struct spry_store_limits *limits, struct spry_store 
         store->limits.max_table_elems = WASM_MAX_TABLE_ELEMS;
     store->stack_slots = store->limits.max_stack_slots;
     store->stack = spry_alloc_array(store->stack_slots, sizeof *store->stack);
-    store->frames = spry_alloc_array((size_t)store->limits.max_call_depth + 1,
-                                     sizeof *store->frames);
+    store->frames =
+        spry_alloc_array((size_t)store->limits.max_call_depth + 1, sizeof *store->frames);
     if (store->stack == NULL || store->frames == NULL) {
         spry_free(store->stack);
         spry_free(store->frames);
@@ -230,8 +228,8 @@ int runtime_trap(struct spry_store *store, int kind, const char *message)
 const char *spry_trap_kind_text(int kind)
 {
     switch (kind) {
-#define TRAP_TEXT(name, text)                                                                      \
-    case SPRY_TRAP_##name:                                                                         \
+#define TRAP_TEXT(name, text) \
+    case SPRY_TRAP_##name:    \
         return text;
         SPRY_TRAP_LIST(TRAP_TEXT)
 #undef TRAP_TEXT
@@ -241,8 +239,8 @@ const char *spry_trap_kind_text(int kind)
 
 /* ---- host functions ---------------------------------------------------- */
 
-int spry_func_new_host(struct spry_store *store, const struct spry_functype *type,
-                       spry_host_fn fn, void *user, struct spry_func **out)
+int spry_func_new_host(struct spry_store *store, const struct spry_functype *type, spry_host_fn fn,
+                       void *user, struct spry_func **out)
 {
     if (type->nparams > WASM_MAX_PARAMS || type->nresults > WASM_MAX_RESULTS || fn == NULL)
         return SPRY_EINVAL;

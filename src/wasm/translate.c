@@ -46,17 +46,17 @@ enum entry_kind { E_SLOT, E_LOCAL, E_CONST };
 
 struct entry {
     uint8_t kind;
-    uint32_t local;  /* E_LOCAL */
-    uint64_t value;  /* E_CONST */
+    uint32_t local; /* E_LOCAL */
+    uint64_t value; /* E_CONST */
 };
 
 enum ctrl_kind { C_FUNC, C_BLOCK, C_LOOP, C_IF };
 
 struct ctrl {
     uint8_t kind;
-    bool unreachable;  /* the rest of this block is dead code */
+    bool unreachable; /* the rest of this block is dead code */
     bool has_else;
-    uint32_t height;   /* stack height at block start, params excluded */
+    uint32_t height; /* stack height at block start, params excluded */
     uint32_t nparams;
     uint32_t nresults;
     uint32_t loop_pos; /* C_LOOP: the label's code position */
@@ -75,12 +75,12 @@ struct patch {
 
 /* The last instruction emitted, for peepholes. */
 struct last {
-    bool valid;        /* false after a label or a non-fusable instruction */
-    uint32_t pos;      /* its first word */
-    int dst_word;      /* word holding its destination (lo half), or -1 */
-    uint32_t depth;    /* stack depth of its result */
-    int cmp;           /* wasm opcode of an i32 comparison/eqz, or -1 */
-    uint32_t a, b;     /* comparison operands (b: slot, or immediate) */
+    bool valid;     /* false after a label or a non-fusable instruction */
+    uint32_t pos;   /* its first word */
+    int dst_word;   /* word holding its destination (lo half), or -1 */
+    uint32_t depth; /* stack depth of its result */
+    int cmp;        /* wasm opcode of an i32 comparison/eqz, or -1 */
+    uint32_t a, b;  /* comparison operands (b: slot, or immediate) */
     bool b_imm;
 };
 
@@ -137,7 +137,8 @@ static bool grow(void **items, uint32_t *cap, uint32_t need, size_t size, bool *
     return true;
 }
 
-#define GROW(t, arr, n, cap, need) grow((void **)&(t)->arr, &(t)->cap, (need), sizeof *(t)->arr, &(t)->oom)
+#define GROW(t, arr, n, cap, need) \
+    grow((void **)&(t)->arr, &(t)->cap, (need), sizeof *(t)->arr, &(t)->oom)
 
 /* ---- emitting --------------------------------------------------------- */
 
@@ -365,7 +366,7 @@ static void emit_moves(struct tr *t, uint32_t n, uint32_t dst)
         else
             left++;
     }
-    uint32_t scratch = UINT32_MAX; /* a source parked in the scratch slot */
+    uint32_t scratch = UINT32_MAX;                     /* a source parked in the scratch slot */
     uint32_t scratch_slot = t->nlocals + t->max_depth; /* reserved, see finish */
     while (left > 0) {
         bool progress = false;
@@ -491,8 +492,8 @@ static int invert_cmp(int op)
 static enum iop cmp_branch_iop(int op, bool imm)
 {
     switch (op) {
-#define CMP_CASE(name)                                                                             \
-    case OP_##name:                                                                                \
+#define CMP_CASE(name) \
+    case OP_##name:    \
         return imm ? IOP_BR_##name##_SI : IOP_BR_##name##_SS;
         IOPS_CMP_BRANCH(CMP_CASE)
 #undef CMP_CASE
@@ -811,8 +812,8 @@ static void tr_local_set(struct tr *t, uint32_t x, bool tee)
     uint32_t d = t->depth - 1;
     struct entry *e = &t->stack[d];
     /* Redirect the producing instruction's destination to the local. */
-    if (!tee && e->kind == E_SLOT && t->last.valid && t->last.dst_word >= 0 &&
-        t->last.depth == d && t->local_refs[x] == 0) {
+    if (!tee && e->kind == E_SLOT && t->last.valid && t->last.dst_word >= 0 && t->last.depth == d &&
+        t->local_refs[x] == 0) {
         t->code[t->last.pos + (uint32_t)t->last.dst_word].u32.lo = x;
         t->last.valid = false;
         pop(t);
@@ -937,7 +938,10 @@ static int tr_instr(struct tr *t, uint32_t op)
         }
         if (op == OP_IF)
             jump = emit_cond_jump(t, false, &cond_word, &cond_hi);
-        struct ctrl *c = push_ctrl(t, op == OP_BLOCK ? C_BLOCK : op == OP_LOOP ? C_LOOP : C_IF,
+        struct ctrl *c = push_ctrl(t,
+                                   op == OP_BLOCK  ? C_BLOCK
+                                   : op == OP_LOOP ? C_LOOP
+                                                   : C_IF,
                                    np, nr);
         if (c == NULL)
             return SPRY_ENOMEM;
@@ -1391,8 +1395,7 @@ static int tr_instr(struct tr *t, uint32_t op)
         if (reader_u32(r, &x) != 0)
             return fail(t, "unexpected end");
         uint32_t d0 = t->depth - 3;
-        uint32_t i = operand_slot(t, d0), v = operand_slot(t, d0 + 1),
-                 n = operand_slot(t, d0 + 2);
+        uint32_t i = operand_slot(t, d0), v = operand_slot(t, d0 + 1), n = operand_slot(t, d0 + 2);
         pop(t);
         pop(t);
         pop(t);
@@ -1409,8 +1412,7 @@ static int tr_instr(struct tr *t, uint32_t op)
         if (reader_u32(r, &x) != 0 || reader_u32(r, &y) != 0)
             return fail(t, "unexpected end");
         uint32_t d0 = t->depth - 3;
-        uint32_t a = operand_slot(t, d0), b = operand_slot(t, d0 + 1),
-                 n = operand_slot(t, d0 + 2);
+        uint32_t a = operand_slot(t, d0), b = operand_slot(t, d0 + 1), n = operand_slot(t, d0 + 2);
         pop(t);
         pop(t);
         pop(t);

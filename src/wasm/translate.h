@@ -11,8 +11,8 @@
 
 /* Translates function `func_index` (a defined function of a validated
  * module). On success *out owns the code (free with translate_free). */
-int translate_func(const struct wasm_module *module, uint32_t func_index,
-                   struct interp_code **out, struct spry_report *report);
+int translate_func(const struct wasm_module *module, uint32_t func_index, struct interp_code **out,
+                   struct spry_report *report);
 void translate_free(struct interp_code *code);
 
 #endif

@@ -45,10 +45,10 @@ TEST(wasm_engine, factorial_recursive_and_iterative)
 TEST(wasm_engine, division_by_zero_traps_with_location)
 {
     struct spry_store *store;
-    struct spry_instance *inst = wat_instantiate(
-        "(module (func $divide (export \"div\") (param i32) (result i32)\n"
-        "  (i32.div_s (i32.const 100) (local.get 0))))",
-        &store);
+    struct spry_instance *inst =
+        wat_instantiate("(module (func $divide (export \"div\") (param i32) (result i32)\n"
+                        "  (i32.div_s (i32.const 100) (local.get 0))))",
+                        &store);
     int32_t r;
     ASSERT_OK(call_i32(inst, "div", 7, &r, NULL));
     ASSERT_EQ_INT(r, 14);
@@ -93,10 +93,10 @@ TEST(wasm_engine, fault_outside_wasm_memory_still_crashes)
     ASSERT_GE_INT(pid, 0);
     if (pid == 0) {
         struct spry_store *store;
-        struct spry_instance *inst = wat_instantiate(
-            "(module (memory 1) (func (export \"load\") (param i32) (result i32)"
-            " (i32.load (local.get 0))))",
-            &store);
+        struct spry_instance *inst =
+            wat_instantiate("(module (memory 1) (func (export \"load\") (param i32) (result i32)"
+                            " (i32.load (local.get 0))))",
+                            &store);
         int32_t r;
         struct spry_trap trap;
         /* The handler is installed and has turned a guest fault into a trap... */
@@ -118,10 +118,10 @@ TEST(wasm_engine, fault_outside_wasm_memory_still_crashes)
 TEST(wasm_engine, infinite_recursion_exhausts_the_stack_without_crashing)
 {
     struct spry_store *store;
-    struct spry_instance *inst = wat_instantiate(
-        "(module (func $f (export \"f\") (param i32) (result i32)\n"
-        "  (i32.add (call $f (local.get 0)) (i32.const 1))))",
-        &store);
+    struct spry_instance *inst =
+        wat_instantiate("(module (func $f (export \"f\") (param i32) (result i32)\n"
+                        "  (i32.add (call $f (local.get 0)) (i32.const 1))))",
+                        &store);
     int32_t r;
     struct spry_trap trap;
     ASSERT_EQ_INT(call_i32(inst, "f", 1, &r, &trap), SPRY_ETRAP);
@@ -178,11 +178,11 @@ static void *interrupt_later(void *arg)
 TEST(wasm_engine, another_thread_interrupts_an_infinite_loop)
 {
     struct spry_store *store;
-    struct spry_instance *inst = wat_instantiate(
-        "(module (func (export \"spin\") (param i32) (result i32)\n"
-        "  (loop (local.set 0 (i32.add (local.get 0) (i32.const 1))) (br 0))\n"
-        "  (local.get 0)))",
-        &store);
+    struct spry_instance *inst =
+        wat_instantiate("(module (func (export \"spin\") (param i32) (result i32)\n"
+                        "  (loop (local.set 0 (i32.add (local.get 0) (i32.const 1))) (br 0))\n"
+                        "  (local.get 0)))",
+                        &store);
     struct interrupter it = {.store = store};
     pthread_t thread;
     ASSERT_EQ_INT(pthread_create(&thread, NULL, interrupt_later, &it), 0);
@@ -193,8 +193,8 @@ TEST(wasm_engine, another_thread_interrupts_an_infinite_loop)
     clock_gettime(CLOCK_MONOTONIC, &done);
     pthread_join(thread, NULL);
     ASSERT_EQ_INT(trap.kind, SPRY_TRAP_INTERRUPTED);
-    double ms = (double)(done.tv_sec - it.at.tv_sec) * 1e3 +
-                (double)(done.tv_nsec - it.at.tv_nsec) / 1e6;
+    double ms =
+        (double)(done.tv_sec - it.at.tv_sec) * 1e3 + (double)(done.tv_nsec - it.at.tv_nsec) / 1e6;
     printf("stopped %.3f ms after the interrupt\n", ms);
     /* The design bound is a loop iteration; 10 ms is the promise. Allow a
      * noisy shared machine slack beyond that before calling it broken. */
@@ -283,26 +283,26 @@ TEST(wasm_engine, unlinkable_import_names_the_import)
 TEST(wasm_engine, branches_carry_values_through_blocks)
 {
     struct spry_store *store;
-    struct spry_instance *inst = wat_instantiate(
-        "(module\n"
-        "  (func (export \"pick\") (param i32) (result i32)\n"
-        "    (block (result i32)\n"
-        "      (block (result i32)\n"
-        "        (block (result i32)\n"
-        "          (br_table 0 1 2 (i32.const 10) (local.get 0)))\n"
-        "        (i32.add (i32.const 100)) (br 1))\n"
-        "      (i32.add (i32.const 1000))))\n"
-        "  (func (export \"swap\") (param i32) (result i32) (local i32)\n"
-        "    (local.set 1 (i32.const 7))\n"
-        "    (local.get 1) (local.get 0) (local.set 1) (local.set 0)\n"
-        "    (i32.sub (i32.mul (local.get 0) (i32.const 100)) (local.get 1)))\n"
-        "  (func (export \"multi\") (param i32) (result i32)\n"
-        "    (call $two (local.get 0)) (i32.sub))\n"
-        "  (func $two (param i32) (result i32 i32)\n"
-        "    (local.get 0) (i32.const 1)\n"
-        "    (br_if 0 (i32.gt_s (local.get 0) (i32.const 5)))\n"
-        "    (drop) (drop) (i32.const 50) (local.get 0)))\n",
-        &store);
+    struct spry_instance *inst =
+        wat_instantiate("(module\n"
+                        "  (func (export \"pick\") (param i32) (result i32)\n"
+                        "    (block (result i32)\n"
+                        "      (block (result i32)\n"
+                        "        (block (result i32)\n"
+                        "          (br_table 0 1 2 (i32.const 10) (local.get 0)))\n"
+                        "        (i32.add (i32.const 100)) (br 1))\n"
+                        "      (i32.add (i32.const 1000))))\n"
+                        "  (func (export \"swap\") (param i32) (result i32) (local i32)\n"
+                        "    (local.set 1 (i32.const 7))\n"
+                        "    (local.get 1) (local.get 0) (local.set 1) (local.set 0)\n"
+                        "    (i32.sub (i32.mul (local.get 0) (i32.const 100)) (local.get 1)))\n"
+                        "  (func (export \"multi\") (param i32) (result i32)\n"
+                        "    (call $two (local.get 0)) (i32.sub))\n"
+                        "  (func $two (param i32) (result i32 i32)\n"
+                        "    (local.get 0) (i32.const 1)\n"
+                        "    (br_if 0 (i32.gt_s (local.get 0) (i32.const 5)))\n"
+                        "    (drop) (drop) (i32.const 50) (local.get 0)))\n",
+                        &store);
     int32_t r;
     ASSERT_OK(call_i32(inst, "pick", 0, &r, NULL));
     ASSERT_EQ_INT(r, 10 + 100);
