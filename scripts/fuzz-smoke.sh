@@ -25,7 +25,7 @@ for h in decode run; do
     echo "fuzz $h: ${seconds}s"
     if ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1:handle_segv=0 \
         "$build/fuzz/fuzz_$h" -max_total_time="$seconds" -timeout=1 -rss_limit_mb=4096 \
-        -max_len=65536 -artifact_prefix="$work/" "$work/corpus" >"$work/log" 2>&1; then
+        -max_len=65536 -print_final_stats=1 -artifact_prefix="$work/" "$work/corpus" >"$work/log" 2>&1; then
         echo "ok   fuzz.$h ($(grep -o 'stat::number_of_executed_units: [0-9]*' "$work/log" | tail -1 | awk '{print $2}') runs)"
         passed=$((passed + 1))
     else
