@@ -43,7 +43,13 @@ SPEC_OBJS := $(SPEC_SRCS:%.c=$(BUILD)/obj/%.o)
 DEPS_STAMP := $(BUILD)/.deps-ok
 
 .PHONY: all deps test asan explicit-bounds clean format check-format fuzz-bins fuzz-smoke
-all: $(BUILD)/spry $(BUILD)/libspry.a
+EXAMPLES := $(patsubst examples/%.wat,$(BUILD)/examples/%.wasm,$(wildcard examples/*.wat))
+
+all: $(BUILD)/spry $(BUILD)/libspry.a $(EXAMPLES)
+
+$(BUILD)/examples/%.wasm: examples/%.wat | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	wat2wasm --debug-names $< -o $@
 
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP): scripts/deps.sh
