@@ -80,7 +80,7 @@ $(BUILD)/tests/spec-runner: $(SPEC_OBJS) $(BUILD)/libspry.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $(SPEC_OBJS) $(BUILD)/libspry.a $(LDLIBS) -o $@
 
-TEST_BINS := $(BUILD)/spry $(BUILD)/tests/unit-tests
+TEST_BINS := $(BUILD)/spry $(BUILD)/tests/unit-tests $(EXAMPLES)
 ifneq ($(SPEC_SRCS),)
 TEST_BINS += $(BUILD)/tests/spec-runner
 endif

@@ -1,6 +1,6 @@
 /* spry run: calling exports from the command line. */
 #include "harness/test.h"
-#include "wasm/wat.h"
+#include "unit/wasm/wat.h"
 
 #include <stdio.h>
 #include <stdlib.h>
