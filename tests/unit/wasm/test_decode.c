@@ -279,6 +279,40 @@ TEST(wasm_decode, allocation_failure_torture)
     ASSERT_GT_INT(runs, 10);
 }
 
+static bool is_decode_error(int rc)
+{
+    return rc == 0 || rc == SPRY_EMALFORMED || rc == SPRY_EINVALID || rc == SPRY_ETOOBIG ||
+           rc == SPRY_EUNSUPPORTED;
+}
+
+/* Every truncation and many single-byte changes of the rich module decode
+ * or fail cleanly (ASan and UBSan watch the reads). */
+TEST(wasm_decode, mutations_of_a_valid_module_fail_cleanly)
+{
+    static const uint8_t values[] = {0x00, 0x01, 0x02, 0x0b, 0x40, 0x7f, 0x80, 0xff};
+    size_t len = sizeof rich - 1;
+    uint8_t buf[sizeof rich];
+    for (size_t cut = 0; cut < len; cut++) {
+        struct wasm_module *m;
+        struct spry_report r;
+        int rc = decode(rich, cut, &m, &r);
+        ASSERT_TRUE(is_decode_error(rc));
+        module_free(m);
+    }
+    for (size_t at = 8; at < len; at++) {
+        for (size_t v = 0; v <= sizeof values; v++) {
+            memcpy(buf, rich, len);
+            buf[at] = v < sizeof values ? values[v] : (uint8_t)(rich[at] ^ 0x01);
+            struct wasm_module *m;
+            struct spry_report r;
+            int rc = decode(buf, len, &m, &r);
+            ASSERT_TRUE(is_decode_error(rc));
+            ASSERT_TRUE(rc == 0 || r.message[0] != '\0');
+            module_free(m);
+        }
+    }
+}
+
 TEST(wasm_decode, empty_module)
 {
     struct wasm_module *m = DECODE_OK(HEADER);
