@@ -37,6 +37,10 @@
  * WASM_MAX_LOCALS locals). */
 enum { DECODE_MAX_TOTAL_LOCALS = 1 << 26 };
 
+/* Items of all element segments of a module: each costs a struct
+ * wasm_constexpr (40 bytes) for as little as one byte of input. */
+enum { DECODE_MAX_TOTAL_ELEM_ITEMS = WASM_MAX_TABLE_ELEMS };
+
 /* The decoder accepts any number of memories; the validator enforces the
  * Wasm 2.0 limit of one with the spec's "multiple memories" error. */
 enum { DECODE_MAX_MEMORIES = WASM_MAX_TABLES };
@@ -63,6 +67,7 @@ struct decoder {
     uint32_t ndefined_funcs; /* from the function section */
     bool have_code;
     uint64_t total_locals;
+    uint64_t total_elem_items;
 
     uint32_t customs_cap;
     const struct wasm_custom *name_section; /* first "name" custom section */
@@ -889,9 +894,14 @@ static int decode_elem(struct decoder *d, struct wasm_elem *e)
     }
 
     uint32_t n;
+    at = offset(d);
     rc = read_count(d, &n, WASM_MAX_TABLE_ELEMS, "element segment items");
     if (rc != 0)
         return rc;
+    d->total_elem_items += n;
+    if (d->total_elem_items > DECODE_MAX_TOTAL_ELEM_ITEMS)
+        return fail_limit(d, at, "element segment items in all segments",
+                          DECODE_MAX_TOTAL_ELEM_ITEMS);
     e->items = spry_calloc(n, sizeof *e->items);
     if (e->items == NULL)
         return fail_nomem(d);
