@@ -669,11 +669,12 @@ static int decode_types(struct decoder *d)
         if (rc != 0)
             return rc;
 
+        /* Never NULL, even when empty: users compute types + nparams. */
         size_t ntypes = (size_t)ft->nparams + ft->nresults;
+        ft->types = spry_malloc(ntypes);
+        if (ft->types == NULL)
+            return fail_nomem(d);
         if (ntypes != 0) {
-            ft->types = spry_malloc(ntypes);
-            if (ft->types == NULL)
-                return fail_nomem(d);
             memcpy(ft->types, params, ft->nparams);
             memcpy(ft->types + ft->nparams, results, ft->nresults);
         }
