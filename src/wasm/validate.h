@@ -27,6 +27,7 @@ struct validate_frame {
     uint32_t nparams;
     uint32_t nresults;
     uint32_t height; /* operand stack height at entry (after the params were popped) */
+    uint32_t mark;   /* the last br_table that checked this label (validate_expr.c) */
     uint8_t kind;    /* enum validate_frame_kind (validate_expr.c) */
     bool unreachable;
 };

@@ -404,6 +404,7 @@ struct body {
     uint64_t nlocals;      /* params + declared locals */
     const uint8_t *results;
     uint32_t nresults;
+    uint32_t br_tables; /* br_table instructions so far, numbering frame marks */
 };
 
 static int fail(struct body *b, const char *what)
@@ -574,6 +575,7 @@ static int push_frame(struct body *b, uint8_t kind, const uint8_t *params, uint3
         .nparams = nparams,
         .nresults = nresults,
         .height = s->nvals,
+        .mark = 0,
         .kind = kind,
         .unreachable = false,
     };
@@ -771,6 +773,11 @@ static int validate_br_table(struct body *b, const struct imm *imm, const struct
     rc = label_types(b, imm->a, &def, &arity);
     if (rc != 0)
         return rc;
+    /* A label checked once by this br_table needs no second look: the
+     * operands it was checked against stay as they are. This keeps a table of
+     * millions of labels to the same few targets linear in its size. Each
+     * br_table takes 3 bytes or more, so the count cannot wrap in a body. */
+    uint32_t mark = ++b->br_tables;
     /* The labels were read once already: they are well-formed and end at or before r->pos. */
     struct wasm_reader labels = {r->start, imm->vec, r->pos};
     for (uint32_t i = 0; i < imm->count; i++) {
@@ -786,6 +793,10 @@ static int validate_br_table(struct body *b, const struct imm *imm, const struct
                                    "type mismatch at offset 0x%zx: br_table label %u carries %u "
                                    "values, the default %u",
                                    b->at, label, n, arity);
+        struct validate_frame *target = &b->s->frames[b->s->nframes - 1 - label];
+        if (target->mark == mark)
+            continue;
+        target->mark = mark;
         rc = peek_n(b, types, n);
         if (rc != 0)
             return rc;

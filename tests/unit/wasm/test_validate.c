@@ -799,3 +799,37 @@ TEST(wasm_validate, out_of_memory_is_reported)
     }
     tm_fini(&t);
 }
+
+/* A br_table of millions of labels to a target carrying 1,000 values costs
+ * one check per distinct target, not one per label (regression: quadratic). */
+TEST(wasm_validate, huge_br_table_is_linear)
+{
+    enum { LABELS = 2000000, ARITY = 1000 };
+    struct tmod t;
+    tm_init(&t);
+    uint8_t *results = malloc(ARITY);
+    ASSERT_NOT_NULL(results);
+    memset(results, I32, ARITY);
+    t.types[0] = (struct wasm_functype){0, ARITY, results, 1};
+    t.m.ntypes = 1;
+    size_t n = 1 + 1 + 4 + LABELS + 1 + 1;
+    uint8_t *code = malloc(n);
+    ASSERT_NOT_NULL(code);
+    size_t at = 0;
+    code[at++] = UNREACHABLE;
+    code[at++] = BR_TABLE;
+    code[at++] = 0x80 | (LABELS & 0x7f); /* LEB128 of LABELS */
+    code[at++] = 0x80 | ((LABELS >> 7) & 0x7f);
+    code[at++] = 0x80 | ((LABELS >> 14) & 0x7f);
+    code[at++] = (LABELS >> 21) & 0x7f;
+    memset(code + at, 0, LABELS);
+    at += LABELS;
+    code[at++] = 0; /* default */
+    code[at++] = END;
+    ASSERT_EQ_UINT(at, n);
+    tm_func_n(&t, 0, "", code, n);
+    expect_ok(&t);
+    free(code);
+    free(results);
+    tm_fini(&t);
+}
