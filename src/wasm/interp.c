@@ -128,6 +128,16 @@ int interp_call(struct spry_store *store, struct spry_func *func, uint64_t *slot
         goto * pc->h;  \
     } while (0)
 
+/* A taken jump. Loops only repeat through backward jumps, so checking for
+ * interruption there (and at function entry) bounds the time to stop. */
+#define JUMP(off)                                                                                 \
+    do {                                                                                          \
+        int32_t off_ = (off);                                                                     \
+        if (off_ <= 0 && UNLIKELY(atomic_load_explicit(&store->interrupt, memory_order_relaxed))) \
+            TRAP(SPRY_TRAP_INTERRUPTED);                                                          \
+        NEXT(off_);                                                                               \
+    } while (0)
+
 #define S(i) fp[(i)]
 #define A1LO pc[1].u32.lo
 #define A1HI pc[1].u32.hi
@@ -430,8 +440,8 @@ int interp_run(struct spry_store *store, struct spry_func *entry, uint64_t *slot
     BIN32(I32_SHL, (uint32_t)(U32A << (U32B & 31)))
     BIN32(I32_SHR_S, (uint32_t)(I32A >> (U32B & 31)))
     BIN32(I32_SHR_U, U32A >> (U32B & 31))
-    BIN(I32_ROTL, num_rotl32(U32A, U32B))
-    BIN(I32_ROTR, num_rotr32(U32A, U32B))
+    BIN32(I32_ROTL, num_rotl32(U32A, U32B))
+    BIN32(I32_ROTR, num_rotr32(U32A, U32B))
     BIN64(I64_ADD, a + b)
     BIN64(I64_SUB, a - b)
     BIN64(I64_MUL, a * b)
@@ -448,8 +458,8 @@ int interp_run(struct spry_store *store, struct spry_func *entry, uint64_t *slot
     BIN64(I64_SHL, a << (b & 63))
     BIN64(I64_SHR_S, (uint64_t)(I64A >> (b & 63)))
     BIN64(I64_SHR_U, a >> (b & 63))
-    BIN(I64_ROTL, num_rotl64(a, b))
-    BIN(I64_ROTR, num_rotr64(a, b))
+    BIN64(I64_ROTL, num_rotl64(a, b))
+    BIN64(I64_ROTR, num_rotr64(a, b))
     BIN(F32_ADD, f32_bits(F32A + F32B))
     BIN(F32_SUB, f32_bits(F32A - F32B))
     BIN(F32_MUL, f32_bits(F32A * F32B))
@@ -478,14 +488,14 @@ int interp_run(struct spry_store *store, struct spry_func *entry, uint64_t *slot
     {                                      \
         uint64_t a = S(A1LO), b = S(A1HI); \
         if (cond)                          \
-            NEXT(pc[2].s32.lo);            \
+            JUMP(pc[2].s32.lo);            \
         NEXT(3);                           \
     }                                      \
     L_BR_##name##_SI:                      \
     {                                      \
         uint64_t a = S(A1LO), b = A1HI;    \
         if (cond)                          \
-            NEXT(pc[2].s32.lo);            \
+            JUMP(pc[2].s32.lo);            \
         NEXT(3);                           \
     }
     BR_CMP(I32_EQ, U32A == U32B)
@@ -662,25 +672,22 @@ L_ELEM_DROP:
 
     /* ---- control ---------------------------------------------------------- */
 L_BR:
-    NEXT(pc[1].s32.lo);
+    JUMP(pc[1].s32.lo);
 L_BR_NZ:
     if ((uint32_t)S(A1LO) != 0)
-        NEXT(pc[1].s32.hi);
+        JUMP(pc[1].s32.hi);
     NEXT(2);
 L_BR_Z:
     if ((uint32_t)S(A1LO) == 0)
-        NEXT(pc[1].s32.hi);
+        JUMP(pc[1].s32.hi);
     NEXT(2);
 L_BR_TABLE : {
     uint32_t i = (uint32_t)S(A1LO), n = A1HI;
     if (i > n)
         i = n;
-    NEXT(pc[2 + i].s32.lo);
+    JUMP(pc[2 + i].s32.lo);
 }
-L_LOOP_CHECK:
-    if (UNLIKELY(atomic_load_explicit(&store->interrupt, memory_order_relaxed)))
-        TRAP(SPRY_TRAP_INTERRUPTED);
-    NEXT(1);
+
 L_UNREACHABLE:
     TRAP(SPRY_TRAP_UNREACHABLE);
 

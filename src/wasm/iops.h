@@ -198,6 +198,8 @@ typedef union iword {
     X(I32_SHL)             \
     X(I32_SHR_S)           \
     X(I32_SHR_U)           \
+    X(I32_ROTL)            \
+    X(I32_ROTR)            \
     X(I64_EQ)              \
     X(I64_NE)              \
     X(I64_LT_S)            \
@@ -216,7 +218,9 @@ typedef union iword {
     X(I64_XOR)             \
     X(I64_SHL)             \
     X(I64_SHR_S)           \
-    X(I64_SHR_U)
+    X(I64_SHR_U)           \
+    X(I64_ROTL)            \
+    X(I64_ROTR)
 
 /* i32 comparisons fused with a following br_if / if: IOP_BR_<NAME>_SS jumps
  * when the comparison holds (a, b slots) and IOP_BR_<NAME>_SI with b an
@@ -273,7 +277,7 @@ typedef union iword {
  *   CALL           func,base                     callee frame at fp+base
  *   CALL_INDIRECT  table,base | type_id,idx      idx: slot of the element index
  *   RETURN_CALL, RETURN_CALL_INDIRECT: as above; args are moved to fp[0..)
- *   LOOP_CHECK                                   interruption point (loop headers)
+ *   (interruption: checked by every taken backward jump and at function entry)
  *   UNREACHABLE
  *   SELECT         dst,cond | a,b                fp[dst] = cond ? fp[a] : fp[b]
  *   GLOBAL_GET     dst,global    GLOBAL_SET global,src
@@ -299,7 +303,6 @@ typedef union iword {
     X(CALL_INDIRECT)        \
     X(RETURN_CALL)          \
     X(RETURN_CALL_INDIRECT) \
-    X(LOOP_CHECK)           \
     X(UNREACHABLE)          \
     X(SELECT)               \
     X(GLOBAL_GET)           \

@@ -811,12 +811,15 @@ static void tr_local_set(struct tr *t, uint32_t x, bool tee)
 {
     uint32_t d = t->depth - 1;
     struct entry *e = &t->stack[d];
-    /* Redirect the producing instruction's destination to the local. */
-    if (!tee && e->kind == E_SLOT && t->last.valid && t->last.dst_word >= 0 && t->last.depth == d &&
+    /* Redirect the producing instruction's destination to the local; for
+     * tee the value then stays on the stack as a reference to the local. */
+    if (e->kind == E_SLOT && t->last.valid && t->last.dst_word >= 0 && t->last.depth == d &&
         t->local_refs[x] == 0) {
         t->code[t->last.pos + (uint32_t)t->last.dst_word].u32.lo = x;
         t->last.valid = false;
         pop(t);
+        if (tee)
+            push(t, (struct entry){.kind = E_LOCAL, .local = x});
         return;
     }
     protect_local(t, x);
@@ -957,11 +960,8 @@ static int tr_instr(struct tr *t, uint32_t op)
                 c->else_jump = (int32_t)t->npatches++;
             }
         }
-        if (op == OP_LOOP) {
-            place_label(t);
-            pos = emit(t, IOP_LOOP_CHECK, 1);
-            c->loop_pos = pos == UINT32_MAX ? 0 : pos;
-        }
+        if (op == OP_LOOP)
+            c->loop_pos = t->ncode; /* backward jumps check for interruption */
         place_label(t);
         return 0;
     }
