@@ -3,10 +3,14 @@
  * that times one kernel's run(n) and the translation of its code.
  *
  * Usage: spry-bench <kernel.wasm> <n> <repetitions>
+ *        spry-bench --translate <module.wasm> <repetitions>
  *
- * Prints the line described in bench.h followed by
+ * The first form prints the line described in bench.h followed by
  *
  *     code_bytes=<size of the code section> translate_ms=<median> translate_mbps=<MB/s>
+ *
+ * The second only loads and translates (the module may have imports) and
+ * prints the translation fields alone.
  *
  * Translation is timed on fresh modules (a module translates each function
  * once, so the same module cannot be timed twice): load, untimed; then
@@ -124,13 +128,56 @@ static int time_translation(const uint8_t *bytes, size_t len, double *ms)
     return 0;
 }
 
+/* Times the translation of `bytes` at least MIN_TRANSLATE_TIMES times; fills
+ * the median and the code section size. 0 or -1. */
+static int measure_translation(const uint8_t *bytes, size_t len, int reps, double *median_ms,
+                               double *mbps, size_t *code_bytes)
+{
+    double tms[BENCH_MAX_REPS];
+    int times = reps > MIN_TRANSLATE_TIMES ? reps : MIN_TRANSLATE_TIMES;
+    for (int i = 0; i < times; i++) {
+        if (time_translation(bytes, len, &tms[i]) != 0)
+            return -1;
+    }
+    *median_ms = bench_median(tms, times);
+    *code_bytes = code_section_bytes(bytes, len);
+    *mbps = *median_ms > 0 ? (double)*code_bytes / 1e6 / (*median_ms / 1e3) : 0;
+    return 0;
+}
+
+static int translate_only(const char *path, const char *reps_arg)
+{
+    char *end;
+    long reps = strtol(reps_arg, &end, 10);
+    if (*reps_arg == '\0' || *end != '\0' || reps < 1 || reps > BENCH_MAX_REPS) {
+        fprintf(stderr, "repetitions must be 1..%d\n", BENCH_MAX_REPS);
+        return 2;
+    }
+    uint8_t *bytes;
+    size_t len, code_bytes;
+    double ms, mbps;
+    if (read_file(path, &bytes, &len) != 0)
+        return 1;
+    int rc = measure_translation(bytes, len, (int)reps, &ms, &mbps, &code_bytes);
+    free(bytes);
+    if (rc != 0)
+        return 1;
+    printf("code_bytes=%zu translate_ms=%.4f translate_mbps=%.1f\n", code_bytes, ms, mbps);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 4 && strcmp(argv[1], "--translate") == 0)
+        return translate_only(argv[2], argv[3]);
+
     uint32_t n;
     int reps, status = 1;
     if (argc != 4 || bench_parse_args(argv, 2, &n, &reps) != 0) {
-        fprintf(stderr, "usage: %s <kernel.wasm> <n> <repetitions 1..%d>\n", argv[0],
-                BENCH_MAX_REPS);
+        fprintf(stderr,
+                "usage: %s <kernel.wasm> <n> <repetitions 1..%d>\n"
+                "       %s --translate <module.wasm> <repetitions>\n",
+                argv[0], BENCH_MAX_REPS, argv[0]);
         return 2;
     }
     uint8_t *bytes = NULL;
@@ -145,15 +192,10 @@ int main(int argc, char **argv)
 
     if (read_file(argv[1], &bytes, &len) != 0)
         goto done;
-    size_t code_bytes = code_section_bytes(bytes, len);
-
-    int ttimes = reps > MIN_TRANSLATE_TIMES ? reps : MIN_TRANSLATE_TIMES;
-    double tms[BENCH_MAX_REPS];
-    for (int i = 0; i < ttimes; i++) {
-        if (time_translation(bytes, len, &tms[i]) != 0)
-            goto done;
-    }
-    double translate_ms = bench_median(tms, ttimes);
+    size_t code_bytes;
+    double translate_ms, mbps;
+    if (measure_translation(bytes, len, reps, &translate_ms, &mbps, &code_bytes) != 0)
+        goto done;
 
     int rc = spry_module_load(bytes, len, NULL, &module, &report);
     if (rc != 0) {
@@ -210,7 +252,6 @@ int main(int argc, char **argv)
         checksum = c;
     }
     double median = bench_median(ms, reps);
-    double mbps = translate_ms > 0 ? (double)code_bytes / 1e6 / (translate_ms / 1e3) : 0;
     printf("checksum=%016" PRIx64 " median_ms=%.3f min_ms=%.3f reps=%d code_bytes=%zu "
            "translate_ms=%.4f translate_mbps=%.1f\n",
            checksum, median, ms[0], reps, code_bytes, translate_ms, mbps);
