@@ -56,9 +56,11 @@ mkdir -p "$out"
 cpu=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1)
 cpus=$(nproc 2>/dev/null || echo "?")
 tpc=$(lscpu 2>/dev/null | sed -n 's/^Thread(s) per core: *//p' | head -n 1)
+family=$(lscpu 2>/dev/null | sed -n 's/^CPU family: *//p' | head -n 1)
+model=$(lscpu 2>/dev/null | sed -n 's/^Model: *//p' | head -n 1)
 os=$(. /etc/os-release 2>/dev/null && echo "${PRETTY_NAME:-}")
 machine=(
-    "CPU: ${cpu:-unknown}, $cpus logical CPUs (${tpc:-?} thread(s) per core)"
+    "CPU: ${cpu:-unknown} (family ${family:-?}, model ${model:-?}), $cpus logical CPUs (${tpc:-?} thread(s) per core)"
     "OS: ${os:-unknown}, kernel $(uname -sr)"
     "Kernel compiler (wasm32 and native): $("$CLANG" --version | head -n 1)"
     "Driver compiler: $("$CC" --version | head -n 1)"
