@@ -22,6 +22,10 @@ ifeq ($(SANITIZE),1)
 CFLAGS   += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 LDFLAGS  += -fsanitize=address,undefined
 endif
+ifeq ($(FUZZ),1)
+CFLAGS   += -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
+            -fno-omit-frame-pointer
+endif
 ifeq ($(BOUNDS),explicit)
 CPPFLAGS += -DSPRY_EXPLICIT_BOUNDS=1
 endif
@@ -38,7 +42,7 @@ SPEC_OBJS := $(SPEC_SRCS:%.c=$(BUILD)/obj/%.o)
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all deps test asan explicit-bounds clean format check-format
+.PHONY: all deps test asan explicit-bounds clean format check-format fuzz-bins fuzz-smoke
 all: $(BUILD)/spry $(BUILD)/libspry.a
 
 deps: $(DEPS_STAMP)
@@ -79,8 +83,22 @@ endif
 test: $(TEST_BINS)
 	@SPRY_SRC_DIR=$(SRC_DIR) SPRY_BUILD_DIR=$(abspath $(BUILD)) scripts/run-tests.sh $(BUILD)
 
+# The fuzz harnesses already run under ASan+UBSan, so the asan run skips them.
 asan:
-	$(MAKE) BUILD=build-asan SANITIZE=1 test
+	SPRY_SKIP_FUZZ=1 $(MAKE) BUILD=build-asan SANITIZE=1 test
+
+# libFuzzer harnesses (clang only): make BUILD=build-fuzz CC=clang FUZZ=1 fuzz-bins
+FUZZ_SRCS := $(sort $(wildcard fuzz/*.c))
+fuzz-bins:
+	$(MAKE) FUZZ=1 $(FUZZ_SRCS:fuzz/%.c=$(BUILD)/fuzz/%)
+
+$(BUILD)/fuzz/%: fuzz/%.c $(BUILD)/libspry.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -fsanitize=fuzzer,address,undefined $< $(BUILD)/libspry.a \
+	    $(LDLIBS) -pthread -o $@
+
+fuzz-smoke:
+	scripts/fuzz-smoke.sh
 
 explicit-bounds:
 	$(MAKE) BUILD=build-explicit BOUNDS=explicit test
@@ -91,7 +109,7 @@ bench: $(BUILD)/libspry.a | $(DEPS_STAMP)
 	@CC="$(CC)" bench/run.sh $(BUILD)
 
 format:
-	clang-format -i $$(git ls-files '*.c' '*.h')
+	clang-format -i $$(git ls-files -co --exclude-standard '*.c' '*.h')
 
 check-format:
 	@scripts/check-format.sh

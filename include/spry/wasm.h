@@ -162,6 +162,11 @@ SPRY_API void spry_store_destroy(struct spry_store *store);
 SPRY_API void spry_store_interrupt(struct spry_store *store);
 SPRY_API void spry_store_clear_interrupt(struct spry_store *store);
 
+/* Called by a host function that ends the guest (e.g. WASI proc_exit)
+ * before it returns SPRY_EEXIT: the call in progress unwinds and returns
+ * SPRY_EEXIT with trap->kind SPRY_TRAP_EXIT and trap->exit_code = code. */
+SPRY_API void spry_store_set_exit(struct spry_store *store, int code);
+
 /* ---- host functions --------------------------------------------------- */
 
 /*

@@ -21,6 +21,7 @@ struct command {
 };
 
 static const struct command commands[] = {
+    {"run", "call a WebAssembly module's export (see 'spry run --help')", cli_run},
     {"version", "print the version", cli_version},
 };
 

@@ -64,7 +64,7 @@ enum wasm_section {
 struct wasm_functype {
     uint32_t nparams;
     uint32_t nresults;
-    uint8_t *types;   /* nparams + nresults value types, params first */
+    uint8_t *types;   /* nparams + nresults value types, params first; never NULL */
     uint32_t type_id; /* process-wide id: equal ids <=> structurally equal types */
 };
 

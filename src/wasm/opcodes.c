@@ -5,7 +5,7 @@
 #include <stddef.h>
 
 const struct wasm_siginfo wasm_sig_table[] = {
-#define WASM_SIG_INFO(name, n, p0, p1, result)                                                     \
+#define WASM_SIG_INFO(name, n, p0, p1, result) \
     [SIG_##name] = {(n), {(p0), (p1), (n) == 3 ? 0x7f : 0}, (result)},
     WASM_SIGS(WASM_SIG_INFO)
 #undef WASM_SIG_INFO

@@ -44,39 +44,39 @@ enum wasm_imm {
 };
 
 /* Fixed signatures: SIG_<params>_<results>, v = none. */
-#define WASM_SIGS(X)                                                                               \
-    X(SPECIAL, 0, 0, 0, 0)                                                                         \
-    X(I32_I32, 1, 0x7f, 0, 0x7f)                                                                   \
-    X(I64_I64, 1, 0x7e, 0, 0x7e)                                                                   \
-    X(F32_F32, 1, 0x7d, 0, 0x7d)                                                                   \
-    X(F64_F64, 1, 0x7c, 0, 0x7c)                                                                   \
-    X(I32I32_I32, 2, 0x7f, 0x7f, 0x7f)                                                             \
-    X(I64I64_I64, 2, 0x7e, 0x7e, 0x7e)                                                             \
-    X(F32F32_F32, 2, 0x7d, 0x7d, 0x7d)                                                             \
-    X(F64F64_F64, 2, 0x7c, 0x7c, 0x7c)                                                             \
-    X(I64I64_I32, 2, 0x7e, 0x7e, 0x7f)                                                             \
-    X(F32F32_I32, 2, 0x7d, 0x7d, 0x7f)                                                             \
-    X(F64F64_I32, 2, 0x7c, 0x7c, 0x7f)                                                             \
-    X(I64_I32, 1, 0x7e, 0, 0x7f)                                                                   \
-    X(F32_I32, 1, 0x7d, 0, 0x7f)                                                                   \
-    X(F64_I32, 1, 0x7c, 0, 0x7f)                                                                   \
-    X(I32_I64, 1, 0x7f, 0, 0x7e)                                                                   \
-    X(F32_I64, 1, 0x7d, 0, 0x7e)                                                                   \
-    X(F64_I64, 1, 0x7c, 0, 0x7e)                                                                   \
-    X(I32_F32, 1, 0x7f, 0, 0x7d)                                                                   \
-    X(I64_F32, 1, 0x7e, 0, 0x7d)                                                                   \
-    X(F64_F32, 1, 0x7c, 0, 0x7d)                                                                   \
-    X(I32_F64, 1, 0x7f, 0, 0x7c)                                                                   \
-    X(I64_F64, 1, 0x7e, 0, 0x7c)                                                                   \
-    X(F32_F64, 1, 0x7d, 0, 0x7c)                                                                   \
-    X(V_I32, 0, 0, 0, 0x7f)                                                                        \
-    X(V_I64, 0, 0, 0, 0x7e)                                                                        \
-    X(V_F32, 0, 0, 0, 0x7d)                                                                        \
-    X(V_F64, 0, 0, 0, 0x7c)                                                                        \
-    X(I32I32_V, 2, 0x7f, 0x7f, 0)                                                                  \
-    X(I32I64_V, 2, 0x7f, 0x7e, 0)                                                                  \
-    X(I32F32_V, 2, 0x7f, 0x7d, 0)                                                                  \
-    X(I32F64_V, 2, 0x7f, 0x7c, 0)                                                                  \
+#define WASM_SIGS(X)                   \
+    X(SPECIAL, 0, 0, 0, 0)             \
+    X(I32_I32, 1, 0x7f, 0, 0x7f)       \
+    X(I64_I64, 1, 0x7e, 0, 0x7e)       \
+    X(F32_F32, 1, 0x7d, 0, 0x7d)       \
+    X(F64_F64, 1, 0x7c, 0, 0x7c)       \
+    X(I32I32_I32, 2, 0x7f, 0x7f, 0x7f) \
+    X(I64I64_I64, 2, 0x7e, 0x7e, 0x7e) \
+    X(F32F32_F32, 2, 0x7d, 0x7d, 0x7d) \
+    X(F64F64_F64, 2, 0x7c, 0x7c, 0x7c) \
+    X(I64I64_I32, 2, 0x7e, 0x7e, 0x7f) \
+    X(F32F32_I32, 2, 0x7d, 0x7d, 0x7f) \
+    X(F64F64_I32, 2, 0x7c, 0x7c, 0x7f) \
+    X(I64_I32, 1, 0x7e, 0, 0x7f)       \
+    X(F32_I32, 1, 0x7d, 0, 0x7f)       \
+    X(F64_I32, 1, 0x7c, 0, 0x7f)       \
+    X(I32_I64, 1, 0x7f, 0, 0x7e)       \
+    X(F32_I64, 1, 0x7d, 0, 0x7e)       \
+    X(F64_I64, 1, 0x7c, 0, 0x7e)       \
+    X(I32_F32, 1, 0x7f, 0, 0x7d)       \
+    X(I64_F32, 1, 0x7e, 0, 0x7d)       \
+    X(F64_F32, 1, 0x7c, 0, 0x7d)       \
+    X(I32_F64, 1, 0x7f, 0, 0x7c)       \
+    X(I64_F64, 1, 0x7e, 0, 0x7c)       \
+    X(F32_F64, 1, 0x7d, 0, 0x7c)       \
+    X(V_I32, 0, 0, 0, 0x7f)            \
+    X(V_I64, 0, 0, 0, 0x7e)            \
+    X(V_F32, 0, 0, 0, 0x7d)            \
+    X(V_F64, 0, 0, 0, 0x7c)            \
+    X(I32I32_V, 2, 0x7f, 0x7f, 0)      \
+    X(I32I64_V, 2, 0x7f, 0x7e, 0)      \
+    X(I32F32_V, 2, 0x7f, 0x7d, 0)      \
+    X(I32F64_V, 2, 0x7f, 0x7c, 0)      \
     X(I32I32I32_V, 3, 0x7f, 0x7f, 0) /* memory.fill/copy/init: third operand also i32 */
 
 enum wasm_sig {

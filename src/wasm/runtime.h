@@ -14,6 +14,7 @@
 #define SPRY_WASM_RUNTIME_H
 
 #include "spry/wasm.h"
+#include "wasm/interp.h"
 #include "wasm/module.h"
 
 #include <setjmp.h>
@@ -23,6 +24,7 @@
 
 struct spry_func {
     uint32_t type_id;                 /* interned (functype_intern) for call_indirect */
+    struct spry_store *store;         /* the store that owns it */
     const struct wasm_functype *type; /* module's type, or host_type below */
     struct spry_instance *inst;       /* defining instance; NULL for host functions */
     struct wasm_func *def;            /* module function; NULL for host functions */
@@ -30,6 +32,7 @@ struct spry_func {
     spry_host_fn host;                /* host functions only */
     void *host_user;
     struct wasm_functype host_type; /* host functions only: owned copy */
+    struct spry_functype api_type;  /* spry_func_type's answer, built on demand */
 };
 
 /*
@@ -62,6 +65,12 @@ struct spry_global {
     uint64_t value; /* a slot */
 };
 
+/* An element segment's references, evaluated at instantiation. */
+struct runtime_elem {
+    uint32_t count;
+    void **refs;
+};
+
 struct spry_instance {
     struct spry_store *store;
     const struct spry_module *api_module;
@@ -70,6 +79,7 @@ struct spry_instance {
     struct spry_table **tables;
     struct spry_memory **memories;
     struct spry_global **globals;
+    struct runtime_elem *elem_refs;  /* module->nelems evaluated segments */
     uint8_t *elem_dropped;           /* module->nelems flags */
     uint8_t *data_dropped;           /* module->ndatas flags */
     struct spry_func *defined_funcs; /* storage for this instance's own functions */
@@ -87,10 +97,13 @@ struct spry_store {
     atomic_int interrupt; /* non-zero: running code must stop */
 
     /* Execution state (interp.c). */
-    uint64_t *stack;       /* value stack: locals and operands of every frame */
-    size_t stack_slots;    /* its size */
-    uint32_t depth;        /* nested wasm calls now running */
-    struct spry_trap trap; /* details of the last trap */
+    uint64_t *stack;             /* value stack: locals and operands of every frame */
+    uint32_t stack_slots;        /* its size */
+    uint32_t sp;                 /* first slot free for a new activation */
+    struct interp_frame *frames; /* return addresses: limits.max_call_depth + 1 */
+    uint32_t depth;              /* frames in use */
+    struct spry_func *cur_func;  /* the function running now, for trap reports */
+    struct spry_trap trap;       /* details of the last trap */
 
     /* Objects owned by the store. */
     struct runtime_list instances, funcs, memories, tables, globals;
@@ -105,6 +118,8 @@ int memory_create(struct spry_store *store, struct spry_limits limits, struct sp
  * with guard pages; may move it with explicit bounds. */
 int64_t memory_grow(struct spry_memory *mem, uint64_t delta);
 void memory_free(struct spry_memory *mem);
+/* Whether addr lies in the memory's reservation (guard region included). */
+bool memory_contains(const struct spry_memory *mem, const void *addr);
 
 /* Table management (runtime.c). Grows by delta entries filled with init:
  * old size, or -1. */
@@ -121,6 +136,23 @@ int signal_install(void);
  * or SPRY_EEXIT. Re-entrant: a host function may call back into wasm.
  */
 int interp_call(struct spry_store *store, struct spry_func *func, uint64_t *slots);
+
+/* Store-owned object lists (runtime.c). */
+int runtime_list_add(struct runtime_list *list, void *item);
+int table_create(struct spry_store *store, struct spry_tabletype type, void *init,
+                 struct spry_table **out);
+int global_create(struct spry_store *store, struct spry_globaltype type, uint64_t value,
+                  struct spry_global **out);
+void instance_free(struct spry_instance *inst);
+
+/* Slot <-> typed value conversions. */
+void runtime_slot_to_val(uint8_t type, uint64_t slot, struct spry_val *out);
+uint64_t runtime_val_to_slot(const struct spry_val *v);
+
+/* A call from the API: resets the trap at the outermost level, makes sure
+ * the signal handler is installed, runs, and copies the trap out. */
+int runtime_call(struct spry_store *store, struct spry_func *func, uint64_t *slots,
+                 struct spry_trap *trap);
 
 /* Records a trap in the store (first one wins until the outermost call
  * returns); returns SPRY_ETRAP. */

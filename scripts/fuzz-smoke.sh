@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer harnesses (clang, ASan+UBSan) and runs each for
+# FUZZ_SECONDS (default 60) on a corpus seeded from the spec suite's modules.
+# Any crash, leak, or input slower than 1 s fails. Ends with the runner's
+# "N passed, N failed" line (one test per harness).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+seconds=${FUZZ_SECONDS:-60}
+build=build-fuzz
+make -s BUILD=$build CC=clang FUZZ=1 fuzz-bins >/dev/null || { echo "fuzz: build failed"; echo "0 passed, 1 failed"; exit 1; }
+
+corpus=$build/corpus
+mkdir -p "$corpus"
+# Seeds: every binary module of the converted spec suite (spec-runner makes them).
+if [ -d build/spec ] && [ -z "$(ls -A "$corpus" 2>/dev/null)" ]; then
+    find build/spec -name '*.wasm' -size -64k | head -n 3000 | while read -r f; do
+        cp "$f" "$corpus/$(sha1sum "$f" | cut -c1-16)"
+    done
+fi
+passed=0 failed=0
+for h in decode run; do
+    work=$build/work-$h
+    rm -rf "$work"; mkdir -p "$work"
+    cp -r "$corpus" "$work/corpus"
+    echo "fuzz $h: ${seconds}s"
+    if ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1:handle_segv=0 \
+        "$build/fuzz/fuzz_$h" -max_total_time="$seconds" -timeout=1 -rss_limit_mb=4096 \
+        -max_len=65536 -print_final_stats=1 -artifact_prefix="$work/" "$work/corpus" >"$work/log" 2>&1; then
+        echo "ok   fuzz.$h ($(grep -o 'stat::number_of_executed_units: [0-9]*' "$work/log" | tail -1 | awk '{print $2}') runs)"
+        passed=$((passed + 1))
+    else
+        echo "FAIL fuzz.$h: see $work/log and the crash/timeout/leak file in $work"
+        tail -n 40 "$work/log"
+        failed=$((failed + 1))
+    fi
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,854 @@
+/*
+ * The interpreter: runs translated code (iops.h) with direct-threaded
+ * dispatch (computed goto).
+ *
+ * Frames live on the store's value stack: a callee's frame starts at the
+ * slot of its first argument in the caller's frame, so arguments are passed
+ * and results returned in place. Return addresses live on a separate frame
+ * stack (store-owned), so wasm-to-wasm calls never recurse on the C stack;
+ * only a host function calling back into wasm nests a C activation.
+ *
+ * Traps: handlers jump to `trap` with a kind. Out-of-bounds memory accesses
+ * with guard pages fault instead; the signal handler (trap.c) longjmps back
+ * to the activation's entry, where the same unwinding happens.
+ */
+#include "wasm/interp.h"
+
+#include "base/alloc.h"
+#include "wasm/iops.h"
+#include "wasm/numeric.h"
+#include "wasm/runtime.h"
+#include "wasm/translate.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#if defined(__GNUC__)
+#define LIKELY(x)   __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define LIKELY(x)   (x)
+#define UNLIKELY(x) (x)
+#endif
+
+static _Thread_local struct interp_activation *current_activation;
+
+struct interp_activation *interp_current_activation(void)
+{
+    return current_activation;
+}
+
+/* Returns the translated code of a defined function, translating it on
+ * first use. Two threads may translate at once; one result wins. */
+static struct interp_code *code_of(struct spry_func *f, struct spry_store *store)
+{
+    struct interp_code *code = atomic_load_explicit(&f->def->code, memory_order_acquire);
+    if (LIKELY(code != NULL))
+        return code;
+    struct spry_report report;
+    spry_report_init(&report);
+    int rc = translate_func(f->inst->module, f->index, &code, &report);
+    if (rc != 0) {
+        runtime_trap(store, SPRY_TRAP_HOST, report.message);
+        return NULL;
+    }
+    struct interp_code *expected = NULL;
+    if (!atomic_compare_exchange_strong_explicit(&f->def->code, &expected, code,
+                                                 memory_order_acq_rel, memory_order_acquire)) {
+        translate_free(code);
+        code = expected;
+    }
+    return code;
+}
+
+int interp_prepare(struct spry_func *f, struct spry_store *store)
+{
+    if (f->def == NULL)
+        return 0;
+    return code_of(f, store) != NULL ? 0 : SPRY_ETRAP;
+}
+
+/* Fills in where a trap happened: function index and name, and the byte
+ * offset of the instruction (via the code's source map) when pc is known. */
+static void locate_trap(struct spry_store *store, const struct spry_func *f,
+                        const struct interp_code *code, const iword *pc)
+{
+    struct spry_trap *t = &store->trap;
+    if (f == NULL || f->def == NULL)
+        return;
+    t->func_index = f->index;
+    const struct wasm_module *m = f->inst->module;
+    if (m->func_names != NULL && m->func_names[f->index] != NULL)
+        snprintf(t->func_name, sizeof t->func_name, "%s", m->func_names[f->index]);
+    t->code_offset = f->def->body_offset;
+    if (code == NULL || pc == NULL || code->nsrcmap == 0)
+        return;
+    uint32_t pos = (uint32_t)(pc - code->code);
+    uint32_t lo = 0, hi = code->nsrcmap;
+    while (hi - lo > 1) { /* last entry with entry.pos <= pos */
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (code->srcmap[mid].pos <= pos)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    t->code_offset = code->srcmap[lo].offset;
+}
+
+static inline struct spry_memory *mem0(const struct spry_instance *inst)
+{
+    return inst->module->nmemories > 0 ? inst->memories[0] : NULL;
+}
+
+/* memory.init / memory.copy / memory.fill, table ops: bounds rules from
+ * https://webassembly.github.io/spec/core/exec/instructions.html (a range
+ * [start, start+n) must lie within the object; n = 0 at the end is fine). */
+static inline bool range_ok(uint64_t start, uint64_t n, uint64_t size)
+{
+    return start <= size && n <= size - start;
+}
+
+int interp_call(struct spry_store *store, struct spry_func *func, uint64_t *slots)
+{
+    if (func->def == NULL) {
+        int rc = func->host(func->host_user, NULL, slots);
+        if (rc == SPRY_ETRAP && store->trap.kind == SPRY_TRAP_NONE)
+            runtime_trap(store, SPRY_TRAP_HOST, "host function failed");
+        return rc;
+    }
+    return interp_run(store, func, slots);
+}
+
+/* Handler prologue/epilogue helpers. The `pc` register points at the first
+ * word of the current instruction. */
+#define NEXT(words)    \
+    do {               \
+        pc += (words); \
+        goto * pc->h;  \
+    } while (0)
+
+#define S(i) fp[(i)]
+#define A1LO pc[1].u32.lo
+#define A1HI pc[1].u32.hi
+#define A2LO pc[2].u32.lo
+#define A2HI pc[2].u32.hi
+#define TRAP(kind_)          \
+    do {                     \
+        trap_kind = (kind_); \
+        goto trap;           \
+    } while (0)
+
+#if SPRY_EXPLICIT_BOUNDS
+#define MEM_ADDR(ea_, addr_, off_, n_)                   \
+    uint64_t ea_ = (uint64_t)(uint32_t)(addr_) + (off_); \
+    if (UNLIKELY(ea_ + (n_) > memsize))                  \
+    TRAP(SPRY_TRAP_MEMORY_OOB)
+#else
+#define MEM_ADDR(ea_, addr_, off_, n_) uint64_t ea_ = (uint64_t)(uint32_t)(addr_) + (off_)
+#endif
+
+static inline uint32_t i32_clz(uint32_t x)
+{
+    return x == 0 ? 32 : (uint32_t)__builtin_clz(x);
+}
+static inline uint32_t i32_ctz(uint32_t x)
+{
+    return x == 0 ? 32 : (uint32_t)__builtin_ctz(x);
+}
+static inline uint64_t i64_clz(uint64_t x)
+{
+    return x == 0 ? 64 : (uint64_t)__builtin_clzll(x);
+}
+static inline uint64_t i64_ctz(uint64_t x)
+{
+    return x == 0 ? 64 : (uint64_t)__builtin_ctzll(x);
+}
+
+int interp_run(struct spry_store *store, struct spry_func *entry, uint64_t *slots)
+{
+    static const void *const handlers[IOP_COUNT + 1] = {
+#define H_PLAIN(name) [IOP_##name] = &&L_##name,
+#define H_IMM(name)   [IOP_##name##_I] = &&L_##name##_I,
+#define H_BR(name) \
+    [IOP_BR_##name##_SS] = &&L_BR_##name##_SS, [IOP_BR_##name##_SI] = &&L_BR_##name##_SI,
+        IOPS_UNARY(H_PLAIN) IOPS_BINARY(H_PLAIN) IOPS_BINARY_IMM(H_IMM) IOPS_CMP_BRANCH(H_BR)
+            IOPS_LOAD(H_PLAIN) IOPS_STORE(H_PLAIN) IOPS_OTHER(H_PLAIN)
+#undef H_PLAIN
+#undef H_IMM
+#undef H_BR
+                [IOP_COUNT] = &&L_EXIT,
+    };
+    if (store == NULL) { /* interp_handlers() asks for the table */
+        *(const void *const **)slots = handlers;
+        return 0;
+    }
+
+    struct interp_activation act;
+    act.store = store;
+    act.prev = current_activation;
+    act.base_depth = store->depth;
+    act.entry_sp = store->sp;
+
+    struct interp_code *code = code_of(entry, store);
+    if (code == NULL)
+        return SPRY_ETRAP;
+    uint64_t *stack_end = store->stack + store->stack_slots;
+    uint64_t *fp = store->stack + store->sp;
+    if (store->depth >= store->limits.max_call_depth || fp + code->nslots > stack_end) {
+        runtime_trap(store, SPRY_TRAP_STACK_EXHAUSTED, NULL);
+        return SPRY_ETRAP;
+    }
+    memcpy(fp, slots, code->nparams * sizeof *fp);
+    memset(fp + code->nparams, 0, (code->nlocals - code->nparams) * sizeof *fp);
+
+    /* The exit frame: returning from `entry` lands on the IOP_COUNT handler. */
+    iword exit_word[1];
+    exit_word[0].h = handlers[IOP_COUNT];
+
+    struct interp_frame *frames = store->frames;
+    frames[store->depth].ret_pc = exit_word;
+    frames[store->depth].fp = fp;
+    frames[store->depth].func = NULL;
+    frames[store->depth].code = NULL;
+    store->depth++;
+    store->cur_func = entry;
+
+    current_activation = &act;
+    if (_setjmp(act.jb) != 0) {
+        /* A fault in guest memory: the signal handler jumped here. Only
+         * store fields are used from here on (locals may be stale). */
+        current_activation = act.prev;
+        runtime_trap(store, SPRY_TRAP_MEMORY_OOB, NULL);
+        locate_trap(store, store->cur_func, NULL, NULL);
+        store->depth = act.base_depth;
+        store->sp = act.entry_sp;
+        return SPRY_ETRAP;
+    }
+
+    struct spry_func *cur = entry;
+    struct spry_instance *inst = entry->inst;
+    struct spry_memory *memory = mem0(inst);
+    uint8_t *mem = memory != NULL ? memory->base : NULL;
+#if SPRY_EXPLICIT_BOUNDS
+    uint64_t memsize = memory != NULL ? memory->size : 0;
+#define RELOAD_MEM()                                 \
+    do {                                             \
+        memory = mem0(inst);                         \
+        mem = memory != NULL ? memory->base : NULL;  \
+        memsize = memory != NULL ? memory->size : 0; \
+    } while (0)
+#else
+#define RELOAD_MEM()                                \
+    do {                                            \
+        memory = mem0(inst);                        \
+        mem = memory != NULL ? memory->base : NULL; \
+    } while (0)
+#endif
+    const iword *pc = code->code;
+    int trap_kind = SPRY_TRAP_NONE;
+    uint32_t trap_elem = 0; /* the table index of an element trap */
+    int rc = 0;
+    struct spry_func *callee;
+    uint64_t *newfp;
+
+    if (UNLIKELY(atomic_load_explicit(&store->interrupt, memory_order_relaxed)))
+        TRAP(SPRY_TRAP_INTERRUPTED);
+    goto * pc->h;
+
+    /* ---- numeric ------------------------------------------------------ */
+#define UN(name, expr)        \
+    L_##name:                 \
+    {                         \
+        uint64_t a = S(A1HI); \
+        S(A1LO) = (expr);     \
+        NEXT(2);              \
+    }
+#define UN_TRAP(name, check, expr) \
+    L_##name:                      \
+    {                              \
+        uint64_t a = S(A1HI);      \
+        check;                     \
+        S(A1LO) = (expr);          \
+        NEXT(2);                   \
+    }
+#define I32A ((int32_t)(uint32_t)a)
+#define U32A ((uint32_t)a)
+#define I64A ((int64_t)a)
+#define F32A bits_f32((uint32_t)a)
+#define F64A bits_f64(a)
+
+    UN(I32_EQZ, (uint32_t)a == 0)
+    UN(I64_EQZ, a == 0)
+    UN(I32_CLZ, i32_clz(U32A))
+    UN(I32_CTZ, i32_ctz(U32A))
+    UN(I32_POPCNT, (uint32_t)__builtin_popcount(U32A))
+    UN(I64_CLZ, i64_clz(a))
+    UN(I64_CTZ, i64_ctz(a))
+    UN(I64_POPCNT, (uint64_t)__builtin_popcountll(a))
+    UN(F32_ABS, U32A & 0x7fffffffu)
+    UN(F32_NEG, U32A ^ 0x80000000u)
+    UN(F32_CEIL, f32_bits(num_f32_ceil(F32A)))
+    UN(F32_FLOOR, f32_bits(num_f32_floor(F32A)))
+    UN(F32_TRUNC, f32_bits(num_f32_trunc(F32A)))
+    UN(F32_NEAREST, f32_bits(num_f32_nearest(F32A)))
+    UN(F32_SQRT, f32_bits(sqrtf(F32A)))
+    UN(F64_ABS, a & 0x7fffffffffffffffull)
+    UN(F64_NEG, a ^ 0x8000000000000000ull)
+    UN(F64_CEIL, f64_bits(num_f64_ceil(F64A)))
+    UN(F64_FLOOR, f64_bits(num_f64_floor(F64A)))
+    UN(F64_TRUNC, f64_bits(num_f64_trunc(F64A)))
+    UN(F64_NEAREST, f64_bits(num_f64_nearest(F64A)))
+    UN(F64_SQRT, f64_bits(sqrt(F64A)))
+    UN(I32_WRAP_I64, (uint32_t)a)
+    UN_TRAP(I32_TRUNC_F32_S, if (isnan(F32A)) TRAP(SPRY_TRAP_INVALID_CONVERSION);
+            if (!num_in_i32(F32A)) TRAP(SPRY_TRAP_INT_OVERFLOW), (uint32_t)(int32_t)F32A)
+    UN_TRAP(I32_TRUNC_F32_U, if (isnan(F32A)) TRAP(SPRY_TRAP_INVALID_CONVERSION);
+            if (!num_in_u32(F32A)) TRAP(SPRY_TRAP_INT_OVERFLOW), (uint32_t)F32A)
+    UN_TRAP(I32_TRUNC_F64_S, if (isnan(F64A)) TRAP(SPRY_TRAP_INVALID_CONVERSION);
+            if (!num_in_i32(F64A)) TRAP(SPRY_TRAP_INT_OVERFLOW), (uint32_t)(int32_t)F64A)
+    UN_TRAP(I32_TRUNC_F64_U, if (isnan(F64A)) TRAP(SPRY_TRAP_INVALID_CONVERSION);
+            if (!num_in_u32(F64A)) TRAP(SPRY_TRAP_INT_OVERFLOW), (uint32_t)F64A)
+    UN(I64_EXTEND_I32_S, (uint64_t)(int64_t)I32A)
+    UN(I64_EXTEND_I32_U, (uint64_t)U32A)
+    UN_TRAP(I64_TRUNC_F32_S, if (isnan(F32A)) TRAP(SPRY_TRAP_INVALID_CONVERSION);
+            if (!num_in_i64(F32A)) TRAP(SPRY_TRAP_INT_OVERFLOW), (uint64_t)(int64_t)F32A)
+    UN_TRAP(I64_TRUNC_F32_U, if (isnan(F32A)) TRAP(SPRY_TRAP_INVALID_CONVERSION);
+            if (!num_in_u64(F32A)) TRAP(SPRY_TRAP_INT_OVERFLOW), (uint64_t)F32A)
+    UN_TRAP(I64_TRUNC_F64_S, if (isnan(F64A)) TRAP(SPRY_TRAP_INVALID_CONVERSION);
+            if (!num_in_i64(F64A)) TRAP(SPRY_TRAP_INT_OVERFLOW), (uint64_t)(int64_t)F64A)
+    UN_TRAP(I64_TRUNC_F64_U, if (isnan(F64A)) TRAP(SPRY_TRAP_INVALID_CONVERSION);
+            if (!num_in_u64(F64A)) TRAP(SPRY_TRAP_INT_OVERFLOW), (uint64_t)F64A)
+    UN(F32_CONVERT_I32_S, f32_bits((float)I32A))
+    UN(F32_CONVERT_I32_U, f32_bits((float)U32A))
+    UN(F32_CONVERT_I64_S, f32_bits((float)I64A))
+    UN(F32_CONVERT_I64_U, f32_bits((float)a))
+    UN(F32_DEMOTE_F64, f32_bits((float)F64A))
+    UN(F64_CONVERT_I32_S, f64_bits((double)I32A))
+    UN(F64_CONVERT_I32_U, f64_bits((double)U32A))
+    UN(F64_CONVERT_I64_S, f64_bits((double)I64A))
+    UN(F64_CONVERT_I64_U, f64_bits((double)a))
+    UN(F64_PROMOTE_F32, f64_bits((double)F32A))
+    UN(I32_EXTEND8_S, (uint32_t)(int32_t)(int8_t)a)
+    UN(I32_EXTEND16_S, (uint32_t)(int32_t)(int16_t)a)
+    UN(I64_EXTEND8_S, (uint64_t)(int64_t)(int8_t)a)
+    UN(I64_EXTEND16_S, (uint64_t)(int64_t)(int16_t)a)
+    UN(I64_EXTEND32_S, (uint64_t)(int64_t)(int32_t)a)
+    UN(I32_TRUNC_SAT_F32_S, (uint32_t)num_sat_i32(F32A))
+    UN(I32_TRUNC_SAT_F32_U, num_sat_u32(F32A))
+    UN(I32_TRUNC_SAT_F64_S, (uint32_t)num_sat_i32(F64A))
+    UN(I32_TRUNC_SAT_F64_U, num_sat_u32(F64A))
+    UN(I64_TRUNC_SAT_F32_S, (uint64_t)num_sat_i64(F32A))
+    UN(I64_TRUNC_SAT_F32_U, num_sat_u64(F32A))
+    UN(I64_TRUNC_SAT_F64_S, (uint64_t)num_sat_i64(F64A))
+    UN(I64_TRUNC_SAT_F64_U, num_sat_u64(F64A))
+
+    /* Binary operators: BIN defines the slot,slot form; BIN_I also the
+     * slot,immediate form (i32 immediates in the lo half of word 2). */
+#define I32B ((int32_t)(uint32_t)b)
+#define U32B ((uint32_t)b)
+#define I64B ((int64_t)b)
+#define F32B bits_f32((uint32_t)b)
+#define F64B bits_f64(b)
+#define BIN(name, expr)                    \
+    L_##name:                              \
+    {                                      \
+        uint64_t a = S(A1HI), b = S(A2LO); \
+        S(A1LO) = (expr);                  \
+        NEXT(3);                           \
+    }
+#define BIN_I32I(name, expr)            \
+    L_##name##_I:                       \
+    {                                   \
+        uint64_t a = S(A1HI), b = A2LO; \
+        S(A1LO) = (expr);               \
+        NEXT(3);                        \
+    }
+#define BIN_I64I(name, expr)                 \
+    L_##name##_I:                            \
+    {                                        \
+        uint64_t a = S(A1HI), b = pc[2].u64; \
+        S(A1LO) = (expr);                    \
+        NEXT(3);                             \
+    }
+#define BIN_TRAP(name, check, expr)        \
+    L_##name:                              \
+    {                                      \
+        uint64_t a = S(A1HI), b = S(A2LO); \
+        check;                             \
+        S(A1LO) = (expr);                  \
+        NEXT(3);                           \
+    }
+#define BIN32(name, expr) BIN(name, expr) BIN_I32I(name, expr)
+#define BIN64(name, expr) BIN(name, expr) BIN_I64I(name, expr)
+
+    BIN32(I32_EQ, U32A == U32B)
+    BIN32(I32_NE, U32A != U32B)
+    BIN32(I32_LT_S, I32A < I32B)
+    BIN32(I32_LT_U, U32A < U32B)
+    BIN32(I32_GT_S, I32A > I32B)
+    BIN32(I32_GT_U, U32A > U32B)
+    BIN32(I32_LE_S, I32A <= I32B)
+    BIN32(I32_LE_U, U32A <= U32B)
+    BIN32(I32_GE_S, I32A >= I32B)
+    BIN32(I32_GE_U, U32A >= U32B)
+    BIN64(I64_EQ, a == b)
+    BIN64(I64_NE, a != b)
+    BIN64(I64_LT_S, I64A < I64B)
+    BIN64(I64_LT_U, a < b)
+    BIN64(I64_GT_S, I64A > I64B)
+    BIN64(I64_GT_U, a > b)
+    BIN(I64_LE_S, I64A <= I64B)
+    BIN(I64_LE_U, a <= b)
+    BIN(I64_GE_S, I64A >= I64B)
+    BIN(I64_GE_U, a >= b)
+    BIN(F32_EQ, F32A == F32B)
+    BIN(F32_NE, F32A != F32B)
+    BIN(F32_LT, F32A < F32B)
+    BIN(F32_GT, F32A > F32B)
+    BIN(F32_LE, F32A <= F32B)
+    BIN(F32_GE, F32A >= F32B)
+    BIN(F64_EQ, F64A == F64B)
+    BIN(F64_NE, F64A != F64B)
+    BIN(F64_LT, F64A < F64B)
+    BIN(F64_GT, F64A > F64B)
+    BIN(F64_LE, F64A <= F64B)
+    BIN(F64_GE, F64A >= F64B)
+    BIN32(I32_ADD, (uint32_t)(U32A + U32B))
+    BIN32(I32_SUB, (uint32_t)(U32A - U32B))
+    BIN32(I32_MUL, (uint32_t)(U32A * U32B))
+    BIN_TRAP(I32_DIV_S, if (U32B == 0) TRAP(SPRY_TRAP_DIV_ZERO);
+             if (I32A == INT32_MIN && I32B == -1) TRAP(SPRY_TRAP_INT_OVERFLOW),
+             (uint32_t)(I32A / I32B))
+    BIN_TRAP(I32_DIV_U, if (U32B == 0) TRAP(SPRY_TRAP_DIV_ZERO), U32A / U32B)
+    BIN_TRAP(I32_REM_S, if (U32B == 0) TRAP(SPRY_TRAP_DIV_ZERO),
+             I32B == -1 ? 0 : (uint32_t)(I32A % I32B))
+    BIN_TRAP(I32_REM_U, if (U32B == 0) TRAP(SPRY_TRAP_DIV_ZERO), U32A % U32B)
+    BIN32(I32_AND, U32A & U32B)
+    BIN32(I32_OR, U32A | U32B)
+    BIN32(I32_XOR, U32A ^ U32B)
+    BIN32(I32_SHL, (uint32_t)(U32A << (U32B & 31)))
+    BIN32(I32_SHR_S, (uint32_t)(I32A >> (U32B & 31)))
+    BIN32(I32_SHR_U, U32A >> (U32B & 31))
+    BIN(I32_ROTL, num_rotl32(U32A, U32B))
+    BIN(I32_ROTR, num_rotr32(U32A, U32B))
+    BIN64(I64_ADD, a + b)
+    BIN64(I64_SUB, a - b)
+    BIN64(I64_MUL, a * b)
+    BIN_TRAP(I64_DIV_S, if (b == 0) TRAP(SPRY_TRAP_DIV_ZERO); if (I64A == INT64_MIN && I64B == -1)
+                                                                  TRAP(SPRY_TRAP_INT_OVERFLOW),
+                                                              (uint64_t)(I64A / I64B))
+    BIN_TRAP(I64_DIV_U, if (b == 0) TRAP(SPRY_TRAP_DIV_ZERO), a / b)
+    BIN_TRAP(I64_REM_S, if (b == 0) TRAP(SPRY_TRAP_DIV_ZERO),
+             I64B == -1 ? 0 : (uint64_t)(I64A % I64B))
+    BIN_TRAP(I64_REM_U, if (b == 0) TRAP(SPRY_TRAP_DIV_ZERO), a % b)
+    BIN64(I64_AND, a & b)
+    BIN64(I64_OR, a | b)
+    BIN64(I64_XOR, a ^ b)
+    BIN64(I64_SHL, a << (b & 63))
+    BIN64(I64_SHR_S, (uint64_t)(I64A >> (b & 63)))
+    BIN64(I64_SHR_U, a >> (b & 63))
+    BIN(I64_ROTL, num_rotl64(a, b))
+    BIN(I64_ROTR, num_rotr64(a, b))
+    BIN(F32_ADD, f32_bits(F32A + F32B))
+    BIN(F32_SUB, f32_bits(F32A - F32B))
+    BIN(F32_MUL, f32_bits(F32A * F32B))
+    BIN(F32_DIV, f32_bits(F32A / F32B))
+    BIN(F32_MIN, f32_bits(num_f32_min(F32A, F32B)))
+    BIN(F32_MAX, f32_bits(num_f32_max(F32A, F32B)))
+    BIN(F32_COPYSIGN, (U32A & 0x7fffffffu) | (U32B & 0x80000000u))
+    BIN(F64_ADD, f64_bits(F64A + F64B))
+    BIN(F64_SUB, f64_bits(F64A - F64B))
+    BIN(F64_MUL, f64_bits(F64A * F64B))
+    BIN(F64_DIV, f64_bits(F64A / F64B))
+    BIN(F64_MIN, f64_bits(num_f64_min(F64A, F64B)))
+    BIN(F64_MAX, f64_bits(num_f64_max(F64A, F64B)))
+    BIN(F64_COPYSIGN, (a & 0x7fffffffffffffffull) | (b & 0x8000000000000000ull))
+
+    /* The remaining _I forms of IOPS_BINARY_IMM that BIN32/BIN64 above did
+     * not define. */
+    BIN_I64I(I64_LE_S, I64A <= I64B)
+    BIN_I64I(I64_LE_U, a <= b)
+    BIN_I64I(I64_GE_S, I64A >= I64B)
+    BIN_I64I(I64_GE_U, a >= b)
+
+    /* Compare-and-branch. */
+#define BR_CMP(name, cond)                 \
+    L_BR_##name##_SS:                      \
+    {                                      \
+        uint64_t a = S(A1LO), b = S(A1HI); \
+        if (cond)                          \
+            NEXT(pc[2].s32.lo);            \
+        NEXT(3);                           \
+    }                                      \
+    L_BR_##name##_SI:                      \
+    {                                      \
+        uint64_t a = S(A1LO), b = A1HI;    \
+        if (cond)                          \
+            NEXT(pc[2].s32.lo);            \
+        NEXT(3);                           \
+    }
+    BR_CMP(I32_EQ, U32A == U32B)
+    BR_CMP(I32_NE, U32A != U32B)
+    BR_CMP(I32_LT_S, I32A < I32B)
+    BR_CMP(I32_LT_U, U32A < U32B)
+    BR_CMP(I32_GT_S, I32A > I32B)
+    BR_CMP(I32_GT_U, U32A > U32B)
+    BR_CMP(I32_LE_S, I32A <= I32B)
+    BR_CMP(I32_LE_U, U32A <= U32B)
+    BR_CMP(I32_GE_S, I32A >= I32B)
+    BR_CMP(I32_GE_U, U32A >= U32B)
+
+    /* ---- memory ------------------------------------------------------- */
+#define LOAD(name, ctype, n, conv)      \
+    L_##name:                           \
+    {                                   \
+        MEM_ADDR(ea, S(A1HI), A2LO, n); \
+        ctype v;                        \
+        memcpy(&v, mem + ea, n);        \
+        S(A1LO) = conv;                 \
+        NEXT(3);                        \
+    }
+    LOAD(I32_LOAD, uint32_t, 4, v)
+    LOAD(I64_LOAD, uint64_t, 8, v)
+    LOAD(F32_LOAD, uint32_t, 4, v)
+    LOAD(F64_LOAD, uint64_t, 8, v)
+    LOAD(I32_LOAD8_S, int8_t, 1, (uint32_t)(int32_t)v)
+    LOAD(I32_LOAD8_U, uint8_t, 1, (uint32_t)v)
+    LOAD(I32_LOAD16_S, int16_t, 2, (uint32_t)(int32_t)v)
+    LOAD(I32_LOAD16_U, uint16_t, 2, (uint32_t)v)
+    LOAD(I64_LOAD8_S, int8_t, 1, (uint64_t)(int64_t)v)
+    LOAD(I64_LOAD8_U, uint8_t, 1, (uint64_t)v)
+    LOAD(I64_LOAD16_S, int16_t, 2, (uint64_t)(int64_t)v)
+    LOAD(I64_LOAD16_U, uint16_t, 2, (uint64_t)v)
+    LOAD(I64_LOAD32_S, int32_t, 4, (uint64_t)(int64_t)v)
+    LOAD(I64_LOAD32_U, uint32_t, 4, (uint64_t)v)
+
+#define STORE(name, ctype, n)           \
+    L_##name:                           \
+    {                                   \
+        MEM_ADDR(ea, S(A1LO), A2LO, n); \
+        ctype v = (ctype)S(A1HI);       \
+        memcpy(mem + ea, &v, n);        \
+        NEXT(3);                        \
+    }
+    STORE(I32_STORE, uint32_t, 4)
+    STORE(I64_STORE, uint64_t, 8)
+    STORE(F32_STORE, uint32_t, 4)
+    STORE(F64_STORE, uint64_t, 8)
+    STORE(I32_STORE8, uint8_t, 1)
+    STORE(I32_STORE16, uint16_t, 2)
+    STORE(I64_STORE8, uint8_t, 1)
+    STORE(I64_STORE16, uint16_t, 2)
+    STORE(I64_STORE32, uint32_t, 4)
+
+L_MEMORY_SIZE:
+    S(A1LO) = memory->size / WASM_PAGE_SIZE;
+    NEXT(2);
+L_MEMORY_GROW : {
+    int64_t old = memory_grow(memory, (uint32_t)S(A1HI));
+    S(A1LO) = (uint32_t)old;
+    RELOAD_MEM();
+    NEXT(2);
+}
+L_MEMORY_FILL : {
+    uint64_t d = (uint32_t)S(A1LO), n = (uint32_t)S(A2LO);
+    if (!range_ok(d, n, memory->size))
+        TRAP(SPRY_TRAP_MEMORY_OOB);
+    memset(mem + d, (int)(uint8_t)S(A1HI), n);
+    NEXT(3);
+}
+L_MEMORY_COPY : {
+    uint64_t d = (uint32_t)S(A1LO), s = (uint32_t)S(A1HI), n = (uint32_t)S(A2LO);
+    if (!range_ok(d, n, memory->size) || !range_ok(s, n, memory->size))
+        TRAP(SPRY_TRAP_MEMORY_OOB);
+    memmove(mem + d, mem + s, n);
+    NEXT(3);
+}
+L_MEMORY_INIT : {
+    uint64_t d = (uint32_t)S(A1LO), s = (uint32_t)S(A1HI), n = (uint32_t)S(A2LO);
+    uint32_t seg = A2HI;
+    const struct wasm_data *data = &inst->module->datas[seg];
+    uint64_t seg_size = inst->data_dropped[seg] ? 0 : data->size;
+    if (!range_ok(d, n, memory->size) || !range_ok(s, n, seg_size))
+        TRAP(SPRY_TRAP_MEMORY_OOB);
+    memcpy(mem + d, data->bytes + s, n);
+    NEXT(3);
+}
+L_DATA_DROP:
+    inst->data_dropped[A1LO] = 1;
+    NEXT(2);
+
+    /* ---- variables and parametric -------------------------------------- */
+L_COPY:
+    S(A1LO) = S(A1HI);
+    NEXT(2);
+L_COPY_IMM:
+    S(A1LO) = pc[2].u64;
+    NEXT(3);
+L_SELECT:
+    S(A1LO) = (uint32_t)S(A1HI) != 0 ? S(A2LO) : S(A2HI);
+    NEXT(3);
+L_GLOBAL_GET:
+    S(A1LO) = inst->globals[A1HI]->value;
+    NEXT(2);
+L_GLOBAL_SET:
+    inst->globals[A1LO]->value = S(A1HI);
+    NEXT(2);
+
+    /* ---- references and tables ----------------------------------------- */
+L_REF_IS_NULL:
+    S(A1LO) = S(A1HI) == 0;
+    NEXT(2);
+L_REF_FUNC:
+    S(A1LO) = (uint64_t)(uintptr_t)inst->funcs[A1HI];
+    NEXT(2);
+L_TABLE_GET : {
+    struct spry_table *t = inst->tables[A2LO];
+    uint32_t i = (uint32_t)S(A1HI);
+    if (i >= t->size)
+        TRAP(SPRY_TRAP_TABLE_OOB);
+    S(A1LO) = (uint64_t)(uintptr_t)t->elems[i];
+    NEXT(3);
+}
+L_TABLE_SET : {
+    struct spry_table *t = inst->tables[A2LO];
+    uint32_t i = (uint32_t)S(A1LO);
+    if (i >= t->size)
+        TRAP(SPRY_TRAP_TABLE_OOB);
+    t->elems[i] = (void *)(uintptr_t)S(A1HI);
+    NEXT(3);
+}
+L_TABLE_SIZE:
+    S(A1LO) = inst->tables[A1HI]->size;
+    NEXT(2);
+L_TABLE_GROW : {
+    struct spry_table *t = inst->tables[A2HI];
+    S(A1LO) = (uint32_t)table_grow(t, (uint32_t)S(A2LO), (void *)(uintptr_t)S(A1HI));
+    NEXT(3);
+}
+L_TABLE_FILL : {
+    struct spry_table *t = inst->tables[A2HI];
+    uint64_t i = (uint32_t)S(A1LO), n = (uint32_t)S(A2LO);
+    if (!range_ok(i, n, t->size))
+        TRAP(SPRY_TRAP_TABLE_OOB);
+    void *v = (void *)(uintptr_t)S(A1HI);
+    for (uint64_t k = 0; k < n; k++)
+        t->elems[i + k] = v;
+    NEXT(3);
+}
+L_TABLE_COPY : {
+    struct spry_table *dt = inst->tables[A2HI], *st = inst->tables[pc[3].u32.lo];
+    uint64_t d = (uint32_t)S(A1LO), s = (uint32_t)S(A1HI), n = (uint32_t)S(A2LO);
+    if (!range_ok(d, n, dt->size) || !range_ok(s, n, st->size))
+        TRAP(SPRY_TRAP_TABLE_OOB);
+    memmove(dt->elems + d, st->elems + s, n * sizeof(void *));
+    NEXT(4);
+}
+L_TABLE_INIT : {
+    struct spry_table *t = inst->tables[A2HI];
+    uint32_t seg = pc[3].u32.lo;
+    uint64_t d = (uint32_t)S(A1LO), s = (uint32_t)S(A1HI), n = (uint32_t)S(A2LO);
+    uint64_t seg_size = inst->elem_dropped[seg] ? 0 : inst->elem_refs[seg].count;
+    if (!range_ok(d, n, t->size) || !range_ok(s, n, seg_size))
+        TRAP(SPRY_TRAP_TABLE_OOB);
+    if (n > 0)
+        memcpy(t->elems + d, inst->elem_refs[seg].refs + s, n * sizeof(void *));
+    NEXT(4);
+}
+L_ELEM_DROP:
+    inst->elem_dropped[A1LO] = 1;
+    NEXT(2);
+
+    /* ---- control ---------------------------------------------------------- */
+L_BR:
+    NEXT(pc[1].s32.lo);
+L_BR_NZ:
+    if ((uint32_t)S(A1LO) != 0)
+        NEXT(pc[1].s32.hi);
+    NEXT(2);
+L_BR_Z:
+    if ((uint32_t)S(A1LO) == 0)
+        NEXT(pc[1].s32.hi);
+    NEXT(2);
+L_BR_TABLE : {
+    uint32_t i = (uint32_t)S(A1LO), n = A1HI;
+    if (i > n)
+        i = n;
+    NEXT(pc[2 + i].s32.lo);
+}
+L_LOOP_CHECK:
+    if (UNLIKELY(atomic_load_explicit(&store->interrupt, memory_order_relaxed)))
+        TRAP(SPRY_TRAP_INTERRUPTED);
+    NEXT(1);
+L_UNREACHABLE:
+    TRAP(SPRY_TRAP_UNREACHABLE);
+
+L_CALL:
+    callee = inst->funcs[A1LO];
+    newfp = fp + A1HI;
+    pc += 2;
+    goto do_call;
+L_CALL_INDIRECT : {
+    struct spry_table *t = inst->tables[A1LO];
+    uint32_t i = (uint32_t)S(A2HI);
+    if (i >= t->size || t->elems[i] == NULL) {
+        trap_elem = i;
+        TRAP(i >= t->size ? SPRY_TRAP_UNDEFINED_ELEMENT : SPRY_TRAP_UNINITIALIZED_ELEMENT);
+    }
+    callee = t->elems[i];
+    if (callee->type_id != A2LO)
+        TRAP(SPRY_TRAP_INDIRECT_TYPE);
+    newfp = fp + A1HI;
+    pc += 3;
+    goto do_call;
+}
+L_RETURN_CALL:
+    callee = inst->funcs[A1LO];
+    newfp = fp + A1HI;
+    goto do_tail_call;
+L_RETURN_CALL_INDIRECT : {
+    struct spry_table *t = inst->tables[A1LO];
+    uint32_t i = (uint32_t)S(A2HI);
+    if (i >= t->size || t->elems[i] == NULL) {
+        trap_elem = i;
+        TRAP(i >= t->size ? SPRY_TRAP_UNDEFINED_ELEMENT : SPRY_TRAP_UNINITIALIZED_ELEMENT);
+    }
+    callee = t->elems[i];
+    if (callee->type_id != A2LO)
+        TRAP(SPRY_TRAP_INDIRECT_TYPE);
+    newfp = fp + A1HI;
+    goto do_tail_call;
+}
+
+do_tail_call : {
+    /* Move the arguments down to this frame's base and replace the frame:
+     * the callee returns straight to our caller. */
+    uint32_t np = callee->type->nparams;
+    memmove(fp, newfp, np * sizeof *fp);
+    if (callee->def == NULL) {
+        /* A host callee: call it here, then return its results. */
+        newfp = fp;
+        store->sp = (uint32_t)(newfp - store->stack) +
+                    (np > callee->type->nresults ? np : callee->type->nresults);
+        rc = callee->host(callee->host_user, inst, newfp);
+        if (rc != 0)
+            goto host_failed;
+        RELOAD_MEM();
+        goto L_RETURN;
+    }
+    struct interp_code *cc = code_of(callee, store);
+    if (cc == NULL)
+        goto unwind;
+    if (fp + cc->nslots > stack_end)
+        TRAP(SPRY_TRAP_STACK_EXHAUSTED);
+    memset(fp + cc->nparams, 0, (cc->nlocals - cc->nparams) * sizeof *fp);
+    cur = callee;
+    store->cur_func = cur;
+    code = cc;
+    if (callee->inst != inst) {
+        inst = callee->inst;
+        RELOAD_MEM();
+    }
+    pc = cc->code;
+    if (UNLIKELY(atomic_load_explicit(&store->interrupt, memory_order_relaxed)))
+        TRAP(SPRY_TRAP_INTERRUPTED);
+    goto * pc->h;
+}
+
+do_call : {
+    /* pc already points past the call instruction: the return address. */
+    if (callee->def == NULL) {
+        uint32_t np = callee->type->nparams, nr = callee->type->nresults;
+        store->sp = (uint32_t)(newfp - store->stack) + (np > nr ? np : nr);
+        rc = callee->host(callee->host_user, inst, newfp);
+        if (rc != 0)
+            goto host_failed;
+        RELOAD_MEM();
+        goto * pc->h;
+    }
+    struct interp_code *cc = code_of(callee, store);
+    if (cc == NULL)
+        goto unwind;
+    if (UNLIKELY(store->depth >= store->limits.max_call_depth || newfp + cc->nslots > stack_end))
+        TRAP(SPRY_TRAP_STACK_EXHAUSTED);
+    memset(newfp + cc->nparams, 0, (cc->nlocals - cc->nparams) * sizeof *fp);
+    struct interp_frame *fr = &frames[store->depth++];
+    fr->ret_pc = pc;
+    fr->fp = fp;
+    fr->func = cur;
+    fr->code = code;
+    fp = newfp;
+    cur = callee;
+    store->cur_func = cur;
+    code = cc;
+    if (callee->inst != inst) {
+        inst = callee->inst;
+        RELOAD_MEM();
+    }
+    pc = cc->code;
+    if (UNLIKELY(atomic_load_explicit(&store->interrupt, memory_order_relaxed)))
+        TRAP(SPRY_TRAP_INTERRUPTED);
+    goto * pc->h;
+}
+
+L_RETURN1:
+    S(0) = S(A1LO);
+    /* fall through */
+L_RETURN : {
+    struct interp_frame *fr = &frames[--store->depth];
+    pc = fr->ret_pc;
+    fp = fr->fp;
+    if (fr->func != NULL) {
+        cur = fr->func;
+        store->cur_func = cur;
+        code = fr->code;
+        if (cur->inst != inst) {
+            inst = cur->inst;
+            RELOAD_MEM();
+        }
+    }
+    goto * pc->h;
+}
+
+L_EXIT:
+    /* Returned from the entry function: results are in fp[0..). */
+    current_activation = act.prev;
+    memcpy(slots, fp, code->nresults * sizeof *fp);
+    store->sp = act.entry_sp;
+    return 0;
+
+host_failed:
+    if (rc == SPRY_ETRAP && store->trap.kind == SPRY_TRAP_NONE) {
+        runtime_trap(store, SPRY_TRAP_HOST,
+                     inst->trap_message[0] != '\0' ? inst->trap_message : NULL);
+        locate_trap(store, cur, code, pc);
+    }
+    goto unwind;
+
+trap:
+    if (trap_kind == SPRY_TRAP_UNDEFINED_ELEMENT || trap_kind == SPRY_TRAP_UNINITIALIZED_ELEMENT) {
+        char msg[64];
+        snprintf(msg, sizeof msg, "%s %u", spry_trap_kind_text(trap_kind), trap_elem);
+        runtime_trap(store, trap_kind, msg);
+    } else {
+        runtime_trap(store, trap_kind, NULL);
+    }
+    locate_trap(store, cur, code, pc);
+    rc = SPRY_ETRAP;
+    /* fall through */
+unwind:
+    if (rc == 0)
+        rc = SPRY_ETRAP;
+    current_activation = act.prev;
+    store->depth = act.base_depth;
+    store->sp = act.entry_sp;
+    return rc;
+}
+
+const void *const *interp_handlers(void)
+{
+    const void *const *table = NULL;
+    interp_run(NULL, NULL, (uint64_t *)(void *)&table);
+    return table;
+}

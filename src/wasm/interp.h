@@ -1,0 +1,45 @@
+/*
+ * Interpreter entry points and execution state shared with the runtime and
+ * the trap handler.
+ */
+#ifndef SPRY_WASM_INTERP_H
+#define SPRY_WASM_INTERP_H
+
+#include "wasm/iops.h"
+
+#include <setjmp.h>
+#include <stdint.h>
+
+struct spry_store;
+struct spry_func;
+
+/* A return address on the store's frame stack. func/code are NULL for the
+ * entry frame of an activation (returning to it leaves the interpreter). */
+struct interp_frame {
+    const iword *ret_pc;
+    uint64_t *fp;
+    struct spry_func *func;
+    struct interp_code *code;
+};
+
+/* One C-level entry into the interpreter. Activations nest when a host
+ * function calls back into wasm; the innermost is the thread's current one,
+ * where the signal handler jumps on a fault in guest memory. */
+struct interp_activation {
+    jmp_buf jb;
+    struct spry_store *store;
+    struct interp_activation *prev;
+    uint32_t base_depth; /* store->depth at entry */
+    uint32_t entry_sp;   /* store->sp at entry */
+};
+
+struct interp_activation *interp_current_activation(void);
+
+/* Runs a defined function (see interp_call in runtime.h). */
+int interp_run(struct spry_store *store, struct spry_func *func, uint64_t *slots);
+
+/* Translates a defined function now if it was not yet (no-op for host
+ * functions). Returns 0 or SPRY_ETRAP with the reason in store->trap. */
+int interp_prepare(struct spry_func *func, struct spry_store *store);
+
+#endif

@@ -1,0 +1,95 @@
+/*
+ * Linear memories.
+ *
+ * With guard pages (default on 64-bit hosts) a memory is a reservation of
+ * MEMORY_RESERVE bytes of address space: the accessible [0, size) is
+ * read-write and the rest PROT_NONE. An effective address is a u32 plus a
+ * u32 offset, below 8 GiB, so every access of up to 16 bytes stays inside
+ * the reservation and an out-of-bounds one faults (trap.c turns the fault
+ * into a trap). Growing never moves the memory.
+ *
+ * With SPRY_EXPLICIT_BOUNDS the interpreter checks every access against
+ * size, and the mapping is only as large as the maximum the memory can
+ * reach (reserved up front, so growing does not move it either).
+ */
+#include "base/alloc.h"
+#include "wasm/runtime.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define MEMORY_RESERVE ((size_t)8 << 30)  /* 8 GiB */
+#define MEMORY_GUARD   ((size_t)64 << 10) /* beyond the 8 GiB, for access widths */
+
+static size_t reservation_size(uint64_t max_pages)
+{
+#if SPRY_EXPLICIT_BOUNDS
+    size_t bytes = (size_t)max_pages * WASM_PAGE_SIZE;
+    return bytes == 0 ? (size_t)WASM_PAGE_SIZE : bytes;
+#else
+    (void)max_pages;
+    return MEMORY_RESERVE + MEMORY_GUARD;
+#endif
+}
+
+int memory_create(struct spry_store *store, struct spry_limits limits, struct spry_memory **out)
+{
+    uint64_t limit_pages = store->limits.max_memory_bytes / WASM_PAGE_SIZE;
+    uint64_t max_pages = limits.has_max ? limits.max : WASM_MAX_PAGES;
+    if (max_pages > limit_pages)
+        max_pages = limit_pages;
+    if (limits.min > max_pages)
+        return SPRY_EEXHAUSTED;
+    struct spry_memory *mem = spry_calloc(1, sizeof *mem);
+    if (mem == NULL)
+        return SPRY_ENOMEM;
+    size_t reserve = reservation_size(max_pages);
+    void *base = mmap(NULL, reserve, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (base == MAP_FAILED) {
+        spry_free(mem);
+        return SPRY_ENOMEM;
+    }
+    size_t size = (size_t)limits.min * WASM_PAGE_SIZE;
+    if (size > 0 && mprotect(base, size, PROT_READ | PROT_WRITE) != 0) {
+        munmap(base, reserve);
+        spry_free(mem);
+        return SPRY_ENOMEM;
+    }
+    mem->base = base;
+    mem->size = size;
+    mem->max_pages = max_pages;
+    mem->reserved = reserve;
+    mem->type = limits;
+    *out = mem;
+    return 0;
+}
+
+int64_t memory_grow(struct spry_memory *mem, uint64_t delta)
+{
+    uint64_t old_pages = mem->size / WASM_PAGE_SIZE;
+    if (delta == 0)
+        return (int64_t)old_pages;
+    if (delta > mem->max_pages || old_pages > mem->max_pages - delta)
+        return -1;
+    size_t new_size = (size_t)(old_pages + delta) * WASM_PAGE_SIZE;
+    if (mprotect(mem->base + mem->size, new_size - mem->size, PROT_READ | PROT_WRITE) != 0)
+        return -1;
+    mem->size = new_size;
+    mem->type.min = old_pages + delta;
+    return (int64_t)old_pages;
+}
+
+void memory_free(struct spry_memory *mem)
+{
+    if (mem == NULL)
+        return;
+    munmap(mem->base, mem->reserved);
+    spry_free(mem);
+}
+
+bool memory_contains(const struct spry_memory *mem, const void *addr)
+{
+    const uint8_t *p = addr;
+    return p >= mem->base && p < mem->base + mem->reserved;
+}

@@ -1,0 +1,87 @@
+#include "wat.h"
+
+#include "harness/test.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void wat_compile(const char *wat, uint8_t **out, size_t *len)
+{
+    static int counter;
+    char src[4200], dst[4200], cmd[9000];
+    const char *dir = test_tmpdir();
+    counter++;
+    snprintf(src, sizeof src, "%s/m%d.wat", dir, counter);
+    snprintf(dst, sizeof dst, "%s/m%d.wasm", dir, counter);
+    FILE *f = fopen(src, "w");
+    ASSERT_NOT_NULL(f);
+    fputs(wat, f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd,
+             "wat2wasm --debug-names --enable-tail-call --enable-extended-const '%s' -o '%s'", src,
+             dst);
+    ASSERT_EQ_INT(system(cmd), 0);
+    f = fopen(dst, "rb");
+    ASSERT_NOT_NULL(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    ASSERT_GE_INT(n, 8);
+    uint8_t *bytes = malloc((size_t)n);
+    ASSERT_NOT_NULL(bytes);
+    ASSERT_EQ_UINT(fread(bytes, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *out = bytes;
+    *len = (size_t)n;
+}
+
+struct spry_module *wat_load(const char *wat)
+{
+    uint8_t *bytes;
+    size_t len;
+    wat_compile(wat, &bytes, &len);
+    struct spry_report report;
+    spry_report_init(&report);
+    struct spry_module *m = NULL;
+    int rc = spry_module_load(bytes, len, NULL, &m, &report);
+    free(bytes);
+    if (rc != 0)
+        fprintf(stderr, "load failed: %s\n", report.message);
+    ASSERT_OK(rc);
+    return m;
+}
+
+struct spry_instance *wat_instantiate(const char *wat, struct spry_store **store)
+{
+    struct spry_module *m = wat_load(wat);
+    ASSERT_OK(spry_store_create(NULL, store));
+    struct spry_report report;
+    spry_report_init(&report);
+    struct spry_instance *inst = NULL;
+    int rc = spry_instance_create(*store, m, NULL, 0, &inst, &report, NULL);
+    if (rc != 0)
+        fprintf(stderr, "instantiate failed: %s\n", report.message);
+    ASSERT_OK(rc);
+    return inst; /* the module is leaked on purpose: it must outlive the store */
+}
+
+int call_i64(struct spry_instance *inst, const char *name, int64_t arg, int64_t *result,
+             struct spry_trap *trap)
+{
+    struct spry_val a = {.type = SPRY_I64, .of.i64 = arg}, r;
+    int rc = spry_instance_call(inst, name, &a, 1, &r, 1, trap);
+    if (rc == 0)
+        *result = r.of.i64;
+    return rc;
+}
+
+int call_i32(struct spry_instance *inst, const char *name, int32_t arg, int32_t *result,
+             struct spry_trap *trap)
+{
+    struct spry_val a = {.type = SPRY_I32, .of.i32 = arg}, r;
+    int rc = spry_instance_call(inst, name, &a, 1, &r, 1, trap);
+    if (rc == 0)
+        *result = r.of.i32;
+    return rc;
+}
