@@ -109,6 +109,11 @@ fuzz-smoke:
 explicit-bounds:
 	$(MAKE) BUILD=build-explicit BOUNDS=explicit test
 
+# CPU kernels on native, Spry and node (bench/run.sh; docs/benchmarks.md).
+.PHONY: bench
+bench: $(BUILD)/libspry.a | $(DEPS_STAMP)
+	@CC="$(CC)" bench/run.sh $(BUILD)
+
 format:
 	clang-format -i $$(git ls-files -co --exclude-standard '*.c' '*.h')
 
