@@ -674,14 +674,13 @@ static int decode_types(struct decoder *d)
         if (rc != 0)
             return rc;
 
-        size_t ntypes = (size_t)ft->nparams + ft->nresults;
-        if (ntypes != 0) {
-            ft->types = spry_malloc(ntypes);
-            if (ft->types == NULL)
-                return fail_nomem(d);
-            memcpy(ft->types, params, ft->nparams);
-            memcpy(ft->types + ft->nparams, results, ft->nresults);
-        }
+        /* Never NULL, even for [] -> [], so that `types + nparams` is
+         * defined for every consumer. */
+        ft->types = spry_malloc((size_t)ft->nparams + ft->nresults);
+        if (ft->types == NULL)
+            return fail_nomem(d);
+        memcpy(ft->types, params, ft->nparams);
+        memcpy(ft->types + ft->nparams, results, ft->nresults);
         ft->type_id = functype_intern(ft->types, ft->nparams, ft->nresults);
         if (ft->type_id == 0)
             return fail_nomem(d);
