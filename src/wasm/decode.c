@@ -674,15 +674,13 @@ static int decode_types(struct decoder *d)
         if (rc != 0)
             return rc;
 
-        /* Never NULL, even when empty: users compute types + nparams. */
-        size_t ntypes = (size_t)ft->nparams + ft->nresults;
-        ft->types = spry_malloc(ntypes);
+        /* Never NULL, even for [] -> [], so that `types + nparams` is
+         * defined for every consumer. */
+        ft->types = spry_malloc((size_t)ft->nparams + ft->nresults);
         if (ft->types == NULL)
             return fail_nomem(d);
-        if (ntypes != 0) {
-            memcpy(ft->types, params, ft->nparams);
-            memcpy(ft->types + ft->nparams, results, ft->nresults);
-        }
+        memcpy(ft->types, params, ft->nparams);
+        memcpy(ft->types + ft->nparams, results, ft->nresults);
         ft->type_id = functype_intern(ft->types, ft->nparams, ft->nresults);
         if (ft->type_id == 0)
             return fail_nomem(d);

@@ -10,8 +10,10 @@
  * data count section is required, and whether extended-const instructions
  * (i32/i64 add, sub, mul) are allowed.
  *
- * Name section: module->func_names is NULL when the module names no
- * function; otherwise it has nfuncs entries, NULL for unnamed ones.
+ * Pointers: wasm_functype.types is never NULL (also for [] -> []);
+ * wasm_func.local_types is NULL when nlocals is 0. module->func_names is
+ * NULL when the name section names no function; otherwise it has nfuncs
+ * entries, NULL for unnamed ones.
  */
 #ifndef SPRY_WASM_DECODE_H
 #define SPRY_WASM_DECODE_H

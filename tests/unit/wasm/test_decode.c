@@ -107,6 +107,7 @@ TEST(wasm_decode, rich_module_all_parts)
     ASSERT_EQ_UINT(m->types[0].nresults, 1);
     ASSERT_EQ_MEM(m->types[0].types, "\x7f\x7f", 2);
     ASSERT_EQ_UINT(m->types[1].nparams + m->types[1].nresults, 0);
+    ASSERT_NOT_NULL(m->types[1].types); /* regression: validator computed NULL + 0 */
     ASSERT_GE_UINT(m->types[0].type_id, 1);
     ASSERT_NE_UINT(m->types[0].type_id, m->types[1].type_id);
     ASSERT_EQ_UINT(m->types[0].type_id, functype_intern((const uint8_t *)"\x7f\x7f", 1, 1));
