@@ -2,8 +2,8 @@
  * spec-runner: runs the WebAssembly spec suite's .wast scripts against the
  * engine.
  *
- *   spec-runner [--build DIR] [--suite DIR] [--skip FILE] [--timeout SECONDS] [-v]
- *               [FILE.wast | NAME ...]
+ *   spec-runner [--build DIR] [--suite DIR] [--skip FILE] [--messages FILE]
+ *               [--timeout SECONDS] [-v] [FILE.wast | NAME ...]
  *
  * Each script is converted at test time with wabt's wast2json into
  * BUILD/spec/NAME/ (reused while newer than the .wast), then run in a forked
@@ -23,9 +23,11 @@
  * closing "N passed, N failed, N skipped". Exit status 1 when anything failed.
  *
  * Defaults: the suite is SPRY_SRC_DIR/../shared/conformance/wasm-spec/core
- * (or the same beside a parent of SPRY_SRC_DIR, for git worktrees), the skip list
- * SPRY_SRC_DIR/tests/spec/skip.txt, the build directory SPRY_BUILD_DIR; without those variables,
- * paths are found from the runner's own location (BUILD/tests/spec-runner inside the source tree).
+ * (or the same beside a parent of SPRY_SRC_DIR, for git worktrees); the skip
+ * list and the message list (spec/skip.h) are SPRY_SRC_DIR/tests/spec/skip.txt
+ * and messages.txt; the build directory is SPRY_BUILD_DIR. Without those
+ * variables, paths are found from the runner's own location
+ * (BUILD/tests/spec-runner inside the source tree).
  */
 #include "spec/script.h"
 #include "spec/skip.h"
@@ -58,6 +60,7 @@ struct options {
     const char *build;
     const char *suite;
     const char *skip_file;
+    const char *messages_file;
     unsigned timeout_s;
     bool verbose;
 };
@@ -301,7 +304,7 @@ static void child_done(void *ctx, enum script_outcome outcome, unsigned line, co
         emit(cs->fd, "K %u %s", line, detail ? detail : "");
 }
 
-_Noreturn static void child_main(int fd, const char *json, const struct skip_list *skips)
+_Noreturn static void child_main(int fd, const char *json, const struct script_lists *lists)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     struct child_sink cs = {.fd = fd};
@@ -309,7 +312,7 @@ _Noreturn static void child_main(int fd, const char *json, const struct skip_lis
         .ctx = &cs, .total = child_total, .start = child_start, .done = child_done};
     struct spry_report report;
     spry_report_init(&report);
-    int rc = script_run(json, skips, &sink, &report);
+    int rc = script_run(json, lists, &sink, &report);
     if (rc != 0)
         emit(fd, "E %s: %s", spry_errname(rc), report.message);
     close(fd);
@@ -401,7 +404,7 @@ static long long now_ms(void)
 
 /* Runs the script in a child and fills `fr`; an abnormal end is recorded as
  * one failure line and the commands not done as failed. */
-static void run_file(const char *json, const struct skip_list *skips, const struct options *opt,
+static void run_file(const char *json, const struct script_lists *lists, const struct options *opt,
                      struct file_run *fr)
 {
     int fds[2];
@@ -426,7 +429,7 @@ static void run_file(const char *json, const struct skip_list *skips, const stru
     }
     if (pid == 0) {
         close(fds[0]);
-        child_main(fds[1], json, skips);
+        child_main(fds[1], json, lists);
     }
     close(fds[1]);
 
@@ -504,8 +507,8 @@ static void file_run_fini(struct file_run *fr)
 
 /* ---- main --------------------------------------------------------------- */
 
-static void process_file(const char *wast, const struct skip_list *skips, const struct options *opt,
-                         struct totals *t)
+static void process_file(const char *wast, const struct script_lists *lists,
+                         const struct options *opt, struct totals *t)
 {
     const char *shown = display_name(wast);
     char name[256];
@@ -527,7 +530,7 @@ static void process_file(const char *wast, const struct skip_list *skips, const 
         return;
     }
 
-    const char *reason = skip_list_match(skips, base_name(wast));
+    const char *reason = skip_list_match(lists->skips, base_name(wast));
     if (reason != NULL) {
         size_t count = 0;
         struct spry_report report;
@@ -540,7 +543,7 @@ static void process_file(const char *wast, const struct skip_list *skips, const 
     }
 
     struct file_run fr = {.verbose = opt->verbose};
-    run_file(json, skips, opt, &fr);
+    run_file(json, lists, opt, &fr);
     printf("%s: %llu passed, %llu failed, %llu skipped\n", shown, fr.passed, fr.failed, fr.skipped);
     for (size_t i = 0; i < fr.nfails; i++)
         printf("  %s\n", fr.fails[i]);
@@ -559,7 +562,7 @@ static void process_file(const char *wast, const struct skip_list *skips, const 
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: spec-runner [--build DIR] [--suite DIR] [--skip FILE] "
+    fprintf(out, "usage: spec-runner [--build DIR] [--suite DIR] [--skip FILE] [--messages FILE] "
                  "[--timeout SECONDS] [-v] [FILE.wast | NAME ...]\n");
 }
 
@@ -576,6 +579,8 @@ int main(int argc, char **argv)
             opt.suite = argv[++first];
         } else if (strcmp(a, "--skip") == 0 && has_value) {
             opt.skip_file = argv[++first];
+        } else if (strcmp(a, "--messages") == 0 && has_value) {
+            opt.messages_file = argv[++first];
         } else if (strcmp(a, "--timeout") == 0 && has_value) {
             opt.timeout_s = (unsigned)strtoul(argv[++first], NULL, 10);
             if (opt.timeout_s == 0)
@@ -591,7 +596,7 @@ int main(int argc, char **argv)
         }
     }
 
-    char suite[PATH_MAX], skip_file[PATH_MAX];
+    char suite[PATH_MAX], skip_file[PATH_MAX], messages_file[PATH_MAX];
     const char *src = source_dir();
     if (opt.build == NULL)
         opt.build = build_dir();
@@ -611,13 +616,26 @@ int main(int argc, char **argv)
             return 2;
         opt.skip_file = skip_file;
     }
+    if (opt.messages_file == NULL) {
+        if (path_join(messages_file, sizeof(messages_file), src, "tests/spec/messages.txt") == NULL)
+            return 2;
+        opt.messages_file = messages_file;
+    }
 
-    struct skip_list skips;
+    struct skip_list skips, messages;
+    struct script_lists lists = {.skips = &skips, .messages = &messages};
     struct spry_report report;
     spry_report_init(&report);
     if (skip_list_load(&skips, opt.skip_file, &report) != 0) {
         fprintf(stderr, "spec-runner: %s\n", report.message);
         printf("0 passed, 1 failed, 0 skipped\n");
+        return 1;
+    }
+    if (skip_list_load(&messages, opt.messages_file, &report) != 0 ||
+        skip_list_check_messages(&messages, &report) != 0) {
+        fprintf(stderr, "spec-runner: %s\n", report.message);
+        printf("0 passed, 1 failed, 0 skipped\n");
+        skip_list_fini(&skips);
         return 1;
     }
 
@@ -632,7 +650,7 @@ int main(int argc, char **argv)
                 snprintf(path, sizeof(path), "%s/%s%s", opt.suite, wast, ext);
                 wast = path;
             }
-            process_file(wast, &skips, &opt, &t);
+            process_file(wast, &lists, &opt, &t);
         }
     } else {
         char pattern[PATH_MAX];
@@ -643,11 +661,12 @@ int main(int argc, char **argv)
             t.failed++;
         } else {
             for (size_t i = 0; i < g.gl_pathc; i++)
-                process_file(g.gl_pathv[i], &skips, &opt, &t);
+                process_file(g.gl_pathv[i], &lists, &opt, &t);
             globfree(&g);
         }
     }
     skip_list_fini(&skips);
+    skip_list_fini(&messages);
     printf("%llu passed, %llu failed, %llu skipped\n", t.passed, t.failed, t.skipped);
     return t.failed > 0 ? 1 : 0;
 }

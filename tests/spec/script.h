@@ -39,12 +39,19 @@ struct script_sink {
     void (*done)(void *ctx, enum script_outcome outcome, unsigned line, const char *detail);
 };
 
+/* The checked-in lists a script is run with (see spec/skip.h). */
+struct script_lists {
+    const struct skip_list *skips;    /* tests/spec/skip.txt */
+    const struct skip_list *messages; /* tests/spec/messages.txt */
+};
+
 /* Runs every command of the script `json_path`; module files are read from
- * the same directory. Commands matching `skips` are skipped. Returns 0 when
- * the script could be run, whatever its outcomes, or a negative code (what
- * went wrong in `report`) when it could not be read or set up. */
-int script_run(const char *json_path, const struct skip_list *skips, const struct script_sink *sink,
-               struct spry_report *report);
+ * the same directory. Commands whose module file matches lists->skips are
+ * skipped. Returns 0 when the script could be run, whatever its outcomes, or
+ * a negative code (what went wrong in `report`) when it could not be read or
+ * set up. */
+int script_run(const char *json_path, const struct script_lists *lists,
+               const struct script_sink *sink, struct spry_report *report);
 
 /* The number of commands of a script, without running any. */
 int script_count(const char *json_path, size_t *count, struct spry_report *report);

@@ -128,3 +128,30 @@ const char *skip_list_match(const struct skip_list *list, const char *name)
     }
     return NULL;
 }
+
+int skip_value_text(const char *value, char *text, size_t size)
+{
+    const char *bar = strstr(value, " | ");
+    if (bar == NULL || bar == value || bar[3] == '\0')
+        return SPRY_EMALFORMED;
+    size_t n = (size_t)(bar - value);
+    while (n > 0 && is_space(value[n - 1]))
+        n--;
+    if (n + 1 > size)
+        return SPRY_ETOOBIG;
+    memcpy(text, value, n);
+    text[n] = '\0';
+    return 0;
+}
+
+int skip_list_check_messages(const struct skip_list *list, struct spry_report *report)
+{
+    for (size_t i = 0; i < list->count; i++) {
+        char text[256];
+        int rc = skip_value_text(list->entries[i].reason, text, sizeof(text));
+        if (rc != 0)
+            return spry_report_set(report, rc, "message list entry %s: expected \"TEXT | WHY\"",
+                                   list->entries[i].pattern);
+    }
+    return 0;
+}

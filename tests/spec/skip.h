@@ -39,4 +39,19 @@ void skip_list_fini(struct skip_list *list);
 /* The reason `name` is skipped, or NULL when no pattern matches it. */
 const char *skip_list_match(const struct skip_list *list, const char *name);
 
+/*
+ * The message list (tests/spec/messages.txt) has the same format, its REASON
+ * written "TEXT | WHY": for a module file the pattern matches, TEXT replaces
+ * the message the .wast expects (the code expected stays the same). It
+ * exists for modules wast2json encodes differently from the reference
+ * interpreter, so that the engine rightly reports another error; WHY says how.
+ *
+ * Copies TEXT of an entry's value to `text`. Returns SPRY_EMALFORMED when the
+ * value has no " | " or an empty TEXT or WHY, SPRY_ETOOBIG when TEXT does not
+ * fit.
+ */
+int skip_value_text(const char *value, char *text, size_t size);
+/* Checks that every entry of a message list has the "TEXT | WHY" form. */
+int skip_list_check_messages(const struct skip_list *list, struct spry_report *report);
+
 #endif

@@ -363,3 +363,29 @@ TEST(spec_skip, checked_in_list_parses)
     ASSERT_NULL(skip_list_match(&list, "i32.wast"));
     skip_list_fini(&list);
 }
+
+TEST(spec_skip, message_list_values)
+{
+    char text[32];
+    ASSERT_OK(skip_value_text("type mismatch | wabt encodes it as 0x1b", text, sizeof(text)));
+    ASSERT_EQ_STR(text, "type mismatch");
+    ASSERT_EQ_INT(skip_value_text("no separator", text, sizeof(text)), SPRY_EMALFORMED);
+    ASSERT_EQ_INT(skip_value_text(" | why", text, sizeof(text)), SPRY_EMALFORMED);
+    ASSERT_EQ_INT(skip_value_text("text | ", text, sizeof(text)), SPRY_EMALFORMED);
+    ASSERT_EQ_INT(skip_value_text("a text far too long for the buffer | why", text, 8),
+                  SPRY_ETOOBIG);
+}
+
+TEST(spec_skip, checked_in_message_list_parses)
+{
+    struct skip_list list;
+    struct spry_report report;
+    spry_report_init(&report);
+    int rc = skip_list_load(&list, test_src_path("tests/spec/messages.txt"), &report);
+    if (rc == 0)
+        rc = skip_list_check_messages(&list, &report);
+    if (rc != 0)
+        fprintf(stderr, "%s\n", report.message);
+    ASSERT_OK(rc);
+    skip_list_fini(&list);
+}
