@@ -175,7 +175,16 @@ static inline uint64_t i64_ctz(uint64_t x)
     return x == 0 ? 64 : (uint64_t)__builtin_ctzll(x);
 }
 
-int interp_run(struct spry_store *store, struct spry_func *entry, uint64_t *slots)
+/*
+ * The dispatch loop. It runs from the entry frame interp_run set up (its
+ * fp and code) until that frame returns. Kept apart from interp_run so that
+ * no variable of the loop lives across _setjmp: a returns-twice call forces
+ * such variables out of registers, and fp and pc must stay in registers.
+ * Called with store == NULL it only reports the handler table.
+ */
+__attribute__((noinline)) static int execute(struct spry_store *store, struct spry_func *entry,
+                                             uint64_t *fp, struct interp_code *code,
+                                             uint64_t *slots)
 {
     static const void *const handlers[IOP_COUNT + 1] = {
 #define H_PLAIN(name) [IOP_##name] = &&L_##name,
@@ -194,48 +203,8 @@ int interp_run(struct spry_store *store, struct spry_func *entry, uint64_t *slot
         return 0;
     }
 
-    struct interp_activation act;
-    act.store = store;
-    act.prev = current_activation;
-    act.base_depth = store->depth;
-    act.entry_sp = store->sp;
-
-    struct interp_code *code = code_of(entry, store);
-    if (code == NULL)
-        return SPRY_ETRAP;
     uint64_t *stack_end = store->stack + store->stack_slots;
-    uint64_t *fp = store->stack + store->sp;
-    if (store->depth >= store->limits.max_call_depth || fp + code->nslots > stack_end) {
-        runtime_trap(store, SPRY_TRAP_STACK_EXHAUSTED, NULL);
-        return SPRY_ETRAP;
-    }
-    memcpy(fp, slots, code->nparams * sizeof *fp);
-    memset(fp + code->nparams, 0, (code->nlocals - code->nparams) * sizeof *fp);
-
-    /* The exit frame: returning from `entry` lands on the IOP_COUNT handler. */
-    iword exit_word[1];
-    exit_word[0].h = handlers[IOP_COUNT];
-
     struct interp_frame *frames = store->frames;
-    frames[store->depth].ret_pc = exit_word;
-    frames[store->depth].fp = fp;
-    frames[store->depth].func = NULL;
-    frames[store->depth].code = NULL;
-    store->depth++;
-    store->cur_func = entry;
-
-    current_activation = &act;
-    if (_setjmp(act.jb) != 0) {
-        /* A fault in guest memory: the signal handler jumped here. Only
-         * store fields are used from here on (locals may be stale). */
-        current_activation = act.prev;
-        runtime_trap(store, SPRY_TRAP_MEMORY_OOB, NULL);
-        locate_trap(store, store->cur_func, NULL, NULL);
-        store->depth = act.base_depth;
-        store->sp = act.entry_sp;
-        return SPRY_ETRAP;
-    }
-
     struct spry_func *cur = entry;
     struct spry_instance *inst = entry->inst;
     struct spry_memory *memory = mem0(inst);
@@ -820,9 +789,7 @@ L_RETURN : {
 
 L_EXIT:
     /* Returned from the entry function: results are in fp[0..). */
-    current_activation = act.prev;
     memcpy(slots, fp, code->nresults * sizeof *fp);
-    store->sp = act.entry_sp;
     return 0;
 
 host_failed:
@@ -847,6 +814,50 @@ trap:
 unwind:
     if (rc == 0)
         rc = SPRY_ETRAP;
+    return rc;
+}
+
+int interp_run(struct spry_store *store, struct spry_func *entry, uint64_t *slots)
+{
+    struct interp_activation act;
+    act.store = store;
+    act.prev = current_activation;
+    act.base_depth = store->depth;
+    act.entry_sp = store->sp;
+
+    struct interp_code *code = code_of(entry, store);
+    if (code == NULL)
+        return SPRY_ETRAP;
+    uint64_t *fp = store->stack + store->sp;
+    if (store->depth >= store->limits.max_call_depth ||
+        code->nslots > store->stack_slots - store->sp) {
+        runtime_trap(store, SPRY_TRAP_STACK_EXHAUSTED, NULL);
+        return SPRY_ETRAP;
+    }
+    memcpy(fp, slots, code->nparams * sizeof *fp);
+    memset(fp + code->nparams, 0, (code->nlocals - code->nparams) * sizeof *fp);
+
+    /* The entry frame: returning from `entry` lands on the exit handler. */
+    iword exit_word[1];
+    exit_word[0].h = interp_handlers()[IOP_COUNT];
+    struct interp_frame *frame = &store->frames[store->depth];
+    frame->ret_pc = exit_word;
+    frame->fp = fp;
+    frame->func = NULL;
+    frame->code = NULL;
+    store->depth++;
+    store->cur_func = entry;
+
+    current_activation = &act;
+    int rc;
+    if (_setjmp(act.jb) == 0) {
+        rc = execute(store, entry, fp, code, slots);
+    } else {
+        /* A fault in guest memory: the signal handler jumped here. */
+        runtime_trap(store, SPRY_TRAP_MEMORY_OOB, NULL);
+        locate_trap(store, store->cur_func, NULL, NULL);
+        rc = SPRY_ETRAP;
+    }
     current_activation = act.prev;
     store->depth = act.base_depth;
     store->sp = act.entry_sp;
@@ -856,6 +867,6 @@ unwind:
 const void *const *interp_handlers(void)
 {
     const void *const *table = NULL;
-    interp_run(NULL, NULL, (uint64_t *)(void *)&table);
+    execute(NULL, NULL, NULL, NULL, (uint64_t *)(void *)&table);
     return table;
 }
