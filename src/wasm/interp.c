@@ -191,11 +191,15 @@ __attribute__((noinline)) static int execute(struct spry_store *store, struct sp
 #define H_IMM(name)   [IOP_##name##_I] = &&L_##name##_I,
 #define H_BR(name) \
     [IOP_BR_##name##_SS] = &&L_BR_##name##_SS, [IOP_BR_##name##_SI] = &&L_BR_##name##_SI,
+#define H_MEM(name)                                               \
+    [IOP_##name] = &&L_##name, [IOP_##name##_A] = &&L_##name##_A, \
+    [IOP_##name##_AI] = &&L_##name##_AI,
         IOPS_UNARY(H_PLAIN) IOPS_BINARY(H_PLAIN) IOPS_BINARY_IMM(H_IMM) IOPS_CMP_BRANCH(H_BR)
-            IOPS_LOAD(H_PLAIN) IOPS_STORE(H_PLAIN) IOPS_OTHER(H_PLAIN)
+            IOPS_LOAD(H_MEM) IOPS_STORE(H_MEM) IOPS_OTHER(H_PLAIN)
 #undef H_PLAIN
 #undef H_IMM
 #undef H_BR
+#undef H_MEM
                 [IOP_COUNT] = &&L_EXIT,
     };
     if (store == NULL) { /* interp_handlers() asks for the table */
@@ -479,15 +483,18 @@ __attribute__((noinline)) static int execute(struct spry_store *store, struct sp
     BR_CMP(I32_GE_U, U32A >= U32B)
 
     /* ---- memory ------------------------------------------------------- */
-#define LOAD(name, ctype, n, conv)      \
-    L_##name:                           \
-    {                                   \
-        MEM_ADDR(ea, S(A1HI), A2LO, n); \
-        ctype v;                        \
-        memcpy(&v, mem + ea, n);        \
-        S(A1LO) = conv;                 \
-        NEXT(3);                        \
+#define LOAD_FORM(label, addr, off, ctype, n, conv) \
+    label : {                                       \
+        MEM_ADDR(ea, addr, off, n);                 \
+        ctype v;                                    \
+        memcpy(&v, mem + ea, n);                    \
+        S(A1LO) = conv;                             \
+        NEXT(3);                                    \
     }
+#define LOAD(name, ctype, n, conv)                                               \
+    LOAD_FORM(L_##name, S(A1HI), A2LO, ctype, n, conv)                           \
+    LOAD_FORM(L_##name##_A, (uint32_t)(S(A1HI) + S(A2LO)), A2HI, ctype, n, conv) \
+    LOAD_FORM(L_##name##_AI, (uint32_t)(S(A1HI) + A2LO), A2HI, ctype, n, conv)
     LOAD(I32_LOAD, uint32_t, 4, v)
     LOAD(I64_LOAD, uint64_t, 8, v)
     LOAD(F32_LOAD, uint32_t, 4, v)
@@ -503,14 +510,17 @@ __attribute__((noinline)) static int execute(struct spry_store *store, struct sp
     LOAD(I64_LOAD32_S, int32_t, 4, (uint64_t)(int64_t)v)
     LOAD(I64_LOAD32_U, uint32_t, 4, (uint64_t)v)
 
-#define STORE(name, ctype, n)           \
-    L_##name:                           \
-    {                                   \
-        MEM_ADDR(ea, S(A1LO), A2LO, n); \
-        ctype v = (ctype)S(A1HI);       \
-        memcpy(mem + ea, &v, n);        \
-        NEXT(3);                        \
+#define STORE_FORM(label, addr, val, off, ctype, n) \
+    label : {                                       \
+        MEM_ADDR(ea, addr, off, n);                 \
+        ctype v = (ctype)(val);                     \
+        memcpy(mem + ea, &v, n);                    \
+        NEXT(3);                                    \
     }
+#define STORE(name, ctype, n)                                                        \
+    STORE_FORM(L_##name, S(A1LO), S(A1HI), A2LO, ctype, n)                           \
+    STORE_FORM(L_##name##_A, (uint32_t)(S(A1LO) + S(A1HI)), S(A2LO), A2HI, ctype, n) \
+    STORE_FORM(L_##name##_AI, (uint32_t)(S(A1LO) + A1HI), S(A2LO), A2HI, ctype, n)
     STORE(I32_STORE, uint32_t, 4)
     STORE(I64_STORE, uint64_t, 8)
     STORE(F32_STORE, uint32_t, 4)

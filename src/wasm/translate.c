@@ -80,6 +80,7 @@ struct last {
     int dst_word;   /* word holding its destination (lo half), or -1 */
     uint32_t depth; /* stack depth of its result */
     int cmp;        /* wasm opcode of an i32 comparison/eqz, or -1 */
+    int add;        /* an i32.add: 1 slot + slot, 2 slot + immediate, 0 other */
     uint32_t a, b;  /* comparison operands (b: slot, or immediate) */
     bool b_imm;
 };
@@ -197,6 +198,7 @@ static void note_dst(struct tr *t, uint32_t pos, int dst_word, uint32_t depth)
     t->last.dst_word = dst_word;
     t->last.depth = depth;
     t->last.cmp = -1;
+    t->last.add = 0;
 }
 
 /* A label is placed here: jumps land on the next instruction, so nothing
@@ -780,8 +782,9 @@ static void tr_binary(struct tr *t, uint32_t opcode)
             set_lo(t, pos, 2, (uint32_t)imm);
         push_slot(t);
         note_dst(t, pos, 1, da);
-        if (is_i32_cmp(opcode) && pos != UINT32_MAX) {
-            t->last.cmp = (int)opcode;
+        if ((is_i32_cmp(opcode) || opcode == OP_I32_ADD) && pos != UINT32_MAX) {
+            t->last.cmp = opcode == OP_I32_ADD ? -1 : (int)opcode;
+            t->last.add = opcode == OP_I32_ADD ? 2 : 0;
             t->last.a = a;
             t->last.b = (uint32_t)imm;
             t->last.b_imm = true;
@@ -798,8 +801,9 @@ static void tr_binary(struct tr *t, uint32_t opcode)
     set_lo(t, pos, 2, b);
     push_slot(t);
     note_dst(t, pos, 1, da);
-    if (is_i32_cmp(opcode) && pos != UINT32_MAX) {
-        t->last.cmp = (int)opcode;
+    if ((is_i32_cmp(opcode) || opcode == OP_I32_ADD) && pos != UINT32_MAX) {
+        t->last.cmp = opcode == OP_I32_ADD ? -1 : (int)opcode;
+        t->last.add = opcode == OP_I32_ADD ? 1 : 0;
         t->last.a = a;
         t->last.b = b;
         t->last.b_imm = false;
@@ -838,6 +842,17 @@ static void tr_local_set(struct tr *t, uint32_t x, bool tee)
     }
     if (!tee)
         pop(t);
+}
+
+/* Whether the entry at depth d is the result of an i32.add emitted just
+ * before, which a load or store can absorb: 1 (slot + slot) or 2 (slot +
+ * immediate), matching IOP_X_A - IOP_X and IOP_X_AI - IOP_X; 0 if not. */
+static int fusable_add(const struct tr *t, uint32_t d)
+{
+    if (!t->last.valid || t->last.add == 0 || t->last.depth != d || t->stack[d].kind != E_SLOT ||
+        t->last.pos + 3 != t->ncode)
+        return 0;
+    return t->last.add;
 }
 
 /* Pops n arguments into their home slots; returns the first one's slot. */
@@ -886,26 +901,33 @@ static int tr_instr(struct tr *t, uint32_t op)
         uint32_t align, offset;
         if (reader_u32(r, &align) != 0 || reader_u32(r, &offset) != 0)
             return fail(t, "unexpected end");
-        if (wasm_sig_table[info->sig].result != 0) { /* load */
-            uint32_t d = t->depth - 1;
-            uint32_t a = operand_slot(t, d);
+        bool load = wasm_sig_table[info->sig].result != 0;
+        uint32_t da = load ? t->depth - 1 : t->depth - 2;
+        uint32_t a = operand_slot(t, da);
+        uint32_t v = load ? 0 : operand_slot(t, t->depth - 1);
+        /* An i32.add computing the address just before: fuse it. */
+        int add = fusable_add(t, da);
+        uint32_t add_a = t->last.a, add_b = t->last.b;
+        if (add != 0)
+            t->ncode = t->last.pos;
+        pop(t);
+        if (!load)
             pop(t);
-            pos = emit(t, (enum iop)plain, 3);
-            set_lo(t, pos, 1, home(t, d));
-            set_hi(t, pos, 1, a);
+        enum iop form = (enum iop)(plain + add); /* IOP_X, IOP_X_A, IOP_X_AI */
+        pos = emit(t, form, 3);
+        if (add != 0) {
+            set_lo(t, pos, 1, load ? home(t, da) : add_a);
+            set_hi(t, pos, 1, load ? add_a : add_b);
+            set_lo(t, pos, 2, load ? add_b : v);
+            set_hi(t, pos, 2, offset);
+        } else {
+            set_lo(t, pos, 1, load ? home(t, da) : a);
+            set_hi(t, pos, 1, load ? a : v);
             set_lo(t, pos, 2, offset);
+        }
+        if (load) {
             push_slot(t);
-            note_dst(t, pos, 1, d);
-        } else { /* store */
-            uint32_t dv = t->depth - 1, da = t->depth - 2;
-            uint32_t a = operand_slot(t, da);
-            uint32_t v = operand_slot(t, dv);
-            pop(t);
-            pop(t);
-            pos = emit(t, (enum iop)plain, 3);
-            set_lo(t, pos, 1, a);
-            set_hi(t, pos, 1, v);
-            set_lo(t, pos, 2, offset);
+            note_dst(t, pos, 1, da);
         }
         return 0;
     }
