@@ -648,6 +648,12 @@ L_TABLE_INIT : {
 L_ELEM_DROP:
     inst->elem_dropped[A1LO] = 1;
     NEXT(2);
+L_INIT_CONSTS : {
+    uint32_t n = A1LO;
+    for (uint32_t i = 0; i < n; i++)
+        S(pc[2 + 2 * i].u32.lo) = pc[3 + 2 * i].u64;
+    NEXT(2 + 2 * n);
+}
 
     /* ---- control ---------------------------------------------------------- */
 L_BR:

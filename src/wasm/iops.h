@@ -296,6 +296,7 @@ typedef union iword {
  *   TABLE_SIZE     dst,table     TABLE_GROW dst,init | n,table
  *   TABLE_FILL     i,val | n,table            TABLE_COPY d,s | n,dst_table | src_table
  *   TABLE_INIT     d,s | n,table | seg        ELEM_DROP seg
+ *   INIT_CONSTS    n | slot | value | ...        the prologue filling constant slots
  */
 #define IOPS_OTHER(X)       \
     X(COPY)                 \
@@ -329,7 +330,8 @@ typedef union iword {
     X(TABLE_FILL)           \
     X(TABLE_COPY)           \
     X(TABLE_INIT)           \
-    X(ELEM_DROP)
+    X(ELEM_DROP)            \
+    X(INIT_CONSTS)
 
 enum iop {
 #define IOP_ENUM_PLAIN(name) IOP_##name,
