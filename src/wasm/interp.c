@@ -158,6 +158,30 @@ int interp_call(struct spry_store *store, struct spry_func *func, uint64_t *slot
 #define MEM_ADDR(ea_, addr_, off_, n_) uint64_t ea_ = (uint64_t)(uint32_t)(addr_) + (off_)
 #endif
 
+/* Zeroes a callee's declared locals: inline for the common few, since a
+ * memset call would cost as much as the rest of the call. */
+static inline void zero_slots(uint64_t *p, uint32_t n)
+{
+    switch (n) {
+    case 4:
+        p[3] = 0;
+        __attribute__((fallthrough));
+    case 3:
+        p[2] = 0;
+        __attribute__((fallthrough));
+    case 2:
+        p[1] = 0;
+        __attribute__((fallthrough));
+    case 1:
+        p[0] = 0;
+        __attribute__((fallthrough));
+    case 0:
+        return;
+    default:
+        memset(p, 0, n * sizeof *p);
+    }
+}
+
 static inline uint32_t i32_clz(uint32_t x)
 {
     return x == 0 ? 32 : (uint32_t)__builtin_clz(x);
@@ -734,7 +758,7 @@ do_tail_call : {
         goto unwind;
     if (fp + cc->nslots > stack_end)
         TRAP(SPRY_TRAP_STACK_EXHAUSTED);
-    memset(fp + cc->nparams, 0, (cc->nlocals - cc->nparams) * sizeof *fp);
+    zero_slots(fp + cc->nparams, cc->nlocals - cc->nparams);
     cur = callee;
     store->cur_func = cur;
     code = cc;
@@ -764,7 +788,7 @@ do_call : {
         goto unwind;
     if (UNLIKELY(store->depth >= store->limits.max_call_depth || newfp + cc->nslots > stack_end))
         TRAP(SPRY_TRAP_STACK_EXHAUSTED);
-    memset(newfp + cc->nparams, 0, (cc->nlocals - cc->nparams) * sizeof *fp);
+    zero_slots(newfp + cc->nparams, cc->nlocals - cc->nparams);
     struct interp_frame *fr = &frames[store->depth++];
     fr->ret_pc = pc;
     fr->fp = fp;
