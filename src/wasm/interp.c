@@ -213,8 +213,10 @@ __attribute__((noinline)) static int execute(struct spry_store *store, struct sp
     static const void *const handlers[IOP_COUNT + 1] = {
 #define H_PLAIN(name) [IOP_##name] = &&L_##name,
 #define H_IMM(name)   [IOP_##name##_I] = &&L_##name##_I,
-#define H_BR(name) \
-    [IOP_BR_##name##_SS] = &&L_BR_##name##_SS, [IOP_BR_##name##_SI] = &&L_BR_##name##_SI,
+#define H_BR(name)                                                                        \
+    [IOP_BR_##name##_SS] = &&L_BR_##name##_SS, [IOP_BR_##name##_SI] = &&L_BR_##name##_SI, \
+    [IOP_BR_ADDI_##name##_SS] = &&L_BR_ADDI_##name##_SS,                                  \
+    [IOP_BR_ADDI_##name##_SI] = &&L_BR_ADDI_##name##_SI,
 #define H_MEM(name)                                               \
     [IOP_##name] = &&L_##name, [IOP_##name##_A] = &&L_##name##_A, \
     [IOP_##name##_AI] = &&L_##name##_AI,
@@ -480,20 +482,38 @@ __attribute__((noinline)) static int execute(struct spry_store *store, struct sp
     BIN_I64I(I64_GE_U, a >= b)
 
     /* Compare-and-branch. */
-#define BR_CMP(name, cond)                 \
-    L_BR_##name##_SS:                      \
-    {                                      \
-        uint64_t a = S(A1LO), b = S(A1HI); \
-        if (cond)                          \
-            JUMP(pc[2].s32.lo);            \
-        NEXT(3);                           \
-    }                                      \
-    L_BR_##name##_SI:                      \
-    {                                      \
-        uint64_t a = S(A1LO), b = A1HI;    \
-        if (cond)                          \
-            JUMP(pc[2].s32.lo);            \
-        NEXT(3);                           \
+#define BR_CMP(name, cond)                       \
+    L_BR_##name##_SS:                            \
+    {                                            \
+        uint64_t a = S(A1LO), b = S(A1HI);       \
+        if (cond)                                \
+            JUMP(pc[2].s32.lo);                  \
+        NEXT(3);                                 \
+    }                                            \
+    L_BR_##name##_SI:                            \
+    {                                            \
+        uint64_t a = S(A1LO), b = A1HI;          \
+        if (cond)                                \
+            JUMP(pc[2].s32.lo);                  \
+        NEXT(3);                                 \
+    }                                            \
+    L_BR_ADDI_##name##_SS:                       \
+    {                                            \
+        uint64_t a = (uint32_t)(S(A1HI) + A2LO); \
+        S(A1LO) = a;                             \
+        uint64_t b = S(A2HI);                    \
+        if (cond)                                \
+            JUMP(pc[3].s32.lo);                  \
+        NEXT(4);                                 \
+    }                                            \
+    L_BR_ADDI_##name##_SI:                       \
+    {                                            \
+        uint64_t a = (uint32_t)(S(A1HI) + A2LO); \
+        S(A1LO) = a;                             \
+        uint64_t b = A2HI;                       \
+        if (cond)                                \
+            JUMP(pc[3].s32.lo);                  \
+        NEXT(4);                                 \
     }
     BR_CMP(I32_EQ, U32A == U32B)
     BR_CMP(I32_NE, U32A != U32B)

@@ -224,7 +224,10 @@ typedef union iword {
 
 /* i32 comparisons fused with a following br_if / if: IOP_BR_<NAME>_SS jumps
  * when the comparison holds (a, b slots) and IOP_BR_<NAME>_SI with b an
- * immediate. The translator fuses `if` by using the negated comparison. */
+ * immediate. The translator fuses `if` by using the negated comparison.
+ * IOP_BR_ADDI_<NAME>_SS/_SI also absorb an i32.add of an immediate just
+ * before, the usual loop step (i += k; if (i < n) continue):
+ *   h | dst,a | imm,b | off    fp[dst] = fp[a] + imm, then compare fp[dst] with b */
 #define IOPS_CMP_BRANCH(X) \
     X(I32_EQ)              \
     X(I32_NE)              \
@@ -336,8 +339,9 @@ typedef union iword {
 enum iop {
 #define IOP_ENUM_PLAIN(name) IOP_##name,
 #define IOP_ENUM_IMM(name)   IOP_##name##_I,
-#define IOP_ENUM_BR(name)    IOP_BR_##name##_SS, IOP_BR_##name##_SI,
-#define IOP_ENUM_MEM(name)   IOP_##name, IOP_##name##_A, IOP_##name##_AI,
+#define IOP_ENUM_BR(name) \
+    IOP_BR_##name##_SS, IOP_BR_##name##_SI, IOP_BR_ADDI_##name##_SS, IOP_BR_ADDI_##name##_SI,
+#define IOP_ENUM_MEM(name) IOP_##name, IOP_##name##_A, IOP_##name##_AI,
     IOPS_UNARY(IOP_ENUM_PLAIN) IOPS_BINARY(IOP_ENUM_PLAIN) IOPS_BINARY_IMM(IOP_ENUM_IMM)
         IOPS_CMP_BRANCH(IOP_ENUM_BR) IOPS_LOAD(IOP_ENUM_MEM) IOPS_STORE(IOP_ENUM_MEM)
             IOPS_OTHER(IOP_ENUM_PLAIN)

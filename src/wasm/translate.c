@@ -122,6 +122,8 @@ struct tr {
     uint64_t *const_values; /* nconsts values; slot nlocals + i holds value i */
     struct last last;
     uint32_t instr_offset; /* byte offset of the wasm instruction being translated */
+    uint32_t label_pos;    /* code position of the last label: no fusion across it */
+    uint32_t starts[2];    /* start positions of the last two instructions emitted */
     bool oom;
 };
 
@@ -166,6 +168,8 @@ static uint32_t emit(struct tr *t, enum iop op, uint32_t words)
     if (!GROW(t, code, ncode, capcode, t->ncode + words))
         return UINT32_MAX;
     uint32_t pos = t->ncode;
+    t->starts[0] = t->starts[1];
+    t->starts[1] = pos;
     memset(t->code + pos, 0, words * sizeof *t->code);
     t->code[pos].h = t->handlers[op];
     t->ncode += words;
@@ -217,6 +221,7 @@ static void note_dst(struct tr *t, uint32_t pos, int dst_word, uint32_t depth)
 static void place_label(struct tr *t)
 {
     t->last.valid = false;
+    t->label_pos = t->ncode;
 }
 
 /* ---- the simulated stack ---------------------------------------------- */
@@ -511,11 +516,13 @@ static int invert_cmp(int op)
     return -1;
 }
 
-static enum iop cmp_branch_iop(int op, bool imm)
+static enum iop cmp_branch_iop(int op, bool imm, bool addi)
 {
     switch (op) {
-#define CMP_CASE(name) \
-    case OP_##name:    \
+#define CMP_CASE(name)                                                      \
+    case OP_##name:                                                         \
+        if (addi)                                                           \
+            return imm ? IOP_BR_ADDI_##name##_SI : IOP_BR_ADDI_##name##_SS; \
         return imm ? IOP_BR_##name##_SI : IOP_BR_##name##_SS;
         IOPS_CMP_BRANCH(CMP_CASE)
 #undef CMP_CASE
@@ -546,7 +553,23 @@ static uint32_t emit_cond_jump(struct tr *t, bool want_true, uint32_t *word, boo
             *hi = true;
             return pos;
         }
-        uint32_t pos = emit(t, cmp_branch_iop(op, b_imm), 3);
+        /* An i32.add of an immediate just before, writing the compared
+         * value (the loop step): absorb it too. */
+        uint32_t ap = t->starts[0];
+        if (t->starts[1] == t->ncode && ap + 3 == t->ncode && ap >= t->label_pos &&
+            t->code[ap].h == t->handlers[IOP_I32_ADD_I] && t->code[ap + 1].u32.lo == a) {
+            uint32_t src = t->code[ap + 1].u32.hi, imm = t->code[ap + 2].u32.lo;
+            t->ncode = ap;
+            uint32_t pos = emit(t, cmp_branch_iop(op, b_imm, true), 4);
+            set_lo(t, pos, 1, a);
+            set_hi(t, pos, 1, src);
+            set_lo(t, pos, 2, imm);
+            set_hi(t, pos, 2, b);
+            *word = pos + 3;
+            *hi = false;
+            return pos;
+        }
+        uint32_t pos = emit(t, cmp_branch_iop(op, b_imm, false), 3);
         set_lo(t, pos, 1, a);
         set_hi(t, pos, 1, b);
         *word = pos + 2;
