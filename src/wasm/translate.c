@@ -87,6 +87,10 @@ struct last {
     int add;        /* an i32.add: 1 slot + slot, 2 slot + immediate, 0 other */
     uint32_t a, b;  /* comparison operands (b: slot, or immediate) */
     bool b_imm;
+    uint32_t op;   /* a binary operator's wasm opcode (0: none), for fused pairs */
+    uint32_t op_a; /* its left operand slot */
+    uint64_t op_b; /* its right operand: a slot, or the immediate when op_imm */
+    bool op_imm;
 };
 
 struct tr {
@@ -214,6 +218,7 @@ static void note_dst(struct tr *t, uint32_t pos, int dst_word, uint32_t depth)
     t->last.depth = depth;
     t->last.cmp = -1;
     t->last.add = 0;
+    t->last.op = 0;
 }
 
 /* A label is placed here: jumps land on the next instruction, so nothing
@@ -796,6 +801,37 @@ static void tr_unary(struct tr *t, enum iop op)
     }
 }
 
+/* The fused iop for `first` (with an immediate) feeding `second`, or -1. */
+static int fused_imm_first(uint32_t first, uint32_t second)
+{
+#define PAIR(f, s)                           \
+    if (first == OP_##f && second == OP_##s) \
+        return IOP_FA_##f##__##s;
+    IOPS_FUSE_IMM_FIRST(PAIR)
+#undef PAIR
+    return -1;
+}
+
+/* The fused iop for `first` (two slots) feeding `second` (with an
+ * immediate), or -1. */
+static int fused_imm_second(uint32_t first, uint32_t second)
+{
+#define PAIR(f, s)                           \
+    if (first == OP_##f && second == OP_##s) \
+        return IOP_FB_##f##__##s;
+    IOPS_FUSE_IMM_SECOND(PAIR)
+#undef PAIR
+    return -1;
+}
+
+/* Whether the entry at depth d is the result of the binary operator
+ * emitted just before (and nothing was emitted since), so it can be fused. */
+static bool last_op_result(const struct tr *t, uint32_t d, bool imm)
+{
+    return t->last.valid && t->last.op != 0 && t->last.op_imm == imm && t->last.depth == d &&
+           t->stack[d].kind == E_SLOT && t->starts[1] == t->last.pos;
+}
+
 static void tr_binary(struct tr *t, uint32_t opcode)
 {
     uint32_t db = t->depth - 1, da = t->depth - 2;
@@ -813,7 +849,23 @@ static void tr_binary(struct tr *t, uint32_t opcode)
         const_side = 0;
     if (const_side >= 0) {
         uint64_t imm = const_side == 1 ? eb->value : ea->value;
-        uint32_t a = operand_slot(t, const_side == 1 ? da : db);
+        uint32_t dx = const_side == 1 ? da : db;
+        uint32_t a = operand_slot(t, dx);
+        int fb = last_op_result(t, dx, false) ? fused_imm_second(t->last.op, opcode) : -1;
+        if (fb >= 0) {
+            uint32_t x = t->last.op_a, y = (uint32_t)t->last.op_b;
+            t->ncode = t->last.pos; /* the first operator joins this one */
+            pop(t);
+            pop(t);
+            uint32_t pos = emit(t, (enum iop)fb, 4);
+            set_lo(t, pos, 1, home(t, da));
+            set_hi(t, pos, 1, x);
+            set_lo(t, pos, 2, y);
+            set_u64(t, pos, 3, imm);
+            push_slot(t);
+            note_dst(t, pos, 1, da);
+            return;
+        }
         pop(t);
         pop(t);
         uint32_t pos = emit(t, (enum iop)imm_iop, 3);
@@ -825,6 +877,12 @@ static void tr_binary(struct tr *t, uint32_t opcode)
             set_lo(t, pos, 2, (uint32_t)imm);
         push_slot(t);
         note_dst(t, pos, 1, da);
+        if (pos != UINT32_MAX) {
+            t->last.op = opcode;
+            t->last.op_a = a;
+            t->last.op_b = imm;
+            t->last.op_imm = true;
+        }
         if ((is_i32_cmp(opcode) || opcode == OP_I32_ADD) && pos != UINT32_MAX) {
             t->last.cmp = opcode == OP_I32_ADD ? -1 : (int)opcode;
             t->last.add = opcode == OP_I32_ADD ? 2 : 0;
@@ -836,6 +894,30 @@ static void tr_binary(struct tr *t, uint32_t opcode)
     }
     uint32_t a = operand_slot(t, da);
     uint32_t b = operand_slot(t, db);
+    /* An operand computed by an operator-with-immediate just before: fuse
+     * (the second operators of these pairs are commutative). */
+    int fa = -1;
+    uint32_t other = a; /* the operand that is not the fused result */
+    if (last_op_result(t, db, true)) {
+        fa = fused_imm_first(t->last.op, opcode);
+    } else if (last_op_result(t, da, true)) {
+        fa = fused_imm_first(t->last.op, opcode);
+        other = b;
+    }
+    if (fa >= 0) {
+        uint32_t x = t->last.op_a, imm = (uint32_t)t->last.op_b;
+        t->ncode = t->last.pos;
+        pop(t);
+        pop(t);
+        uint32_t pos = emit(t, (enum iop)fa, 3);
+        set_lo(t, pos, 1, home(t, da));
+        set_hi(t, pos, 1, x);
+        set_lo(t, pos, 2, imm);
+        set_hi(t, pos, 2, other);
+        push_slot(t);
+        note_dst(t, pos, 1, da);
+        return;
+    }
     pop(t);
     pop(t);
     uint32_t pos = emit(t, (enum iop)iop_plain[op_slot(opcode)], 3);
@@ -844,6 +926,12 @@ static void tr_binary(struct tr *t, uint32_t opcode)
     set_lo(t, pos, 2, b);
     push_slot(t);
     note_dst(t, pos, 1, da);
+    if (pos != UINT32_MAX) {
+        t->last.op = opcode;
+        t->last.op_a = a;
+        t->last.op_b = b;
+        t->last.op_imm = false;
+    }
     if ((is_i32_cmp(opcode) || opcode == OP_I32_ADD) && pos != UINT32_MAX) {
         t->last.cmp = opcode == OP_I32_ADD ? -1 : (int)opcode;
         t->last.add = opcode == OP_I32_ADD ? 1 : 0;
