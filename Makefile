@@ -14,7 +14,7 @@ SRC_DIR  := $(abspath .)
 CPPFLAGS := -Iinclude -Isrc -D_GNU_SOURCE
 TEST_CPPFLAGS := -Itests
 CFLAGS   := -std=c17 $(OPT) -g -Wall -Wextra -Werror -Wshadow -Wvla -fvisibility=hidden \
-            -fno-strict-aliasing -pthread -MMD -MP
+            -fno-strict-aliasing -ffp-contract=off -pthread -MMD -MP
 LDFLAGS  := -pthread
 LDLIBS   := -lm
 
