@@ -65,6 +65,8 @@ machine=(
     "Kernel compiler (wasm32 and native): $("$CLANG" --version | head -n 1)"
     "Driver compiler: $("$CC" --version | head -n 1)"
     "node: $("$NODE" --version)"
+    "Spry: commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$(
+        git -C "$root" diff --quiet HEAD -- src include 2>/dev/null || echo " (engine sources modified)")"
     "Load average before the run (1/5/15 min): $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
 )
 
