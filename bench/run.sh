@@ -11,7 +11,8 @@
 #   BENCH_REPS=5        repetitions per kernel and runtime (the median counts)
 #   BENCH_KERNELS="a b" run only these kernels
 #   BENCH_QUICK=1       small inputs, for a smoke test (times are meaningless)
-#   CC                  compiler for the Spry driver (default cc)
+#   CC, LDFLAGS         compiler and link flags for the Spry driver (default cc,
+#                       -pthread; make passes its own, so SANITIZE=1 works)
 #   CLANG, NODE         kernel compiler (default clang), node (default node)
 # Exit status: 0; 1 when checksums disagree or a runtime fails; 2 on a build
 # error.
@@ -23,6 +24,7 @@ case $build in /*) ;; *) build="$root/$build" ;; esac
 out="$build/bench"
 reps=${BENCH_REPS:-5}
 CC=${CC:-cc}
+LDFLAGS=${LDFLAGS:--pthread}
 CLANG=${CLANG:-clang}
 NODE=${NODE:-node}
 
@@ -125,7 +127,7 @@ else
     [ -n "$spry_missing" ] && spry_missing="libspry.a does not define:$spry_missing"
 fi
 if [ -z "$spry_missing" ]; then
-    "$CC" "$out/driver.o" "$lib" -pthread -lm -o "$out/spry-bench" || die_build spry-bench
+    "$CC" $LDFLAGS "$out/driver.o" "$lib" -lm -o "$out/spry-bench" || die_build spry-bench
     spry="$out/spry-bench"
 else
     echo "bench: Spry column pending: $spry_missing"
