@@ -158,6 +158,30 @@ int interp_call(struct spry_store *store, struct spry_func *func, uint64_t *slot
 #define MEM_ADDR(ea_, addr_, off_, n_) uint64_t ea_ = (uint64_t)(uint32_t)(addr_) + (off_)
 #endif
 
+/* Zeroes a callee's declared locals: inline for the common few, since a
+ * memset call would cost as much as the rest of the call. */
+static inline void zero_slots(uint64_t *p, uint32_t n)
+{
+    switch (n) {
+    case 4:
+        p[3] = 0;
+        __attribute__((fallthrough));
+    case 3:
+        p[2] = 0;
+        __attribute__((fallthrough));
+    case 2:
+        p[1] = 0;
+        __attribute__((fallthrough));
+    case 1:
+        p[0] = 0;
+        __attribute__((fallthrough));
+    case 0:
+        return;
+    default:
+        memset(p, 0, n * sizeof *p);
+    }
+}
+
 static inline uint32_t i32_clz(uint32_t x)
 {
     return x == 0 ? 32 : (uint32_t)__builtin_clz(x);
@@ -175,18 +199,31 @@ static inline uint64_t i64_ctz(uint64_t x)
     return x == 0 ? 64 : (uint64_t)__builtin_ctzll(x);
 }
 
-int interp_run(struct spry_store *store, struct spry_func *entry, uint64_t *slots)
+/*
+ * The dispatch loop. It runs from the entry frame interp_run set up (its
+ * fp and code) until that frame returns. Kept apart from interp_run so that
+ * no variable of the loop lives across _setjmp: a returns-twice call forces
+ * such variables out of registers, and fp and pc must stay in registers.
+ * Called with store == NULL it only reports the handler table.
+ */
+__attribute__((noinline)) static int execute(struct spry_store *store, struct spry_func *entry,
+                                             uint64_t *fp, struct interp_code *code,
+                                             uint64_t *slots)
 {
     static const void *const handlers[IOP_COUNT + 1] = {
 #define H_PLAIN(name) [IOP_##name] = &&L_##name,
 #define H_IMM(name)   [IOP_##name##_I] = &&L_##name##_I,
 #define H_BR(name) \
     [IOP_BR_##name##_SS] = &&L_BR_##name##_SS, [IOP_BR_##name##_SI] = &&L_BR_##name##_SI,
+#define H_MEM(name)                                               \
+    [IOP_##name] = &&L_##name, [IOP_##name##_A] = &&L_##name##_A, \
+    [IOP_##name##_AI] = &&L_##name##_AI,
         IOPS_UNARY(H_PLAIN) IOPS_BINARY(H_PLAIN) IOPS_BINARY_IMM(H_IMM) IOPS_CMP_BRANCH(H_BR)
-            IOPS_LOAD(H_PLAIN) IOPS_STORE(H_PLAIN) IOPS_OTHER(H_PLAIN)
+            IOPS_LOAD(H_MEM) IOPS_STORE(H_MEM) IOPS_OTHER(H_PLAIN)
 #undef H_PLAIN
 #undef H_IMM
 #undef H_BR
+#undef H_MEM
                 [IOP_COUNT] = &&L_EXIT,
     };
     if (store == NULL) { /* interp_handlers() asks for the table */
@@ -194,48 +231,8 @@ int interp_run(struct spry_store *store, struct spry_func *entry, uint64_t *slot
         return 0;
     }
 
-    struct interp_activation act;
-    act.store = store;
-    act.prev = current_activation;
-    act.base_depth = store->depth;
-    act.entry_sp = store->sp;
-
-    struct interp_code *code = code_of(entry, store);
-    if (code == NULL)
-        return SPRY_ETRAP;
     uint64_t *stack_end = store->stack + store->stack_slots;
-    uint64_t *fp = store->stack + store->sp;
-    if (store->depth >= store->limits.max_call_depth || fp + code->nslots > stack_end) {
-        runtime_trap(store, SPRY_TRAP_STACK_EXHAUSTED, NULL);
-        return SPRY_ETRAP;
-    }
-    memcpy(fp, slots, code->nparams * sizeof *fp);
-    memset(fp + code->nparams, 0, (code->nlocals - code->nparams) * sizeof *fp);
-
-    /* The exit frame: returning from `entry` lands on the IOP_COUNT handler. */
-    iword exit_word[1];
-    exit_word[0].h = handlers[IOP_COUNT];
-
     struct interp_frame *frames = store->frames;
-    frames[store->depth].ret_pc = exit_word;
-    frames[store->depth].fp = fp;
-    frames[store->depth].func = NULL;
-    frames[store->depth].code = NULL;
-    store->depth++;
-    store->cur_func = entry;
-
-    current_activation = &act;
-    if (_setjmp(act.jb) != 0) {
-        /* A fault in guest memory: the signal handler jumped here. Only
-         * store fields are used from here on (locals may be stale). */
-        current_activation = act.prev;
-        runtime_trap(store, SPRY_TRAP_MEMORY_OOB, NULL);
-        locate_trap(store, store->cur_func, NULL, NULL);
-        store->depth = act.base_depth;
-        store->sp = act.entry_sp;
-        return SPRY_ETRAP;
-    }
-
     struct spry_func *cur = entry;
     struct spry_instance *inst = entry->inst;
     struct spry_memory *memory = mem0(inst);
@@ -510,15 +507,18 @@ int interp_run(struct spry_store *store, struct spry_func *entry, uint64_t *slot
     BR_CMP(I32_GE_U, U32A >= U32B)
 
     /* ---- memory ------------------------------------------------------- */
-#define LOAD(name, ctype, n, conv)      \
-    L_##name:                           \
-    {                                   \
-        MEM_ADDR(ea, S(A1HI), A2LO, n); \
-        ctype v;                        \
-        memcpy(&v, mem + ea, n);        \
-        S(A1LO) = conv;                 \
-        NEXT(3);                        \
+#define LOAD_FORM(label, addr, off, ctype, n, conv) \
+    label : {                                       \
+        MEM_ADDR(ea, addr, off, n);                 \
+        ctype v;                                    \
+        memcpy(&v, mem + ea, n);                    \
+        S(A1LO) = conv;                             \
+        NEXT(3);                                    \
     }
+#define LOAD(name, ctype, n, conv)                                               \
+    LOAD_FORM(L_##name, S(A1HI), A2LO, ctype, n, conv)                           \
+    LOAD_FORM(L_##name##_A, (uint32_t)(S(A1HI) + S(A2LO)), A2HI, ctype, n, conv) \
+    LOAD_FORM(L_##name##_AI, (uint32_t)(S(A1HI) + A2LO), A2HI, ctype, n, conv)
     LOAD(I32_LOAD, uint32_t, 4, v)
     LOAD(I64_LOAD, uint64_t, 8, v)
     LOAD(F32_LOAD, uint32_t, 4, v)
@@ -534,14 +534,17 @@ int interp_run(struct spry_store *store, struct spry_func *entry, uint64_t *slot
     LOAD(I64_LOAD32_S, int32_t, 4, (uint64_t)(int64_t)v)
     LOAD(I64_LOAD32_U, uint32_t, 4, (uint64_t)v)
 
-#define STORE(name, ctype, n)           \
-    L_##name:                           \
-    {                                   \
-        MEM_ADDR(ea, S(A1LO), A2LO, n); \
-        ctype v = (ctype)S(A1HI);       \
-        memcpy(mem + ea, &v, n);        \
-        NEXT(3);                        \
+#define STORE_FORM(label, addr, val, off, ctype, n) \
+    label : {                                       \
+        MEM_ADDR(ea, addr, off, n);                 \
+        ctype v = (ctype)(val);                     \
+        memcpy(mem + ea, &v, n);                    \
+        NEXT(3);                                    \
     }
+#define STORE(name, ctype, n)                                                        \
+    STORE_FORM(L_##name, S(A1LO), S(A1HI), A2LO, ctype, n)                           \
+    STORE_FORM(L_##name##_A, (uint32_t)(S(A1LO) + S(A1HI)), S(A2LO), A2HI, ctype, n) \
+    STORE_FORM(L_##name##_AI, (uint32_t)(S(A1LO) + A1HI), S(A2LO), A2HI, ctype, n)
     STORE(I32_STORE, uint32_t, 4)
     STORE(I64_STORE, uint64_t, 8)
     STORE(F32_STORE, uint32_t, 4)
@@ -669,6 +672,12 @@ L_TABLE_INIT : {
 L_ELEM_DROP:
     inst->elem_dropped[A1LO] = 1;
     NEXT(2);
+L_INIT_CONSTS : {
+    uint32_t n = A1LO;
+    for (uint32_t i = 0; i < n; i++)
+        S(pc[2 + 2 * i].u32.lo) = pc[3 + 2 * i].u64;
+    NEXT(2 + 2 * n);
+}
 
     /* ---- control ---------------------------------------------------------- */
 L_BR:
@@ -749,7 +758,7 @@ do_tail_call : {
         goto unwind;
     if (fp + cc->nslots > stack_end)
         TRAP(SPRY_TRAP_STACK_EXHAUSTED);
-    memset(fp + cc->nparams, 0, (cc->nlocals - cc->nparams) * sizeof *fp);
+    zero_slots(fp + cc->nparams, cc->nlocals - cc->nparams);
     cur = callee;
     store->cur_func = cur;
     code = cc;
@@ -779,7 +788,7 @@ do_call : {
         goto unwind;
     if (UNLIKELY(store->depth >= store->limits.max_call_depth || newfp + cc->nslots > stack_end))
         TRAP(SPRY_TRAP_STACK_EXHAUSTED);
-    memset(newfp + cc->nparams, 0, (cc->nlocals - cc->nparams) * sizeof *fp);
+    zero_slots(newfp + cc->nparams, cc->nlocals - cc->nparams);
     struct interp_frame *fr = &frames[store->depth++];
     fr->ret_pc = pc;
     fr->fp = fp;
@@ -820,9 +829,7 @@ L_RETURN : {
 
 L_EXIT:
     /* Returned from the entry function: results are in fp[0..). */
-    current_activation = act.prev;
     memcpy(slots, fp, code->nresults * sizeof *fp);
-    store->sp = act.entry_sp;
     return 0;
 
 host_failed:
@@ -847,6 +854,50 @@ trap:
 unwind:
     if (rc == 0)
         rc = SPRY_ETRAP;
+    return rc;
+}
+
+int interp_run(struct spry_store *store, struct spry_func *entry, uint64_t *slots)
+{
+    struct interp_activation act;
+    act.store = store;
+    act.prev = current_activation;
+    act.base_depth = store->depth;
+    act.entry_sp = store->sp;
+
+    struct interp_code *code = code_of(entry, store);
+    if (code == NULL)
+        return SPRY_ETRAP;
+    uint64_t *fp = store->stack + store->sp;
+    if (store->depth >= store->limits.max_call_depth ||
+        code->nslots > store->stack_slots - store->sp) {
+        runtime_trap(store, SPRY_TRAP_STACK_EXHAUSTED, NULL);
+        return SPRY_ETRAP;
+    }
+    memcpy(fp, slots, code->nparams * sizeof *fp);
+    memset(fp + code->nparams, 0, (code->nlocals - code->nparams) * sizeof *fp);
+
+    /* The entry frame: returning from `entry` lands on the exit handler. */
+    iword exit_word[1];
+    exit_word[0].h = interp_handlers()[IOP_COUNT];
+    struct interp_frame *frame = &store->frames[store->depth];
+    frame->ret_pc = exit_word;
+    frame->fp = fp;
+    frame->func = NULL;
+    frame->code = NULL;
+    store->depth++;
+    store->cur_func = entry;
+
+    current_activation = &act;
+    int rc;
+    if (_setjmp(act.jb) == 0) {
+        rc = execute(store, entry, fp, code, slots);
+    } else {
+        /* A fault in guest memory: the signal handler jumped here. */
+        runtime_trap(store, SPRY_TRAP_MEMORY_OOB, NULL);
+        locate_trap(store, store->cur_func, NULL, NULL);
+        rc = SPRY_ETRAP;
+    }
     current_activation = act.prev;
     store->depth = act.base_depth;
     store->sp = act.entry_sp;
@@ -856,6 +907,6 @@ unwind:
 const void *const *interp_handlers(void)
 {
     const void *const *table = NULL;
-    interp_run(NULL, NULL, (uint64_t *)(void *)&table);
+    execute(NULL, NULL, NULL, NULL, (uint64_t *)(void *)&table);
     return table;
 }

@@ -12,8 +12,8 @@
  *   unary        h | dst,a
  *   binary       h | dst,a | b
  *   binary-imm   h | dst,a | imm (i32 in lo, or a whole i64 word)
- *   load         h | dst,addr | offset
- *   store        h | addr,val | offset
+  *   load/store   see IOPS_LOAD below
+
  *   jump         h | off          (off: words, relative to the instruction start)
  *   cond jump    h | cond,off
  *   cmp+jump     h | a,b | off    (b is an i32 immediate for the _SI forms)
@@ -237,7 +237,14 @@ typedef union iword {
     X(I32_GE_S)            \
     X(I32_GE_U)
 
-/* Loads and stores (by wasm name). */
+/* Loads and stores (by wasm name). Each has three forms: IOP_<NAME> takes
+ * its address from a slot; IOP_<NAME>_A and _AI fuse a preceding i32.add
+ * (slot + slot, or slot + immediate) that computes the address:
+ *   load          h | dst,addr | offset
+ *   load _A/_AI   h | dst,a    | b or imm, offset
+ *   store         h | addr,val | offset
+ *   store _A/_AI  h | a,b or imm | val, offset
+ * The sum wraps at 32 bits before the offset is added, as in wasm. */
 #define IOPS_LOAD(X) \
     X(I32_LOAD)      \
     X(I64_LOAD)      \
@@ -289,6 +296,7 @@ typedef union iword {
  *   TABLE_SIZE     dst,table     TABLE_GROW dst,init | n,table
  *   TABLE_FILL     i,val | n,table            TABLE_COPY d,s | n,dst_table | src_table
  *   TABLE_INIT     d,s | n,table | seg        ELEM_DROP seg
+ *   INIT_CONSTS    n | slot | value | ...        the prologue filling constant slots
  */
 #define IOPS_OTHER(X)       \
     X(COPY)                 \
@@ -322,18 +330,21 @@ typedef union iword {
     X(TABLE_FILL)           \
     X(TABLE_COPY)           \
     X(TABLE_INIT)           \
-    X(ELEM_DROP)
+    X(ELEM_DROP)            \
+    X(INIT_CONSTS)
 
 enum iop {
 #define IOP_ENUM_PLAIN(name) IOP_##name,
 #define IOP_ENUM_IMM(name)   IOP_##name##_I,
 #define IOP_ENUM_BR(name)    IOP_BR_##name##_SS, IOP_BR_##name##_SI,
+#define IOP_ENUM_MEM(name)   IOP_##name, IOP_##name##_A, IOP_##name##_AI,
     IOPS_UNARY(IOP_ENUM_PLAIN) IOPS_BINARY(IOP_ENUM_PLAIN) IOPS_BINARY_IMM(IOP_ENUM_IMM)
-        IOPS_CMP_BRANCH(IOP_ENUM_BR) IOPS_LOAD(IOP_ENUM_PLAIN) IOPS_STORE(IOP_ENUM_PLAIN)
+        IOPS_CMP_BRANCH(IOP_ENUM_BR) IOPS_LOAD(IOP_ENUM_MEM) IOPS_STORE(IOP_ENUM_MEM)
             IOPS_OTHER(IOP_ENUM_PLAIN)
 #undef IOP_ENUM_PLAIN
 #undef IOP_ENUM_IMM
 #undef IOP_ENUM_BR
+#undef IOP_ENUM_MEM
                 IOP_COUNT
 };
 

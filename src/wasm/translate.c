@@ -44,6 +44,10 @@
 
 enum entry_kind { E_SLOT, E_LOCAL, E_CONST };
 
+/* At most this many constant slots per function (more constants fall back
+ * to being materialised where they are used). */
+enum { MAX_CONST_SLOTS = 64 };
+
 struct entry {
     uint8_t kind;
     uint32_t local; /* E_LOCAL */
@@ -80,6 +84,7 @@ struct last {
     int dst_word;   /* word holding its destination (lo half), or -1 */
     uint32_t depth; /* stack depth of its result */
     int cmp;        /* wasm opcode of an i32 comparison/eqz, or -1 */
+    int add;        /* an i32.add: 1 slot + slot, 2 slot + immediate, 0 other */
     uint32_t a, b;  /* comparison operands (b: slot, or immediate) */
     bool b_imm;
 };
@@ -108,6 +113,13 @@ struct tr {
     uint32_t nsrcmap, capsrcmap;
 
     uint32_t *local_refs; /* per local: LOCAL entries naming it */
+
+    /* Constant slots: frame slots [nlocals, nlocals + nconst_slots) hold
+     * constants that instructions read as operands, filled once per call
+     * by the INIT_CONSTS prologue instead of on every use. */
+    uint32_t nconst_slots;  /* reserved (bounded by the body's constants) */
+    uint32_t nconsts;       /* in use */
+    uint64_t *const_values; /* nconsts values; slot nlocals + i holds value i */
     struct last last;
     uint32_t instr_offset; /* byte offset of the wasm instruction being translated */
     bool oom;
@@ -144,7 +156,7 @@ static bool grow(void **items, uint32_t *cap, uint32_t need, size_t size, bool *
 
 static uint32_t home(const struct tr *t, uint32_t depth)
 {
-    return t->nlocals + depth;
+    return t->nlocals + t->nconst_slots + depth;
 }
 
 /* Starts an instruction of `words` words; returns its position or
@@ -197,6 +209,7 @@ static void note_dst(struct tr *t, uint32_t pos, int dst_word, uint32_t depth)
     t->last.dst_word = dst_word;
     t->last.depth = depth;
     t->last.cmp = -1;
+    t->last.add = 0;
 }
 
 /* A label is placed here: jumps land on the next instruction, so nothing
@@ -268,8 +281,17 @@ static uint32_t operand_slot(struct tr *t, uint32_t d)
     struct entry *e = &t->stack[d];
     if (e->kind == E_LOCAL)
         return e->local;
-    if (e->kind == E_CONST)
+    if (e->kind == E_CONST) {
+        for (uint32_t i = 0; i < t->nconsts; i++) {
+            if (t->const_values[i] == e->value)
+                return t->nlocals + i;
+        }
+        if (t->nconsts < t->nconst_slots) {
+            t->const_values[t->nconsts] = e->value;
+            return t->nlocals + t->nconsts++;
+        }
         materialize(t, d);
+    }
     return home(t, d);
 }
 
@@ -366,8 +388,8 @@ static void emit_moves(struct tr *t, uint32_t n, uint32_t dst)
         else
             left++;
     }
-    uint32_t scratch = UINT32_MAX;                     /* a source parked in the scratch slot */
-    uint32_t scratch_slot = t->nlocals + t->max_depth; /* reserved, see finish */
+    uint32_t scratch = UINT32_MAX;                 /* a source parked in the scratch slot */
+    uint32_t scratch_slot = home(t, t->max_depth); /* reserved: see translate_func */
     while (left > 0) {
         bool progress = false;
         for (uint32_t k = 0; k < n; k++) {
@@ -780,8 +802,9 @@ static void tr_binary(struct tr *t, uint32_t opcode)
             set_lo(t, pos, 2, (uint32_t)imm);
         push_slot(t);
         note_dst(t, pos, 1, da);
-        if (is_i32_cmp(opcode) && pos != UINT32_MAX) {
-            t->last.cmp = (int)opcode;
+        if ((is_i32_cmp(opcode) || opcode == OP_I32_ADD) && pos != UINT32_MAX) {
+            t->last.cmp = opcode == OP_I32_ADD ? -1 : (int)opcode;
+            t->last.add = opcode == OP_I32_ADD ? 2 : 0;
             t->last.a = a;
             t->last.b = (uint32_t)imm;
             t->last.b_imm = true;
@@ -798,8 +821,9 @@ static void tr_binary(struct tr *t, uint32_t opcode)
     set_lo(t, pos, 2, b);
     push_slot(t);
     note_dst(t, pos, 1, da);
-    if (is_i32_cmp(opcode) && pos != UINT32_MAX) {
-        t->last.cmp = (int)opcode;
+    if ((is_i32_cmp(opcode) || opcode == OP_I32_ADD) && pos != UINT32_MAX) {
+        t->last.cmp = opcode == OP_I32_ADD ? -1 : (int)opcode;
+        t->last.add = opcode == OP_I32_ADD ? 1 : 0;
         t->last.a = a;
         t->last.b = b;
         t->last.b_imm = false;
@@ -838,6 +862,17 @@ static void tr_local_set(struct tr *t, uint32_t x, bool tee)
     }
     if (!tee)
         pop(t);
+}
+
+/* Whether the entry at depth d is the result of an i32.add emitted just
+ * before, which a load or store can absorb: 1 (slot + slot) or 2 (slot +
+ * immediate), matching IOP_X_A - IOP_X and IOP_X_AI - IOP_X; 0 if not. */
+static int fusable_add(const struct tr *t, uint32_t d)
+{
+    if (!t->last.valid || t->last.add == 0 || t->last.depth != d || t->stack[d].kind != E_SLOT ||
+        t->last.pos + 3 != t->ncode)
+        return 0;
+    return t->last.add;
 }
 
 /* Pops n arguments into their home slots; returns the first one's slot. */
@@ -886,26 +921,33 @@ static int tr_instr(struct tr *t, uint32_t op)
         uint32_t align, offset;
         if (reader_u32(r, &align) != 0 || reader_u32(r, &offset) != 0)
             return fail(t, "unexpected end");
-        if (wasm_sig_table[info->sig].result != 0) { /* load */
-            uint32_t d = t->depth - 1;
-            uint32_t a = operand_slot(t, d);
+        bool load = wasm_sig_table[info->sig].result != 0;
+        uint32_t da = load ? t->depth - 1 : t->depth - 2;
+        uint32_t a = operand_slot(t, da);
+        uint32_t v = load ? 0 : operand_slot(t, t->depth - 1);
+        /* An i32.add computing the address just before: fuse it. */
+        int add = fusable_add(t, da);
+        uint32_t add_a = t->last.a, add_b = t->last.b;
+        if (add != 0)
+            t->ncode = t->last.pos;
+        pop(t);
+        if (!load)
             pop(t);
-            pos = emit(t, (enum iop)plain, 3);
-            set_lo(t, pos, 1, home(t, d));
-            set_hi(t, pos, 1, a);
+        enum iop form = (enum iop)(plain + add); /* IOP_X, IOP_X_A, IOP_X_AI */
+        pos = emit(t, form, 3);
+        if (add != 0) {
+            set_lo(t, pos, 1, load ? home(t, da) : add_a);
+            set_hi(t, pos, 1, load ? add_a : add_b);
+            set_lo(t, pos, 2, load ? add_b : v);
+            set_hi(t, pos, 2, offset);
+        } else {
+            set_lo(t, pos, 1, load ? home(t, da) : a);
+            set_hi(t, pos, 1, load ? a : v);
             set_lo(t, pos, 2, offset);
+        }
+        if (load) {
             push_slot(t);
-            note_dst(t, pos, 1, d);
-        } else { /* store */
-            uint32_t dv = t->depth - 1, da = t->depth - 2;
-            uint32_t a = operand_slot(t, da);
-            uint32_t v = operand_slot(t, dv);
-            pop(t);
-            pop(t);
-            pos = emit(t, (enum iop)plain, 3);
-            set_lo(t, pos, 1, a);
-            set_hi(t, pos, 1, v);
-            set_lo(t, pos, 2, offset);
+            note_dst(t, pos, 1, da);
         }
         return 0;
     }
@@ -1452,8 +1494,52 @@ static int skip_dead(struct tr *t, uint32_t op, uint32_t *nesting)
     return skip_immediates(t, op) == 0 ? 0 : -1;
 }
 
+/* Counts the constant instructions of the body (an upper bound on the
+ * constant slots it can use), without translating. */
+static uint32_t count_constants(struct wasm_reader r)
+{
+    uint32_t n = 0, nesting = 0;
+    struct tr scan;
+    memset(&scan, 0, sizeof scan);
+    scan.r = r;
+    while (!reader_eof(&scan.r)) {
+        uint32_t op;
+        if (read_opcode(&scan.r, &op) != 0)
+            break;
+        if (op == OP_I32_CONST || op == OP_I64_CONST || op == OP_F32_CONST || op == OP_F64_CONST)
+            n++;
+        if (skip_dead(&scan, op, &nesting) < 0)
+            break;
+    }
+    return n;
+}
+
+/* Prepends INIT_CONSTS (h | n | slot | value ...) to the code. Jumps are
+ * relative, so shifting the body does not disturb them; the source map is
+ * shifted with it. */
+static void emit_const_prologue(struct tr *t)
+{
+    if (t->nconsts == 0)
+        return;
+    uint32_t words = 2 + 2 * t->nconsts;
+    if (!GROW(t, code, ncode, capcode, t->ncode + words))
+        return;
+    memmove(t->code + words, t->code, t->ncode * sizeof *t->code);
+    memset(t->code, 0, words * sizeof *t->code);
+    t->code[0].h = t->handlers[IOP_INIT_CONSTS];
+    t->code[1].u32.lo = t->nconsts;
+    for (uint32_t i = 0; i < t->nconsts; i++) {
+        t->code[2 + 2 * i].u32.lo = t->nlocals + i;
+        t->code[3 + 2 * i].u64 = t->const_values[i];
+    }
+    t->ncode += words;
+    for (uint32_t i = 0; i < t->nsrcmap; i++)
+        t->srcmap[i].pos += words;
+}
+
 static void tr_fini(struct tr *t)
 {
+    spry_free(t->const_values);
     spry_free(t->code);
     spry_free(t->stack);
     spry_free(t->ctrls);
@@ -1479,7 +1565,11 @@ int translate_func(const struct wasm_module *m, uint32_t func_index, struct inte
     t.r.pos = m->bytes + f->expr_offset;
     t.r.end = m->bytes + f->body_offset + f->body_size;
     t.local_refs = spry_calloc(t.nlocals ? t.nlocals : 1, sizeof *t.local_refs);
-    if (t.local_refs == NULL)
+    t.nconst_slots = count_constants(t.r);
+    if (t.nconst_slots > MAX_CONST_SLOTS)
+        t.nconst_slots = MAX_CONST_SLOTS;
+    t.const_values = spry_alloc_array(t.nconst_slots + 1, sizeof *t.const_values);
+    if (t.local_refs == NULL || t.const_values == NULL)
         return spry_report_set(report, SPRY_ENOMEM, "out of memory translating function %u",
                                func_index);
 
@@ -1511,6 +1601,8 @@ int translate_func(const struct wasm_module *m, uint32_t func_index, struct inte
         if (rc != 0)
             break;
     }
+    if (rc == 0)
+        emit_const_prologue(&t);
     if (rc == 0 && t.oom)
         rc = spry_report_set(report, SPRY_ENOMEM, "out of memory translating function %u",
                              func_index);
@@ -1527,8 +1619,9 @@ int translate_func(const struct wasm_module *m, uint32_t func_index, struct inte
     code->nparams = ft->nparams;
     code->nresults = ft->nresults;
     code->nlocals = t.nlocals;
-    /* Locals, the deepest stack, and one scratch slot for emit_moves. */
-    code->nslots = t.nlocals + t.max_depth + 1;
+    /* Locals, constants, the deepest stack, and one scratch slot for
+     * emit_moves. */
+    code->nslots = home(&t, t.max_depth) + 1;
     if (code->nslots < ft->nresults)
         code->nslots = ft->nresults;
     code->ncode = t.ncode;

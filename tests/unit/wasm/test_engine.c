@@ -339,3 +339,32 @@ TEST(wasm_engine, branches_carry_values_through_blocks)
     ASSERT_EQ_INT(r, 48);
     spry_store_destroy(store);
 }
+
+TEST(wasm_engine, fused_address_add_wraps_at_32_bits)
+{
+    /* The translator fuses i32.add into the load/store; the sum must wrap
+     * before the offset is added, exactly as two instructions would. */
+    struct spry_store *store;
+    struct spry_instance *inst =
+        wat_instantiate("(module (memory 1) (data (i32.const 8) \"\\2a\\00\\00\\00\")\n"
+                        "  (func (export \"imm\") (param i32) (result i32)\n"
+                        "    (i32.load (i32.add (local.get 0) (i32.const 16))))\n"
+                        "  (func (export \"slots\") (param i32) (result i32) (local i32)\n"
+                        "    (local.set 1 (i32.const 16))\n"
+                        "    (i32.load offset=4 (i32.add (local.get 0) (local.get 1))))\n"
+                        "  (func (export \"store\") (param i32) (result i32)\n"
+                        "    (i32.store (i32.add (local.get 0) (i32.const 16)) (i32.const 7))\n"
+                        "    (i32.load (i32.const 8))))",
+                        &store);
+    int32_t r;
+    ASSERT_OK(call_i32(inst, "imm", -8, &r, NULL)); /* 0xfffffff8 + 16 = 8 */
+    ASSERT_EQ_INT(r, 42);
+    ASSERT_OK(call_i32(inst, "slots", -12, &r, NULL)); /* (0xfffffff4 + 16) + 4 = 8 */
+    ASSERT_EQ_INT(r, 42);
+    struct spry_trap trap;
+    ASSERT_EQ_INT(call_i32(inst, "imm", 65536 - 16, &r, &trap), SPRY_ETRAP);
+    ASSERT_EQ_INT(trap.kind, SPRY_TRAP_MEMORY_OOB);
+    ASSERT_OK(call_i32(inst, "store", -8, &r, NULL));
+    ASSERT_EQ_INT(r, 7);
+    spry_store_destroy(store);
+}

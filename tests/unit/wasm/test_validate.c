@@ -643,6 +643,16 @@ TEST(wasm_validate, calls_and_tail_calls)
     expect_fail(&t, SPRY_EINVALID, "type mismatch");
     tm_fini(&t);
 
+    /* return_call_indirect: table, type and results checked like a tail call. */
+    tm_init(&t);
+    ty = tm_type(&t, T_I32, T_I64);
+    tm_table(&t, FREF, 1);
+    tm_func(&t, ty, "", LOCAL_GET, 0, I32_CONST, 0, 0x13, (uint8_t)ty, 0, END);
+    expect_ok(&t);
+    t.m.bytes[t.funcs[0].expr_offset + 6] = 1; /* table 1 */
+    expect_fail(&t, SPRY_EINVALID, "unknown table 1");
+    tm_fini(&t);
+
     /* call_indirect through an externref table. */
     tm_init(&t);
     ty = tm_type(&t, "", "");
