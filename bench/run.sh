@@ -210,6 +210,7 @@ report() { # format: text | md
         }
     }
     {
+        if ($4 == "failed") failed++
         rs = ratio($4, $3); rn = ratio($5, $3)
         if (rs > 0) { ls += log(rs); cs++ }
         if (rn > 0) { ln += log(rn); cn++ }
@@ -226,9 +227,9 @@ report() { # format: text | md
         rows++
     }
     END {
-        gs = cs == rows && cs > 0 ? show(exp(ls / cs)) : "pending"
+        gs = cs == rows && cs > 0 ? show(exp(ls / cs)) : (failed ? "incomplete" : "pending")
         gn = cn > 0 ? show(exp(ln / cn)) : "-"
-        bs = cs == rows && cs > 0 ? show(exp(lms / cs)) : "pending"
+        bs = cs == rows && cs > 0 ? show(exp(lms / cs)) : (failed ? "incomplete" : "pending")
         bn = cn > 0 ? show(exp(lmn / cn)) : "-"
         if (fmt == "md") {
             printf "| **geometric mean** | | | | | **%s** | **%s** | |\n", gs, gn
