@@ -158,6 +158,68 @@ int interp_call(struct spry_store *store, struct spry_func *func, uint64_t *slot
 #define MEM_ADDR(ea_, addr_, off_, n_) uint64_t ea_ = (uint64_t)(uint32_t)(addr_) + (off_)
 #endif
 
+/* The operators that appear in fused pairs, on slot values. */
+static inline uint64_t op_I32_SHL(uint64_t a, uint64_t b)
+{
+    return (uint32_t)((uint32_t)a << (b & 31));
+}
+static inline uint64_t op_I32_SHR_U(uint64_t a, uint64_t b)
+{
+    return (uint32_t)a >> (b & 31);
+}
+static inline uint64_t op_I32_AND(uint64_t a, uint64_t b)
+{
+    return (uint32_t)(a & b);
+}
+static inline uint64_t op_I32_OR(uint64_t a, uint64_t b)
+{
+    return (uint32_t)(a | b);
+}
+static inline uint64_t op_I32_XOR(uint64_t a, uint64_t b)
+{
+    return (uint32_t)(a ^ b);
+}
+static inline uint64_t op_I32_ADD(uint64_t a, uint64_t b)
+{
+    return (uint32_t)(a + b);
+}
+static inline uint64_t op_I32_ROTL(uint64_t a, uint64_t b)
+{
+    return num_rotl32((uint32_t)a, (uint32_t)b);
+}
+static inline uint64_t op_I32_ROTR(uint64_t a, uint64_t b)
+{
+    return num_rotr32((uint32_t)a, (uint32_t)b);
+}
+static inline uint64_t op_I64_SHL(uint64_t a, uint64_t b)
+{
+    return a << (b & 63);
+}
+static inline uint64_t op_I64_SHR_U(uint64_t a, uint64_t b)
+{
+    return a >> (b & 63);
+}
+static inline uint64_t op_I64_OR(uint64_t a, uint64_t b)
+{
+    return a | b;
+}
+static inline uint64_t op_I64_XOR(uint64_t a, uint64_t b)
+{
+    return a ^ b;
+}
+static inline uint64_t op_I64_ADD(uint64_t a, uint64_t b)
+{
+    return a + b;
+}
+static inline uint64_t op_I64_MUL(uint64_t a, uint64_t b)
+{
+    return a * b;
+}
+static inline uint64_t op_I64_ROTL(uint64_t a, uint64_t b)
+{
+    return num_rotl64(a, b);
+}
+
 /* Zeroes a callee's declared locals: inline for the common few, since a
  * memset call would cost as much as the rest of the call. */
 static inline void zero_slots(uint64_t *p, uint32_t n)
@@ -213,18 +275,25 @@ __attribute__((noinline)) static int execute(struct spry_store *store, struct sp
     static const void *const handlers[IOP_COUNT + 1] = {
 #define H_PLAIN(name) [IOP_##name] = &&L_##name,
 #define H_IMM(name)   [IOP_##name##_I] = &&L_##name##_I,
-#define H_BR(name) \
-    [IOP_BR_##name##_SS] = &&L_BR_##name##_SS, [IOP_BR_##name##_SI] = &&L_BR_##name##_SI,
+#define H_BR(name)                                                                        \
+    [IOP_BR_##name##_SS] = &&L_BR_##name##_SS, [IOP_BR_##name##_SI] = &&L_BR_##name##_SI, \
+    [IOP_BR_ADDI_##name##_SS] = &&L_BR_ADDI_##name##_SS,                                  \
+    [IOP_BR_ADDI_##name##_SI] = &&L_BR_ADDI_##name##_SI,
+#define H_FA(f, s) [IOP_FA_##f##__##s] = &&L_FA_##f##__##s,
+#define H_FB(f, s) [IOP_FB_##f##__##s] = &&L_FB_##f##__##s,
 #define H_MEM(name)                                               \
     [IOP_##name] = &&L_##name, [IOP_##name##_A] = &&L_##name##_A, \
     [IOP_##name##_AI] = &&L_##name##_AI,
         IOPS_UNARY(H_PLAIN) IOPS_BINARY(H_PLAIN) IOPS_BINARY_IMM(H_IMM) IOPS_CMP_BRANCH(H_BR)
-            IOPS_LOAD(H_MEM) IOPS_STORE(H_MEM) IOPS_OTHER(H_PLAIN)
+            IOPS_LOAD(H_MEM) IOPS_STORE(H_MEM) IOPS_OTHER(H_PLAIN) IOPS_FUSE_IMM_FIRST(H_FA)
+                IOPS_FUSE_IMM_SECOND(H_FB)
 #undef H_PLAIN
 #undef H_IMM
 #undef H_BR
 #undef H_MEM
-                [IOP_COUNT] = &&L_EXIT,
+#undef H_FA
+#undef H_FB
+                    [IOP_COUNT] = &&L_EXIT,
     };
     if (store == NULL) { /* interp_handlers() asks for the table */
         *(const void *const **)slots = handlers;
@@ -479,21 +548,57 @@ __attribute__((noinline)) static int execute(struct spry_store *store, struct sp
     BIN_I64I(I64_GE_S, I64A >= I64B)
     BIN_I64I(I64_GE_U, a >= b)
 
+    /* Fused pairs (iops.h): the operators as functions of two slots. */
+#define FUSE_A(f, s)                        \
+    L_FA_##f##__##s:                        \
+    {                                       \
+        uint64_t t = op_##f(S(A1HI), A2LO); \
+        S(A1LO) = op_##s(t, S(A2HI));       \
+        NEXT(3);                            \
+    }
+#define FUSE_B(f, s)                           \
+    L_FB_##f##__##s:                           \
+    {                                          \
+        uint64_t t = op_##f(S(A1HI), S(A2LO)); \
+        S(A1LO) = op_##s(t, pc[3].u64);        \
+        NEXT(4);                               \
+    }
+    IOPS_FUSE_IMM_FIRST(FUSE_A)
+    IOPS_FUSE_IMM_SECOND(FUSE_B)
+
     /* Compare-and-branch. */
-#define BR_CMP(name, cond)                 \
-    L_BR_##name##_SS:                      \
-    {                                      \
-        uint64_t a = S(A1LO), b = S(A1HI); \
-        if (cond)                          \
-            JUMP(pc[2].s32.lo);            \
-        NEXT(3);                           \
-    }                                      \
-    L_BR_##name##_SI:                      \
-    {                                      \
-        uint64_t a = S(A1LO), b = A1HI;    \
-        if (cond)                          \
-            JUMP(pc[2].s32.lo);            \
-        NEXT(3);                           \
+#define BR_CMP(name, cond)                       \
+    L_BR_##name##_SS:                            \
+    {                                            \
+        uint64_t a = S(A1LO), b = S(A1HI);       \
+        if (cond)                                \
+            JUMP(pc[2].s32.lo);                  \
+        NEXT(3);                                 \
+    }                                            \
+    L_BR_##name##_SI:                            \
+    {                                            \
+        uint64_t a = S(A1LO), b = A1HI;          \
+        if (cond)                                \
+            JUMP(pc[2].s32.lo);                  \
+        NEXT(3);                                 \
+    }                                            \
+    L_BR_ADDI_##name##_SS:                       \
+    {                                            \
+        uint64_t a = (uint32_t)(S(A1HI) + A2LO); \
+        S(A1LO) = a;                             \
+        uint64_t b = S(A2HI);                    \
+        if (cond)                                \
+            JUMP(pc[3].s32.lo);                  \
+        NEXT(4);                                 \
+    }                                            \
+    L_BR_ADDI_##name##_SI:                       \
+    {                                            \
+        uint64_t a = (uint32_t)(S(A1HI) + A2LO); \
+        S(A1LO) = a;                             \
+        uint64_t b = A2HI;                       \
+        if (cond)                                \
+            JUMP(pc[3].s32.lo);                  \
+        NEXT(4);                                 \
     }
     BR_CMP(I32_EQ, U32A == U32B)
     BR_CMP(I32_NE, U32A != U32B)

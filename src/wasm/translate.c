@@ -87,6 +87,10 @@ struct last {
     int add;        /* an i32.add: 1 slot + slot, 2 slot + immediate, 0 other */
     uint32_t a, b;  /* comparison operands (b: slot, or immediate) */
     bool b_imm;
+    uint32_t op;   /* a binary operator's wasm opcode (0: none), for fused pairs */
+    uint32_t op_a; /* its left operand slot */
+    uint64_t op_b; /* its right operand: a slot, or the immediate when op_imm */
+    bool op_imm;
 };
 
 struct tr {
@@ -122,6 +126,8 @@ struct tr {
     uint64_t *const_values; /* nconsts values; slot nlocals + i holds value i */
     struct last last;
     uint32_t instr_offset; /* byte offset of the wasm instruction being translated */
+    uint32_t label_pos;    /* code position of the last label: no fusion across it */
+    uint32_t starts[2];    /* start positions of the last two instructions emitted */
     bool oom;
 };
 
@@ -166,6 +172,8 @@ static uint32_t emit(struct tr *t, enum iop op, uint32_t words)
     if (!GROW(t, code, ncode, capcode, t->ncode + words))
         return UINT32_MAX;
     uint32_t pos = t->ncode;
+    t->starts[0] = t->starts[1];
+    t->starts[1] = pos;
     memset(t->code + pos, 0, words * sizeof *t->code);
     t->code[pos].h = t->handlers[op];
     t->ncode += words;
@@ -210,6 +218,7 @@ static void note_dst(struct tr *t, uint32_t pos, int dst_word, uint32_t depth)
     t->last.depth = depth;
     t->last.cmp = -1;
     t->last.add = 0;
+    t->last.op = 0;
 }
 
 /* A label is placed here: jumps land on the next instruction, so nothing
@@ -217,6 +226,7 @@ static void note_dst(struct tr *t, uint32_t pos, int dst_word, uint32_t depth)
 static void place_label(struct tr *t)
 {
     t->last.valid = false;
+    t->label_pos = t->ncode;
 }
 
 /* ---- the simulated stack ---------------------------------------------- */
@@ -511,11 +521,13 @@ static int invert_cmp(int op)
     return -1;
 }
 
-static enum iop cmp_branch_iop(int op, bool imm)
+static enum iop cmp_branch_iop(int op, bool imm, bool addi)
 {
     switch (op) {
-#define CMP_CASE(name) \
-    case OP_##name:    \
+#define CMP_CASE(name)                                                      \
+    case OP_##name:                                                         \
+        if (addi)                                                           \
+            return imm ? IOP_BR_ADDI_##name##_SI : IOP_BR_ADDI_##name##_SS; \
         return imm ? IOP_BR_##name##_SI : IOP_BR_##name##_SS;
         IOPS_CMP_BRANCH(CMP_CASE)
 #undef CMP_CASE
@@ -546,7 +558,23 @@ static uint32_t emit_cond_jump(struct tr *t, bool want_true, uint32_t *word, boo
             *hi = true;
             return pos;
         }
-        uint32_t pos = emit(t, cmp_branch_iop(op, b_imm), 3);
+        /* An i32.add of an immediate just before, writing the compared
+         * value (the loop step): absorb it too. */
+        uint32_t ap = t->starts[0];
+        if (t->starts[1] == t->ncode && ap + 3 == t->ncode && ap >= t->label_pos &&
+            t->code[ap].h == t->handlers[IOP_I32_ADD_I] && t->code[ap + 1].u32.lo == a) {
+            uint32_t src = t->code[ap + 1].u32.hi, imm = t->code[ap + 2].u32.lo;
+            t->ncode = ap;
+            uint32_t pos = emit(t, cmp_branch_iop(op, b_imm, true), 4);
+            set_lo(t, pos, 1, a);
+            set_hi(t, pos, 1, src);
+            set_lo(t, pos, 2, imm);
+            set_hi(t, pos, 2, b);
+            *word = pos + 3;
+            *hi = false;
+            return pos;
+        }
+        uint32_t pos = emit(t, cmp_branch_iop(op, b_imm, false), 3);
         set_lo(t, pos, 1, a);
         set_hi(t, pos, 1, b);
         *word = pos + 2;
@@ -773,6 +801,37 @@ static void tr_unary(struct tr *t, enum iop op)
     }
 }
 
+/* The fused iop for `first` (with an immediate) feeding `second`, or -1. */
+static int fused_imm_first(uint32_t first, uint32_t second)
+{
+#define PAIR(f, s)                           \
+    if (first == OP_##f && second == OP_##s) \
+        return IOP_FA_##f##__##s;
+    IOPS_FUSE_IMM_FIRST(PAIR)
+#undef PAIR
+    return -1;
+}
+
+/* The fused iop for `first` (two slots) feeding `second` (with an
+ * immediate), or -1. */
+static int fused_imm_second(uint32_t first, uint32_t second)
+{
+#define PAIR(f, s)                           \
+    if (first == OP_##f && second == OP_##s) \
+        return IOP_FB_##f##__##s;
+    IOPS_FUSE_IMM_SECOND(PAIR)
+#undef PAIR
+    return -1;
+}
+
+/* Whether the entry at depth d is the result of the binary operator
+ * emitted just before (and nothing was emitted since), so it can be fused. */
+static bool last_op_result(const struct tr *t, uint32_t d, bool imm)
+{
+    return t->last.valid && t->last.op != 0 && t->last.op_imm == imm && t->last.depth == d &&
+           t->stack[d].kind == E_SLOT && t->starts[1] == t->last.pos;
+}
+
 static void tr_binary(struct tr *t, uint32_t opcode)
 {
     uint32_t db = t->depth - 1, da = t->depth - 2;
@@ -790,7 +849,23 @@ static void tr_binary(struct tr *t, uint32_t opcode)
         const_side = 0;
     if (const_side >= 0) {
         uint64_t imm = const_side == 1 ? eb->value : ea->value;
-        uint32_t a = operand_slot(t, const_side == 1 ? da : db);
+        uint32_t dx = const_side == 1 ? da : db;
+        uint32_t a = operand_slot(t, dx);
+        int fb = last_op_result(t, dx, false) ? fused_imm_second(t->last.op, opcode) : -1;
+        if (fb >= 0) {
+            uint32_t x = t->last.op_a, y = (uint32_t)t->last.op_b;
+            t->ncode = t->last.pos; /* the first operator joins this one */
+            pop(t);
+            pop(t);
+            uint32_t pos = emit(t, (enum iop)fb, 4);
+            set_lo(t, pos, 1, home(t, da));
+            set_hi(t, pos, 1, x);
+            set_lo(t, pos, 2, y);
+            set_u64(t, pos, 3, imm);
+            push_slot(t);
+            note_dst(t, pos, 1, da);
+            return;
+        }
         pop(t);
         pop(t);
         uint32_t pos = emit(t, (enum iop)imm_iop, 3);
@@ -802,6 +877,12 @@ static void tr_binary(struct tr *t, uint32_t opcode)
             set_lo(t, pos, 2, (uint32_t)imm);
         push_slot(t);
         note_dst(t, pos, 1, da);
+        if (pos != UINT32_MAX) {
+            t->last.op = opcode;
+            t->last.op_a = a;
+            t->last.op_b = imm;
+            t->last.op_imm = true;
+        }
         if ((is_i32_cmp(opcode) || opcode == OP_I32_ADD) && pos != UINT32_MAX) {
             t->last.cmp = opcode == OP_I32_ADD ? -1 : (int)opcode;
             t->last.add = opcode == OP_I32_ADD ? 2 : 0;
@@ -813,6 +894,30 @@ static void tr_binary(struct tr *t, uint32_t opcode)
     }
     uint32_t a = operand_slot(t, da);
     uint32_t b = operand_slot(t, db);
+    /* An operand computed by an operator-with-immediate just before: fuse
+     * (the second operators of these pairs are commutative). */
+    int fa = -1;
+    uint32_t other = a; /* the operand that is not the fused result */
+    if (last_op_result(t, db, true)) {
+        fa = fused_imm_first(t->last.op, opcode);
+    } else if (last_op_result(t, da, true)) {
+        fa = fused_imm_first(t->last.op, opcode);
+        other = b;
+    }
+    if (fa >= 0) {
+        uint32_t x = t->last.op_a, imm = (uint32_t)t->last.op_b;
+        t->ncode = t->last.pos;
+        pop(t);
+        pop(t);
+        uint32_t pos = emit(t, (enum iop)fa, 3);
+        set_lo(t, pos, 1, home(t, da));
+        set_hi(t, pos, 1, x);
+        set_lo(t, pos, 2, imm);
+        set_hi(t, pos, 2, other);
+        push_slot(t);
+        note_dst(t, pos, 1, da);
+        return;
+    }
     pop(t);
     pop(t);
     uint32_t pos = emit(t, (enum iop)iop_plain[op_slot(opcode)], 3);
@@ -821,6 +926,12 @@ static void tr_binary(struct tr *t, uint32_t opcode)
     set_lo(t, pos, 2, b);
     push_slot(t);
     note_dst(t, pos, 1, da);
+    if (pos != UINT32_MAX) {
+        t->last.op = opcode;
+        t->last.op_a = a;
+        t->last.op_b = b;
+        t->last.op_imm = false;
+    }
     if ((is_i32_cmp(opcode) || opcode == OP_I32_ADD) && pos != UINT32_MAX) {
         t->last.cmp = opcode == OP_I32_ADD ? -1 : (int)opcode;
         t->last.add = opcode == OP_I32_ADD ? 1 : 0;

@@ -368,3 +368,49 @@ TEST(wasm_engine, fused_address_add_wraps_at_32_bits)
     ASSERT_EQ_INT(r, 7);
     spry_store_destroy(store);
 }
+
+struct shared_module_run {
+    struct spry_module *module;
+    int mismatches;
+    int rc;
+};
+
+static void *run_fac_in_own_store(void *arg)
+{
+    struct shared_module_run *run = arg;
+    struct spry_store *store;
+    struct spry_instance *inst;
+    run->rc = spry_store_create(NULL, &store);
+    if (run->rc == 0)
+        run->rc = spry_instance_create(store, run->module, NULL, 0, &inst, NULL, NULL);
+    for (int i = 0; run->rc == 0 && i < 200; i++) {
+        int n = 15 + i % 6;
+        int64_t got = 0, want = 1;
+        for (int k = 2; k <= n; k++)
+            want *= k;
+        run->rc = call_i64(inst, i % 2 ? "fac_rec" : "fac_iter", n, &got, NULL);
+        run->mismatches += got != want;
+    }
+    spry_store_destroy(store);
+    return NULL;
+}
+
+TEST(wasm_engine, one_module_runs_on_many_threads_with_lazy_translation)
+{
+    /* Every thread's first call races to translate the same functions;
+     * each must see complete code and the right answers. */
+    struct spry_module *m = wat_load(FAC_WAT);
+    enum { THREADS = 8 };
+    pthread_t threads[THREADS];
+    struct shared_module_run runs[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        runs[i] = (struct shared_module_run){.module = m};
+        ASSERT_EQ_INT(pthread_create(&threads[i], NULL, run_fac_in_own_store, &runs[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(threads[i], NULL);
+        ASSERT_OK(runs[i].rc);
+        ASSERT_EQ_INT(runs[i].mismatches, 0);
+    }
+    spry_module_destroy(m);
+}
