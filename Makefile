@@ -113,7 +113,7 @@ explicit-bounds:
 # CPU kernels on native, Spry and node (bench/run.sh; docs/benchmarks.md).
 .PHONY: bench
 bench: $(BUILD)/libspry.a | $(DEPS_STAMP)
-	@CC="$(CC)" bench/run.sh $(BUILD)
+	@CC="$(CC)" LDFLAGS="$(LDFLAGS)" bench/run.sh $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files -co --exclude-standard '*.c' '*.h')

@@ -3,7 +3,8 @@
 # host with the same compiler and flags, runs each on the same n natively, on
 # Spry (bench/driver.c) and on node's WebAssembly, checks that the three
 # checksums agree, and prints per-kernel median times, the ratios to native,
-# their geometric means and Spry's translation speed. The table and the
+# their geometric means (of the medians, and of the fastest runs, which
+# shared machines disturb less) and Spry's translation speed. The table and the
 # machine description also go to BUILD/bench/results.md.
 #
 # Usage: bench/run.sh [BUILD]   (BUILD holds libspry.a; default: build)
@@ -11,7 +12,8 @@
 #   BENCH_REPS=5        repetitions per kernel and runtime (the median counts)
 #   BENCH_KERNELS="a b" run only these kernels
 #   BENCH_QUICK=1       small inputs, for a smoke test (times are meaningless)
-#   CC                  compiler for the Spry driver (default cc)
+#   CC, LDFLAGS         compiler and link flags for the Spry driver (default cc,
+#                       -pthread; make passes its own, so SANITIZE=1 works)
 #   CLANG, NODE         kernel compiler (default clang), node (default node)
 # Exit status: 0; 1 when checksums disagree or a runtime fails; 2 on a build
 # error.
@@ -23,6 +25,7 @@ case $build in /*) ;; *) build="$root/$build" ;; esac
 out="$build/bench"
 reps=${BENCH_REPS:-5}
 CC=${CC:-cc}
+LDFLAGS=${LDFLAGS:--pthread}
 CLANG=${CLANG:-clang}
 NODE=${NODE:-node}
 
@@ -65,6 +68,8 @@ machine=(
     "Kernel compiler (wasm32 and native): $("$CLANG" --version | head -n 1)"
     "Driver compiler: $("$CC" --version | head -n 1)"
     "node: $("$NODE" --version)"
+    "Spry: commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$(
+        git -C "$root" diff --quiet HEAD -- src include 2>/dev/null || echo " (engine sources modified)")"
     "Load average before the run (1/5/15 min): $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
 )
 
@@ -123,7 +128,7 @@ else
     [ -n "$spry_missing" ] && spry_missing="libspry.a does not define:$spry_missing"
 fi
 if [ -z "$spry_missing" ]; then
-    "$CC" "$out/driver.o" "$lib" -pthread -lm -o "$out/spry-bench" || die_build spry-bench
+    "$CC" $LDFLAGS "$out/driver.o" "$lib" -lm -o "$out/spry-bench" || die_build spry-bench
     spry="$out/spry-bench"
 else
     echo "bench: Spry column pending: $spry_missing"
@@ -181,7 +186,10 @@ for name in "${names[@]}"; do
         tms=$(awk -v a="$tms" -v b="$(field translate_ms "$sp")" 'BEGIN { printf "%.6f", a + b }')
     fi
     [ "$ok" = "ok" ] || status=1
-    rows+=("$name $n $(field median_ms "$nat") $spry_ms $(field median_ms "$nod") $sum_nat $ok")
+    spry_min=$spry_ms
+    [ -n "$sum_spry" ] && spry_min=$(field min_ms "$sp")
+    rows+=("$name $n $(field median_ms "$nat") $spry_ms $(field median_ms "$nod") $sum_nat $ok \
+$(field min_ms "$nat") $spry_min $(field min_ms "$nod")")
     printf '  %-7s native %9s ms  spry %9s ms  node %9s ms  %s %s\n' "$name" \
         "$(field median_ms "$nat")" "$spry_ms" "$(field median_ms "$nod")" "$sum_nat" "$ok"
 done
@@ -202,9 +210,13 @@ report() { # format: text | md
         }
     }
     {
+        if ($4 == "failed") failed++
         rs = ratio($4, $3); rn = ratio($5, $3)
         if (rs > 0) { ls += log(rs); cs++ }
         if (rn > 0) { ln += log(rn); cn++ }
+        ms = ratio($9, $8); mn = ratio($10, $8)
+        if (ms > 0) lms += log(ms)
+        if (mn > 0) lmn += log(mn)
         sum = $6 ($7 == "ok" ? "" : " " $7)
         if (fmt == "md")
             printf "| %s | %s | %.1f | %s | %.1f | %s | %s | `%s` |\n", $1, $2, $3,
@@ -215,12 +227,17 @@ report() { # format: text | md
         rows++
     }
     END {
-        gs = cs == rows && cs > 0 ? show(exp(ls / cs)) : "pending"
+        gs = cs == rows && cs > 0 ? show(exp(ls / cs)) : (failed ? "incomplete" : "pending")
         gn = cn > 0 ? show(exp(ln / cn)) : "-"
-        if (fmt == "md")
+        bs = cs == rows && cs > 0 ? show(exp(lms / cs)) : (failed ? "incomplete" : "pending")
+        bn = cn > 0 ? show(exp(lmn / cn)) : "-"
+        if (fmt == "md") {
             printf "| **geometric mean** | | | | | **%s** | **%s** | |\n", gs, gn
-        else
+            printf "| geometric mean of the fastest runs | | | | | %s | %s | |\n", bs, bn
+        } else {
             printf "%-8s %9s %10s %10s %10s %12s %12s\n", "geomean", "", "", "", "", gs, gn
+            printf "%-19s %31s %12s %12s\n", "geomean (fastest)", "", bs, bn
+        }
     }'
 }
 
