@@ -220,6 +220,22 @@ static inline uint64_t op_I64_ROTL(uint64_t a, uint64_t b)
     return num_rotl64(a, b);
 }
 
+#define OP_FLOAT(name, type, conv, back, expr)               \
+    static inline uint64_t op_##name(uint64_t a, uint64_t b) \
+    {                                                        \
+        type x = conv(a), y = conv(b);                       \
+        return back(expr);                                   \
+    }
+#define F32_OF(v) bits_f32((uint32_t)(v))
+OP_FLOAT(F64_ADD, double, bits_f64, f64_bits, x + y)
+OP_FLOAT(F64_SUB, double, bits_f64, f64_bits, x - y)
+OP_FLOAT(F64_MUL, double, bits_f64, f64_bits, x *y)
+OP_FLOAT(F32_ADD, float, F32_OF, f32_bits, x + y)
+OP_FLOAT(F32_SUB, float, F32_OF, f32_bits, x - y)
+OP_FLOAT(F32_MUL, float, F32_OF, f32_bits, x *y)
+#undef OP_FLOAT
+#undef F32_OF
+
 /* Zeroes a callee's declared locals: inline for the common few, since a
  * memset call would cost as much as the rest of the call. */
 static inline void zero_slots(uint64_t *p, uint32_t n)
@@ -281,18 +297,21 @@ __attribute__((noinline)) static int execute(struct spry_store *store, struct sp
     [IOP_BR_ADDI_##name##_SI] = &&L_BR_ADDI_##name##_SI,
 #define H_FA(f, s) [IOP_FA_##f##__##s] = &&L_FA_##f##__##s,
 #define H_FB(f, s) [IOP_FB_##f##__##s] = &&L_FB_##f##__##s,
+#define H_FCD(f, s) \
+    [IOP_FC_##f##__##s] = &&L_FC_##f##__##s, [IOP_FD_##f##__##s] = &&L_FD_##f##__##s,
 #define H_MEM(name)                                               \
     [IOP_##name] = &&L_##name, [IOP_##name##_A] = &&L_##name##_A, \
     [IOP_##name##_AI] = &&L_##name##_AI,
         IOPS_UNARY(H_PLAIN) IOPS_BINARY(H_PLAIN) IOPS_BINARY_IMM(H_IMM) IOPS_CMP_BRANCH(H_BR)
             IOPS_LOAD(H_MEM) IOPS_STORE(H_MEM) IOPS_OTHER(H_PLAIN) IOPS_FUSE_IMM_FIRST(H_FA)
-                IOPS_FUSE_IMM_SECOND(H_FB)
+                IOPS_FUSE_IMM_SECOND(H_FB) IOPS_FUSE_SLOTS(H_FCD)
 #undef H_PLAIN
 #undef H_IMM
 #undef H_BR
 #undef H_MEM
 #undef H_FA
 #undef H_FB
+#undef H_FCD
                     [IOP_COUNT] = &&L_EXIT,
     };
     if (store == NULL) { /* interp_handlers() asks for the table */
@@ -563,8 +582,22 @@ __attribute__((noinline)) static int execute(struct spry_store *store, struct sp
         S(A1LO) = op_##s(t, pc[3].u64);        \
         NEXT(4);                               \
     }
+#define FUSE_CD(f, s)                          \
+    L_FC_##f##__##s:                           \
+    {                                          \
+        uint64_t t = op_##f(S(A1HI), S(A2LO)); \
+        S(A1LO) = op_##s(t, S(A2HI));          \
+        NEXT(3);                               \
+    }                                          \
+    L_FD_##f##__##s:                           \
+    {                                          \
+        uint64_t t = op_##f(S(A1HI), S(A2LO)); \
+        S(A1LO) = op_##s(S(A2HI), t);          \
+        NEXT(3);                               \
+    }
     IOPS_FUSE_IMM_FIRST(FUSE_A)
     IOPS_FUSE_IMM_SECOND(FUSE_B)
+    IOPS_FUSE_SLOTS(FUSE_CD)
 
     /* Compare-and-branch. */
 #define BR_CMP(name, cond)                       \

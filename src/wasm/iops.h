@@ -246,6 +246,11 @@ typedef union iword {
  * ciphers, encoders):
  *   IOP_FA_<F>__<S>  t = a F imm; dst = t S b    h | dst,a | imm,b   (S commutative)
  *   IOP_FB_<F>__<S>  t = a F b;   dst = t S imm  h | dst,a | b | imm64
+ *   IOP_FC_<F>__<S>  t = a F b;   dst = t S c    h | dst,a | b,c
+ *   IOP_FD_<F>__<S>  t = a F b;   dst = c S t    h | dst,a | b,c
+ * The FC/FD pairs are floating-point chains (products feeding sums); the
+ * intermediate result is rounded to its type exactly as between two
+ * instructions.
  */
 #define IOPS_FUSE_IMM_FIRST(X) \
     X(I32_SHL, I32_OR)         \
@@ -269,6 +274,18 @@ typedef union iword {
     X(I64_XOR, I64_MUL)         \
     X(I64_XOR, I64_ROTL)        \
     X(I64_ADD, I64_MUL)
+
+#define IOPS_FUSE_SLOTS(X) \
+    X(F64_MUL, F64_ADD)    \
+    X(F64_MUL, F64_SUB)    \
+    X(F64_MUL, F64_MUL)    \
+    X(F64_SUB, F64_MUL)    \
+    X(F64_ADD, F64_MUL)    \
+    X(F32_MUL, F32_ADD)    \
+    X(F32_MUL, F32_SUB)    \
+    X(F32_MUL, F32_MUL)    \
+    X(F32_SUB, F32_MUL)    \
+    X(F32_ADD, F32_MUL)
 
 /* Loads and stores (by wasm name). Each has three forms: IOP_<NAME> takes
  * its address from a slot; IOP_<NAME>_A and _AI fuse a preceding i32.add
@@ -374,16 +391,18 @@ enum iop {
 #define IOP_ENUM_MEM(name) IOP_##name, IOP_##name##_A, IOP_##name##_AI,
 #define IOP_ENUM_FA(f, s)  IOP_FA_##f##__##s,
 #define IOP_ENUM_FB(f, s)  IOP_FB_##f##__##s,
+#define IOP_ENUM_FCD(f, s) IOP_FC_##f##__##s, IOP_FD_##f##__##s,
     IOPS_UNARY(IOP_ENUM_PLAIN) IOPS_BINARY(IOP_ENUM_PLAIN) IOPS_BINARY_IMM(IOP_ENUM_IMM)
         IOPS_CMP_BRANCH(IOP_ENUM_BR) IOPS_LOAD(IOP_ENUM_MEM) IOPS_STORE(IOP_ENUM_MEM)
             IOPS_OTHER(IOP_ENUM_PLAIN) IOPS_FUSE_IMM_FIRST(IOP_ENUM_FA)
-                IOPS_FUSE_IMM_SECOND(IOP_ENUM_FB)
+                IOPS_FUSE_IMM_SECOND(IOP_ENUM_FB) IOPS_FUSE_SLOTS(IOP_ENUM_FCD)
 #undef IOP_ENUM_PLAIN
 #undef IOP_ENUM_IMM
 #undef IOP_ENUM_BR
 #undef IOP_ENUM_MEM
 #undef IOP_ENUM_FA
 #undef IOP_ENUM_FB
+#undef IOP_ENUM_FCD
                     IOP_COUNT
 };
 

@@ -824,6 +824,18 @@ static int fused_imm_second(uint32_t first, uint32_t second)
     return -1;
 }
 
+/* The fused iop for `first` (two slots) feeding `second` (with another
+ * slot) as its left (FC) or right (FD) operand, or -1. */
+static int fused_slots(uint32_t first, uint32_t second, bool left)
+{
+#define PAIR(f, s)                           \
+    if (first == OP_##f && second == OP_##s) \
+        return left ? IOP_FC_##f##__##s : IOP_FD_##f##__##s;
+    IOPS_FUSE_SLOTS(PAIR)
+#undef PAIR
+    return -1;
+}
+
 /* Whether the entry at depth d is the result of the binary operator
  * emitted just before (and nothing was emitted since), so it can be fused. */
 static bool last_op_result(const struct tr *t, uint32_t d, bool imm)
@@ -903,6 +915,30 @@ static void tr_binary(struct tr *t, uint32_t opcode)
     } else if (last_op_result(t, da, true)) {
         fa = fused_imm_first(t->last.op, opcode);
         other = b;
+    }
+    if (fa < 0) {
+        int fc = -1;
+        uint32_t c = b;
+        if (last_op_result(t, da, false)) {
+            fc = fused_slots(t->last.op, opcode, true);
+        } else if (last_op_result(t, db, false)) {
+            fc = fused_slots(t->last.op, opcode, false);
+            c = a;
+        }
+        if (fc >= 0) {
+            uint32_t x = t->last.op_a, y = (uint32_t)t->last.op_b;
+            t->ncode = t->last.pos;
+            pop(t);
+            pop(t);
+            uint32_t pos = emit(t, (enum iop)fc, 3);
+            set_lo(t, pos, 1, home(t, da));
+            set_hi(t, pos, 1, x);
+            set_lo(t, pos, 2, y);
+            set_hi(t, pos, 2, c);
+            push_slot(t);
+            note_dst(t, pos, 1, da);
+            return;
+        }
     }
     if (fa >= 0) {
         uint32_t x = t->last.op_a, imm = (uint32_t)t->last.op_b;

@@ -141,3 +141,78 @@ TEST(wasm_fusion, loop_step_compare_and_branch)
     ASSERT_EQ_INT(r, 334 * 1000 + 1002);
     spry_store_destroy(store);
 }
+
+static const char *const float_chains[][3] = {
+    {"f64", "mul", "add"}, {"f64", "mul", "sub"}, {"f64", "mul", "mul"}, {"f64", "sub", "mul"},
+    {"f64", "add", "mul"}, {"f32", "mul", "add"}, {"f32", "mul", "sub"}, {"f32", "mul", "mul"},
+    {"f32", "sub", "mul"}, {"f32", "add", "mul"},
+};
+
+static const uint64_t float_inputs[] = {
+    0x3ff0000000000000ull, /* 1.0 */
+    0xc00921fb54442d18ull, /* -pi */
+    0x7ff8000000000001ull, /* a NaN with payload */
+    0x0000000000000001ull, /* the smallest subnormal */
+    0x7fefffffffffffffull, /* the largest double */
+    0x8000000000000000ull, /* -0.0 */
+    0x3fb999999999999aull, /* 0.1 */
+    0x40490fdb3fb33333ull, /* as f32 halves: 3.14159 and 1.4 */
+};
+
+TEST(wasm_fusion, float_chains_round_like_separate_instructions)
+{
+    for (size_t p = 0; p < sizeof float_chains / sizeof float_chains[0]; p++) {
+        const char *ty = float_chains[p][0], *f = float_chains[p][1], *s = float_chains[p][2];
+        bool f32 = strcmp(ty, "f32") == 0;
+        /* Arguments are i64 bit patterns (f32 takes the low half), moved
+         * into locals 4-6 first so that nothing is emitted between the two
+         * operators of the chain. */
+        const char *conv = f32 ? "(f32.reinterpret_i32 (i32.wrap_i64 (local.get %d)))"
+                               : "(f64.reinterpret_i64 (local.get %d))";
+        char setup[400], c0[100], c1[100], c2[100];
+        snprintf(c0, sizeof c0, conv, 0);
+        snprintf(c1, sizeof c1, conv, 1);
+        snprintf(c2, sizeof c2, conv, 2);
+        snprintf(setup, sizeof setup, "(local.set 4 %s) (local.set 5 %s) (local.set 6 %s)", c0, c1,
+                 c2);
+        const char *a = "(local.get 4)", *b = "(local.get 5)", *c = "(local.get 6)";
+        const char *back =
+            f32 ? "(i64.extend_i32_u (i32.reinterpret_f32 %s))" : "(i64.reinterpret_f64 %s)";
+        char exprs[4][512], body[4][1100], wat[6000];
+        snprintf(exprs[0], sizeof exprs[0], "(%s.%s (%s.%s %s %s) %s)", ty, s, ty, f, a, b, c);
+        snprintf(exprs[1], sizeof exprs[1], "(%s.%s %s (%s.%s %s %s))", ty, s, c, ty, f, a, b);
+        snprintf(exprs[2], sizeof exprs[2], "(%s.%s (local.tee 3 (%s.%s %s %s)) %s)", ty, s, ty, f,
+                 a, b, c);
+        snprintf(exprs[3], sizeof exprs[3], "(%s.%s %s (local.tee 3 (%s.%s %s %s)))", ty, s, c, ty,
+                 f, a, b);
+        for (int k = 0; k < 4; k++) {
+            char result[600];
+            snprintf(result, sizeof result, back, exprs[k]);
+            snprintf(body[k], sizeof body[k], "(local %s %s %s %s) %s %s", ty, ty, ty, ty, setup,
+                     result);
+        }
+        snprintf(wat, sizeof wat,
+                 "(module\n"
+                 " (func (export \"l\") (param i64 i64 i64) (result i64) %s)\n"
+                 " (func (export \"r\") (param i64 i64 i64) (result i64) %s)\n"
+                 " (func (export \"la\") (param i64 i64 i64) (result i64) %s)\n"
+                 " (func (export \"ra\") (param i64 i64 i64) (result i64) %s))\n",
+                 body[0], body[1], body[2], body[3]);
+        struct spry_store *store;
+        struct spry_instance *inst = wat_instantiate(wat, &store);
+        size_t n = sizeof float_inputs / sizeof float_inputs[0];
+        for (size_t i = 0; i < n * n * n; i++) {
+            struct spry_val args[3], r[4];
+            for (int k = 0; k < 3; k++) {
+                args[k].type = SPRY_I64;
+                args[k].of.i64 = (int64_t)float_inputs[(i / (k == 0 ? 1 : k == 1 ? n : n * n)) % n];
+            }
+            const char *names[4] = {"l", "r", "la", "ra"};
+            for (int k = 0; k < 4; k++)
+                ASSERT_OK(spry_instance_call(inst, names[k], args, 3, &r[k], 1, NULL));
+            ASSERT_EQ_UINT(r[0].of.i64, r[2].of.i64);
+            ASSERT_EQ_UINT(r[1].of.i64, r[3].of.i64);
+        }
+        spry_store_destroy(store);
+    }
+}
