@@ -230,6 +230,7 @@ static inline uint64_t op_I64_ROTL(uint64_t a, uint64_t b)
 OP_FLOAT(F64_ADD, double, bits_f64, f64_bits, x + y)
 OP_FLOAT(F64_SUB, double, bits_f64, f64_bits, x - y)
 OP_FLOAT(F64_MUL, double, bits_f64, f64_bits, x *y)
+OP_FLOAT(F64_RSUB, double, bits_f64, f64_bits, y - x)
 OP_FLOAT(F32_ADD, float, F32_OF, f32_bits, x + y)
 OP_FLOAT(F32_SUB, float, F32_OF, f32_bits, x - y)
 OP_FLOAT(F32_MUL, float, F32_OF, f32_bits, x *y)
@@ -297,6 +298,7 @@ __attribute__((noinline)) static int execute(struct spry_store *store, struct sp
     [IOP_BR_ADDI_##name##_SI] = &&L_BR_ADDI_##name##_SI,
 #define H_FA(f, s) [IOP_FA_##f##__##s] = &&L_FA_##f##__##s,
 #define H_FB(f, s) [IOP_FB_##f##__##s] = &&L_FB_##f##__##s,
+#define H_LF(op)   [IOP_LF_##op] = &&L_LF_##op, [IOP_LF_AI_##op] = &&L_LF_AI_##op,
 #define H_FCD(f, s) \
     [IOP_FC_##f##__##s] = &&L_FC_##f##__##s, [IOP_FD_##f##__##s] = &&L_FD_##f##__##s,
 #define H_MEM(name)                                               \
@@ -304,7 +306,7 @@ __attribute__((noinline)) static int execute(struct spry_store *store, struct sp
     [IOP_##name##_AI] = &&L_##name##_AI,
         IOPS_UNARY(H_PLAIN) IOPS_BINARY(H_PLAIN) IOPS_BINARY_IMM(H_IMM) IOPS_CMP_BRANCH(H_BR)
             IOPS_LOAD(H_MEM) IOPS_STORE(H_MEM) IOPS_OTHER(H_PLAIN) IOPS_FUSE_IMM_FIRST(H_FA)
-                IOPS_FUSE_IMM_SECOND(H_FB) IOPS_FUSE_SLOTS(H_FCD)
+                IOPS_FUSE_IMM_SECOND(H_FB) IOPS_FUSE_SLOTS(H_FCD) IOPS_LOAD_OP(H_LF)
 #undef H_PLAIN
 #undef H_IMM
 #undef H_BR
@@ -312,6 +314,7 @@ __attribute__((noinline)) static int execute(struct spry_store *store, struct sp
 #undef H_FA
 #undef H_FB
 #undef H_FCD
+#undef H_LF
                     [IOP_COUNT] = &&L_EXIT,
     };
     if (store == NULL) { /* interp_handlers() asks for the table */
@@ -598,6 +601,25 @@ __attribute__((noinline)) static int execute(struct spry_store *store, struct sp
     IOPS_FUSE_IMM_FIRST(FUSE_A)
     IOPS_FUSE_IMM_SECOND(FUSE_B)
     IOPS_FUSE_SLOTS(FUSE_CD)
+
+#define LOAD_OP(op)                                                \
+    L_LF_##op:                                                     \
+    {                                                              \
+        MEM_ADDR(ea, S(A2LO), A2HI, 8);                            \
+        uint64_t v;                                                \
+        memcpy(&v, mem + ea, 8);                                   \
+        S(A1LO) = op_##op(S(A1HI), v);                             \
+        NEXT(3);                                                   \
+    }                                                              \
+    L_LF_AI_##op:                                                  \
+    {                                                              \
+        MEM_ADDR(ea, (uint32_t)(S(A2LO) + A2HI), pc[3].u32.lo, 8); \
+        uint64_t v;                                                \
+        memcpy(&v, mem + ea, 8);                                   \
+        S(A1LO) = op_##op(S(A1HI), v);                             \
+        NEXT(4);                                                   \
+    }
+    IOPS_LOAD_OP(LOAD_OP)
 
     /* Compare-and-branch. */
 #define BR_CMP(name, cond)                       \

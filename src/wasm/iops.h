@@ -287,6 +287,17 @@ typedef union iword {
     X(F32_SUB, F32_MUL)    \
     X(F32_ADD, F32_MUL)
 
+/* An f64.load whose value feeds an f64 operator directly ("memory
+ * operand"): IOP_LF_<OP> with the address in a slot, IOP_LF_AI_<OP> with a
+ * fused address add of an immediate. RSUB is load - x.
+ *   LF     h | dst,x | addr,offset         dst = x OP load(addr + offset)
+ *   LF_AI  h | dst,x | a,imm | offset      address (a + imm) wraps at 32 bits */
+#define IOPS_LOAD_OP(X) \
+    X(F64_ADD)          \
+    X(F64_SUB)          \
+    X(F64_RSUB)         \
+    X(F64_MUL)
+
 /* Loads and stores (by wasm name). Each has three forms: IOP_<NAME> takes
  * its address from a slot; IOP_<NAME>_A and _AI fuse a preceding i32.add
  * (slot + slot, or slot + immediate) that computes the address:
@@ -392,10 +403,12 @@ enum iop {
 #define IOP_ENUM_FA(f, s)  IOP_FA_##f##__##s,
 #define IOP_ENUM_FB(f, s)  IOP_FB_##f##__##s,
 #define IOP_ENUM_FCD(f, s) IOP_FC_##f##__##s, IOP_FD_##f##__##s,
+#define IOP_ENUM_LF(op)    IOP_LF_##op, IOP_LF_AI_##op,
     IOPS_UNARY(IOP_ENUM_PLAIN) IOPS_BINARY(IOP_ENUM_PLAIN) IOPS_BINARY_IMM(IOP_ENUM_IMM)
         IOPS_CMP_BRANCH(IOP_ENUM_BR) IOPS_LOAD(IOP_ENUM_MEM) IOPS_STORE(IOP_ENUM_MEM)
             IOPS_OTHER(IOP_ENUM_PLAIN) IOPS_FUSE_IMM_FIRST(IOP_ENUM_FA)
                 IOPS_FUSE_IMM_SECOND(IOP_ENUM_FB) IOPS_FUSE_SLOTS(IOP_ENUM_FCD)
+                    IOPS_LOAD_OP(IOP_ENUM_LF)
 #undef IOP_ENUM_PLAIN
 #undef IOP_ENUM_IMM
 #undef IOP_ENUM_BR
@@ -403,7 +416,8 @@ enum iop {
 #undef IOP_ENUM_FA
 #undef IOP_ENUM_FB
 #undef IOP_ENUM_FCD
-                    IOP_COUNT
+#undef IOP_ENUM_LF
+                        IOP_COUNT
 };
 
 /* Maps a code position back to the wasm byte offset of the instruction that

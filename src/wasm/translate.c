@@ -91,6 +91,10 @@ struct last {
     uint32_t op_a; /* its left operand slot */
     uint64_t op_b; /* its right operand: a slot, or the immediate when op_imm */
     bool op_imm;
+    int load;          /* an f64.load: 1 address in a slot, 2 slot + immediate, 0 other */
+    uint32_t load_a;   /* its address slot */
+    uint32_t load_imm; /* with load == 2: the immediate added to it */
+    uint32_t load_off; /* its offset */
 };
 
 struct tr {
@@ -219,6 +223,7 @@ static void note_dst(struct tr *t, uint32_t pos, int dst_word, uint32_t depth)
     t->last.cmp = -1;
     t->last.add = 0;
     t->last.op = 0;
+    t->last.load = 0;
 }
 
 /* A label is placed here: jumps land on the next instruction, so nothing
@@ -844,6 +849,67 @@ static bool last_op_result(const struct tr *t, uint32_t d, bool imm)
            t->stack[d].kind == E_SLOT && t->starts[1] == t->last.pos;
 }
 
+/* The load-operator iop for an f64 operator reading the value loaded just
+ * before (on the left when `loaded_left`), or -1. */
+static int load_op_iop(uint32_t opcode, bool loaded_left, int form)
+{
+    int base;
+    switch (opcode) {
+    case OP_F64_ADD:
+        base = IOP_LF_F64_ADD;
+        break;
+    case OP_F64_MUL:
+        base = IOP_LF_F64_MUL;
+        break;
+    case OP_F64_SUB:
+        base = loaded_left ? IOP_LF_F64_RSUB : IOP_LF_F64_SUB;
+        break;
+    default:
+        return -1;
+    }
+    return form == 1 ? base : base + 1; /* IOP_LF_X, IOP_LF_AI_X */
+}
+
+/* Fuses an f64.load emitted just before into the operator reading its
+ * value; returns true when it did. a and b are the operands' slots. */
+static bool fuse_load_op(struct tr *t, uint32_t opcode, uint32_t da, uint32_t db, uint32_t a,
+                         uint32_t b)
+{
+    if (!t->last.valid || t->last.load == 0 || t->starts[1] != t->last.pos)
+        return false;
+    bool left;
+    if (t->last.depth == db && t->stack[db].kind == E_SLOT)
+        left = false;
+    else if (t->last.depth == da && t->stack[da].kind == E_SLOT)
+        left = true;
+    else
+        return false;
+    int iop = load_op_iop(opcode, left, t->last.load);
+    if (iop < 0)
+        return false;
+    uint32_t x = left ? b : a, form = (uint32_t)t->last.load;
+    uint32_t la = t->last.load_a, limm = t->last.load_imm, loff = t->last.load_off;
+    uint32_t nsrc = t->nsrcmap;
+    t->ncode = t->last.pos; /* the load joins the operator */
+    pop(t);
+    pop(t);
+    uint32_t pos = emit(t, (enum iop)iop, form == 1 ? 3 : 4);
+    if (t->nsrcmap > nsrc) /* a trap here is the load's: keep its offset */
+        t->nsrcmap = nsrc;
+    set_lo(t, pos, 1, home(t, da));
+    set_hi(t, pos, 1, x);
+    set_lo(t, pos, 2, la);
+    if (form == 1) {
+        set_hi(t, pos, 2, loff);
+    } else {
+        set_hi(t, pos, 2, limm);
+        set_lo(t, pos, 3, loff);
+    }
+    push_slot(t);
+    note_dst(t, pos, 1, da);
+    return true;
+}
+
 static void tr_binary(struct tr *t, uint32_t opcode)
 {
     uint32_t db = t->depth - 1, da = t->depth - 2;
@@ -906,6 +972,8 @@ static void tr_binary(struct tr *t, uint32_t opcode)
     }
     uint32_t a = operand_slot(t, da);
     uint32_t b = operand_slot(t, db);
+    if (fuse_load_op(t, opcode, da, db, a, b))
+        return;
     /* An operand computed by an operator-with-immediate just before: fuse
      * (the second operators of these pairs are commutative). */
     int fa = -1;
@@ -1095,6 +1163,12 @@ static int tr_instr(struct tr *t, uint32_t op)
         if (load) {
             push_slot(t);
             note_dst(t, pos, 1, da);
+            if (op == OP_F64_LOAD && add != 1 && pos != UINT32_MAX) {
+                t->last.load = add == 0 ? 1 : 2;
+                t->last.load_a = add == 0 ? a : add_a;
+                t->last.load_imm = add_b;
+                t->last.load_off = offset;
+            }
         }
         return 0;
     }

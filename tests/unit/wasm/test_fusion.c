@@ -216,3 +216,66 @@ TEST(wasm_fusion, float_chains_round_like_separate_instructions)
         spry_store_destroy(store);
     }
 }
+
+TEST(wasm_fusion, f64_load_feeding_an_operator)
+{
+    /* dst = x OP load and dst = load OP x, with the address in a local or
+     * a local plus a constant, against the same with a tee in between. */
+    const char *ops[] = {"add", "sub", "mul"};
+    for (size_t o = 0; o < 3; o++) {
+        char wat[4096];
+        const char *op = ops[o];
+        snprintf(wat, sizeof wat,
+                 "(module (memory 1)\n"
+                 " (data (i32.const 0) \"\\00\\00\\00\\00\\00\\00\\f8\\3f\\01\\00\\00\\00\\00\\00"
+                 "\\f8\\7f\\00\\00\\00\\00\\00\\00\\00\\80\")\n"
+                 " (func (export \"r\") (param i32 f64) (result f64)\n"
+                 "  (f64.%s (local.get 1) (f64.load (local.get 0))))\n"
+                 " (func (export \"l\") (param i32 f64) (result f64)\n"
+                 "  (f64.%s (f64.load (local.get 0)) (local.get 1)))\n"
+                 " (func (export \"ri\") (param i32 f64) (result f64)\n"
+                 "  (f64.%s (local.get 1) (f64.load (i32.add (local.get 0) (i32.const 8)))))\n"
+                 " (func (export \"li\") (param i32 f64) (result f64)\n"
+                 "  (f64.%s (f64.load offset=8 (local.get 0)) (local.get 1)))\n"
+                 " (func (export \"r_apart\") (param i32 f64) (result f64) (local f64)\n"
+                 "  (f64.%s (local.get 1) (local.tee 2 (f64.load (local.get 0)))))\n"
+                 " (func (export \"l_apart\") (param i32 f64) (result f64) (local f64)\n"
+                 "  (f64.%s (local.tee 2 (f64.load (local.get 0))) (local.get 1))))\n",
+                 op, op, op, op, op, op);
+        struct spry_store *store;
+        struct spry_instance *inst = wat_instantiate(wat, &store);
+        const double xs[] = {2.5, -0.0, 1e308};
+        for (int addr = 0; addr <= 16; addr += 8) {
+            for (size_t k = 0; k < 3; k++) {
+                struct spry_val args[2] = {{.type = SPRY_I32, .of.i32 = addr}, {.type = SPRY_F64}};
+                memcpy(&args[1].of.f64_bits, &xs[k], 8);
+                struct spry_val r, ra, l, la, ri, li;
+                ASSERT_OK(spry_instance_call(inst, "r", args, 2, &r, 1, NULL));
+                ASSERT_OK(spry_instance_call(inst, "r_apart", args, 2, &ra, 1, NULL));
+                ASSERT_OK(spry_instance_call(inst, "l", args, 2, &l, 1, NULL));
+                ASSERT_OK(spry_instance_call(inst, "l_apart", args, 2, &la, 1, NULL));
+                ASSERT_EQ_UINT(r.of.f64_bits, ra.of.f64_bits);
+                ASSERT_EQ_UINT(l.of.f64_bits, la.of.f64_bits);
+                if (addr <= 8) { /* +8 reads the next value */
+                    struct spry_val next = args[0];
+                    next.of.i32 = addr + 8;
+                    struct spry_val args2[2] = {next, args[1]};
+                    ASSERT_OK(spry_instance_call(inst, "ri", args, 2, &ri, 1, NULL));
+                    ASSERT_OK(spry_instance_call(inst, "li", args, 2, &li, 1, NULL));
+                    ASSERT_OK(spry_instance_call(inst, "r_apart", args2, 2, &ra, 1, NULL));
+                    ASSERT_OK(spry_instance_call(inst, "l_apart", args2, 2, &la, 1, NULL));
+                    ASSERT_EQ_UINT(ri.of.f64_bits, ra.of.f64_bits);
+                    ASSERT_EQ_UINT(li.of.f64_bits, la.of.f64_bits);
+                }
+            }
+        }
+        /* The fused load still traps out of bounds. */
+        struct spry_val oob[2] = {{.type = SPRY_I32, .of.i32 = 65532}, {.type = SPRY_F64}};
+        struct spry_val r;
+        struct spry_trap trap;
+        ASSERT_EQ_INT(spry_instance_call(inst, "r", oob, 2, &r, 1, &trap), SPRY_ETRAP);
+        ASSERT_EQ_INT(trap.kind, SPRY_TRAP_MEMORY_OOB);
+        ASSERT_EQ_INT(spry_instance_call(inst, "li", oob, 2, &r, 1, &trap), SPRY_ETRAP);
+        spry_store_destroy(store);
+    }
+}
