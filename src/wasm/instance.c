@@ -112,11 +112,18 @@ static int link_imports(struct spry_instance *inst, const struct spry_extern *im
         const struct spry_extern *ext = &imports[i];
         if (ext->kind != imp->kind || ext->of.func == NULL)
             return link_error(report, imp, "incompatible import type");
+        /* Objects of another store may be freed while this one runs, and
+         * its memories are unknown to this store's fault handling. */
+        const struct spry_store *owner = ext->kind == SPRY_EXTERN_FUNC     ? ext->of.func->store
+                                         : ext->kind == SPRY_EXTERN_TABLE  ? ext->of.table->store
+                                         : ext->kind == SPRY_EXTERN_MEMORY ? ext->of.memory->store
+                                                                           : ext->of.global->store;
+        if (owner != inst->store)
+            return link_error(report, imp, "import from another store");
         switch (imp->kind) {
         case SPRY_EXTERN_FUNC: {
             const struct wasm_functype *want = module_func_type(m, imp->index);
-            if (ext->of.func->store != inst->store)
-                return link_error(report, imp, "import from another store");
+
             if (ext->of.func->type_id != want->type_id)
                 return link_error(report, imp, "incompatible import type");
             inst->funcs[imp->index] = ext->of.func;

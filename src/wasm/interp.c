@@ -993,11 +993,11 @@ L_EXIT:
     return 0;
 
 host_failed:
-    if (rc == SPRY_ETRAP && store->trap.kind == SPRY_TRAP_NONE) {
+    if (rc == SPRY_ETRAP && store->trap.kind == SPRY_TRAP_NONE)
         runtime_trap(store, SPRY_TRAP_HOST,
                      inst->trap_message[0] != '\0' ? inst->trap_message : NULL);
-        locate_trap(store, cur, code, pc);
-    }
+    if (rc == SPRY_ETRAP && store->trap.func_index == UINT32_MAX)
+        locate_trap(store, cur, code, pc); /* the wasm function that called the host */
     goto unwind;
 
 trap:

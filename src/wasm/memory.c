@@ -61,6 +61,7 @@ int memory_create(struct spry_store *store, struct spry_limits limits, struct sp
     mem->max_pages = max_pages;
     mem->reserved = reserve;
     mem->type = limits;
+    mem->store = store;
     *out = mem;
     return 0;
 }

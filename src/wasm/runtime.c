@@ -438,6 +438,7 @@ int table_create(struct spry_store *store, struct spry_tabletype type, void *ini
     uint64_t max = type.limits.has_max ? type.limits.max : UINT32_MAX;
     if (max > store->limits.max_table_elems)
         max = store->limits.max_table_elems;
+    t->store = store;
     t->type = type;
     t->size = (uint32_t)type.limits.min;
     t->max = (uint32_t)max;
@@ -524,6 +525,7 @@ int global_create(struct spry_store *store, struct spry_globaltype type, uint64_
         spry_free(g);
         return SPRY_ENOMEM;
     }
+    g->store = store;
     g->type = type;
     g->value = value;
     *out = g;

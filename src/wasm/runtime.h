@@ -45,6 +45,7 @@ struct spry_func {
  * `size` and the reservation is only as large as the maximum.
  */
 struct spry_memory {
+    struct spry_store *store; /* the owner: only its instances may import it */
     uint8_t *base;
     uint64_t size;           /* accessible bytes: pages * WASM_PAGE_SIZE */
     uint64_t max_pages;      /* the smaller of the declared maximum and the store's limit */
@@ -53,6 +54,7 @@ struct spry_memory {
 };
 
 struct spry_table {
+    struct spry_store *store;
     struct spry_tabletype type; /* limits.min is the current size */
     uint32_t size;
     uint32_t max; /* the smaller of the declared maximum and the store's limit */
@@ -61,6 +63,7 @@ struct spry_table {
 };
 
 struct spry_global {
+    struct spry_store *store;
     struct spry_globaltype type;
     uint64_t value; /* a slot */
 };

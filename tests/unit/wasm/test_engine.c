@@ -274,6 +274,8 @@ TEST(wasm_engine, host_function_reads_memory_and_reenters)
     struct spry_trap trap;
     ASSERT_EQ_INT(call_i32(inst, "run", 70000, &r, &trap), SPRY_ETRAP);
     ASSERT_EQ_STR(trap.message, "host: bad pointer");
+    ASSERT_EQ_INT(trap.kind, SPRY_TRAP_HOST);
+    ASSERT_EQ_UINT(trap.func_index, 2); /* "run", the wasm caller of the host function */
     spry_store_destroy(store);
     spry_module_destroy(m);
 }
@@ -412,5 +414,28 @@ TEST(wasm_engine, one_module_runs_on_many_threads_with_lazy_translation)
         ASSERT_OK(runs[i].rc);
         ASSERT_EQ_INT(runs[i].mismatches, 0);
     }
+    spry_module_destroy(m);
+}
+
+TEST(wasm_engine, objects_of_another_store_cannot_be_imported)
+{
+    /* Another store's memory is unknown to this store's fault handling and
+     * may be freed under it: linking refuses it. */
+    struct spry_module *m = wat_load("(module (import \"env\" \"mem\" (memory 1)))");
+    struct spry_store *a, *b;
+    ASSERT_OK(spry_store_create(NULL, &a));
+    ASSERT_OK(spry_store_create(NULL, &b));
+    struct spry_memory *mem;
+    struct spry_limits limits = {.min = 1};
+    ASSERT_OK(spry_memory_new(b, limits, &mem));
+    struct spry_extern imports[1] = {{.kind = SPRY_EXTERN_MEMORY, .of.memory = mem}};
+    struct spry_instance *inst;
+    struct spry_report report;
+    spry_report_init(&report);
+    ASSERT_EQ_INT(spry_instance_create(a, m, imports, 1, &inst, &report, NULL), SPRY_EUNLINKABLE);
+    ASSERT_EQ_STR(report.message, "import from another store: env.mem");
+    ASSERT_OK(spry_instance_create(b, m, imports, 1, &inst, NULL, NULL));
+    spry_store_destroy(a);
+    spry_store_destroy(b);
     spry_module_destroy(m);
 }
