@@ -566,6 +566,30 @@ int tr_fail(struct tr *t, const char *what)
     return spry_report_set(t->report, SPRY_EINVALID, "%s at offset 0x%x", what, t->instr_offset);
 }
 
+/* Reads the slots of the top n operands (constants from constant slots),
+ * bottom first, and pops them. */
+static void pop_operands(struct tr *t, uint32_t n, uint32_t *slots)
+{
+    uint32_t base = t->depth - n;
+    for (uint32_t k = 0; k < n; k++)
+        slots[k] = tr_operand_slot(t, base + k);
+    for (uint32_t k = 0; k < n; k++)
+        tr_pop(t);
+}
+
+/* Emits an instruction whose one result goes to the home slot of the
+ * current depth (word 1, lo half) and pushes that result. The caller fills
+ * the other operand fields of the returned position. */
+static uint32_t emit_result(struct tr *t, enum iop op, uint32_t words)
+{
+    uint32_t d = t->depth;
+    uint32_t pos = tr_emit(t, op, words);
+    tr_set_lo(t, pos, 1, tr_home(t, d));
+    tr_push_slot(t);
+    tr_note_dst(t, pos, 1, d);
+    return pos;
+}
+
 /* Translates one reachable instruction. Returns 0 or an error. */
 static int tr_instr(struct tr *t, uint32_t op)
 {
@@ -838,18 +862,12 @@ static int tr_instr(struct tr *t, uint32_t op)
             if (reader_u32(r, &n) != 0 || reader_bytes(r, n, &types) != 0)
                 return tr_fail(t, "unexpected end");
         }
-        uint32_t dc = t->depth - 1, db = t->depth - 2, da = t->depth - 3;
-        uint32_t a = tr_operand_slot(t, da), b = tr_operand_slot(t, db), c = tr_operand_slot(t, dc);
-        tr_pop(t);
-        tr_pop(t);
-        tr_pop(t);
-        pos = tr_emit(t, IOP_SELECT, 3);
-        tr_set_lo(t, pos, 1, tr_home(t, da));
-        tr_set_hi(t, pos, 1, c);
-        tr_set_lo(t, pos, 2, a);
-        tr_set_hi(t, pos, 2, b);
-        tr_push_slot(t);
-        tr_note_dst(t, pos, 1, da);
+        uint32_t v[3]; /* a, b, condition */
+        pop_operands(t, 3, v);
+        pos = emit_result(t, IOP_SELECT, 3);
+        tr_set_hi(t, pos, 1, v[2]);
+        tr_set_lo(t, pos, 2, v[0]);
+        tr_set_hi(t, pos, 2, v[1]);
         return 0;
     }
 
@@ -867,20 +885,15 @@ static int tr_instr(struct tr *t, uint32_t op)
     case OP_GLOBAL_GET: {
         if (reader_u32(r, &x) != 0)
             return tr_fail(t, "unexpected end");
-        uint32_t d = t->depth;
-        pos = tr_emit(t, IOP_GLOBAL_GET, 2);
-        tr_set_lo(t, pos, 1, tr_home(t, d));
+        pos = emit_result(t, IOP_GLOBAL_GET, 2);
         tr_set_hi(t, pos, 1, x);
-        tr_push_slot(t);
-        tr_note_dst(t, pos, 1, d);
         return 0;
     }
     case OP_GLOBAL_SET: {
         if (reader_u32(r, &x) != 0)
             return tr_fail(t, "unexpected end");
-        uint32_t d = t->depth - 1;
-        uint32_t v = tr_operand_slot(t, d);
-        tr_pop(t);
+        uint32_t v;
+        pop_operands(t, 1, &v);
         pos = tr_emit(t, IOP_GLOBAL_SET, 2);
         tr_set_lo(t, pos, 1, x);
         tr_set_hi(t, pos, 1, v);
@@ -921,25 +934,17 @@ static int tr_instr(struct tr *t, uint32_t op)
         return 0;
     }
     case OP_REF_IS_NULL: {
-        uint32_t d = t->depth - 1;
-        uint32_t a = tr_operand_slot(t, d);
-        tr_pop(t);
-        pos = tr_emit(t, IOP_REF_IS_NULL, 2);
-        tr_set_lo(t, pos, 1, tr_home(t, d));
+        uint32_t a;
+        pop_operands(t, 1, &a);
+        pos = emit_result(t, IOP_REF_IS_NULL, 2);
         tr_set_hi(t, pos, 1, a);
-        tr_push_slot(t);
-        tr_note_dst(t, pos, 1, d);
         return 0;
     }
     case OP_REF_FUNC: {
         if (reader_u32(r, &x) != 0)
             return tr_fail(t, "unexpected end");
-        uint32_t d = t->depth;
-        pos = tr_emit(t, IOP_REF_FUNC, 2);
-        tr_set_lo(t, pos, 1, tr_home(t, d));
+        pos = emit_result(t, IOP_REF_FUNC, 2);
         tr_set_hi(t, pos, 1, x);
-        tr_push_slot(t);
-        tr_note_dst(t, pos, 1, d);
         return 0;
     }
 
@@ -947,25 +952,17 @@ static int tr_instr(struct tr *t, uint32_t op)
         uint8_t zero;
         if (reader_u8(r, &zero) != 0)
             return tr_fail(t, "unexpected end");
-        uint32_t d = t->depth;
-        pos = tr_emit(t, IOP_MEMORY_SIZE, 2);
-        tr_set_lo(t, pos, 1, tr_home(t, d));
-        tr_push_slot(t);
-        tr_note_dst(t, pos, 1, d);
+        emit_result(t, IOP_MEMORY_SIZE, 2);
         return 0;
     }
     case OP_MEMORY_GROW: {
         uint8_t zero;
         if (reader_u8(r, &zero) != 0)
             return tr_fail(t, "unexpected end");
-        uint32_t d = t->depth - 1;
-        uint32_t a = tr_operand_slot(t, d);
-        tr_pop(t);
-        pos = tr_emit(t, IOP_MEMORY_GROW, 2);
-        tr_set_lo(t, pos, 1, tr_home(t, d));
+        uint32_t a;
+        pop_operands(t, 1, &a);
+        pos = emit_result(t, IOP_MEMORY_GROW, 2);
         tr_set_hi(t, pos, 1, a);
-        tr_push_slot(t);
-        tr_note_dst(t, pos, 1, d);
         return 0;
     }
     case OP_MEMORY_FILL:
@@ -983,20 +980,16 @@ static int tr_instr(struct tr *t, uint32_t op)
         } else if (reader_u8(r, &zero) != 0) {
             return tr_fail(t, "unexpected end");
         }
-        uint32_t d0 = t->depth - 3;
-        uint32_t s0 = tr_operand_slot(t, d0), s1 = tr_operand_slot(t, d0 + 1),
-                 s2 = tr_operand_slot(t, d0 + 2);
-        tr_pop(t);
-        tr_pop(t);
-        tr_pop(t);
+        uint32_t v[3];
+        pop_operands(t, 3, v);
         pos = tr_emit(t,
                       op == OP_MEMORY_FILL   ? IOP_MEMORY_FILL
                       : op == OP_MEMORY_COPY ? IOP_MEMORY_COPY
                                              : IOP_MEMORY_INIT,
                       3);
-        tr_set_lo(t, pos, 1, s0);
-        tr_set_hi(t, pos, 1, s1);
-        tr_set_lo(t, pos, 2, s2);
+        tr_set_lo(t, pos, 1, v[0]);
+        tr_set_hi(t, pos, 1, v[1]);
+        tr_set_lo(t, pos, 2, v[2]);
         tr_set_hi(t, pos, 2, seg);
         return 0;
     }
@@ -1011,70 +1004,51 @@ static int tr_instr(struct tr *t, uint32_t op)
     case OP_TABLE_GET: {
         if (reader_u32(r, &x) != 0)
             return tr_fail(t, "unexpected end");
-        uint32_t d = t->depth - 1;
-        uint32_t i = tr_operand_slot(t, d);
-        tr_pop(t);
-        pos = tr_emit(t, IOP_TABLE_GET, 3);
-        tr_set_lo(t, pos, 1, tr_home(t, d));
+        uint32_t i;
+        pop_operands(t, 1, &i);
+        pos = emit_result(t, IOP_TABLE_GET, 3);
         tr_set_hi(t, pos, 1, i);
         tr_set_lo(t, pos, 2, x);
-        tr_push_slot(t);
-        tr_note_dst(t, pos, 1, d);
         return 0;
     }
     case OP_TABLE_SET: {
         if (reader_u32(r, &x) != 0)
             return tr_fail(t, "unexpected end");
-        uint32_t dv = t->depth - 1, di = t->depth - 2;
-        uint32_t i = tr_operand_slot(t, di), v = tr_operand_slot(t, dv);
-        tr_pop(t);
-        tr_pop(t);
+        uint32_t v[2]; /* index, value */
+        pop_operands(t, 2, v);
         pos = tr_emit(t, IOP_TABLE_SET, 3);
-        tr_set_lo(t, pos, 1, i);
-        tr_set_hi(t, pos, 1, v);
+        tr_set_lo(t, pos, 1, v[0]);
+        tr_set_hi(t, pos, 1, v[1]);
         tr_set_lo(t, pos, 2, x);
         return 0;
     }
     case OP_TABLE_SIZE: {
         if (reader_u32(r, &x) != 0)
             return tr_fail(t, "unexpected end");
-        uint32_t d = t->depth;
-        pos = tr_emit(t, IOP_TABLE_SIZE, 2);
-        tr_set_lo(t, pos, 1, tr_home(t, d));
+        pos = emit_result(t, IOP_TABLE_SIZE, 2);
         tr_set_hi(t, pos, 1, x);
-        tr_push_slot(t);
-        tr_note_dst(t, pos, 1, d);
         return 0;
     }
     case OP_TABLE_GROW: {
         if (reader_u32(r, &x) != 0)
             return tr_fail(t, "unexpected end");
-        uint32_t dn = t->depth - 1, dv = t->depth - 2;
-        uint32_t v = tr_operand_slot(t, dv), n = tr_operand_slot(t, dn);
-        tr_pop(t);
-        tr_pop(t);
-        pos = tr_emit(t, IOP_TABLE_GROW, 3);
-        tr_set_lo(t, pos, 1, tr_home(t, dv));
-        tr_set_hi(t, pos, 1, v);
-        tr_set_lo(t, pos, 2, n);
+        uint32_t v[2]; /* initial value, count */
+        pop_operands(t, 2, v);
+        pos = emit_result(t, IOP_TABLE_GROW, 3);
+        tr_set_hi(t, pos, 1, v[0]);
+        tr_set_lo(t, pos, 2, v[1]);
         tr_set_hi(t, pos, 2, x);
-        tr_push_slot(t);
-        tr_note_dst(t, pos, 1, dv);
         return 0;
     }
     case OP_TABLE_FILL: {
         if (reader_u32(r, &x) != 0)
             return tr_fail(t, "unexpected end");
-        uint32_t d0 = t->depth - 3;
-        uint32_t i = tr_operand_slot(t, d0), v = tr_operand_slot(t, d0 + 1),
-                 n = tr_operand_slot(t, d0 + 2);
-        tr_pop(t);
-        tr_pop(t);
-        tr_pop(t);
+        uint32_t v[3]; /* index, value, count */
+        pop_operands(t, 3, v);
         pos = tr_emit(t, IOP_TABLE_FILL, 3);
-        tr_set_lo(t, pos, 1, i);
-        tr_set_hi(t, pos, 1, v);
-        tr_set_lo(t, pos, 2, n);
+        tr_set_lo(t, pos, 1, v[0]);
+        tr_set_hi(t, pos, 1, v[1]);
+        tr_set_lo(t, pos, 2, v[2]);
         tr_set_hi(t, pos, 2, x);
         return 0;
     }
@@ -1083,16 +1057,12 @@ static int tr_instr(struct tr *t, uint32_t op)
         /* table.copy dst src; table.init elem table */
         if (reader_u32(r, &x) != 0 || reader_u32(r, &y) != 0)
             return tr_fail(t, "unexpected end");
-        uint32_t d0 = t->depth - 3;
-        uint32_t a = tr_operand_slot(t, d0), b = tr_operand_slot(t, d0 + 1),
-                 n = tr_operand_slot(t, d0 + 2);
-        tr_pop(t);
-        tr_pop(t);
-        tr_pop(t);
+        uint32_t v[3]; /* destination, source, count */
+        pop_operands(t, 3, v);
         pos = tr_emit(t, op == OP_TABLE_COPY ? IOP_TABLE_COPY : IOP_TABLE_INIT, 4);
-        tr_set_lo(t, pos, 1, a);
-        tr_set_hi(t, pos, 1, b);
-        tr_set_lo(t, pos, 2, n);
+        tr_set_lo(t, pos, 1, v[0]);
+        tr_set_hi(t, pos, 1, v[1]);
+        tr_set_lo(t, pos, 2, v[2]);
         if (op == OP_TABLE_COPY) {
             tr_set_hi(t, pos, 2, x); /* destination table */
             tr_set_lo(t, pos, 3, y); /* source table */
