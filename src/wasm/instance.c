@@ -213,6 +213,7 @@ static int create_definitions(struct spry_instance *inst, struct spry_report *re
         f->inst = inst;
         f->def = &m->funcs[i];
         f->index = i;
+        runtime_func_init_api_type(f);
         inst->funcs[i] = f;
     }
     for (uint32_t i = m->num_imported_tables; i < m->ntables; i++) {

@@ -265,6 +265,7 @@ int spry_func_new_host(struct spry_store *store, const struct spry_functype *typ
     }
     f->type = &f->host_type;
     f->type_id = f->host_type.type_id;
+    runtime_func_init_api_type(f);
     f->store = store;
     f->host = fn;
     f->host_user = user;
@@ -273,15 +274,17 @@ int spry_func_new_host(struct spry_store *store, const struct spry_functype *typ
     return 0;
 }
 
-const struct spry_functype *spry_func_type(const struct spry_func *func)
+void runtime_func_init_api_type(struct spry_func *f)
 {
-    /* The public view of a wasm_functype; built on demand in the func. */
-    struct spry_func *f = (struct spry_func *)func;
     f->api_type.nparams = f->type->nparams;
     f->api_type.nresults = f->type->nresults;
     f->api_type.params = f->type->types;
     f->api_type.results = f->type->types + f->type->nparams;
-    return &f->api_type;
+}
+
+const struct spry_functype *spry_func_type(const struct spry_func *func)
+{
+    return &func->api_type;
 }
 
 /* ---- calls ---------------------------------------------------------------- */

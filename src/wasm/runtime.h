@@ -32,7 +32,7 @@ struct spry_func {
     spry_host_fn host;                /* host functions only */
     void *host_user;
     struct wasm_functype host_type; /* host functions only: owned copy */
-    struct spry_functype api_type;  /* spry_func_type's answer, built on demand */
+    struct spry_functype api_type;  /* spry_func_type's answer (runtime_func_init_api_type) */
 };
 
 /*
@@ -147,6 +147,9 @@ int table_create(struct spry_store *store, struct spry_tabletype type, void *ini
 int global_create(struct spry_store *store, struct spry_globaltype type, uint64_t value,
                   struct spry_global **out);
 void instance_free(struct spry_instance *inst);
+
+/* Fills func->api_type from func->type (at creation: read-only after). */
+void runtime_func_init_api_type(struct spry_func *f);
 
 /* Slot <-> typed value conversions. */
 void runtime_slot_to_val(uint8_t type, uint64_t slot, struct spry_val *out);
