@@ -8,7 +8,14 @@ export SPRY_SRC_DIR=${SPRY_SRC_DIR:-$(pwd)}
 export SPRY_BUILD_DIR=${SPRY_BUILD_DIR:-$(cd "$build" && pwd)}
 
 suites=("unit:$build/tests/unit-tests")
-[ -x "$build/tests/spec-runner" ] && suites+=("spec:$build/tests/spec-runner --build $build")
+if [ -x "$build/tests/spec-runner" ]; then
+    suites+=("spec:$build/tests/spec-runner --build $build")
+    # The tail-call proposal (return_call, return_call_indirect), which the
+    # engine implements beyond Wasm 2.0.
+    proposals="$SPRY_SRC_DIR/../shared/conformance/wasm-spec/proposals"
+    [ -d "$proposals/tail-call" ] &&
+        suites+=("tail-call:$build/tests/spec-runner --build $build --suite $proposals/tail-call --feature tail-call")
+fi
 if [ -z "${SPRY_SKIP_FUZZ:-}" ]; then
     suites+=("fuzz:scripts/fuzz-smoke.sh")
 else

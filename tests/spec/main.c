@@ -56,6 +56,8 @@ enum {
     FAILS_KEPT_MAX = 100000,
 };
 
+enum { MAX_FEATURES = 4 };
+
 struct options {
     const char *build;
     const char *suite;
@@ -63,6 +65,10 @@ struct options {
     const char *messages_file;
     unsigned timeout_s;
     bool verbose;
+    /* wast2json features to enable (--feature NAME -> --enable-NAME), for
+     * proposal suites such as tail-call. */
+    const char *features[MAX_FEATURES];
+    int nfeatures;
 };
 
 struct totals {
@@ -198,7 +204,8 @@ static bool newer_or_same(const struct stat *a, const struct stat *b)
 
 /* Converts `wast` into `json` with wast2json unless json is up to date.
  * Returns 0, or -1 with the reason in `why`. */
-static int convert(const char *wast, const char *json, char *why, size_t why_size)
+static int convert(const char *wast, const char *json, const struct options *opt, char *why,
+                   size_t why_size)
 {
     struct stat sw, sj;
     if (stat(wast, &sw) != 0) {
@@ -224,7 +231,18 @@ static int convert(const char *wast, const char *json, char *why, size_t why_siz
         return -1;
     }
     if (pid == 0) {
-        char *const argv[] = {"wast2json", (char *)wast, "-o", (char *)json, NULL};
+        char flags[MAX_FEATURES][64];
+        char *argv[5 + MAX_FEATURES];
+        int n = 0;
+        argv[n++] = "wast2json";
+        for (int i = 0; i < opt->nfeatures; i++) {
+            snprintf(flags[i], sizeof flags[i], "--enable-%s", opt->features[i]);
+            argv[n++] = flags[i];
+        }
+        argv[n++] = (char *)wast;
+        argv[n++] = "-o";
+        argv[n++] = (char *)json;
+        argv[n] = NULL;
         execvp(argv[0], argv);
         fprintf(stderr, "spec-runner: cannot run wast2json: %s (install Debian's wabt)\n",
                 strerror(errno));
@@ -524,7 +542,7 @@ static void process_file(const char *wast, const struct script_lists *lists,
         t->failed++;
         return;
     }
-    if (convert(wast, json, why, sizeof(why)) != 0) {
+    if (convert(wast, json, opt, why, sizeof(why)) != 0) {
         printf("%s: 0 passed, 1 failed, 0 skipped\n  %s\n", shown, why);
         t->failed++;
         return;
@@ -563,7 +581,7 @@ static void process_file(const char *wast, const struct script_lists *lists,
 static void usage(FILE *out)
 {
     fprintf(out, "usage: spec-runner [--build DIR] [--suite DIR] [--skip FILE] [--messages FILE] "
-                 "[--timeout SECONDS] [-v] [FILE.wast | NAME ...]\n");
+                 "[--timeout SECONDS] [--feature NAME] [-v] [FILE.wast | NAME ...]\n");
 }
 
 int main(int argc, char **argv)
@@ -585,6 +603,12 @@ int main(int argc, char **argv)
             opt.timeout_s = (unsigned)strtoul(argv[++first], NULL, 10);
             if (opt.timeout_s == 0)
                 opt.timeout_s = DEFAULT_TIMEOUT_S;
+        } else if (strcmp(a, "--feature") == 0 && has_value) {
+            if (opt.nfeatures == MAX_FEATURES) {
+                fprintf(stderr, "spec-runner: at most %d --feature options\n", MAX_FEATURES);
+                return 2;
+            }
+            opt.features[opt.nfeatures++] = argv[++first];
         } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
             opt.verbose = true;
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
