@@ -62,13 +62,6 @@ static struct interp_code *code_of(struct spry_func *f, struct spry_store *store
     return code;
 }
 
-int interp_prepare(struct spry_func *f, struct spry_store *store)
-{
-    if (f->def == NULL)
-        return 0;
-    return code_of(f, store) != NULL ? 0 : SPRY_ETRAP;
-}
-
 /* Fills in where a trap happened: function index and name, and the byte
  * offset of the instruction (via the code's source map) when pc is known. */
 static void locate_trap(struct spry_store *store, const struct spry_func *f,

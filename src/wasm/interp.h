@@ -38,8 +38,4 @@ struct interp_activation *interp_current_activation(void);
 /* Runs a defined function (see interp_call in runtime.h). */
 int interp_run(struct spry_store *store, struct spry_func *func, uint64_t *slots);
 
-/* Translates a defined function now if it was not yet (no-op for host
- * functions). Returns 0 or SPRY_ETRAP with the reason in store->trap. */
-int interp_prepare(struct spry_func *func, struct spry_store *store);
-
 #endif

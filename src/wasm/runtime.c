@@ -328,11 +328,6 @@ void runtime_slot_to_val(uint8_t type, uint64_t slot, struct spry_val *out)
     }
 }
 
-uint64_t runtime_val_to_slot(const struct spry_val *v)
-{
-    return val_to_slot(v);
-}
-
 int runtime_call(struct spry_store *store, struct spry_func *func, uint64_t *slots,
                  struct spry_trap *trap)
 {

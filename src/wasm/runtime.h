@@ -151,9 +151,8 @@ void instance_free(struct spry_instance *inst);
 /* Fills func->api_type from func->type (at creation: read-only after). */
 void runtime_func_init_api_type(struct spry_func *f);
 
-/* Slot <-> typed value conversions. */
+/* A slot as a typed value. */
 void runtime_slot_to_val(uint8_t type, uint64_t slot, struct spry_val *out);
-uint64_t runtime_val_to_slot(const struct spry_val *v);
 
 /* A call from the API: resets the trap at the outermost level, makes sure
  * the signal handler is installed, runs, and copies the trap out. */
