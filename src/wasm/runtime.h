@@ -37,7 +37,7 @@ struct spry_func {
 
 /*
  * A linear memory. With guard pages (the default on 64-bit hosts) `base` is
- * the start of a reservation of RUNTIME_MEM_RESERVE bytes: [0, size) is
+ * the start of a reservation of 8 GiB + 64 KiB (memory.c): [0, size) is
  * read-write, the rest PROT_NONE, so any i32 address plus any u32 offset
  * plus an access of up to 16 bytes lands inside the reservation and an
  * out-of-bounds access faults there (turned into a trap by the signal
