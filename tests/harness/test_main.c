@@ -119,10 +119,35 @@ bool test_str_eq(const char *a, const char *b)
     return strcmp(a, b) == 0;
 }
 
+/* The build directory when SPRY_BUILD_DIR is unset: the runner lives in
+ * BUILD/tests/, so it is two levels above the executable. */
+static const char *default_build_dir(void)
+{
+    static char dir[4000];
+    if (dir[0] == '\0') {
+        ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
+        if (n <= 0) {
+            snprintf(dir, sizeof dir, "build");
+            return dir;
+        }
+        dir[n] = '\0';
+        for (int up = 0; up < 2; up++) {
+            char *slash = strrchr(dir, '/');
+            if (slash != NULL)
+                *slash = '\0';
+        }
+    }
+    return dir;
+}
+
+/* SPRY_SRC_DIR defaults to the current directory (make runs from the
+ * repository's root), SPRY_BUILD_DIR to the runner's build directory. */
 static const char *env_dir(const char *var)
 {
     const char *v = getenv(var);
-    return v != NULL && v[0] != '\0' ? v : ".";
+    if (v != NULL && v[0] != '\0')
+        return v;
+    return strcmp(var, "SPRY_BUILD_DIR") == 0 ? default_build_dir() : ".";
 }
 
 static const char *join_path(const char *dir, const char *relative)
