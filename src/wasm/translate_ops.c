@@ -290,6 +290,25 @@ static bool fuse_load_op(struct tr *t, uint32_t opcode, uint32_t da, uint32_t db
     return true;
 }
 
+/* Replaces the operator just emitted (t->last) and the binary operator
+ * being translated, whose operands are popped here, by one fused `iop` of
+ * `words` words: dst (the home slot of da) and the first operator's operands
+ * are filled in; the caller fills the rest of the returned position. */
+static uint32_t emit_fused_pair(struct tr *t, int iop, uint32_t words, uint32_t da)
+{
+    uint32_t x = t->last.op_a, y = (uint32_t)t->last.op_b;
+    t->ncode = t->last.pos; /* the first operator joins this one */
+    tr_pop(t);
+    tr_pop(t);
+    uint32_t pos = tr_emit(t, (enum iop)iop, words);
+    tr_set_lo(t, pos, 1, tr_home(t, da));
+    tr_set_hi(t, pos, 1, x);
+    tr_set_lo(t, pos, 2, y);
+    tr_push_slot(t);
+    tr_note_dst(t, pos, 1, da);
+    return pos;
+}
+
 static void tr_binary(struct tr *t, uint32_t opcode)
 {
     uint32_t db = t->depth - 1, da = t->depth - 2;
@@ -311,17 +330,7 @@ static void tr_binary(struct tr *t, uint32_t opcode)
         uint32_t a = tr_operand_slot(t, dx);
         int fb = last_op_result(t, dx, false) ? fused_imm_second(t->last.op, opcode) : -1;
         if (fb >= 0) {
-            uint32_t x = t->last.op_a, y = (uint32_t)t->last.op_b;
-            t->ncode = t->last.pos; /* the first operator joins this one */
-            tr_pop(t);
-            tr_pop(t);
-            uint32_t pos = tr_emit(t, (enum iop)fb, 4);
-            tr_set_lo(t, pos, 1, tr_home(t, da));
-            tr_set_hi(t, pos, 1, x);
-            tr_set_lo(t, pos, 2, y);
-            tr_set_u64(t, pos, 3, imm);
-            tr_push_slot(t);
-            tr_note_dst(t, pos, 1, da);
+            tr_set_u64(t, emit_fused_pair(t, fb, 4, da), 3, imm);
             return;
         }
         tr_pop(t);
@@ -374,32 +383,12 @@ static void tr_binary(struct tr *t, uint32_t opcode)
             c = a;
         }
         if (fc >= 0) {
-            uint32_t x = t->last.op_a, y = (uint32_t)t->last.op_b;
-            t->ncode = t->last.pos;
-            tr_pop(t);
-            tr_pop(t);
-            uint32_t pos = tr_emit(t, (enum iop)fc, 3);
-            tr_set_lo(t, pos, 1, tr_home(t, da));
-            tr_set_hi(t, pos, 1, x);
-            tr_set_lo(t, pos, 2, y);
-            tr_set_hi(t, pos, 2, c);
-            tr_push_slot(t);
-            tr_note_dst(t, pos, 1, da);
+            tr_set_hi(t, emit_fused_pair(t, fc, 3, da), 2, c);
             return;
         }
     }
     if (fa >= 0) {
-        uint32_t x = t->last.op_a, imm = (uint32_t)t->last.op_b;
-        t->ncode = t->last.pos;
-        tr_pop(t);
-        tr_pop(t);
-        uint32_t pos = tr_emit(t, (enum iop)fa, 3);
-        tr_set_lo(t, pos, 1, tr_home(t, da));
-        tr_set_hi(t, pos, 1, x);
-        tr_set_lo(t, pos, 2, imm);
-        tr_set_hi(t, pos, 2, other);
-        tr_push_slot(t);
-        tr_note_dst(t, pos, 1, da);
+        tr_set_hi(t, emit_fused_pair(t, fa, 3, da), 2, other);
         return;
     }
     tr_pop(t);
