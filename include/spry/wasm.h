@@ -167,6 +167,25 @@ SPRY_API void spry_store_clear_interrupt(struct spry_store *store);
  * SPRY_EEXIT with trap->kind SPRY_TRAP_EXIT and trap->exit_code = code. */
 SPRY_API void spry_store_set_exit(struct spry_store *store, int code);
 
+/*
+ * Per-store data for the layers above the engine (WASI, HTTP, host APIs):
+ * one pointer per key, NULL until set. A host function reaches the data of
+ * the request it serves through spry_instance_store(caller); a pooled store
+ * gets new data at each acquire. Keys are assigned here so layers never
+ * collide. The engine never dereferences the pointers.
+ */
+enum spry_store_data_key {
+    SPRY_STORE_DATA_WASI = 0,      /* struct spry_wasi * (wasi layer) */
+    SPRY_STORE_DATA_COMPONENT = 1, /* component layer */
+    SPRY_STORE_DATA_HOST = 2,      /* Spin host APIs */
+    SPRY_STORE_DATA_TRIGGER = 3,   /* the trigger serving the call */
+    SPRY_STORE_DATA_EMBEDDER = 4,  /* free for an embedding program */
+    SPRY_STORE_DATA_KEYS = 8
+};
+/* Out-of-range keys are ignored (set) or read as NULL (get). */
+SPRY_API void spry_store_set_data(struct spry_store *store, unsigned key, void *data);
+SPRY_API void *spry_store_data(const struct spry_store *store, unsigned key);
+
 /* ---- host functions --------------------------------------------------- */
 
 /*

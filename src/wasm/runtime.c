@@ -215,6 +215,17 @@ void spry_store_set_exit(struct spry_store *store, int code)
     snprintf(store->trap.message, sizeof store->trap.message, "exit with code %d", code);
 }
 
+void spry_store_set_data(struct spry_store *store, unsigned key, void *data)
+{
+    if (key < SPRY_STORE_DATA_KEYS)
+        store->data[key] = data;
+}
+
+void *spry_store_data(const struct spry_store *store, unsigned key)
+{
+    return key < SPRY_STORE_DATA_KEYS ? store->data[key] : NULL;
+}
+
 int runtime_trap(struct spry_store *store, int kind, const char *message)
 {
     if (store->trap.kind == SPRY_TRAP_NONE) {

@@ -97,7 +97,8 @@ struct runtime_list {
 
 struct spry_store {
     struct spry_store_limits limits;
-    atomic_int interrupt; /* non-zero: running code must stop */
+    atomic_int interrupt;             /* non-zero: running code must stop */
+    void *data[SPRY_STORE_DATA_KEYS]; /* spry_store_set_data */
 
     /* Execution state (interp.c). */
     uint64_t *stack;             /* value stack: locals and operands of every frame */

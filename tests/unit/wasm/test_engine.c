@@ -439,3 +439,42 @@ TEST(wasm_engine, objects_of_another_store_cannot_be_imported)
     spry_store_destroy(b);
     spry_module_destroy(m);
 }
+
+/* A host function that answers with the per-store datum under its key. */
+static int host_store_datum(void *user, struct spry_instance *caller, uint64_t *slots)
+{
+    (void)user;
+    const int *datum = spry_store_data(spry_instance_store(caller), SPRY_STORE_DATA_EMBEDDER);
+    slots[0] = datum != NULL ? (uint32_t)*datum : 0xdead;
+    return 0;
+}
+
+TEST(wasm_engine, host_functions_reach_per_store_data)
+{
+    struct spry_module *m = wat_load("(module (import \"env\" \"datum\" (func $d (result i32)))\n"
+                                     "  (func (export \"run\") (result i32) (call $d)))");
+    struct spry_store *store;
+    ASSERT_OK(spry_store_create(NULL, &store));
+    ASSERT_NULL(spry_store_data(store, SPRY_STORE_DATA_EMBEDDER));
+    ASSERT_NULL(spry_store_data(store, SPRY_STORE_DATA_KEYS));
+    uint8_t results[1] = {SPRY_I32};
+    struct spry_functype type = {0, 1, NULL, results};
+    struct spry_func *host;
+    ASSERT_OK(spry_func_new_host(store, &type, host_store_datum, NULL, &host));
+    struct spry_extern imports[1] = {{.kind = SPRY_EXTERN_FUNC, .of.func = host}};
+    struct spry_instance *inst;
+    ASSERT_OK(spry_instance_create(store, m, imports, 1, &inst, NULL, NULL));
+    struct spry_val r;
+    ASSERT_OK(spry_instance_call(inst, "run", NULL, 0, &r, 1, NULL));
+    ASSERT_EQ_INT(r.of.i32, 0xdead);
+    int first = 7, second = 9;
+    spry_store_set_data(store, SPRY_STORE_DATA_EMBEDDER, &first);
+    spry_store_set_data(store, SPRY_STORE_DATA_KEYS, &second); /* ignored: out of range */
+    ASSERT_OK(spry_instance_call(inst, "run", NULL, 0, &r, 1, NULL));
+    ASSERT_EQ_INT(r.of.i32, 7);
+    spry_store_set_data(store, SPRY_STORE_DATA_EMBEDDER, &second);
+    ASSERT_OK(spry_instance_call(inst, "run", NULL, 0, &r, 1, NULL));
+    ASSERT_EQ_INT(r.of.i32, 9);
+    spry_store_destroy(store);
+    spry_module_destroy(m);
+}
