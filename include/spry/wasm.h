@@ -202,6 +202,36 @@ typedef int (*spry_host_fn)(void *user, struct spry_instance *caller, uint64_t *
 SPRY_API int spry_func_new_host(struct spry_store *store, const struct spry_functype *type,
                                 spry_host_fn fn, void *user, struct spry_func **out);
 
+/*
+ * A host function described without a store, by the import it satisfies:
+ * tables of these are how host layers (WASI, Spin's APIs) offer their
+ * functions, both to spry_host_link and to prepared modules in the
+ * instance pool (spry/pool.h). Strings and types are borrowed: they must
+ * outlive every store or prepared module built from the table.
+ */
+struct spry_host_def {
+    const char *module; /* import module name, e.g. "wasi_snapshot_preview1" */
+    const char *name;   /* import field name, e.g. "fd_write" */
+    struct spry_functype type;
+    spry_host_fn fn;
+    void *user;
+};
+
+/* Finds the def for import (module, name) in defs[0..ndefs) (names are
+ * compared exactly, lengths included); NULL when there is none. */
+SPRY_API const struct spry_host_def *spry_host_def_find(const struct spry_host_def *defs,
+                                                        size_t ndefs, const char *module,
+                                                        size_t module_len, const char *name,
+                                                        size_t name_len);
+
+/* Creates, in `store`, a host function for every import of `module` from
+ * defs and writes them to imports[0..spry_module_import_count(module)).
+ * Fails with SPRY_EUNLINKABLE and a report naming the import when one is
+ * not a function, has no def, or has a def of another type. */
+SPRY_API int spry_host_link(struct spry_store *store, const struct spry_module *module,
+                            const struct spry_host_def *defs, size_t ndefs,
+                            struct spry_extern *imports, struct spry_report *report);
+
 /* ---- instances -------------------------------------------------------- */
 
 /* Instantiates `module` in `store`. imports[i] satisfies the module's i-th

@@ -478,3 +478,50 @@ TEST(wasm_engine, host_functions_reach_per_store_data)
     spry_store_destroy(store);
     spry_module_destroy(m);
 }
+
+static int host_add(void *user, struct spry_instance *caller, uint64_t *slots)
+{
+    (void)caller;
+    slots[0] = (uint32_t)slots[0] + (uint32_t)slots[1] + *(const uint32_t *)user;
+    return 0;
+}
+
+TEST(wasm_engine, host_link_matches_imports_by_name_and_type)
+{
+    static const uint8_t ii[2] = {SPRY_I32, SPRY_I32}, i[1] = {SPRY_I32};
+    uint32_t bias = 100;
+    const struct spry_host_def defs[] = {
+        {"env", "other", {0, 0, NULL, NULL}, host_add, &bias},
+        {"env", "add", {2, 1, ii, i}, host_add, &bias},
+    };
+    struct spry_module *m = wat_load("(module (import \"env\" \"add\" (func $a (param i32 i32) "
+                                     "(result i32)))\n"
+                                     "  (func (export \"run\") (param i32) (result i32)\n"
+                                     "    (call $a (local.get 0) (i32.const 2))))");
+    struct spry_store *store;
+    ASSERT_OK(spry_store_create(NULL, &store));
+    struct spry_extern imports[1];
+    ASSERT_OK(spry_host_link(store, m, defs, 2, imports, NULL));
+    struct spry_instance *inst;
+    ASSERT_OK(spry_instance_create(store, m, imports, 1, &inst, NULL, NULL));
+    int32_t r;
+    ASSERT_OK(call_i32(inst, "run", 5, &r, NULL));
+    ASSERT_EQ_INT(r, 107);
+
+    struct spry_report report;
+    spry_report_init(&report);
+    ASSERT_EQ_INT(spry_host_link(store, m, defs, 1, imports, &report), SPRY_EUNLINKABLE);
+    ASSERT_EQ_STR(report.message, "unknown import: env.add (function)");
+    const struct spry_host_def wrong[] = {{"env", "add", {1, 1, ii, i}, host_add, &bias}};
+    spry_report_init(&report);
+    ASSERT_EQ_INT(spry_host_link(store, m, wrong, 1, imports, &report), SPRY_EUNLINKABLE);
+    ASSERT_EQ_STR(report.message, "incompatible import type: env.add is (i32 i32) -> (i32) in "
+                                  "the module, (i32) -> (i32) on the host");
+    struct spry_module *mem_import = wat_load("(module (import \"env\" \"add\" (memory 1)))");
+    spry_report_init(&report);
+    ASSERT_EQ_INT(spry_host_link(store, mem_import, defs, 2, imports, &report), SPRY_EUNLINKABLE);
+    ASSERT_EQ_STR(report.message, "unknown import: env.add (memory)");
+    spry_store_destroy(store);
+    spry_module_destroy(m);
+    spry_module_destroy(mem_import);
+}
