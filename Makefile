@@ -34,6 +34,7 @@ LIB_SRCS  := $(sort $(shell find src -name '*.c' ! -path 'src/cli/*'))
 CLI_SRCS  := $(sort $(wildcard src/cli/*.c))
 UNIT_SRCS := $(sort $(wildcard tests/harness/*.c) $(shell find tests/unit -name '*.c'))
 SPEC_SRCS := $(sort $(wildcard tests/spec/*.c))
+TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
 
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -80,7 +81,14 @@ $(BUILD)/tests/spec-runner: $(SPEC_OBJS) $(BUILD)/libspry.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $(SPEC_OBJS) $(BUILD)/libspry.a $(LDLIBS) -o $@
 
-TEST_BINS := $(BUILD)/spry $(BUILD)/tests/unit-tests $(EXAMPLES)
+# Small programs the unit tests run (e.g. under strace): tests/tools/NAME.c
+# becomes BUILD/tests/tools/NAME.
+TOOLS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/tools/%)
+$(BUILD)/tests/tools/%: $(BUILD)/obj/tests/tools/%.o $(BUILD)/libspry.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $< $(BUILD)/libspry.a $(LDLIBS) -o $@
+
+TEST_BINS := $(BUILD)/spry $(BUILD)/tests/unit-tests $(EXAMPLES) $(TOOLS)
 ifneq ($(SPEC_SRCS),)
 TEST_BINS += $(BUILD)/tests/spec-runner
 endif

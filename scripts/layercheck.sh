@@ -9,7 +9,7 @@ root=${1:-$(cd "$(dirname "$0")/.." && pwd)}
 # Rank of each layer, lowest first (docs/ARCHITECTURE.md).
 declare -A rank=([base]=0 [wasm]=1 [wasi]=2 [component]=3 [host]=4 [trigger]=5 [http]=5 [app]=6 [cli]=7)
 # Public headers belong to the layer that implements them.
-declare -A public=([spry.h]=base [error.h]=base [wasm.h]=wasm [wasi.h]=wasi [component.h]=component)
+declare -A public=([spry.h]=base [error.h]=base [wasm.h]=wasm [pool.h]=wasm [wasi.h]=wasi [component.h]=component)
 
 layer_of_header() { # path as written in the #include
     local inc=$1

@@ -201,7 +201,8 @@ static int alloc_arrays(struct spry_instance *inst)
     return 0;
 }
 
-static int create_definitions(struct spry_instance *inst, struct spry_report *report)
+static int create_definitions(struct spry_instance *inst, const struct instance_slot *slot,
+                              struct spry_report *report)
 {
     const struct wasm_module *m = inst->module;
     struct spry_store *store = inst->store;
@@ -225,7 +226,9 @@ static int create_definitions(struct spry_instance *inst, struct spry_report *re
     }
     for (uint32_t i = m->num_imported_memories; i < m->nmemories; i++) {
         struct spry_memory *mem;
-        int rc = memory_create(store, m->memories[i].limits, &mem);
+        int rc = slot != NULL ? memory_create_in(store, m->memories[i].limits, slot->memory_base,
+                                                 slot->memory_reserved, &mem)
+                              : memory_create(store, m->memories[i].limits, &mem);
         if (rc == 0 && runtime_list_add(&store->memories, mem) != 0) {
             memory_free(mem);
             rc = SPRY_ENOMEM;
@@ -270,7 +273,7 @@ static int create_definitions(struct spry_instance *inst, struct spry_report *re
 
 /* Active segments, in order, as table.init/memory.init followed by a drop. A
  * failing segment traps; the writes of earlier segments stay. */
-static int init_segments(struct spry_instance *inst)
+static int init_segments(struct spry_instance *inst, bool data_preloaded)
 {
     const struct wasm_module *m = inst->module;
     struct spry_store *store = inst->store;
@@ -293,6 +296,10 @@ static int init_segments(struct spry_instance *inst)
         const struct wasm_data *d = &m->datas[i];
         if (d->mode != WASM_SEG_ACTIVE)
             continue;
+        if (data_preloaded) {
+            inst->data_dropped[i] = 1;
+            continue;
+        }
         uint64_t off;
         if (eval_const(inst, &d->offset, &off) != 0)
             return runtime_trap(store, SPRY_TRAP_HOST, "bad data offset");
@@ -307,10 +314,10 @@ static int init_segments(struct spry_instance *inst)
     return 0;
 }
 
-int spry_instance_create(struct spry_store *store, const struct spry_module *module,
-                         const struct spry_extern *imports, size_t nimports,
-                         struct spry_instance **out, struct spry_report *report,
-                         struct spry_trap *trap)
+int instance_build(struct spry_store *store, const struct spry_module *module,
+                   const struct spry_extern *imports, size_t nimports,
+                   const struct instance_slot *slot, struct spry_instance **out,
+                   struct spry_report *report)
 {
     struct spry_instance *inst = spry_calloc(1, sizeof *inst);
     if (inst == NULL)
@@ -322,7 +329,7 @@ int spry_instance_create(struct spry_store *store, const struct spry_module *mod
     if (rc == 0)
         rc = link_imports(inst, imports, nimports, report);
     if (rc == 0)
-        rc = create_definitions(inst, report);
+        rc = create_definitions(inst, slot, report);
     if (rc == 0 && runtime_list_add(&store->instances, inst) != 0)
         rc = SPRY_ENOMEM;
     if (rc != 0) {
@@ -335,17 +342,57 @@ int spry_instance_create(struct spry_store *store, const struct spry_module *mod
         memset(&store->trap, 0, sizeof store->trap);
         store->trap.func_index = UINT32_MAX;
     }
-    rc = init_segments(inst);
-    if (rc == 0 && inst->module->has_start) {
-        uint64_t slots[1];
-        rc = runtime_call(store, inst->funcs[inst->module->start], slots, trap);
-        if (rc != 0)
-            return spry_report_set(report, rc, "start function: %s", store->trap.message);
-    } else if (rc != 0) {
-        if (trap != NULL)
-            *trap = store->trap;
+    rc = init_segments(inst, slot != NULL && slot->data_preloaded);
+    if (rc != 0)
         return spry_report_set(report, rc, "instantiation: %s", store->trap.message);
+    *out = inst;
+    return 0;
+}
+
+int instance_run_start(struct spry_instance *inst, struct spry_report *report,
+                       struct spry_trap *trap)
+{
+    if (!inst->module->has_start)
+        return 0;
+    uint64_t slots[1];
+    int rc = runtime_call(inst->store, inst->funcs[inst->module->start], slots, trap);
+    if (rc != 0)
+        return spry_report_set(report, rc, "start function: %s", inst->store->trap.message);
+    return 0;
+}
+
+int instance_data_extent(const struct spry_instance *inst, uint64_t *out)
+{
+    const struct wasm_module *m = inst->module;
+    uint64_t extent = 0;
+    for (uint32_t i = 0; i < m->ndatas; i++) {
+        const struct wasm_data *d = &m->datas[i];
+        if (d->mode != WASM_SEG_ACTIVE || d->size == 0)
+            continue;
+        uint64_t off;
+        if (eval_const(inst, &d->offset, &off) != 0)
+            return SPRY_EINVAL;
+        uint64_t end = (uint64_t)(uint32_t)off + d->size;
+        if (end > extent)
+            extent = end;
     }
+    *out = extent;
+    return 0;
+}
+
+int spry_instance_create(struct spry_store *store, const struct spry_module *module,
+                         const struct spry_extern *imports, size_t nimports,
+                         struct spry_instance **out, struct spry_report *report,
+                         struct spry_trap *trap)
+{
+    struct spry_instance *inst;
+    int rc = instance_build(store, module, imports, nimports, NULL, &inst, report);
+    if (rc == SPRY_ETRAP && trap != NULL)
+        *trap = store->trap;
+    if (rc == 0)
+        rc = instance_run_start(inst, report, trap);
+    if (rc != 0)
+        return rc;
     *out = inst;
     return 0;
 }

@@ -783,6 +783,7 @@ L_TABLE_SET : {
     if (i >= t->size)
         TRAP(SPRY_TRAP_TABLE_OOB);
     t->elems[i] = (void *)(uintptr_t)S(A1HI);
+    t->dirty = true;
     NEXT(3);
 }
 L_TABLE_SIZE:
@@ -801,6 +802,7 @@ L_TABLE_FILL : {
     void *v = (void *)(uintptr_t)S(A1HI);
     for (uint64_t k = 0; k < n; k++)
         t->elems[i + k] = v;
+    t->dirty = true;
     NEXT(3);
 }
 L_TABLE_COPY : {
@@ -809,6 +811,7 @@ L_TABLE_COPY : {
     if (!range_ok(d, n, dt->size) || !range_ok(s, n, st->size))
         TRAP(SPRY_TRAP_TABLE_OOB);
     memmove(dt->elems + d, st->elems + s, n * sizeof(void *));
+    dt->dirty = true;
     NEXT(4);
 }
 L_TABLE_INIT : {
@@ -820,6 +823,7 @@ L_TABLE_INIT : {
         TRAP(SPRY_TRAP_TABLE_OOB);
     if (n > 0)
         memcpy(t->elems + d, inst->elem_refs[seg].refs + s, n * sizeof(void *));
+    t->dirty = true;
     NEXT(4);
 }
 L_ELEM_DROP:

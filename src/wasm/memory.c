@@ -22,7 +22,7 @@
 #define MEMORY_RESERVE ((size_t)8 << 30)  /* 8 GiB */
 #define MEMORY_GUARD   ((size_t)64 << 10) /* beyond the 8 GiB, for access widths */
 
-static size_t reservation_size(uint64_t max_pages)
+size_t memory_reservation_size(uint64_t max_pages)
 {
 #if SPRY_EXPLICIT_BOUNDS
     size_t bytes = (size_t)max_pages * WASM_PAGE_SIZE;
@@ -33,18 +33,43 @@ static size_t reservation_size(uint64_t max_pages)
 #endif
 }
 
-int memory_create(struct spry_store *store, struct spry_limits limits, struct spry_memory **out)
+/* The pages a memory may reach: its declared maximum within the store's cap. */
+static uint64_t max_pages_of(const struct spry_store *store, struct spry_limits limits)
 {
     uint64_t limit_pages = store->limits.max_memory_bytes / WASM_PAGE_SIZE;
     uint64_t max_pages = limits.has_max ? limits.max : WASM_MAX_PAGES;
-    if (max_pages > limit_pages)
-        max_pages = limit_pages;
+    return max_pages < limit_pages ? max_pages : limit_pages;
+}
+
+int memory_create_in(struct spry_store *store, struct spry_limits limits, uint8_t *base,
+                     size_t reserved, struct spry_memory **out)
+{
+    uint64_t max_pages = max_pages_of(store, limits);
+    if (limits.min > max_pages || max_pages * WASM_PAGE_SIZE > reserved)
+        return SPRY_EEXHAUSTED;
+    struct spry_memory *mem = spry_calloc(1, sizeof *mem);
+    if (mem == NULL)
+        return SPRY_ENOMEM;
+    mem->base = base;
+    mem->size = (size_t)limits.min * WASM_PAGE_SIZE;
+    mem->max_pages = max_pages;
+    mem->reserved = reserved;
+    mem->type = limits;
+    mem->store = store;
+    mem->pooled = true;
+    *out = mem;
+    return 0;
+}
+
+int memory_create(struct spry_store *store, struct spry_limits limits, struct spry_memory **out)
+{
+    uint64_t max_pages = max_pages_of(store, limits);
     if (limits.min > max_pages)
         return SPRY_EEXHAUSTED;
     struct spry_memory *mem = spry_calloc(1, sizeof *mem);
     if (mem == NULL)
         return SPRY_ENOMEM;
-    size_t reserve = reservation_size(max_pages);
+    size_t reserve = memory_reservation_size(max_pages);
     void *base = mmap(NULL, reserve, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (base == MAP_FAILED) {
         spry_free(mem);
@@ -85,7 +110,8 @@ void memory_free(struct spry_memory *mem)
 {
     if (mem == NULL)
         return;
-    munmap(mem->base, mem->reserved);
+    if (!mem->pooled)
+        munmap(mem->base, mem->reserved);
     spry_free(mem);
 }
 

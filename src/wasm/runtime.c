@@ -182,15 +182,32 @@ static void free_instance(void *p)
     instance_free(p);
 }
 
-void spry_store_destroy(struct spry_store *store)
+void runtime_store_clear(struct spry_store *store)
 {
-    if (store == NULL)
-        return;
     list_fini(&store->instances, free_instance);
     list_fini(&store->funcs, free_func);
     list_fini(&store->memories, free_memory);
     list_fini(&store->tables, free_table);
     list_fini(&store->globals, spry_free);
+    runtime_store_reset(store);
+}
+
+void runtime_store_reset(struct spry_store *store)
+{
+    memset(&store->trap, 0, sizeof store->trap);
+    store->trap.func_index = UINT32_MAX;
+    store->sp = 0;
+    store->depth = 0;
+    store->cur_func = NULL;
+    memset(store->data, 0, sizeof store->data);
+    atomic_store_explicit(&store->interrupt, 0, memory_order_relaxed);
+}
+
+void spry_store_destroy(struct spry_store *store)
+{
+    if (store == NULL)
+        return;
+    runtime_store_clear(store);
     spry_free(store->stack);
     spry_free(store->frames);
     spry_free(store);
@@ -485,6 +502,7 @@ int64_t table_grow(struct spry_table *t, uint32_t delta, void *init)
     }
     for (uint32_t i = old; i < need; i++)
         t->elems[i] = init;
+    t->dirty = true;
     t->size = need;
     t->type.limits.min = need;
     return old;
@@ -516,6 +534,7 @@ int spry_table_set(struct spry_table *table, uint32_t index, void *ref)
     if (index >= table->size)
         return SPRY_EINVAL;
     table->elems[index] = ref;
+    table->dirty = true;
     return 0;
 }
 

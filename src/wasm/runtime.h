@@ -13,6 +13,7 @@
 #ifndef SPRY_WASM_RUNTIME_H
 #define SPRY_WASM_RUNTIME_H
 
+#include "spry/pool.h"
 #include "spry/wasm.h"
 #include "wasm/interp.h"
 #include "wasm/module.h"
@@ -51,6 +52,7 @@ struct spry_memory {
     uint64_t max_pages;      /* the smaller of the declared maximum and the store's limit */
     size_t reserved;         /* bytes of address space at base */
     struct spry_limits type; /* as declared; min updated on growth */
+    bool pooled;             /* lives in a pool slot's reservation, which the pool unmaps */
 };
 
 struct spry_table {
@@ -60,6 +62,7 @@ struct spry_table {
     uint32_t max; /* the smaller of the declared maximum and the store's limit */
     uint32_t cap; /* allocated entries */
     void **elems;
+    bool dirty; /* written since the pool last reset it (set by every writer) */
 };
 
 struct spry_global {
@@ -87,6 +90,7 @@ struct spry_instance {
     uint8_t *data_dropped;           /* module->ndatas flags */
     struct spry_func *defined_funcs; /* storage for this instance's own functions */
     char trap_message[256];          /* set by spry_instance_set_trap_message */
+    struct pool_slot *pool_slot;     /* the pool slot holding it, or NULL (pool.c) */
 };
 
 /* A growable list of pointers the store frees at destroy. */
@@ -118,6 +122,13 @@ const struct wasm_module *runtime_module(const struct spry_module *module);
 
 /* Memory management (memory.c). */
 int memory_create(struct spry_store *store, struct spry_limits limits, struct spry_memory **out);
+/* Bytes of address space a memory that may reach max_pages reserves. */
+size_t memory_reservation_size(uint64_t max_pages);
+/* A memory in a reservation the caller owns (a pool slot): [base,
+ * base + limits.min pages) must already be read-write and the rest of
+ * `reserved` inaccessible. The memory never unmaps it. */
+int memory_create_in(struct spry_store *store, struct spry_limits limits, uint8_t *base,
+                     size_t reserved, struct spry_memory **out);
 /* Grows by delta pages: old size in pages, or -1. Never moves `base`
  * with guard pages; may move it with explicit bounds. */
 int64_t memory_grow(struct spry_memory *mem, uint64_t delta);
@@ -141,6 +152,12 @@ int signal_install(void);
  */
 int interp_call(struct spry_store *store, struct spry_func *func, uint64_t *slots);
 
+/* Frees every object of the store, keeping its stacks, and resets it
+ * (runtime.c). */
+void runtime_store_clear(struct spry_store *store);
+/* Between two uses of a store by a pool: no trap, no interrupt, no data. */
+void runtime_store_reset(struct spry_store *store);
+
 /* Store-owned object lists (runtime.c). */
 int runtime_list_add(struct runtime_list *list, void *item);
 int table_create(struct spry_store *store, struct spry_tabletype type, void *init,
@@ -148,6 +165,40 @@ int table_create(struct spry_store *store, struct spry_tabletype type, void *ini
 int global_create(struct spry_store *store, struct spry_globaltype type, uint64_t value,
                   struct spry_global **out);
 void instance_free(struct spry_instance *inst);
+
+/* Where an instance's memory lives when it is not mapped on its own: a
+ * pool slot's reservation, its image already in place when data_preloaded
+ * (active data segments are then only marked dropped). */
+struct instance_slot {
+    uint8_t *memory_base;
+    size_t memory_reserved;
+    bool data_preloaded;
+};
+
+/* Instantiation without the start function (instance.c): imports, the
+ * module's own objects (memory 0 in `slot` when not NULL), and active
+ * segments. A trapping segment returns SPRY_ETRAP (details in store->trap);
+ * the instance then stays in the store but is not returned. */
+int instance_build(struct spry_store *store, const struct spry_module *module,
+                   const struct spry_extern *imports, size_t nimports,
+                   const struct instance_slot *slot, struct spry_instance **out,
+                   struct spry_report *report);
+/* Runs the module's start function, if it has one. */
+int instance_run_start(struct spry_instance *inst, struct spry_report *report,
+                       struct spry_trap *trap);
+/* The end of the furthest active data segment (offsets evaluated against
+ * the instance): the bytes of memory that instantiation may write. */
+int instance_data_extent(const struct spry_instance *inst, uint64_t *out);
+
+/* Linking (link.c): resolved[i] becomes the struct spry_host_def or struct
+ * spry_host_global that satisfies import i (types checked); link_create
+ * makes the host objects in a store and fills imports[]. */
+int link_resolve(const struct spry_module *module, const struct spry_host_def *defs, size_t ndefs,
+                 const struct spry_host_global *globals, size_t nglobals, const void **resolved,
+                 struct spry_report *report);
+int link_create(struct spry_store *store, const struct spry_module *module,
+                const void *const *resolved, struct spry_extern *imports,
+                struct spry_report *report);
 
 /* Fills func->api_type from func->type (at creation: read-only after). */
 void runtime_func_init_api_type(struct spry_func *f);

@@ -1,0 +1,86 @@
+/*
+ * The instance pool's internal structures (pool.c: slots, queueing;
+ * prepared.c: prepared modules, instantiating into and resetting a slot).
+ *
+ * Locking: pool->lock guards the free lists, the waiter queue, every
+ * slot's in_use/owner links and prepared->free_head. A slot that is in use
+ * belongs to one thread, which alone touches its store, instance, memory
+ * and snapshot; the lock is never held while guest code runs or while a
+ * slot is instantiated or reset.
+ */
+#ifndef SPRY_WASM_POOL_H
+#define SPRY_WASM_POOL_H
+
+#include "spry/pool.h"
+#include "wasm/image.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+/* The state of a slot's instance right after instantiation (before the
+ * start function), restored at every release. */
+struct slot_snapshot {
+    uint64_t *globals; /* module->nglobals values */
+    uint32_t *table_sizes;
+    void ***table_elems; /* module->ntables copies of the elements */
+    uint8_t *elem_dropped, *data_dropped;
+};
+
+struct pool_slot {
+    struct spry_pool *pool;
+    struct slot_memory mem;
+    struct spry_store *store;    /* created on first use, kept for the pool's life */
+    struct spry_prepared *owner; /* whose instance the slot holds, or NULL */
+    struct spry_instance *inst;  /* that instance: ready when the slot is free */
+    struct slot_snapshot snap;
+    bool in_use;
+    /* Free lists (only while !in_use): the pool's, least recently used
+     * first, and the owner's, most recently used first. */
+    struct pool_slot *lru_prev, *lru_next;
+    struct pool_slot *own_prev, *own_next;
+};
+
+/* A caller queued for a slot; lives on its stack. */
+struct pool_waiter {
+    pthread_cond_t wake;
+    struct pool_slot *slot; /* handed over by a release */
+    struct pool_waiter *next;
+};
+
+struct spry_pool {
+    struct spry_pool_config config;
+    struct spry_store_limits limits; /* of every slot's store */
+    uint8_t *region;                 /* all slots' memory reservations */
+    size_t region_len, slot_bytes;
+    struct pool_slot *slots;
+    pthread_mutex_t lock;
+    struct pool_slot *lru_head, *lru_tail;
+    struct pool_waiter *wait_head, *wait_tail;
+    uint32_t in_use, waiting;
+    size_t nprepared;
+    atomic_uint_fast64_t acquired, reused, instantiated, rejected, timed_out;
+};
+
+struct spry_prepared {
+    struct spry_pool *pool;
+    const struct spry_module *module;
+    const void **resolved; /* per import: its spry_host_def or spry_host_global */
+    bool has_memory;
+    struct memory_image image;
+    struct pool_slot *free_head; /* free slots holding this module's instance */
+};
+
+/* prepared.c: the slot's instance becomes a fresh one of `prepared`
+ * (evicting what it held); or is reset to its snapshot; or is dropped. */
+int prepared_instantiate(struct pool_slot *slot, struct spry_prepared *prepared,
+                         struct spry_report *report);
+int prepared_reset(struct pool_slot *slot);
+void prepared_evict(struct pool_slot *slot);
+
+/* pool.c: prepared modules count against the pool; unregistering evicts
+ * the slots that hold the module's instance. */
+void pool_register_prepared(struct spry_pool *pool);
+void pool_unregister_prepared(struct spry_pool *pool, struct spry_prepared *prepared);
+
+#endif
