@@ -88,7 +88,8 @@ $(BUILD)/tests/tools/%: $(BUILD)/obj/tests/tools/%.o $(BUILD)/libspry.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $< $(BUILD)/libspry.a $(LDLIBS) -o $@
 
-TEST_BINS := $(BUILD)/spry $(BUILD)/tests/unit-tests $(EXAMPLES) $(TOOLS)
+TEST_BINS := $(BUILD)/spry $(BUILD)/tests/unit-tests $(EXAMPLES) $(TOOLS) \
+             $(BUILD)/bench/instantiate
 ifneq ($(SPEC_SRCS),)
 TEST_BINS += $(BUILD)/tests/spec-runner
 endif
@@ -122,6 +123,16 @@ explicit-bounds:
 .PHONY: bench
 bench: $(BUILD)/libspry.a | $(DEPS_STAMP)
 	@CC="$(CC)" LDFLAGS="$(LDFLAGS)" bench/run.sh $(BUILD)
+
+# Pooled instantiation against the naive path (bench/instantiate.c).
+# BENCH_ITERS sets the iterations per case (default 3000).
+.PHONY: bench-instantiate
+bench-instantiate: $(BUILD)/bench/instantiate
+	$(BUILD)/bench/instantiate $(BENCH_ITERS)
+
+$(BUILD)/bench/instantiate: $(BUILD)/obj/bench/instantiate.o $(BUILD)/libspry.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $< $(BUILD)/libspry.a $(LDLIBS) -o $@
 
 format:
 	clang-format -i $$(git ls-files -co --exclude-standard '*.c' '*.h')

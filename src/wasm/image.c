@@ -157,7 +157,7 @@ static void pagemap_open(void)
 
 #define PAGEMAP_PRESENT ((uint64_t)1 << 63)
 #define PAGEMAP_FILE    ((uint64_t)1 << 61) /* file page or shared anonymous */
-#define PAGEMAP_BATCH   512                 /* entries read per pread */
+#define PAGEMAP_BATCH   2048                /* entries read per pread (16 KiB of stack) */
 
 static bool all_zero(const uint8_t *p, size_t n)
 {
