@@ -198,6 +198,7 @@ static struct stats bench_naive(struct spry_module *m, int32_t write, int iters)
 
 struct thread_arg {
     struct spry_prepared *p;
+    int32_t write;
     int iters;
     double elapsed_us;
 };
@@ -210,28 +211,26 @@ static void *thread_main(void *arg)
         struct spry_instance *inst;
         if (spry_pool_acquire(a->p, &inst, NULL, NULL) != 0)
             die("acquire", NULL);
-        run_export(inst, 0);
+        run_export(inst, a->write);
         spry_pool_release(inst);
     }
     a->elapsed_us = now_us() - t0;
     return NULL;
 }
 
-/* Mean microseconds per cycle per thread with `threads` threads at once. */
-static double bench_threads(struct spry_prepared *p, int threads, int iters)
+/* Cycles per second of all `threads` threads together (wall clock). */
+static double bench_threads(struct spry_prepared *p, int32_t write, int threads, int iters)
 {
     pthread_t tid[64];
     struct thread_arg args[64];
+    double t0 = now_us();
     for (int i = 0; i < threads; i++) {
-        args[i] = (struct thread_arg){p, iters, 0};
+        args[i] = (struct thread_arg){p, write, iters, 0};
         pthread_create(&tid[i], NULL, thread_main, &args[i]);
     }
-    double total = 0;
-    for (int i = 0; i < threads; i++) {
+    for (int i = 0; i < threads; i++)
         pthread_join(tid[i], NULL);
-        total += args[i].elapsed_us;
-    }
-    return total / threads / iters;
+    return (double)threads * iters / ((now_us() - t0) / 1e6);
 }
 
 int main(int argc, char **argv)
@@ -298,13 +297,32 @@ int main(int argc, char **argv)
         spry_module_destroy(m);
     }
 
+    /* Threads: the pool's lock alone (no memory: nothing but the lock and
+     * the call), and a realistic request (1 MiB of data, 16 KiB written). */
+    struct bytes bin = assemble(16, 16 * 65536);
+    struct spry_module *mib;
+    struct spry_prepared *mib_prepared;
+    if (spry_module_load(bin.p, bin.len, NULL, &mib, &r) != 0 ||
+        spry_prepared_create(pool, mib, NULL, 0, NULL, 0, &mib_prepared, &r) != 0)
+        die("prepare", &r);
+    free(bin.p);
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    int threads = cpus > 1 && cpus <= 64 ? (int)cpus : 2;
-    double one = bench_threads(no_memory, 1, iters * 10);
-    double many = bench_threads(no_memory, threads, iters * 10);
-    printf("\nNo-memory module, mean us per cycle per thread: 1 thread %.2f, %d threads at once "
-           "%.2f (%.2fx).\n",
-           one, threads, many, many / one);
+    int threads = cpus > 1 && cpus <= 8 ? (int)cpus : cpus > 8 ? 8 : 2;
+    printf("\n| acquire + call + release, all threads together | 1 thread | %d threads | "
+           "scaling |\n|---|---|---|---|\n",
+           threads);
+    for (int k = 0; k < 2; k++) {
+        struct spry_prepared *p = k == 0 ? no_memory : mib_prepared;
+        int32_t write = k == 0 ? 0 : 16 << 10;
+        int n = k == 0 ? iters * 100 : iters * 5;
+        double one = bench_threads(p, write, 1, n);
+        double many = bench_threads(p, write, threads, n);
+        printf("| %s | %.2f M/s | %.2f M/s | %.2fx |\n",
+               k == 0 ? "no memory (the lock alone)" : "1 MiB data, 16 KiB written", one / 1e6,
+               many / 1e6, many / one);
+    }
+    spry_prepared_destroy(mib_prepared);
+    spry_module_destroy(mib);
     spry_prepared_destroy(no_memory);
     spry_module_destroy(no_memory_module);
     spry_pool_destroy(pool);
