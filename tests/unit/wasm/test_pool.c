@@ -3,6 +3,7 @@
 #include "harness/test.h"
 #include "wat.h"
 
+#include "base/alloc.h"
 #include "spry/pool.h"
 
 #include <pthread.h>
@@ -555,4 +556,44 @@ TEST(pool, steady_state_makes_no_mmap_munmap_or_mprotect)
     ASSERT_EQ_INT(phase, 2);
     ASSERT_EQ_INT(mapping_calls, 0);
     ASSERT_GE_INT(reset_calls, 500); /* the resets were seen (page map reads or madvise) */
+}
+
+/* Every allocation in prepare, acquire and release fails in turn: each
+ * step either works or reports SPRY_ENOMEM, and nothing leaks (ASan). */
+TEST(pool, allocation_failures_are_reported_and_leak_nothing)
+{
+    struct spry_module *m = wat_load(COW_WAT);
+    uint8_t *want = expected_memory(true);
+    int succeeded = 0;
+    for (long n = 0; n < 400 && succeeded < 3; n++) {
+        struct spry_pool *pool = make_pool(1, 0, 0);
+        struct spry_prepared *p = NULL;
+        spry_alloc_fail_after(n);
+        struct spry_report report;
+        spry_report_init(&report);
+        int rc = spry_prepared_create(pool, m, HOST_FUNCS, 1, HOST_GLOBALS, 1, &p, &report);
+        struct spry_instance *inst = NULL;
+        if (rc == 0)
+            rc = spry_pool_acquire(p, &inst, &report, NULL);
+        spry_alloc_fail_after(-1);
+        if (rc == SPRY_ETRAP) {
+            /* Translating the start function ran out of memory: a trap. */
+            ASSERT_TRUE(strstr(report.message, "out of memory") != NULL);
+        } else if (rc != 0) {
+            ASSERT_EQ_INT(rc, SPRY_ENOMEM);
+        } else {
+            check_fresh(inst, want, true);
+            spry_pool_release(inst);
+            /* The slot still works after whatever failed before. */
+            ASSERT_OK(spry_pool_acquire(p, &inst, NULL, NULL));
+            check_fresh(inst, want, false);
+            spry_pool_release(inst);
+            succeeded++;
+        }
+        spry_prepared_destroy(p);
+        spry_pool_destroy(pool);
+    }
+    ASSERT_EQ_INT(succeeded, 3);
+    free(want);
+    spry_module_destroy(m);
 }
