@@ -16,7 +16,10 @@ TEST_CPPFLAGS := -Itests
 CFLAGS   := -std=c17 $(OPT) -g -Wall -Wextra -Werror -Wshadow -Wvla -fvisibility=hidden \
             -fno-strict-aliasing -ffp-contract=off -pthread -MMD -MP
 LDFLAGS  := -pthread
-LDLIBS   := -lm
+# The HTTP server's libraries (docs/http.md): h2o's evloop flavour and OpenSSL.
+HTTP_LIBS := $(shell pkg-config --libs libh2o-evloop libssl libcrypto 2>/dev/null || \
+                     echo -lh2o-evloop -lssl -lcrypto)
+LDLIBS   := $(HTTP_LIBS) -lm
 
 ifeq ($(SANITIZE),1)
 CFLAGS   += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer

@@ -11,6 +11,8 @@ packages=(
     libclang-rt-14-dev                    # libFuzzer, sanitizer runtimes for clang
     nodejs                                # reference runtime in benchmarks
     strace                                # syscall checks in pool tests
+    libh2o-evloop-dev libssl-dev pkg-config  # the HTTP server (docs/http.md)
+    curl openssl                          # HTTP tests: client, test certificates
 )
 
 missing=()

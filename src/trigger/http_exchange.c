@@ -1,0 +1,418 @@
+/*
+ * Exchanges: a request copied off the I/O loop for an executor, and the
+ * response it writes back (the ownership rules are in http_internal.h).
+ *
+ * The response travels worker -> loop through `pending`: the worker appends
+ * under `mu` and posts the exchange to its loop (at most one message in
+ * flight, `msg_pending`); the loop's pump moves `pending` to `sending` and
+ * gives it to h2o, which calls proceed() once it was written, and the pump
+ * runs again. `inflight` is true between an h2o_send and its proceed, the
+ * only time h2o allows no other send.
+ */
+#include "trigger/http_internal.h"
+
+#include "base/alloc.h"
+#include "base/log.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* The worker blocks in http_exchange_write while this much is pending. */
+#define PENDING_MAX (256u * 1024)
+
+static void exchange_free(struct http_exchange *ex)
+{
+    spry_buf_fini(&ex->head);
+    spry_buf_fini(&ex->pending);
+    spry_buf_fini(&ex->sending);
+    spry_arena_fini(&ex->arena);
+    pthread_mutex_destroy(&ex->mu);
+    pthread_cond_destroy(&ex->space);
+    atomic_fetch_sub(&ex->loop->server->active, 1);
+    spry_free(ex);
+}
+
+void exchange_release(struct http_exchange *ex)
+{
+    if (atomic_fetch_sub(&ex->refs, 1) == 1)
+        exchange_free(ex);
+}
+
+/* Posts the exchange to its loop unless a message is already on its way.
+ * Called with mu held. */
+static void post_locked(struct http_exchange *ex)
+{
+    if (ex->msg_pending || ex->h2o_req == NULL)
+        return;
+    ex->msg_pending = true;
+    atomic_fetch_add(&ex->refs, 1);
+    h2o_multithread_send_message(&ex->loop->exchanges, &ex->msg);
+}
+
+/* ---- worker side ------------------------------------------------------ */
+
+const struct http_request *http_exchange_request(const struct http_exchange *ex)
+{
+    return &ex->req;
+}
+
+void http_exchange_set_user(struct http_exchange *ex, void *user)
+{
+    pthread_mutex_lock(&ex->mu);
+    ex->user = user;
+    pthread_mutex_unlock(&ex->mu);
+}
+
+void *http_exchange_user(const struct http_exchange *ex)
+{
+    struct http_exchange *m = (struct http_exchange *)ex;
+    pthread_mutex_lock(&m->mu);
+    void *u = m->user;
+    pthread_mutex_unlock(&m->mu);
+    return u;
+}
+
+bool http_exchange_cancelled(const struct http_exchange *ex)
+{
+    struct http_exchange *m = (struct http_exchange *)ex;
+    pthread_mutex_lock(&m->mu);
+    bool c = m->cancelled;
+    pthread_mutex_unlock(&m->mu);
+    return c;
+}
+
+static bool text_ok(const char *s)
+{
+    for (; *s; s++)
+        if (*s == '\r' || *s == '\n')
+            return false;
+    return true;
+}
+
+/* Headers the server writes itself from content_length and the protocol. */
+static bool reserved_response_header(const char *name)
+{
+    return strcasecmp(name, "content-length") == 0 || strcasecmp(name, "transfer-encoding") == 0 ||
+           strcasecmp(name, "connection") == 0;
+}
+
+static int start_locked(struct http_exchange *ex, uint16_t status,
+                        const struct http_header_pair *headers, size_t n, int64_t content_length)
+{
+    if (ex->cancelled)
+        return SPRY_EINTERRUPTED;
+    if (ex->started || status < 100 || status > 599)
+        return SPRY_EINVAL;
+    spry_buf_reset(&ex->head);
+    for (size_t i = 0; i < n; i++) {
+        const char *name = headers[i].name, *value = headers[i].value;
+        if (name == NULL || value == NULL || name[0] == '\0' || !text_ok(name) || !text_ok(value))
+            return SPRY_EINVAL;
+        if (reserved_response_header(name))
+            continue;
+        int rc = spry_buf_append(&ex->head, name, strlen(name) + 1);
+        if (rc == 0)
+            rc = spry_buf_append(&ex->head, value, strlen(value) + 1);
+        if (rc != 0)
+            return rc;
+    }
+    ex->status = status;
+    ex->content_length = content_length;
+    ex->started = true;
+    post_locked(ex);
+    return 0;
+}
+
+int http_exchange_start(struct http_exchange *ex, uint16_t status,
+                        const struct http_header_pair *headers, size_t nheaders,
+                        int64_t content_length)
+{
+    pthread_mutex_lock(&ex->mu);
+    int rc = start_locked(ex, status, headers, nheaders, content_length);
+    pthread_mutex_unlock(&ex->mu);
+    return rc;
+}
+
+int http_exchange_write(struct http_exchange *ex, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    int rc = 0;
+    pthread_mutex_lock(&ex->mu);
+    if (!ex->started && !ex->cancelled)
+        rc = start_locked(ex, 200, NULL, 0, -1);
+    while (rc == 0 && len > 0) {
+        while (!ex->cancelled && ex->pending.len >= PENDING_MAX)
+            pthread_cond_wait(&ex->space, &ex->mu);
+        if (ex->cancelled) {
+            rc = SPRY_EINTERRUPTED;
+            break;
+        }
+        if (ex->finished) {
+            rc = SPRY_EINVAL;
+            break;
+        }
+        size_t n = PENDING_MAX - ex->pending.len;
+        if (n > len)
+            n = len;
+        rc = spry_buf_append(&ex->pending, p, n);
+        if (rc != 0)
+            break;
+        p += n;
+        len -= n;
+        post_locked(ex);
+    }
+    pthread_mutex_unlock(&ex->mu);
+    return rc;
+}
+
+static int finish_locked(struct http_exchange *ex)
+{
+    if (ex->cancelled)
+        return SPRY_EINTERRUPTED;
+    if (!ex->started) {
+        int rc = start_locked(ex, 200, NULL, 0, 0);
+        if (rc != 0)
+            return rc;
+    }
+    ex->finished = true;
+    post_locked(ex);
+    return 0;
+}
+
+int http_exchange_finish(struct http_exchange *ex)
+{
+    pthread_mutex_lock(&ex->mu);
+    int rc = finish_locked(ex);
+    pthread_mutex_unlock(&ex->mu);
+    return rc;
+}
+
+static const char *component_of(const struct http_exchange *ex)
+{
+    const char *id = ex->req.route ? ex->req.route->component_id : NULL;
+    return id ? id : "(unnamed)";
+}
+
+void exchange_run(struct http_exchange *ex)
+{
+    pthread_mutex_lock(&ex->mu);
+    ex->running = true;
+    pthread_mutex_unlock(&ex->mu);
+    int rc = ex->executor->handle(ex->executor->data, ex);
+    pthread_mutex_lock(&ex->mu);
+    ex->running = false;
+    if (rc != 0 && !ex->cancelled)
+        spry_log(SPRY_LOG_ERROR, "component '%s' failed on %s %s: %s", component_of(ex),
+                 ex->req.method, ex->req.path, spry_strerror(rc));
+    if (!ex->cancelled && !ex->finished) {
+        if (!ex->started) {
+            static const struct http_header_pair ct = {"content-type", "text/plain"};
+            static const char msg[] = "Internal Server Error\n";
+            start_locked(ex, 500, &ct, 1, (int64_t)sizeof(msg) - 1);
+            spry_buf_append(&ex->pending, msg, sizeof(msg) - 1);
+        } else if (rc != 0) {
+            /* A response cut short cannot be repaired: end it as broken, so
+             * the client sees an error and not a truncated success. */
+            ex->abort = true;
+        }
+        ex->finished = true;
+        post_locked(ex);
+    }
+    pthread_mutex_unlock(&ex->mu);
+    exchange_release(ex);
+}
+
+void exchange_skip(struct http_exchange *ex)
+{
+    exchange_release(ex);
+}
+
+/* ---- loop side -------------------------------------------------------- */
+
+static void pump(struct http_exchange *ex);
+
+static void on_proceed(h2o_generator_t *gen, h2o_req_t *req)
+{
+    (void)req;
+    struct http_exchange *ex = H2O_STRUCT_FROM_MEMBER(struct http_exchange, generator, gen);
+    pthread_mutex_lock(&ex->mu);
+    ex->inflight = false;
+    spry_buf_reset(&ex->sending);
+    pthread_mutex_unlock(&ex->mu);
+    pump(ex);
+}
+
+static void on_stop(h2o_generator_t *gen, h2o_req_t *req)
+{
+    (void)gen;
+    (void)req; /* the dispose hook, which runs next, does the work */
+}
+
+/* Copies the response head into h2o's request (loop thread, mu not held:
+ * the head is immutable once started). */
+static void apply_head(struct http_exchange *ex, h2o_req_t *req)
+{
+    req->res.status = ex->status;
+    req->res.reason = "OK";
+    req->res.content_length = ex->content_length < 0 ? SIZE_MAX : (size_t)ex->content_length;
+    const char *p = (const char *)ex->head.data, *end = p + ex->head.len;
+    while (p != NULL && p < end) {
+        size_t nl = strlen(p);
+        const char *value = p + nl + 1;
+        size_t vl = strlen(value);
+        h2o_iovec_t name = h2o_strdup(&req->pool, p, nl);
+        h2o_strtolower(name.base, name.len);
+        h2o_iovec_t val = h2o_strdup(&req->pool, value, vl);
+        h2o_add_header_by_str(&req->pool, &req->res.headers, name.base, name.len, 1, NULL, val.base,
+                              val.len);
+        p = value + vl + 1;
+    }
+}
+
+static void pump(struct http_exchange *ex)
+{
+    pthread_mutex_lock(&ex->mu);
+    h2o_req_t *req = ex->h2o_req;
+    if (req == NULL || ex->final_sent || ex->inflight || !ex->started) {
+        pthread_mutex_unlock(&ex->mu);
+        return;
+    }
+    bool start = !ex->head_sent;
+    ex->head_sent = true;
+    if (ex->abort) {
+        ex->final_sent = true;
+        pthread_mutex_unlock(&ex->mu);
+        if (start) {
+            apply_head(ex, req);
+            h2o_start_response(req, &ex->generator);
+        }
+        h2o_send(req, NULL, 0, H2O_SEND_STATE_ERROR);
+        return;
+    }
+    if (!start && ex->pending.len == 0 && !ex->finished) {
+        pthread_mutex_unlock(&ex->mu);
+        return;
+    }
+    struct spry_buf t = ex->sending;
+    ex->sending = ex->pending;
+    ex->pending = t;
+    bool final = ex->finished;
+    ex->final_sent = final;
+    ex->inflight = !final;
+    h2o_iovec_t iov = h2o_iovec_init(ex->sending.data, ex->sending.len);
+    pthread_cond_broadcast(&ex->space);
+    pthread_mutex_unlock(&ex->mu);
+    if (start) {
+        apply_head(ex, req);
+        h2o_start_response(req, &ex->generator);
+    }
+    /* h2o may dispose the request inside a final send; ex survives (the
+     * loop reference is dropped by the dispose hook, and the caller holds
+     * another). */
+    h2o_send(req, &iov, iov.len ? 1 : 0, final ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
+}
+
+void exchange_on_message(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+    (void)receiver;
+    while (!h2o_linklist_is_empty(messages)) {
+        h2o_multithread_message_t *m =
+            H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, messages->next);
+        h2o_linklist_unlink(&m->link);
+        struct http_exchange *ex = H2O_STRUCT_FROM_MEMBER(struct http_exchange, msg, m);
+        pthread_mutex_lock(&ex->mu);
+        ex->msg_pending = false;
+        pthread_mutex_unlock(&ex->mu);
+        pump(ex);
+        exchange_release(ex);
+    }
+}
+
+/* Tells the executor to stop the guest; with mu held, and only while
+ * handle() runs, so `user` is still the executor's live state. */
+static void interrupt_locked(struct http_exchange *ex)
+{
+    if (ex->running && ex->executor->interrupt != NULL)
+        ex->executor->interrupt(ex->executor->data, ex->user);
+}
+
+static void on_deadline(h2o_timeout_entry_t *entry)
+{
+    struct http_exchange *ex = H2O_STRUCT_FROM_MEMBER(struct http_exchange, deadline, entry);
+    pthread_mutex_lock(&ex->mu);
+    if (ex->h2o_req == NULL || ex->final_sent) {
+        pthread_mutex_unlock(&ex->mu);
+        return;
+    }
+    ex->cancelled = true;
+    pthread_cond_broadcast(&ex->space);
+    interrupt_locked(ex);
+    if (!ex->head_sent) {
+        /* Nothing reached the client yet: the answer is a clean 504. */
+        static const char msg[] = "Gateway Timeout: the request deadline expired\n";
+        ex->started = true;
+        ex->status = 504;
+        ex->content_length = (int64_t)sizeof(msg) - 1;
+        spry_buf_reset(&ex->head);
+        spry_buf_append(&ex->head, "content-type\0text/plain", 24);
+        spry_buf_reset(&ex->pending);
+        spry_buf_append(&ex->pending, msg, sizeof(msg) - 1);
+        ex->finished = true;
+    } else {
+        ex->abort = true;
+    }
+    pthread_mutex_unlock(&ex->mu);
+    spry_log(SPRY_LOG_WARN, "component '%s': %s %s passed its deadline", component_of(ex),
+             ex->req.method, ex->req.path);
+    pump(ex);
+}
+
+struct dispose_link {
+    struct http_exchange *ex;
+};
+
+/* h2o frees the request (response written, or the client went away). */
+static void on_req_dispose(void *p)
+{
+    struct http_exchange *ex = ((struct dispose_link *)p)->ex;
+    if (h2o_timeout_is_linked(&ex->deadline))
+        h2o_timeout_unlink(&ex->deadline);
+    pthread_mutex_lock(&ex->mu);
+    ex->h2o_req = NULL;
+    ex->cancelled = true;
+    pthread_cond_broadcast(&ex->space);
+    interrupt_locked(ex);
+    pthread_mutex_unlock(&ex->mu);
+    exchange_release(ex);
+}
+
+void exchange_attach(struct http_exchange *ex, h2o_req_t *req)
+{
+    struct dispose_link *link = h2o_mem_alloc_shared(&req->pool, sizeof(*link), on_req_dispose);
+    link->ex = ex;
+    ex->h2o_req = req;
+    ex->generator.proceed = on_proceed;
+    ex->generator.stop = on_stop;
+    ex->deadline.cb = on_deadline;
+    h2o_timeout_link(ex->loop->ctx.loop, &ex->loop->deadline, &ex->deadline);
+}
+
+int exchange_create(struct http_loop *loop, const struct http_executor *executor, size_t arena_max,
+                    struct http_exchange **out)
+{
+    struct http_exchange *ex = spry_calloc(1, sizeof(*ex));
+    if (ex == NULL)
+        return SPRY_ENOMEM;
+    spry_arena_init(&ex->arena, arena_max);
+    pthread_mutex_init(&ex->mu, NULL);
+    pthread_cond_init(&ex->space, NULL);
+    spry_buf_init(&ex->head, 64 * 1024);
+    spry_buf_init(&ex->pending, PENDING_MAX + 64 * 1024);
+    spry_buf_init(&ex->sending, PENDING_MAX + 64 * 1024);
+    ex->executor = executor;
+    ex->loop = loop;
+    atomic_init(&ex->refs, 2); /* loop side + worker side */
+    atomic_fetch_add(&loop->server->active, 1);
+    *out = ex;
+    return 0;
+}

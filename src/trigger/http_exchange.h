@@ -1,0 +1,99 @@
+/*
+ * The executor interface: how a request reaches code that is not the HTTP
+ * server (a WAGI module, a component, a test double) and how its response
+ * comes back (docs/http.md, "Executors").
+ *
+ * Threading. The server parses a request on an I/O loop, copies everything
+ * an executor may read into the exchange (method, target, headers including
+ * the spin-* metadata, and the whole body, at most limits.max_body_bytes),
+ * and queues the exchange for a worker thread. handle() runs on that worker
+ * and may block as long as it likes: no I/O loop waits for it. The response
+ * functions below may be called from the worker (or any one thread at a
+ * time); they copy into the exchange and wake the exchange's loop, which
+ * writes to the socket.
+ *
+ * Deadline. limits.request_timeout_ms after the request was dispatched, the
+ * loop answers 504 (if no response was started; else it aborts the stream),
+ * marks the exchange cancelled and, if handle() is still running, calls
+ * interrupt() on the loop thread; interrupt must be thread-safe and quick
+ * (spry_store_interrupt is both). The same happens when the client goes
+ * away. After cancellation every response call returns
+ * SPRY_EINTERRUPTED and writes nothing; handle should return soon.
+ *
+ * Ending. handle returns 0 after http_exchange_finish, or an error code:
+ * then, if no response was started, the server answers 500 and logs the
+ * code with the route's component id (a trap is SPRY_ETRAP). A handle that
+ * returns 0 without finishing is finished by the server (200 with what was
+ * written, or 500 when nothing was started).
+ */
+#ifndef SPRY_TRIGGER_HTTP_EXCHANGE_H
+#define SPRY_TRIGGER_HTTP_EXCHANGE_H
+
+#include "trigger/router.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct http_exchange;
+
+struct http_executor {
+    void *data;
+    int (*handle)(void *data, struct http_exchange *ex);
+    /* May be NULL. Called on a loop thread with the exchange locked, only
+     * while handle() runs; `user` is what handle set with
+     * http_exchange_set_user. It must not call http_exchange_* functions. */
+    void (*interrupt)(void *data, void *user);
+};
+
+/*
+ * The request as an executor sees it. Every string is NUL-terminated and
+ * owned by the exchange (valid until handle returns). Header names are
+ * lower case; `host` and `content-length` are included (HTTP/1 requests
+ * carry them outside the header list in the library) followed by the
+ * spin-* headers of http_router_spin_headers.
+ */
+struct http_request {
+    const char *method;
+    const char *target; /* path and query as received */
+    const char *path;   /* without the query */
+    const char *query;  /* after '?', "" when there is none */
+    const char *scheme; /* "http" or "https" */
+    const char *authority;
+    const char *client_addr; /* "ip:port" */
+    const char *server_addr; /* "ip:port" of the listener that accepted it */
+    int http_version;        /* 0x100, 0x101 or 0x200 */
+    const struct http_header_pair *headers;
+    size_t nheaders;
+    const uint8_t *body;
+    size_t body_len;
+    /* The route that matched, and the match facts WAGI's CGI variables use. */
+    const struct http_route *route;
+    const char *matched_route, *raw_route, *component_route, *base, *path_info;
+};
+
+const struct http_request *http_exchange_request(const struct http_exchange *ex);
+
+/* A slot for the executor's per-request state (e.g. the store that
+ * interrupt() must stop). Set it before the guest starts running. */
+void http_exchange_set_user(struct http_exchange *ex, void *user);
+void *http_exchange_user(const struct http_exchange *ex);
+
+/*
+ * Starts the response. content_length < 0 means unknown: HTTP/1.1 sends it
+ * chunked, HTTP/2 as DATA frames. Header names and values are copied; a
+ * name or value with CR, LF or NUL is SPRY_EINVAL, as is a second start.
+ */
+int http_exchange_start(struct http_exchange *ex, uint16_t status,
+                        const struct http_header_pair *headers, size_t nheaders,
+                        int64_t content_length);
+/* Appends body bytes. Blocks while more than 256 KiB wait to be written
+ * (the client reads slower than the guest writes). Implies start(200, none,
+ * unknown length) when the response was not started. */
+int http_exchange_write(struct http_exchange *ex, const void *data, size_t len);
+/* Ends the response (starting it as 200 with no body if needed). */
+int http_exchange_finish(struct http_exchange *ex);
+/* True once the deadline expired or the client went away. */
+bool http_exchange_cancelled(const struct http_exchange *ex);
+
+#endif

@@ -1,0 +1,115 @@
+/*
+ * Shared internals of the HTTP server: the per-loop state, the exchange
+ * (a request handed to an executor) and the worker queue. Only the
+ * http_*.c files of this layer include it; it is where h2o is visible.
+ *
+ * Ownership of an exchange (reference counted, `refs`):
+ *  - the loop side holds one from dispatch until h2o disposes the request
+ *    (the dispose hook linked into the request's memory pool);
+ *  - the worker side holds one from dispatch until handle() has returned
+ *    and the response was finished (or the exchange was skipped);
+ *  - every message posted to the loop holds one until the loop took it.
+ * The last release frees it. `mu` guards the response state, which both
+ * sides touch; h2o objects (h2o_req, the deadline entry) are only touched
+ * on the loop thread, and h2o_req is NULL once the request is gone.
+ */
+#ifndef SPRY_TRIGGER_HTTP_INTERNAL_H
+#define SPRY_TRIGGER_HTTP_INTERNAL_H
+
+#define H2O_USE_LIBUV 0
+#define H2O_USE_EPOLL 1
+#include <h2o.h>
+
+#include "base/arena.h"
+#include "base/buf.h"
+#include "trigger/http_exchange.h"
+#include "trigger/http_server.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+struct http_workers;
+
+struct http_loop {
+    struct http_server *server;
+    pthread_t thread;
+    bool thread_started;
+    h2o_context_t ctx;
+    bool ctx_ready;
+    h2o_accept_ctx_t accept_ctx;
+    int listen_fd;                        /* -1 once handed to h2o or closed */
+    h2o_socket_t *listener;               /* NULL once closed (loop thread only) */
+    h2o_multithread_receiver_t exchanges; /* exchange messages: pump */
+    h2o_multithread_receiver_t control;   /* shutdown / stop */
+    h2o_timeout_t deadline;               /* request_timeout_ms */
+    atomic_size_t connections;
+    atomic_bool stop;
+};
+
+struct http_server {
+    struct http_server_config config; /* strings point into `strings` */
+    char *strings[6];
+    h2o_globalconf_t globalconf;
+    struct http_loop *loops;
+    uint32_t nloops;
+    struct http_workers *workers;
+    SSL_CTX *ssl_ctx;
+    uint16_t port;
+    char server_addr[64];
+    int stop_fd;          /* eventfd: http_server_stop writes, http_server_wait reads */
+    atomic_size_t active; /* exchanges not yet freed */
+    bool started;
+};
+
+/* Response state shared by the worker (writer) and the loop (sender). */
+struct http_exchange {
+    struct http_request req; /* immutable after dispatch */
+    struct spry_arena arena; /* req's strings, headers, body */
+    const struct http_executor *executor;
+    struct http_loop *loop;
+    atomic_int refs;
+    pthread_mutex_t mu;
+    pthread_cond_t space; /* signalled when pending drained or cancelled */
+    /* guarded by mu */
+    h2o_req_t *h2o_req;
+    bool running, cancelled, started, head_sent, finished, final_sent, inflight, msg_pending, abort;
+    uint16_t status;
+    int64_t content_length;
+    struct spry_buf head; /* response headers: "name\0value\0" pairs */
+    struct spry_buf pending, sending;
+    void *user;
+    /* loop thread only */
+    h2o_generator_t generator;
+    h2o_timeout_entry_t deadline;
+    h2o_multithread_message_t msg;
+    struct http_exchange *next; /* worker queue link (queue's lock) */
+};
+
+/* http_exchange.c */
+/* A new exchange with refs = 2 (loop side, worker side); the caller fills
+ * ex->req from ex->arena (at most arena_max bytes). */
+int exchange_create(struct http_loop *loop, const struct http_executor *executor, size_t arena_max,
+                    struct http_exchange **out);
+void exchange_release(struct http_exchange *ex);
+void exchange_attach(struct http_exchange *ex, h2o_req_t *req); /* loop side: hooks + deadline */
+void exchange_on_message(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages);
+void exchange_run(struct http_exchange *ex);  /* worker: handle() and the ending */
+void exchange_skip(struct http_exchange *ex); /* worker: cancelled before it ran */
+
+/* http_workers.c */
+int workers_create(uint32_t nthreads, uint32_t queue_max, struct http_workers **out);
+/* Loop thread: SPRY_EBUSY when the queue is full. Takes no reference. */
+int workers_push(struct http_workers *w, struct http_exchange *ex);
+/* Lets queued work finish, then joins the threads and frees. */
+void workers_destroy(struct http_workers *w);
+
+/* http_tls.c */
+int tls_context_create(const char *cert, const char *key, SSL_CTX **out,
+                       struct spry_report *report);
+
+/* http_listen.c: a bound, listening, non-blocking socket (SO_REUSEPORT). */
+int listen_socket(const struct sockaddr_storage *addr, socklen_t len, int *out_fd,
+                  struct spry_report *report);
+
+#endif

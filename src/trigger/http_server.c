@@ -1,0 +1,665 @@
+/*
+ * The HTTP server: loops, listeners, request admission and dispatch, and
+ * the drain on stop. Exchanges (executor requests) live in
+ * http_exchange.c, the worker queue in http_workers.c.
+ *
+ * Every loop thread owns its h2o context, its listener and its connections;
+ * nothing else touches them except through h2o's thread-safe message queues
+ * (`exchanges`, `control`). There is no global state: a process may run
+ * several servers.
+ */
+#include "trigger/http_internal.h"
+
+#include "base/alloc.h"
+#include "base/log.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#define WELL_KNOWN "/.well-known/spin/"
+
+void http_limits_init(struct http_limits *l)
+{
+    l->max_request_line = 8 * 1024;
+    l->max_header_line = 8 * 1024;
+    l->max_header_block = 64 * 1024;
+    l->max_header_fields = 100;
+    l->max_body_bytes = 16u * 1024 * 1024;
+    l->header_timeout_ms = 10 * 1000;
+    l->idle_timeout_ms = 60 * 1000;
+    l->request_timeout_ms = 30 * 1000;
+    l->drain_timeout_ms = 30 * 1000;
+}
+
+void http_server_config_init(struct http_server_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->listen = "127.0.0.1:3000";
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    c->loops = n > 0 ? (uint32_t)n : 1;
+    c->workers = 2 * c->loops;
+    c->queue_max = 1024;
+    http_limits_init(&c->limits);
+}
+
+/* ---- admission: limits the library does not enforce itself ----------- */
+
+struct verdict {
+    int status; /* 0: admitted */
+    const char *reason;
+    const char *body;
+};
+
+/*
+ * h2o 2.2 parses with picohttpparser and enforces: request head size (about
+ * 400 KiB in all), 100 fields, the body limit (413, before reading a
+ * declared length), bare CR (400). The rest of docs/http.md's limits are
+ * checked here, after parsing and before any executor runs. An obs-fold
+ * continuation line reaches us as a field with an empty name.
+ */
+static struct verdict admit(const struct http_limits *l, h2o_req_t *req)
+{
+    struct verdict v = {0, NULL, NULL};
+    size_t line = req->input.method.len + 1 + req->input.path.len + sizeof(" HTTP/1.1") - 1;
+    if (line > l->max_request_line)
+        return (struct verdict){414, "URI Too Long", "request line too long\n"};
+    size_t fields = req->headers.size + (req->input.authority.len ? 1 : 0);
+    size_t block =
+        req->input.authority.len ? sizeof("host: \r\n") - 1 + req->input.authority.len : 0;
+    for (size_t i = 0; i < req->headers.size; i++) {
+        const h2o_header_t *h = &req->headers.entries[i];
+        if (h->name->len == 0)
+            return (struct verdict){400, "Bad Request", "obsolete line folding\n"};
+        for (size_t k = 0; k < h->value.len; k++) {
+            char c = h->value.base[k];
+            if (c == '\r' || c == '\n' || c == '\0')
+                return (struct verdict){400, "Bad Request", "bad character in a field\n"};
+        }
+        size_t one = h->name->len + 2 + h->value.len;
+        if (one > l->max_header_line)
+            return (struct verdict){431, "Request Header Fields Too Large", "field too long\n"};
+        block += one + 2;
+    }
+    if (block > l->max_header_block)
+        return (struct verdict){431, "Request Header Fields Too Large", "header too large\n"};
+    if (fields > l->max_header_fields)
+        return (struct verdict){431, "Request Header Fields Too Large", "too many fields\n"};
+    return v;
+}
+
+static void send_error(h2o_req_t *req, int status, const char *reason, const char *body, bool close)
+{
+    if (close)
+        req->http1_is_persistent = 0;
+    h2o_send_error_generic(req, status, reason, body,
+                           close ? H2O_SEND_ERROR_HTTP1_CLOSE_CONNECTION : 0);
+}
+
+/* ---- responses served on the loop ------------------------------------ */
+
+static void send_text(h2o_req_t *req, int status, const char *ctype, const char *body, size_t len)
+{
+    req->res.status = status;
+    req->res.reason = "OK";
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, ctype,
+                   strlen(ctype));
+    h2o_send_inline(req, body, len);
+}
+
+static void json_string(struct spry_buf *b, const char *s)
+{
+    spry_buf_append_byte(b, '"');
+    for (; s != NULL && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            spry_buf_printf(b, "\\%c", c);
+        else if (c < 0x20)
+            spry_buf_printf(b, "\\u%04x", c);
+        else
+            spry_buf_append_byte(b, c);
+    }
+    spry_buf_append_byte(b, '"');
+}
+
+static void serve_well_known(struct http_server *s, h2o_req_t *req, const char *path, size_t len)
+{
+    const char *rest = path + sizeof(WELL_KNOWN) - 1;
+    size_t rl = len - (sizeof(WELL_KNOWN) - 1);
+    if (rl == 6 && memcmp(rest, "health", 6) == 0) {
+        send_text(req, 200, "text/plain", "OK", 2);
+        return;
+    }
+    if (rl == 4 && memcmp(rest, "info", 4) == 0) {
+        struct spry_buf b;
+        spry_buf_init(&b, 64 * 1024);
+        spry_buf_append_str(&b, "{\"name\":");
+        json_string(&b, s->config.app_name ? s->config.app_name : "");
+        spry_buf_append_str(&b, ",\"version\":");
+        json_string(&b, s->config.app_version ? s->config.app_version : "");
+        spry_buf_append_str(&b, "}");
+        h2o_iovec_t body = h2o_strdup(&req->pool, (const char *)b.data, b.len);
+        spry_buf_fini(&b);
+        send_text(req, 200, "application/json", body.base, body.len);
+        return;
+    }
+    send_error(req, 404, "Not Found", "Not Found\n", false);
+}
+
+static void serve_static(h2o_req_t *req, const struct http_static_response *sr)
+{
+    req->res.status = sr->status;
+    req->res.reason = "OK";
+    for (size_t i = 0; i < sr->nheaders; i++) {
+        const struct http_header_pair *h = &sr->headers[i];
+        h2o_iovec_t name = h2o_strdup(&req->pool, h->name, strlen(h->name));
+        h2o_strtolower(name.base, name.len);
+        if (h2o_memis(name.base, name.len, H2O_STRLIT("content-length")))
+            continue;
+        h2o_add_header_by_str(&req->pool, &req->res.headers, name.base, name.len, 1, NULL, h->value,
+                              strlen(h->value));
+    }
+    h2o_send_inline(req, sr->body ? sr->body : "", sr->body_len);
+}
+
+/* ---- dispatch to an executor ----------------------------------------- */
+
+struct header_list {
+    struct spry_arena *arena;
+    struct http_header_pair *items;
+    size_t n, cap;
+};
+
+static int header_add(void *ctx, const char *name, size_t nl, const char *value, size_t vl)
+{
+    struct header_list *l = ctx;
+    if (l->n == l->cap)
+        return SPRY_ETOOBIG;
+    char *n = spry_arena_alloc(l->arena, nl + 1), *v = spry_arena_alloc(l->arena, vl + 1);
+    if (n == NULL || v == NULL)
+        return SPRY_ENOMEM;
+    memcpy(n, name, nl);
+    memcpy(v, value, vl);
+    l->items[l->n].name = n;
+    l->items[l->n].value = v;
+    l->n++;
+    return 0;
+}
+
+static char *arena_strndup(struct spry_arena *a, const char *s, size_t n)
+{
+    char *d = spry_arena_alloc(a, n + 1);
+    if (d != NULL && n > 0)
+        memcpy(d, s, n);
+    return d;
+}
+
+static void peer_text(h2o_req_t *req, char *out, size_t cap)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
+    char host[NI_MAXHOST];
+    size_t hl = sl ? h2o_socket_getnumerichost((struct sockaddr *)&ss, sl, host) : SIZE_MAX;
+    if (hl == SIZE_MAX) {
+        snprintf(out, cap, "unknown:0");
+        return;
+    }
+    int32_t port = h2o_socket_getport((struct sockaddr *)&ss);
+    if (ss.ss_family == AF_INET6)
+        snprintf(out, cap, "[%.*s]:%d", (int)hl, host, (int)port);
+    else
+        snprintf(out, cap, "%.*s:%d", (int)hl, host, (int)port);
+}
+
+/* Copies the request off h2o into ex (loop thread). */
+static int fill_request(struct http_exchange *ex, h2o_req_t *req, const struct http_match *m,
+                        const char *client, bool tls)
+{
+    struct spry_arena *a = &ex->arena;
+    struct http_request *r = &ex->req;
+    size_t qa = req->input.query_at;
+    size_t plen = qa == SIZE_MAX ? req->input.path.len : qa;
+    r->method = arena_strndup(a, req->input.method.base, req->input.method.len);
+    r->target = arena_strndup(a, req->input.path.base, req->input.path.len);
+    r->path = arena_strndup(a, req->input.path.base, plen);
+    r->query = qa == SIZE_MAX
+                   ? arena_strndup(a, "", 0)
+                   : arena_strndup(a, req->input.path.base + qa + 1, req->input.path.len - qa - 1);
+    r->scheme = tls ? "https" : "http";
+    r->authority = arena_strndup(a, req->input.authority.base, req->input.authority.len);
+    r->client_addr = arena_strndup(a, client, strlen(client));
+    r->server_addr = ex->loop->server->server_addr;
+    r->http_version = req->version;
+    r->route = m->route;
+    r->matched_route = m->matched_route;
+    r->raw_route = m->raw_route;
+    r->component_route = m->component_route;
+    r->base = m->base;
+    r->path_info = arena_strndup(a, m->path_info, m->path_info_len);
+    if (!r->method || !r->target || !r->path || !r->query || !r->authority || !r->client_addr ||
+        !r->path_info)
+        return SPRY_ENOMEM;
+    struct header_list hl = {a, NULL, 0, req->headers.size + 2 + 8 + HTTP_ROUTE_MAX_PARAMS};
+    hl.items = spry_arena_alloc_array(a, hl.cap, sizeof(*hl.items));
+    if (hl.items == NULL)
+        return SPRY_ENOMEM;
+    int rc = 0;
+    if (req->input.authority.len)
+        rc = header_add(&hl, "host", 4, req->input.authority.base, req->input.authority.len);
+    for (size_t i = 0; rc == 0 && i < req->headers.size; i++) {
+        const h2o_header_t *h = &req->headers.entries[i];
+        rc = header_add(&hl, h->name->base, h->name->len, h->value.base, h->value.len);
+    }
+    if (rc == 0 && req->entity.base != NULL) {
+        char len[24];
+        int n = snprintf(len, sizeof(len), "%zu", req->entity.len);
+        rc = header_add(&hl, "content-length", 14, len, (size_t)n);
+    }
+    struct http_request_facts f = {r->scheme, r->authority, r->target, req->input.path.len,
+                                   r->client_addr};
+    if (rc == 0)
+        rc = http_router_spin_headers(m, &f, header_add, &hl);
+    if (rc != 0)
+        return rc;
+    r->headers = hl.items;
+    r->nheaders = hl.n;
+    if (req->entity.base != NULL) {
+        uint8_t *body = spry_arena_alloc(a, req->entity.len + 1);
+        if (body == NULL)
+            return SPRY_ENOMEM;
+        memcpy(body, req->entity.base, req->entity.len);
+        r->body = body;
+        r->body_len = req->entity.len;
+    } else {
+        r->body = (const uint8_t *)"";
+    }
+    return 0;
+}
+
+static void dispatch(struct http_loop *loop, h2o_req_t *req, const struct http_match *m)
+{
+    struct http_server *s = loop->server;
+    const struct http_executor *executor = m->route->executor;
+    if (executor == NULL || executor->handle == NULL) {
+        spry_log(SPRY_LOG_ERROR, "route '%s' has no executor", m->raw_route);
+        send_error(req, 500, "Internal Server Error", "Internal Server Error\n", false);
+        return;
+    }
+    char client[NI_MAXHOST + 16];
+    peer_text(req, client, sizeof(client));
+    /* Everything copied is bounded by the limits admit() checked. */
+    size_t arena_max = req->entity.len + 2 * (size_t)s->config.limits.max_header_block +
+                       4 * req->input.path.len + 64 * 1024;
+    struct http_exchange *ex;
+    if (exchange_create(loop, executor, arena_max, &ex) != 0) {
+        send_error(req, 503, "Service Unavailable", "Service Unavailable\n", false);
+        return;
+    }
+    int rc = fill_request(ex, req, m, client, req->conn->ctx == &loop->ctx && s->ssl_ctx != NULL);
+    if (rc != 0) {
+        exchange_release(ex);
+        exchange_release(ex);
+        send_error(req, 500, "Internal Server Error", "Internal Server Error\n", false);
+        return;
+    }
+    if (workers_push(s->workers, ex) != 0) {
+        spry_log(SPRY_LOG_WARN, "request queue full (%u): 503 for %s", s->config.queue_max,
+                 ex->req.path);
+        exchange_release(ex);
+        exchange_release(ex);
+        send_error(req, 503, "Service Unavailable", "Service Unavailable: request queue full\n",
+                   false);
+        return;
+    }
+    exchange_attach(ex, req);
+}
+
+struct spry_handler {
+    h2o_handler_t super;
+    struct http_server *server;
+};
+
+static int on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    struct http_server *s = ((struct spry_handler *)self)->server;
+    struct http_loop *loop = H2O_STRUCT_FROM_MEMBER(struct http_loop, ctx, req->conn->ctx);
+    struct verdict v = admit(&s->config.limits, req);
+    if (v.status != 0) {
+        send_error(req, v.status, v.reason, v.body, true);
+        return 0;
+    }
+    const char *path = req->input.path.base;
+    size_t len = req->input.query_at == SIZE_MAX ? req->input.path.len : req->input.query_at;
+    if (len >= sizeof(WELL_KNOWN) - 1 && memcmp(path, WELL_KNOWN, sizeof(WELL_KNOWN) - 1) == 0) {
+        serve_well_known(s, req, path, len);
+        return 0;
+    }
+    struct http_match m;
+    if (s->config.router == NULL || http_router_match(s->config.router, path, len, &m) != 0) {
+        send_error(req, 404, "Not Found", "Not Found\n", false);
+        return 0;
+    }
+    if (m.route->kind == HTTP_TARGET_STATIC) {
+        serve_static(req, &m.route->static_response);
+        return 0;
+    }
+    dispatch(loop, req, &m);
+    return 0;
+}
+
+/* ---- loops ------------------------------------------------------------ */
+
+enum control_kind { CONTROL_SHUTDOWN, CONTROL_STOP };
+
+struct control_msg {
+    h2o_multithread_message_t super;
+    enum control_kind kind;
+};
+
+static void on_conn_close(void *data)
+{
+    struct http_loop *loop = data;
+    atomic_fetch_sub(&loop->connections, 1);
+}
+
+static void on_accept(h2o_socket_t *listener, const char *err)
+{
+    struct http_loop *loop = listener->data;
+    if (err != NULL)
+        return;
+    h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
+    if (sock == NULL)
+        return;
+    atomic_fetch_add(&loop->connections, 1);
+    sock->on_close.cb = on_conn_close;
+    sock->on_close.data = loop;
+    h2o_accept(&loop->accept_ctx, sock);
+}
+
+static void close_listener(struct http_loop *loop)
+{
+    if (loop->listener != NULL) {
+        h2o_socket_read_stop(loop->listener);
+        h2o_socket_close(loop->listener);
+        loop->listener = NULL;
+    }
+}
+
+static void on_control(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+    struct http_loop *loop = H2O_STRUCT_FROM_MEMBER(struct http_loop, control, receiver);
+    while (!h2o_linklist_is_empty(messages)) {
+        struct control_msg *m =
+            H2O_STRUCT_FROM_MEMBER(struct control_msg, super.link, messages->next);
+        h2o_linklist_unlink(&m->super.link);
+        if (m->kind == CONTROL_SHUTDOWN) {
+            close_listener(loop);
+            h2o_context_request_shutdown(&loop->ctx);
+        } else {
+            atomic_store(&loop->stop, true);
+        }
+        spry_free(m);
+    }
+}
+
+static int post_control(struct http_loop *loop, enum control_kind kind)
+{
+    struct control_msg *m = spry_calloc(1, sizeof(*m));
+    if (m == NULL)
+        return SPRY_ENOMEM;
+    m->kind = kind;
+    h2o_multithread_send_message(&loop->control, &m->super);
+    return 0;
+}
+
+static void *loop_main(void *arg)
+{
+    struct http_loop *loop = arg;
+    loop->listener =
+        h2o_evloop_socket_create(loop->ctx.loop, loop->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
+    loop->listen_fd = -1;
+    loop->listener->data = loop;
+    h2o_socket_read_start(loop->listener, on_accept);
+    while (!atomic_load(&loop->stop))
+        h2o_evloop_run(loop->ctx.loop, INT32_MAX);
+    close_listener(loop);
+    return NULL;
+}
+
+static int init_loop(struct http_server *s, struct http_loop *loop,
+                     const struct sockaddr_storage *addr, socklen_t alen,
+                     struct spry_report *report)
+{
+    loop->server = s;
+    loop->listen_fd = -1;
+    int rc = listen_socket(addr, alen, &loop->listen_fd, report);
+    if (rc != 0)
+        return rc;
+    h2o_context_init(&loop->ctx, h2o_evloop_create(), &s->globalconf);
+    loop->ctx_ready = true;
+    loop->accept_ctx.ctx = &loop->ctx;
+    loop->accept_ctx.hosts = s->globalconf.hosts;
+    loop->accept_ctx.ssl_ctx = s->ssl_ctx;
+    h2o_multithread_register_receiver(loop->ctx.queue, &loop->exchanges, exchange_on_message);
+    h2o_multithread_register_receiver(loop->ctx.queue, &loop->control, on_control);
+    h2o_timeout_init(loop->ctx.loop, &loop->deadline, s->config.limits.request_timeout_ms);
+    return 0;
+}
+
+static void fini_loop(struct http_loop *loop)
+{
+    if (loop->listen_fd >= 0)
+        close(loop->listen_fd);
+    if (!loop->ctx_ready)
+        return;
+    /* With connections still open (idle keep-alive past the drain), h2o
+     * cannot be torn down safely: the loop is left to process exit. */
+    if (atomic_load(&loop->connections) != 0)
+        return;
+    h2o_multithread_unregister_receiver(loop->ctx.queue, &loop->exchanges);
+    h2o_multithread_unregister_receiver(loop->ctx.queue, &loop->control);
+    h2o_timeout_dispose(loop->ctx.loop, &loop->deadline);
+    h2o_loop_t *l = loop->ctx.loop;
+    h2o_context_dispose(&loop->ctx);
+    h2o_evloop_destroy(l);
+}
+
+/* ---- lifecycle -------------------------------------------------------- */
+
+static char *dup_opt(struct http_server *s, int slot, const char *text)
+{
+    if (text == NULL)
+        return NULL;
+    s->strings[slot] = spry_strdup(text);
+    return s->strings[slot];
+}
+
+int http_server_create(const struct http_server_config *config, struct http_server **out,
+                       struct spry_report *report)
+{
+    struct sockaddr_storage addr;
+    socklen_t alen;
+    int rc =
+        http_listen_parse(config->listen ? config->listen : "127.0.0.1:3000", &addr, &alen, report);
+    if (rc != 0)
+        return rc;
+    if ((config->tls_cert == NULL) != (config->tls_key == NULL))
+        return spry_report_set(report, SPRY_EINVAL, "--tls-cert and --tls-key go together");
+    if (config->loops == 0 || config->workers == 0 || config->limits.request_timeout_ms == 0)
+        return spry_report_set(report, SPRY_EINVAL,
+                               "loops, workers and the request timeout must be positive");
+    struct http_server *s = spry_calloc(1, sizeof(*s));
+    if (s == NULL)
+        return spry_report_set(report, SPRY_ENOMEM, "out of memory");
+    s->config = *config;
+    s->stop_fd = -1;
+    s->config.listen = dup_opt(s, 0, config->listen);
+    s->config.tls_cert = dup_opt(s, 1, config->tls_cert);
+    s->config.tls_key = dup_opt(s, 2, config->tls_key);
+    s->config.app_name = dup_opt(s, 3, config->app_name);
+    s->config.app_version = dup_opt(s, 4, config->app_version);
+
+    h2o_config_init(&s->globalconf);
+    const struct http_limits *l = &config->limits;
+    s->globalconf.max_request_entity_size = l->max_body_bytes;
+    /* h2o 2.2 has one HTTP/1 timer for an idle connection and a request
+     * being read: the stricter of the two limits applies to both. */
+    s->globalconf.http1.req_timeout =
+        l->header_timeout_ms < l->idle_timeout_ms ? l->header_timeout_ms : l->idle_timeout_ms;
+    s->globalconf.http2.idle_timeout = l->idle_timeout_ms;
+    s->globalconf.http2.graceful_shutdown_timeout = l->drain_timeout_ms;
+    h2o_hostconf_t *host =
+        h2o_config_register_host(&s->globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);
+    struct spry_handler *h = (void *)h2o_create_handler(path, sizeof(*h));
+    h->super.on_req = on_req;
+    h->server = s;
+
+    if (config->tls_cert != NULL) {
+        rc = tls_context_create(config->tls_cert, config->tls_key, &s->ssl_ctx, report);
+        if (rc != 0)
+            goto fail;
+    }
+    s->stop_fd = eventfd(0, EFD_CLOEXEC);
+    s->loops = spry_calloc(config->loops, sizeof(*s->loops));
+    if (s->stop_fd < 0 || s->loops == NULL) {
+        rc = spry_report_set(report, SPRY_ENOMEM, "out of resources");
+        goto fail;
+    }
+    for (uint32_t i = 0; i < config->loops; i++) {
+        s->nloops = i + 1;
+        rc = init_loop(s, &s->loops[i], &addr, alen, report);
+        if (rc != 0)
+            goto fail;
+        if (i == 0) {
+            /* Port 0 binds a free port; the other loops share it. */
+            struct sockaddr_storage bound;
+            socklen_t bl = sizeof(bound);
+            getsockname(s->loops[0].listen_fd, (struct sockaddr *)&bound, &bl);
+            s->port = (uint16_t)h2o_socket_getport((struct sockaddr *)&bound);
+            if (addr.ss_family == AF_INET6)
+                ((struct sockaddr_in6 *)&addr)->sin6_port = htons(s->port);
+            else
+                ((struct sockaddr_in *)&addr)->sin_port = htons(s->port);
+            char numeric[NI_MAXHOST];
+            size_t nl = h2o_socket_getnumerichost((struct sockaddr *)&bound, bl, numeric);
+            snprintf(s->server_addr, sizeof(s->server_addr),
+                     addr.ss_family == AF_INET6 ? "[%.*s]:%u" : "%.*s:%u",
+                     (int)(nl == SIZE_MAX ? 0 : nl), numeric, s->port);
+        }
+    }
+    *out = s;
+    return 0;
+fail:
+    http_server_destroy(s);
+    return rc;
+}
+
+uint16_t http_server_port(const struct http_server *s)
+{
+    return s->port;
+}
+
+int http_server_start(struct http_server *s, struct spry_report *report)
+{
+    int rc = workers_create(s->config.workers, s->config.queue_max, &s->workers);
+    if (rc != 0)
+        return spry_report_set(report, rc, "cannot start %u workers", s->config.workers);
+    for (uint32_t i = 0; i < s->nloops; i++) {
+        if (pthread_create(&s->loops[i].thread, NULL, loop_main, &s->loops[i]) != 0)
+            return spry_report_set(report, SPRY_EIO, "cannot start event loop %u", i);
+        s->loops[i].thread_started = true;
+    }
+    s->started = true;
+    return 0;
+}
+
+void http_server_stop(struct http_server *s)
+{
+    uint64_t one = 1;
+    ssize_t n = write(s->stop_fd, &one, sizeof(one));
+    (void)n;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static size_t open_connections(const struct http_server *s)
+{
+    size_t n = 0;
+    for (uint32_t i = 0; i < s->nloops; i++)
+        n += atomic_load(&s->loops[i].connections);
+    return n;
+}
+
+int http_server_wait(struct http_server *s)
+{
+    uint64_t v;
+    while (read(s->stop_fd, &v, sizeof(v)) < 0 && errno == EINTR)
+        ;
+    int rc = 0;
+    for (uint32_t i = 0; i < s->nloops; i++)
+        if (s->loops[i].thread_started)
+            post_control(&s->loops[i], CONTROL_SHUTDOWN);
+    uint64_t deadline = now_ms() + s->config.limits.drain_timeout_ms;
+    while (atomic_load(&s->active) != 0 && now_ms() < deadline)
+        poll(NULL, 0, 5);
+    if (atomic_load(&s->active) != 0) {
+        spry_log(SPRY_LOG_WARN, "drain: %zu requests still running after %u ms",
+                 (size_t)atomic_load(&s->active), s->config.limits.drain_timeout_ms);
+        rc = SPRY_ETIMEOUT;
+    }
+    /* Give clients a moment to close connections whose last response was
+     * just written (they were told to: "connection: close", GOAWAY). */
+    uint64_t grace = now_ms() + 500;
+    while (open_connections(s) != 0 && now_ms() < grace)
+        poll(NULL, 0, 5);
+    for (uint32_t i = 0; i < s->nloops; i++)
+        if (s->loops[i].thread_started)
+            post_control(&s->loops[i], CONTROL_STOP);
+    for (uint32_t i = 0; i < s->nloops; i++)
+        if (s->loops[i].thread_started) {
+            pthread_join(s->loops[i].thread, NULL);
+            s->loops[i].thread_started = false;
+        }
+    workers_destroy(s->workers);
+    s->workers = NULL;
+    return rc;
+}
+
+void http_server_destroy(struct http_server *s)
+{
+    if (s == NULL)
+        return;
+    if (s->started && s->loops != NULL && s->loops[0].thread_started) {
+        http_server_stop(s);
+        http_server_wait(s);
+    }
+    workers_destroy(s->workers);
+    bool torn_down = true;
+    for (uint32_t i = 0; i < s->nloops; i++) {
+        fini_loop(&s->loops[i]);
+        if (s->loops[i].ctx_ready && atomic_load(&s->loops[i].connections) != 0)
+            torn_down = false;
+    }
+    if (!torn_down)
+        return; /* h2o still references the configuration: leave it to exit */
+    h2o_config_dispose(&s->globalconf);
+    if (s->ssl_ctx != NULL)
+        SSL_CTX_free(s->ssl_ctx);
+    if (s->stop_fd >= 0)
+        close(s->stop_fd);
+    for (size_t i = 0; i < sizeof(s->strings) / sizeof(s->strings[0]); i++)
+        spry_free(s->strings[i]);
+    spry_free(s->loops);
+    spry_free(s);
+}
