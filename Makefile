@@ -84,6 +84,7 @@ $(BUILD)/tests/spec-runner: $(SPEC_OBJS) $(BUILD)/libspry.a
 # Small programs the unit tests run (e.g. under strace): tests/tools/NAME.c
 # becomes BUILD/tests/tools/NAME.
 TOOLS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/tools/%)
+.SECONDARY: $(TOOL_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/bench/instantiate.o
 $(BUILD)/tests/tools/%: $(BUILD)/obj/tests/tools/%.o $(BUILD)/libspry.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $< $(BUILD)/libspry.a $(LDLIBS) -o $@
