@@ -46,7 +46,24 @@ DEPS_STAMP := $(BUILD)/.deps-ok
 .PHONY: all deps test asan explicit-bounds clean format check-format fuzz-bins fuzz-smoke
 EXAMPLES := $(patsubst examples/%.wat,$(BUILD)/examples/%.wasm,$(wildcard examples/*.wat))
 
-all: $(BUILD)/spry $(BUILD)/libspry.a $(EXAMPLES)
+# examples/hello: a Spin app of C WAGI components, built for wasm32-wasi
+# into BUILD/examples/hello with its manifest and static files.
+HELLO_DIR := $(BUILD)/examples/hello
+HELLO_APP := $(HELLO_DIR)/spin.toml $(HELLO_DIR)/hello.wasm $(HELLO_DIR)/files.wasm \
+             $(patsubst examples/hello/%,$(HELLO_DIR)/%,$(wildcard examples/hello/static/*))
+WASI_CC  := clang --target=wasm32-wasi
+WASI_CFLAGS := -O2 -Wall -Wextra -Werror
+
+all: $(BUILD)/spry $(BUILD)/libspry.a $(EXAMPLES) $(HELLO_APP)
+
+$(HELLO_DIR)/%.wasm: examples/hello/%.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(WASI_CC) $(WASI_CFLAGS) -c $< -o $(@:.wasm=.o)
+	$(WASI_CC) -s $(@:.wasm=.o) -o $@
+
+$(HELLO_DIR)/%: examples/hello/%
+	@mkdir -p $(dir $@)
+	cp $< $@
 
 $(BUILD)/examples/%.wasm: examples/%.wat | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
