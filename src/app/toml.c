@@ -473,6 +473,8 @@ static int parse_inline_table(struct toml_parser *p, struct toml_value *v, unsig
     skip_blanks(p);
     if (tp_peek(p, 0) != '}') {
         for (;;) {
+            if (tp_peek(p, 0) == '\n' || tp_peek(p, 0) == '\r')
+                return tp_error(p, p->pos, "newline in an inline table (it must be on one line)");
             int rc = parse_keyval(p, t);
             if (rc != 0)
                 return rc;
@@ -710,7 +712,8 @@ int toml_parse(const char *text, size_t len, const char *name, const struct toml
         spry_report_init(&local);
         report = &local;
     }
-    struct toml_parser p = {.src = text, .len = len, .name = name, .line = 1, .report = report};
+    struct toml_parser p = {
+        .src = text, .len = len, .name = name, .line = 1, .col_num = 1, .report = report};
     if (limits != NULL)
         p.limits = *limits;
     else
