@@ -16,7 +16,7 @@ TEST_CPPFLAGS := -Itests
 CFLAGS   := -std=c17 $(OPT) -g -Wall -Wextra -Werror -Wshadow -Wvla -fvisibility=hidden \
             -fno-strict-aliasing -ffp-contract=off -pthread -MMD -MP
 LDFLAGS  := -pthread
-LDLIBS   := -lm
+LDLIBS   := -lm -lcurl -lcrypto
 
 ifeq ($(SANITIZE),1)
 CFLAGS   += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
@@ -35,11 +35,14 @@ CLI_SRCS  := $(sort $(wildcard src/cli/*.c))
 UNIT_SRCS := $(sort $(wildcard tests/harness/*.c) $(shell find tests/unit -name '*.c'))
 SPEC_SRCS := $(sort $(wildcard tests/spec/*.c))
 TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
+# The toml-test runner reuses the spec runner's JSON reader and skip list.
+TOML_SRCS := $(sort $(wildcard tests/toml/*.c)) tests/spec/json.c tests/spec/skip.c
 
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/obj/%.o)
 SPEC_OBJS := $(SPEC_SRCS:%.c=$(BUILD)/obj/%.o)
+TOML_OBJS := $(TOML_SRCS:%.c=$(BUILD)/obj/%.o)
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 
@@ -98,6 +101,10 @@ $(BUILD)/tests/spec-runner: $(SPEC_OBJS) $(BUILD)/libspry.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $(SPEC_OBJS) $(BUILD)/libspry.a $(LDLIBS) -o $@
 
+$(BUILD)/tests/toml-runner: $(TOML_OBJS) $(BUILD)/libspry.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $(TOML_OBJS) $(BUILD)/libspry.a $(LDLIBS) -o $@
+
 # Small programs the unit tests run (e.g. under strace): tests/tools/NAME.c
 # becomes BUILD/tests/tools/NAME.
 TOOLS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/tools/%)
@@ -107,7 +114,7 @@ $(BUILD)/tests/tools/%: $(BUILD)/obj/tests/tools/%.o $(BUILD)/libspry.a
 	$(CC) $(LDFLAGS) $< $(BUILD)/libspry.a $(LDLIBS) -o $@
 
 TEST_BINS := $(BUILD)/spry $(BUILD)/tests/unit-tests $(EXAMPLES) $(TOOLS) \
-             $(BUILD)/bench/instantiate
+             $(BUILD)/bench/instantiate $(BUILD)/tests/toml-runner
 ifneq ($(SPEC_SRCS),)
 TEST_BINS += $(BUILD)/tests/spec-runner
 endif
@@ -161,4 +168,5 @@ check-format:
 clean:
 	rm -rf build build-asan build-explicit
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(SPEC_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(SPEC_OBJS:.o=.d) \
+    $(TOML_OBJS:.o=.d)

@@ -11,6 +11,8 @@ packages=(
     libclang-rt-14-dev                    # libFuzzer, sanitizer runtimes for clang
     nodejs                                # reference runtime in benchmarks
     strace                                # syscall checks in pool tests
+    libcurl4-openssl-dev libssl-dev       # manifest URL sources: download, sha256
+    python3                               # a loopback HTTP server in manifest tests
 )
 
 missing=()
