@@ -155,11 +155,11 @@ int wasi_poll_oneoff(struct wasi_call *c)
     uint32_t nevents_ptr = wasi_arg32(c, 3);
     if (n == 0)
         return WASI_EINVAL;
-    if (n > MAX_SUBSCRIPTIONS)
-        return WASI_ENOTSUP;
     if (!wasi_mem_ok(c, in, (uint64_t)n * WASI_SUBSCRIPTION_SIZE) ||
         !wasi_mem_ok(c, out, (uint64_t)n * WASI_EVENT_SIZE) || wasi_out_ok(c, nevents_ptr, 4))
         return WASI_EFAULT;
+    if (n > MAX_SUBSCRIPTIONS)
+        return WASI_ENOTSUP; /* bounds the host arrays below */
     struct sub *subs = spry_calloc(n, sizeof *subs);
     struct pollfd *pfd = spry_calloc(n, sizeof *pfd);
     int rc = WASI_ENOMEM, npfd = 0;
