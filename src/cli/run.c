@@ -22,13 +22,16 @@
 #include "spry/wasm.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 enum { MAX_MODULE_BYTES = 1 << 30, EXIT_TRAP = 134 };
@@ -44,54 +47,90 @@ static void run_usage(FILE *out)
                  "  --                      end of options\n");
 }
 
-/* Reads a whole file into memory (bounded by MAX_MODULE_BYTES). */
-static int read_file(const char *path, uint8_t **out, size_t *len)
+/* A module file's bytes: mapped when it is a regular file (no copy through
+ * read(2): the engine copies once anyway), read otherwise (pipes). */
+struct file_bytes {
+    uint8_t *data;
+    size_t len;
+    bool mapped;
+};
+
+static void file_bytes_fini(struct file_bytes *f)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        fprintf(stderr, "spry: cannot open '%s': %s\n", path, strerror(errno));
-        return -1;
-    }
+    if (f->mapped)
+        munmap(f->data, f->len);
+    else
+        spry_free(f->data);
+    memset(f, 0, sizeof *f);
+}
+
+/* Reads what is left of fd into memory (bounded by MAX_MODULE_BYTES). */
+static int read_all(int fd, const char *path, struct file_bytes *out)
+{
     size_t cap = 1 << 16, n = 0;
-    if (fseek(f, 0, SEEK_END) == 0) {
-        long size = ftell(f);
-        if (size > 0 && size < MAX_MODULE_BYTES)
-            cap = (size_t)size + 1; /* one read, and fread sees the end */
-        rewind(f);
-    }
     uint8_t *buf = spry_malloc(cap);
     while (buf != NULL) {
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
+        ssize_t got = read(fd, buf + n, cap - n);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            fprintf(stderr, "spry: cannot read '%s': %s\n", path, strerror(errno));
+            spry_free(buf);
+            return -1;
+        }
         if (got == 0)
             break;
+        n += (size_t)got;
         if (n == cap) {
             if (cap >= MAX_MODULE_BYTES) {
                 fprintf(stderr, "spry: '%s' is larger than %d bytes\n", path, MAX_MODULE_BYTES);
                 spry_free(buf);
-                fclose(f);
                 return -1;
             }
             uint8_t *bigger = spry_realloc(buf, cap * 2);
-            if (bigger == NULL) {
+            if (bigger == NULL)
                 spry_free(buf);
-                buf = NULL;
-                break;
-            }
             buf = bigger;
             cap *= 2;
         }
     }
-    int err = ferror(f);
-    fclose(f);
-    if (buf == NULL || err) {
-        fprintf(stderr, "spry: cannot read '%s'\n", path);
-        spry_free(buf);
+    if (buf == NULL) {
+        fprintf(stderr, "spry: out of memory reading '%s'\n", path);
         return -1;
     }
-    *out = buf;
-    *len = n;
+    out->data = buf;
+    out->len = n;
+    out->mapped = false;
     return 0;
+}
+
+static int read_file(const char *path, struct file_bytes *out)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        fprintf(stderr, "spry: cannot open '%s': %s\n", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    int rc;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+        if (st.st_size > MAX_MODULE_BYTES) {
+            fprintf(stderr, "spry: '%s' is larger than %d bytes\n", path, MAX_MODULE_BYTES);
+            close(fd);
+            return -1;
+        }
+        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p != MAP_FAILED) {
+            out->data = p;
+            out->len = (size_t)st.st_size;
+            out->mapped = true;
+            close(fd);
+            return 0;
+        }
+    }
+    rc = read_all(fd, path, out);
+    close(fd);
+    return rc;
 }
 
 static int parse_arg(const char *text, uint8_t type, struct spry_val *out)
@@ -427,14 +466,13 @@ int cli_run(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN); /* a closed stdout is EPIPE for the guest, not death */
     const char *path = argv[i++];
-    uint8_t *bytes;
-    size_t len;
-    if (read_file(path, &bytes, &len) != 0)
+    struct file_bytes bytes;
+    if (read_file(path, &bytes) != 0)
         goto done;
     struct spry_report report;
     spry_report_init(&report);
-    int rc = spry_module_load(bytes, len, NULL, &module, &report);
-    spry_free(bytes);
+    int rc = spry_module_load(bytes.data, bytes.len, NULL, &module, &report);
+    file_bytes_fini(&bytes);
     if (rc != 0) {
         fprintf(stderr, "spry: %s: %s\n", path, report.message);
         goto done;
