@@ -187,3 +187,47 @@ TEST(cli_run, reactor_initialize_runs_before_invoke)
     ASSERT_EQ_INT(run_spry(args, out, sizeof out), 0);
     ASSERT_EQ_STR(out, "42\n");
 }
+
+TEST(cli_run, stdout_and_stderr_keep_their_order)
+{
+    /* Writes "a" to stdout, "b" to stderr, "c" to stdout; both go to one
+     * pipe, so the buffering must flush at each switch. */
+    const char *path = write_module(
+        "(module\n"
+        "  (import \"wasi_snapshot_preview1\" \"fd_write\"\n"
+        "    (func $w (param i32 i32 i32 i32) (result i32)))\n"
+        "  (memory (export \"memory\") 1)\n"
+        "  (data (i32.const 16) \"abc\")\n"
+        "  (func $put (param $fd i32) (param $at i32)\n"
+        "    (i32.store (i32.const 0) (local.get $at)) (i32.store (i32.const 4) (i32.const 1))\n"
+        "    (drop (call $w (local.get $fd) (i32.const 0) (i32.const 1) (i32.const 8))))\n"
+        "  (func (export \"_start\")\n"
+        "    (call $put (i32.const 1) (i32.const 16)) (call $put (i32.const 2) (i32.const 17))\n"
+        "    (call $put (i32.const 1) (i32.const 18))))");
+    char out[4096], args[4400];
+    snprintf(args, sizeof args, "run %s", path);
+    ASSERT_EQ_INT(run_spry(args, out, sizeof out), 0);
+    ASSERT_EQ_STR(out, "abc");
+}
+
+TEST(cli_run, tcplisten_preopens_a_listening_socket)
+{
+    /* fd 3 is the socket (no --dir): a non-blocking listener with nobody
+     * connecting answers EAGAIN (6), which becomes the exit code. */
+    const char *path = write_module(
+        "(module\n"
+        "  (import \"wasi_snapshot_preview1\" \"fd_fdstat_set_flags\"\n"
+        "    (func $flags (param i32 i32) (result i32)))\n"
+        "  (import \"wasi_snapshot_preview1\" \"sock_accept\"\n"
+        "    (func $accept (param i32 i32 i32) (result i32)))\n"
+        "  (import \"wasi_snapshot_preview1\" \"proc_exit\" (func $exit (param i32)))\n"
+        "  (memory (export \"memory\") 1)\n"
+        "  (func (export \"_start\")\n"
+        "    (drop (call $flags (i32.const 3) (i32.const 4)))\n"
+        "    (call $exit (call $accept (i32.const 3) (i32.const 0) (i32.const 0)))))");
+    char out[4096], args[4400];
+    snprintf(args, sizeof args, "run --tcplisten 127.0.0.1:0 %s", path);
+    ASSERT_EQ_INT(run_spry(args, out, sizeof out), 6);
+    snprintf(args, sizeof args, "run --tcplisten nonsense %s", path);
+    ASSERT_EQ_INT(run_spry(args, out, sizeof out), 2);
+}
