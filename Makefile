@@ -26,6 +26,12 @@ ifeq ($(FUZZ),1)
 CFLAGS   += -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
             -fno-omit-frame-pointer
 endif
+# The spry binary is linked statically: the dynamic loader was about 40% of
+# `spry run hello.wasm` (docs/wasi.md, "Start-up"). Sanitizer builds cannot be.
+BIN_LDFLAGS := -static
+ifneq ($(SANITIZE)$(FUZZ),)
+BIN_LDFLAGS :=
+endif
 ifeq ($(BOUNDS),explicit)
 CPPFLAGS += -DSPRY_EXPLICIT_BOUNDS=1
 endif
@@ -70,7 +76,7 @@ $(BUILD)/libspry.a: $(LIB_OBJS)
 	ar rcs $@ $^
 
 $(BUILD)/spry: $(CLI_OBJS) $(BUILD)/libspry.a
-	$(CC) $(LDFLAGS) $(CLI_OBJS) $(BUILD)/libspry.a $(LDLIBS) -o $@
+	$(CC) $(LDFLAGS) $(BIN_LDFLAGS) $(CLI_OBJS) $(BUILD)/libspry.a $(LDLIBS) -o $@
 
 $(BUILD)/tests/unit-tests: $(UNIT_OBJS) $(BUILD)/libspry.a
 	@mkdir -p $(dir $@)

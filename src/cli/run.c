@@ -24,7 +24,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <netdb.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -307,42 +308,55 @@ static void parse_dir(char *spec, bool readonly, struct spry_wasi_preopen *out)
     }
 }
 
-/* A listening TCP socket on HOST:PORT ([v6]:PORT for IPv6), or -1. */
+/* A listening TCP socket on HOST:PORT, HOST being a numeric IPv4 address,
+ * [IPv6] or `localhost` (numeric only: the binary is linked statically,
+ * without the resolver). -1 after printing why not. */
 static int listen_on(const char *spec)
 {
-    char host[256];
+    char host[64];
     const char *colon = strrchr(spec, ':');
-    if (colon == NULL || (size_t)(colon - spec) >= sizeof host) {
-        fprintf(stderr, "spry run: --tcplisten wants HOST:PORT, not '%s'\n", spec);
-        return -1;
-    }
+    size_t hlen = colon != NULL ? (size_t)(colon - spec) : 0;
     const char *h = spec;
-    size_t hlen = (size_t)(colon - spec);
     if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
         h++;
         hlen -= 2;
     }
-    memcpy(host, h, hlen);
-    host[hlen] = '\0';
-    struct addrinfo hints = {.ai_family = AF_UNSPEC,
-                             .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
-    struct addrinfo *res = NULL;
-    int gai = getaddrinfo(hlen ? host : NULL, colon + 1, &hints, &res);
-    if (gai != 0) {
-        fprintf(stderr, "spry run: --tcplisten %s: %s\n", spec, gai_strerror(gai));
+    char *end = NULL;
+    unsigned long port = colon != NULL ? strtoul(colon + 1, &end, 10) : 0;
+    if (colon == NULL || hlen >= sizeof host || end == colon + 1 || *end != '\0' || port > 65535) {
+        fprintf(stderr, "spry run: --tcplisten wants HOST:PORT, not '%s'\n", spec);
         return -1;
     }
-    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+    socklen_t len;
+    if (strcmp(host, "localhost") == 0)
+        strcpy(host, "127.0.0.1");
+    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)port);
+        len = sizeof *v4;
+    } else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)port);
+        len = sizeof *v6;
+    } else {
+        fprintf(stderr, "spry run: --tcplisten %s: not a numeric address\n", spec);
+        return -1;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int one = 1;
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 128) != 0) {
+        bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 128) != 0) {
         fprintf(stderr, "spry run: --tcplisten %s: %s\n", spec, strerror(errno));
         if (fd >= 0)
             close(fd);
         fd = -1;
     }
-    freeaddrinfo(res);
     return fd;
 }
 
