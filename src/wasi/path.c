@@ -197,6 +197,7 @@ int wasi_path_resolve(const struct wasi_call *c, int base, uint32_t ptr, uint32_
         return WASI_EPERM;
     char *cur = spry_malloc(WORK_MAX);
     char *target = spry_malloc(WASI_PATH_MAX + 1);
+    struct wasi_path res; /* copied to *out only on success */
     int rc = WASI_ENOMEM, links = 0, dirfd = -1;
     bool owned = false;
     if (cur == NULL || target == NULL)
@@ -216,20 +217,20 @@ int wasi_path_resolve(const struct wasi_call *c, int base, uint32_t ptr, uint32_
         char *slash = strrchr(cur, '/');
         char *last = slash != NULL ? slash + 1 : cur;
         if (last[0] == '\0' || strcmp(last, ".") == 0 || strcmp(last, "..") == 0) {
-            strcpy(out->name, ".");
+            strcpy(res.name, ".");
         } else {
             if (strlen(last) > NAME_MAX) {
                 rc = WASI_ENAMETOOLONG;
                 goto done;
             }
-            strcpy(out->name, last);
+            strcpy(res.name, last);
             *last = '\0';
         }
         rc = open_dir(base, cur, &links, &dirfd, &owned);
         if (rc != 0)
             goto done;
-        if ((follow_last || must_dir) && strcmp(out->name, ".") != 0) {
-            ssize_t t = readlinkat(dirfd, out->name, target, WASI_PATH_MAX + 1);
+        if ((follow_last || must_dir) && strcmp(res.name, ".") != 0) {
+            ssize_t t = readlinkat(dirfd, res.name, target, WASI_PATH_MAX + 1);
             if (t >= 0) {
                 if (owned)
                     close(dirfd);
@@ -257,9 +258,10 @@ int wasi_path_resolve(const struct wasi_call *c, int base, uint32_t ptr, uint32_
                 continue;
             }
         }
-        out->dirfd = dirfd;
-        out->owned = owned;
-        out->must_dir = must_dir;
+        res.dirfd = dirfd;
+        res.owned = owned;
+        res.must_dir = must_dir;
+        *out = res;
         dirfd = -1;
         rc = 0;
         goto done;
