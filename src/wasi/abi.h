@@ -288,7 +288,8 @@ static inline int wasi_out_ok(const struct wasi_call *c, uint32_t ptr, uint64_t 
 
 /*
  * A guest iovec array turned into host iovecs, each range checked. At most
- * WASI_IOV_MAX entries (more: EINVAL, as readv's IOV_MAX); the total is
+ * WASI_IOV_MAX entries (more: EINVAL, as readv's IOV_MAX, after the range check:
+ * an array the memory cannot hold is EFAULT); the total is
  * capped at WASI_IO_MAX bytes per call by shortening the last vectors.
  */
 enum { WASI_IOV_MAX = 1024 };

@@ -138,10 +138,10 @@ int wasi_errno_from_host(int e)
 int wasi_iovecs(const struct wasi_call *c, uint32_t iovs, uint32_t n, struct iovec *out,
                 uint64_t *total)
 {
+    if (!wasi_mem_ok(c, iovs, (uint64_t)n * WASI_IOVEC_SIZE))
+        return WASI_EFAULT; /* first: a count the memory cannot hold is a bad pointer */
     if (n > WASI_IOV_MAX)
         return WASI_EINVAL;
-    if (!wasi_mem_ok(c, iovs, (uint64_t)n * WASI_IOVEC_SIZE))
-        return WASI_EFAULT;
     uint64_t sum = 0;
     for (uint32_t i = 0; i < n; i++) {
         uint32_t buf = wasi_load32(c, iovs + i * WASI_IOVEC_SIZE);
