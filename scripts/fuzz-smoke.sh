@@ -18,7 +18,7 @@ if [ -d build/spec ] && [ -z "$(ls -A "$corpus" 2>/dev/null)" ]; then
     done
 fi
 passed=0 failed=0
-for h in decode run; do
+for h in decode run wasi; do
     work=$build/work-$h
     rm -rf "$work"; mkdir -p "$work"
     cp -r "$corpus" "$work/corpus"
