@@ -26,6 +26,12 @@ ifeq ($(FUZZ),1)
 CFLAGS   += -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
             -fno-omit-frame-pointer
 endif
+# The spry binary is linked dynamically: the HTTP library (h2o) is only
+# packaged as a shared library. To keep the loader's work (a large share of
+# `spry run hello.wasm`, docs/wasi.md "Start-up") small, libcurl and its
+# thirty dependencies are loaded with dlopen only when a manifest names a URL
+# source (src/app/source.c).
+BIN_LDFLAGS :=
 ifeq ($(BOUNDS),explicit)
 CPPFLAGS += -DSPRY_EXPLICIT_BOUNDS=1
 endif
@@ -91,7 +97,7 @@ $(BUILD)/libspry.a: $(LIB_OBJS)
 	ar rcs $@ $^
 
 $(BUILD)/spry: $(CLI_OBJS) $(BUILD)/libspry.a
-	$(CC) $(LDFLAGS) $(CLI_OBJS) $(BUILD)/libspry.a $(LDLIBS) -o $@
+	$(CC) $(LDFLAGS) $(BIN_LDFLAGS) $(CLI_OBJS) $(BUILD)/libspry.a $(LDLIBS) -o $@
 
 $(BUILD)/tests/unit-tests: $(UNIT_OBJS) $(BUILD)/libspry.a
 	@mkdir -p $(dir $@)

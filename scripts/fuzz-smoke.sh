@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer harnesses (clang, ASan+UBSan) and runs them for
 # FUZZ_SECONDS * 2 in total (default 120 s), split between the harnesses:
-# decode and run on a corpus seeded from the spec suite's modules, toml on
-# the toml-test documents.
+# decode, run and wasi on a corpus seeded from the spec suite's modules
+# (wasi reads its input as a sequence of calls), toml on the toml-test
+# documents.
 # Any crash, leak, or input slower than 1 s fails. Ends with the runner's
 # "N passed, N failed" line (one test per harness).
 set -uo pipefail
@@ -10,8 +11,8 @@ cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-60}
 # Seconds per harness, out of the total budget (two harnesses used to get
 # FUZZ_SECONDS each).
-declare -A share=([decode]=$((seconds * 2 * 35 / 100)) [run]=$((seconds * 2 * 35 / 100))
-                  [toml]=$((seconds * 2 * 30 / 100)))
+declare -A share=([decode]=$((seconds * 2 * 30 / 100)) [run]=$((seconds * 2 * 30 / 100))
+                  [toml]=$((seconds * 2 * 20 / 100)) [wasi]=$((seconds * 2 * 20 / 100)))
 build=build-fuzz
 make -s BUILD=$build CC=clang FUZZ=1 fuzz-bins >/dev/null || { echo "fuzz: build failed"; echo "0 passed, 1 failed"; exit 1; }
 
@@ -34,7 +35,7 @@ if [ -d "$toml_tests" ] && [ -z "$(ls -A "$toml_corpus" 2>/dev/null)" ]; then
 fi
 mkdir -p "$toml_corpus"
 passed=0 failed=0
-for h in decode run toml; do
+for h in decode run toml wasi; do
     work=$build/work-$h
     rm -rf "$work"; mkdir -p "$work"
     if [ "$h" = toml ]; then cp -r "$toml_corpus" "$work/corpus"; else cp -r "$corpus" "$work/corpus"; fi
