@@ -190,7 +190,7 @@ run_one() { # name runfile
         cpid=$!
     fi
     rc=0
-    (cd "$T" && timeout 30 "${runner[@]}" "${opts[@]}" "$wasm" "${args[@]}" \
+    (cd "$T" && timeout 20 "${runner[@]}" "${opts[@]}" "$wasm" "${args[@]}" \
         <"$W/stdin" >"$W/stdout" 2>"$W/stderr") || rc=$?
     [ -n "$cpid" ] && { wait "$cpid" || echo "client exit status $?" >>"$W/client.log"; }
     snapshot "$T" >"$W/after"

@@ -48,6 +48,13 @@ static inline const char *errname(int e)
     return other;
 }
 
+/* Line-buffered stdout in every guest, so that what a guest printed before
+ * a trap, a proc_exit or a raw fd_write has reached the runtime in order. */
+__attribute__((constructor)) static void guest_line_buffered(void)
+{
+    setvbuf(stdout, NULL, _IOLBF, BUFSIZ);
+}
+
 /* "what: ok" or "what: ENAME" for a raw WASI call's result. */
 static inline void report(const char *what, int err)
 {
@@ -94,9 +101,23 @@ static inline __wasi_rights_t inheriting_rights(__wasi_fd_t dir)
     return st.fs_rights_inheriting;
 }
 
-/* path_open relative to DIR with the directory's full inheriting rights. */
+/* The rights that let a descriptor change a file's contents. */
+#define WRITE_RIGHTS                                                                               \
+    (__WASI_RIGHTS_FD_WRITE | __WASI_RIGHTS_FD_DATASYNC | __WASI_RIGHTS_FD_ALLOCATE |              \
+     __WASI_RIGHTS_FD_FILESTAT_SET_SIZE)
+
+/* path_open relative to DIR with the directory's inheriting rights, less
+ * the write rights (as wasi-libc's open(O_RDONLY) asks). */
 static inline int raw_open(__wasi_fd_t dir, const char *path, __wasi_lookupflags_t lookup,
                            __wasi_oflags_t oflags, __wasi_fdflags_t fdflags, __wasi_fd_t *fd)
+{
+    __wasi_rights_t r = inheriting_rights(dir) & ~(__wasi_rights_t)WRITE_RIGHTS;
+    return __wasi_path_open(dir, lookup, path, oflags, r, r, fdflags, fd);
+}
+
+/* The same, read-write (as open(O_RDWR) asks). */
+static inline int raw_open_rw(__wasi_fd_t dir, const char *path, __wasi_lookupflags_t lookup,
+                              __wasi_oflags_t oflags, __wasi_fdflags_t fdflags, __wasi_fd_t *fd)
 {
     __wasi_rights_t r = inheriting_rights(dir);
     return __wasi_path_open(dir, lookup, path, oflags, r, r, fdflags, fd);
