@@ -48,8 +48,7 @@ int main(void)
     report("random_get length 0xffffffff", __wasi_random_get((uint8_t *)ok_buf, 0xffffffffu));
     report("fd_fdstat_get out of bounds", __wasi_fd_fdstat_get(1, at(end)));
     report("fd_prestat_get out of bounds", __wasi_fd_prestat_get(3, at(end)));
-    report("fd_prestat_dir_name past the end",
-           __wasi_fd_prestat_dir_name(3, at(end - 1), 0x10000));
+    report("fd_prestat_dir_name past the end", __wasi_fd_prestat_dir_name(3, at(end - 1), 0x10000));
 
     __wasi_fd_t fd;
     report("path_open path past the end",
@@ -60,8 +59,8 @@ int main(void)
     report("path_open path length 0xfffffff0",
            raw_path_open(3, 0, (int32_t)(uintptr_t) "hello.txt", (int32_t)0xfffffff0u, 0, 0, 0, 0,
                          (int32_t)(uintptr_t)&fd));
-    report("path_open fd result out of bounds", __wasi_path_open(3, 0, "hello.txt", 0, 0, 0, 0,
-                                                                  at(end)));
+    report("path_open fd result out of bounds",
+           __wasi_path_open(3, 0, "hello.txt", 0, 0, 0, 0, at(end)));
     WASI_IMPORT(fd_readdir)
     int32_t raw_readdir(int32_t, int32_t, int32_t, int64_t, int32_t);
     report("fd_readdir buffer past the end",

@@ -76,7 +76,8 @@ int main(void)
            refusal(__wasi_path_create_directory(3, "link_up/newdir")));
     printf("remove_directory ../outdir: %s\n",
            refusal(__wasi_path_remove_directory(3, "../outdir")));
-    printf("unlink_file ../outside.txt: %s\n", refusal(__wasi_path_unlink_file(3, "../outside.txt")));
+    printf("unlink_file ../outside.txt: %s\n",
+           refusal(__wasi_path_unlink_file(3, "../outside.txt")));
     printf("unlink_file link_up/outside.txt: %s\n",
            refusal(__wasi_path_unlink_file(3, "link_up/outside.txt")));
     printf("rename hello.txt -> ../stolen.txt: %s\n",
@@ -89,7 +90,8 @@ int main(void)
            refusal(__wasi_path_rename(3, "hello.txt", 3, "/tmp/stolen.txt")));
     printf("link ../outside.txt -> hl: %s\n",
            refusal(__wasi_path_link(3, 0, "../outside.txt", 3, "hl")));
-    printf("link hello.txt -> ../hl: %s\n", refusal(__wasi_path_link(3, 0, "hello.txt", 3, "../hl")));
+    printf("link hello.txt -> ../hl: %s\n",
+           refusal(__wasi_path_link(3, 0, "hello.txt", 3, "../hl")));
     printf("symlink x -> ../evil: %s\n", refusal(__wasi_path_symlink("x", 3, "../evil")));
 
     report("hello.txt still there", __wasi_path_filestat_get(3, 0, "hello.txt", &fs));

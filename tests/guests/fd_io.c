@@ -27,8 +27,8 @@ int main(void)
     int fd = open("/sb/io.txt", O_RDWR | O_CREAT | O_TRUNC, 0644);
     report_libc("open /sb/io.txt", fd);
 
-    __wasi_ciovec_t out[3] = {{(const uint8_t *)"abc", 3}, {(const uint8_t *)"", 0},
-                              {(const uint8_t *)"defgh", 5}};
+    __wasi_ciovec_t out[3] = {
+        {(const uint8_t *)"abc", 3}, {(const uint8_t *)"", 0}, {(const uint8_t *)"defgh", 5}};
     report("fd_write 3 iovecs", __wasi_fd_write(fd, out, 3, &n));
     printf("written %u\n", (unsigned)n);
     __wasi_filesize_t pos = 99;
@@ -75,11 +75,11 @@ int main(void)
     printf("position %llu\n", (unsigned long long)pos);
     report("fd_seek -20 CUR", __wasi_fd_seek(fd, -20, __WASI_WHENCE_CUR, &pos));
     report("fd_seek whence 3", __wasi_fd_seek(fd, 0, 3, &pos));
-    __wasi_fd_tell(fd, &pos) == 0 ? printf("tell after failed seeks %llu\n", (unsigned long long)pos)
-                                  : printf("tell failed\n");
+    __wasi_fd_tell(fd, &pos) == 0
+        ? printf("tell after failed seeks %llu\n", (unsigned long long)pos)
+        : printf("tell failed\n");
     report("fd_seek past end", __wasi_fd_seek(fd, 100, __WASI_WHENCE_SET, &pos));
-    printf("position %llu, size %llu\n", (unsigned long long)pos,
-           (unsigned long long)size_of(fd));
+    printf("position %llu, size %llu\n", (unsigned long long)pos, (unsigned long long)size_of(fd));
 
     report("fd_sync", __wasi_fd_sync(fd));
     report("fd_datasync", __wasi_fd_datasync(fd));

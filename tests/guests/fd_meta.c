@@ -17,8 +17,8 @@
 
 static const char *ftype(int t)
 {
-    static const char *const n[] = {"UNKNOWN",      "BLOCK_DEVICE",  "CHARACTER_DEVICE",
-                                    "DIRECTORY",    "REGULAR_FILE",  "SOCKET_DGRAM",
+    static const char *const n[] = {"UNKNOWN",       "BLOCK_DEVICE", "CHARACTER_DEVICE",
+                                    "DIRECTORY",     "REGULAR_FILE", "SOCKET_DGRAM",
                                     "SOCKET_STREAM", "SYMBOLIC_LINK"};
     return t >= 0 && t < 8 ? n[t] : "?";
 }
@@ -32,9 +32,8 @@ static void show_fdstat(const char *what, int fd)
         return;
     }
     if (st.fs_filetype == __WASI_FILETYPE_DIRECTORY)
-        printf("%s fdstat: %s, flags 0x%x, path_open %s, readdir %s\n", what,
-               ftype(st.fs_filetype), st.fs_flags,
-               yes(st.fs_rights_base & __WASI_RIGHTS_PATH_OPEN),
+        printf("%s fdstat: %s, flags 0x%x, path_open %s, readdir %s\n", what, ftype(st.fs_filetype),
+               st.fs_flags, yes(st.fs_rights_base & __WASI_RIGHTS_PATH_OPEN),
                yes(st.fs_rights_base & __WASI_RIGHTS_FD_READDIR));
     else
         printf("%s fdstat: %s, flags 0x%x, read %s, write %s\n", what, ftype(st.fs_filetype),
@@ -53,8 +52,7 @@ static void show_prestat(int fd)
     char name[64] = {0};
     size_t len = ps.u.dir.pr_name_len;
     e = len < sizeof name ? __wasi_fd_prestat_dir_name(fd, (uint8_t *)name, len) : -1;
-    printf("prestat %d: tag %d, name_len %zu, name [%s] (%s)\n", fd, ps.tag, len, name,
-           errname(e));
+    printf("prestat %d: tag %d, name_len %zu, name [%s] (%s)\n", fd, ps.tag, len, name, errname(e));
 }
 
 static void show_filestat(const char *what, int fd)
@@ -73,9 +71,10 @@ int main(void)
 {
     show_fdstat("fd 3 (/sb)", 3);
     __wasi_fdstat_t st;
-    __wasi_fd_fdstat_get(3, &st) == 0 &&printf(
-        "/sb inherits read %s, write %s\n", yes(st.fs_rights_inheriting & __WASI_RIGHTS_FD_READ),
-        yes(st.fs_rights_inheriting & __WASI_RIGHTS_FD_WRITE));
+    __wasi_fd_fdstat_get(3, &st) == 0 &&
+        printf("/sb inherits read %s, write %s\n",
+               yes(st.fs_rights_inheriting & __WASI_RIGHTS_FD_READ),
+               yes(st.fs_rights_inheriting & __WASI_RIGHTS_FD_WRITE));
     show_prestat(3);
     show_prestat(4);
     show_prestat(0);
@@ -126,8 +125,7 @@ int main(void)
     show_filestat("after truncate", fd);
     report("fd_filestat_set_size 6", __wasi_fd_filestat_set_size(fd, 6));
     __wasi_fd_pread(fd, &rb, 1, 0, &n);
-    printf("content %u: [%.3s] then %02x %02x %02x\n", (unsigned)n, buf, buf[3], buf[4],
-           buf[5]);
+    printf("content %u: [%.3s] then %02x %02x %02x\n", (unsigned)n, buf, buf[3], buf[4], buf[5]);
 
     __wasi_filestat_t fs;
     report("fd_filestat_set_times ATIM|MTIM",
@@ -137,8 +135,7 @@ int main(void)
     printf("atim %llu s, mtim %llu s\n", (unsigned long long)(fs.atim / SEC),
            (unsigned long long)(fs.mtim / SEC));
     report("fd_filestat_set_times MTIM half second",
-           __wasi_fd_filestat_set_times(fd, 0, 1234567890 * SEC + 500000000,
-                                        __WASI_FSTFLAGS_MTIM));
+           __wasi_fd_filestat_set_times(fd, 0, 1234567890 * SEC + 500000000, __WASI_FSTFLAGS_MTIM));
     __wasi_fd_filestat_get(fd, &fs);
     printf("mtim %llu ns, atim kept %s\n", (unsigned long long)fs.mtim,
            yes(fs.atim == 1500000000 * SEC));

@@ -17,28 +17,28 @@
 #include <string.h>
 #include <wasi/api.h>
 
-#define WASI_IMPORT(name)                                                                          \
+#define WASI_IMPORT(name) \
     __attribute__((import_module("wasi_snapshot_preview1"), import_name(#name)))
 
 /* The name of a WASI errno (also wasi-libc's errno), "ok" for success. */
 static inline const char *errname(int e)
 {
     static const char *const names[] = {
-        "ok",           "E2BIG",       "EACCES",        "EADDRINUSE",   "EADDRNOTAVAIL",
-        "EAFNOSUPPORT", "EAGAIN",      "EALREADY",      "EBADF",        "EBADMSG",
-        "EBUSY",        "ECANCELED",   "ECHILD",        "ECONNABORTED", "ECONNREFUSED",
-        "ECONNRESET",   "EDEADLK",     "EDESTADDRREQ",  "EDOM",         "EDQUOT",
-        "EEXIST",       "EFAULT",      "EFBIG",         "EHOSTUNREACH", "EIDRM",
-        "EILSEQ",       "EINPROGRESS", "EINTR",         "EINVAL",       "EIO",
-        "EISCONN",      "EISDIR",      "ELOOP",         "EMFILE",       "EMLINK",
-        "EMSGSIZE",     "EMULTIHOP",   "ENAMETOOLONG",  "ENETDOWN",     "ENETRESET",
-        "ENETUNREACH",  "ENFILE",      "ENOBUFS",       "ENODEV",       "ENOENT",
-        "ENOEXEC",      "ENOLCK",      "ENOLINK",       "ENOMEM",       "ENOMSG",
-        "ENOPROTOOPT",  "ENOSPC",      "ENOSYS",        "ENOTCONN",     "ENOTDIR",
-        "ENOTEMPTY",    "ENOTRECOVERABLE", "ENOTSOCK",  "ENOTSUP",      "ENOTTY",
-        "ENXIO",        "EOVERFLOW",   "EOWNERDEAD",    "EPERM",        "EPIPE",
-        "EPROTO",       "EPROTONOSUPPORT", "EPROTOTYPE", "ERANGE",      "EROFS",
-        "ESPIPE",       "ESRCH",       "ESTALE",        "ETIMEDOUT",    "ETXTBSY",
+        "ok",           "E2BIG",           "EACCES",       "EADDRINUSE",   "EADDRNOTAVAIL",
+        "EAFNOSUPPORT", "EAGAIN",          "EALREADY",     "EBADF",        "EBADMSG",
+        "EBUSY",        "ECANCELED",       "ECHILD",       "ECONNABORTED", "ECONNREFUSED",
+        "ECONNRESET",   "EDEADLK",         "EDESTADDRREQ", "EDOM",         "EDQUOT",
+        "EEXIST",       "EFAULT",          "EFBIG",        "EHOSTUNREACH", "EIDRM",
+        "EILSEQ",       "EINPROGRESS",     "EINTR",        "EINVAL",       "EIO",
+        "EISCONN",      "EISDIR",          "ELOOP",        "EMFILE",       "EMLINK",
+        "EMSGSIZE",     "EMULTIHOP",       "ENAMETOOLONG", "ENETDOWN",     "ENETRESET",
+        "ENETUNREACH",  "ENFILE",          "ENOBUFS",      "ENODEV",       "ENOENT",
+        "ENOEXEC",      "ENOLCK",          "ENOLINK",      "ENOMEM",       "ENOMSG",
+        "ENOPROTOOPT",  "ENOSPC",          "ENOSYS",       "ENOTCONN",     "ENOTDIR",
+        "ENOTEMPTY",    "ENOTRECOVERABLE", "ENOTSOCK",     "ENOTSUP",      "ENOTTY",
+        "ENXIO",        "EOVERFLOW",       "EOWNERDEAD",   "EPERM",        "EPIPE",
+        "EPROTO",       "EPROTONOSUPPORT", "EPROTOTYPE",   "ERANGE",       "EROFS",
+        "ESPIPE",       "ESRCH",           "ESTALE",       "ETIMEDOUT",    "ETXTBSY",
         "EXDEV",        "ENOTCAPABLE",
     };
     static char other[24];
@@ -102,8 +102,8 @@ static inline __wasi_rights_t inheriting_rights(__wasi_fd_t dir)
 }
 
 /* The rights that let a descriptor change a file's contents. */
-#define WRITE_RIGHTS                                                                               \
-    (__WASI_RIGHTS_FD_WRITE | __WASI_RIGHTS_FD_DATASYNC | __WASI_RIGHTS_FD_ALLOCATE |              \
+#define WRITE_RIGHTS                                                                  \
+    (__WASI_RIGHTS_FD_WRITE | __WASI_RIGHTS_FD_DATASYNC | __WASI_RIGHTS_FD_ALLOCATE | \
      __WASI_RIGHTS_FD_FILESTAT_SET_SIZE)
 
 /* path_open relative to DIR with the directory's inheriting rights, less

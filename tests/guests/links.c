@@ -20,8 +20,8 @@ static void lstat_type(const char *path, __wasi_lookupflags_t how)
         printf("filestat %s %s: %s\n", how ? "follow" : "nofollow", path, errname(e));
     else
         printf("filestat %s %s: type %d, size %llu\n", how ? "follow" : "nofollow", path,
-               fs.filetype, fs.filetype == __WASI_FILETYPE_SYMBOLIC_LINK ? 0ull
-                                                                          : (unsigned long long)fs.size);
+               fs.filetype,
+               fs.filetype == __WASI_FILETYPE_SYMBOLIC_LINK ? 0ull : (unsigned long long)fs.size);
 }
 
 static void readlink_show(const char *path)

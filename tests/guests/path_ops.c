@@ -62,12 +62,14 @@ int main(void)
     report("path_open new.txt CREAT|EXCL",
            raw_open_rw(3, "new.txt", 0, __WASI_OFLAGS_CREAT | __WASI_OFLAGS_EXCL, 0, &fd));
     report("path_open missing.txt", raw_open(3, "missing.txt", 0, 0, 0, &fd));
-    report("path_open trunc.txt TRUNC", raw_open_rw(3, "trunc.txt", 0, __WASI_OFLAGS_TRUNC, 0, &fd));
+    report("path_open trunc.txt TRUNC",
+           raw_open_rw(3, "trunc.txt", 0, __WASI_OFLAGS_TRUNC, 0, &fd));
     show("/sb/trunc.txt");
     report("path_open hello.txt DIRECTORY",
            raw_open(3, "hello.txt", 0, __WASI_OFLAGS_DIRECTORY, 0, &fd));
     report("path_open dir DIRECTORY", raw_open(3, "dir", 0, __WASI_OFLAGS_DIRECTORY, 0, &fd));
-    report("path_open missing/x CREAT", raw_open_rw(3, "missing/x", 0, __WASI_OFLAGS_CREAT, 0, &fd));
+    report("path_open missing/x CREAT",
+           raw_open_rw(3, "missing/x", 0, __WASI_OFLAGS_CREAT, 0, &fd));
     report_libc("open hello.txt/ (trailing slash)", open("/sb/hello.txt/", O_RDONLY));
     report_libc("open dir O_WRONLY", open("/sb/dir", O_WRONLY));
     report("path_open empty path", raw_open(3, "", 0, 0, 0, &fd));
@@ -123,8 +125,8 @@ int main(void)
     /* path_filestat_get / set_times */
     __wasi_filestat_t fs;
     report("path_filestat_get hello.txt", __wasi_path_filestat_get(3, 0, "hello.txt", &fs));
-    printf("hello.txt: type %d, size %llu, nlink %llu\n", fs.filetype,
-           (unsigned long long)fs.size, (unsigned long long)fs.nlink);
+    printf("hello.txt: type %d, size %llu, nlink %llu\n", fs.filetype, (unsigned long long)fs.size,
+           (unsigned long long)fs.nlink);
     report("path_filestat_get dir", __wasi_path_filestat_get(3, 0, "dir", &fs));
     printf("dir: type %d\n", fs.filetype);
     report("path_filestat_get missing", __wasi_path_filestat_get(3, 0, "missing", &fs));

@@ -102,8 +102,8 @@ int main(void)
     printf("resuming from each entry's d_next gives the entries after it: %s\n", yes(resumes_ok));
 
     __wasi_size_t u3 = 99;
-    report("fd_readdir from the last cookie", __wasi_fd_readdir(fd, buf, sizeof buf,
-                                                                 all[n - 1].next, &u3));
+    report("fd_readdir from the last cookie",
+           __wasi_fd_readdir(fd, buf, sizeof buf, all[n - 1].next, &u3));
     printf("bytes after the end: %u\n", (unsigned)u3);
 
     /* A buffer smaller than one entry comes back full. */

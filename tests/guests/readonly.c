@@ -20,11 +20,13 @@ int main(void)
 {
     __wasi_fdstat_t st;
     report("fdstat /ro", __wasi_fd_fdstat_get(3, &st));
-    printf("/ro hands out write rights: %s\n", yes(st.fs_rights_inheriting & __WASI_RIGHTS_FD_WRITE));
+    printf("/ro hands out write rights: %s\n",
+           yes(st.fs_rights_inheriting & __WASI_RIGHTS_FD_WRITE));
     int fd = open("/ro/readme.txt", O_RDONLY);
     char buf[32] = {0};
-    printf("read readme.txt: %s [%.*s]\n", fd >= 0 && read(fd, buf, sizeof buf) > 0 ? "ok" : "failed",
-           (int)strcspn(buf, "\n"), buf);
+    printf("read readme.txt: %s [%.*s]\n",
+           fd >= 0 && read(fd, buf, sizeof buf) > 0 ? "ok" : "failed", (int)strcspn(buf, "\n"),
+           buf);
     if (fd >= 0)
         printf("write on it: %s\n", no_right(write(fd, "x", 1) < 0 ? errno : 0));
 
@@ -44,8 +46,7 @@ int main(void)
     printf("rename readme.txt: %s\n", ro_refusal(__wasi_path_rename(3, "readme.txt", 3, "r.txt")));
     printf("symlink: %s\n", ro_refusal(__wasi_path_symlink("readme.txt", 3, "l")));
     printf("link: %s\n", ro_refusal(__wasi_path_link(3, 0, "readme.txt", 3, "h")));
-    printf("filestat_set_times: %s\n",
-           ro_refusal(__wasi_path_filestat_set_times(3, 0, "readme.txt", 0, 0,
-                                                     __WASI_FSTFLAGS_MTIM_NOW)));
+    printf("filestat_set_times: %s\n", ro_refusal(__wasi_path_filestat_set_times(
+                                           3, 0, "readme.txt", 0, 0, __WASI_FSTFLAGS_MTIM_NOW)));
     return 0;
 }
