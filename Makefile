@@ -115,6 +115,17 @@ explicit-bounds:
 bench: $(BUILD)/libspry.a | $(DEPS_STAMP)
 	@CC="$(CC)" LDFLAGS="$(LDFLAGS)" bench/run.sh $(BUILD)
 
+# Start-up time of a WASI hello world: spry run vs node:wasi (hyperfine).
+.PHONY: bench-wasi
+bench-wasi: $(BUILD)/spry | $(DEPS_STAMP)
+	@bench/wasi-startup.sh $(BUILD)
+
+# The WASI guest suite alone (also part of make test); GUEST_RUNTIME=node
+# runs it on node:wasi instead.
+.PHONY: test-guests
+test-guests: $(BUILD)/spry
+	@scripts/run-guests.sh $(BUILD)
+
 format:
 	clang-format -i $$(git ls-files -co --exclude-standard '*.c' '*.h')
 
