@@ -3,7 +3,8 @@
 # command) with `spry run` and with node's node:wasi (bench/wasi-runner.mjs),
 # measured by hyperfine; prints both medians and their ratio, and writes
 # BUILD/bench/wasi-startup.md (the figures and the machine) for
-# docs/benchmarks.md. Goal: Spry under 3 ms and faster than node.
+# docs/benchmarks.md. Goal: Spry under 3 ms and faster than node. /bin/true
+# runs beside them: the cost of starting any process on the machine.
 #
 # Usage: bench/wasi-startup.sh [BUILD]   (BUILD holds spry; default: build)
 # Environment: RUNS (default 300), WARMUP (default 20), CLANG, NODE.
@@ -35,15 +36,17 @@ for cmd in "$spry_cmd" "$node_cmd"; do
     fi
 done
 
+# /bin/true: what starting any process costs on this machine (the floor).
 hyperfine -N --warmup "$warmup" --runs "$runs" --export-json "$out/wasi-startup.json" \
-    -n "spry run" "$spry_cmd" -n "node node:wasi" "$node_cmd"
+    -n "spry run" "$spry_cmd" -n "node node:wasi" "$node_cmd" -n "/bin/true" /bin/true
 
 summary=$("$NODE" -e '
 const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).results;
 const ms = (x) => (x * 1000).toFixed(2);
-const [s, n] = r;
+const [s, n, t] = r;
 console.log(`spry run: median ${ms(s.median)} ms (mean ${ms(s.mean)} ± ${ms(s.stddev)}, min ${ms(s.min)})`);
 console.log(`node node:wasi: median ${ms(n.median)} ms (mean ${ms(n.mean)} ± ${ms(n.stddev)}, min ${ms(n.min)})`);
+console.log(`/bin/true (process start-up floor): median ${ms(t.median)} ms; spry above it: ${ms(s.median - t.median)} ms`);
 console.log(`node/spry median ratio: ${(n.median / s.median).toFixed(1)}x; goal (spry < 3 ms and faster than node): ${s.median < 0.003 && s.median < n.median ? "met" : "NOT met"}`);
 ' "$out/wasi-startup.json")
 echo
