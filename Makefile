@@ -165,6 +165,17 @@ $(BUILD)/bench/instantiate: $(BUILD)/obj/bench/instantiate.o $(BUILD)/libspry.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $< $(BUILD)/libspry.a $(LDLIBS) -o $@
 
+# Start-up time of a WASI hello world: spry run vs node:wasi (hyperfine).
+.PHONY: bench-wasi
+bench-wasi: $(BUILD)/spry | $(DEPS_STAMP)
+	@bench/wasi-startup.sh $(BUILD)
+
+# The WASI guest suite alone (also part of make test); GUEST_RUNTIME=node
+# runs it on node:wasi instead.
+.PHONY: test-guests
+test-guests: $(BUILD)/spry
+	@scripts/run-guests.sh $(BUILD)
+
 format:
 	clang-format -i $$(git ls-files -co --exclude-standard '*.c' '*.h')
 

@@ -18,6 +18,9 @@ if [ -x "$build/tests/spec-runner" ]; then
 fi
 # toml-test 1.0.0: every valid document decodes to its JSON, every invalid one is rejected.
 [ -x "$build/tests/toml-runner" ] && suites+=("toml:$build/tests/toml-runner")
+# WASI guest programs (C and Rust, built at test time) and the benchmark
+# kernels as WASI commands, under spry run.
+suites+=("guests:$SPRY_SRC_DIR/scripts/run-guests.sh $build")
 if [ -z "${SPRY_SKIP_FUZZ:-}" ]; then
     suites+=("fuzz:scripts/fuzz-smoke.sh")
 else
