@@ -16,7 +16,7 @@ TEST_CPPFLAGS := -Itests
 CFLAGS   := -std=c17 $(OPT) -g -Wall -Wextra -Werror -Wshadow -Wvla -fvisibility=hidden \
             -fno-strict-aliasing -ffp-contract=off -pthread -MMD -MP
 LDFLAGS  := -pthread
-LDLIBS   := -lm -lcurl -lcrypto
+LDLIBS   := -lm -lcrypto
 
 ifeq ($(SANITIZE),1)
 CFLAGS   += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer

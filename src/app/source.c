@@ -13,6 +13,7 @@
 #include "base/alloc.h"
 
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <openssl/evp.h>
 #include <pthread.h>
@@ -111,12 +112,45 @@ static int mkdir_p(const char *dir)
     return 0;
 }
 
+/*
+ * libcurl is loaded with dlopen on the first download: it brings some thirty
+ * shared libraries, and loading them at every start of spry would cost more
+ * than `spry run hello.wasm` itself (docs/wasi.md, "Start-up"). Only its
+ * header is used at build time, for types and constants.
+ */
+static struct {
+    CURLcode (*global_init)(long flags);
+    CURL *(*easy_init)(void);
+    CURLcode (*easy_setopt)(CURL *curl, CURLoption option, ...);
+    CURLcode (*easy_perform)(CURL *curl);
+    void (*easy_cleanup)(CURL *curl);
+    const char *(*easy_strerror)(CURLcode code);
+} curl;
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc;
+static char curl_init_error[160];
 
 static void curl_init(void)
 {
-    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+    void *lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+    if (lib == NULL) {
+        snprintf(curl_init_error, sizeof curl_init_error,
+                 "cannot load libcurl (install Debian's libcurl4): %s", dlerror());
+        return;
+    }
+    /* POSIX: converting dlsym's object pointer to a function pointer. */
+    *(void **)&curl.global_init = dlsym(lib, "curl_global_init");
+    *(void **)&curl.easy_init = dlsym(lib, "curl_easy_init");
+    *(void **)&curl.easy_setopt = dlsym(lib, "curl_easy_setopt");
+    *(void **)&curl.easy_perform = dlsym(lib, "curl_easy_perform");
+    *(void **)&curl.easy_cleanup = dlsym(lib, "curl_easy_cleanup");
+    *(void **)&curl.easy_strerror = dlsym(lib, "curl_easy_strerror");
+    if (curl.global_init == NULL || curl.easy_init == NULL || curl.easy_setopt == NULL ||
+        curl.easy_perform == NULL || curl.easy_cleanup == NULL || curl.easy_strerror == NULL) {
+        snprintf(curl_init_error, sizeof curl_init_error, "libcurl lacks a function Spry needs");
+        return;
+    }
+    if (curl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        snprintf(curl_init_error, sizeof curl_init_error, "cannot initialise libcurl");
 }
 
 struct sink {
@@ -137,8 +171,8 @@ static size_t sink_write(char *data, size_t size, size_t nmemb, void *user)
 static int download(const char *url, const char *dest, char *why, size_t why_size)
 {
     pthread_once(&curl_once, curl_init);
-    if (curl_init_rc != CURLE_OK) {
-        snprintf(why, why_size, "cannot initialise libcurl");
+    if (curl_init_error[0] != '\0') {
+        snprintf(why, why_size, "%s", curl_init_error);
         return SPRY_EIO;
     }
     FILE *f = fopen(dest, "wb");
@@ -146,33 +180,33 @@ static int download(const char *url, const char *dest, char *why, size_t why_siz
         snprintf(why, why_size, "cannot write \"%s\": %s", dest, strerror(errno));
         return SPRY_EIO;
     }
-    CURL *curl = curl_easy_init();
-    if (curl == NULL) {
+    CURL *handle = curl.easy_init();
+    if (handle == NULL) {
         fclose(f);
         snprintf(why, why_size, "out of memory");
         return SPRY_ENOMEM;
     }
     struct sink s = {.f = f};
     char err[CURL_ERROR_SIZE] = "";
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, sink_write);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &s);
-    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, err);
-    curl_easy_setopt(curl, CURLOPT_FAILONERROR, 1L);
-    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 10L);
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 30L);
-    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 60L);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    CURLcode cc = curl_easy_perform(curl);
-    curl_easy_cleanup(curl);
+    curl.easy_setopt(handle, CURLOPT_URL, url);
+    curl.easy_setopt(handle, CURLOPT_WRITEFUNCTION, sink_write);
+    curl.easy_setopt(handle, CURLOPT_WRITEDATA, &s);
+    curl.easy_setopt(handle, CURLOPT_ERRORBUFFER, err);
+    curl.easy_setopt(handle, CURLOPT_FAILONERROR, 1L);
+    curl.easy_setopt(handle, CURLOPT_FOLLOWLOCATION, 1L);
+    curl.easy_setopt(handle, CURLOPT_MAXREDIRS, 10L);
+    curl.easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl.easy_setopt(handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl.easy_setopt(handle, CURLOPT_CONNECTTIMEOUT, 30L);
+    curl.easy_setopt(handle, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl.easy_setopt(handle, CURLOPT_LOW_SPEED_TIME, 60L);
+    curl.easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
+    CURLcode cc = curl.easy_perform(handle);
+    curl.easy_cleanup(handle);
     bool closed = fclose(f) == 0;
     if (cc != CURLE_OK) {
         snprintf(why, why_size, "downloading %s failed: %s", url,
-                 err[0] != '\0' ? err : curl_easy_strerror(cc));
+                 err[0] != '\0' ? err : curl.easy_strerror(cc));
         return SPRY_EIO;
     }
     if (!closed) {
