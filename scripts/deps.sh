@@ -8,11 +8,15 @@ packages=(
     make gcc clang lld clang-format       # build; clang also builds guests
     wabt                                  # wast2json for the spec suite
     wasi-libc libclang-rt-14-dev-wasm32   # C guests for wasm32-wasi
+    rustc libstd-rust-dev-wasm32          # the Rust guest (/usr/bin/rustc --target wasm32-wasi)
+    hyperfine                             # make bench-wasi
     libclang-rt-14-dev                    # libFuzzer, sanitizer runtimes for clang
     nodejs                                # reference runtime in benchmarks
     strace                                # syscall checks in pool tests
     libh2o-evloop-dev libssl-dev pkg-config  # the HTTP server (docs/http.md)
     curl openssl                          # HTTP tests: client, test certificates
+    libcurl4-openssl-dev libssl-dev       # manifest URL sources: download, sha256
+    python3                               # a loopback HTTP server in manifest tests
 )
 
 missing=()

@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer harnesses (clang, ASan+UBSan) and runs each for
-# FUZZ_SECONDS (default 60) on a corpus seeded from the spec suite's modules.
+# Builds the libFuzzer harnesses (clang, ASan+UBSan) and runs them for
+# FUZZ_SECONDS * 2 in total (default 120 s), split between the harnesses:
+# decode, run and wasi on a corpus seeded from the spec suite's modules
+# (wasi reads its input as a sequence of calls), toml on the toml-test
+# documents.
 # Any crash, leak, or input slower than 1 s fails. Ends with the runner's
 # "N passed, N failed" line (one test per harness).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-60}
+# Seconds per harness, out of the total budget (two harnesses used to get
+# FUZZ_SECONDS each).
+declare -A share=([decode]=$((seconds * 2 * 30 / 100)) [run]=$((seconds * 2 * 30 / 100))
+                  [toml]=$((seconds * 2 * 20 / 100)) [wasi]=$((seconds * 2 * 20 / 100)))
 build=build-fuzz
 make -s BUILD=$build CC=clang FUZZ=1 fuzz-bins >/dev/null || { echo "fuzz: build failed"; echo "0 passed, 1 failed"; exit 1; }
 
@@ -17,14 +24,26 @@ if [ -d build/spec ] && [ -z "$(ls -A "$corpus" 2>/dev/null)" ]; then
         cp "$f" "$corpus/$(sha1sum "$f" | cut -c1-16)"
     done
 fi
+# TOML seeds: every document of toml-test, valid and invalid.
+toml_corpus=$build/corpus-toml
+toml_tests=../shared/conformance/toml-test/tests
+if [ -d "$toml_tests" ] && [ -z "$(ls -A "$toml_corpus" 2>/dev/null)" ]; then
+    mkdir -p "$toml_corpus"
+    find "$toml_tests" -name '*.toml' | while read -r f; do
+        cp "$f" "$toml_corpus/$(sha1sum "$f" | cut -c1-16)"
+    done
+fi
+mkdir -p "$toml_corpus"
 passed=0 failed=0
-for h in decode run; do
+for h in decode run toml wasi; do
     work=$build/work-$h
     rm -rf "$work"; mkdir -p "$work"
-    cp -r "$corpus" "$work/corpus"
-    echo "fuzz $h: ${seconds}s"
+    if [ "$h" = toml ]; then cp -r "$toml_corpus" "$work/corpus"; else cp -r "$corpus" "$work/corpus"; fi
+    t=${share[$h]}
+    [ "$t" -lt 1 ] && t=1
+    echo "fuzz $h: ${t}s"
     if ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1:handle_segv=0 \
-        "$build/fuzz/fuzz_$h" -max_total_time="$seconds" -timeout=1 -rss_limit_mb=4096 \
+        "$build/fuzz/fuzz_$h" -max_total_time="$t" -timeout=1 -rss_limit_mb=4096 \
         -max_len=65536 -print_final_stats=1 -artifact_prefix="$work/" "$work/corpus" >"$work/log" 2>&1; then
         echo "ok   fuzz.$h ($(grep -o 'stat::number_of_executed_units: [0-9]*' "$work/log" | tail -1 | awk '{print $2}') runs)"
         passed=$((passed + 1))

@@ -16,6 +16,11 @@ if [ -x "$build/tests/spec-runner" ]; then
     [ -d "$proposals/tail-call" ] &&
         suites+=("tail-call:$build/tests/spec-runner --build $build --suite $proposals/tail-call --feature tail-call")
 fi
+# toml-test 1.0.0: every valid document decodes to its JSON, every invalid one is rejected.
+[ -x "$build/tests/toml-runner" ] && suites+=("toml:$build/tests/toml-runner")
+# WASI guest programs (C and Rust, built at test time) and the benchmark
+# kernels as WASI commands, under spry run.
+suites+=("guests:$SPRY_SRC_DIR/scripts/run-guests.sh $build")
 if [ -z "${SPRY_SKIP_FUZZ:-}" ]; then
     suites+=("fuzz:scripts/fuzz-smoke.sh")
 else

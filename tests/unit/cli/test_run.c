@@ -61,7 +61,7 @@ TEST(cli_run, trap_is_one_line_with_the_function_name)
     const char *path = write_module("(module (func $boom (export \"boom\") unreachable))");
     char out[4096], args[4400];
     snprintf(args, sizeof args, "run --invoke boom %s", path);
-    ASSERT_EQ_INT(run_spry(args, out, sizeof out), 1);
+    ASSERT_EQ_INT(run_spry(args, out, sizeof out), 134); /* as wasmtime on Unix */
     ASSERT_NOT_NULL(strstr(out, "spry: trap in 'boom'"));
     ASSERT_NOT_NULL(strstr(out, ": unreachable\n"));
     ASSERT_EQ_STR(strchr(out, '\n'), "\n"); /* exactly one line */
@@ -81,4 +81,153 @@ TEST(cli_run, malformed_module_names_the_offset)
     snprintf(args, sizeof args, "run %s/missing.wasm", test_tmpdir());
     ASSERT_EQ_INT(run_spry(args, out, sizeof out), 1);
     ASSERT_NOT_NULL(strstr(out, "cannot open"));
+}
+
+/* A WASI command: writes "hi\n" to fd 1, then exits with the number of
+ * environment variables plus 10 * the number of arguments. */
+static const char *const env_args_wat =
+    "(module\n"
+    "  (import \"wasi_snapshot_preview1\" \"fd_write\"\n"
+    "    (func $fd_write (param i32 i32 i32 i32) (result i32)))\n"
+    "  (import \"wasi_snapshot_preview1\" \"environ_sizes_get\"\n"
+    "    (func $environ_sizes_get (param i32 i32) (result i32)))\n"
+    "  (import \"wasi_snapshot_preview1\" \"args_sizes_get\"\n"
+    "    (func $args_sizes_get (param i32 i32) (result i32)))\n"
+    "  (import \"wasi_snapshot_preview1\" \"proc_exit\" (func $proc_exit (param i32)))\n"
+    "  (memory (export \"memory\") 1)\n"
+    "  (data (i32.const 16) \"hi\\n\")\n"
+    "  (func $main (export \"_start\")\n"
+    "    (i32.store (i32.const 0) (i32.const 16)) (i32.store (i32.const 4) (i32.const 3))\n"
+    "    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))\n"
+    "    (drop (call $environ_sizes_get (i32.const 32) (i32.const 36)))\n"
+    "    (drop (call $args_sizes_get (i32.const 40) (i32.const 44)))\n"
+    "    (call $proc_exit (i32.add (i32.load (i32.const 32))\n"
+    "      (i32.mul (i32.load (i32.const 40)) (i32.const 10))))))";
+
+TEST(cli_run, wasi_command_exit_code_env_and_args)
+{
+    const char *path = write_module(env_args_wat);
+    char out[4096], args[4400];
+    /* argv is FILE.wasm alone; the host's environment is not inherited. */
+    snprintf(args, sizeof args, "run %s", path);
+    setenv("SPRY_HOST_ONLY", "1", 1);
+    ASSERT_EQ_INT(run_spry(args, out, sizeof out), 10);
+    ASSERT_EQ_STR(out, "hi\n");
+    snprintf(args, sizeof args, "run --env A=1 --env B=x=y -- %s one two", path);
+    ASSERT_EQ_INT(run_spry(args, out, sizeof out), 32);
+    snprintf(args, sizeof args, "run --env NOEQUALS %s", path);
+    ASSERT_EQ_INT(run_spry(args, out, sizeof out), 2);
+    snprintf(args, sizeof args, "run --bogus %s", path);
+    ASSERT_EQ_INT(run_spry(args, out, sizeof out), 2);
+}
+
+TEST(cli_run, trap_flushes_guest_output_first)
+{
+    const char *path = write_module(
+        "(module\n"
+        "  (import \"wasi_snapshot_preview1\" \"fd_write\"\n"
+        "    (func $fd_write (param i32 i32 i32 i32) (result i32)))\n"
+        "  (memory 1)\n"
+        "  (data (i32.const 16) \"partial\")\n"
+        "  (func $crash (unreachable))\n"
+        "  (func (export \"_start\")\n"
+        "    (i32.store (i32.const 0) (i32.const 16)) (i32.store (i32.const 4) (i32.const 7))\n"
+        "    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))\n"
+        "    (call $crash)))");
+    char out[4096], args[4400];
+    snprintf(args, sizeof args, "run %s", path);
+    ASSERT_EQ_INT(run_spry(args, out, sizeof out), 134);
+    ASSERT_EQ_MEM(out, "partialspry: trap in 'crash'", 28);
+    ASSERT_NOT_NULL(strstr(out, "): unreachable\n"));
+}
+
+TEST(cli_run, unknown_import_and_missing_dir_exit_1)
+{
+    const char *path =
+        write_module("(module (import \"env\" \"f\" (func)) (func (export \"_start\")))");
+    char out[4096], args[9000];
+    snprintf(args, sizeof args, "run %s", path);
+    ASSERT_EQ_INT(run_spry(args, out, sizeof out), 1);
+    ASSERT_NOT_NULL(strstr(out, "env.f"));
+    path = write_module(env_args_wat);
+    snprintf(args, sizeof args, "run --dir %s/nope %s", test_tmpdir(), path);
+    ASSERT_EQ_INT(run_spry(args, out, sizeof out), 1);
+    ASSERT_NOT_NULL(strstr(out, "nope"));
+}
+
+TEST(cli_run, preopens_are_numbered_in_command_line_order)
+{
+    /* Exits with the length of fd 4's prestat name: the second --dir*. */
+    const char *path = write_module(
+        "(module\n"
+        "  (import \"wasi_snapshot_preview1\" \"fd_prestat_get\"\n"
+        "    (func $get (param i32 i32) (result i32)))\n"
+        "  (import \"wasi_snapshot_preview1\" \"proc_exit\" (func $exit (param i32)))\n"
+        "  (memory (export \"memory\") 1)\n"
+        "  (func (export \"_start\")\n"
+        "    (if (i32.ne (call $get (i32.const 4) (i32.const 0)) (i32.const 0))\n"
+        "      (then (call $exit (i32.const 99))))\n"
+        "    (call $exit (i32.load (i32.const 4)))))");
+    char out[4096], args[13000];
+    const char *tmp = test_tmpdir();
+    snprintf(args, sizeof args, "run --dir %s::/a --dir-ro %s::/seven77 --dir %s::/b %s", tmp, tmp,
+             tmp, path);
+    ASSERT_EQ_INT(run_spry(args, out, sizeof out), 8);
+}
+
+TEST(cli_run, reactor_initialize_runs_before_invoke)
+{
+    const char *path =
+        write_module("(module (global $g (mut i32) (i32.const 0))\n"
+                     "  (func (export \"_initialize\") (global.set $g (i32.const 41)))\n"
+                     "  (func (export \"get\") (param i32) (result i32)\n"
+                     "    (i32.add (global.get $g) (local.get 0))))");
+    char out[4096], args[4400];
+    snprintf(args, sizeof args, "run --invoke get %s 1", path);
+    ASSERT_EQ_INT(run_spry(args, out, sizeof out), 0);
+    ASSERT_EQ_STR(out, "42\n");
+}
+
+TEST(cli_run, stdout_and_stderr_keep_their_order)
+{
+    /* Writes "a" to stdout, "b" to stderr, "c" to stdout; both go to one
+     * pipe, so the buffering must flush at each switch. */
+    const char *path = write_module(
+        "(module\n"
+        "  (import \"wasi_snapshot_preview1\" \"fd_write\"\n"
+        "    (func $w (param i32 i32 i32 i32) (result i32)))\n"
+        "  (memory (export \"memory\") 1)\n"
+        "  (data (i32.const 16) \"abc\")\n"
+        "  (func $put (param $fd i32) (param $at i32)\n"
+        "    (i32.store (i32.const 0) (local.get $at)) (i32.store (i32.const 4) (i32.const 1))\n"
+        "    (drop (call $w (local.get $fd) (i32.const 0) (i32.const 1) (i32.const 8))))\n"
+        "  (func (export \"_start\")\n"
+        "    (call $put (i32.const 1) (i32.const 16)) (call $put (i32.const 2) (i32.const 17))\n"
+        "    (call $put (i32.const 1) (i32.const 18))))");
+    char out[4096], args[4400];
+    snprintf(args, sizeof args, "run %s", path);
+    ASSERT_EQ_INT(run_spry(args, out, sizeof out), 0);
+    ASSERT_EQ_STR(out, "abc");
+}
+
+TEST(cli_run, tcplisten_preopens_a_listening_socket)
+{
+    /* fd 3 is the socket (no --dir): a non-blocking listener with nobody
+     * connecting answers EAGAIN (6), which becomes the exit code. */
+    const char *path = write_module(
+        "(module\n"
+        "  (import \"wasi_snapshot_preview1\" \"fd_fdstat_set_flags\"\n"
+        "    (func $flags (param i32 i32) (result i32)))\n"
+        "  (import \"wasi_snapshot_preview1\" \"sock_accept\"\n"
+        "    (func $accept (param i32 i32 i32) (result i32)))\n"
+        "  (import \"wasi_snapshot_preview1\" \"proc_exit\" (func $exit (param i32)))\n"
+        "  (memory (export \"memory\") 1)\n"
+        "  (func (export \"_start\")\n"
+        "    (drop (call $flags (i32.const 3) (i32.const 4)))\n"
+        "    (call $exit (call $accept (i32.const 3) (i32.const 0) (i32.const 0)))))");
+    char out[4096], args[4400];
+    snprintf(args, sizeof args, "run --tcplisten 127.0.0.1:0 %s", path);
+    ASSERT_EQ_INT(run_spry(args, out, sizeof out), 6);
+    snprintf(args, sizeof args, "run --tcplisten nonsense %s", path);
+    ASSERT_EQ_INT(run_spry(args, out, sizeof out), 2);
 }

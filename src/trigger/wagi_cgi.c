@@ -1,0 +1,499 @@
+/*
+ * WAGI's CGI conventions (see wagi_cgi.h and docs/wagi.md).
+ */
+#include "trigger/wagi_cgi.h"
+
+#include "base/alloc.h"
+#include "base/buf.h"
+
+#include <ctype.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+enum {
+    MAX_ENV_BYTES = 1 << 20, /* far above what the server's header limits allow */
+    MAX_ARGV_BYTES = 1 << 20,
+    MAX_RESPONSE_HEADERS = 100,
+};
+
+/* ---- string lists ------------------------------------------------------------- */
+
+/* NUL-separated strings in `buf` become one allocation: pointers, then text. */
+static int strings_from_buf(const struct spry_buf *buf, size_t count, struct wagi_strings *out)
+{
+    size_t ptr_bytes;
+    if (spry_mul_overflow(count + 1, sizeof(char *), &ptr_bytes))
+        return SPRY_ETOOBIG;
+    char **block = spry_malloc(ptr_bytes + buf->len + 1);
+    if (block == NULL)
+        return SPRY_ENOMEM;
+    char *text = (char *)block + ptr_bytes;
+    if (buf->len > 0)
+        memcpy(text, buf->data, buf->len);
+    text[buf->len] = '\0';
+    for (size_t i = 0; i < count; i++) {
+        block[i] = text;
+        text += strlen(text) + 1;
+    }
+    block[count] = NULL;
+    out->items = block;
+    out->count = count;
+    return 0;
+}
+
+void wagi_strings_free(struct wagi_strings *s)
+{
+    spry_free(s->items);
+    s->items = NULL;
+    s->count = 0;
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Appends s[0, n) percent-decoded (and '+' as a space when `form`); a '%'
+ * not followed by two hex digits stays as it is. */
+static int append_decoded(struct spry_buf *buf, const char *s, size_t n, bool form)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '%' && i + 2 < n && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
+            c = (char)(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
+            i += 2;
+        } else if (c == '+' && form) {
+            c = ' ';
+        }
+        int rc = spry_buf_append_byte(buf, (uint8_t)c);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- argv ----------------------------------------------------------------------- */
+
+int wagi_argv(const char *argv_template, const char *path_and_query, struct wagi_strings *out,
+              struct spry_report *report)
+{
+    if (argv_template == NULL || argv_template[0] == '\0')
+        argv_template = "${SCRIPT_NAME} ${ARGS}";
+    const char *q = strchr(path_and_query, '?');
+    size_t path_len = q != NULL ? (size_t)(q - path_and_query) : strlen(path_and_query);
+    const char *query = q != NULL ? q + 1 : "";
+    struct spry_buf buf;
+    spry_buf_init(&buf, MAX_ARGV_BYTES);
+    size_t count = 0;
+    int rc = 0;
+    const char *p = argv_template;
+    while (rc == 0 && *p != '\0') {
+        while (*p == ' ')
+            p++;
+        if (*p == '\0')
+            break;
+        const char *end = strchr(p, ' ');
+        size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+        if (len == strlen("${ARGS}") && memcmp(p, "${ARGS}", len) == 0) {
+            /* Each pair "k=v" of the query: k, then v unless empty. */
+            const char *s = query;
+            while (rc == 0 && *s != '\0') {
+                const char *amp = strchr(s, '&');
+                size_t pair = amp != NULL ? (size_t)(amp - s) : strlen(s);
+                const char *eq = memchr(s, '=', pair);
+                size_t klen = eq != NULL ? (size_t)(eq - s) : pair;
+                if (pair > 0) {
+                    rc = append_decoded(&buf, s, klen, true);
+                    if (rc == 0)
+                        rc = spry_buf_append_byte(&buf, 0);
+                    count++;
+                    if (rc == 0 && eq != NULL && pair > klen + 1) {
+                        rc = append_decoded(&buf, eq + 1, pair - klen - 1, true);
+                        if (rc == 0)
+                            rc = spry_buf_append_byte(&buf, 0);
+                        count++;
+                    }
+                }
+                s += pair;
+                if (*s == '&')
+                    s++;
+            }
+        } else {
+            /* A word, with ${SCRIPT_NAME} replaced wherever it occurs. */
+            const char *w = p, *wend = p + len;
+            while (rc == 0 && w < wend) {
+                const char *hit = NULL;
+                for (const char *t = w; t + 14 <= wend; t++)
+                    if (memcmp(t, "${SCRIPT_NAME}", 14) == 0) {
+                        hit = t;
+                        break;
+                    }
+                const char *stop = hit != NULL ? hit : wend;
+                rc = spry_buf_append(&buf, w, (size_t)(stop - w));
+                if (rc == 0 && hit != NULL)
+                    rc = spry_buf_append(&buf, path_and_query, path_len);
+                w = hit != NULL ? hit + 14 : wend;
+            }
+            if (rc == 0)
+                rc = spry_buf_append_byte(&buf, 0);
+            count++;
+        }
+        p += len;
+    }
+    if (rc == 0)
+        rc = strings_from_buf(&buf, count, out);
+    spry_buf_fini(&buf);
+    if (rc != 0)
+        return spry_report_set(report, rc, "wagi: cannot build argv: %s", spry_strerror(rc));
+    return 0;
+}
+
+/* ---- environment ------------------------------------------------------------------ */
+
+/* Variables by name; setting an existing one replaces it, or joins values
+ * with ", " for repeated HTTP headers (RFC 3875 4.1.18). */
+struct env {
+    struct spry_buf names, values; /* NUL-separated, in step */
+    size_t count;
+    int rc;
+};
+
+/* Finds variable `name`: its index, or -1. */
+static long env_find(const struct env *e, const char *name)
+{
+    const char *n = (const char *)e->names.data;
+    for (size_t i = 0; i < e->count; i++) {
+        if (strcmp(n, name) == 0)
+            return (long)i;
+        n += strlen(n) + 1;
+    }
+    return -1;
+}
+
+static void env_set(struct env *e, const char *name, const char *value, size_t value_len)
+{
+    if (e->rc != 0 || env_find(e, name) >= 0)
+        return; /* first setting wins: see the order in wagi_env */
+    e->rc = spry_buf_append(&e->names, name, strlen(name) + 1);
+    if (e->rc == 0)
+        e->rc = spry_buf_append(&e->values, value, value_len);
+    if (e->rc == 0)
+        e->rc = spry_buf_append_byte(&e->values, 0);
+    e->count++;
+}
+
+static void env_str(struct env *e, const char *name, const char *value)
+{
+    env_set(e, name, value != NULL ? value : "", value != NULL ? strlen(value) : 0);
+}
+
+static const char *header_value(const struct wagi_request *req, const char *name)
+{
+    for (size_t i = 0; i < req->nheaders; i++)
+        if (strcasecmp(req->headers[i].name, name) == 0)
+            return req->headers[i].value;
+    return NULL;
+}
+
+/* "HTTP_" + the name upper-cased with '-' as '_'. */
+static void http_var_name(const char *header, char *out, size_t cap)
+{
+    size_t n = (size_t)snprintf(out, cap, "HTTP_");
+    for (const char *h = header; *h != '\0' && n + 1 < cap; h++)
+        out[n++] = *h == '-' ? '_' : (char)toupper((unsigned char)*h);
+    out[n] = '\0';
+}
+
+/* All values of headers whose HTTP_ name is `var`, joined with ", ". */
+static int joined_header(const struct wagi_request *req, const char *var, struct spry_buf *out)
+{
+    char name[300];
+    spry_buf_reset(out);
+    bool first = true;
+    for (size_t i = 0; i < req->nheaders; i++) {
+        http_var_name(req->headers[i].name, name, sizeof name);
+        if (strcmp(name, var) != 0)
+            continue;
+        int rc = first ? 0 : spry_buf_append_str(out, ", ");
+        if (rc == 0)
+            rc = spry_buf_append_str(out, req->headers[i].value);
+        if (rc != 0)
+            return rc;
+        first = false;
+    }
+    return 0;
+}
+
+int wagi_env(const struct wagi_request *req, const char *const *extra, size_t nextra,
+             struct wagi_strings *out, struct spry_report *report)
+{
+    struct env e = {.count = 0, .rc = 0};
+    spry_buf_init(&e.names, MAX_ENV_BYTES);
+    spry_buf_init(&e.values, MAX_ENV_BYTES);
+    struct spry_buf tmp;
+    spry_buf_init(&tmp, MAX_ENV_BYTES);
+    char num[32], name[300];
+
+    /* The component's own environment comes first: the first setting of a
+     * name wins, so a request never replaces what the operator set. */
+    for (size_t i = 0; i < nextra; i++) {
+        const char *eq = strchr(extra[i], '=');
+        if (eq == NULL || eq == extra[i] || (size_t)(eq - extra[i]) >= sizeof name)
+            continue;
+        memcpy(name, extra[i], (size_t)(eq - extra[i]));
+        name[eq - extra[i]] = '\0';
+        env_str(&e, name, eq + 1);
+    }
+
+    const char *target = req->path_and_query;
+    const char *q = strchr(target, '?');
+    const char *host = header_value(req, "host");
+    if (host == NULL || host[0] == '\0')
+        host = "localhost";
+    const char *colon = strchr(host, ':');
+    if (host[0] == '[') /* an IPv6 literal: the port follows the ']' */
+        colon = strstr(host, "]:") != NULL ? strstr(host, "]:") + 1 : NULL;
+
+    env_str(&e, "AUTH_TYPE", "");
+    snprintf(num, sizeof num, "%llu", (unsigned long long)req->content_length);
+    env_str(&e, "CONTENT_LENGTH", num);
+    env_str(&e, "CONTENT_TYPE", header_value(req, "content-type"));
+    env_str(&e, "GATEWAY_INTERFACE", "CGI/1.1");
+    env_str(&e, "QUERY_STRING", q != NULL ? q + 1 : "");
+    /* REMOTE_ADDR is the client's address without the port. */
+    const char *ca = req->client_addr != NULL ? req->client_addr : "";
+    const char *port_sep = strrchr(ca, ':');
+    size_t ip_len = port_sep != NULL ? (size_t)(port_sep - ca) : strlen(ca);
+    if (ip_len >= 2 && ca[0] == '[' && ca[ip_len - 1] == ']') {
+        env_set(&e, "REMOTE_ADDR", ca + 1, ip_len - 2);
+        env_set(&e, "REMOTE_HOST", ca + 1, ip_len - 2);
+    } else {
+        env_set(&e, "REMOTE_ADDR", ca, ip_len);
+        env_set(&e, "REMOTE_HOST", ca, ip_len);
+    }
+    env_str(&e, "REMOTE_USER", "");
+    env_str(&e, "REQUEST_METHOD", req->method);
+    env_str(&e, "SCRIPT_NAME", req->component_route);
+    env_str(&e, "PATH_INFO", req->path_info);
+    env_str(&e, "X_RAW_PATH_INFO", req->path_info);
+    spry_buf_reset(&tmp);
+    if (e.rc == 0)
+        e.rc = append_decoded(&tmp, req->path_info, strlen(req->path_info), false);
+    env_set(&e, "PATH_TRANSLATED", (const char *)(tmp.data ? tmp.data : (uint8_t *)""), tmp.len);
+    if (colon != NULL) {
+        env_set(&e, "SERVER_NAME", host, (size_t)(colon - host));
+        env_str(&e, "SERVER_PORT", colon + 1);
+    } else {
+        env_str(&e, "SERVER_NAME", host);
+        env_str(&e, "SERVER_PORT", strcmp(req->scheme, "https") == 0 ? "443" : "80");
+    }
+    env_str(&e, "SERVER_PROTOCOL", req->protocol);
+    env_str(&e, "SERVER_SOFTWARE", "WAGI/1");
+
+    /* Spin's metadata, named for WAGI. */
+    spry_buf_reset(&tmp);
+    if (e.rc == 0)
+        e.rc = spry_buf_printf(&tmp, "%s://%s%s", req->scheme, host, target);
+    env_set(&e, "X_FULL_URL", (const char *)(tmp.data ? tmp.data : (uint8_t *)""), tmp.len);
+    env_str(&e, "X_MATCHED_ROUTE", req->matched_route);
+    env_str(&e, "X_BASE_PATH", req->base_path);
+    env_str(&e, "X_RAW_COMPONENT_ROUTE", req->raw_component_route);
+    env_str(&e, "X_COMPONENT_ROUTE", req->component_route);
+    env_str(&e, "X_CLIENT_ADDR", req->client_addr);
+    for (size_t i = 0; i < req->npath_matches; i++) {
+        size_t n = (size_t)snprintf(name, sizeof name, "X_PATH_MATCH_");
+        for (const char *c = req->path_matches[i].name; *c != '\0' && n + 1 < sizeof name; c++)
+            name[n++] = (char)toupper((unsigned char)*c);
+        name[n] = '\0';
+        env_str(&e, name, req->path_matches[i].value);
+    }
+
+    /* HTTP_* for every header but Authorization and Connection (4.1.18). */
+    for (size_t i = 0; i < req->nheaders && e.rc == 0; i++) {
+        http_var_name(req->headers[i].name, name, sizeof name);
+        if (strcmp(name, "HTTP_AUTHORIZATION") == 0 || strcmp(name, "HTTP_CONNECTION") == 0 ||
+            env_find(&e, name) >= 0)
+            continue;
+        e.rc = joined_header(req, name, &tmp);
+        env_set(&e, name, (const char *)(tmp.data ? tmp.data : (uint8_t *)""), tmp.len);
+    }
+
+    /* Serialise as "NAME=value". */
+    int rc = e.rc;
+    if (rc == 0) {
+        spry_buf_reset(&tmp);
+        const char *n = (const char *)e.names.data, *v = (const char *)e.values.data;
+        for (size_t i = 0; i < e.count && rc == 0; i++) {
+            rc = spry_buf_printf(&tmp, "%s=%s", n, v);
+            if (rc == 0)
+                rc = spry_buf_append_byte(&tmp, 0);
+            n += strlen(n) + 1;
+            v += strlen(v) + 1;
+        }
+    }
+    if (rc == 0)
+        rc = strings_from_buf(&tmp, e.count, out);
+    spry_buf_fini(&e.names);
+    spry_buf_fini(&e.values);
+    spry_buf_fini(&tmp);
+    if (rc != 0)
+        return spry_report_set(report, rc, "wagi: cannot build the environment: %s",
+                               spry_strerror(rc));
+    return 0;
+}
+
+/* ---- the response ------------------------------------------------------------------ */
+
+void wagi_response_free(struct wagi_response *resp)
+{
+    spry_free(resp->block);
+    memset(resp, 0, sizeof *resp);
+}
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        s[--n] = '\0';
+    return s;
+}
+
+/* A token character of RFC 9110 (header field names). */
+static bool is_tchar(unsigned char c)
+{
+    return isalnum(c) || (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+int wagi_parse_response(const uint8_t *out, size_t len, struct wagi_response *resp,
+                        struct spry_report *report)
+{
+    memset(resp, 0, sizeof *resp);
+    if (len == 0)
+        return spry_report_set(report, SPRY_EMALFORMED,
+                               "the guest wrote nothing to stdout (a WAGI guest must print a CGI "
+                               "response: headers, an empty line, the body)");
+    /* The header block ends at the first empty line (CRs ignored). */
+    size_t i = 0, end = SIZE_MAX, body = len;
+    bool line_empty = true;
+    for (; i < len; i++) {
+        if (out[i] == '\r')
+            continue;
+        if (out[i] == '\n') {
+            if (line_empty) {
+                end = i;
+                body = i + 1;
+                break;
+            }
+            line_empty = true;
+        } else {
+            line_empty = false;
+        }
+    }
+    if (end == SIZE_MAX)
+        return spry_report_set(report, SPRY_EMALFORMED,
+                               "the guest's output has no empty line ending its CGI headers");
+    /* Copy the header block without CRs, as NUL-terminated lines. */
+    size_t nlines = 0;
+    for (size_t k = 0; k < end; k++)
+        nlines += out[k] == '\n';
+    if (nlines > MAX_RESPONSE_HEADERS)
+        return spry_report_set(report, SPRY_EMALFORMED,
+                               "the guest's response has more than %d header lines",
+                               MAX_RESPONSE_HEADERS);
+    size_t hdr_bytes = (nlines + 1) * sizeof(struct wagi_header);
+    uint8_t *block = spry_malloc(hdr_bytes + end + 1);
+    if (block == NULL)
+        return spry_report_set(report, SPRY_ENOMEM, "out of memory");
+    struct wagi_header *headers = (struct wagi_header *)block;
+    char *text = (char *)block + hdr_bytes;
+    size_t t = 0;
+    for (size_t k = 0; k < end; k++)
+        if (out[k] != '\r')
+            text[t++] = out[k] == '\n' ? '\0' : (char)out[k];
+    text[t] = '\0';
+
+    int status = 200, rc = 0;
+    bool has_status = false, sufficient = false;
+    size_t nheaders = 0;
+    for (char *line = text, *next; line < text + t; line = next) {
+        next = line + strlen(line) + 1; /* before the line is cut at its colon */
+        char *colon = strchr(line, ':');
+        if (colon == NULL || colon == line) {
+            rc = spry_report_set(report, SPRY_EMALFORMED,
+                                 "the guest's response has an invalid header line '%.60s'", line);
+            goto done;
+        }
+        *colon = '\0';
+        char *name = line, *value = trim(colon + 1);
+        for (const char *c = name; *c != '\0'; c++) {
+            if (!is_tchar((unsigned char)*c)) {
+                rc = spry_report_set(report, SPRY_EMALFORMED,
+                                     "the guest's response has an invalid header name '%.60s'",
+                                     name);
+                goto done;
+            }
+        }
+        for (char *c = name; *c != '\0'; c++)
+            *c = (char)tolower((unsigned char)*c);
+        for (const char *c = value; *c != '\0'; c++) {
+            if ((unsigned char)*c < 0x20 && *c != '\t') {
+                rc = spry_report_set(report, SPRY_EMALFORMED,
+                                     "the guest's response header '%.60s' has a control "
+                                     "character",
+                                     name);
+                goto done;
+            }
+        }
+        if (strcmp(name, "status") == 0) {
+            char *endp;
+            long code = strtol(value, &endp, 10);
+            if (endp == value || (*endp != '\0' && *endp != ' ') || code < 100 || code > 999) {
+                rc = spry_report_set(report, SPRY_EMALFORMED,
+                                     "the guest's response has an invalid status '%.60s'", value);
+                goto done;
+            }
+            status = (int)code;
+            has_status = sufficient = true;
+            continue;
+        }
+        if (strcmp(name, "location") == 0) {
+            sufficient = true;
+            if (!has_status)
+                status = 302;
+        } else if (strcmp(name, "content-type") == 0) {
+            sufficient = true;
+        }
+        headers[nheaders].name = name;
+        headers[nheaders].value = value;
+        nheaders++;
+    }
+    if (!sufficient) {
+        rc = spry_report_set(report, SPRY_EMALFORMED,
+                             "the guest's response has neither content-type, location nor "
+                             "status");
+        goto done;
+    }
+done:
+    if (rc != 0) {
+        spry_free(block);
+        return rc;
+    }
+    resp->status = status;
+    resp->headers = headers;
+    resp->nheaders = nheaders;
+    resp->body = out + body;
+    resp->body_len = len - body;
+    resp->block = block;
+    return 0;
+}
