@@ -47,7 +47,10 @@ CPPFLAGS += -DSPRY_EXPLICIT_BOUNDS=1
 endif
 
 LIB_SRCS  := $(sort $(shell find src -name '*.c' ! -path 'src/cli/*'))
-CLI_SRCS  := $(sort $(wildcard src/cli/*.c))
+# spry (static) and spry-up (dynamic, with the HTTP library) share the CLI
+# sources but for their mains and `up` (src/cli/up_main.c says why).
+UP_SRCS   := src/cli/up.c src/cli/up_main.c
+CLI_SRCS  := $(filter-out $(UP_SRCS),$(sort $(wildcard src/cli/*.c)))
 UNIT_SRCS := $(sort $(wildcard tests/harness/*.c) $(shell find tests/unit -name '*.c'))
 SPEC_SRCS := $(sort $(wildcard tests/spec/*.c))
 TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
@@ -56,6 +59,7 @@ TOML_SRCS := $(sort $(wildcard tests/toml/*.c)) tests/spec/json.c tests/spec/ski
 
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
+UP_OBJS   := $(UP_SRCS:%.c=$(BUILD)/obj/%.o)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/obj/%.o)
 SPEC_OBJS := $(SPEC_SRCS:%.c=$(BUILD)/obj/%.o)
 TOML_OBJS := $(TOML_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -73,7 +77,7 @@ HELLO_APP := $(HELLO_DIR)/spin.toml $(HELLO_DIR)/hello.wasm $(HELLO_DIR)/files.w
 WASI_CC  := clang --target=wasm32-wasi
 WASI_CFLAGS := -O2 -Wall -Wextra -Werror
 
-all: $(BUILD)/spry $(BUILD)/libspry.a $(EXAMPLES) $(HELLO_APP)
+all: $(BUILD)/spry $(BUILD)/spry-up $(BUILD)/libspry.a $(EXAMPLES) $(HELLO_APP)
 
 $(HELLO_DIR)/%.wasm: examples/hello/%.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
@@ -107,7 +111,10 @@ $(BUILD)/libspry.a: $(LIB_OBJS)
 	ar rcs $@ $^
 
 $(BUILD)/spry: $(CLI_OBJS) $(BUILD)/libspry.a
-	$(CC) $(LDFLAGS) $(BIN_LDFLAGS) $(CLI_OBJS) $(BUILD)/libspry.a $(LDLIBS) -o $@
+	$(CC) $(LDFLAGS) $(BIN_LDFLAGS) $(CLI_OBJS) $(BUILD)/libspry.a $(BIN_LIBS) -o $@
+
+$(BUILD)/spry-up: $(UP_OBJS) $(BUILD)/libspry.a
+	$(CC) $(LDFLAGS) $(UP_OBJS) $(BUILD)/libspry.a $(LDLIBS) -o $@
 
 $(BUILD)/tests/unit-tests: $(UNIT_OBJS) $(BUILD)/libspry.a
 	@mkdir -p $(dir $@)
@@ -129,7 +136,7 @@ $(BUILD)/tests/tools/%: $(BUILD)/obj/tests/tools/%.o $(BUILD)/libspry.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $< $(BUILD)/libspry.a $(LDLIBS) -o $@
 
-TEST_BINS := $(BUILD)/spry $(BUILD)/tests/unit-tests $(EXAMPLES) $(TOOLS) \
+TEST_BINS := $(BUILD)/spry $(BUILD)/spry-up $(BUILD)/tests/unit-tests $(EXAMPLES) $(TOOLS) \
              $(BUILD)/bench/instantiate $(BUILD)/tests/toml-runner
 ifneq ($(SPEC_SRCS),)
 TEST_BINS += $(BUILD)/tests/spec-runner

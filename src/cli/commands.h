@@ -4,5 +4,7 @@
 #define SPRY_CLI_COMMANDS_H
 
 int cli_run(int argc, char **argv);
+int cli_up(int argc, char **argv);      /* in spry-up only */
+int cli_up_exec(int argc, char **argv); /* spry: runs spry-up */
 
 #endif

@@ -21,7 +21,8 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"run", "call a WebAssembly module's export (see 'spry run --help')", cli_run},
+    {"run", "run a WASI program or call a module's export (see 'spry run --help')", cli_run},
+    {"up", "serve a Spin application over HTTP (see 'spry up --help')", cli_up_exec},
     {"version", "print the version", cli_version},
 };
 

@@ -65,6 +65,7 @@ struct http_request {
     int http_version;        /* 0x100, 0x101 or 0x200 */
     const struct http_header_pair *headers;
     size_t nheaders;
+    size_t nclient_headers; /* headers[0, nclient_headers) came from the client */
     const uint8_t *body;
     size_t body_len;
     /* The route that matched, and the match facts WAGI's CGI variables use. */

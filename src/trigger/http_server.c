@@ -260,6 +260,7 @@ static int fill_request(struct http_exchange *ex, h2o_req_t *req, const struct h
         int n = snprintf(len, sizeof(len), "%zu", req->entity.len);
         rc = header_add(&hl, "content-length", 14, len, (size_t)n);
     }
+    r->nclient_headers = hl.n;
     struct http_request_facts f = {r->scheme, r->authority, r->target, req->input.path.len,
                                    r->client_addr};
     if (rc == 0)

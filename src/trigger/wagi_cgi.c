@@ -411,11 +411,11 @@ int wagi_parse_response(const uint8_t *out, size_t len, struct wagi_response *re
         return spry_report_set(report, SPRY_EMALFORMED,
                                "the guest's response has more than %d header lines",
                                MAX_RESPONSE_HEADERS);
-    size_t hdr_bytes = (nlines + 1) * sizeof(struct wagi_header);
+    size_t hdr_bytes = (nlines + 1) * sizeof(struct http_header_pair);
     uint8_t *block = spry_malloc(hdr_bytes + end + 1);
     if (block == NULL)
         return spry_report_set(report, SPRY_ENOMEM, "out of memory");
-    struct wagi_header *headers = (struct wagi_header *)block;
+    struct http_header_pair *headers = (struct http_header_pair *)block;
     char *text = (char *)block + hdr_bytes;
     size_t t = 0;
     for (size_t k = 0; k < end; k++)

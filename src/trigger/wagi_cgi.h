@@ -12,32 +12,28 @@
 #define SPRY_TRIGGER_WAGI_CGI_H
 
 #include "spry/error.h"
+#include "trigger/router.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
-struct wagi_header {
-    const char *name; /* as received; compared case-insensitively */
-    const char *value;
-};
-
 /* What the executor knows about a request when the guest starts. */
 struct wagi_request {
-    const char *method;         /* "GET" */
-    const char *path_and_query; /* raw request target: "/a/b%20c?x=1" */
-    const char *scheme;         /* "http" or "https" */
-    const char *protocol;       /* "HTTP/1.1", "HTTP/2.0" */
-    const char *client_addr;    /* "127.0.0.1:51234" ("[::1]:51234" for IPv6) */
-    uint64_t content_length;    /* bytes of body on stdin */
-    const struct wagi_header *headers;
+    const char *method;                     /* "GET" */
+    const char *path_and_query;             /* raw request target: "/a/b%20c?x=1" */
+    const char *scheme;                     /* "http" or "https" */
+    const char *protocol;                   /* "HTTP/1.1", "HTTP/2.0" */
+    const char *client_addr;                /* "127.0.0.1:51234" ("[::1]:51234" for IPv6) */
+    uint64_t content_length;                /* bytes of body on stdin */
+    const struct http_header_pair *headers; /* names compared case-insensitively */
     size_t nheaders;
     /* From the router (the values of Spin's spin-* headers). */
-    const char *matched_route;              /* "/hello/..." */
-    const char *raw_component_route;        /* "/hello/..." */
-    const char *component_route;            /* "/hello" */
-    const char *base_path;                  /* "/" */
-    const char *path_info;                  /* raw path after the route: "/a/b%20c" */
-    const struct wagi_header *path_matches; /* ":name" captures: {"userid", "42"} */
+    const char *matched_route;                   /* "/hello/..." */
+    const char *raw_component_route;             /* "/hello/..." */
+    const char *component_route;                 /* "/hello" */
+    const char *base_path;                       /* "/" */
+    const char *path_info;                       /* raw path after the route: "/a/b%20c" */
+    const struct http_header_pair *path_matches; /* ":name" captures: {"userid", "42"} */
     size_t npath_matches;
 };
 
@@ -69,7 +65,7 @@ void wagi_strings_free(struct wagi_strings *s);
 /* A parsed CGI response: headers (lowercased names), status, body. */
 struct wagi_response {
     int status;
-    struct wagi_header *headers; /* name/value pointers into the allocation */
+    struct http_header_pair *headers; /* name/value pointers into the allocation */
     size_t nheaders;
     const uint8_t *body; /* points into the guest's output */
     size_t body_len;

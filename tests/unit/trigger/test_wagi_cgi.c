@@ -42,12 +42,12 @@ TEST(wagi_cgi, argv_expands_script_name_and_query_pairs)
 
 TEST(wagi_cgi, environment_has_cgi_and_spin_variables)
 {
-    const struct wagi_header headers[] = {
+    const struct http_header_pair headers[] = {
         {"Host", "example.test:3000"}, {"Content-Type", "text/plain"}, {"X-Multi", "one"},
         {"Authorization", "secret"},   {"Connection", "keep-alive"},   {"x-multi", "two"},
         {"User-Agent", "curl/8"},
     };
-    const struct wagi_header matches[] = {{"userid", "42"}};
+    const struct http_header_pair matches[] = {{"userid", "42"}};
     struct wagi_request req = {
         .method = "POST",
         .path_and_query = "/users/42/a%20b?x=1",

@@ -1,0 +1,551 @@
+/*
+ * `spry up` (see serve.h). Everything that can fail because of the
+ * application (manifest, sources, files, routes) fails here, before the
+ * server listens.
+ */
+#include "app/serve.h"
+
+#include "app/manifest.h"
+#include "base/alloc.h"
+#include "base/log.h"
+#include "spry/pool.h"
+#include "spry/wasi.h"
+#include "trigger/http_server.h"
+#include "trigger/wagi.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum {
+    MAX_MODULE_BYTES = 1 << 30,
+    MAX_TREE_DEPTH = 64,
+};
+
+/* What one component needs at run time. */
+struct component_rt {
+    const struct manifest_component *mc;
+    struct spry_module *module;
+    struct spry_prepared *prepared;
+    char **env; /* "K=V": the manifest's environment, then --env */
+    size_t nenv;
+    struct spry_wasi_preopen preopen; /* the staged files, when any */
+    char *staged;                     /* its host directory */
+    int stderr_fd;
+};
+
+struct app {
+    const struct app_serve_options *opt;
+    struct manifest *manifest;
+    char *state_dir;
+    struct spry_pool *pool;
+    struct component_rt *components; /* manifest->n_components */
+    struct http_route *routes;       /* manifest->n_http_triggers */
+    struct http_header_pair **static_headers;
+    struct wagi_executor **executors; /* per trigger, NULL for static responses */
+    struct http_router *router;
+    struct http_server *server;
+};
+
+static _Atomic(struct http_server *) running;
+static atomic_bool stop_requested;
+
+void app_serve_stop(void)
+{
+    atomic_store(&stop_requested, true);
+    struct http_server *s = atomic_load(&running);
+    if (s != NULL)
+        http_server_stop(s);
+}
+
+/* ---- files ------------------------------------------------------------------- */
+
+static char *path_join(const char *a, const char *b)
+{
+    size_t n = strlen(a) + strlen(b) + 2;
+    char *p = spry_malloc(n);
+    if (p != NULL)
+        snprintf(p, n, "%s%s%s", a, (a[0] && a[strlen(a) - 1] == '/') || b[0] == '/' ? "" : "/", b);
+    return p;
+}
+
+static int mkdir_p(const char *path)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp)
+        return SPRY_ETOOBIG;
+    for (char *p = tmp + 1; *p != '\0'; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+            return SPRY_EIO;
+        *p = '/';
+    }
+    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+        return SPRY_EIO;
+    return 0;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+static int copy_file(const char *from, const char *to)
+{
+    int in = open(from, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return SPRY_EIO;
+    int out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (out < 0) {
+        close(in);
+        return SPRY_EIO;
+    }
+    char buf[1 << 16];
+    ssize_t n;
+    int rc = 0;
+    while ((n = read(in, buf, sizeof buf)) > 0) {
+        for (ssize_t done = 0; done < n;) {
+            ssize_t w = write(out, buf + done, (size_t)(n - done));
+            if (w <= 0) {
+                rc = SPRY_EIO;
+                break;
+            }
+            done += w;
+        }
+        if (rc != 0)
+            break;
+    }
+    if (n < 0)
+        rc = SPRY_EIO;
+    close(in);
+    if (close(out) != 0)
+        rc = SPRY_EIO;
+    return rc;
+}
+
+/* Copies the directory tree `from` to `to` (symbolic links are skipped: a
+ * guest's files are plain files and directories). */
+static int copy_tree(const char *from, const char *to, int depth)
+{
+    if (depth > MAX_TREE_DEPTH)
+        return SPRY_ETOOBIG;
+    int rc = mkdir_p(to);
+    DIR *d = rc == 0 ? opendir(from) : NULL;
+    if (d == NULL)
+        return rc != 0 ? rc : SPRY_EIO;
+    struct dirent *e;
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char *src = path_join(from, e->d_name), *dst = path_join(to, e->d_name);
+        struct stat st;
+        if (src == NULL || dst == NULL)
+            rc = SPRY_ENOMEM;
+        else if (lstat(src, &st) != 0)
+            rc = SPRY_EIO;
+        else if (S_ISDIR(st.st_mode))
+            rc = copy_tree(src, dst, depth + 1);
+        else if (S_ISREG(st.st_mode))
+            rc = copy_file(src, dst);
+        spry_free(src);
+        spry_free(dst);
+    }
+    closedir(d);
+    return rc;
+}
+
+/* A guest path must be absolute and never climb with "..". */
+static bool guest_path_ok(const char *p)
+{
+    if (p[0] != '/')
+        return false;
+    for (const char *s = p; *s != '\0';) {
+        while (*s == '/')
+            s++;
+        const char *e = strchr(s, '/');
+        size_t n = e != NULL ? (size_t)(e - s) : strlen(s);
+        if (n == 2 && s[0] == '.' && s[1] == '.')
+            return false;
+        s += n;
+    }
+    return true;
+}
+
+/* Copies the component's `files` under STATE/files/<id>, which the guest
+ * sees read-only as "/". */
+static int stage_files(struct app *app, struct component_rt *c, struct spry_report *report)
+{
+    const struct manifest_component *mc = c->mc;
+    if (mc->n_files == 0)
+        return 0;
+    char *root = NULL, *files_dir = path_join(app->state_dir, "files");
+    if (files_dir != NULL)
+        root = path_join(files_dir, mc->id);
+    spry_free(files_dir);
+    if (root == NULL)
+        return spry_report_set(report, SPRY_ENOMEM, "out of memory");
+    nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS); /* what an earlier run staged */
+    int rc = mkdir_p(root);
+    for (size_t i = 0; rc == 0 && i < mc->n_files; i++) {
+        const struct manifest_file *f = &mc->files[i];
+        if (!guest_path_ok(f->guest_path)) {
+            rc = spry_report_set(report, SPRY_EINVALID,
+                                 "component '%s': file destination '%s' must be an absolute path "
+                                 "without '..'",
+                                 mc->id, f->guest_path);
+            break;
+        }
+        char *dst = path_join(root, f->guest_path);
+        if (dst == NULL) {
+            rc = SPRY_ENOMEM;
+            break;
+        }
+        if (f->is_dir) {
+            rc = copy_tree(f->host_path, dst, 0);
+        } else {
+            char *slash = strrchr(dst, '/');
+            *slash = '\0';
+            rc = mkdir_p(dst);
+            *slash = '/';
+            if (rc == 0)
+                rc = copy_file(f->host_path, dst);
+        }
+        spry_free(dst);
+        if (rc != 0)
+            rc = spry_report_set(report, rc, "component '%s': cannot stage file '%s' as '%s': %s",
+                                 mc->id, f->host_path, f->guest_path, strerror(errno));
+    }
+    if (rc != 0) {
+        spry_free(root);
+        return rc;
+    }
+    c->staged = root;
+    c->preopen = (struct spry_wasi_preopen){root, "/", true};
+    return 0;
+}
+
+/* ---- components -------------------------------------------------------------- */
+
+static int read_file(const char *path, uint8_t **out, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > MAX_MODULE_BYTES) {
+        if (fd >= 0)
+            close(fd);
+        return SPRY_EIO;
+    }
+    uint8_t *buf = spry_malloc((size_t)st.st_size + 1);
+    size_t done = 0;
+    while (buf != NULL && done < (size_t)st.st_size) {
+        ssize_t n = read(fd, buf + done, (size_t)st.st_size - done);
+        if (n <= 0)
+            break;
+        done += (size_t)n;
+    }
+    close(fd);
+    if (buf == NULL || done != (size_t)st.st_size) {
+        spry_free(buf);
+        return buf == NULL ? SPRY_ENOMEM : SPRY_EIO;
+    }
+    *out = buf;
+    *len = done;
+    return 0;
+}
+
+static int set_env(struct component_rt *c, const char *key, size_t klen, const char *value)
+{
+    size_t n = klen + strlen(value) + 2;
+    char *kv = spry_malloc(n);
+    if (kv == NULL)
+        return SPRY_ENOMEM;
+    snprintf(kv, n, "%.*s=%s", (int)klen, key, value);
+    c->env[c->nenv++] = kv;
+    return 0;
+}
+
+static int prepare_component(struct app *app, struct component_rt *c, struct spry_report *report)
+{
+    const struct manifest_component *mc = c->mc;
+    if (mc->source.is_component)
+        return spry_report_set(report, SPRY_EUNSUPPORTED,
+                               "component '%s': %s is a WebAssembly component; the WAGI executor "
+                               "runs core modules (wasm32-wasi commands), and components are not "
+                               "supported yet",
+                               mc->id, mc->source.path);
+    uint8_t *bytes;
+    size_t len;
+    int rc = read_file(mc->source.path, &bytes, &len);
+    if (rc != 0)
+        return spry_report_set(report, rc, "component '%s': cannot read %s: %s", mc->id,
+                               mc->source.path, strerror(errno));
+    struct spry_report inner;
+    spry_report_init(&inner);
+    rc = spry_module_load(bytes, len, NULL, &c->module, &inner);
+    spry_free(bytes);
+    if (rc != 0)
+        return spry_report_set(report, rc, "component '%s': %s: %s", mc->id, mc->source.path,
+                               inner.message);
+    size_t ndefs;
+    const struct spry_host_def *defs = spry_wasi_host_defs(&ndefs);
+    rc = spry_prepared_create(app->pool, c->module, defs, ndefs, NULL, 0, &c->prepared, &inner);
+    if (rc != 0)
+        return spry_report_set(report, rc, "component '%s': %s: %s", mc->id, mc->source.path,
+                               inner.message);
+
+    c->env = spry_calloc(mc->n_environment + app->opt->nenv + 1, sizeof *c->env);
+    if (c->env == NULL)
+        return spry_report_set(report, SPRY_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == 0 && i < app->opt->nenv; i++) {
+        const char *kv = app->opt->env[i], *eq = strchr(kv, '=');
+        rc = set_env(c, kv, (size_t)(eq - kv), eq + 1); /* --env wins over the manifest */
+    }
+    for (size_t i = 0; rc == 0 && i < mc->n_environment; i++)
+        rc = set_env(c, mc->environment[i].key, strlen(mc->environment[i].key),
+                     mc->environment[i].value);
+    if (rc != 0)
+        return spry_report_set(report, rc, "out of memory");
+
+    rc = stage_files(app, c, report);
+    if (rc != 0)
+        return rc;
+
+    char name[512];
+    snprintf(name, sizeof name, "%s/logs/%s_stderr.txt", app->state_dir, mc->id);
+    c->stderr_fd = open(name, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (c->stderr_fd < 0)
+        return spry_report_set(report, SPRY_EIO, "cannot open the log %s: %s", name,
+                               strerror(errno));
+    return 0;
+}
+
+static struct component_rt *component_of(struct app *app, const struct manifest_component *mc)
+{
+    for (size_t i = 0; i < app->manifest->n_components; i++)
+        if (app->components[i].mc == mc)
+            return &app->components[i];
+    return NULL;
+}
+
+/* ---- routes -------------------------------------------------------------------- */
+
+static int build_routes(struct app *app, struct spry_report *report)
+{
+    const struct manifest *m = app->manifest;
+    app->routes = spry_calloc(m->n_http_triggers + 1, sizeof *app->routes);
+    app->static_headers = spry_calloc(m->n_http_triggers + 1, sizeof *app->static_headers);
+    app->executors = spry_calloc(m->n_http_triggers + 1, sizeof *app->executors);
+    if (app->routes == NULL || app->static_headers == NULL || app->executors == NULL)
+        return spry_report_set(report, SPRY_ENOMEM, "out of memory");
+    for (size_t i = 0; i < m->n_http_triggers; i++) {
+        const struct manifest_http_trigger *t = &m->http_triggers[i];
+        struct http_route *r = &app->routes[i];
+        r->pattern = t->route != NULL ? t->route : "";
+        r->is_private = t->route_kind == MANIFEST_ROUTE_PRIVATE;
+        if (t->has_static_response) {
+            const struct manifest_static_response *s = &t->static_response;
+            struct http_header_pair *h = spry_calloc(s->n_headers + 1, sizeof *h);
+            if (h == NULL)
+                return spry_report_set(report, SPRY_ENOMEM, "out of memory");
+            for (size_t k = 0; k < s->n_headers; k++)
+                h[k] = (struct http_header_pair){s->headers[k].key, s->headers[k].value};
+            app->static_headers[i] = h;
+            r->kind = HTTP_TARGET_STATIC;
+            r->component_id = "static response";
+            r->static_response =
+                (struct http_static_response){(uint16_t)(s->status_code ? s->status_code : 200), h,
+                                              s->n_headers, s->body, s->body_len};
+            continue;
+        }
+        struct component_rt *c = component_of(app, t->component);
+        r->kind = HTTP_TARGET_COMPONENT;
+        r->component_id = t->component->id;
+        if (t->executor != MANIFEST_EXECUTOR_WAGI)
+            return spry_report_set(
+                report, SPRY_EUNSUPPORTED,
+                "%s:%u:%u: trigger.http route '%s': component '%s' uses the spin executor "
+                "(a wasi:http component), which Spry does not run yet; WAGI modules need "
+                "executor = { type = \"wagi\" }",
+                m->path, t->line, t->col, r->pattern, t->component->id);
+        if (c->module == NULL) {
+            int rc = prepare_component(app, c, report);
+            if (rc != 0)
+                return rc;
+        }
+        struct wagi_config wc = {
+            .component_id = t->component->id,
+            .prepared = c->prepared,
+            .argv_template = t->wagi_argv,
+            .entrypoint = t->wagi_entrypoint,
+            .env = (const char *const *)c->env,
+            .nenv = c->nenv,
+            .preopens = c->staged != NULL ? &c->preopen : NULL,
+            .npreopens = c->staged != NULL ? 1 : 0,
+            .stderr_log_fd = c->stderr_fd,
+            .echo_stderr = !app->opt->quiet,
+        };
+        int rc = wagi_executor_create(&wc, &app->executors[i], report);
+        if (rc != 0)
+            return rc;
+        r->executor = (void *)wagi_executor_http(app->executors[i]);
+    }
+    int rc = http_router_create(app->routes, m->n_http_triggers, "/", &app->router, report);
+    if (rc != 0)
+        return rc;
+    for (size_t i = 0; i < http_router_warning_count(app->router); i++)
+        spry_log(SPRY_LOG_WARN, "%s", http_router_warning(app->router, i));
+    return 0;
+}
+
+/* ---- the whole ------------------------------------------------------------------ */
+
+static void app_free(struct app *app)
+{
+    http_server_destroy(app->server);
+    http_router_destroy(app->router);
+    if (app->manifest != NULL) {
+        for (size_t i = 0; i < app->manifest->n_http_triggers; i++) {
+            if (app->executors != NULL)
+                wagi_executor_destroy(app->executors[i]);
+            if (app->static_headers != NULL)
+                spry_free(app->static_headers[i]);
+        }
+        for (size_t i = 0; app->components != NULL && i < app->manifest->n_components; i++) {
+            struct component_rt *c = &app->components[i];
+            spry_prepared_destroy(c->prepared);
+            spry_module_destroy(c->module);
+            for (size_t k = 0; k < c->nenv; k++)
+                spry_free(c->env[k]);
+            spry_free(c->env);
+            spry_free(c->staged);
+            if (c->stderr_fd >= 0)
+                close(c->stderr_fd);
+        }
+    }
+    spry_free(app->executors);
+    spry_free(app->static_headers);
+    spry_free(app->routes);
+    spry_free(app->components);
+    spry_pool_destroy(app->pool);
+    manifest_destroy(app->manifest);
+    spry_free(app->state_dir);
+}
+
+static int banner(struct app *app, char *out, size_t cap)
+{
+    const char *listen = app->opt->listen != NULL ? app->opt->listen : "127.0.0.1:3000";
+    const char *colon = strrchr(listen, ':');
+    size_t n = (size_t)snprintf(out, cap, "Serving %s://%.*s:%u (%s)",
+                                app->opt->tls_cert ? "https" : "http",
+                                (int)(colon != NULL ? colon - listen : 0), listen,
+                                (unsigned)http_server_port(app->server), app->manifest->name);
+    const struct manifest *m = app->manifest;
+    for (size_t i = 0; i < m->n_http_triggers && n < cap; i++) {
+        const struct manifest_http_trigger *t = &m->http_triggers[i];
+        if (t->route_kind == MANIFEST_ROUTE_PRIVATE)
+            continue;
+        n += (size_t)snprintf(out + n, cap - n, "%s %s -> %s", i == 0 ? ":" : ",", t->route,
+                              t->has_static_response ? "static response" : t->component->id);
+    }
+    return 0;
+}
+
+int app_serve(const struct app_serve_options *opt, struct spry_report *report)
+{
+    struct app app = {.opt = opt};
+    int rc = 0;
+    char manifest_path[4096];
+    struct stat st;
+    if (stat(opt->manifest, &st) == 0 && S_ISDIR(st.st_mode))
+        snprintf(manifest_path, sizeof manifest_path, "%s/spin.toml", opt->manifest);
+    else
+        snprintf(manifest_path, sizeof manifest_path, "%s", opt->manifest);
+    rc = manifest_load(manifest_path, NULL, &app.manifest, report);
+    if (rc != 0)
+        goto done;
+
+    app.state_dir = opt->state_dir != NULL ? spry_strdup(opt->state_dir)
+                                           : path_join(app.manifest->dir, ".spin");
+    char *logs = app.state_dir != NULL ? path_join(app.state_dir, "logs") : NULL;
+    rc = logs == NULL ? SPRY_ENOMEM : mkdir_p(logs);
+    spry_free(logs);
+    if (rc != 0) {
+        rc = spry_report_set(report, rc, "cannot create the state directory %s: %s",
+                             app.state_dir ? app.state_dir : "", strerror(errno));
+        goto done;
+    }
+
+    struct spry_pool_config pc;
+    spry_pool_config_init(&pc);
+    if (opt->max_instances != 0)
+        pc.slots = opt->max_instances;
+    if (opt->max_queue != 0)
+        pc.max_waiters = opt->max_queue;
+    if (opt->max_memory_bytes != 0)
+        pc.max_memory_bytes = opt->max_memory_bytes;
+    pc.wait_timeout_ms = opt->request_timeout_ms != 0 ? opt->request_timeout_ms : 30000;
+    rc = spry_pool_create(&pc, &app.pool, report);
+    if (rc != 0)
+        goto done;
+
+    app.components = spry_calloc(app.manifest->n_components + 1, sizeof *app.components);
+    if (app.components == NULL) {
+        rc = spry_report_set(report, SPRY_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < app.manifest->n_components; i++) {
+        app.components[i].mc = app.manifest->components[i];
+        app.components[i].stderr_fd = -1;
+    }
+    rc = build_routes(&app, report);
+    if (rc != 0)
+        goto done;
+
+    struct http_server_config sc;
+    http_server_config_init(&sc);
+    if (opt->listen != NULL)
+        sc.listen = opt->listen;
+    sc.tls_cert = opt->tls_cert;
+    sc.tls_key = opt->tls_key;
+    sc.app_name = app.manifest->name;
+    sc.app_version = app.manifest->app_version;
+    sc.router = app.router;
+    if (opt->request_timeout_ms != 0)
+        sc.limits.request_timeout_ms = opt->request_timeout_ms;
+    if (opt->max_body_bytes != 0)
+        sc.limits.max_body_bytes = opt->max_body_bytes;
+    rc = http_server_create(&sc, &app.server, report);
+    if (rc == 0)
+        rc = http_server_start(app.server, report);
+    if (rc != 0)
+        goto done;
+    atomic_store(&running, app.server);
+    if (atomic_load(&stop_requested)) /* a signal came before the server ran */
+        http_server_stop(app.server);
+    if (opt->on_ready != NULL) {
+        char text[2048];
+        banner(&app, text, sizeof text);
+        opt->on_ready(opt->user, text);
+    }
+    rc = http_server_wait(app.server);
+    atomic_store(&running, NULL);
+    if (rc == SPRY_ETIMEOUT) {
+        spry_log(SPRY_LOG_WARN, "some requests were still running when the drain timed out");
+        rc = 0;
+    }
+done:
+    app_free(&app);
+    return rc;
+}
