@@ -136,7 +136,14 @@ $(BUILD)/tests/tools/%: $(BUILD)/obj/tests/tools/%.o $(BUILD)/libspry.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $< $(BUILD)/libspry.a $(LDLIBS) -o $@
 
-TEST_BINS := $(BUILD)/spry $(BUILD)/spry-up $(BUILD)/tests/unit-tests $(EXAMPLES) $(TOOLS) \
+# WASI guests the spry up tests serve (tests/apps/NAME.c -> BUILD/tests/apps/NAME.wasm).
+TEST_APPS := $(patsubst tests/apps/%.c,$(BUILD)/tests/apps/%.wasm,$(wildcard tests/apps/*.c))
+$(BUILD)/tests/apps/%.wasm: tests/apps/%.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(WASI_CC) $(WASI_CFLAGS) -c $< -o $(@:.wasm=.o)
+	$(WASI_CC) -s $(@:.wasm=.o) -o $@
+
+TEST_BINS := $(BUILD)/spry $(BUILD)/spry-up $(TEST_APPS) $(HELLO_APP) $(BUILD)/tests/unit-tests $(EXAMPLES) $(TOOLS) \
              $(BUILD)/bench/instantiate $(BUILD)/tests/toml-runner
 ifneq ($(SPEC_SRCS),)
 TEST_BINS += $(BUILD)/tests/spec-runner

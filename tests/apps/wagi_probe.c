@@ -1,0 +1,74 @@
+/*
+ * A WAGI guest for the `spry up` tests: what it does depends on PATH_INFO.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static void echo_body(void)
+{
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, stdin)) > 0)
+        fwrite(buf, 1, n, stdout);
+}
+
+int main(int argc, char **argv)
+{
+    const char *info = getenv("PATH_INFO");
+    if (info == NULL)
+        info = "";
+    if (strcmp(info, "/env") == 0) {
+        printf("content-type: text/plain\n\n");
+        for (int i = 0; i < argc; i++)
+            printf("argv[%d]=%s\n", i, argv[i]);
+        for (char **e = environ; *e != NULL; e++)
+            printf("%s\n", *e);
+    } else if (strcmp(info, "/loop") == 0) {
+        volatile unsigned long n = 0;
+        for (;;)
+            n++;
+    } else if (strcmp(info, "/trap") == 0) {
+        __builtin_trap();
+    } else if (strcmp(info, "/exit") == 0) {
+        printf("content-type: text/plain\n\nnot this\n");
+        exit(3);
+    } else if (strcmp(info, "/bad") == 0) {
+        printf("no headers at all");
+    } else if (strcmp(info, "/status") == 0) {
+        printf("status: 418 I'm a teapot\nx-custom: yes\ncontent-type: text/plain\n\nteapot\n");
+    } else if (strcmp(info, "/redirect") == 0) {
+        printf("location: /elsewhere\n\n");
+    } else if (strcmp(info, "/echo") == 0) {
+        printf("content-type: application/octet-stream\n\n");
+        echo_body();
+    } else if (strcmp(info, "/slow") == 0) {
+        struct timespec ts = {0, 200 * 1000000L};
+        nanosleep(&ts, NULL);
+        printf("content-type: text/plain\n\nslow done\n");
+    } else if (strcmp(info, "/file") == 0) {
+        FILE *f = fopen("/data/a.txt", "r");
+        printf("content-type: text/plain\n\n");
+        if (f == NULL) {
+            printf("cannot open\n");
+            return 0;
+        }
+        echo_body();
+        char buf[256];
+        size_t n = fread(buf, 1, sizeof buf, f);
+        fwrite(buf, 1, n, stdout);
+        fclose(f);
+        /* The mount is read-only. */
+        printf("write: %s\n", fopen("/data/new.txt", "w") == NULL ? "refused" : "allowed");
+    } else if (strcmp(info, "/stderr") == 0) {
+        fprintf(stderr, "guest-error-line\n");
+        printf("content-type: text/plain\n\nok\n");
+    } else {
+        printf("status: 404\ncontent-type: text/plain\n\nno such probe: %s\n", info);
+    }
+    return 0;
+}

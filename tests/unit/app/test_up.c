@@ -1,0 +1,385 @@
+/*
+ * `spry up` end to end: the real binary serves apps built at test time
+ * (tests/apps/), and curl asks. Only 127.0.0.1.
+ */
+#include "harness/test.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct up {
+    pid_t pid;
+    int port;
+    char dir[4096];
+};
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    ASSERT_NOT_NULL(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Reads one line from fd within timeout_ms; returns its length or -1. */
+static int read_line(int fd, char *buf, size_t cap, int timeout_ms)
+{
+    size_t n = 0;
+    while (n + 1 < cap) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, timeout_ms) <= 0)
+            return -1;
+        ssize_t r = read(fd, buf + n, 1);
+        if (r <= 0)
+            return -1;
+        if (buf[n] == '\n')
+            break;
+        n++;
+    }
+    buf[n] = '\0';
+    return (int)n;
+}
+
+/*
+ * Writes `manifest` (with every "PROBE" replaced by the probe module's
+ * path) into a fresh app directory and starts spry up on a free port with
+ * the extra arguments (NULL-terminated). Returns the exit status instead
+ * when the server does not come up (then *u is unusable).
+ */
+static int up_start(struct up *u, const char *manifest, ...)
+{
+    snprintf(u->dir, sizeof u->dir, "%s/app", test_tmpdir());
+    mkdir(u->dir, 0755);
+    char path[4600], data[4400];
+    snprintf(data, sizeof data, "%s/data", u->dir);
+    mkdir(data, 0755);
+    snprintf(path, sizeof path, "%s/a.txt", data);
+    write_text(path, "file content\n");
+    /* The manifest, with PROBE resolved. */
+    const char *probe = test_build_path("tests/apps/wagi_probe.wasm");
+    char text[16384];
+    size_t n = 0;
+    for (const char *m = manifest; *m != '\0' && n + 4200 < sizeof text;) {
+        if (strncmp(m, "PROBE", 5) == 0) {
+            n += (size_t)snprintf(text + n, sizeof text - n, "%s", probe);
+            m += 5;
+        } else {
+            text[n++] = *m++;
+        }
+    }
+    text[n] = '\0';
+    snprintf(path, sizeof path, "%s/spin.toml", u->dir);
+    write_text(path, text);
+
+    const char *args[32] = {"spry", "up", "-f", u->dir, "--listen", "127.0.0.1:0"};
+    int nargs = 6;
+    va_list ap;
+    va_start(ap, manifest);
+    for (const char *a; (a = va_arg(ap, const char *)) != NULL && nargs < 30;)
+        args[nargs++] = a;
+    va_end(ap);
+    args[nargs] = NULL;
+    int out[2];
+    ASSERT_EQ_INT(pipe(out), 0);
+    char err_path[4400];
+    snprintf(err_path, sizeof err_path, "%s/stderr.txt", test_tmpdir());
+    u->pid = fork();
+    ASSERT_GE_INT(u->pid, 0);
+    if (u->pid == 0) {
+        dup2(out[1], 1);
+        int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(e, 2);
+        close(out[0]);
+        execv(test_build_path("spry"), (char *const *)args);
+        _exit(127);
+    }
+    close(out[1]);
+    char line[4096];
+    int len = read_line(out[0], line, sizeof line, 20000);
+    close(out[0]);
+    const char *at = len > 0 ? strstr(line, "http://127.0.0.1:") : NULL;
+    if (at == NULL) {
+        int status;
+        waitpid(u->pid, &status, 0);
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    u->port = atoi(at + strlen("http://127.0.0.1:"));
+    return -1;
+}
+
+/* Stops the server; returns its exit status. */
+static int up_stop(struct up *u)
+{
+    kill(u->pid, SIGTERM);
+    int status;
+    waitpid(u->pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* The stderr spry up wrote. */
+static char *up_stderr(void)
+{
+    static char buf[65536];
+    char path[4400];
+    snprintf(path, sizeof path, "%s/stderr.txt", test_tmpdir());
+    FILE *f = fopen(path, "r");
+    size_t n = f != NULL ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f != NULL)
+        fclose(f);
+    buf[n] = '\0';
+    return buf;
+}
+
+/* Runs curl -s -i with `args` and the URL path; returns its output
+ * (headers and body; static buffer). */
+static const char *http(const struct up *u, const char *args, const char *path)
+{
+    static char buf[1 << 20];
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "curl -s -i --max-time 20 %s 'http://127.0.0.1:%d%s'", args, u->port,
+             path);
+    FILE *p = popen(cmd, "r");
+    ASSERT_NOT_NULL(p);
+    size_t n = fread(buf, 1, sizeof buf - 1, p);
+    buf[n] = '\0';
+    pclose(p);
+    return buf;
+}
+
+static int status_of(const char *response)
+{
+    const char *sp = strchr(response, ' ');
+    return sp != NULL ? atoi(sp + 1) : 0;
+}
+
+static bool has_line(const char *text, const char *line)
+{
+    size_t n = strlen(line);
+    for (const char *p = text; (p = strstr(p, line)) != NULL; p++) {
+        bool starts = p == text || p[-1] == '\n';
+        bool ends = p[n] == '\n' || p[n] == '\r' || p[n] == '\0';
+        if (starts && ends)
+            return true;
+    }
+    return false;
+}
+
+static const char *const APP =
+    "spin_manifest_version = 2\n"
+    "[application]\n"
+    "name = \"probe-app\"\n"
+    "version = \"2.1.0\"\n"
+    "[[trigger.http]]\n"
+    "route = \"/probe/...\"\n"
+    "component = \"probe\"\n"
+    "executor = { type = \"wagi\" }\n"
+    "[[trigger.http]]\n"
+    "route = \"/users/:id/...\"\n"
+    "component = \"probe\"\n"
+    "executor = { type = \"wagi\" }\n"
+    "[[trigger.http]]\n"
+    "route = \"/ping\"\n"
+    "static_response = { status_code = 201, headers = { x-static = \"yes\" }, body = \"pong\" }\n"
+    "[[trigger.http]]\n"
+    "route = { private = true }\n"
+    "component = \"hidden\"\n"
+    "executor = { type = \"wagi\" }\n"
+    "[component.probe]\n"
+    "source = \"PROBE\"\n"
+    "environment = { GREETING = \"hi\" }\n"
+    "files = [{ source = \"data\", destination = \"/data\" }]\n"
+    "[component.hidden]\n"
+    "source = \"PROBE\"\n";
+
+TEST(up, wagi_guest_sees_cgi_variables_argv_and_only_its_environment)
+{
+    struct up u;
+    ASSERT_EQ_INT(up_start(&u, APP, "--env", "FROM_CLI=1", NULL), -1);
+    setenv("SPRY_TEST_HOST_ONLY", "leak", 1);
+    const char *r = http(&u, "-H 'X-Test: hello' -H 'Authorization: secret'",
+                         "/probe/env?name=some%20value&flag");
+    ASSERT_EQ_INT(status_of(r), 200);
+    static const char *const want[] = {
+        "argv[0]=/probe/env",
+        "argv[1]=name",
+        "argv[2]=some value",
+        "argv[3]=flag",
+        "REQUEST_METHOD=GET",
+        "GATEWAY_INTERFACE=CGI/1.1",
+        "SERVER_SOFTWARE=WAGI/1",
+        "SCRIPT_NAME=/probe",
+        "PATH_INFO=/env",
+        "QUERY_STRING=name=some%20value&flag",
+        "X_MATCHED_ROUTE=/probe/...",
+        "X_RAW_COMPONENT_ROUTE=/probe/...",
+        "X_COMPONENT_ROUTE=/probe",
+        "X_BASE_PATH=/",
+        "REMOTE_ADDR=127.0.0.1",
+        "SERVER_NAME=127.0.0.1",
+        "HTTP_X_TEST=hello",
+        "GREETING=hi",
+        "FROM_CLI=1",
+        "CONTENT_LENGTH=0",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        if (!has_line(r, want[i]))
+            fprintf(stderr, "missing '%s' in:\n%s\n", want[i], r);
+        ASSERT_TRUE(has_line(r, want[i]));
+    }
+    char url[128];
+    snprintf(url, sizeof url, "X_FULL_URL=http://127.0.0.1:%d/probe/env?name=some%%20value&flag",
+             u.port);
+    ASSERT_TRUE(has_line(r, url));
+    ASSERT_TRUE(strstr(r, "HTTP_AUTHORIZATION") == NULL);
+    ASSERT_TRUE(strstr(r, "SPRY_TEST_HOST_ONLY") == NULL); /* nothing inherited */
+    ASSERT_TRUE(strstr(r, "HOME=") == NULL);
+
+    r = http(&u, "", "/users/42/env");
+    ASSERT_EQ_INT(status_of(r), 200);
+    ASSERT_TRUE(has_line(r, "X_PATH_MATCH_ID=42"));
+    ASSERT_TRUE(has_line(r, "X_MATCHED_ROUTE=/users/:id/..."));
+    ASSERT_TRUE(has_line(r, "SCRIPT_NAME=/users/:id"));
+    ASSERT_TRUE(has_line(r, "PATH_INFO=/env"));
+    ASSERT_EQ_INT(up_stop(&u), 0);
+}
+
+TEST(up, static_responses_reserved_routes_private_routes_and_404)
+{
+    struct up u;
+    ASSERT_EQ_INT(up_start(&u, APP, NULL), -1);
+    const char *r = http(&u, "", "/ping");
+    ASSERT_EQ_INT(status_of(r), 201);
+    ASSERT_TRUE(strstr(r, "x-static: yes") != NULL);
+    ASSERT_TRUE(strstr(r, "\r\n\r\npong") != NULL);
+    r = http(&u, "", "/.well-known/spin/health");
+    ASSERT_EQ_INT(status_of(r), 200);
+    r = http(&u, "", "/.well-known/spin/info");
+    ASSERT_EQ_INT(status_of(r), 200);
+    ASSERT_TRUE(strstr(r, "\"name\":\"probe-app\"") != NULL);
+    ASSERT_TRUE(strstr(r, "\"version\":\"2.1.0\"") != NULL);
+    ASSERT_EQ_INT(status_of(http(&u, "", "/nothing/here")), 404);
+    ASSERT_EQ_INT(status_of(http(&u, "", "/hidden")), 404);
+    ASSERT_EQ_INT(up_stop(&u), 0);
+}
+
+TEST(up, cgi_responses_status_location_body_and_files)
+{
+    struct up u;
+    ASSERT_EQ_INT(up_start(&u, APP, NULL), -1);
+    const char *r = http(&u, "", "/probe/status");
+    ASSERT_EQ_INT(status_of(r), 418);
+    ASSERT_TRUE(strstr(r, "x-custom: yes") != NULL);
+    ASSERT_TRUE(strstr(r, "\r\n\r\nteapot\n") != NULL);
+    r = http(&u, "", "/probe/redirect");
+    ASSERT_EQ_INT(status_of(r), 302);
+    ASSERT_TRUE(strstr(r, "location: /elsewhere") != NULL);
+    r = http(&u, "--data-binary 'posted bytes'", "/probe/echo");
+    ASSERT_EQ_INT(status_of(r), 200);
+    ASSERT_TRUE(strstr(r, "\r\n\r\nposted bytes") != NULL);
+    r = http(&u, "", "/probe/file");
+    ASSERT_EQ_INT(status_of(r), 200);
+    ASSERT_TRUE(strstr(r, "file content\n") != NULL);
+    ASSERT_TRUE(strstr(r, "write: refused") != NULL);
+    r = http(&u, "", "/probe/stderr");
+    ASSERT_EQ_INT(status_of(r), 200);
+    ASSERT_EQ_INT(up_stop(&u), 0);
+    /* Guest stderr went to the component's log and the terminal. */
+    char log[4400];
+    snprintf(log, sizeof log, "%s/.spin/logs/probe_stderr.txt", u.dir);
+    FILE *f = fopen(log, "r");
+    ASSERT_NOT_NULL(f);
+    char line[256] = "";
+    ASSERT_NOT_NULL(fgets(line, sizeof line, f));
+    fclose(f);
+    ASSERT_EQ_STR(line, "guest-error-line\n");
+    ASSERT_TRUE(strstr(up_stderr(), "guest-error-line") != NULL);
+}
+
+TEST(up, failing_guests_answer_500_and_a_looping_one_504_while_others_are_served)
+{
+    struct up u;
+    ASSERT_EQ_INT(up_start(&u, APP, "--request-timeout", "1s", NULL), -1);
+    ASSERT_EQ_INT(status_of(http(&u, "", "/probe/trap")), 500);
+    ASSERT_EQ_INT(status_of(http(&u, "", "/probe/exit")), 500);
+    ASSERT_EQ_INT(status_of(http(&u, "", "/probe/bad")), 500);
+    /* A guest that never ends: 504 at the deadline, and the others still
+     * get their answers meanwhile. */
+    char cmd[5000], out_path[4400];
+    snprintf(out_path, sizeof out_path, "%s/loop.txt", test_tmpdir());
+    snprintf(cmd, sizeof cmd,
+             "curl -s -o /dev/null -w '%%{http_code}' --max-time 20 "
+             "http://127.0.0.1:%d/probe/loop > %s &",
+             u.port, out_path);
+    ASSERT_EQ_INT(system(cmd), 0);
+    for (int i = 0; i < 50; i++)
+        ASSERT_EQ_INT(status_of(http(&u, "", "/probe/status")), 418);
+    for (int i = 0; i < 100; i++) {
+        struct stat st;
+        if (stat(out_path, &st) == 0 && st.st_size >= 3)
+            break;
+        usleep(100 * 1000);
+    }
+    FILE *f = fopen(out_path, "r");
+    ASSERT_NOT_NULL(f);
+    char code[8] = "";
+    ASSERT_NOT_NULL(fgets(code, sizeof code, f));
+    fclose(f);
+    ASSERT_EQ_STR(code, "504");
+    ASSERT_EQ_INT(up_stop(&u), 0);
+    const char *err = up_stderr();
+    ASSERT_TRUE(strstr(err, "component probe: trap") != NULL);
+    ASSERT_TRUE(strstr(err, "component probe: exited with status 3") != NULL);
+}
+
+TEST(up, sigterm_lets_the_request_in_flight_finish)
+{
+    struct up u;
+    ASSERT_EQ_INT(up_start(&u, APP, NULL), -1);
+    char cmd[5000], out_path[4400];
+    snprintf(out_path, sizeof out_path, "%s/slow.txt", test_tmpdir());
+    snprintf(cmd, sizeof cmd,
+             "curl -s --max-time 20 http://127.0.0.1:%d/probe/slow > %s & sleep 0.1", u.port,
+             out_path);
+    ASSERT_EQ_INT(system(cmd), 0);
+    ASSERT_EQ_INT(up_stop(&u), 0);
+    usleep(300 * 1000);
+    FILE *f = fopen(out_path, "r");
+    ASSERT_NOT_NULL(f);
+    char body[64] = "";
+    fgets(body, sizeof body, f);
+    fclose(f);
+    ASSERT_EQ_STR(body, "slow done\n");
+}
+
+TEST(up, manifest_and_component_errors_stop_before_listening)
+{
+    struct up u;
+    ASSERT_EQ_INT(up_start(&u, "spin_manifest_version = 2\n[application]\nname = 3\n", NULL), 1);
+    ASSERT_TRUE(strstr(up_stderr(), "spin.toml:3:") != NULL);
+    ASSERT_TRUE(strstr(up_stderr(), "application.name") != NULL);
+
+    ASSERT_EQ_INT(up_start(&u,
+                           "spin_manifest_version = 2\n[application]\nname = \"x\"\n"
+                           "[[trigger.http]]\nroute = \"/a\"\ncomponent = \"c\"\n"
+                           "[component.c]\nsource = \"missing.wasm\"\n",
+                           NULL),
+                  1);
+    ASSERT_TRUE(strstr(up_stderr(), "missing.wasm") != NULL);
+
+    ASSERT_EQ_INT(up_start(&u,
+                           "spin_manifest_version = 2\n[application]\nname = \"x\"\n"
+                           "[[trigger.http]]\nroute = \"/a\"\ncomponent = \"c\"\n"
+                           "[component.c]\nsource = \"PROBE\"\n",
+                           NULL),
+                  1);
+    ASSERT_TRUE(strstr(up_stderr(), "uses the spin executor") != NULL);
+}
