@@ -390,11 +390,16 @@ void exchange_attach(struct http_exchange *ex, h2o_req_t *req)
 {
     struct dispose_link *link = h2o_mem_alloc_shared(&req->pool, sizeof(*link), on_req_dispose);
     link->ex = ex;
-    ex->h2o_req = req;
     ex->generator.proceed = on_proceed;
     ex->generator.stop = on_stop;
     ex->deadline.cb = on_deadline;
     h2o_timeout_link(ex->loop->ctx.loop, &ex->loop->deadline, &ex->deadline);
+    pthread_mutex_lock(&ex->mu);
+    ex->h2o_req = req;
+    pthread_mutex_unlock(&ex->mu);
+    /* The worker may have run already: nothing could be posted while
+     * h2o_req was NULL, so look at the state once now. */
+    pump(ex);
 }
 
 int exchange_create(struct http_loop *loop, const struct http_executor *executor, size_t arena_max,

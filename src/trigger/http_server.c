@@ -109,6 +109,7 @@ static void send_text(h2o_req_t *req, int status, const char *ctype, const char 
     req->res.reason = "OK";
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, ctype,
                    strlen(ctype));
+    req->res.content_length = len;
     h2o_send_inline(req, body, len);
 }
 
@@ -164,6 +165,7 @@ static void serve_static(h2o_req_t *req, const struct http_static_response *sr)
         h2o_add_header_by_str(&req->pool, &req->res.headers, name.base, name.len, 1, NULL, h->value,
                               strlen(h->value));
     }
+    req->res.content_length = sr->body_len;
     h2o_send_inline(req, sr->body ? sr->body : "", sr->body_len);
 }
 
@@ -456,18 +458,7 @@ static void fini_loop(struct http_loop *loop)
 {
     if (loop->listen_fd >= 0)
         close(loop->listen_fd);
-    if (!loop->ctx_ready)
-        return;
-    /* With connections still open (idle keep-alive past the drain), h2o
-     * cannot be torn down safely: the loop is left to process exit. */
-    if (atomic_load(&loop->connections) != 0)
-        return;
-    h2o_multithread_unregister_receiver(loop->ctx.queue, &loop->exchanges);
-    h2o_multithread_unregister_receiver(loop->ctx.queue, &loop->control);
-    h2o_timeout_dispose(loop->ctx.loop, &loop->deadline);
-    h2o_loop_t *l = loop->ctx.loop;
-    h2o_context_dispose(&loop->ctx);
-    h2o_evloop_destroy(l);
+    loop->listen_fd = -1;
 }
 
 /* ---- lifecycle -------------------------------------------------------- */
@@ -646,14 +637,17 @@ void http_server_destroy(struct http_server *s)
         http_server_wait(s);
     }
     workers_destroy(s->workers);
-    bool torn_down = true;
-    for (uint32_t i = 0; i < s->nloops; i++) {
+    s->workers = NULL;
+    for (uint32_t i = 0; i < s->nloops; i++)
         fini_loop(&s->loops[i]);
-        if (s->loops[i].ctx_ready && atomic_load(&s->loops[i].connections) != 0)
-            torn_down = false;
-    }
-    if (!torn_down)
-        return; /* h2o still references the configuration: leave it to exit */
+    /* h2o 2.2 cannot dispose a context whose connections or timers are
+     * still linked (it asserts), and idle keep-alive connections may remain
+     * after the drain. Once a loop was created its h2o state, and so the
+     * server that its handler points to, stays allocated until the process
+     * exits: a server is made once per process (docs/http.md). */
+    for (uint32_t i = 0; i < s->nloops; i++)
+        if (s->loops[i].ctx_ready)
+            return;
     h2o_config_dispose(&s->globalconf);
     if (s->ssl_ctx != NULL)
         SSL_CTX_free(s->ssl_ctx);

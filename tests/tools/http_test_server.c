@@ -1,0 +1,231 @@
+/*
+ * The HTTP server with a test executor instead of WebAssembly, for the
+ * end-to-end tests in tests/unit/trigger/test_http_server.c.
+ *
+ * Usage: http_test_server [--listen A] [--loops N] [--workers N] [--queue N]
+ *        [--timeout MS] [--max-body N] [--tls-cert F --tls-key F]
+ * Prints "port N" once listening; SIGINT/SIGTERM drain and exit 0.
+ *
+ * Routes (the test executor's behaviour is chosen by the route):
+ *   /echo/...        200, body lists method, target, query, headers, body
+ *   /users/:id       echo;  /users/admin  echo (exact beats :id)
+ *   /dup             two routes; the later ("dup-second") wins
+ *   /sleep           sleeps ?ms=N (stops early when cancelled)
+ *   /loop            spins until interrupt() sets its flag (a looping guest)
+ *   /chunks          ?n=N chunks of "chunk-I\n" without a content length
+ *   /fail            returns SPRY_ETRAP without a response (-> 500)
+ *   /status/:code    answers that status
+ *   /static          static response 201, x-static: yes, "static body"
+ *   private          component "secret", unreachable
+ */
+#include "base/log.h"
+#include "trigger/http_exchange.h"
+#include "trigger/http_server.h"
+#include "trigger/router.h"
+
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static struct http_server *server;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    http_server_stop(server);
+}
+
+struct guest {
+    atomic_bool interrupted;
+};
+
+static void test_interrupt(void *data, void *user)
+{
+    (void)data;
+    struct guest *g = user;
+    if (g != NULL)
+        atomic_store(&g->interrupted, true);
+}
+
+static long query_num(const char *query, const char *key, long dflt)
+{
+    size_t kl = strlen(key);
+    for (const char *p = query; p && *p;) {
+        if (strncmp(p, key, kl) == 0 && p[kl] == '=')
+            return atol(p + kl + 1);
+        p = strchr(p, '&');
+        if (p)
+            p++;
+    }
+    return dflt;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static int echo(struct http_exchange *ex, const struct http_request *r)
+{
+    size_t cap = 65536 + r->body_len;
+    char *out = malloc(cap);
+    if (out == NULL)
+        return SPRY_ENOMEM;
+    size_t n = (size_t)snprintf(out, cap, "method=%s\ntarget=%s\npath=%s\nquery=%s\ncomponent=%s\n",
+                                r->method, r->target, r->path, r->query, r->route->component_id);
+    for (size_t i = 0; i < r->nheaders && n < cap; i++)
+        n +=
+            (size_t)snprintf(out + n, cap - n, "%s: %s\n", r->headers[i].name, r->headers[i].value);
+    if (n < cap)
+        n += (size_t)snprintf(out + n, cap - n, "body=");
+    if (n + r->body_len <= cap) {
+        memcpy(out + n, r->body, r->body_len);
+        n += r->body_len;
+    }
+    static const struct http_header_pair ct = {"Content-Type", "text/plain"};
+    int rc = http_exchange_start(ex, 200, &ct, 1, (int64_t)n);
+    if (rc == 0)
+        rc = http_exchange_write(ex, out, n);
+    if (rc == 0)
+        rc = http_exchange_finish(ex);
+    free(out);
+    return rc;
+}
+
+static int test_handle(void *data, struct http_exchange *ex)
+{
+    (void)data;
+    const struct http_request *r = http_exchange_request(ex);
+    const char *id = r->route->component_id;
+    struct guest g;
+    atomic_init(&g.interrupted, false);
+    http_exchange_set_user(ex, &g);
+    int rc = 0;
+    if (strcmp(id, "echo") == 0 || strcmp(id, "users-id") == 0 || strcmp(id, "users-admin") == 0 ||
+        strncmp(id, "dup-", 4) == 0) {
+        rc = echo(ex, r);
+    } else if (strcmp(id, "sleep") == 0) {
+        long ms = query_num(r->query, "ms", 100);
+        for (long t = 0; t < ms && !http_exchange_cancelled(ex); t += 5)
+            sleep_ms(5);
+        rc = http_exchange_write(ex, "slept", 5);
+        if (rc == 0)
+            rc = http_exchange_finish(ex);
+    } else if (strcmp(id, "loop") == 0) {
+        volatile unsigned long spin = 0;
+        while (!atomic_load(&g.interrupted))
+            spin++;
+        rc = SPRY_EINTERRUPTED;
+    } else if (strcmp(id, "chunks") == 0) {
+        long n = query_num(r->query, "n", 3);
+        rc = http_exchange_start(ex, 200, NULL, 0, -1);
+        for (long i = 0; rc == 0 && i < n; i++) {
+            char line[32];
+            int len = snprintf(line, sizeof line, "chunk-%ld\n", i);
+            rc = http_exchange_write(ex, line, (size_t)len);
+            sleep_ms(2);
+        }
+        if (rc == 0)
+            rc = http_exchange_finish(ex);
+    } else if (strcmp(id, "fail") == 0) {
+        rc = SPRY_ETRAP;
+    } else if (strcmp(id, "status") == 0) {
+        const char *code = r->path + strlen("/status/");
+        rc = http_exchange_start(ex, (uint16_t)atoi(code), NULL, 0, 0);
+        if (rc == 0)
+            rc = http_exchange_finish(ex);
+    } else {
+        rc = SPRY_ENOTFOUND;
+    }
+    http_exchange_set_user(ex, NULL);
+    return rc;
+}
+
+static const struct http_executor executor = {NULL, test_handle, test_interrupt};
+
+static const struct http_header_pair static_headers[] = {{"X-Static", "yes"},
+                                                         {"Content-Type", "text/plain"}};
+
+int main(int argc, char **argv)
+{
+    struct http_server_config config;
+    http_server_config_init(&config);
+    config.listen = "127.0.0.1:0";
+    config.app_name = "test \"app\"";
+    config.app_version = "1.2.3";
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const char *k = argv[i], *v = argv[i + 1];
+        if (strcmp(k, "--listen") == 0)
+            config.listen = v;
+        else if (strcmp(k, "--loops") == 0)
+            config.loops = (uint32_t)atoi(v);
+        else if (strcmp(k, "--workers") == 0)
+            config.workers = (uint32_t)atoi(v);
+        else if (strcmp(k, "--queue") == 0)
+            config.queue_max = (uint32_t)atoi(v);
+        else if (strcmp(k, "--timeout") == 0)
+            config.limits.request_timeout_ms = (uint32_t)atoi(v);
+        else if (strcmp(k, "--max-body") == 0)
+            config.limits.max_body_bytes = (uint64_t)atoll(v);
+        else if (strcmp(k, "--tls-cert") == 0)
+            config.tls_cert = v;
+        else if (strcmp(k, "--tls-key") == 0)
+            config.tls_key = v;
+        else {
+            fprintf(stderr, "unknown option %s\n", k);
+            return 2;
+        }
+    }
+    struct http_route routes[] = {
+        {.pattern = "/echo/...", .component_id = "echo"},
+        {.pattern = "/users/:id", .component_id = "users-id"},
+        {.pattern = "/users/admin", .component_id = "users-admin"},
+        {.pattern = "/dup", .component_id = "dup-first"},
+        {.pattern = "/dup", .component_id = "dup-second"},
+        {.pattern = "/sleep", .component_id = "sleep"},
+        {.pattern = "/loop", .component_id = "loop"},
+        {.pattern = "/chunks", .component_id = "chunks"},
+        {.pattern = "/fail", .component_id = "fail"},
+        {.pattern = "/status/:code", .component_id = "status"},
+        {.pattern = "/static",
+         .kind = HTTP_TARGET_STATIC,
+         .static_response = {201, static_headers, 2, "static body", 11}},
+        {.is_private = true, .component_id = "secret"},
+    };
+    size_t n = sizeof(routes) / sizeof(routes[0]);
+    for (size_t i = 0; i < n; i++)
+        routes[i].executor = (void *)&executor;
+    struct spry_report report;
+    spry_report_init(&report);
+    struct http_router *router = NULL;
+    if (http_router_create(routes, n, "/", &router, &report) != 0) {
+        fprintf(stderr, "router: %s\n", report.message);
+        return 1;
+    }
+    for (size_t i = 0; i < http_router_warning_count(router); i++)
+        fprintf(stderr, "warning: %s\n", http_router_warning(router, i));
+    config.router = router;
+    if (http_server_create(&config, &server, &report) != 0 ||
+        http_server_start(server, &report) != 0) {
+        fprintf(stderr, "server: %s\n", report.message);
+        return 1;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    printf("port %u\n", http_server_port(server));
+    fflush(stdout);
+    int rc = http_server_wait(server);
+    http_server_destroy(server);
+    http_router_destroy(router);
+    fprintf(stderr, "drained: %s\n", rc == 0 ? "ok" : "timeout");
+    return rc == 0 ? 0 : 1;
+}
