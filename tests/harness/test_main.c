@@ -229,6 +229,10 @@ static enum outcome run_one(const struct spry_test *t, unsigned timeout_s)
         return FAILED;
     }
     if (pid == 0) {
+        /* Its own process group: whatever the test starts (servers, curl)
+         * is killed with it below, so nothing outlives the test and holds
+         * the runner's output pipe open. */
+        setpgid(0, 0);
         alarm(timeout_s);
         t->fn();
         if (current_tmpdir[0] != '\0')
@@ -244,6 +248,7 @@ static enum outcome run_one(const struct spry_test *t, unsigned timeout_s)
             return FAILED;
         }
     }
+    kill(-pid, SIGKILL); /* the test's leftovers, if any */
     double ms = now_ms() - start;
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         printf("ok   %s.%s (%.1f ms)\n", t->suite, t->name, ms);
