@@ -141,7 +141,7 @@ static struct stats summarize(double *t, int n)
     return s;
 }
 
-static void die(const char *what, const struct spry_report *r)
+_Noreturn static void die(const char *what, const struct spry_report *r)
 {
     fprintf(stderr, "bench-instantiate: %s: %s\n", what, r != NULL ? r->message : "");
     exit(1);
