@@ -405,8 +405,13 @@ int wagi_parse_response(const uint8_t *out, size_t len, struct wagi_response *re
                                "the guest's output has no empty line ending its CGI headers");
     /* Copy the header block without CRs, as NUL-terminated lines. */
     size_t nlines = 0;
-    for (size_t k = 0; k < end; k++)
+    for (size_t k = 0; k < end; k++) {
+        /* A NUL would split a line in two below (and is no header byte). */
+        if (out[k] == '\0')
+            return spry_report_set(report, SPRY_EMALFORMED,
+                                   "the guest's response headers contain a NUL byte");
         nlines += out[k] == '\n';
+    }
     if (nlines > MAX_RESPONSE_HEADERS)
         return spry_report_set(report, SPRY_EMALFORMED,
                                "the guest's response has more than %d header lines",

@@ -200,3 +200,15 @@ TEST(wagi_cgi, malformed_responses_say_why)
     ASSERT_EQ_STR(report.message, "the guest's response has an invalid header name 'Bad Name'");
     ASSERT_EQ_INT(parse("content-type: a\x01z\n\n", &r, &report), SPRY_EMALFORMED);
 }
+
+/* Found by fuzz_wagi: NUL bytes in the header block split lines, and the
+ * header array was sized by newlines. */
+TEST(wagi_cgi, nul_in_response_headers_is_rejected_not_overflowed)
+{
+    static const uint8_t out[] = "a:1\0b:2\0c:3\0d:4\ncontent-type: x\n\nbody";
+    struct wagi_response r;
+    struct spry_report report;
+    spry_report_init(&report);
+    ASSERT_EQ_INT(wagi_parse_response(out, sizeof out - 1, &r, &report), SPRY_EMALFORMED);
+    ASSERT_EQ_STR(report.message, "the guest's response headers contain a NUL byte");
+}
