@@ -5,6 +5,7 @@
  */
 #include "app/serve.h"
 
+#include "app/fsutil.h"
 #include "app/manifest.h"
 #include "base/alloc.h"
 #include "base/log.h"
@@ -75,24 +76,6 @@ static char *path_join(const char *a, const char *b)
     return p;
 }
 
-static int mkdir_p(const char *path)
-{
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp)
-        return SPRY_ETOOBIG;
-    for (char *p = tmp + 1; *p != '\0'; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-            return SPRY_EIO;
-        *p = '/';
-    }
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-        return SPRY_EIO;
-    return 0;
-}
-
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
     (void)st;
@@ -141,7 +124,7 @@ static int copy_tree(const char *from, const char *to, int depth)
 {
     if (depth > MAX_TREE_DEPTH)
         return SPRY_ETOOBIG;
-    int rc = mkdir_p(to);
+    int rc = app_mkdir_p(to);
     DIR *d = rc == 0 ? opendir(from) : NULL;
     if (d == NULL)
         return rc != 0 ? rc : SPRY_EIO;
@@ -197,7 +180,7 @@ static int stage_files(struct app *app, struct component_rt *c, struct spry_repo
     if (root == NULL)
         return spry_report_set(report, SPRY_ENOMEM, "out of memory");
     nftw(root, remove_entry, 16, FTW_DEPTH | FTW_PHYS); /* what an earlier run staged */
-    int rc = mkdir_p(root);
+    int rc = app_mkdir_p(root);
     for (size_t i = 0; rc == 0 && i < mc->n_files; i++) {
         const struct manifest_file *f = &mc->files[i];
         if (!guest_path_ok(f->guest_path)) {
@@ -217,7 +200,7 @@ static int stage_files(struct app *app, struct component_rt *c, struct spry_repo
         } else {
             char *slash = strrchr(dst, '/');
             *slash = '\0';
-            rc = mkdir_p(dst);
+            rc = app_mkdir_p(dst);
             *slash = '/';
             if (rc == 0)
                 rc = copy_file(f->host_path, dst);
@@ -479,7 +462,7 @@ int app_serve(const struct app_serve_options *opt, struct spry_report *report)
     app.state_dir = opt->state_dir != NULL ? spry_strdup(opt->state_dir)
                                            : path_join(app.manifest->dir, ".spin");
     char *logs = app.state_dir != NULL ? path_join(app.state_dir, "logs") : NULL;
-    rc = logs == NULL ? SPRY_ENOMEM : mkdir_p(logs);
+    rc = logs == NULL ? SPRY_ENOMEM : app_mkdir_p(logs);
     spry_free(logs);
     if (rc != 0) {
         rc = spry_report_set(report, rc, "cannot create the state directory %s: %s",

@@ -8,6 +8,7 @@
  * place only after the digest matched; a cached file is hashed again before
  * use, so a corrupted cache is re-fetched rather than trusted.
  */
+#include "app/fsutil.h"
 #include "app/manifest_impl.h"
 
 #include "base/alloc.h"
@@ -92,24 +93,6 @@ done:
     EVP_MD_CTX_free(ctx);
     fclose(f);
     return rc;
-}
-
-static int mkdir_p(const char *dir)
-{
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s", dir) >= (int)sizeof tmp)
-        return SPRY_ETOOBIG;
-    for (char *p = tmp + 1; *p != '\0'; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-            return SPRY_EIO;
-        *p = '/';
-    }
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-        return SPRY_EIO;
-    return 0;
 }
 
 /*
@@ -240,7 +223,7 @@ int source_fetch(const char *url, const char *digest, const char *cache_dir, cha
         snprintf(why, why_size, "cache directory path too long");
         return SPRY_ETOOBIG;
     }
-    if (mkdir_p(dir) != 0) {
+    if (app_mkdir_p(dir) != 0) {
         snprintf(why, why_size, "cannot create the cache directory \"%s\"", dir);
         return SPRY_EIO;
     }
