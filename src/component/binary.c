@@ -597,6 +597,19 @@ static int check_visible(struct cdec *d, uint32_t id, void *arg)
                      v->name, id);
 }
 
+/* An exported instance names the resources it exports as types (and so do
+ * the instances it exports): its own functions may use them. */
+static void name_instance_resources(struct cdec *d, const struct cbin_insttype *t)
+{
+    for (uint32_t i = 0; i < t->exports.n; i++) {
+        const struct cbin_extern *x = &t->exports.v[i];
+        if (x->sort == CBIN_TYPE && x->type.kind == CBIN_T_RESOURCE)
+            cdec_resource(d, x->type.u.resource)->named = true;
+        else if (x->sort == CBIN_INSTANCE)
+            name_instance_resources(d, x->type.u.instance);
+    }
+}
+
 /* The component type a parent sees: exported DEFINED and INSTANCE resources
  * become abstract (fresh per instance). */
 static int collect_bound_export(struct cdec *d, uint32_t id, void *arg)
@@ -671,11 +684,13 @@ static int export_section(struct cdec *d)
                              has_type);
         }
         struct visible_ctx vis = {at, e.name};
-        rc = cwalk_resources(d, &e, check_visible, &vis);
+        rc = cnames_note_resource(d, s, &e);
+        if (rc == 0 && e.sort == CBIN_INSTANCE)
+            name_instance_resources(d, e.type.u.instance);
+        if (rc == 0)
+            rc = cwalk_resources(d, &e, check_visible, &vis);
         if (rc == 0)
             rc = cnames_check_annotation(d, at, s, &e);
-        if (rc == 0)
-            rc = cnames_note_resource(d, s, &e);
         if (rc == 0)
             rc = cwalk_resources(d, &e, collect_bound_export, &s->bound_exports);
         if (rc == 0)
@@ -773,8 +788,10 @@ static int component_finish(struct cdec *d, struct cscope *s, size_t at)
     rc = cnames_index_externs(d, &t->imports);
     if (rc == 0)
         rc = cnames_index_externs(d, &t->exports);
-    if (rc != 0)
+    if (rc == SPRY_EINVALID) /* cannot happen: names were checked strongly unique */
         return cdec_fail(d, SPRY_EINVALID, at, "component has duplicate import or export names");
+    if (rc != 0)
+        return rc;
     t->nbound_imports = bimp.n;
     t->bound_imports = bimp.p;
     t->nbound_exports = bexp.n;

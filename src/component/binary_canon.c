@@ -131,6 +131,8 @@ static int canon_opts(struct cdec *d, bool lift, struct cbin_canon_opts *o)
             return cdec_fail(d, SPRY_EMALFORMED, at, "invalid canon option 0x%02x", b);
         }
     }
+    if (rc == 0 && o->has_realloc && !o->has_memory)
+        rc = cdec_fail(d, SPRY_EINVALID, cdec_offset(d), "a realloc option requires a memory option");
     return rc;
 }
 
