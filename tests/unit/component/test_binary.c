@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- a byte builder ------------------------------------------------------ */
 
@@ -1043,14 +1044,12 @@ TEST(component_binary, memory_limit)
 
 /* ---- real components ------------------------------------------------------ */
 
-/* Components built by real toolchains: the jco suite (branch jco) builds
- * them under BUILD/tests/components. */
-TEST(component_binary, real_components_decode)
+/* Decodes every component in dir; returns how many. */
+static int decode_dir(const char *dir)
 {
-    const char *dir = test_build_path("tests/components");
     DIR *dp = opendir(dir);
     if (dp == NULL)
-        test_skip("no %s: no toolchain-built components (node/npm and jco build them)", dir);
+        return 0;
     int decoded = 0;
     struct dirent *de;
     while ((de = readdir(dp)) != NULL) {
@@ -1076,13 +1075,41 @@ TEST(component_binary, real_components_decode)
             if (rc != 0)
                 fprintf(stderr, "%s: %s\n", path, r.message);
             ASSERT_EQ_INT(rc, 0);
-            ASSERT_GT_UINT(bin->root->nimports + bin->root->nexports, 0);
+            ASSERT_GT_UINT(bin->root->nexports, 0);
             cbin_destroy(bin);
+            printf("decoded %s\n", path);
             decoded++;
         }
         free(bytes);
     }
     closedir(dp);
-    if (decoded == 0)
-        test_skip("no components in %s", dir);
+    return decoded;
+}
+
+/* Components built by real toolchains (jco's wit-component): the jco test
+ * suite builds its canonical-ABI guest with scripts/build-abi-guest.sh and
+ * the WASI guests as commands (make test-components) under BUILD/components.
+ * The ABI guest is (re)built here when that script and its npm toolchain
+ * (scripts/components-setup.sh, BUILD/npm) are installed; installing the
+ * toolchain needs the network, so this test does not. */
+TEST(component_binary, real_components_decode)
+{
+    const char *script = test_src_path("scripts/build-abi-guest.sh");
+    char stamp[4096];
+    snprintf(stamp, sizeof stamp, "%s", test_build_path("npm/.stamp"));
+    if (access(script, X_OK) == 0 && access(stamp, R_OK) == 0) {
+        char cmd[8192];
+        snprintf(cmd, sizeof cmd, "'%s' '%s' >/dev/null 2>&1", script, test_build_path(""));
+        ASSERT_EQ_INT(system(cmd), 0);
+    }
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", test_build_path("components"));
+    int n = decode_dir(dir);
+    snprintf(dir, sizeof dir, "%s", test_build_path("components/abi"));
+    n += decode_dir(dir);
+    if (n == 0)
+        test_skip("no toolchain-built components in %s (scripts/build-abi-guest.sh or make "
+                  "test-components build them once scripts/components-setup.sh installed jco; "
+                  "needs node >= 20 and npm)",
+                  test_build_path("components"));
 }
