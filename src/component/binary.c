@@ -749,7 +749,8 @@ static int component_finish(struct cdec *d, struct cscope *s, size_t at)
     struct cmap map = {0};
     struct cvec bimp = {0}, bexp = {0};
     int rc = 0;
-    qsort(s->bound_exports.p, s->bound_exports.n, sizeof(uint32_t), cmp_u32);
+    if (s->bound_exports.n > 1)
+        qsort(s->bound_exports.p, s->bound_exports.n, sizeof(uint32_t), cmp_u32);
     for (uint32_t pass = 0; pass < 2 && rc == 0; pass++) {
         const struct cvec *from = pass == 0 ? &s->bound_imports : &s->bound_exports;
         struct cvec *to = pass == 0 ? &bimp : &bexp;

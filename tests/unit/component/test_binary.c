@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- a byte builder ------------------------------------------------------ */
@@ -1039,6 +1040,48 @@ TEST(component_binary, memory_limit)
     spry_report_init(&r);
     ASSERT_EQ_INT(cbin_decode(b.p, b.n, &limits, &bin, &r), SPRY_ETOOBIG);
     ASSERT_NOT_NULL(strstr(r.message, "exceeds its memory limit (4096 bytes)"));
+    free(b.p);
+}
+
+/* ---- fuzz seeds ------------------------------------------------------------ */
+
+static void write_seed(const char *dir, const char *name, const struct bb *b)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    ASSERT_NOT_NULL(f);
+    ASSERT_EQ_UINT(fwrite(b->p, 1, b->n, f), b->n);
+    ASSERT_EQ_INT(fclose(f), 0);
+}
+
+/* The components above, written to BUILD/fuzz-seeds/component for the
+ * fuzz_component corpus (scripts/fuzz-smoke.sh). */
+TEST(component_binary, write_fuzz_seeds)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", test_build_path("fuzz-seeds"));
+    mkdir(dir, 0755);
+    snprintf(dir, sizeof dir, "%s", test_build_path("fuzz-seeds/component"));
+    mkdir(dir, 0755);
+    struct bb b = {0};
+    canon_component(&b, 1, OPTS(0x03, 0x03, 0x00, 0x04, 0x00, 0x05, 0x02));
+    write_seed(dir, "canon", &b);
+    parent_component(&b, 0, true);
+    write_seed(dir, "nested", &b);
+    b.n = 0;
+    bb_preamble(&b);
+    resource_iface(&b, "ns:pkg/iface@1.2.3", "[method]r.get", "self");
+    struct bb a = vec(2);
+    B(&a, 0x03, 0x00, 0x00), bb_str(&a, "r");
+    B(&a, 0x01, 0x00, 0x00), bb_str(&a, "[method]r.get");
+    bb_section(&b, 6, &a);
+    write_seed(dir, "iface", &b);
+    TYPES(&b, 6, 0x3f, 0x7f, 0x00, 0x72, 0x01, 0x01, 'a', 0x79, 0x71, 0x01, 0x01, 'n', 0x00, 0x00,
+          0x6e, 0x01, 0x01, 'f', 0x6a, 0x01, 0x73, 0x00, 0x40, 0x01, 0x01, 'p', 0x04, 0x00, 0x01);
+    write_seed(dir, "types", &b);
+    struct cbin *bin = decode_ok(&b);
+    cbin_destroy(bin);
     free(b.p);
 }
 
