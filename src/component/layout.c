@@ -20,6 +20,11 @@ static const char *const KIND_NAMES[CT_KINDS] = {
     [CT_FLAGS] = "flags",     [CT_OWN] = "own",   [CT_BORROW] = "borrow",
 };
 
+const char *layout_kind_name(uint8_t kind)
+{
+    return kind < CT_KINDS ? KIND_NAMES[kind] : "?";
+}
+
 static int check_type(struct check *c, const struct ctype *t, unsigned depth);
 
 /* Counts n more nodes against the budget. */

@@ -78,6 +78,9 @@ int layout_check(const struct ctype *t, struct spry_report *report);
 /* The same for every parameter and the result of a function type. */
 int layout_check_functype(const struct cfunctype *ft, struct spry_report *report);
 
+/* "u32", "record", ...; "?" for an unknown kind. */
+const char *layout_kind_name(uint8_t kind);
+
 /* x rounded up to a multiple of align (a power of two, at most 8). */
 static inline uint32_t layout_align_to(uint32_t x, uint32_t align)
 {
