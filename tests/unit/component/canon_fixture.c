@@ -99,7 +99,7 @@ void fx_expect_trap(int rc, const char *message)
 {
     ASSERT_EQ_INT(rc, SPRY_ETRAP);
     ASSERT_EQ_STR(fx.cx.report.message, message);
-    fx_new_cx(fx.cx.views);
+    spry_report_init(&fx.cx.report);
 }
 
 void fx_put(uint32_t ptr, const void *bytes, size_t n)

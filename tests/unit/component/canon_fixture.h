@@ -57,7 +57,8 @@ void fx_init(uint8_t encoding);
 void fx_new_cx(bool views);
 void fx_fini(void);
 
-/* Asserts that the last operation trapped with exactly this message. */
+/* Asserts that the last operation trapped with exactly this message, and
+ * clears the message for the next check. */
 void fx_expect_trap(int rc, const char *message);
 
 void fx_put(uint32_t ptr, const void *bytes, size_t n);
