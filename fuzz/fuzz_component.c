@@ -2,6 +2,7 @@
  * invariants the linker relies on (component/binary.h). Seeds: the unit
  * tests' hand-assembled components (BUILD/fuzz-seeds/component). */
 #include "component/binary_impl.h"
+#include "component/layout.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -20,7 +21,7 @@ static void check_value(const struct cbin *bin, const struct ctype *t, unsigned 
         __builtin_trap();
     const struct cvt *v = cvt_of(t);
     if (v->depth == 0 || v->size == 0 || v->size > CBIN_MAX_TYPE_SIZE ||
-        v->elem_size >= CBIN_MAX_ELEM_SIZE || v->nflat > CBIN_FLAT_LIMIT + 1)
+        v->elem_size >= CBIN_MAX_ELEM_SIZE)
         __builtin_trap();
     switch (t->kind) {
     case CT_LIST:
@@ -65,9 +66,14 @@ static void check_type(const struct cbin *bin, const struct cbin_type *t)
 {
     switch (t->kind) {
     case CBIN_T_VALUE:
+        /* The canonical ABI requires every type to pass layout_check. */
+        if (budget > CBIN_MAX_TYPE_SIZE && layout_check(t->u.value, NULL) != 0)
+            __builtin_trap();
         check_value(bin, t->u.value, 1);
         break;
     case CBIN_T_FUNC:
+        if (budget > 2 * CBIN_MAX_TYPE_SIZE && layout_check_functype(t->u.func, NULL) != 0)
+            __builtin_trap();
         for (uint32_t i = 0; i < t->u.func->nparams; i++)
             check_value(bin, t->u.func->params[i].type, 1);
         check_value(bin, t->u.func->result, 1);
@@ -143,7 +149,8 @@ static void check_component(const struct cbin *bin, const struct cbin_component 
         if (d->sort < CBIN_SORTS && d->index >= space(c, d->sort))
             __builtin_trap();
         if ((d->op == CBIN_OP_LIFT || d->op == CBIN_OP_LOWER) &&
-            (d->u.canon->core.nparams > CBIN_FLAT_LIMIT + 1 || d->u.canon->core.nresults > 1))
+            (d->u.canon->core.nparams > LAYOUT_MAX_FLAT_PARAMS + 1 ||
+             d->u.canon->core.nresults > LAYOUT_MAX_FLAT_RESULTS))
             __builtin_trap();
     }
     for (uint32_t i = 0; i < c->ntypes && budget > 0; i++)
@@ -167,7 +174,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     spry_report_init(&report);
     struct cbin *bin = NULL;
     if (cbin_decode(data, size, &limits, &bin, &report) == 0) {
-        budget = 1000000;
+        budget = 20000000;
         if (bin->ncomponents == 0 || bin->components[0] != bin->root)
             __builtin_trap();
         check_component(bin, bin->root);

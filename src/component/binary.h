@@ -87,12 +87,15 @@
 enum {
     CBIN_MAX_NESTING = 16,         /* nested components (the root is depth 0) */
     CBIN_MAX_TYPE_NESTING = 32,    /* component and instance types inside each other */
-    CBIN_MAX_TYPE_DEPTH = 100,     /* nesting of one value type tree */
-    CBIN_MAX_TYPE_SIZE = 100000,   /* nodes of one value type tree, shared nodes counted each time */
+    /* One value type tree: its levels, and its nodes counted as layout.h
+     * counts them (each use of a shared node, plus one per field, case and
+     * label). At most what layout_check accepts, so that every decoded type
+     * passes it (the canonical ABI requires that). */
+    CBIN_MAX_TYPE_DEPTH = 64,
+    CBIN_MAX_TYPE_SIZE = 1000000,
     CBIN_MAX_RESOURCES = 100000,   /* resource ids of one decoded tree */
     CBIN_MAX_COUNT = 1000000,      /* entries of one index space, list or vector */
     CBIN_MAX_ELEM_SIZE = 1 << 28,  /* Binary.md: elem_size(t, i64) < 2^28 */
-    CBIN_FLAT_LIMIT = 16,          /* MAX_FLAT_PARAMS; counts above are stored as 17 */
 };
 
 /* Sorts (Binary.md `sort`, `core:sort`): which index space an index is in. */
@@ -275,10 +278,11 @@ struct cbin_canon_opts {
 
 /*
  * canon lift / lower. `core` is the flattened core signature
- * (CanonicalABI.md flatten_functype): for lift, the callee's type; for
- * lower, the type of the core function it defines. More than 16 flat
- * params are passed through memory (one i32), more than one flat result is
- * returned through memory (lift: an i32 result; lower: an extra i32 param).
+ * (layout_flatten_functype, CanonicalABI.md flatten_functype): for lift,
+ * the callee's type; for lower, the type of the core function it defines.
+ * More than 16 flat params are passed through memory (one i32), more than
+ * one flat result is returned through memory (lift: an i32 result; lower:
+ * an extra i32 param).
  */
 struct cbin_canon {
     uint32_t func; /* lift: core func index; lower: component func index */

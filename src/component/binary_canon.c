@@ -5,14 +5,14 @@
  * aliases (section 6), core instances (section 2) and component instances
  * (section 5).
  *
- * The flattening rules used to check lift and lower signatures are the
- * canonical ABI's (CanonicalABI.md "Flattening"), computed per type node
- * when it is built (struct cvt.flat) with 32-bit memories; the canonical
- * ABI's layout code (layout.h) computes the same at run time.
+ * The flattening that lift and lower signatures are checked against is the
+ * canonical ABI's own (layout.h, CanonicalABI.md "Flattening"), so the
+ * decoder and the calls agree by construction.
  */
 #include "component/binary_impl.h"
 
 #include "base/assert.h"
+#include "component/layout.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -136,54 +136,41 @@ static int canon_opts(struct cdec *d, bool lift, struct cbin_canon_opts *o)
     return rc;
 }
 
-/* Builds the flat core signature of `c` (CanonicalABI.md flatten_functype)
- * and checks the options it needs. */
+/* Builds the flat core signature of `c` (layout_flatten_functype) and
+ * checks the options the function type needs (CanonicalABI.md "canonopt
+ * Validation", "canon lift", "canon lower"). */
 static int canon_signature(struct cdec *d, size_t at, bool lift, struct cbin_canon *c)
 {
     const struct cft *f = cft_of(c->type);
-    const struct cvt *res = c->type->result != NULL ? cvt_of(c->type->result) : NULL;
+    int rc = cdec_work(d, f->size); /* flattening walks the types */
+    if (rc != 0)
+        return rc;
+    struct layout_corefunc cf;
+    layout_flatten_functype(c->type, lift ? LAYOUT_LIFT : LAYOUT_LOWER, &cf);
     bool params_mem = false;
     for (uint32_t i = 0; i < c->type->nparams; i++)
         params_mem |= (cvt_of(c->type->params[i].type)->flags & CVT_MEMORY) != 0;
-    bool result_mem = res != NULL && (res->flags & CVT_MEMORY);
-    unsigned nres = res != NULL ? res->nflat : 0;
-    c->params_in_memory = f->nflat_params > CBIN_FLAT_LIMIT;
-    c->results_in_memory = nres > 1;
+    bool result_mem = c->type->result != NULL && (cvt_of(c->type->result)->flags & CVT_MEMORY);
+    c->params_in_memory = cf.params_in_memory;
+    c->results_in_memory = cf.results_in_memory;
     const char *what = lift ? "lift" : "lower";
     /* lift: arguments are written into the callee's memory (realloc) and
      * results read from it; lower: the reverse. */
-    bool need_realloc = lift ? params_mem || c->params_in_memory : result_mem;
-    bool need_memory = need_realloc || params_mem || result_mem || c->params_in_memory ||
-                       c->results_in_memory;
+    bool need_realloc = lift ? params_mem || cf.params_in_memory : result_mem;
+    bool need_memory = need_realloc || params_mem || result_mem || cf.params_in_memory ||
+                       cf.results_in_memory;
     if (need_memory && !c->opts.has_memory)
         return cdec_fail(d, SPRY_EINVALID, at, "canon %s needs a memory option for this type",
                          what);
     if (need_realloc && !c->opts.has_realloc)
         return cdec_fail(d, SPRY_EINVALID, at, "canon %s needs a realloc option for this type",
                          what);
-
-    unsigned np = c->params_in_memory ? 1 : f->nflat_params;
-    unsigned nr = c->results_in_memory ? 1 : nres;
-    uint8_t *params = cdec_alloc(d, np + 1), *results = cdec_alloc(d, nr + 1);
+    uint8_t *params = cdec_alloc(d, cf.nparams + 1), *results = cdec_alloc(d, cf.nresults + 1);
     if (params == NULL || results == NULL)
         return cdec_nomem(d);
-    if (c->params_in_memory)
-        params[0] = SPRY_I32;
-    else
-        memcpy(params, f->flat_params, np);
-    if (c->results_in_memory)
-        results[0] = SPRY_I32;
-    else if (nr == 1)
-        results[0] = res->flat[0];
-    c->core.params = params;
-    c->core.results = results;
-    c->core.nparams = np;
-    c->core.nresults = nr;
-    if (!lift && c->results_in_memory) { /* the caller passes a return area */
-        params[np] = SPRY_I32;
-        c->core.nparams = np + 1;
-        c->core.nresults = 0;
-    }
+    memcpy(params, cf.params, cf.nparams);
+    memcpy(results, cf.results, cf.nresults);
+    c->core = (struct spry_functype){cf.nparams, cf.nresults, params, results};
     return 0;
 }
 

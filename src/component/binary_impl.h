@@ -32,11 +32,11 @@
  * cvt, which keeps what validation needs to know about the whole tree below
  * it, computed once from the children when the node is built (so nothing
  * ever walks a shared tree to learn these):
- *  - size: nodes of the expanded tree (<= CBIN_MAX_TYPE_SIZE);
+ *  - size: nodes of the expanded tree, counted as layout_check counts them
+ *    (<= CBIN_MAX_TYPE_SIZE);
+ *  - depth: levels (<= CBIN_MAX_TYPE_DEPTH);
  *  - elem_size, align: the canonical ABI's, with 64-bit pointers, as the
  *    2^28 bound of Binary.md is stated (elem_size saturates at the bound);
- *  - flat: the canonical ABI's flattening with 32-bit pointers, the first
- *    CBIN_FLAT_LIMIT core types; nflat is CBIN_FLAT_LIMIT + 1 when longer;
  *  - flags: what the tree contains.
  * Substituting resource ids changes none of these, so a substituted node is
  * a copy with new children.
@@ -54,8 +54,6 @@ struct cvt {
     uint8_t align;
     uint8_t depth;
     uint8_t flags;
-    uint8_t nflat;
-    uint8_t flat[CBIN_FLAT_LIMIT];
 };
 
 static inline const struct cvt *cvt_of(const struct ctype *t)
@@ -64,12 +62,11 @@ static inline const struct cvt *cvt_of(const struct ctype *t)
 }
 
 /* A function type, with the union of its parameters' and result's flags and
- * its parameters' flattening. */
+ * the sum of their sizes (what walking it costs). */
 struct cft {
     struct cfunctype f;
     uint8_t flags;
-    uint8_t nflat_params;
-    uint8_t flat_params[CBIN_FLAT_LIMIT];
+    uint64_t size;
 };
 
 static inline const struct cft *cft_of(const struct cfunctype *f)
@@ -244,7 +241,7 @@ extern const struct cvt ctypes_prims[]; /* indexed by enum ctype_kind, CT_BOOL..
 /* Builds a node's struct cvt fields from its kind and children; fails with
  * SPRY_ETOOBIG past the size or depth limits. */
 int ctypes_finish(struct cdec *d, size_t at, struct cvt *n);
-int ctypes_finish_func(struct cdec *d, size_t at, struct cft *f);
+void ctypes_finish_func(struct cft *f);
 
 void cmap_fini(struct cmap *m);
 int cmap_put(struct cdec *d, struct cmap *m, uint32_t from, uint32_t to);

@@ -25,29 +25,8 @@ static uint64_t align_to(uint64_t n, uint32_t a)
     return (n + a - 1) / a * a;
 }
 
-static uint8_t join(uint8_t a, uint8_t b)
-{
-    if (a == b)
-        return a;
-    if ((a == SPRY_I32 && b == SPRY_F32) || (a == SPRY_F32 && b == SPRY_I32))
-        return SPRY_I32;
-    return SPRY_I64;
-}
-
-/* Appends c's flattening to n's (saturating at CBIN_FLAT_LIMIT + 1). */
-static void flat_append(struct cvt *n, const struct cvt *c)
-{
-    if (n->nflat > CBIN_FLAT_LIMIT || c->nflat > CBIN_FLAT_LIMIT ||
-        n->nflat + c->nflat > CBIN_FLAT_LIMIT) {
-        n->nflat = CBIN_FLAT_LIMIT + 1;
-        return;
-    }
-    memcpy(n->flat + n->nflat, c->flat, c->nflat);
-    n->nflat = (uint8_t)(n->nflat + c->nflat);
-}
-
 struct facts {
-    uint64_t size;
+    uint64_t size; /* as layout_check counts: 1 + fields/cases/labels + children */
     unsigned depth;
 };
 
@@ -62,15 +41,13 @@ static void child(struct cvt *n, struct facts *f, const struct ctype *t)
     n->flags |= c->flags;
 }
 
-/* Variant-like layout: discriminant, then the joined payloads. */
+/* Variant-like layout: discriminant, then the largest payload. */
 static void variant_facts(struct cvt *n, struct facts *f, uint32_t ncases,
                           const struct ctype *const *payloads)
 {
     uint32_t disc = ncases <= 256 ? 1 : ncases <= 65536 ? 2 : 4;
     uint32_t case_align = 1;
     uint64_t case_size = 0;
-    uint8_t pf[CBIN_FLAT_LIMIT];
-    unsigned np = 0;
     for (uint32_t i = 0; i < ncases; i++) {
         const struct ctype *t = payloads[i];
         if (t == NULL)
@@ -81,27 +58,10 @@ static void variant_facts(struct cvt *n, struct facts *f, uint32_t ncases,
             case_align = c->align;
         if (c->elem_size > case_size)
             case_size = c->elem_size;
-        if (c->nflat > CBIN_FLAT_LIMIT) {
-            np = CBIN_FLAT_LIMIT + 1;
-        } else if (np <= CBIN_FLAT_LIMIT) {
-            for (unsigned k = 0; k < c->nflat; k++) {
-                if (k < np)
-                    pf[k] = join(pf[k], c->flat[k]);
-                else
-                    pf[np++] = c->flat[k];
-            }
-        }
     }
     n->align = (uint8_t)(disc > case_align ? disc : case_align);
     uint64_t s = align_to(align_to(disc, case_align) + case_size, n->align);
     n->elem_size = s >= CBIN_MAX_ELEM_SIZE ? CBIN_MAX_ELEM_SIZE : (uint32_t)s;
-    n->flat[0] = SPRY_I32;
-    if (np + 1 > CBIN_FLAT_LIMIT) {
-        n->nflat = CBIN_FLAT_LIMIT + 1;
-    } else {
-        memcpy(n->flat + 1, pf, np);
-        n->nflat = (uint8_t)(np + 1);
-    }
 }
 
 int ctypes_finish(struct cdec *d, size_t at, struct cvt *n)
@@ -109,27 +69,24 @@ int ctypes_finish(struct cdec *d, size_t at, struct cvt *n)
     struct facts f = {1, 1};
     const struct ctype *t = &n->t;
     n->flags = 0;
-    n->nflat = 0;
     switch (t->kind) {
     case CT_LIST:
         child(n, &f, t->u.elem);
         n->flags |= CVT_MEMORY;
-        n->elem_size = 16; /* ptr, len with 64-bit pointers */
+        n->elem_size = 16; /* pointer and length, with 64-bit pointers */
         n->align = 8;
-        n->nflat = 2;
-        n->flat[0] = n->flat[1] = SPRY_I32;
         break;
     case CT_RECORD:
     case CT_TUPLE: {
         uint64_t s = 0;
         uint32_t align = 1;
+        f.size += t->u.record.n;
         for (uint32_t i = 0; i < t->u.record.n; i++) {
             const struct cvt *c = cvt_of(t->u.record.fields[i].type);
             child(n, &f, &c->t);
             s = align_to(s, c->align) + c->elem_size;
             if (c->align > align)
                 align = c->align;
-            flat_append(n, c);
             if (s >= CBIN_MAX_ELEM_SIZE)
                 s = CBIN_MAX_ELEM_SIZE;
         }
@@ -146,6 +103,7 @@ int ctypes_finish(struct cdec *d, size_t at, struct cvt *n)
             return cdec_fail(d, SPRY_ENOMEM, at, "out of memory decoding component");
         for (uint32_t i = 0; i < nc; i++)
             p[i] = t->u.variant.cases[i].type;
+        f.size += nc;
         variant_facts(n, &f, nc, p);
         spry_free(p);
         break;
@@ -162,17 +120,14 @@ int ctypes_finish(struct cdec *d, size_t at, struct cvt *n)
     }
     case CT_FLAGS: {
         uint32_t k = t->u.flags.n;
+        f.size += k;
         n->elem_size = n->align = (uint8_t)(k <= 8 ? 1 : k <= 16 ? 2 : 4);
-        n->nflat = 1;
-        n->flat[0] = SPRY_I32;
         break;
     }
     case CT_OWN:
     case CT_BORROW:
         n->flags = (uint8_t)(CVT_RESOURCE | (t->kind == CT_BORROW ? CVT_BORROW : 0));
         n->elem_size = n->align = 4;
-        n->nflat = 1;
-        n->flat[0] = SPRY_I32;
         break;
     default:
         SPRY_ASSERT(!"ctypes_finish: primitive");
@@ -181,7 +136,7 @@ int ctypes_finish(struct cdec *d, size_t at, struct cvt *n)
         return cdec_fail(d, SPRY_ETOOBIG, at, "value type has more than %u nodes",
                          (unsigned)CBIN_MAX_TYPE_SIZE);
     if (f.depth > CBIN_MAX_TYPE_DEPTH)
-        return cdec_fail(d, SPRY_ETOOBIG, at, "value type nested deeper than %u",
+        return cdec_fail(d, SPRY_ETOOBIG, at, "value type nested deeper than %u levels",
                          (unsigned)CBIN_MAX_TYPE_DEPTH);
     if (n->elem_size >= CBIN_MAX_ELEM_SIZE)
         return cdec_fail(d, SPRY_EINVALID, at, "value type takes 2^28 bytes or more in memory");
@@ -190,22 +145,18 @@ int ctypes_finish(struct cdec *d, size_t at, struct cvt *n)
     return 0;
 }
 
-int ctypes_finish_func(struct cdec *d, size_t at, struct cft *f)
+void ctypes_finish_func(struct cft *f)
 {
-    (void)d;
-    (void)at;
-    struct cvt acc = {0};
+    f->flags = 0;
+    f->size = 0;
     for (uint32_t i = 0; i < f->f.nparams; i++) {
-        const struct cvt *c = cvt_of(f->f.params[i].type);
-        acc.flags |= c->flags;
-        flat_append(&acc, c);
+        f->flags |= cvt_of(f->f.params[i].type)->flags;
+        f->size += cvt_of(f->f.params[i].type)->size;
     }
-    if (f->f.result != NULL)
-        acc.flags |= cvt_of(f->f.result)->flags;
-    f->flags = acc.flags;
-    f->nflat_params = acc.nflat;
-    memcpy(f->flat_params, acc.flat, sizeof f->flat_params);
-    return 0;
+    if (f->f.result != NULL) {
+        f->flags |= cvt_of(f->f.result)->flags;
+        f->size += cvt_of(f->f.result)->size;
+    }
 }
 
 /* ---- maps ----------------------------------------------------------------- */

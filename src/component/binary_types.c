@@ -14,23 +14,18 @@
 
 enum { WASM_PAGES_MAX = 65536 };
 
-#define PRIM(k, sz, fl)                                                                      \
-    [k] = {.t = {.kind = k}, .size = 1, .elem_size = sz, .align = sz, .depth = 1, .nflat = 1, \
-           .flat = {fl}}
+#define PRIM(k, sz) [k] = {.t = {.kind = k}, .size = 1, .elem_size = sz, .align = sz, .depth = 1}
 
 const struct cvt ctypes_prims[CT_STRING + 1] = {
-    PRIM(CT_BOOL, 1, SPRY_I32), PRIM(CT_S8, 1, SPRY_I32),   PRIM(CT_U8, 1, SPRY_I32),
-    PRIM(CT_S16, 2, SPRY_I32),  PRIM(CT_U16, 2, SPRY_I32),  PRIM(CT_S32, 4, SPRY_I32),
-    PRIM(CT_U32, 4, SPRY_I32),  PRIM(CT_S64, 8, SPRY_I64),  PRIM(CT_U64, 8, SPRY_I64),
-    PRIM(CT_F32, 4, SPRY_F32),  PRIM(CT_F64, 8, SPRY_F64),  PRIM(CT_CHAR, 4, SPRY_I32),
+    PRIM(CT_BOOL, 1), PRIM(CT_S8, 1),  PRIM(CT_U8, 1),  PRIM(CT_S16, 2),  PRIM(CT_U16, 2),
+    PRIM(CT_S32, 4),  PRIM(CT_U32, 4), PRIM(CT_S64, 8), PRIM(CT_U64, 8),  PRIM(CT_F32, 4),
+    PRIM(CT_F64, 8),  PRIM(CT_CHAR, 4),
     [CT_STRING] = {.t = {.kind = CT_STRING},
                    .size = 1,
                    .elem_size = 16,
                    .align = 8,
                    .depth = 1,
-                   .flags = CVT_MEMORY,
-                   .nflat = 2,
-                   .flat = {SPRY_I32, SPRY_I32}},
+                   .flags = CVT_MEMORY},
 };
 #undef PRIM
 
@@ -285,7 +280,7 @@ static int defvaltype(struct cdec *d, uint8_t b, size_t at, const struct ctype *
     return rc;
 }
 
-static int functype(struct cdec *d, size_t at, const struct cfunctype **out)
+static int functype(struct cdec *d, const struct cfunctype **out)
 {
     uint32_t count;
     struct cnames set = {0};
@@ -321,10 +316,10 @@ static int functype(struct cdec *d, size_t at, const struct cfunctype **out)
     }
     if (rc == 0 && f->f.result != NULL && (cvt_of(f->f.result)->flags & CVT_BORROW))
         rc = cdec_fail(d, SPRY_EINVALID, res_at, "a function result may not contain a borrow");
-    if (rc == 0)
-        rc = ctypes_finish_func(d, at, f);
-    if (rc == 0)
+    if (rc == 0) {
+        ctypes_finish_func(f);
         *out = &f->f;
+    }
     return rc;
 }
 
@@ -515,7 +510,7 @@ static int deftype(struct cdec *d, struct cbin_type *out)
     switch (b) {
     case 0x40:
         out->kind = CBIN_T_FUNC;
-        return functype(d, at, &out->u.func);
+        return functype(d, &out->u.func);
     case 0x43:
         return cdec_fail(d, SPRY_EUNSUPPORTED, at, "async function types are not supported");
     case 0x41:

@@ -5,6 +5,7 @@
 
 #include "base/alloc.h"
 #include "component/binary.h"
+#include "component/layout.h"
 #include "unit/wasm/wat.h"
 
 #include <dirent.h>
@@ -385,13 +386,24 @@ TEST(component_binary, newer_type_features_are_unsupported)
 
 TEST(component_binary, type_limits)
 {
-    /* list<list<...<u8>>> 101 deep. */
-    struct bb b = {0}, t = vec(101);
-    B(&t, 0x70, 0x7d);
-    for (uint32_t i = 1; i < 101; i++)
-        B(&t, 0x70), bb_idx(&t, i - 1);
-    one_section(&b, 7, &t);
-    expect_code(&b, SPRY_ETOOBIG, "value type nested deeper than 100");
+    /* list<list<...<u8>>>: 63 lists around u8 are 64 levels and pass
+     * (layout_check agrees); one more list does not. */
+    struct bb b = {0}, t = {0};
+    struct cbin *bin;
+    for (uint32_t lists = 63; lists <= 64; lists++) {
+        b.n = 0;
+        t = vec(lists);
+        B(&t, 0x70, 0x7d);
+        for (uint32_t i = 1; i < lists; i++)
+            B(&t, 0x70), bb_idx(&t, i - 1);
+        one_section(&b, 7, &t);
+        if (lists == 63) {
+            bin = decode_ok(&b);
+            ASSERT_OK(layout_check(bin->root->types[62].u.value, NULL));
+            cbin_destroy(bin);
+        }
+    }
+    expect_code(&b, SPRY_ETOOBIG, "value type nested deeper than 64 levels");
     /* tuple<t, t> doubling: a few bytes for a tree of 2^30 nodes. (Its
      * element size would pass 2^28 too, but an element takes at most 16
      * bytes per node, so the node limit always comes first.) */
@@ -401,7 +413,7 @@ TEST(component_binary, type_limits)
     for (uint32_t i = 1; i < 30; i++)
         B(&t, 0x6f, 0x02), bb_idx(&t, i - 1), bb_idx(&t, i - 1);
     one_section(&b, 7, &t);
-    expect_code(&b, SPRY_ETOOBIG, "value type has more than 100000 nodes");
+    expect_code(&b, SPRY_ETOOBIG, "value type has more than 1000000 nodes");
     free(b.p);
 }
 
