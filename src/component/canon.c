@@ -116,7 +116,8 @@ int canon_realloc(struct canon_cx *cx, uint32_t old, uint32_t old_size, uint32_t
         {.type = SPRY_I32, .of.i32 = (int32_t)new_size},
     };
     struct spry_val result;
-    SPRY_ASSERT(cx->inst->may_leave);
+    if (!cx->inst->may_leave)
+        return canon_trap(cx, "cannot call realloc: the instance is in realloc or post-return");
     cx->inst->may_leave = false;
     int rc = spry_func_call(cx->opts->realloc, args, 4, &result, 1, cx->trap);
     if (rc == SPRY_EINVAL)
