@@ -765,8 +765,11 @@ static int get_directories(struct ccall *call, const struct cval *args, struct c
             continue;
         uint32_t slot;
         rc = p2_new_own(call, ctx, P2_DESCRIPTOR, 0, &slot, &v[2 * k]);
-        if (rc != 0)
-            return rc; /* the handles made so far are freed with the context */
+        if (rc != 0) {
+            while (k-- > 0) /* none was handed out */
+                p2_discard(ctx, (v[2 * k].of.rep & 0xffff) - 1);
+            return rc;
+        }
         struct p2_obj *d = &ctx->objs[slot];
         d->u.desc.fd = f->host;
         d->u.desc.borrowed = true;

@@ -97,6 +97,9 @@ void p2t_setup(struct p2t *t, const struct p2t_options *o)
     snprintf(t->box, sizeof t->box, "%s/box", tmp);
     snprintf(t->box2, sizeof t->box2, "%s/box2", tmp);
     snprintf(t->outside, sizeof t->outside, "%s/outside", tmp);
+    char cmd[13000]; /* a second setup in one test starts afresh */
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s' '%s'", t->box, t->box2, t->outside);
+    ASSERT_EQ_INT(system(cmd), 0);
     ASSERT_EQ_INT(mkdir(t->box, 0777), 0);
     ASSERT_EQ_INT(mkdir(t->box2, 0777), 0);
     ASSERT_EQ_INT(mkdir(t->outside, 0777), 0);
