@@ -30,10 +30,10 @@
 #define UTF16_TAG 0x80000000u
 
 #define IMPORT(module, name) __attribute__((import_module(module), import_name(name)))
-#define EXPORT(name) __attribute__((export_name(name)))
-#define HOST "spry:abi/host@0.1.0"
-#define GUEST "spry:abi/guest@0.1.0"
-#define GUEST_EX "[export]spry:abi/guest@0.1.0"
+#define EXPORT(name)         __attribute__((export_name(name)))
+#define HOST                 "spry:abi/host@0.1.0"
+#define GUEST                "spry:abi/guest@0.1.0"
+#define GUEST_EX             "[export]spry:abi/guest@0.1.0"
 
 /* ---- freestanding support ------------------------------------------------- */
 
@@ -426,12 +426,12 @@ static int group_eq(const group_t *a, const group_t *b)
 static uint32_t post_return_calls;
 /* A table of definitions (one exported function per line below). */
 #define CAT2(a, b) a##b
-#define CAT(a, b) CAT2(a, b)
-#define POST_RETURN(name)                                                                      \
-    EXPORT("cabi_post_" name) void CAT(post_return_, __LINE__)(uint32_t retptr)                \
-    {                                                                                          \
-        (void)retptr;                                                                          \
-        post_return_calls++;                                                                   \
+#define CAT(a, b)  CAT2(a, b)
+#define POST_RETURN(name)                                                       \
+    EXPORT("cabi_post_" name) void CAT(post_return_, __LINE__)(uint32_t retptr) \
+    {                                                                           \
+        (void)retptr;                                                           \
+        post_return_calls++;                                                    \
     }
 
 POST_RETURN("run")
@@ -555,8 +555,7 @@ static double many_sum(const many_t *m)
 {
     return (double)m->a + (double)(int8_t)m->b + (double)m->c + (double)m->d + (double)m->e +
            (double)m->f + (double)m->g + (double)m->h + (double)m->i + m->j + (double)m->k +
-           (double)m->l + (double)m->m + (double)m->n + (double)m->o + (double)m->p +
-           (double)m->q;
+           (double)m->l + (double)m->m + (double)m->n + (double)m->o + (double)m->p + (double)m->q;
 }
 
 /* 17 flat parameters > 16: one pointer to them, stored by the host in memory
@@ -887,11 +886,23 @@ static void shape_flat(const shape_t *s, uint32_t *tag, int64_t *p0, uint32_t *p
     *p0 = 0;
     *p1 = 0;
     switch (s->tag) {
-    case SHAPE_CIRCLE: *p0 = (int64_t)f32_bits(s->u.circle); break;
-    case SHAPE_RECT: *p0 = (int64_t)(uint32_t)s->u.rect.x; *p1 = (uint32_t)s->u.rect.y; break;
-    case SHAPE_LABEL: *p0 = (int64_t)s->u.label.ptr; *p1 = s->u.label.len; break;
-    case SHAPE_BIG: *p0 = (int64_t)s->u.big; break;
-    case SHAPE_TINY: *p0 = s->u.tiny; break;
+    case SHAPE_CIRCLE:
+        *p0 = (int64_t)f32_bits(s->u.circle);
+        break;
+    case SHAPE_RECT:
+        *p0 = (int64_t)(uint32_t)s->u.rect.x;
+        *p1 = (uint32_t)s->u.rect.y;
+        break;
+    case SHAPE_LABEL:
+        *p0 = (int64_t)s->u.label.ptr;
+        *p1 = s->u.label.len;
+        break;
+    case SHAPE_BIG:
+        *p0 = (int64_t)s->u.big;
+        break;
+    case SHAPE_TINY:
+        *p0 = s->u.tiny;
+        break;
     }
 }
 
@@ -900,12 +911,18 @@ static int shape_eq(const shape_t *a, const shape_t *b)
     if (a->tag != b->tag)
         return 0;
     switch (a->tag) {
-    case SHAPE_CIRCLE: return f32_bits(a->u.circle) == f32_bits(b->u.circle);
-    case SHAPE_RECT: return a->u.rect.x == b->u.rect.x && a->u.rect.y == b->u.rect.y;
-    case SHAPE_LABEL: return str_eq_str(a->u.label, b->u.label);
-    case SHAPE_BIG: return a->u.big == b->u.big;
-    case SHAPE_TINY: return a->u.tiny == b->u.tiny;
-    default: return 1;
+    case SHAPE_CIRCLE:
+        return f32_bits(a->u.circle) == f32_bits(b->u.circle);
+    case SHAPE_RECT:
+        return a->u.rect.x == b->u.rect.x && a->u.rect.y == b->u.rect.y;
+    case SHAPE_LABEL:
+        return str_eq_str(a->u.label, b->u.label);
+    case SHAPE_BIG:
+        return a->u.big == b->u.big;
+    case SHAPE_TINY:
+        return a->u.tiny == b->u.tiny;
+    default:
+        return 1;
     }
 }
 
@@ -931,8 +948,8 @@ static void check_scalars(void)
 {
     static scalars_t r;
     memset(&r, 0xaa, sizeof r);
-    host_scalars(1, (uint32_t)-128, 255, (uint32_t)-32768, 65535, (uint32_t)INT32_MIN,
-                 UINT32_MAX, INT64_MIN, (int64_t)UINT64_MAX, 1.5f, -0.25, 0x1F600, &r);
+    host_scalars(1, (uint32_t)-128, 255, (uint32_t)-32768, 65535, (uint32_t)INT32_MIN, UINT32_MAX,
+                 INT64_MIN, (int64_t)UINT64_MAX, 1.5f, -0.25, 0x1F600, &r);
     check("host-scalars", r.b == 1 && r.s8 == -128 && r.u8 == 255 && r.s16 == -32768 &&
                               r.u16 == 65535 && r.s32 == INT32_MIN && r.u32 == UINT32_MAX &&
                               r.s64 == INT64_MIN && r.u64 == UINT64_MAX && r.f32 == 1.5f &&
@@ -999,11 +1016,21 @@ static void check_variants(void)
         shape_t s = {.tag = (uint8_t)i};
         opt_str_t o = {0, {0, 0}};
         switch (i) {
-        case SHAPE_CIRCLE: s.u.circle = 1.5f; break;
-        case SHAPE_RECT: s.u.rect = (point_t){-1, 2}; break;
-        case SHAPE_LABEL: s.u.label = str_lit("\u00df\u2603"); break;
-        case SHAPE_BIG: s.u.big = UINT64_MAX; break;
-        case SHAPE_TINY: s.u.tiny = 200; break;
+        case SHAPE_CIRCLE:
+            s.u.circle = 1.5f;
+            break;
+        case SHAPE_RECT:
+            s.u.rect = (point_t){-1, 2};
+            break;
+        case SHAPE_LABEL:
+            s.u.label = str_lit("\u00df\u2603");
+            break;
+        case SHAPE_BIG:
+            s.u.big = UINT64_MAX;
+            break;
+        case SHAPE_TINY:
+            s.u.tiny = 200;
+            break;
         }
         if (i % 3 == 1)
             o = (opt_str_t){1, str_lit("")};
