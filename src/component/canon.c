@@ -43,7 +43,7 @@ void canon_inst_fini(struct canon_inst *inst)
         e->rt = NULL;
         struct spry_arena arena;
         spry_arena_init(&arena, inst->arena_limit);
-        struct ccall call = {&arena, inst->cinst, inst->store, NULL};
+        struct ccall call = {&arena, inst->cinst, inst->store, NULL, NULL};
         res->drop(&call, rep);
         spry_arena_fini(&arena);
     }
@@ -85,6 +85,8 @@ int ccall_trap(struct ccall *call, const char *fmt, ...)
     va_end(ap);
     if (call->caller != NULL)
         spry_instance_set_trap_message(call->caller, msg);
+    if (call->report != NULL)
+        spry_report_set(call->report, SPRY_ETRAP, "%s", msg);
     return SPRY_ETRAP;
 }
 
@@ -210,7 +212,7 @@ static int lowered_run(const struct canon_lowered *l, struct canon_cx *cx, uint6
         retptr = (uint32_t)slots[in.i];
     }
 
-    struct ccall call = {cx->arena, cx->inst->cinst, cx->inst->store, cx->caller};
+    struct ccall call = {cx->arena, cx->inst->cinst, cx->inst->store, cx->caller, NULL};
     struct cval result;
     memset(&result, 0, sizeof result);
     rc = l->fn(&call, args, &result);
