@@ -18,6 +18,8 @@
 #include "cli/commands.h"
 
 #include "base/alloc.h"
+#include "spry/component.h"
+#include "spry/pool.h"
 #include "spry/wasi.h"
 #include "spry/wasm.h"
 
@@ -458,6 +460,52 @@ done:
     return status;
 }
 
+/* A component: linked against WASI 0.2, instantiated from a one-slot pool,
+ * its wasi:cli/run export called. Returns the exit status. */
+static int run_component(const char *path, const struct file_bytes *bytes,
+                         const struct spry_wasi_config *config, const struct run_opts *o)
+{
+    if (o->invoke != NULL) {
+        fprintf(stderr, "spry: %s: --invoke is not supported for components\n", path);
+        return 2;
+    }
+    struct spry_report report;
+    spry_report_init(&report);
+    struct spry_pool_config pc;
+    spry_pool_config_init(&pc);
+    pc.slots = 1;
+    pc.max_waiters = 0;
+    struct spry_pool *pool = NULL;
+    struct spry_component *c = NULL;
+    int status = 1;
+    int rc = spry_pool_create(&pc, &pool, &report);
+    if (rc == 0)
+        rc = spry_component_load(pool, bytes->data, bytes->len, &c, &report);
+    if (rc == 0 && !spry_component_is_command(c)) {
+        fprintf(stderr, "spry: %s: the component exports no wasi:cli/run@0.2.x (not a "
+                        "command)\n",
+                path);
+        goto done;
+    }
+    struct spry_trap trap;
+    if (rc == 0)
+        rc = spry_component_run(c, config, &trap, &report);
+    if (rc == SPRY_EEXIT) {
+        status = trap.exit_code & 0xff;
+    } else if (rc == SPRY_ETRAP) {
+        print_trap(&trap);
+        status = EXIT_TRAP;
+    } else if (rc != 0) {
+        fprintf(stderr, "spry: %s: %s\n", path, report.message);
+    } else {
+        status = 0;
+    }
+done:
+    spry_component_destroy(c);
+    spry_pool_destroy(pool);
+    return status;
+}
+
 int cli_run(int argc, char **argv)
 {
     struct run_opts o = {0};
@@ -469,6 +517,7 @@ int cli_run(int argc, char **argv)
     struct spry_module *module = NULL;
     struct spry_wasi *wasi = NULL;
     const char **guest_argv = NULL;
+    struct file_bytes bytes = {0};
     if (o.preopens == NULL || o.env == NULL || o.sockets == NULL) {
         fprintf(stderr, "spry: out of memory\n");
         goto done;
@@ -480,13 +529,14 @@ int cli_run(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN); /* a closed stdout is EPIPE for the guest, not death */
     const char *path = argv[i++];
-    struct file_bytes bytes;
     if (read_file(path, &bytes) != 0)
         goto done;
     struct spry_report report;
     spry_report_init(&report);
-    int rc = spry_module_load(bytes.data, bytes.len, NULL, &module, &report);
-    file_bytes_fini(&bytes);
+    bool component = spry_component_detect(bytes.data, bytes.len);
+    int rc = component ? 0 : spry_module_load(bytes.data, bytes.len, NULL, &module, &report);
+    if (!component)
+        file_bytes_fini(&bytes);
     if (rc != 0) {
         fprintf(stderr, "spry: %s: %s\n", path, report.message);
         goto done;
@@ -511,6 +561,10 @@ int cli_run(int argc, char **argv)
         .sockets = o.sockets,
         .nsockets = o.nsockets,
     };
+    if (component) {
+        status = run_component(path, &bytes, &config, &o);
+        goto done;
+    }
     rc = spry_wasi_create(&config, &wasi, &report);
     if (rc != 0) {
         fprintf(stderr, "spry: %s\n", report.message);
@@ -518,6 +572,7 @@ int cli_run(int argc, char **argv)
     }
     status = run_module(path, module, wasi, &o, argc - i, argv + i);
 done:
+    file_bytes_fini(&bytes);
     spry_wasi_destroy(wasi);
     spry_module_destroy(module);
     for (size_t k = 0; k < o.nsockets; k++)

@@ -1135,20 +1135,19 @@ static int parse_resource_body(struct parser *p, size_t d)
 
 static int parse_iface(struct parser *p, size_t i);
 
-/* Same major (and minor for 0.x) as the used interface's version. */
-static bool version_compatible(const char *a, size_t alen, const char *b)
+bool wit_version_compatible(const char *a, size_t alen, const char *b, size_t blen)
 {
     unsigned long va[2] = {0, 0}, vb[2] = {0, 0};
-    size_t i = 0;
+    size_t i = 0, j = 0;
     for (int k = 0; k < 2; k++) {
         while (i < alen && is_digit((unsigned char)a[i]))
             va[k] = va[k] * 10 + (unsigned long)(a[i++] - '0');
         if (i < alen && a[i] == '.')
             i++;
-        while (is_digit((unsigned char)*b))
-            vb[k] = vb[k] * 10 + (unsigned long)(*b++ - '0');
-        if (*b == '.')
-            b++;
+        while (j < blen && is_digit((unsigned char)b[j]))
+            vb[k] = vb[k] * 10 + (unsigned long)(b[j++] - '0');
+        if (j < blen && b[j] == '.')
+            j++;
         if (va[k] > 1000000 || vb[k] > 1000000)
             return false;
     }
@@ -1192,6 +1191,9 @@ static int parse_use(struct parser *p)
     } else {
         const char *own = p->ifaces[p->cur].name;
         size_t pkg = p->st[p->cur].pkg_len;
+        if (pkg == 0)
+            return fail(p, a.line, a.col, "the world's interface has no package: use "
+                                          "namespace:package/interface.{...}");
         if (pkg + a.n + 2 > sizeof target)
             return fail(p, a.line, a.col, "interface name too long");
         snprintf(target, sizeof target, "%.*s/%.*s", (int)pkg, own, (int)a.n, a.p);
@@ -1213,7 +1215,7 @@ static int parse_use(struct parser *p)
     if ((size_t)ti == p->cur)
         return fail(p, a.line, a.col, "an interface cannot use itself");
     const char *tv = p->ifaces[ti].version;
-    if (version != NULL && tv != NULL && !version_compatible(version, vlen, tv))
+    if (version != NULL && tv != NULL && !wit_version_compatible(version, vlen, tv, strlen(tv)))
         return fail(p, a.line, a.col, "'%s@%.*s' is not compatible with version %s", target,
                     (int)vlen, version, tv);
     if (p->st[ti].state == S_BUSY)
@@ -1417,10 +1419,11 @@ static int parse_iface(struct parser *p, size_t i)
     st->state = S_BUSY;
     const char *colon = h->name != NULL ? strchr(h->name, ':') : NULL;
     const char *slash = h->name != NULL ? strchr(h->name, '/') : NULL;
-    if (colon == NULL || slash == NULL || slash < colon || strchr(slash + 1, '/') != NULL ||
-        slash[1] == '\0')
+    bool world = h->name != NULL && h->name[0] == '\0';
+    if (!world && (colon == NULL || slash == NULL || slash < colon ||
+                   strchr(slash + 1, '/') != NULL || slash[1] == '\0'))
         return fail(p, 1, 1, "an interface name has the form namespace:package/interface");
-    st->pkg_len = (size_t)(slash - h->name);
+    st->pkg_len = world ? 0 : (size_t)(slash - h->name);
     const char *text = h->wit != NULL ? h->wit : "";
     size_t len = strnlen(text, WIT_MAX_TEXT + 1);
     if (len > WIT_MAX_TEXT)

@@ -47,6 +47,10 @@
  *    "[static]R.name", "[constructor]R" (result own<R> unless written).
  *    Names (types and functions) are unique within an interface.
  *
+ * The world: an interface named "" holds a world's own imports (functions
+ * and resources a component imports by a plain name, e.g. `log`). It has
+ * no package, so its `use`s name interfaces in full.
+ *
  * Errors are SPRY_EMALFORMED with "IFACE:LINE:COL: message" in the report
  * (first error wins). Sizes are bounded: text length, items per interface,
  * members per type and nesting depth (WIT_MAX_*), and the arena's limit.
@@ -58,6 +62,7 @@
 #include "component/chost.h"
 #include "spry/error.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -102,6 +107,11 @@ struct wit_host {
  */
 int wit_parse_host(const struct chost_iface *ifaces, size_t n, struct spry_arena *arena,
                    struct wit_host *out, struct spry_report *report);
+
+/* Same major version, and for 0.x the same minor; patch, pre-release and
+ * build are ignored ("0.2.6" and "0.2.12" are compatible, "0.2" and "0.3"
+ * are not). The rule for `use` versions and for the linker's imports. */
+bool wit_version_compatible(const char *a, size_t alen, const char *b, size_t blen);
 
 /* Lookups by exact name; NULL when absent. */
 const struct wit_iface *wit_host_iface(const struct wit_host *host, const char *name);

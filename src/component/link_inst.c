@@ -1,0 +1,267 @@
+/*
+ * Instances: the per-slot objects (struct cinst, built once per slot
+ * instantiation and kept as the slot's data), the per-request state (the
+ * handle tables, reset at every acquire), the host functions' trampolines
+ * and the calls.
+ */
+#include "component/link_impl.h"
+
+#include "base/alloc.h"
+#include "base/assert.h"
+
+#include <string.h>
+
+/* ---- per slot ------------------------------------------------------------------ */
+
+void link_slot_free(void *data)
+{
+    struct cinst *ci = data;
+    if (ci == NULL)
+        return;
+    spry_free(ci->cis);
+    spry_free(ci->rtypes);
+    spry_free(ci->defined);
+    spry_free(ci->lowered);
+    spry_free(ci->builtins);
+    spry_free(ci->lifted);
+    spry_free(ci);
+}
+
+/* The object behind a source, in the slot whose member 0 is `inst`. */
+static int resolve(struct spry_instance *inst, const struct lsrc *src, uint8_t kind,
+                   struct spry_extern *out, struct spry_report *report)
+{
+    struct spry_instance *m = src->kind == LSRC_EXPORT ? spry_pool_member(inst, src->index) : NULL;
+    if (m == NULL || spry_instance_export_n(m, src->name, src->name_len, out) != 0 ||
+        out->kind != kind)
+        return spry_report_set(report, SPRY_EINVAL, "core instance %u has no such export %.*s",
+                               src->index, (int)src->name_len, src->name != NULL ? src->name : "");
+    return 0;
+}
+
+static int resolve_func(struct spry_instance *inst, const struct lsrc *src, struct spry_func **out,
+                        struct spry_report *report)
+{
+    *out = NULL;
+    if (src->kind == LSRC_NONE)
+        return 0;
+    struct spry_extern e;
+    int rc = resolve(inst, src, SPRY_EXTERN_FUNC, &e, report);
+    if (rc == 0)
+        *out = e.of.func;
+    return rc;
+}
+
+static int resolve_memory(struct spry_instance *inst, const struct lsrc *src,
+                          struct spry_memory **out, struct spry_report *report)
+{
+    *out = NULL;
+    if (src->kind == LSRC_NONE)
+        return 0;
+    struct spry_extern e;
+    int rc = resolve(inst, src, SPRY_EXTERN_MEMORY, &e, report);
+    if (rc == 0)
+        *out = e.of.memory;
+    return rc;
+}
+
+static int slot_build(const struct clink *l, struct spry_instance *inst, struct cinst **out,
+                      struct spry_report *report)
+{
+    struct cinst *ci = spry_calloc(1, sizeof *ci);
+    if (ci == NULL)
+        return spry_report_set(report, SPRY_ENOMEM, "out of memory");
+    ci->link = l;
+    ci->store = spry_instance_store(inst);
+    ci->cis = spry_calloc(l->ncinsts + 1, sizeof *ci->cis);
+    ci->rtypes = spry_calloc(l->bin->nresources + 1, sizeof *ci->rtypes);
+    ci->defined = spry_calloc(l->ndefined + 1, sizeof *ci->defined);
+    ci->lowered = spry_calloc(l->nlowers + 1, sizeof *ci->lowered);
+    ci->builtins = spry_calloc(l->nbuiltins + 1, sizeof *ci->builtins);
+    ci->lifted = spry_calloc(l->nlifts + 1, sizeof *ci->lifted);
+    int rc = 0;
+    if (ci->cis == NULL || ci->rtypes == NULL || ci->defined == NULL || ci->lowered == NULL ||
+        ci->builtins == NULL || ci->lifted == NULL)
+        rc = spry_report_set(report, SPRY_ENOMEM, "out of memory");
+    for (uint32_t k = 0; rc == 0 && k < l->ndefined; k++) {
+        const struct ldefined *d = &l->defined[k];
+        ci->defined[k] = (struct canon_rtype){.name = d->name, .impl = &ci->cis[d->cinst]};
+        rc = resolve_func(inst, &d->dtor, &ci->defined[k].dtor, report);
+    }
+    for (uint32_t id = 0; rc == 0 && id < l->bin->nresources; id++) {
+        const struct lres *r = &l->res[id];
+        ci->rtypes[id] = r->kind == LRES_HOST      ? &l->host->rtypes[r->index]
+                         : r->kind == LRES_DEFINED ? &ci->defined[r->index]
+                                                   : NULL;
+    }
+    for (uint32_t k = 0; rc == 0 && k < l->nlowers; k++) {
+        const struct llower *lo = &l->lowers[k];
+        struct canon_options o = {.encoding = lo->encoding};
+        rc = resolve_memory(inst, &lo->memory, &o.memory, report);
+        if (rc == 0)
+            rc = resolve_func(inst, &lo->realloc, &o.realloc, report);
+        if (rc == 0)
+            canon_lowered_init(&ci->lowered[k], lo->name, lo->type, lo->fn, &o, &ci->cis[lo->cinst]);
+    }
+    for (uint32_t k = 0; rc == 0 && k < l->nbuiltins; k++) {
+        const struct lbuiltin *bi = &l->builtins[k];
+        ci->builtins[k] = (struct handles_builtin){&ci->cis[bi->cinst], ci->rtypes[bi->resource]};
+    }
+    for (uint32_t k = 0; rc == 0 && k < l->nlifts; k++) {
+        const struct llift *li = &l->lifts[k];
+        struct canon_options o = {.encoding = li->encoding};
+        struct spry_func *core = NULL;
+        rc = resolve_func(inst, &li->core, &core, report);
+        if (rc == 0)
+            rc = resolve_memory(inst, &li->memory, &o.memory, report);
+        if (rc == 0)
+            rc = resolve_func(inst, &li->realloc, &o.realloc, report);
+        if (rc == 0)
+            rc = resolve_func(inst, &li->post_return, &o.post_return, report);
+        if (rc == 0)
+            canon_lifted_init(&ci->lifted[k], li->name, li->type, core, &o, &ci->cis[li->cinst]);
+    }
+    if (rc != 0) {
+        link_slot_free(ci);
+        return rc;
+    }
+    *out = ci;
+    return 0;
+}
+
+/* ---- per request ------------------------------------------------------------------ */
+
+int clink_acquire(struct clink *l, struct cinst **out, struct spry_report *report,
+                  struct spry_trap *trap)
+{
+    struct spry_instance *inst;
+    int rc = spry_pool_acquire(l->prepared, &inst, report, trap);
+    if (rc != 0)
+        return rc;
+    struct cinst *ci = spry_pool_slot_data(inst);
+    if (ci == NULL) {
+        rc = slot_build(l, inst, &ci, report);
+        if (rc != 0) {
+            spry_pool_release(inst);
+            return rc;
+        }
+        spry_pool_set_slot_data(inst, ci);
+    }
+    ci->inst = inst;
+    for (uint32_t k = 0; k < l->ncinsts; k++) {
+        canon_inst_init(&ci->cis[k], ci->store, ci, ci->rtypes, l->bin->nresources,
+                        l->opts.max_handles);
+        if (l->opts.arena_limit != 0)
+            ci->cis[k].arena_limit = l->opts.arena_limit;
+    }
+    spry_store_set_data(ci->store, SPRY_STORE_DATA_COMPONENT, ci);
+    *out = ci;
+    return 0;
+}
+
+void clink_release(struct cinst *ci)
+{
+    for (uint32_t k = ci->link->ncinsts; k-- > 0;)
+        canon_inst_fini(&ci->cis[k]);
+    struct spry_instance *inst = ci->inst;
+    ci->inst = NULL;
+    spry_pool_release(inst);
+}
+
+struct spry_store *clink_store(const struct cinst *ci)
+{
+    return ci->store;
+}
+
+const struct clink *clink_of(const struct cinst *ci)
+{
+    return ci->link;
+}
+
+int clink_call(struct cinst *ci, const struct clink_export *e, const struct cval *args,
+               struct spry_arena *arena, struct cval *result, struct spry_trap *trap)
+{
+    SPRY_ASSERT(e->lift < ci->link->nlifts);
+    return canon_lifted_call(&ci->lifted[e->lift], args, arena, result, trap);
+}
+
+int clink_drop_own(struct cinst *ci, const struct ctype *t, uint32_t rep, struct spry_trap *trap)
+{
+    if (t == NULL || t->kind != CT_OWN || t->u.resource >= ci->link->bin->nresources)
+        return SPRY_EINVAL;
+    const struct canon_rtype *rt = ci->rtypes[t->u.resource];
+    if (rt == NULL || rt->impl == NULL)
+        return SPRY_EINVAL;
+    if (rt->dtor == NULL)
+        return 0;
+    struct canon_inst *impl = rt->impl;
+    if (!impl->may_enter) {
+        if (trap != NULL) {
+            memset(trap, 0, sizeof *trap);
+            trap->kind = SPRY_TRAP_HOST;
+            trap->func_index = UINT32_MAX;
+            canon_join_message(trap->message, sizeof trap->message, rt->name,
+                               "cannot run the destructor: the component instance is running "
+                               "or trapped");
+        }
+        return SPRY_ETRAP;
+    }
+    struct spry_val arg = {.type = SPRY_I32, .of.i32 = (int32_t)rep};
+    impl->may_enter = false;
+    int rc = spry_func_call(rt->dtor, &arg, 1, NULL, 0, trap);
+    if (rc == 0)
+        impl->may_enter = true;
+    return rc;
+}
+
+/* ---- trampolines --------------------------------------------------------------------- */
+
+/* The component instance a host call runs for: the request's, through the
+ * caller's store. NULL outside a request (a start function calling an
+ * import, which the component model does not allow either). */
+static struct cinst *caller_cinst(struct spry_instance *caller)
+{
+    if (caller == NULL)
+        return NULL;
+    struct cinst *ci = spry_store_data(spry_instance_store(caller), SPRY_STORE_DATA_COMPONENT);
+    if (ci == NULL)
+        spry_instance_set_trap_message(caller, "a component import was called outside a call "
+                                               "into the component (during instantiation)");
+    return ci;
+}
+
+int link_lower_tramp(void *user, struct spry_instance *caller, uint64_t *slots)
+{
+    const struct lhostfn *h = user;
+    struct cinst *ci = caller_cinst(caller);
+    if (ci == NULL)
+        return SPRY_ETRAP;
+    return canon_lowered_call(&ci->lowered[h->index], caller, slots);
+}
+
+int link_new_tramp(void *user, struct spry_instance *caller, uint64_t *slots)
+{
+    const struct lhostfn *h = user;
+    struct cinst *ci = caller_cinst(caller);
+    if (ci == NULL)
+        return SPRY_ETRAP;
+    return handles_resource_new_fn(&ci->builtins[h->index], caller, slots);
+}
+
+int link_rep_tramp(void *user, struct spry_instance *caller, uint64_t *slots)
+{
+    const struct lhostfn *h = user;
+    struct cinst *ci = caller_cinst(caller);
+    if (ci == NULL)
+        return SPRY_ETRAP;
+    return handles_resource_rep_fn(&ci->builtins[h->index], caller, slots);
+}
+
+int link_drop_tramp(void *user, struct spry_instance *caller, uint64_t *slots)
+{
+    const struct lhostfn *h = user;
+    struct cinst *ci = caller_cinst(caller);
+    if (ci == NULL)
+        return SPRY_ETRAP;
+    return handles_resource_drop_fn(&ci->builtins[h->index], caller, slots);
+}
