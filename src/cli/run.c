@@ -482,8 +482,9 @@ static int run_component(const char *path, const struct file_bytes *bytes,
     if (rc == 0)
         rc = spry_component_load(pool, bytes->data, bytes->len, &c, &report);
     if (rc == 0 && !spry_component_is_command(c)) {
-        fprintf(stderr, "spry: %s: the component exports no wasi:cli/run@0.2.x (not a "
-                        "command)\n",
+        fprintf(stderr,
+                "spry: %s: the component exports no wasi:cli/run@0.2.x (not a "
+                "command)\n",
                 path);
         goto done;
     }

@@ -171,7 +171,6 @@ int clink_call(struct cinst *ci, const struct clink_export *e, const struct cval
 /* Drops a resource the host owns, of type `t` (an own<R> from an export's
  * type): runs the component's destructor for R with `rep`, if it has one.
  * SPRY_EINVAL when t is not an own of a resource the component defines. */
-int clink_drop_own(struct cinst *ci, const struct ctype *t, uint32_t rep,
-                   struct spry_trap *trap);
+int clink_drop_own(struct cinst *ci, const struct ctype *t, uint32_t rep, struct spry_trap *trap);
 
 #endif

@@ -54,8 +54,8 @@ struct clink_host {
 enum lsrc_kind { LSRC_NONE = 0, LSRC_EXPORT, LSRC_HOST };
 
 struct lsrc {
-    uint8_t kind;   /* enum lsrc_kind */
-    uint32_t index; /* EXPORT: pool group member; HOST: hostfns[index] */
+    uint8_t kind;     /* enum lsrc_kind */
+    uint32_t index;   /* EXPORT: pool group member; HOST: hostfns[index] */
     const char *name; /* EXPORT: the member's export */
     size_t name_len;
 };
@@ -73,7 +73,7 @@ struct llower {
     const struct cfunctype *type; /* the lowering component's view */
     const struct spry_functype *core;
     chost_fn fn;
-    uint8_t encoding;          /* enum canon_encoding */
+    uint8_t encoding;            /* enum canon_encoding */
     struct lsrc memory, realloc; /* NONE when absent */
     uint32_t cinst;
 };
@@ -177,10 +177,10 @@ struct lmap;
 struct litem {
     uint8_t kind; /* enum litem_kind */
     uint32_t index;
-    const struct wit_iface *iface;  /* HOSTINST */
-    const char *import;             /* HOSTINST: the import name, version included */
-    const struct lmap *map;         /* MAP */
-    const struct cbin_type *type;   /* TYPE */
+    const struct wit_iface *iface;     /* HOSTINST */
+    const char *import;                /* HOSTINST: the import name, version included */
+    const struct lmap *map;            /* MAP */
+    const struct cbin_type *type;      /* TYPE */
     const struct cbin_component *comp; /* COMPONENT */
     const struct spry_module *module;  /* MODULE */
 };

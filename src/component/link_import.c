@@ -126,9 +126,9 @@ static const char *res_name(const struct lbuild *b, bool host, uint32_t id)
 }
 
 static const char *const prim_names[] = {
-    [CT_BOOL] = "bool", [CT_S8] = "s8",   [CT_U8] = "u8",   [CT_S16] = "s16",
-    [CT_U16] = "u16",   [CT_S32] = "s32", [CT_U32] = "u32", [CT_S64] = "s64",
-    [CT_U64] = "u64",   [CT_F32] = "f32", [CT_F64] = "f64", [CT_CHAR] = "char",
+    [CT_BOOL] = "bool",     [CT_S8] = "s8",   [CT_U8] = "u8",   [CT_S16] = "s16",
+    [CT_U16] = "u16",       [CT_S32] = "s32", [CT_U32] = "u32", [CT_S64] = "s64",
+    [CT_U64] = "u64",       [CT_F32] = "f32", [CT_F64] = "f64", [CT_CHAR] = "char",
     [CT_STRING] = "string",
 };
 
@@ -192,8 +192,8 @@ static void type_print(struct tbuf *o, const struct lbuild *b, bool host, const 
         tput(o, "%s<%s>", t->kind == CT_OWN ? "own" : "borrow", res_name(b, host, t->u.resource));
         break;
     default:
-        tput(o, "%s", t->kind < sizeof prim_names / sizeof prim_names[0] ? prim_names[t->kind]
-                                                                         : "?");
+        tput(o, "%s",
+             t->kind < sizeof prim_names / sizeof prim_names[0] ? prim_names[t->kind] : "?");
     }
 }
 
@@ -335,10 +335,9 @@ static int find_iface(struct lbuild *b, const char *name, const struct wit_iface
         const char *hn = wi->host->name, *hv = wi->host->version;
         if (strlen(hn) != base || memcmp(hn, name, base) != 0)
             continue;
-        bool ok = ver == NULL ? hv == NULL
-                  : hv == NULL
-                      ? false
-                      : wit_version_compatible(ver, strlen(ver), hv, strlen(hv));
+        bool ok = ver == NULL  ? hv == NULL
+                  : hv == NULL ? false
+                               : wit_version_compatible(ver, strlen(ver), hv, strlen(hv));
         if (ok) {
             *out = wi;
             return 0;
@@ -400,8 +399,7 @@ static int import_iface(struct lbuild *b, const struct cbin_import *imp, uint32_
     return 0;
 }
 
-int limport_root(struct lbuild *b, const struct cbin_import *imp, uint32_t index,
-                 struct litem *out)
+int limport_root(struct lbuild *b, const struct cbin_import *imp, uint32_t index, struct litem *out)
 {
     const struct cbin_extern *e = &imp->ext;
     if (e->sort == CBIN_INSTANCE && e->interface)
@@ -419,8 +417,8 @@ int limport_root(struct lbuild *b, const struct cbin_import *imp, uint32_t index
     }
     if (e->sort == CBIN_TYPE && e->type.kind == CBIN_T_RESOURCE && !e->interface) {
         struct litem inst = {.kind = LI_HOSTINST, .iface = world};
-        struct lres hr = world != NULL ? limport_host_resource(b, &inst, e->name)
-                                       : (struct lres){LRES_NONE, 0};
+        struct lres hr =
+            world != NULL ? limport_host_resource(b, &inst, e->name) : (struct lres){LRES_NONE, 0};
         if (hr.kind == LRES_NONE)
             return spry_report_set(b->report, SPRY_EUNLINKABLE,
                                    "import '%s': the host provides no resource of that name",
@@ -432,8 +430,7 @@ int limport_root(struct lbuild *b, const struct cbin_import *imp, uint32_t index
         *out = (struct litem){.kind = LI_TYPE, .type = &e->type};
         return 0; /* a value type: nothing to provide */
     }
-    return spry_report_set(b->report, SPRY_EUNSUPPORTED,
-                           "import '%s': importing a %s%s is not supported", e->name,
-                           cbin_sort_name(e->sort),
-                           e->sort == CBIN_INSTANCE ? " by a plain name" : "");
+    return spry_report_set(
+        b->report, SPRY_EUNSUPPORTED, "import '%s': importing a %s%s is not supported", e->name,
+        cbin_sort_name(e->sort), e->sort == CBIN_INSTANCE ? " by a plain name" : "");
 }

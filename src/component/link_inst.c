@@ -101,7 +101,8 @@ static int slot_build(const struct clink *l, struct spry_instance *inst, struct 
         if (rc == 0)
             rc = resolve_func(inst, &lo->realloc, &o.realloc, report);
         if (rc == 0)
-            canon_lowered_init(&ci->lowered[k], lo->name, lo->type, lo->fn, &o, &ci->cis[lo->cinst]);
+            canon_lowered_init(&ci->lowered[k], lo->name, lo->type, lo->fn, &o,
+                               &ci->cis[lo->cinst]);
     }
     for (uint32_t k = 0; rc == 0 && k < l->nbuiltins; k++) {
         const struct lbuiltin *bi = &l->builtins[k];

@@ -42,12 +42,12 @@ static int nomem(struct lbuild *b)
     return spry_report_set(b->report, SPRY_ENOMEM, "out of memory linking the component");
 }
 
-static int unsupported(struct lbuild *b, const struct cbin_component *c,
-                       const struct cbin_def *d, const char *what)
+static int unsupported(struct lbuild *b, const struct cbin_component *c, const struct cbin_def *d,
+                       const char *what)
 {
     return spry_report_set(b->report, SPRY_EUNSUPPORTED,
-                           "component %u, definition at offset %u: %s is not supported",
-                           c->serial, d->offset, what);
+                           "component %u, definition at offset %u: %s is not supported", c->serial,
+                           d->offset, what);
 }
 
 /* Grows a table of struct clink by one entry; *slot is the new entry. */
@@ -226,8 +226,8 @@ static int core_instantiate(struct lbuild *b, struct lscope *s, const struct cbi
                                    imp.name);
     }
     struct lmember *mem;
-    int rc = grow(b, (void **)&l->members, &l->nmembers, &b->capmembers, sizeof *mem,
-                  (void **)&mem);
+    int rc =
+        grow(b, (void **)&l->members, &l->nmembers, &b->capmembers, sizeof *mem, (void **)&mem);
     if (rc != 0)
         return rc;
     mem->module = m;
@@ -249,8 +249,8 @@ static int core_bundle(struct lbuild *b, struct lscope *s, const struct cbin_def
             return unsupported(b, s->comp, d, "a core instance exporting that sort");
         items[i] = space[a->index];
     }
-    s->core_instances[d->index] =
-        (struct lcore){.bundle = true, .exports = s->comp->core_instances[d->index], .items = items};
+    s->core_instances[d->index] = (struct lcore){
+        .bundle = true, .exports = s->comp->core_instances[d->index], .items = items};
     return 0;
 }
 
@@ -365,8 +365,8 @@ static int define_resource(struct lbuild *b, struct lscope *s, const struct cbin
     uint32_t id = d->u.index;
     const struct cbin_resource *r = &b->bin->resources[id];
     struct ldefined def = {.name = r->name != NULL ? r->name : "resource", .cinst = s->cinst};
-    int rc = opt_src(b, s, d, s->core_funcs, r->has_dtor, r->dtor, "resource destructor",
-                     &def.dtor);
+    int rc =
+        opt_src(b, s, d, s->core_funcs, r->has_dtor, r->dtor, "resource destructor", &def.dtor);
     struct ldefined *slot;
     if (rc == 0)
         rc = grow(b, (void **)&l->defined, &l->ndefined, &b->capdefined, sizeof *slot,
@@ -411,8 +411,7 @@ static int bind_child_import(struct lbuild *b, const struct cbin_component *chil
     return 0;
 }
 
-static int instantiate(struct lbuild *b, struct lscope *s, const struct cbin_def *d,
-                       unsigned depth)
+static int instantiate(struct lbuild *b, struct lscope *s, const struct cbin_def *d, unsigned depth)
 {
     const struct litem *ci = &s->components[d->u.inst.of];
     if (ci->kind != LI_COMPONENT)
@@ -639,8 +638,7 @@ static int collect_exports(struct lbuild *b, const struct lscope *root)
         } else if (it.kind == LI_MAP) {
             for (uint32_t i = 0; i < it.map->n && rc == 0; i++)
                 if (it.map->items[i].kind == LI_LIFT)
-                    rc = add_export(b, &cap, e->ext.name, it.map->names[i],
-                                    it.map->items[i].index);
+                    rc = add_export(b, &cap, e->ext.name, it.map->names[i], it.map->items[i].index);
         }
     }
     return rc;
@@ -710,8 +708,7 @@ static int make_group(struct lbuild *b, struct spry_pool *pool)
         return spry_report_set(b->report, SPRY_EUNSUPPORTED,
                                "the component has no core instances: nothing to run");
     struct spry_link_options opts = {.slot_data_free = link_slot_free};
-    return spry_prepared_create_linked(pool, l->group, l->nmembers, &opts, &l->prepared,
-                                       b->report);
+    return spry_prepared_create_linked(pool, l->group, l->nmembers, &opts, &l->prepared, b->report);
 }
 
 /* Every resource a built-in names must be bound (the decoder only lets

@@ -1192,8 +1192,9 @@ static int parse_use(struct parser *p)
         const char *own = p->ifaces[p->cur].name;
         size_t pkg = p->st[p->cur].pkg_len;
         if (pkg == 0)
-            return fail(p, a.line, a.col, "the world's interface has no package: use "
-                                          "namespace:package/interface.{...}");
+            return fail(p, a.line, a.col,
+                        "the world's interface has no package: use "
+                        "namespace:package/interface.{...}");
         if (pkg + a.n + 2 > sizeof target)
             return fail(p, a.line, a.col, "interface name too long");
         snprintf(target, sizeof target, "%.*s/%.*s", (int)pkg, own, (int)a.n, a.p);
