@@ -131,7 +131,8 @@ $(BUILD)/tests/toml-runner: $(TOML_OBJS) $(BUILD)/libspry.a
 # Small programs the unit tests run (e.g. under strace): tests/tools/NAME.c
 # becomes BUILD/tests/tools/NAME.
 TOOLS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/tools/%)
-.SECONDARY: $(TOOL_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/bench/instantiate.o
+.SECONDARY: $(TOOL_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/bench/instantiate.o \
+             $(BUILD)/obj/bench/component.o
 $(BUILD)/tests/tools/%: $(BUILD)/obj/tests/tools/%.o $(BUILD)/libspry.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $< $(BUILD)/libspry.a $(LDLIBS) -o $@
@@ -189,6 +190,17 @@ $(BUILD)/bench/instantiate: $(BUILD)/obj/bench/instantiate.o $(BUILD)/libspry.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $< $(BUILD)/libspry.a $(LDLIBS) -o $@
 
+# Pooled instantiate + run + release of a WASI hello world as a component
+# against the same program as a core module (bench/component.c; needs jco).
+# BENCH_ITERS sets the iterations (default 2000).
+.PHONY: bench-component
+bench-component: $(BUILD)/bench/component | $(DEPS_STAMP)
+	@bench/component.sh $(BUILD) $(BENCH_ITERS)
+
+$(BUILD)/bench/component: $(BUILD)/obj/bench/component.o $(BUILD)/libspry.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $< $(BUILD)/libspry.a $(LDLIBS) -o $@
+
 # Start-up time of a WASI hello world: spry run vs node:wasi (hyperfine).
 .PHONY: bench-wasi
 bench-wasi: $(BUILD)/spry | $(DEPS_STAMP)
@@ -201,8 +213,8 @@ test-guests: $(BUILD)/spry
 	@scripts/run-guests.sh $(BUILD)
 
 # The same guests as WASI 0.2 command components (jco new --wasi-command),
-# under spry run; not part of make test until spry runs components (issue 7).
-# COMPONENT_RUNTIME=jco runs them on jco's node shim instead.
+# under spry run (also part of make test). COMPONENT_RUNTIME=jco runs them on
+# jco's node shim instead.
 .PHONY: test-components
 test-components: $(BUILD)/spry
 	@scripts/run-components.sh $(BUILD) $(BUILD)/spry

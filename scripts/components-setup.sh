@@ -29,8 +29,10 @@ done
 
 # jco 1.35's dependencies (rolldown, commander 14) need node 20.19 or newer;
 # Debian 12's own nodejs is 18, so such a machine needs node from elsewhere.
-major=$(node -p 'process.versions.node.split(".")[0]')
-[ "$major" -ge 20 ] || {
+# Exit status 2 (node or npm missing or too old) lets callers skip with a
+# reason; any other failure is an error.
+node -e 'const [a, b] = process.versions.node.split(".").map(Number);
+         process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' || {
     echo "components-setup: node $(node --version) is too old: jco 1.35 needs node >= 20.19" >&2
     exit 2
 }

@@ -7,6 +7,22 @@ build=${1:-build}
 export SPRY_SRC_DIR=${SPRY_SRC_DIR:-$(pwd)}
 export SPRY_BUILD_DIR=${SPRY_BUILD_DIR:-$(cd "$build" && pwd)}
 
+# The canonical-ABI guest component the unit tests load (link_abi.*) is
+# built first; it needs jco, so node >= 20.19 and npm. Without them those
+# unit tests skip, saying so, as does the components suite below.
+abi_failed=0
+abi_log=$(mktemp)
+abi_rc=0
+"$SPRY_SRC_DIR/scripts/build-abi-guest.sh" "$build" >"$abi_log" 2>&1 || abi_rc=$?
+if [ "$abi_rc" -eq 2 ]; then
+    echo "(components: node >= 20.19 and npm are missing: the canonical-ABI guest is not built)"
+elif [ "$abi_rc" -ne 0 ]; then
+    echo "scripts/build-abi-guest.sh failed (exit $abi_rc):"
+    cat "$abi_log"
+    abi_failed=1
+fi
+rm -f "$abi_log"
+
 suites=("unit:$build/tests/unit-tests")
 if [ -x "$build/tests/spec-runner" ]; then
     suites+=("spec:$build/tests/spec-runner --build $build")
@@ -21,13 +37,15 @@ fi
 # WASI guest programs (C and Rust, built at test time) and the benchmark
 # kernels as WASI commands, under spry run.
 suites+=("guests:$SPRY_SRC_DIR/scripts/run-guests.sh $build")
+# The same guests as WASI 0.2 command components (jco new --wasi-command).
+suites+=("components:$SPRY_SRC_DIR/scripts/run-components.sh $build")
 if [ -z "${SPRY_SKIP_FUZZ:-}" ]; then
     suites+=("fuzz:scripts/fuzz-smoke.sh")
 else
     echo "(fuzz-smoke not run: SPRY_SKIP_FUZZ is set; the harnesses run under ASan+UBSan in make test)"
 fi
 
-total_pass=0 total_fail=0 total_skip=0 status=0
+total_pass=0 total_fail=$abi_failed total_skip=0 status=$abi_failed
 for entry in "${suites[@]}"; do
     name=${entry%%:*}
     cmd=${entry#*:}

@@ -169,17 +169,19 @@ static bool all_zero(const uint8_t *p, size_t n)
 }
 
 /*
- * Puts back, in place, the pages of [0, initial) that the instance may have
+ * Puts back, in place, the pages of [0, size) that the instance may have
  * written: those present and not backed by the image's file (written
- * copy-on-write pages, touched anonymous pages). They stay resident, so the
- * next request takes no page fault on them. Returns 1 when they add up to
- * more than `budget` bytes (the caller then discards everything instead),
- * 0 when done, or an error when the page map cannot be read.
+ * copy-on-write pages, touched anonymous pages, grown pages). Pages below
+ * the image's length get the image's bytes, the others zeroes. They stay
+ * resident, so the next request takes no page fault on them (grown ones
+ * behind PROT_NONE until the memory grows again). Returns 1 when they add
+ * up to more than `budget` bytes (the caller then discards everything
+ * instead), 0 when done, or an error when the page map cannot be read.
  */
-static int restore_written(struct slot_memory *sm, size_t budget)
+static int restore_written(struct slot_memory *sm, size_t size, size_t budget)
 {
     const struct memory_image *img = sm->loaded;
-    size_t page = page_size(), npages = (size_t)img->initial / page, resident = 0;
+    size_t page = page_size(), npages = size / page, resident = 0;
     uint64_t entries[PAGEMAP_BATCH];
     for (size_t first = 0; first < npages; first += PAGEMAP_BATCH) {
         size_t n = npages - first < PAGEMAP_BATCH ? npages - first : PAGEMAP_BATCH;
@@ -206,18 +208,21 @@ static int restore_written(struct slot_memory *sm, size_t budget)
 int slot_memory_reset(struct slot_memory *sm, uint64_t size_now, size_t keep_resident)
 {
     const struct memory_image *img = sm->loaded;
-    size_t initial = (size_t)img->initial;
-    if (size_now > initial) {
-        size_t grown = (size_t)size_now - initial;
-        if (madvise(sm->base + initial, grown, MADV_DONTNEED) != 0 ||
+    size_t initial = (size_t)img->initial, size = (size_t)size_now;
+    pthread_once(&pagemap_once, pagemap_open);
+    bool restored = size > 0 && pagemap_fd >= 0 && keep_resident > 0 &&
+                    restore_written(sm, size, keep_resident) == 0;
+    if (size > initial) {
+        /* Zeroed grown pages stay resident behind PROT_NONE: a component's
+         * adapter grows memory at every start, and faulting its pages in
+         * again would cost more than the request. */
+        size_t grown = size - initial;
+        if ((!restored && madvise(sm->base + initial, grown, MADV_DONTNEED) != 0) ||
             mprotect(sm->base + initial, grown, PROT_NONE) != 0)
             return SPRY_EIO;
         sm->rw = initial;
     }
-    if (initial == 0)
-        return 0;
-    pthread_once(&pagemap_once, pagemap_open);
-    if (pagemap_fd >= 0 && keep_resident > 0 && restore_written(sm, keep_resident) == 0)
+    if (restored || initial == 0)
         return 0;
     /* Discard everything; a copied image is written back. */
     if (madvise(sm->base, initial, MADV_DONTNEED) != 0)

@@ -50,8 +50,9 @@ int slot_memory_load(struct slot_memory *sm, const struct memory_image *img);
 
 /*
  * Returns a loaded memory that has grown to size_now bytes to its state
- * right after slot_memory_load. Pages the instance wrote are found in
- * /proc/self/pagemap and written back in place, so they stay resident (on
+ * right after slot_memory_load. Pages the instance wrote (grown ones
+ * included) are found in /proc/self/pagemap and written back in place, so
+ * they stay resident, grown ones zeroed behind PROT_NONE (on
  * the virtual machines Spry was measured on a page fault costs ~9 us and a
  * madvise ~16 us, a 4 KiB copy 0.05 us: docs/benchmarks.md). When they
  * exceed keep_resident bytes, or the page map is unreadable, the memory is

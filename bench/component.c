@@ -1,0 +1,279 @@
+/*
+ * `make bench-component`: microseconds per instantiate + run + release of a
+ * small WASI command (bench/hello.c) as a core module and as a component
+ * (jco new --wasi-command), both from the instance pool, medians. The
+ * module path is what a WAGI request does (a preview-1 context, acquire,
+ * _start, release); the component path is spry_component_run (a WASI 0.2
+ * context over a preview-1 one, acquire, wasi:cli/run, release). Then the
+ * component path's parts, and the one-off costs of loading.
+ *
+ * Usage: bench-component MODULE.wasm COMPONENT.wasm [ITERATIONS]  (default
+ * 2000). Prints a Markdown table. Exits 1 when a run does not print
+ * "hello, world".
+ */
+#include "component/binary.h"
+#include "component/link.h"
+#include "component/wasip2/wasip2.h"
+#include "spry/component.h"
+#include "spry/pool.h"
+#include "spry/wasi.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+struct stats {
+    double median, p10, p90;
+};
+
+static struct stats summarize(double *t, int n)
+{
+    qsort(t, (size_t)n, sizeof *t, cmp_double);
+    return (struct stats){t[n / 2], t[n / 10], t[n * 9 / 10]};
+}
+
+static _Noreturn void die(const char *what, const struct spry_report *r)
+{
+    fprintf(stderr, "bench-component: %s: %s\n", what, r != NULL ? r->message : "");
+    exit(1);
+}
+
+static uint8_t *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        die(path, NULL);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    rewind(f);
+    uint8_t *p = malloc(n > 0 ? (size_t)n : 1);
+    if (p == NULL || n <= 0 || fread(p, 1, (size_t)n, f) != (size_t)n)
+        die(path, NULL);
+    fclose(f);
+    *len = (size_t)n;
+    return p;
+}
+
+static const char *const guest_args[] = {"hello.wasm"};
+
+static void wasi_config(struct spry_wasi_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->args = guest_args;
+    c->nargs = 1;
+    c->stdio[0].kind = SPRY_WASI_STDIO_NULL;
+    c->stdio[1].kind = SPRY_WASI_STDIO_BUFFER;
+    c->stdio[2].kind = SPRY_WASI_STDIO_NULL;
+}
+
+static void check_output(struct spry_wasi *w)
+{
+    size_t len;
+    bool cut;
+    const uint8_t *out = spry_wasi_output(w, 1, &len, &cut);
+    if (len != 13 || memcmp(out, "hello, world\n", 13) != 0)
+        die("the guest did not print \"hello, world\"", NULL);
+}
+
+/* ---- the module ---------------------------------------------------------------- */
+
+static double module_once(struct spry_prepared *p)
+{
+    struct spry_wasi_config c;
+    wasi_config(&c);
+    struct spry_report r;
+    spry_report_init(&r);
+    double t0 = now_us();
+    struct spry_wasi *w;
+    struct spry_instance *inst;
+    struct spry_trap trap;
+    if (spry_wasi_create(&c, &w, &r) != 0 || spry_pool_acquire(p, &inst, &r, &trap) != 0)
+        die("module acquire", &r);
+    spry_wasi_attach(w, spry_instance_store(inst));
+    int rc = spry_instance_call(inst, "_start", NULL, 0, NULL, 0, &trap);
+    spry_pool_release(inst);
+    spry_wasi_flush(w);
+    double t1 = now_us();
+    if (rc != 0 && !(rc == SPRY_EEXIT && trap.exit_code == 0))
+        die("module _start", NULL);
+    check_output(w);
+    spry_wasi_destroy(w);
+    return t1 - t0;
+}
+
+/* ---- the component ------------------------------------------------------------- */
+
+/* The component path by parts: context, acquire, call, release, teardown. */
+enum { P_CONTEXT, P_ACQUIRE, P_CALL, P_RELEASE, P_TEARDOWN, NPARTS };
+static const char *const part_names[NPARTS] = {
+    "WASI 0.2 context (wasip2_create + attach)", "acquire (pool + handle tables)",
+    "call wasi:cli/run", "release (resource drops + pool reset)", "context teardown"};
+
+static double component_once(struct clink *l, const struct clink_export *run, double *parts)
+{
+    struct spry_wasi_config c;
+    wasi_config(&c);
+    struct spry_report r;
+    spry_report_init(&r);
+    struct spry_trap trap;
+    double t[NPARTS + 1];
+    t[0] = now_us();
+    struct wasip2 *p2;
+    struct cinst *ci;
+    if (wasip2_create(&c, &p2, &r) != 0)
+        die("wasip2_create", &r);
+    t[1] = now_us();
+    if (clink_acquire(l, &ci, &r, &trap) != 0)
+        die("acquire", &r);
+    wasip2_attach(p2, clink_store(ci));
+    t[2] = now_us();
+    struct spry_arena arena;
+    spry_arena_init(&arena, 1 << 20);
+    struct cval result;
+    int rc = clink_call(ci, run, NULL, &arena, &result, &trap);
+    spry_arena_fini(&arena);
+    t[3] = now_us();
+    clink_release(ci);
+    t[4] = now_us();
+    spry_wasi_flush(wasip2_wasi(p2));
+    check_output(wasip2_wasi(p2));
+    wasip2_destroy(p2);
+    t[5] = now_us();
+    if (rc != 0 || result.of.var.disc != 0)
+        die("wasi:cli/run", NULL);
+    for (int k = 0; k < NPARTS; k++)
+        parts[k] = t[k + 1] - t[k];
+    return t[NPARTS] - t[0];
+}
+
+static double component_api_once(struct spry_component *c)
+{
+    struct spry_wasi_config cfg;
+    wasi_config(&cfg);
+    cfg.stdio[1].kind = SPRY_WASI_STDIO_NULL; /* output checked by component_once */
+    struct spry_report r;
+    spry_report_init(&r);
+    struct spry_trap trap;
+    double t0 = now_us();
+    int rc = spry_component_run(c, &cfg, &trap, &r);
+    double t1 = now_us();
+    if (rc != 0)
+        die("spry_component_run", &r);
+    return t1 - t0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: bench-component MODULE.wasm COMPONENT.wasm [ITERATIONS]\n");
+        return 2;
+    }
+    int iters = argc > 3 ? atoi(argv[3]) : 2000;
+    if (iters < 10)
+        iters = 10;
+    struct spry_report r;
+    spry_report_init(&r);
+    struct spry_pool_config pc;
+    spry_pool_config_init(&pc);
+    pc.slots = 4; /* one per prepared group: no slot switches between them */
+    struct spry_pool *pool;
+    if (spry_pool_create(&pc, &pool, &r) != 0)
+        die("pool", &r);
+
+    size_t mlen, clen;
+    uint8_t *mbytes = read_file(argv[1], &mlen), *cbytes = read_file(argv[2], &clen);
+    double t0 = now_us();
+    struct spry_module *m;
+    struct spry_prepared *mp;
+    size_t ndefs;
+    const struct spry_host_def *defs = spry_wasi_host_defs(&ndefs);
+    if (spry_module_load(mbytes, mlen, NULL, &m, &r) != 0 ||
+        spry_prepared_create(pool, m, defs, ndefs, NULL, 0, &mp, &r) != 0)
+        die(argv[1], &r);
+    double t1 = now_us();
+    const struct clink_host *host = clink_host_wasip2();
+    double t2 = now_us();
+    struct cbin *bin;
+    struct clink *l;
+    if (host == NULL || cbin_decode(cbytes, clen, NULL, &bin, &r) != 0)
+        die(argv[2], &r);
+    double t3 = now_us();
+    if (clink_create(pool, host, bin, NULL, &l, &r) != 0)
+        die(argv[2], &r);
+    double t4 = now_us();
+    struct spry_component *capi;
+    if (spry_component_load(pool, cbytes, clen, &capi, &r) != 0)
+        die(argv[2], &r);
+    const struct clink_export *run = clink_export_find(l, "wasi:cli/run@0.2.0", "run");
+    if (run == NULL)
+        die("no wasi:cli/run export", NULL);
+
+    double *tm = calloc((size_t)iters, sizeof *tm), *tc = calloc((size_t)iters, sizeof *tc);
+    double *ta = calloc((size_t)iters, sizeof *ta);
+    double *parts[NPARTS];
+    for (int k = 0; k < NPARTS; k++)
+        parts[k] = calloc((size_t)iters, sizeof(double));
+    /* Warm up both (first use of a slot instantiates), then interleave. */
+    double scratch[NPARTS];
+    for (int i = 0; i < 20; i++) {
+        module_once(mp);
+        component_once(l, run, scratch);
+        component_api_once(capi);
+    }
+    for (int i = 0; i < iters; i++) {
+        tm[i] = module_once(mp);
+        double p[NPARTS];
+        tc[i] = component_once(l, run, p);
+        for (int k = 0; k < NPARTS; k++)
+            parts[k][i] = p[k];
+        ta[i] = component_api_once(capi);
+    }
+    struct stats sm = summarize(tm, iters), sc = summarize(tc, iters), sa = summarize(ta, iters);
+    printf("Instantiate + run + release of bench/hello.c (%d iterations, pooled, one thread)\n\n",
+           iters);
+    printf("| case | median us | p10 us | p90 us | vs module |\n|---|---:|---:|---:|---:|\n");
+    printf("| core module (preview 1) | %.1f | %.1f | %.1f | 1.00x |\n", sm.median, sm.p10, sm.p90);
+    printf("| component (WASI 0.2, linker API) | %.1f | %.1f | %.1f | %.2fx |\n", sc.median, sc.p10,
+           sc.p90, sc.median / sm.median);
+    printf("| component (spry_component_run) | %.1f | %.1f | %.1f | %.2fx |\n", sa.median, sa.p10,
+           sa.p90, sa.median / sm.median);
+    printf("\nComponent path by parts (medians)\n\n| part | median us |\n|---|---:|\n");
+    for (int k = 0; k < NPARTS; k++)
+        printf("| %s | %.1f |\n", part_names[k], summarize(parts[k], iters).median);
+    printf("\nOne-off costs\n\n| step | ms |\n|---|---:|\n");
+    printf("| module: load + prepare | %.2f |\n", (t1 - t0) / 1e3);
+    printf("| WASI 0.2 host interfaces: parse (once per process) | %.2f |\n", (t2 - t1) / 1e3);
+    printf("| component: decode (%zu bytes, %u core modules) | %.2f |\n", clen, bin->nmodules,
+           (t3 - t2) / 1e3);
+    printf("| component: link + prepare (one pool group, trial instantiation) | %.2f |\n",
+           (t4 - t3) / 1e3);
+
+    spry_component_destroy(capi);
+    clink_destroy(l);
+    cbin_destroy(bin);
+    spry_prepared_destroy(mp);
+    spry_module_destroy(m);
+    spry_pool_destroy(pool);
+    free(mbytes);
+    free(cbytes);
+    free(tm);
+    free(tc);
+    free(ta);
+    for (int k = 0; k < NPARTS; k++)
+        free(parts[k]);
+    return 0;
+}
