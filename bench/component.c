@@ -176,6 +176,68 @@ static double component_api_once(struct spry_component *c)
     return t1 - t0;
 }
 
+/* ---- the machinery alone: trivial module and component ------------------------- */
+
+/* (module (func (export "_start"))) */
+static const uint8_t trivial_module[] = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01,
+                                         0x04, 0x01, 0x60, 0x00, 0x00, 0x03, 0x02, 0x01, 0x00,
+                                         0x07, 0x0a, 0x01, 0x06, '_',  's',  't',  'a',  'r',
+                                         't',  0x00, 0x00, 0x0a, 0x04, 0x01, 0x02, 0x00, 0x0b};
+
+/* A component exporting wasi:cli/run@0.2.3 { run } lifted, without
+ * options, from (module (func (export "run") (result i32) i32.const 0)). */
+static const uint8_t trivial_component[] = {
+    0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00,
+    /* core module */
+    0x01, 0x24, 0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x05, 0x01, 0x60, 0x00, 0x01,
+    0x7f, 0x03, 0x02, 0x01, 0x00, 0x07, 0x07, 0x01, 0x03, 'r', 'u', 'n', 0x00, 0x00, 0x0a, 0x06,
+    0x01, 0x04, 0x00, 0x41, 0x00, 0x0b,
+    /* core instance 0 = instantiate module 0 */
+    0x02, 0x04, 0x01, 0x00, 0x00, 0x00,
+    /* core func 0 = core instance 0's "run" */
+    0x06, 0x09, 0x01, 0x00, 0x00, 0x01, 0x00, 0x03, 'r', 'u', 'n',
+    /* type 0 = result; type 1 = func() -> result */
+    0x07, 0x08, 0x02, 0x6a, 0x00, 0x00, 0x40, 0x00, 0x00, 0x00,
+    /* func 0 = lift core func 0 */
+    0x08, 0x06, 0x01, 0x00, 0x00, 0x00, 0x00, 0x01,
+    /* instance 0 = {run: func 0} */
+    0x05, 0x0a, 0x01, 0x01, 0x01, 0x00, 0x03, 'r', 'u', 'n', 0x01, 0x00,
+    /* export "wasi:cli/run@0.2.3" = instance 0 */
+    0x0b, 0x18, 0x01, 0x00, 0x12, 'w', 'a', 's', 'i', ':', 'c', 'l', 'i', '/', 'r', 'u', 'n', '@',
+    '0', '.', '2', '.', '3', 0x05, 0x00, 0x00};
+
+static double trivial_module_once(struct spry_prepared *p)
+{
+    struct spry_report r;
+    spry_report_init(&r);
+    struct spry_instance *inst;
+    struct spry_trap trap;
+    double t0 = now_us();
+    if (spry_pool_acquire(p, &inst, &r, &trap) != 0 ||
+        spry_instance_call(inst, "_start", NULL, 0, NULL, 0, &trap) != 0)
+        die("trivial module", &r);
+    spry_pool_release(inst);
+    return now_us() - t0;
+}
+
+static double trivial_component_once(struct clink *l, const struct clink_export *run)
+{
+    struct spry_report r;
+    spry_report_init(&r);
+    struct cinst *ci;
+    struct spry_trap trap;
+    struct spry_arena arena;
+    struct cval result;
+    double t0 = now_us();
+    spry_arena_init(&arena, 1 << 20);
+    if (clink_acquire(l, &ci, &r, &trap) != 0 ||
+        clink_call(ci, run, NULL, &arena, &result, &trap) != 0)
+        die("trivial component", &r);
+    clink_release(ci);
+    spry_arena_fini(&arena);
+    return now_us() - t0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -189,7 +251,7 @@ int main(int argc, char **argv)
     spry_report_init(&r);
     struct spry_pool_config pc;
     spry_pool_config_init(&pc);
-    pc.slots = 4; /* one per prepared group: no slot switches between them */
+    pc.slots = 6; /* one per prepared group: no slot switches between them */
     struct spry_pool *pool;
     if (spry_pool_create(&pc, &pool, &r) != 0)
         die("pool", &r);
@@ -222,6 +284,18 @@ int main(int argc, char **argv)
     if (run == NULL)
         die("no wasi:cli/run export", NULL);
 
+    struct spry_module *tmod;
+    struct spry_prepared *tmp;
+    struct cbin *tbin;
+    struct clink *tlink;
+    if (spry_module_load(trivial_module, sizeof trivial_module, NULL, &tmod, &r) != 0 ||
+        spry_prepared_create(pool, tmod, NULL, 0, NULL, 0, &tmp, &r) != 0)
+        die("trivial module", &r);
+    if (cbin_decode(trivial_component, sizeof trivial_component, NULL, &tbin, &r) != 0 ||
+        clink_create(pool, host, tbin, NULL, &tlink, &r) != 0)
+        die("trivial component", &r);
+    const struct clink_export *trun = clink_export_find(tlink, "wasi:cli/run@0.2.0", "run");
+
     double *tm = calloc((size_t)iters, sizeof *tm), *tc = calloc((size_t)iters, sizeof *tc);
     double *ta = calloc((size_t)iters, sizeof *ta);
     double *parts[NPARTS];
@@ -242,6 +316,16 @@ int main(int argc, char **argv)
             parts[k][i] = p[k];
         ta[i] = component_api_once(capi);
     }
+    double *ttm = calloc((size_t)iters, sizeof *ttm), *ttc = calloc((size_t)iters, sizeof *ttc);
+    for (int i = 0; i < 20; i++) {
+        trivial_module_once(tmp);
+        trivial_component_once(tlink, trun);
+    }
+    for (int i = 0; i < iters; i++) {
+        ttm[i] = trivial_module_once(tmp);
+        ttc[i] = trivial_component_once(tlink, trun);
+    }
+    struct stats stm = summarize(ttm, iters), stc = summarize(ttc, iters);
     struct stats sm = summarize(tm, iters), sc = summarize(tc, iters), sa = summarize(ta, iters);
     printf("Instantiate + run + release of bench/hello.c (%d iterations, pooled, one thread)\n\n",
            iters);
@@ -251,6 +335,12 @@ int main(int argc, char **argv)
            sc.p90, sc.median / sm.median);
     printf("| component (spry_component_run) | %.1f | %.1f | %.1f | %.2fx |\n", sa.median, sa.p10,
            sa.p90, sa.median / sm.median);
+    printf("\nThe machinery alone: acquire + call + release of a function returning at once, "
+           "no WASI, no memory\n\n");
+    printf("| case | median us | p10 us | p90 us | vs module |\n|---|---:|---:|---:|---:|\n");
+    printf("| core module: _start | %.2f | %.2f | %.2f | 1.00x |\n", stm.median, stm.p10, stm.p90);
+    printf("| component: wasi:cli/run lifted | %.2f | %.2f | %.2f | %.2fx |\n", stc.median, stc.p10,
+           stc.p90, stc.median / stm.median);
     printf("\nComponent path by parts (medians)\n\n| part | median us |\n|---|---:|\n");
     for (int k = 0; k < NPARTS; k++)
         printf("| %s | %.1f |\n", part_names[k], summarize(parts[k], iters).median);
@@ -262,6 +352,12 @@ int main(int argc, char **argv)
     printf("| component: link + prepare (one pool group, trial instantiation) | %.2f |\n",
            (t4 - t3) / 1e3);
 
+    clink_destroy(tlink);
+    cbin_destroy(tbin);
+    spry_prepared_destroy(tmp);
+    spry_module_destroy(tmod);
+    free(ttm);
+    free(ttc);
     spry_component_destroy(capi);
     clink_destroy(l);
     cbin_destroy(bin);
