@@ -104,12 +104,15 @@ enum head_state head_scan(const char *buf, size_t len, const struct http_limits 
         if (!line_chars_ok(s, span))
             return reject(v, 400, "control character in the request head\n");
         if (lf == NULL) {
-            /* An incomplete line: bounded like a whole one. */
-            if (lines == 0 && span > l->max_request_line)
+            /* An incomplete line: bounded like a whole one (a CR at its end
+             * is the start of the CRLF, so every prefix of a complete head
+             * is partial). */
+            size_t part = span - (span > 0 && s[span - 1] == '\r');
+            if (lines == 0 && part > l->max_request_line)
                 return reject(v, 414, "request line too long\n");
-            if (lines > 0 && span > l->max_header_line)
+            if (lines > 0 && part > l->max_header_line)
                 return reject(v, 431, "field too long\n");
-            if (lines > 0 && block + span > l->max_header_block)
+            if (lines > 0 && block + part > l->max_header_block)
                 return reject(v, 431, "header too large\n");
             return HEAD_PARTIAL;
         }
