@@ -183,3 +183,13 @@ TEST(trigger_http_head, first_broken_rule_in_byte_order_decides)
     ASSERT_EQ_INT(verdict_of("GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\n\r\n"),
                   400);
 }
+
+TEST(trigger_http_head, head_at_the_block_limit_with_its_last_cr_alone_is_partial)
+{
+    struct http_limits l = limits();
+    l.max_header_block = 9; /* "A: 1234\r\n" */
+    const char head[] = "GET / HTTP/1.1\r\nA: 1234\r\n\r\n";
+    struct head_verdict v;
+    ASSERT_EQ_INT(head_scan(head, sizeof(head) - 2, &l, &v), HEAD_PARTIAL);
+    ASSERT_EQ_INT(head_scan(head, sizeof(head) - 1, &l, &v), HEAD_COMPLETE);
+}
