@@ -349,6 +349,33 @@ TEST(trigger_http, keep_alive_and_pipelining)
     ASSERT_EQ_INT(stop(&s), 0);
 }
 
+TEST(trigger_http, heads_after_chunked_and_sized_bodies_pass_the_head_check)
+{
+    /* The handler finds each later head at the start of h2o's buffer, also
+     * after a chunked body (decoded in place, with a trailer) and after
+     * 100-continue (docs/http.md, "Request framing"). */
+    struct srv s = start("");
+    static char out[65536];
+    bool closed;
+    const char req[] = "POST /echo/a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                       "5\r\nhello\r\n0\r\nX-Trailer: t\r\n\r\n"
+                       "POST /echo/b HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n"
+                       "Expect: 100-continue\r\n\r\nabc"
+                       "GET /echo/c HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+    raw(&s, req, sizeof req - 1, out, sizeof out, &closed);
+    ASSERT_TRUE(closed);
+    const char *a = strstr(out, "target=/echo/a\n");
+    const char *b = strstr(out, "target=/echo/b\n");
+    const char *c = strstr(out, "target=/echo/c\n");
+    ASSERT_TRUE(a != NULL && b != NULL && c != NULL && a < b && b < c);
+    ASSERT_TRUE(strstr(a, "body=hello") != NULL && strstr(b, "body=abc") != NULL);
+    int ok = 0;
+    for (const char *p = out; (p = strstr(p, "HTTP/1.1 200 OK\r\n")) != NULL; p++)
+        ok++;
+    ASSERT_EQ_INT(ok, 3);
+    ASSERT_EQ_INT(stop(&s), 0);
+}
+
 TEST(trigger_http, chunked_request_and_response)
 {
     struct srv s = start("");
