@@ -12,9 +12,9 @@ cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-60}
 # Seconds per harness, out of the total budget (two harnesses used to get
 # FUZZ_SECONDS each).
-declare -A share=([decode]=$((seconds * 2 * 28 / 100)) [run]=$((seconds * 2 * 28 / 100))
-                  [toml]=$((seconds * 2 * 17 / 100)) [wasi]=$((seconds * 2 * 17 / 100))
-                  [wagi]=$((seconds * 2 * 5 / 100)) [http_head]=$((seconds * 2 * 5 / 100)))
+declare -A share=([decode]=$((seconds * 2 * 26 / 100)) [run]=$((seconds * 2 * 26 / 100))
+                  [toml]=$((seconds * 2 * 17 / 100)) [wasi]=$((seconds * 2 * 16 / 100))
+                  [wagi]=$((seconds * 2 * 10 / 100)) [http_head]=$((seconds * 2 * 5 / 100)))
 build=build-fuzz
 make -s BUILD=$build CC=clang FUZZ=1 fuzz-bins >/dev/null || { echo "fuzz: build failed"; echo "0 passed, 1 failed"; exit 1; }
 
