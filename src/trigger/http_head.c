@@ -95,6 +95,8 @@ enum head_state head_scan(const char *buf, size_t len, const struct http_limits 
     memset(v, 0, sizeof(*v));
     struct framing f = {NULL, 0, false};
     size_t p = 0, lines = 0, fields = 0, block = 0;
+    if (len == 0) /* buf may be NULL then (an h2o buffer not yet allocated) */
+        return HEAD_PARTIAL;
     if (len >= 2 && buf[0] == '\r' && buf[1] == '\n')
         p = 2;
     for (;; lines++) {

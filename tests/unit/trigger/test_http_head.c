@@ -61,6 +61,7 @@ TEST(trigger_http_head, incomplete_heads_are_partial_at_every_length)
     const char head[] = "GET /x HTTP/1.1\r\nHost: a\r\nX-A: b\r\n\r\n";
     struct http_limits l = limits();
     struct head_verdict v;
+    ASSERT_EQ_INT(head_scan(NULL, 0, &l, &v), HEAD_PARTIAL);
     for (size_t n = 0; n < sizeof(head) - 1; n++)
         ASSERT_EQ_INT(head_scan(head, n, &l, &v), HEAD_PARTIAL);
     ASSERT_EQ_INT(head_scan(head, sizeof(head) - 1, &l, &v), HEAD_COMPLETE);
