@@ -1,8 +1,13 @@
-/* libFuzzer harness: decode arbitrary bytes as a component and check the
- * invariants the linker relies on (component/binary.h). Seeds: the unit
- * tests' hand-assembled components (BUILD/fuzz-seeds/component). */
+/* libFuzzer harness: decode arbitrary bytes as a component, check the
+ * invariants the linker relies on (component/binary.h), then link what
+ * decodes against WASI 0.2 and prepare it for a pool (clink_create: the
+ * flattening walk, import checks, the pool group's trial instantiation;
+ * no guest code runs). Seeds: the unit tests' hand-assembled components
+ * (BUILD/fuzz-seeds/component). */
 #include "component/binary_impl.h"
 #include "component/layout.h"
+#include "component/link.h"
+#include "spry/pool.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -167,6 +172,42 @@ static void check_component(const struct cbin *bin, const struct cbin_component 
     }
 }
 
+/* One pool for the whole run (a slot reserves 8 GiB of address space). */
+static struct spry_pool *fuzz_pool(void)
+{
+    static struct spry_pool *pool;
+    if (pool == NULL) {
+        struct spry_pool_config pc;
+        spry_pool_config_init(&pc);
+        pc.slots = 1;
+        pc.max_memory_bytes = 64 << 20;
+        struct spry_report r;
+        spry_report_init(&r);
+        if (spry_pool_create(&pc, &pool, &r) != 0)
+            __builtin_trap();
+    }
+    return pool;
+}
+
+static void check_link(const struct cbin *bin)
+{
+    const struct clink_host *host = clink_host_wasip2();
+    struct spry_report report;
+    spry_report_init(&report);
+    struct clink *link = NULL;
+    int rc = host != NULL ? clink_create(fuzz_pool(), host, bin, NULL, &link, &report) : 0;
+    if (rc == 0) {
+        size_t n;
+        const struct clink_export *e = link != NULL ? clink_exports(link, &n) : NULL;
+        for (size_t i = 0; e != NULL && i < n; i++)
+            if (e[i].type == NULL || e[i].name == NULL)
+                __builtin_trap();
+        clink_destroy(link);
+    } else if (report.message[0] == '\0' || link != NULL) {
+        __builtin_trap(); /* every failure says what */
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct cbin_limits limits = {.max_memory = 64 << 20, .max_work = 5000000};
@@ -178,6 +219,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (bin->ncomponents == 0 || bin->components[0] != bin->root)
             __builtin_trap();
         check_component(bin, bin->root);
+        check_link(bin);
         cbin_destroy(bin);
     } else if (report.message[0] == '\0' ||
                (report.code != SPRY_ENOMEM && strstr(report.message, "offset 0x") == NULL)) {

@@ -4,8 +4,9 @@
 # decode, run and wasi on a corpus seeded from the spec suite's modules
 # (wasi reads its input as a sequence of calls), toml on the toml-test
 # documents, wagi (CGI responses, argv and environment) on an empty corpus,
-# component on the components the unit tests assemble
-# (build/fuzz-seeds/component, written by component_binary.write_fuzz_seeds),
+# component (decoding and linking) on the components the unit tests assemble
+# (build/fuzz-seeds/component, written by component_binary.write_fuzz_seeds)
+# and a jco-built command,
 # http_head (the raw HTTP/1 head scanner) on a few request heads.
 # Any crash, leak, or input slower than 1 s fails. Ends with the runner's
 # "N passed, N failed" line (one test per harness).
@@ -45,6 +46,9 @@ mkdir -p "$component_corpus"
 if [ -d build/fuzz-seeds/component ]; then
     cp build/fuzz-seeds/component/* "$component_corpus/" 2>/dev/null || true
 fi
+# A jco-built command component, when the components suite made one: the
+# harness links it against WASI 0.2 (the whole flattening walk).
+[ -f build/components/exitcode.wasm ] && cp build/components/exitcode.wasm "$component_corpus/"
 passed=0 failed=0
 for h in decode run toml wasi wagi component http_head; do
     work=$build/work-$h
