@@ -231,3 +231,75 @@ TEST(cli_run, tcplisten_preopens_a_listening_socket)
     snprintf(args, sizeof args, "run --tcplisten nonsense %s", path);
     ASSERT_EQ_INT(run_spry(args, out, sizeof out), 2);
 }
+
+/* ---- components ------------------------------------------------------------------ */
+
+/* A command component exporting wasi:cli/run@0.2.3 { run } lifted without
+ * options from a core function whose body is BODY (4 bytes: the function's
+ * locals count, two instructions, end). */
+#define COMMAND(b0, b1, b2)                                                                        \
+    {                                                                                              \
+        0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00, 0x01, 0x24, 0x00, 0x61, 0x73, 0x6d, 0x01,  \
+            0x00, 0x00, 0x00, 0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7f, 0x03, 0x02, 0x01, 0x00,    \
+            0x07, 0x07, 0x01, 0x03, 'r', 'u', 'n', 0x00, 0x00, 0x0a, 0x06, 0x01, 0x04, 0x00, b0,   \
+            b1, b2, 0x02, 0x04, 0x01, 0x00, 0x00, 0x00, 0x06, 0x09, 0x01, 0x00, 0x00, 0x01, 0x00,  \
+            0x03, 'r', 'u', 'n', 0x07, 0x08, 0x02, 0x6a, 0x00, 0x00, 0x40, 0x00, 0x00, 0x00, 0x08, \
+            0x06, 0x01, 0x00, 0x00, 0x00, 0x00, 0x01, 0x05, 0x0a, 0x01, 0x01, 0x01, 0x00, 0x03,    \
+            'r', 'u', 'n', 0x01, 0x00, 0x0b, 0x18, 0x01, 0x00, 0x12, 'w', 'a', 's', 'i', ':', 'c', \
+            'l', 'i', '/', 'r', 'u', 'n', '@', '0', '.', '2', '.', '3', 0x05, 0x00, 0x00           \
+    }
+
+static const uint8_t command_ok[] = COMMAND(0x41, 0x00, 0x0b);   /* i32.const 0: ok */
+static const uint8_t command_err[] = COMMAND(0x41, 0x01, 0x0b);  /* i32.const 1: err */
+static const uint8_t command_trap[] = COMMAND(0x00, 0x01, 0x0b); /* unreachable */
+
+/* (component (import "wasi:http/types@0.2.3" (instance (export "f" (func))))) */
+static const uint8_t imports_http[] = {
+    0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00, 0x07, 0x0e, 0x01, 0x42, 0x02,
+    0x01, 0x40, 0x00, 0x01, 0x00, 0x04, 0x00, 0x01, 'f',  0x01, 0x00, 0x0a, 0x1a,
+    0x01, 0x00, 0x15, 'w',  'a',  's',  'i',  ':',  'h',  't',  't',  'p',  '/',
+    't',  'y',  'p',  'e',  's',  '@',  '0',  '.',  '2',  '.',  '3',  0x05, 0x00};
+
+static const char *write_bytes(const char *name, const uint8_t *bytes, size_t len)
+{
+    static char path[4200];
+    snprintf(path, sizeof path, "%s/%s", test_tmpdir(), name);
+    FILE *f = fopen(path, "wb");
+    ASSERT_NOT_NULL(f);
+    ASSERT_EQ_UINT(fwrite(bytes, 1, len, f), len);
+    fclose(f);
+    return path;
+}
+
+TEST(cli_run, component_commands_exit_with_run_s_result)
+{
+    char out[4096], args[4400];
+    snprintf(args, sizeof args, "run %s", write_bytes("ok.wasm", command_ok, sizeof command_ok));
+    ASSERT_EQ_INT(run_spry(args, out, sizeof out), 0);
+    ASSERT_EQ_STR(out, "");
+    snprintf(args, sizeof args, "run %s", write_bytes("err.wasm", command_err, sizeof command_err));
+    ASSERT_EQ_INT(run_spry(args, out, sizeof out), 1);
+    ASSERT_EQ_STR(out, "");
+    const char *trap = write_bytes("trap.wasm", command_trap, sizeof command_trap);
+    snprintf(args, sizeof args, "run %s", trap);
+    ASSERT_EQ_INT(run_spry(args, out, sizeof out), 134);
+    ASSERT_NOT_NULL(strstr(out, "spry: trap in "));
+    ASSERT_NOT_NULL(strstr(out, ": unreachable\n"));
+    ASSERT_EQ_STR(strchr(out, '\n'), "\n"); /* exactly one line */
+    snprintf(args, sizeof args, "run --invoke run %s", trap);
+    ASSERT_EQ_INT(run_spry(args, out, sizeof out), 2);
+    ASSERT_NOT_NULL(strstr(out, "--invoke is not supported for components"));
+}
+
+TEST(cli_run, component_importing_an_interface_spry_lacks_exits_1_naming_it)
+{
+    char out[4096], args[4400], want[4400];
+    const char *path = write_bytes("http.wasm", imports_http, sizeof imports_http);
+    snprintf(args, sizeof args, "run %s", path);
+    ASSERT_EQ_INT(run_spry(args, out, sizeof out), 1);
+    snprintf(want, sizeof want,
+             "spry: %s: import wasi:http/types@0.2.3: Spry does not provide the interface "
+             "wasi:http/types\n",
+             path);
+    ASSERT_EQ_STR(out, want);
+}
