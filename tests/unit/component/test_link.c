@@ -9,6 +9,7 @@
  */
 #include "harness/test.h"
 
+#include "base/alloc.h"
 #include "component/binary.h"
 #include "component/link.h"
 #include "component/wit.h"
@@ -487,4 +488,45 @@ TEST(link, a_pool_serves_several_components)
     }
     free(b0.p);
     free(b1.p);
+}
+
+TEST(link, allocation_failures_are_reported_and_leak_nothing)
+{
+    struct bb b = {0};
+    command(&b, 0, true);
+    ASSERT_NOT_NULL(clink_host_wasip2()); /* parsed once, before failures are injected */
+    struct spry_pool *p = test_pool();
+    long n = 0;
+    for (;; n++) {
+        struct spry_report r;
+        spry_report_init(&r);
+        struct cbin *bin = NULL;
+        struct clink *l = NULL;
+        struct cinst *ci = NULL;
+        struct spry_trap trap;
+        struct cval v;
+        struct spry_arena arena;
+        spry_arena_init(&arena, 1 << 20);
+        spry_alloc_fail_after(n);
+        int rc = cbin_decode(b.p, b.n, NULL, &bin, &r);
+        if (rc == 0)
+            rc = clink_create(p, clink_host_wasip2(), bin, NULL, &l, &r);
+        if (rc == 0)
+            rc = clink_acquire(l, &ci, &r, &trap);
+        if (rc == 0) {
+            rc = clink_call(ci, clink_export_find(l, "wasi:cli/run@0.2.3", "run"), NULL, &arena, &v,
+                            &trap);
+            clink_release(ci);
+        }
+        spry_alloc_fail_after(-1);
+        spry_arena_fini(&arena);
+        clink_destroy(l);
+        cbin_destroy(bin);
+        if (rc == 0)
+            break;
+        if (rc != SPRY_ENOMEM && rc != SPRY_ETRAP)
+            ASSERT_EQ_STR(r.message, "out of memory");
+    }
+    ASSERT_GT_INT(n, 10);
+    free(b.p);
 }
