@@ -22,7 +22,7 @@ jco="$dest/node_modules/.bin/jco"
 
 for tool in node npm; do
     command -v "$tool" >/dev/null 2>&1 || {
-        echo "components-setup: $tool missing (scripts/deps.sh installs Debian's nodejs and npm)" >&2
+        echo "components-setup: $tool missing (jco needs node >= 20.19 and npm)" >&2
         exit 2
     }
 done

@@ -12,7 +12,9 @@ packages=(
     hyperfine                             # make bench-wasi
     libclang-rt-14-dev                    # libFuzzer, sanitizer runtimes for clang
     nodejs npm                            # node:wasi reference runtime; npm installs jco
-                                          # (scripts/components-setup.sh) for component guests
+                                          # (scripts/components-setup.sh) for the component
+                                          # tests, which need node >= 20.19: the machines come
+                                          # with it; with Debian 12's nodejs 18 they skip
     strace                                # syscall checks in pool tests
     libh2o-evloop-dev libssl-dev pkg-config  # the HTTP server (docs/http.md)
     curl openssl                          # HTTP tests: client, test certificates
