@@ -40,7 +40,8 @@
  * instantiations multiply definitions, so a small input could otherwise
  * ask for an enormous group. */
 enum {
-    LINK_MAX_WORK = 4000000, /* definitions visited, over all instantiations */
+    LINK_MAX_WORK = 4000000, /* definitions visited and entries scanned, over all
+                                instantiations */
     LINK_MAX_MEMBERS = 10000 /* core instances in the pool group */
 };
 

@@ -178,6 +178,18 @@ static struct lsrc *core_space(struct lscope *s, uint8_t sort)
     }
 }
 
+/* Counts `units` of flattening work (definitions visited, entries scanned)
+ * against LINK_MAX_WORK: nested instantiations multiply both. */
+static int spend(struct lbuild *b, uint64_t units)
+{
+    b->work += units;
+    if (b->work <= LINK_MAX_WORK)
+        return 0;
+    return spry_report_set(b->report, SPRY_ETOOBIG,
+                           "flattening the component's instantiations takes more than %u steps",
+                           (unsigned)LINK_MAX_WORK);
+}
+
 static const struct litem *map_find(const struct lmap *m, const char *name)
 {
     for (uint32_t i = 0; i < m->n; i++)
@@ -200,6 +212,9 @@ static int core_instantiate(struct lbuild *b, struct lscope *s, const struct cbi
                                (unsigned)LINK_MAX_MEMBERS);
     const struct spry_module *m = mi->module;
     size_t n = spry_module_import_count(m);
+    int rc = spend(b, (uint64_t)n * (d->u.inst.nargs + 1)); /* the argument searches */
+    if (rc != 0)
+        return rc;
     struct lsrc *imports = spry_arena_alloc_array(&l->arena, n + 1, sizeof *imports);
     if (imports == NULL)
         return nomem(b);
@@ -215,7 +230,7 @@ static int core_instantiate(struct lbuild *b, struct lscope *s, const struct cbi
             return spry_report_set(b->report, SPRY_EINVALID,
                                    "core instantiation at offset %u: no argument %.*s", d->offset,
                                    (int)imp.module_len, imp.module);
-        int rc = core_lookup(b, s, a->index, imp.name, imp.name_len, &imports[i]);
+        rc = core_lookup(b, s, a->index, imp.name, imp.name_len, &imports[i]);
         if (rc != 0)
             return rc;
         if (imports[i].kind == LSRC_NONE)
@@ -226,8 +241,7 @@ static int core_instantiate(struct lbuild *b, struct lscope *s, const struct cbi
                                    imp.name);
     }
     struct lmember *mem;
-    int rc =
-        grow(b, (void **)&l->members, &l->nmembers, &b->capmembers, sizeof *mem, (void **)&mem);
+    rc = grow(b, (void **)&l->members, &l->nmembers, &b->capmembers, sizeof *mem, (void **)&mem);
     if (rc != 0)
         return rc;
     mem->module = m;
@@ -387,7 +401,8 @@ static int bind_child_import(struct lbuild *b, const struct cbin_component *chil
                              const struct litem *arg)
 {
     const struct cbin_import *imp = &child->imports[j];
-    for (uint32_t id = 0; id < b->bin->nresources; id++) {
+    int rc = spend(b, b->bin->nresources);
+    for (uint32_t id = 0; rc == 0 && id < b->bin->nresources; id++) {
         const struct cbin_resource *r = &b->bin->resources[id];
         if (r->kind != CBIN_RES_IMPORTED || r->owner != child->serial || r->index != j)
             continue;
@@ -398,17 +413,16 @@ static int bind_child_import(struct lbuild *b, const struct cbin_component *chil
         } else if (arg->kind == LI_HOSTINST) {
             to = limport_host_resource(b, arg, r->name);
         } else if (arg->kind == LI_MAP && r->name != NULL) {
-            const struct litem *x = map_find(arg->map, r->name);
+            rc = spend(b, arg->map->n);
+            const struct litem *x = rc == 0 ? map_find(arg->map, r->name) : NULL;
             if (x != NULL && x->kind == LI_TYPE && x->type->kind == CBIN_T_RESOURCE)
                 to = b->link->res[x->type->u.resource];
         }
-        if (to.kind == LRES_NONE)
+        if (rc != 0 || to.kind == LRES_NONE)
             continue; /* unbound: a call that needs it traps */
-        int rc = lbuild_bind(b, id, to, imp->ext.name);
-        if (rc != 0)
-            return rc;
+        rc = lbuild_bind(b, id, to, imp->ext.name);
     }
-    return 0;
+    return rc;
 }
 
 static int instantiate(struct lbuild *b, struct lscope *s, const struct cbin_def *d, unsigned depth)
@@ -418,7 +432,9 @@ static int instantiate(struct lbuild *b, struct lscope *s, const struct cbin_def
         return unsupported(b, s->comp, d, "instantiating an imported component");
     const struct cbin_component *child = ci->comp;
     struct lscope cs;
-    int rc = scope_init(b, &cs, child, b->link->ncinsts++);
+    int rc = spend(b, (uint64_t)child->nimports * (d->u.inst.nargs + 1));
+    if (rc == 0)
+        rc = scope_init(b, &cs, child, b->link->ncinsts++);
     for (uint32_t j = 0; rc == 0 && j < child->nimports; j++) {
         const struct cbin_import *imp = &child->imports[j];
         const struct cbin_arg *a = NULL;
@@ -452,12 +468,14 @@ static int instantiate(struct lbuild *b, struct lscope *s, const struct cbin_def
         return rc;
     *m = (struct lmap){child->nexports, names, items};
     /* Resources the child exports: the parent's INSTANCE ids. */
+    rc = spend(b, b->bin->nresources);
     for (uint32_t id = 0; id < b->bin->nresources && rc == 0; id++) {
         const struct cbin_resource *r = &b->bin->resources[id];
         if (r->kind != CBIN_RES_INSTANCE || r->owner != s->comp->serial || r->index != d->index ||
             r->name == NULL)
             continue;
-        const struct litem *x = map_find(m, r->name);
+        rc = spend(b, m->n);
+        const struct litem *x = rc == 0 ? map_find(m, r->name) : NULL;
         if (x != NULL && x->kind == LI_TYPE && x->type->kind == CBIN_T_RESOURCE &&
             b->link->res[x->type->u.resource].kind != LRES_NONE)
             rc = lbuild_bind(b, id, b->link->res[x->type->u.resource], r->name);
@@ -498,6 +516,9 @@ static int alias_export(struct lbuild *b, struct lscope *s, const struct cbin_de
     }
     if (inst->kind != LI_MAP)
         return unsupported(b, s->comp, d, "an alias of this instance's export");
+    int rc = spend(b, inst->map->n);
+    if (rc != 0)
+        return rc;
     const struct litem *x = map_find(inst->map, name);
     if (x == NULL)
         return spry_report_set(b->report, SPRY_EINVALID, "alias at offset %u: no export \"%s\"",
@@ -513,12 +534,9 @@ static int walk(struct lbuild *b, struct lscope *s, unsigned depth)
         return spry_report_set(b->report, SPRY_ETOOBIG, "components nested too deep");
     for (uint32_t i = 0; i < c->ndefs; i++) {
         const struct cbin_def *d = &c->defs[i];
-        int rc = 0;
-        if (++b->work > LINK_MAX_WORK)
-            return spry_report_set(b->report, SPRY_ETOOBIG,
-                                   "flattening the component's instantiations takes more than "
-                                   "%u definitions",
-                                   (unsigned)LINK_MAX_WORK);
+        int rc = spend(b, 1);
+        if (rc != 0)
+            return rc;
         switch (d->op) {
         case CBIN_OP_IMPORT: {
             struct litem it;
