@@ -207,6 +207,12 @@ test-guests: $(BUILD)/spry
 test-components: $(BUILD)/spry
 	@scripts/run-components.sh $(BUILD) $(BUILD)/spry
 
+# The canonical-ABI test component (tests/components/abi), built in its three
+# string encodings and checked on jco's JavaScript bindings.
+.PHONY: check-abi-guest
+check-abi-guest:
+	@scripts/check-abi-guest.sh $(BUILD)
+
 format:
 	clang-format -i $$(git ls-files -co --exclude-standard '*.c' '*.h')
 
