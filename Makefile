@@ -200,6 +200,19 @@ bench-wasi: $(BUILD)/spry | $(DEPS_STAMP)
 test-guests: $(BUILD)/spry
 	@scripts/run-guests.sh $(BUILD)
 
+# The same guests as WASI 0.2 command components (jco new --wasi-command),
+# under spry run; not part of make test until spry runs components (issue 7).
+# COMPONENT_RUNTIME=jco runs them on jco's node shim instead.
+.PHONY: test-components
+test-components: $(BUILD)/spry
+	@scripts/run-components.sh $(BUILD) $(BUILD)/spry
+
+# The canonical-ABI test component (tests/components/abi), built in its three
+# string encodings and checked on jco's JavaScript bindings.
+.PHONY: check-abi-guest
+check-abi-guest:
+	@scripts/check-abi-guest.sh $(BUILD)
+
 format:
 	clang-format -i $$(git ls-files -co --exclude-standard '*.c' '*.h')
 

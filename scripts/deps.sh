@@ -11,7 +11,8 @@ packages=(
     rustc libstd-rust-dev-wasm32          # the Rust guest (/usr/bin/rustc --target wasm32-wasi)
     hyperfine                             # make bench-wasi
     libclang-rt-14-dev                    # libFuzzer, sanitizer runtimes for clang
-    nodejs                                # reference runtime in benchmarks
+    nodejs npm                            # node:wasi reference runtime; npm installs jco
+                                          # (scripts/components-setup.sh) for component guests
     strace                                # syscall checks in pool tests
     libh2o-evloop-dev libssl-dev pkg-config  # the HTTP server (docs/http.md)
     curl openssl                          # HTTP tests: client, test certificates
@@ -25,11 +26,13 @@ for p in "${packages[@]}"; do
         missing+=("$p")
     fi
 done
-# A newer nodejs from another source also satisfies the benchmark.
-if [[ " ${missing[*]} " == *" nodejs "* ]] && command -v node >/dev/null 2>&1; then
-    missing=("${missing[@]/nodejs/}")
-    read -r -a missing <<<"${missing[*]}"
-fi
+# A newer node or npm from another source (which usually brings both) will do.
+for tool in nodejs:node npm:npm; do
+    if [[ " ${missing[*]} " == *" ${tool%%:*} "* ]] && command -v "${tool#*:}" >/dev/null 2>&1; then
+        missing=("${missing[@]/${tool%%:*}/}")
+        read -r -a missing <<<"${missing[*]}"
+    fi
+done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "deps.sh: installing ${missing[*]}" >&2

@@ -14,6 +14,7 @@
 #                      tests/guests/node-deviations.txt that differs there
 #                      counts as skipped (its diff is shown).
 #   GUEST_KEEP=1       keep each test's temporary directory
+#   GUEST_BUILD_ONLY=1 build the guests into BUILD/guests/ and stop
 #
 # A test is tests/guests/NAME.run, a bash fragment that sets
 #   guest=PROGRAM      the guest (PROGRAM.c or PROGRAM.rs; default NAME)
@@ -46,6 +47,9 @@ only=("$@")
 
 mkdir -p "$out"
 passed=0 failed=0 skipped=0
+# make_fixture, snapshot, guest_kernels (shared with scripts/run-components.sh).
+# shellcheck source=guest-fixture.sh
+source "$root/scripts/guest-fixture.sh"
 
 fail() { # name, reason
     echo "FAIL $1: $2"
@@ -81,10 +85,8 @@ done
 
 # The benchmark kernels as WASI commands (tests/guests/kernel_main.c) and as
 # native programs with the same main; their outputs must agree.
-kernels=(
-    "hash 200000" "crc32 4" "chacha 10000" "matmul 4" "nbody 300" "sieve 1"
-    "sort 1" "base64 20" "fib 24" "icall 100000" "interp 20000"
-)
+# (the list and its arguments: guest_kernels in scripts/guest-fixture.sh)
+kernels=("${guest_kernels[@]}")
 kflags=(-std=c17 -O2 -ffreestanding -fno-math-errno -Wall -Wextra -Werror)
 kmain="$dir/kernel/main.c"
 "$CLANG" "${cflags[@]}" -c "$kmain" -o "$out/kernel_main.o" &&
@@ -103,6 +105,12 @@ for entry in "${kernels[@]}"; do
             build_errors+=("kernel-$k")
     fi
 done
+
+# GUEST_BUILD_ONLY=1 (scripts/run-components.sh): build, report, run nothing.
+if [ -n "${GUEST_BUILD_ONLY:-}" ]; then
+    [ ${#build_errors[@]} -eq 0 ] || { echo "run-guests: did not build: ${build_errors[*]}" >&2; exit 1; }
+    exit 0
+fi
 
 # ---- the runtime -----------------------------------------------------------
 case $runtime in
@@ -130,38 +138,7 @@ selected() {
 }
 
 # ---- fixtures ----------------------------------------------------------------
-# $T/sb    the read-write sandbox (pre-opened as /sb by most tests)
-# $T/ro    a second tree, pre-opened read-only by some tests
-# $T/outside.txt, $T/outdir   what no guest may touch
-make_fixture() {
-    local T=$1
-    mkdir -p "$T/sb/dir/sub" "$T/sb/rd" "$T/sb/full" "$T/ro/sub" "$T/outdir"
-    printf 'hello world\n' >"$T/sb/hello.txt"
-    printf '12345' >"$T/sb/trunc.txt"
-    printf 'rename me\n' >"$T/sb/r1.txt"
-    printf 'a' >"$T/sb/dir/a.txt"
-    printf 'bb' >"$T/sb/dir/b.txt"
-    ln -s a.txt "$T/sb/dir/link"
-    printf 'x' >"$T/sb/rd/x"
-    printf 'f' >"$T/sb/full/f"
-    ln -s / "$T/sb/link_root"
-    ln -s .. "$T/sb/link_up"
-    ln -s ../outside.txt "$T/sb/link_out"
-    ln -s "$T/outside.txt" "$T/sb/link_abs_out"
-    ln -s loop2 "$T/sb/loop1"
-    ln -s loop1 "$T/sb/loop2"
-    printf 'read only\n' >"$T/ro/readme.txt"
-    printf 'secret\n' >"$T/outside.txt"
-    printf 'keep\n' >"$T/outdir/keep.txt"
-}
-
-# Everything outside $T/sb: names, types, sizes, modes, mtimes, link targets
-# and file contents.
-snapshot() {
-    local T=$1
-    (cd "$T" && find . -path ./sb -prune -o -printf '%p %y %s %m %T@ %l\n' | sort &&
-        find . -path ./sb -prune -o -type f -print0 | sort -z | xargs -0 -r md5sum)
-}
+# make_fixture and snapshot: scripts/guest-fixture.sh, sourced at the top.
 
 # ---- one test ----------------------------------------------------------------
 run_one() { # name runfile

@@ -1,0 +1,42 @@
+# The fixture every WASI guest test runs in, for scripts/run-guests.sh and
+# scripts/run-components.sh (sourced; defines functions and one list).
+
+# The benchmark kernels run as guests (bench/kernels/NAME.c with
+# tests/guests/kernel/main.c) and the argument each runs with.
+guest_kernels=(
+    "hash 200000" "crc32 4" "chacha 10000" "matmul 4" "nbody 300" "sieve 1"
+    "sort 1" "base64 20" "fib 24" "icall 100000" "interp 20000"
+)
+
+# $T/sb    the read-write sandbox (pre-opened as /sb by most tests)
+# $T/ro    a second tree, pre-opened read-only by some tests
+# $T/outside.txt, $T/outdir   what no guest may touch
+make_fixture() {
+    local T=$1
+    mkdir -p "$T/sb/dir/sub" "$T/sb/rd" "$T/sb/full" "$T/ro/sub" "$T/outdir"
+    printf 'hello world\n' >"$T/sb/hello.txt"
+    printf '12345' >"$T/sb/trunc.txt"
+    printf 'rename me\n' >"$T/sb/r1.txt"
+    printf 'a' >"$T/sb/dir/a.txt"
+    printf 'bb' >"$T/sb/dir/b.txt"
+    ln -s a.txt "$T/sb/dir/link"
+    printf 'x' >"$T/sb/rd/x"
+    printf 'f' >"$T/sb/full/f"
+    ln -s / "$T/sb/link_root"
+    ln -s .. "$T/sb/link_up"
+    ln -s ../outside.txt "$T/sb/link_out"
+    ln -s "$T/outside.txt" "$T/sb/link_abs_out"
+    ln -s loop2 "$T/sb/loop1"
+    ln -s loop1 "$T/sb/loop2"
+    printf 'read only\n' >"$T/ro/readme.txt"
+    printf 'secret\n' >"$T/outside.txt"
+    printf 'keep\n' >"$T/outdir/keep.txt"
+}
+
+# Everything outside $T/sb: names, types, sizes, modes, mtimes, link targets
+# and file contents.
+snapshot() {
+    local T=$1
+    (cd "$T" && find . -path ./sb -prune -o -printf '%p %y %s %m %T@ %l\n' | sort &&
+        find . -path ./sb -prune -o -type f -print0 | sort -z | xargs -0 -r md5sum)
+}
