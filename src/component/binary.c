@@ -31,8 +31,8 @@ enum {
 };
 
 static const char *const sort_names[CBIN_SORTS] = {
-    "core func", "core table", "core memory", "core global", "core type", "core module",
-    "core instance", "func", "value", "type", "component", "instance",
+    "core func",     "core table", "core memory", "core global", "core type", "core module",
+    "core instance", "func",       "value",       "type",        "component", "instance",
 };
 
 const char *cbin_sort_name(unsigned sort)
@@ -263,8 +263,7 @@ static const struct cscope *component_scope(const struct cscope *s)
     return s;
 }
 
-int cdec_resource_new(struct cdec *d, uint8_t kind, const char *name, uint32_t index,
-                      uint32_t *out)
+int cdec_resource_new(struct cdec *d, uint8_t kind, const char *name, uint32_t index, uint32_t *out)
 {
     if (d->resources.n >= CBIN_MAX_RESOURCES)
         return cdec_fail(d, SPRY_ETOOBIG, cdec_offset(d), "more than %u resource types",
@@ -387,8 +386,7 @@ const struct spry_externtype *cbin_coreexterns_find(const struct cbin_coreextern
 
 /* ---- index spaces ------------------------------------------------------ */
 
-int cdec_space_add(struct cdec *d, struct cscope *s, const struct cbin_extern *e,
-                     uint32_t *index)
+int cdec_space_add(struct cdec *d, struct cscope *s, const struct cbin_extern *e, uint32_t *index)
 {
     int rc;
     *index = cdec_space_count(s, e->sort);
@@ -721,10 +719,10 @@ static int cmp_u32(const void *a, const void *b)
 static int component_finish(struct cdec *d, struct cscope *s, size_t at)
 {
     struct cbin_component *c = s->comp;
-#define PUBLISH(field, vec)                                          \
-    do {                                                             \
-        c->field = s->vec.p;                                         \
-        c->n##field = s->vec.n;                                      \
+#define PUBLISH(field, vec)     \
+    do {                        \
+        c->field = s->vec.p;    \
+        c->n##field = s->vec.n; \
     } while (0)
     PUBLISH(defs, defs);
     PUBLISH(imports, imports);
@@ -954,8 +952,8 @@ int cbin_decode(const uint8_t *bytes, size_t len, const struct cbin_limits *limi
         spry_report_init(&local);
         report = &local;
     }
-    size_t max_bytes = limits != NULL && limits->max_bytes != 0 ? limits->max_bytes
-                                                                 : DEFAULT_MAX_BYTES;
+    size_t max_bytes =
+        limits != NULL && limits->max_bytes != 0 ? limits->max_bytes : DEFAULT_MAX_BYTES;
     if (len > max_bytes || len > UINT32_MAX)
         return spry_report_set(report, SPRY_ETOOBIG,
                                "component of %zu bytes exceeds the limit of %zu bytes", len,

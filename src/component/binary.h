@@ -85,17 +85,17 @@
 
 /* Implementation limits; inputs beyond them get SPRY_ETOOBIG. */
 enum {
-    CBIN_MAX_NESTING = 16,         /* nested components (the root is depth 0) */
-    CBIN_MAX_TYPE_NESTING = 32,    /* component and instance types inside each other */
+    CBIN_MAX_NESTING = 16,      /* nested components (the root is depth 0) */
+    CBIN_MAX_TYPE_NESTING = 32, /* component and instance types inside each other */
     /* One value type tree: its levels, and its nodes counted as layout.h
      * counts them (each use of a shared node, plus one per field, case and
      * label). At most what layout_check accepts, so that every decoded type
      * passes it (the canonical ABI requires that). */
     CBIN_MAX_TYPE_DEPTH = 64,
     CBIN_MAX_TYPE_SIZE = 1000000,
-    CBIN_MAX_RESOURCES = 100000,   /* resource ids of one decoded tree */
-    CBIN_MAX_COUNT = 1000000,      /* entries of one index space, list or vector */
-    CBIN_MAX_ELEM_SIZE = 1 << 28,  /* Binary.md: elem_size(t, i64) < 2^28 */
+    CBIN_MAX_RESOURCES = 100000,  /* resource ids of one decoded tree */
+    CBIN_MAX_COUNT = 1000000,     /* entries of one index space, list or vector */
+    CBIN_MAX_ELEM_SIZE = 1 << 28, /* Binary.md: elem_size(t, i64) < 2^28 */
 };
 
 /* Sorts (Binary.md `sort`, `core:sort`): which index space an index is in. */
@@ -157,10 +157,10 @@ struct cbin_type {
 struct cbin_extern {
     const char *name;
     uint32_t name_len;
-    bool interface;         /* name is an interface name */
-    const char *implements; /* 🏷️ attribute, or NULL */
+    bool interface;             /* name is an interface name */
+    const char *implements;     /* 🏷️ attribute, or NULL */
     const char *version_suffix; /* 🔗 attribute, or NULL */
-    uint8_t sort;           /* enum cbin_sort */
+    uint8_t sort;               /* enum cbin_sort */
     struct cbin_type type;
     const struct cbin_moduletype *module;
 };
@@ -225,13 +225,13 @@ struct cbin_coretype {
 enum cbin_res_kind { CBIN_RES_DEFINED, CBIN_RES_IMPORTED, CBIN_RES_INSTANCE, CBIN_RES_ABSTRACT };
 
 struct cbin_resource {
-    uint8_t kind;  /* enum cbin_res_kind */
-    uint8_t rep;   /* DEFINED: SPRY_I32 */
-    bool has_dtor; /* DEFINED */
-    bool named;    /* imported or exported by its owner (externally visible) */
-    uint32_t dtor;  /* DEFINED: core func index in the owner; type [i32] -> [] */
-    uint32_t owner; /* serial of the component whose definitions use it */
-    uint32_t index; /* IMPORTED: import index; INSTANCE: component instance index */
+    uint8_t kind;     /* enum cbin_res_kind */
+    uint8_t rep;      /* DEFINED: SPRY_I32 */
+    bool has_dtor;    /* DEFINED */
+    bool named;       /* imported or exported by its owner (externally visible) */
+    uint32_t dtor;    /* DEFINED: core func index in the owner; type [i32] -> [] */
+    uint32_t owner;   /* serial of the component whose definitions use it */
+    uint32_t index;   /* IMPORTED: import index; INSTANCE: component instance index */
     const char *name; /* the export or import name that declared it, or NULL */
 };
 
@@ -293,10 +293,10 @@ struct cbin_canon {
 };
 
 struct cbin_def {
-    uint8_t op;       /* enum cbin_op */
-    uint8_t sort;     /* the sort of what it adds; CBIN_SORTS when it adds nothing */
-    uint32_t index;   /* its index in that sort's space */
-    uint32_t offset;  /* byte offset of the definition in the input */
+    uint8_t op;      /* enum cbin_op */
+    uint8_t sort;    /* the sort of what it adds; CBIN_SORTS when it adds nothing */
+    uint32_t index;  /* its index in that sort's space */
+    uint32_t offset; /* byte offset of the definition in the input */
     union {
         uint32_t index;
         struct {

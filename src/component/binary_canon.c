@@ -132,7 +132,8 @@ static int canon_opts(struct cdec *d, bool lift, struct cbin_canon_opts *o)
         }
     }
     if (rc == 0 && o->has_realloc && !o->has_memory)
-        rc = cdec_fail(d, SPRY_EINVALID, cdec_offset(d), "a realloc option requires a memory option");
+        rc = cdec_fail(d, SPRY_EINVALID, cdec_offset(d),
+                       "a realloc option requires a memory option");
     return rc;
 }
 
@@ -157,8 +158,8 @@ static int canon_signature(struct cdec *d, size_t at, bool lift, struct cbin_can
     /* lift: arguments are written into the callee's memory (realloc) and
      * results read from it; lower: the reverse. */
     bool need_realloc = lift ? params_mem || cf.params_in_memory : result_mem;
-    bool need_memory = need_realloc || params_mem || result_mem || cf.params_in_memory ||
-                       cf.results_in_memory;
+    bool need_memory =
+        need_realloc || params_mem || result_mem || cf.params_in_memory || cf.results_in_memory;
     if (need_memory && !c->opts.has_memory)
         return cdec_fail(d, SPRY_EINVALID, at, "canon %s needs a memory option for this type",
                          what);
@@ -426,11 +427,11 @@ static int alias_export(struct cdec *d, size_t at, bool in_type, uint8_t sort)
     const struct cbin_insttype *t = ((const struct cbin_insttype **)s->instances.p)[inst];
     const struct cbin_extern *e = cbin_externs_find(&t->exports, name, len);
     if (e == NULL)
-        return cdec_fail(d, SPRY_EINVALID, name_at, "instance %u has no export \"%s\"", inst,
-                         name);
+        return cdec_fail(d, SPRY_EINVALID, name_at, "instance %u has no export \"%s\"", inst, name);
     if (e->sort != sort)
-        return cdec_fail(d, SPRY_EINVALID, name_at, "export \"%s\" of instance %u is a %s, not a %s",
-                         name, inst, cbin_sort_name(e->sort), cbin_sort_name(sort));
+        return cdec_fail(d, SPRY_EINVALID, name_at,
+                         "export \"%s\" of instance %u is a %s, not a %s", name, inst,
+                         cbin_sort_name(e->sort), cbin_sort_name(sort));
     uint32_t index;
     rc = cdec_space_add(d, s, e, &index);
     struct cbin_def *def;
@@ -460,7 +461,8 @@ static int alias_core_export(struct cdec *d, size_t at, bool in_type, uint8_t so
         rc = cdec_name(d, &name, &len);
     if (rc != 0)
         return rc;
-    const struct cbin_coreexterns *x = ((const struct cbin_coreexterns **)s->core_instances.p)[inst];
+    const struct cbin_coreexterns *x =
+        ((const struct cbin_coreexterns **)s->core_instances.p)[inst];
     const struct spry_externtype *e = cbin_coreexterns_find(x, name, len);
     if (e == NULL)
         return cdec_fail(d, SPRY_EINVALID, name_at, "core instance %u has no export \"%s\"", inst,
@@ -587,8 +589,8 @@ static int read_args(struct cdec *d, bool core, struct cbin_arg **out, uint32_t 
         } else if (rc == 0) {
             rc = cdec_sort(d, &a->sort);
             if (rc == 0 && a->sort < CBIN_FUNC && a->sort != CBIN_CORE_MODULE)
-                return cdec_fail(d, SPRY_EINVALID, sort_at,
-                                 "a %s cannot be passed to a component", cbin_sort_name(a->sort));
+                return cdec_fail(d, SPRY_EINVALID, sort_at, "a %s cannot be passed to a component",
+                                 cbin_sort_name(a->sort));
         }
         if (rc == 0)
             rc = index_in(d, a->sort, &a->index);
@@ -620,8 +622,8 @@ static int core_instantiate(struct cdec *d, size_t at, uint32_t index)
                              "import \"%.*s\" \"%.*s\"",
                              m, (int)imp->module_len, imp->module, (int)imp->module_len,
                              imp->module, (int)imp->name_len, imp->name);
-        const struct spry_externtype *e = cbin_coreexterns_find(insts[a->index], imp->name,
-                                                                imp->name_len);
+        const struct spry_externtype *e =
+            cbin_coreexterns_find(insts[a->index], imp->name, imp->name_len);
         if (e == NULL || !cmatch_core(imp, e))
             return cdec_fail(d, SPRY_EINVALID, at,
                              "core instantiation of module %u: import \"%.*s\" \"%.*s\" %s", m,
@@ -768,8 +770,7 @@ static int instantiate(struct cdec *d, size_t at, uint32_t index)
         struct cbin_extern actual;
         if (a == NULL) {
             rc = cdec_fail(d, SPRY_EINVALID, at,
-                           "instantiation of component %u: missing argument \"%s\"", c,
-                           imp->name);
+                           "instantiation of component %u: missing argument \"%s\"", c, imp->name);
             break;
         }
         rc = cdec_item_extern(d, s, a->sort, a->index, &actual);

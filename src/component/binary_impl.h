@@ -106,9 +106,9 @@ struct cscope {
         core_instances;
     struct cvec funcs, types, instances, components;
 
-    struct cvec defs;                 /* SCOPE_COMPONENT: struct cbin_def */
-    struct cvec imports, exports;     /* struct cbin_import / cbin_export (component) or
-                                         struct cbin_extern (types) */
+    struct cvec defs;             /* SCOPE_COMPONENT: struct cbin_def */
+    struct cvec imports, exports; /* struct cbin_import / cbin_export (component) or
+                                     struct cbin_extern (types) */
     struct cvec children, modules_defined;
     struct cvec bound_imports, bound_exports; /* uint32_t: abstract ids (types) */
     struct cvec core_imports, core_exports;   /* SCOPE_MODULETYPE: struct spry_externtype */
@@ -182,8 +182,7 @@ struct cscope *cdec_scope_out(struct cdec *d, uint32_t count);
 
 /* Adds an item described by e (sort, type) to its sort's space of scope s;
  * *index is its new index. */
-int cdec_space_add(struct cdec *d, struct cscope *s, const struct cbin_extern *e,
-                   uint32_t *index);
+int cdec_space_add(struct cdec *d, struct cscope *s, const struct cbin_extern *e, uint32_t *index);
 
 /* Number of entries in `sort`'s index space of scope s. */
 uint32_t cdec_space_count(const struct cscope *s, uint8_t sort);
@@ -196,14 +195,13 @@ int cdec_component(struct cdec *d, size_t end, struct cbin_component **out);
 
 /* Checks name[0..len) against the extern-name grammar (Explainer.md
  * "Import and Export Definitions"); *interface tells which kind it is. */
-int cnames_check_extern(struct cdec *d, size_t at, const char *name, uint32_t len,
-                        bool *interface);
+int cnames_check_extern(struct cdec *d, size_t at, const char *name, uint32_t len, bool *interface);
 /* A label (kebab case): record fields, cases, flags, params. */
 bool cnames_is_label(const char *s, size_t len);
 /* Adds the strongly-unique canonical form of `name` to `set`; an error names
  * `what` when it is already there. */
-int cnames_add_unique(struct cdec *d, struct cnames *set, size_t at, const char *name,
-                      uint32_t len, const char *what);
+int cnames_add_unique(struct cdec *d, struct cnames *set, size_t at, const char *name, uint32_t len,
+                      const char *what);
 int cnames_map_put(struct cdec *d, struct cnames *map, const char *name, uint32_t value);
 bool cnames_map_get(const struct cnames *map, const char *name, size_t len, uint32_t *value);
 /* The [constructor]/[method]/[static] rules for an extern named `name` of
@@ -222,8 +220,8 @@ int cnames_read_extern_name(struct cdec *d, struct cbin_extern *e);
 
 /* ---- binary_types.c ----------------------------------------------------- */
 
-int ctypes_section(struct cdec *d);       /* section 7 */
-int ctypes_core_section(struct cdec *d);  /* section 3 */
+int ctypes_section(struct cdec *d);      /* section 7 */
+int ctypes_core_section(struct cdec *d); /* section 3 */
 /* A valtype (a type index or a primitive) as a ctype. */
 int ctypes_valtype(struct cdec *d, const struct ctype **out);
 /* externtype (Binary.md) in the current scope, into e->sort/type/module.
@@ -291,11 +289,11 @@ int cdec_item_extern(struct cdec *d, const struct cscope *s, uint8_t sort, uint3
 
 /* ---- binary_canon.c ----------------------------------------------------- */
 
-int ccanon_section(struct cdec *d);         /* section 8 */
-int calias_section(struct cdec *d);         /* section 6 */
+int ccanon_section(struct cdec *d);            /* section 8 */
+int calias_section(struct cdec *d);            /* section 6 */
 int calias_read(struct cdec *d, bool in_type); /* one alias (definition or declarator) */
-int cinst_core_section(struct cdec *d);     /* section 2 */
-int cinst_section(struct cdec *d);          /* section 5 */
+int cinst_core_section(struct cdec *d);        /* section 2 */
+int cinst_section(struct cdec *d);             /* section 5 */
 /* A (core) sort byte pair as in Binary.md `sort`. */
 int cdec_sort(struct cdec *d, uint8_t *out);
 int cdec_core_sort(struct cdec *d, uint8_t *out);

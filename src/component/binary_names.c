@@ -124,8 +124,8 @@ static bool is_version(const char *s, size_t len)
         break;
     }
     if (parts < 3) /* canonversion: [1-9][0-9]* or 0.[1-9][0-9]* */
-        return i == len && ((parts == 1 && s[0] != '0') ||
-                            (parts == 2 && s[0] == '0' && s[2] != '0'));
+        return i == len &&
+               ((parts == 1 && s[0] != '0') || (parts == 2 && s[0] == '0' && s[2] != '0'));
     if (i < len && s[i] == '-') {
         size_t start = ++i;
         while (i < len && s[i] != '+')
@@ -188,8 +188,7 @@ static bool is_dotted(const char *s, size_t len)
     return cnames_is_label(s, a) && cnames_is_label(dot + 1, len - a - 1);
 }
 
-int cnames_check_extern(struct cdec *d, size_t at, const char *name, uint32_t len,
-                        bool *interface)
+int cnames_check_extern(struct cdec *d, size_t at, const char *name, uint32_t len, bool *interface)
 {
     *interface = false;
     if (find(name, len, ':') != NULL) {
@@ -299,8 +298,8 @@ static struct cnames_slot *lookup(const struct cnames *set, const char *key, siz
     return &set->slots[i];
 }
 
-static int insert(struct cdec *d, struct cnames *set, const char *key, uint32_t len,
-                  uint32_t value, const char *original)
+static int insert(struct cdec *d, struct cnames *set, const char *key, uint32_t len, uint32_t value,
+                  const char *original)
 {
     if ((set->n + 1) * 2 > set->cap) {
         uint32_t cap = set->cap == 0 ? 16 : set->cap * 2;
@@ -352,8 +351,8 @@ static int canonical(struct cdec *d, const char *name, uint32_t len, const char 
     return 0;
 }
 
-int cnames_add_unique(struct cdec *d, struct cnames *set, size_t at, const char *name,
-                      uint32_t len, const char *what)
+int cnames_add_unique(struct cdec *d, struct cnames *set, size_t at, const char *name, uint32_t len,
+                      const char *what)
 {
     const char *key;
     uint32_t klen;
@@ -419,8 +418,8 @@ int cnames_check_annotation(struct cdec *d, size_t at, const struct cscope *s,
     size_t rlen = dot != NULL ? (size_t)(dot - r) : len - skip;
     uint32_t id;
     if (!cnames_map_get(&s->resource_names, r, rlen, &id))
-        return cdec_fail(d, SPRY_EINVALID, at, "\"%s\": no preceding resource named \"%.*s\"",
-                         name, (int)rlen, r);
+        return cdec_fail(d, SPRY_EINVALID, at, "\"%s\": no preceding resource named \"%.*s\"", name,
+                         (int)rlen, r);
     const struct cfunctype *f = e->type.u.func;
     if (skip == 13) {
         const struct ctype *res = f->result;
@@ -428,14 +427,14 @@ int cnames_check_annotation(struct cdec *d, size_t at, const struct cscope *s,
             res = res->u.result.ok;
         if (!is_own_of(res, id))
             return cdec_fail(d, SPRY_EINVALID, at,
-                             "constructor \"%s\" must return own<%.*s> (or a result of it)",
-                             name, (int)rlen, r);
+                             "constructor \"%s\" must return own<%.*s> (or a result of it)", name,
+                             (int)rlen, r);
     } else if (name[1] == 'm') {
         if (f->nparams == 0 || strcmp(f->params[0].name, "self") != 0 ||
             f->params[0].type->kind != CT_BORROW || f->params[0].type->u.resource != id)
             return cdec_fail(d, SPRY_EINVALID, at,
-                             "method \"%s\" must take (param \"self\" (borrow %.*s)) first",
-                             name, (int)rlen, r);
+                             "method \"%s\" must take (param \"self\" (borrow %.*s)) first", name,
+                             (int)rlen, r);
     }
     return 0;
 }

@@ -457,8 +457,8 @@ int csubst_type(struct cdec *d, const struct cmap *m, const struct cbin_type *t,
 
 /* ---- fresh copies ---------------------------------------------------------- */
 
-static int fresh_ids(struct cdec *d, struct cmap *m, uint32_t n, const uint32_t *ids,
-                     uint8_t kind, uint32_t index, struct cvec *bound)
+static int fresh_ids(struct cdec *d, struct cmap *m, uint32_t n, const uint32_t *ids, uint8_t kind,
+                     uint32_t index, struct cvec *bound)
 {
     int rc = 0;
     for (uint32_t i = 0; rc == 0 && i < n; i++) {
@@ -489,8 +489,7 @@ int cfresh_extern(struct cdec *d, struct cbin_extern *e, uint8_t kind, uint32_t 
         const struct cbin_comptype *t = e->type.u.component;
         rc = fresh_ids(d, &m, t->nbound_imports, t->bound_imports, CBIN_RES_ABSTRACT, 0, NULL);
         if (rc == 0)
-            rc = fresh_ids(d, &m, t->nbound_exports, t->bound_exports, CBIN_RES_ABSTRACT, 0,
-                           NULL);
+            rc = fresh_ids(d, &m, t->nbound_exports, t->bound_exports, CBIN_RES_ABSTRACT, 0, NULL);
         if (rc == 0)
             rc = subst_comp(d, &m, t, &e->type.u.component);
     }
@@ -727,8 +726,8 @@ static int match_module(struct cdec *d, size_t at, const struct cbin_moduletype 
     }
     for (uint32_t i = 0; rc == 0 && i < expected->exports.n; i++) {
         const struct spry_externtype *x = &expected->exports.v[i];
-        const struct spry_externtype *y = cbin_coreexterns_find(&actual->exports, x->name,
-                                                                x->name_len);
+        const struct spry_externtype *y =
+            cbin_coreexterns_find(&actual->exports, x->name, x->name_len);
         if (y == NULL || !cmatch_core(x, y))
             return cdec_fail(d, SPRY_EINVALID, at, "%s: module export \"%.*s\" %s", what,
                              (int)x->name_len, x->name,
@@ -740,8 +739,8 @@ static int match_module(struct cdec *d, size_t at, const struct cbin_moduletype 
 static int mismatch(struct cdec *d, size_t at, const char *what, const struct cbin_extern *e,
                     const char *detail)
 {
-    return cdec_fail(d, SPRY_EINVALID, at, "%s \"%s\": %s", what,
-                     e->name != NULL ? e->name : "", detail);
+    return cdec_fail(d, SPRY_EINVALID, at, "%s \"%s\": %s", what, e->name != NULL ? e->name : "",
+                     detail);
 }
 
 static int match_type(struct cdec *d, size_t at, const struct cbin_extern *expected,

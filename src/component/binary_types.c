@@ -17,9 +17,18 @@ enum { WASM_PAGES_MAX = 65536 };
 #define PRIM(k, sz) [k] = {.t = {.kind = k}, .size = 1, .elem_size = sz, .align = sz, .depth = 1}
 
 const struct cvt ctypes_prims[CT_STRING + 1] = {
-    PRIM(CT_BOOL, 1), PRIM(CT_S8, 1),  PRIM(CT_U8, 1),  PRIM(CT_S16, 2),  PRIM(CT_U16, 2),
-    PRIM(CT_S32, 4),  PRIM(CT_U32, 4), PRIM(CT_S64, 8), PRIM(CT_U64, 8),  PRIM(CT_F32, 4),
-    PRIM(CT_F64, 8),  PRIM(CT_CHAR, 4),
+    PRIM(CT_BOOL, 1),
+    PRIM(CT_S8, 1),
+    PRIM(CT_U8, 1),
+    PRIM(CT_S16, 2),
+    PRIM(CT_U16, 2),
+    PRIM(CT_S32, 4),
+    PRIM(CT_U32, 4),
+    PRIM(CT_S64, 8),
+    PRIM(CT_U64, 8),
+    PRIM(CT_F32, 4),
+    PRIM(CT_F64, 8),
+    PRIM(CT_CHAR, 4),
     [CT_STRING] = {.t = {.kind = CT_STRING},
                    .size = 1,
                    .elem_size = 16,
@@ -61,8 +70,8 @@ static int type_index(struct cdec *d, int kind, const struct cbin_type **out)
                          types->n);
     const struct cbin_type *t = &((const struct cbin_type *)types->p)[i];
     if (kind <= CBIN_T_COMPONENT && t->kind != kind)
-        return cdec_fail(d, SPRY_EINVALID, at, "type %u is a %s, not a %s", i,
-                         kind_names[t->kind], kind_names[kind]);
+        return cdec_fail(d, SPRY_EINVALID, at, "type %u is a %s, not a %s", i, kind_names[t->kind],
+                         kind_names[kind]);
     *out = t;
     return 0;
 }
@@ -179,8 +188,7 @@ static int cases(struct cdec *d, struct cvt *n, bool payloads)
         if (rc == 0)
             rc = cdec_u8(d, &refines);
         if (rc == 0 && refines != 0)
-            rc = cdec_fail(d, SPRY_EMALFORMED, at, "invalid variant case trailer 0x%02x",
-                           refines);
+            rc = cdec_fail(d, SPRY_EMALFORMED, at, "invalid variant case trailer 0x%02x", refines);
     }
     return rc;
 }
@@ -456,8 +464,8 @@ static int decl_type(struct cdec *d, bool component, size_t at, struct cbin_type
             break;
         case 0x03:
             if (!component)
-                rc = cdec_fail(d, SPRY_EINVALID, decl_at,
-                               "an instance type cannot declare imports");
+                rc =
+                    cdec_fail(d, SPRY_EINVALID, decl_at, "an instance type cannot declare imports");
             else
                 rc = extern_decl(d, true);
             break;
@@ -540,8 +548,8 @@ int ctypes_section(struct cdec *d)
         if (rc != 0)
             break;
         bool res = t.kind == CBIN_T_RESOURCE;
-        rc = cdec_def(d, res ? CBIN_OP_RESOURCE : CBIN_OP_TYPE, CBIN_TYPE, s->types.n - 1, at,
-                      &def);
+        rc =
+            cdec_def(d, res ? CBIN_OP_RESOURCE : CBIN_OP_TYPE, CBIN_TYPE, s->types.n - 1, at, &def);
         if (rc == 0 && res)
             def->u.index = t.u.resource;
     }
@@ -707,8 +715,7 @@ static int limits(struct cdec *d, bool memory, struct spry_limits *out)
     return 0;
 }
 
-int ctypes_core_externtype(struct cdec *d, const struct cscope *types,
-                           struct spry_externtype *out)
+int ctypes_core_externtype(struct cdec *d, const struct cscope *types, struct spry_externtype *out)
 {
     size_t at = cdec_offset(d);
     uint8_t b;
@@ -835,9 +842,10 @@ static int module_type(struct cdec *d, size_t at, const struct cbin_moduletype *
                                  count);
             if (index >= o->core_types.n)
                 return cdec_fail(d, SPRY_EINVALID, idx_at,
-                                 "outer alias: core type index %u out of range (%u defined)",
-                                 index, o->core_types.n);
-            const struct cbin_coretype *src = &((const struct cbin_coretype *)o->core_types.p)[index];
+                                 "outer alias: core type index %u out of range (%u defined)", index,
+                                 o->core_types.n);
+            const struct cbin_coretype *src =
+                &((const struct cbin_coretype *)o->core_types.p)[index];
             if (src->kind == CBIN_CT_MODULE)
                 return cdec_fail(d, SPRY_EINVALID, idx_at,
                                  "a module type cannot alias a module type");
@@ -854,8 +862,7 @@ static int module_type(struct cdec *d, size_t at, const struct cbin_moduletype *
                 rc = ctypes_core_externtype(d, s, x);
             break;
         default:
-            rc = cdec_fail(d, SPRY_EMALFORMED, decl_at, "invalid module type declarator 0x%02x",
-                           b);
+            rc = cdec_fail(d, SPRY_EMALFORMED, decl_at, "invalid module type declarator 0x%02x", b);
         }
     }
     d->type_nesting--;

@@ -233,21 +233,21 @@ TEST(component_binary, start_and_value_sections_are_unsupported)
 TEST(component_binary, every_value_type_kind)
 {
     struct bb b = {0}, t = vec(13);
-    B(&t, 0x3f, 0x7f, 0x00);                                          /* 0: resource */
+    B(&t, 0x3f, 0x7f, 0x00);                                                    /* 0: resource */
     B(&t, 0x72, 2), bb_str(&t, "a"), B(&t, 0x79), bb_str(&t, "b"), B(&t, 0x73); /* 1: record */
-    B(&t, 0x71, 2), bb_str(&t, "none"), B(&t, 0x00, 0x00);           /* 2: variant */
+    B(&t, 0x71, 2), bb_str(&t, "none"), B(&t, 0x00, 0x00);                      /* 2: variant */
     bb_str(&t, "some"), B(&t, 0x01), bb_idx(&t, 1), B(&t, 0x00);
     B(&t, 0x70, 0x7d);                                                 /* 3: list<u8> */
     B(&t, 0x6f, 2, 0x79, 0x75);                                        /* 4: tuple<u32, f64> */
-    B(&t, 0x6e, 2), bb_str(&t, "r"), bb_str(&t, "w");                 /* 5: flags */
+    B(&t, 0x6e, 2), bb_str(&t, "r"), bb_str(&t, "w");                  /* 5: flags */
     B(&t, 0x6d, 3), bb_str(&t, "x"), bb_str(&t, "y"), bb_str(&t, "z"); /* 6: enum */
     B(&t, 0x6b, 0x73);                                                 /* 7: option<string> */
     B(&t, 0x6a, 0x01, 0x79, 0x01, 0x73);                               /* 8: result<u32, string> */
     B(&t, 0x69, 0x00);                                                 /* 9: own<0> */
     B(&t, 0x68, 0x00);                                                 /* 10: borrow<0> */
     B(&t, 0x40, 2), bb_str(&t, "p"), bb_idx(&t, 1), bb_str(&t, "h"), bb_idx(&t, 10);
-    B(&t, 0x00), bb_idx(&t, 8);                                        /* 11: func */
-    B(&t, 0x6a, 0x00, 0x00);                                           /* 12: result */
+    B(&t, 0x00), bb_idx(&t, 8); /* 11: func */
+    B(&t, 0x6a, 0x00, 0x00);    /* 12: result */
     one_section(&b, 7, &t);
     struct cbin *bin = decode_ok(&b);
     const struct cbin_component *c = bin->root;
@@ -303,7 +303,7 @@ static void types_component(struct bb *b, uint32_t n, const void *types, size_t 
     one_section(b, 7, &t);
 }
 
-#define TYPES(b, n, ...)                                                                      \
+#define TYPES(b, n, ...) \
     types_component(b, n, (const uint8_t[]){__VA_ARGS__}, sizeof((const uint8_t[]){__VA_ARGS__}))
 
 TEST(component_binary, type_validation_errors)
@@ -500,9 +500,16 @@ TEST(component_binary, name_rules)
     resource_iface(&b, "ns:pkg/iface", "[async]f", "self");
     expect_code(&b, SPRY_EUNSUPPORTED, "async functions");
 
-    static const char *const bad[] = {"Foo-bar", "foo--bar", "1abc", "foo bar", "ns:pkg",
-                                      "ns:Pkg/iface", "ns:pkg/iface@1.2", "ns:pkg/iface@01.2.3",
-                                      "[method]r", "-a"};
+    static const char *const bad[] = {"Foo-bar",
+                                      "foo--bar",
+                                      "1abc",
+                                      "foo bar",
+                                      "ns:pkg",
+                                      "ns:Pkg/iface",
+                                      "ns:pkg/iface@1.2",
+                                      "ns:pkg/iface@01.2.3",
+                                      "[method]r",
+                                      "-a"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         b.n = 0;
         struct bb t = vec(1), im = vec(1);
@@ -627,11 +634,13 @@ TEST(component_binary, canon_lift_and_resources)
     canon_component(&b, 1, OPTS(0x02, 0x03, 0x00, 0x04, 0x00));
     struct cbin *bin = decode_ok(&b);
     const struct cbin_component *c = bin->root;
-    static const uint8_t ops[] = {CBIN_OP_CORE_MODULE,   CBIN_OP_CORE_INSTANTIATE, CBIN_OP_CORE_ALIAS,
-                                  CBIN_OP_CORE_ALIAS,    CBIN_OP_CORE_ALIAS,       CBIN_OP_CORE_ALIAS,
-                                  CBIN_OP_CORE_ALIAS,    CBIN_OP_TYPE,             CBIN_OP_RESOURCE,
-                                  CBIN_OP_LIFT,          CBIN_OP_RESOURCE_NEW,     CBIN_OP_RESOURCE_DROP,
-                                  CBIN_OP_RESOURCE_REP,  CBIN_OP_EXPORT};
+    static const uint8_t ops[] = {CBIN_OP_CORE_MODULE,  CBIN_OP_CORE_INSTANTIATE,
+                                  CBIN_OP_CORE_ALIAS,   CBIN_OP_CORE_ALIAS,
+                                  CBIN_OP_CORE_ALIAS,   CBIN_OP_CORE_ALIAS,
+                                  CBIN_OP_CORE_ALIAS,   CBIN_OP_TYPE,
+                                  CBIN_OP_RESOURCE,     CBIN_OP_LIFT,
+                                  CBIN_OP_RESOURCE_NEW, CBIN_OP_RESOURCE_DROP,
+                                  CBIN_OP_RESOURCE_REP, CBIN_OP_EXPORT};
     ASSERT_EQ_UINT(c->ndefs, sizeof ops);
     for (size_t i = 0; i < sizeof ops; i++)
         ASSERT_EQ_UINT(c->defs[i].op, ops[i]);
@@ -684,8 +693,9 @@ TEST(component_binary, canon_option_errors)
                 "core func 2 has type [0x7f] -> [], the function type needs [0x7f 0x7f] -> [0x7f]",
                 canon_at(&b) + 2);
     canon_component(&b, 1, OPTS(0x03, 0x03, 0x00, 0x04, 0x00, 0x05, 0x01));
-    expect_code(&b, SPRY_EINVALID, "post-return func 1 has type [0x7f 0x7f] -> [0x7f], expected "
-                                   "[0x7f] -> []");
+    expect_code(&b, SPRY_EINVALID,
+                "post-return func 1 has type [0x7f 0x7f] -> [0x7f], expected "
+                "[0x7f] -> []");
     canon_component(&b, 1, OPTS(0x03, 0x03, 0x00, 0x04, 0x00, 0x03, 0x00));
     expect_fail(&b, SPRY_EINVALID, "duplicate memory option", canon_at(&b) + 8);
     canon_component(&b, 1, OPTS(0x02, 0x00, 0x01));
@@ -751,8 +761,9 @@ TEST(component_binary, canon_lower_and_unsupported_builtins)
     size_t at = b.n + 4;
     B(&c, 0x02, 0x01);
     bb_section(&b, 8, &c);
-    expect_fail(&b, SPRY_EINVALID, "resource.new: type 1 is not a resource type defined by this "
-                                   "component",
+    expect_fail(&b, SPRY_EINVALID,
+                "resource.new: type 1 is not a resource type defined by this "
+                "component",
                 at);
     free(b.p);
 }
