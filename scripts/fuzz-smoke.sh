@@ -5,6 +5,8 @@
 # (wasi reads its input as a sequence of calls), toml on the toml-test
 # documents, wagi (CGI responses, argv and environment) on an empty corpus,
 # http_head (the raw HTTP/1 head scanner) on a few request heads.
+# component on the components the unit tests assemble
+# (build/fuzz-seeds/component, written by component_binary.write_fuzz_seeds).
 # Any crash, leak, or input slower than 1 s fails. Ends with the runner's
 # "N passed, N failed" line (one test per harness).
 set -uo pipefail
@@ -15,6 +17,9 @@ seconds=${FUZZ_SECONDS:-60}
 declare -A share=([decode]=$((seconds * 2 * 26 / 100)) [run]=$((seconds * 2 * 26 / 100))
                   [toml]=$((seconds * 2 * 17 / 100)) [wasi]=$((seconds * 2 * 16 / 100))
                   [wagi]=$((seconds * 2 * 10 / 100)) [http_head]=$((seconds * 2 * 5 / 100)))
+declare -A share=([decode]=$((seconds * 2 * 24 / 100)) [run]=$((seconds * 2 * 24 / 100))
+                  [toml]=$((seconds * 2 * 15 / 100)) [wasi]=$((seconds * 2 * 15 / 100))
+                  [wagi]=$((seconds * 2 * 10 / 100)) [component]=$((seconds * 2 * 12 / 100)))
 build=build-fuzz
 make -s BUILD=$build CC=clang FUZZ=1 fuzz-bins >/dev/null || { echo "fuzz: build failed"; echo "0 passed, 1 failed"; exit 1; }
 
@@ -36,8 +41,15 @@ if [ -d "$toml_tests" ] && [ -z "$(ls -A "$toml_corpus" 2>/dev/null)" ]; then
     done
 fi
 mkdir -p "$toml_corpus"
+# Component seeds: the unit tests' components (make test runs them first).
+component_corpus=$build/corpus-component
+mkdir -p "$component_corpus"
+if [ -d build/fuzz-seeds/component ]; then
+    cp build/fuzz-seeds/component/* "$component_corpus/" 2>/dev/null || true
+fi
 passed=0 failed=0
 for h in decode run toml wasi wagi http_head; do
+for h in decode run toml wasi wagi component; do
     work=$build/work-$h
     rm -rf "$work"; mkdir -p "$work"
     if [ "$h" = toml ]; then cp -r "$toml_corpus" "$work/corpus"
@@ -48,6 +60,7 @@ for h in decode run toml wasi wagi http_head; do
         printf '\0GET / HTTP/1.1\r\nHost: a\r\n\r\n' >"$work/corpus/get"
         printf '\0POST /x?y HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\nabc' >"$work/corpus/post"
         printf '\377\r\nGET / HTTP/1.0\r\nA: b\r\n c\r\nB:\td\n\r\n' >"$work/corpus/odd"
+    elif [ "$h" = component ]; then cp -r "$component_corpus" "$work/corpus"
     else cp -r "$corpus" "$work/corpus"; fi
     t=${share[$h]}
     [ "$t" -lt 1 ] && t=1
