@@ -43,7 +43,7 @@ void canon_inst_fini(struct canon_inst *inst)
         e->rt = NULL;
         struct spry_arena arena;
         spry_arena_init(&arena, inst->arena_limit);
-        struct ccall call = {&arena, inst->cinst, inst->store, NULL};
+        struct ccall call = {.arena = &arena, .inst = inst->cinst, .store = inst->store};
         res->drop(&call, rep);
         spry_arena_fini(&arena);
     }
@@ -211,7 +211,10 @@ static int lowered_run(const struct canon_lowered *l, struct canon_cx *cx, uint6
         retptr = (uint32_t)slots[in.i];
     }
 
-    struct ccall call = {cx->arena, cx->inst->cinst, cx->inst->store, cx->caller};
+    struct ccall call = {.arena = cx->arena,
+                         .inst = cx->inst->cinst,
+                         .store = cx->inst->store,
+                         .caller = cx->caller};
     struct cval result;
     memset(&result, 0, sizeof result);
     rc = l->fn(&call, args, &result);

@@ -825,6 +825,6 @@ TEST(component_canon, values_past_16_flat_go_through_memory)
 
 TEST(component_canon, ccall_trap_sets_the_message_and_returns_etrap)
 {
-    struct ccall call = {NULL, NULL, NULL, NULL};
+    struct ccall call = {.arena = NULL};
     ASSERT_EQ_INT(ccall_trap(&call, "bad %s %d", "thing", 3), SPRY_ETRAP);
 }
