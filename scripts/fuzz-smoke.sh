@@ -7,6 +7,8 @@
 # http_head (the raw HTTP/1 head scanner) on a few request heads.
 # component on the components the unit tests assemble
 # (build/fuzz-seeds/component, written by component_binary.write_fuzz_seeds).
+# documents, wagi (CGI responses, argv and environment) and canon (canonical
+# ABI lifting and round trips) on an empty corpus.
 # Any crash, leak, or input slower than 1 s fails. Ends with the runner's
 # "N passed, N failed" line (one test per harness).
 set -uo pipefail
@@ -20,6 +22,9 @@ declare -A share=([decode]=$((seconds * 2 * 26 / 100)) [run]=$((seconds * 2 * 26
 declare -A share=([decode]=$((seconds * 2 * 24 / 100)) [run]=$((seconds * 2 * 24 / 100))
                   [toml]=$((seconds * 2 * 15 / 100)) [wasi]=$((seconds * 2 * 15 / 100))
                   [wagi]=$((seconds * 2 * 10 / 100)) [component]=$((seconds * 2 * 12 / 100)))
+declare -A share=([decode]=$((seconds * 2 * 25 / 100)) [run]=$((seconds * 2 * 25 / 100))
+                  [toml]=$((seconds * 2 * 15 / 100)) [wasi]=$((seconds * 2 * 15 / 100))
+                  [wagi]=$((seconds * 2 * 8 / 100)) [canon]=$((seconds * 2 * 12 / 100)))
 build=build-fuzz
 make -s BUILD=$build CC=clang FUZZ=1 fuzz-bins >/dev/null || { echo "fuzz: build failed"; echo "0 passed, 1 failed"; exit 1; }
 
@@ -61,6 +66,11 @@ for h in decode run toml wasi wagi component; do
         printf '\0POST /x?y HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\nabc' >"$work/corpus/post"
         printf '\377\r\nGET / HTTP/1.0\r\nA: b\r\n c\r\nB:\td\n\r\n' >"$work/corpus/odd"
     elif [ "$h" = component ]; then cp -r "$component_corpus" "$work/corpus"
+for h in decode run toml wasi wagi canon; do
+    work=$build/work-$h
+    rm -rf "$work"; mkdir -p "$work"
+    if [ "$h" = toml ]; then cp -r "$toml_corpus" "$work/corpus"
+    elif [ "$h" = wagi ] || [ "$h" = canon ]; then mkdir -p "$work/corpus"
     else cp -r "$corpus" "$work/corpus"; fi
     t=${share[$h]}
     [ "$t" -lt 1 ] && t=1

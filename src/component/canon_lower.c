@@ -91,6 +91,8 @@ static int check_fields(struct canon_cx *cx, const struct ctype *t, const struct
     if (v->of.list.n != t->u.record.n)
         return canon_trap(cx, "host %s has %zu fields where the type has %u",
                           layout_kind_name(t->kind), v->of.list.n, t->u.record.n);
+    if (v->of.list.n > 0 && v->of.list.v == NULL)
+        return canon_trap(cx, "host %s has no fields array", layout_kind_name(t->kind));
     return 0;
 }
 
@@ -103,6 +105,8 @@ static int lower_list(struct canon_cx *cx, const struct ctype *elem, const struc
     size_t n = raw ? v->of.raw.n : v->of.list.n, bytes;
     if (spry_mul_overflow(n, esize, &bytes) || bytes > UINT32_MAX)
         return canon_trap(cx, "list of %zu elements is too large for a 32-bit memory", n);
+    if (n > 0 && (raw ? v->of.raw.ptr == NULL : v->of.list.v == NULL))
+        return canon_trap(cx, "host list of %zu elements has no data", n);
     int rc = canon_realloc(cx, 0, 0, ealign, (uint32_t)bytes, ptr);
     if (rc != 0)
         return rc;

@@ -97,28 +97,42 @@ bool canon_utf8_valid(const uint8_t *s, size_t n, size_t *bad)
     return true;
 }
 
-/* The code point at s[*i] of valid UTF-8; advances *i. */
-static uint32_t utf8_next(const uint8_t *s, size_t *i)
+/* The code point at s[*i] (i < n); advances *i. The input was validated,
+ * but it may be guest memory that the guest's realloc, called since, has
+ * rewritten: a sequence that is no longer valid or runs past n decodes as
+ * U+FFFD and consumes one byte, so nothing is read past n and no byte
+ * yields more than one UTF-16 unit or two Latin-1 bytes. */
+static uint32_t utf8_next(const uint8_t *s, size_t n, size_t *i)
 {
     uint8_t c = s[*i];
-    if (c < 0x80) {
+    size_t need = c < 0x80                 ? 0
+                  : c >= 0xc2 && c <= 0xdf ? 1
+                  : c >= 0xe0 && c <= 0xef ? 2
+                  : c >= 0xf0 && c <= 0xf4 ? 3
+                                           : 4;
+    if (need == 0) {
         *i += 1;
         return c;
     }
-    if (c < 0xe0) {
-        uint32_t cp = ((uint32_t)(c & 0x1f) << 6) | (s[*i + 1] & 0x3f);
-        *i += 2;
-        return cp;
+    if (need > 3 || n - *i <= need) {
+        *i += 1;
+        return 0xfffd;
     }
-    if (c < 0xf0) {
-        uint32_t cp =
-            ((uint32_t)(c & 0x0f) << 12) | ((uint32_t)(s[*i + 1] & 0x3f) << 6) | (s[*i + 2] & 0x3f);
-        *i += 3;
-        return cp;
+    uint32_t cp = c & (0x7f >> (need + 1));
+    for (size_t k = 1; k <= need; k++) {
+        uint8_t b = s[*i + k];
+        if ((b & 0xc0) != 0x80) {
+            *i += 1;
+            return 0xfffd;
+        }
+        cp = (cp << 6) | (b & 0x3f);
     }
-    uint32_t cp = ((uint32_t)(c & 0x07) << 18) | ((uint32_t)(s[*i + 1] & 0x3f) << 12) |
-                  ((uint32_t)(s[*i + 2] & 0x3f) << 6) | (s[*i + 3] & 0x3f);
-    *i += 4;
+    static const uint32_t min[4] = {0, 0x80, 0x800, 0x10000};
+    if (cp < min[need] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+        *i += 1;
+        return 0xfffd;
+    }
+    *i += need + 1;
     return cp;
 }
 
@@ -275,7 +289,7 @@ static size_t put_utf16(uint8_t *dst, const uint8_t *s, size_t i, size_t len)
 {
     size_t units = 0;
     while (i < len) {
-        uint32_t cp = utf8_next(s, &i);
+        uint32_t cp = utf8_next(s, len, &i);
         if (cp >= 0x10000) {
             cp -= 0x10000;
             wr16(dst + 2 * units++, (uint16_t)(0xd800 + (cp >> 10)));
@@ -321,7 +335,7 @@ static int lower_latin1_utf16(struct canon_cx *cx, const uint8_t *s, size_t len,
     size_t i = 0;
     while (i < len) {
         size_t at = i;
-        uint32_t cp = utf8_next(s, &i);
+        uint32_t cp = utf8_next(s, len, &i);
         if (cp < 0x100) {
             mem_at(cx, p)[written++] = (uint8_t)cp;
             continue;

@@ -30,6 +30,8 @@ static int host_realloc(void *user, struct spry_instance *caller, uint64_t *slot
         fx.next = p + c.new_size;
         c.result = p;
     }
+    if (fx.scribble_len > 0)
+        memset(fx.base + fx.scribble_at, 0xf0, fx.scribble_len);
     ASSERT_LT_UINT(fx.ncalls, sizeof fx.calls / sizeof fx.calls[0]);
     fx.calls[fx.ncalls++] = c;
     slots[0] = c.result;

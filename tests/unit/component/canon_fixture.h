@@ -28,7 +28,8 @@ struct fixture {
     uint8_t *base;
     struct spry_func *realloc;
     enum realloc_mode mode;
-    uint32_t next; /* the bump pointer (starts at 0x1000) */
+    uint32_t next;                      /* the bump pointer (starts at 0x1000) */
+    uint32_t scribble_at, scribble_len; /* bytes realloc overwrites with 0xf0 */
     struct realloc_call calls[64];
     uint32_t ncalls;
 

@@ -403,6 +403,19 @@ TEST(component_canon, lowering_lists_of_strings_and_empty_lists)
     ASSERT_EQ_UINT(back.of.list.n, 2);
     expect_str(&back.of.list.v[0], "ab");
     expect_str(&back.of.list.v[1], "");
+    /* A host list or record claiming elements it does not have. */
+    struct cval hollow = cv_list(0);
+    hollow.of.list.v = NULL;
+    hollow.of.list.n = 2;
+    fx_expect_trap(canon_store(&fx.cx, l, &hollow, 0x200), "host list of 2 elements has no data");
+    hollow = cv_raw(NULL, 5);
+    fx_expect_trap(canon_store(&fx.cx, cb_list(cb_prim(CT_U8)), &hollow, 0x200),
+                   "host list of 5 elements has no data");
+    hollow = cv_record(CT_TUPLE, 0);
+    hollow.of.list.v = NULL;
+    hollow.of.list.n = 1;
+    fx_expect_trap(canon_store(&fx.cx, cb_tuple(1, cb_prim(CT_U8)), &hollow, 0x200),
+                   "host tuple has no fields array");
     /* An empty list still gets its (zero-byte) allocation. */
     fx.ncalls = 0;
     v = cv_list(0);
@@ -629,12 +642,41 @@ TEST(component_canon, realloc_results_are_checked)
     ASSERT_EQ_INT(canon_lower_string(&fx.cx, "ab", 2, &p, &n), SPRY_ETRAP);
     ASSERT_EQ_INT(fx.cx.report.code, 0); /* the engine has that trap */
     fx_new_cx(true);
+    /* The trap left may_leave false: the instance cannot run realloc again. */
+    fx.mode = REALLOC_BUMP;
+    fx_expect_trap(canon_lower_string(&fx.cx, "ab", 2, &p, &n),
+                   "cannot call realloc: the instance is in realloc or post-return");
     /* No realloc option at all. */
     fx.inst.may_leave = true;
     fx.opts.realloc = NULL;
     fx_expect_trap(canon_lower_string(&fx.cx, "ab", 2, &p, &n),
                    "no realloc option to allocate 4 bytes in");
     fx_fini();
+}
+
+TEST(component_canon, a_realloc_rewriting_the_source_string_cannot_cause_overreads)
+{
+    /* The host lowers a string that is a view of guest memory (an argument
+     * it echoes), right at the end of memory; the guest's realloc rewrites
+     * it into truncated 4-byte sequences before it is encoded. Each bad
+     * byte becomes U+FFFD and nothing past the string is read. */
+    static const uint8_t encs[] = {CANON_UTF16, CANON_LATIN1_UTF16};
+    for (size_t e = 0; e < 2; e++) {
+        fx_init(encs[e]);
+        uint32_t at = (uint32_t)spry_memory_size(fx.mem) - 3;
+        fx_put(at, "abc", 3);
+        fx.scribble_at = at;
+        fx.scribble_len = 3;
+        uint32_t p, n;
+        ASSERT_OK(canon_lower_string(&fx.cx, (const char *)fx.base + at, 3, &p, &n));
+        fx.scribble_len = 0;
+        if (encs[e] == CANON_LATIN1_UTF16)
+            ASSERT_EQ_UINT(n, 3u | CANON_UTF16_TAG);
+        else
+            ASSERT_EQ_UINT(n, 3);
+        expect_bytes(p, "\xfd\xff\xfd\xff\xfd\xff", 6);
+        fx_fini();
+    }
 }
 
 /* ---- flat values and the variant join -------------------------------------------- */
@@ -783,6 +825,6 @@ TEST(component_canon, values_past_16_flat_go_through_memory)
 
 TEST(component_canon, ccall_trap_sets_the_message_and_returns_etrap)
 {
-    struct ccall call = {NULL, NULL, NULL, NULL};
+    struct ccall call = {.arena = NULL};
     ASSERT_EQ_INT(ccall_trap(&call, "bad %s %d", "thing", 3), SPRY_ETRAP);
 }
