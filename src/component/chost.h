@@ -28,10 +28,10 @@ struct cinst; /* a component instance (the linker's) */
 
 /* One host call in progress. */
 struct ccall {
-    struct spry_arena *arena;      /* result values (and scratch); freed after the call */
-    struct cinst *inst;            /* the calling component instance */
-    struct spry_store *store;      /* per-request data: spry_store_data(store, key) */
-    struct spry_instance *caller;  /* the core instance that made the call */
+    struct spry_arena *arena;     /* result values (and scratch); freed after the call */
+    struct cinst *inst;           /* the calling component instance */
+    struct spry_store *store;     /* per-request data: spry_store_data(store, key) */
+    struct spry_instance *caller; /* the core instance that made the call */
 };
 
 /*
