@@ -4,7 +4,8 @@
 # decode, run and wasi on a corpus seeded from the spec suite's modules
 # (wasi reads its input as a sequence of calls), toml on the toml-test
 # documents, wagi (CGI responses, argv and environment) on an empty corpus,
-# wit (Spry's WIT subset, component/wit.h) on the seeds in fuzz/seeds/wit.
+# wit (Spry's WIT subset, component/wit.h) on the seeds in fuzz/seeds/wit,
+# wasip2 (sequences of WASI 0.2 host calls on a sandbox) on an empty corpus.
 # Any crash, leak, or input slower than 1 s fails. Ends with the runner's
 # "N passed, N failed" line (one test per harness).
 set -uo pipefail
@@ -12,9 +13,10 @@ cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-60}
 # Seconds per harness, out of the total budget (two harnesses used to get
 # FUZZ_SECONDS each).
-declare -A share=([decode]=$((seconds * 2 * 26 / 100)) [run]=$((seconds * 2 * 26 / 100))
-                  [toml]=$((seconds * 2 * 16 / 100)) [wasi]=$((seconds * 2 * 16 / 100))
-                  [wagi]=$((seconds * 2 * 9 / 100)) [wit]=$((seconds * 2 * 7 / 100)))
+declare -A share=([decode]=$((seconds * 2 * 24 / 100)) [run]=$((seconds * 2 * 24 / 100))
+                  [toml]=$((seconds * 2 * 15 / 100)) [wasi]=$((seconds * 2 * 15 / 100))
+                  [wagi]=$((seconds * 2 * 8 / 100)) [wit]=$((seconds * 2 * 7 / 100))
+                  [wasip2]=$((seconds * 2 * 7 / 100)))
 build=build-fuzz
 make -s BUILD=$build CC=clang FUZZ=1 fuzz-bins >/dev/null || { echo "fuzz: build failed"; echo "0 passed, 1 failed"; exit 1; }
 
@@ -37,11 +39,11 @@ if [ -d "$toml_tests" ] && [ -z "$(ls -A "$toml_corpus" 2>/dev/null)" ]; then
 fi
 mkdir -p "$toml_corpus"
 passed=0 failed=0
-for h in decode run toml wasi wagi wit; do
+for h in decode run toml wasi wagi wit wasip2; do
     work=$build/work-$h
     rm -rf "$work"; mkdir -p "$work"
     if [ "$h" = toml ]; then cp -r "$toml_corpus" "$work/corpus"
-    elif [ "$h" = wagi ]; then mkdir -p "$work/corpus"
+    elif [ "$h" = wagi ] || [ "$h" = wasip2 ]; then mkdir -p "$work/corpus"
     elif [ "$h" = wit ]; then cp -r fuzz/seeds/wit "$work/corpus"
     else cp -r "$corpus" "$work/corpus"; fi
     t=${share[$h]}
