@@ -4,7 +4,8 @@
 # decode, run and wasi on a corpus seeded from the spec suite's modules
 # (wasi reads its input as a sequence of calls), toml on the toml-test
 # documents, wagi (CGI responses, argv and environment) on an empty corpus,
-# wit (Spry's WIT subset, component/wit.h) on the seeds in fuzz/seeds/wit,
+# http_head (the raw HTTP/1 head scanner) on a few request heads, wit
+# (Spry's WIT subset, component/wit.h) on the seeds in fuzz/seeds/wit,
 # wasip2 (sequences of WASI 0.2 host calls on a sandbox) on an empty corpus.
 # Any crash, leak, or input slower than 1 s fails. Ends with the runner's
 # "N passed, N failed" line (one test per harness).
@@ -13,10 +14,10 @@ cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-60}
 # Seconds per harness, out of the total budget (two harnesses used to get
 # FUZZ_SECONDS each).
-declare -A share=([decode]=$((seconds * 2 * 24 / 100)) [run]=$((seconds * 2 * 24 / 100))
-                  [toml]=$((seconds * 2 * 15 / 100)) [wasi]=$((seconds * 2 * 15 / 100))
-                  [wagi]=$((seconds * 2 * 8 / 100)) [wit]=$((seconds * 2 * 7 / 100))
-                  [wasip2]=$((seconds * 2 * 7 / 100)))
+declare -A share=([decode]=$((seconds * 2 * 22 / 100)) [run]=$((seconds * 2 * 22 / 100))
+                  [toml]=$((seconds * 2 * 15 / 100)) [wasi]=$((seconds * 2 * 14 / 100))
+                  [wagi]=$((seconds * 2 * 8 / 100)) [http_head]=$((seconds * 2 * 5 / 100))
+                  [wit]=$((seconds * 2 * 7 / 100)) [wasip2]=$((seconds * 2 * 7 / 100)))
 build=build-fuzz
 make -s BUILD=$build CC=clang FUZZ=1 fuzz-bins >/dev/null || { echo "fuzz: build failed"; echo "0 passed, 1 failed"; exit 1; }
 
@@ -39,12 +40,18 @@ if [ -d "$toml_tests" ] && [ -z "$(ls -A "$toml_corpus" 2>/dev/null)" ]; then
 fi
 mkdir -p "$toml_corpus"
 passed=0 failed=0
-for h in decode run toml wasi wagi wit wasip2; do
+for h in decode run toml wasi wagi http_head wit wasip2; do
     work=$build/work-$h
     rm -rf "$work"; mkdir -p "$work"
     if [ "$h" = toml ]; then cp -r "$toml_corpus" "$work/corpus"
     elif [ "$h" = wagi ] || [ "$h" = wasip2 ]; then mkdir -p "$work/corpus"
     elif [ "$h" = wit ]; then cp -r fuzz/seeds/wit "$work/corpus"
+    elif [ "$h" = http_head ]; then
+        # The first byte picks the limits (even: the defaults; odd: small ones).
+        mkdir -p "$work/corpus"
+        printf '\0GET / HTTP/1.1\r\nHost: a\r\n\r\n' >"$work/corpus/get"
+        printf '\0POST /x?y HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\nabc' >"$work/corpus/post"
+        printf '\377\r\nGET / HTTP/1.0\r\nA: b\r\n c\r\nB:\td\n\r\n' >"$work/corpus/odd"
     else cp -r "$corpus" "$work/corpus"; fi
     t=${share[$h]}
     [ "$t" -lt 1 ] && t=1
