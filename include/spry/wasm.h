@@ -161,6 +161,12 @@ SPRY_API void spry_store_destroy(struct spry_store *store);
  * request stays pending until spry_store_clear_interrupt. */
 SPRY_API void spry_store_interrupt(struct spry_store *store);
 SPRY_API void spry_store_clear_interrupt(struct spry_store *store);
+/* For host functions that block (WASI 0.2 poll, blocking reads): they wait
+ * in short slices and call this between them. Returns 0, or, when an
+ * interrupt is pending, records the `interrupted` trap (as guest code would
+ * at its next loop iteration) and returns SPRY_ETRAP for the host function
+ * to return. */
+SPRY_API int spry_store_check_interrupt(struct spry_store *store);
 
 /* Called by a host function that ends the guest (e.g. WASI proc_exit)
  * before it returns SPRY_EEXIT: the call in progress unwinds and returns
@@ -180,6 +186,7 @@ enum spry_store_data_key {
     SPRY_STORE_DATA_HOST = 2,      /* Spin host APIs */
     SPRY_STORE_DATA_TRIGGER = 3,   /* the trigger serving the call */
     SPRY_STORE_DATA_EMBEDDER = 4,  /* free for an embedding program */
+    SPRY_STORE_DATA_WASI_P2 = 5,   /* struct wasip2 * (WASI 0.2, component layer) */
     SPRY_STORE_DATA_KEYS = 8
 };
 /* Out-of-range keys are ignored (set) or read as NULL (get). */

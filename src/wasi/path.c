@@ -186,7 +186,12 @@ int wasi_path_resolve(const struct wasi_call *c, int base, uint32_t ptr, uint32_
 {
     if (!wasi_mem_ok(c, ptr, len))
         return WASI_EFAULT;
-    const char *guest = (const char *)c->mem + ptr;
+    return wasi_path_resolve_bytes(base, (const char *)c->mem + ptr, len, follow_last, out);
+}
+
+int wasi_path_resolve_bytes(int base, const char *guest, size_t len, bool follow_last,
+                            struct wasi_path *out)
+{
     if (len == 0)
         return WASI_ENOENT;
     if (memchr(guest, '\0', len) != NULL)

@@ -42,6 +42,11 @@ struct wasi_path {
  */
 int wasi_path_resolve(const struct wasi_call *c, int base, uint32_t ptr, uint32_t len,
                       bool follow_last, struct wasi_path *out);
+/* The same for a path already in host memory, [guest, guest+len) (WASI
+ * 0.2 in the component layer passes its lifted strings): every check but
+ * EFAULT. */
+int wasi_path_resolve_bytes(int base, const char *guest, size_t len, bool follow_last,
+                            struct wasi_path *out);
 void wasi_path_fini(struct wasi_path *p);
 
 /* Test seam: 1 forces the component walk even where openat2 works, 0

@@ -223,6 +223,13 @@ void spry_store_clear_interrupt(struct spry_store *store)
     atomic_store_explicit(&store->interrupt, 0, memory_order_relaxed);
 }
 
+int spry_store_check_interrupt(struct spry_store *store)
+{
+    if (!atomic_load_explicit(&store->interrupt, memory_order_relaxed))
+        return 0;
+    return runtime_trap(store, SPRY_TRAP_INTERRUPTED, NULL);
+}
+
 void spry_store_set_exit(struct spry_store *store, int code)
 {
     if (store->trap.kind != SPRY_TRAP_NONE)
