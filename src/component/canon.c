@@ -85,6 +85,8 @@ int ccall_trap(struct ccall *call, const char *fmt, ...)
     va_end(ap);
     if (call->caller != NULL)
         spry_instance_set_trap_message(call->caller, msg);
+    if (call->report != NULL)
+        spry_report_set(call->report, SPRY_ETRAP, "%s", msg);
     return SPRY_ETRAP;
 }
 

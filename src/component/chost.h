@@ -32,6 +32,7 @@ struct ccall {
     struct cinst *inst;           /* the calling component instance */
     struct spry_store *store;     /* per-request data: spry_store_data(store, key) */
     struct spry_instance *caller; /* the core instance that made the call */
+    struct spry_report *report;   /* when not NULL, ccall_trap records its message here too */
 };
 
 /*

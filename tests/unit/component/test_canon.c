@@ -825,6 +825,9 @@ TEST(component_canon, values_past_16_flat_go_through_memory)
 
 TEST(component_canon, ccall_trap_sets_the_message_and_returns_etrap)
 {
-    struct ccall call = {.arena = NULL};
+    struct spry_report report;
+    spry_report_init(&report);
+    struct ccall call = {.report = &report};
     ASSERT_EQ_INT(ccall_trap(&call, "bad %s %d", "thing", 3), SPRY_ETRAP);
+    ASSERT_EQ_STR(report.message, "bad thing 3");
 }

@@ -12,20 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* The canonical ABI implements ccall_trap (canon.c, on its own branch);
- * until it is in the library this one stands in. Weak, so the real one
- * wins once linked. It records the message for the test to read. */
-static char last_trap[512];
-
-__attribute__((weak)) int ccall_trap(struct ccall *call, const char *fmt, ...)
-{
-    (void)call;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(last_trap, sizeof last_trap, fmt, ap);
-    va_end(ap);
-    return SPRY_ETRAP;
-}
 
 void p2t_write_file(const char *dir, const char *name, const char *content)
 {
@@ -260,12 +246,13 @@ int p2t_call(struct p2t *t, const char *iface, const char *func, const struct cv
     ASSERT_EQ_UINT(nargs, wf->type.nparams);
     for (size_t i = 0; i < nargs; i++)
         check_value(wf->type.params[i].type, &args[i], func);
-    struct ccall call = {.arena = &t->arena, .store = t->store};
+    struct spry_report report;
+    spry_report_init(&report);
+    struct ccall call = {.arena = &t->arena, .store = t->store, .report = &report};
     struct cval res;
     memset(&res, 0, sizeof res);
-    last_trap[0] = '\0';
     int rc = cf->fn(&call, args, &res);
-    snprintf(t->trap, sizeof t->trap, "%s", last_trap);
+    snprintf(t->trap, sizeof t->trap, "%s", report.message);
     if (rc == 0 && wf->type.result != NULL)
         check_value(wf->type.result, &res, func);
     if (result != NULL)
@@ -302,16 +289,6 @@ struct cval cv_u8(uint8_t v)
     return (struct cval){.kind = CT_U8, .of.u = v};
 }
 
-struct cval cv_bool(bool v)
-{
-    return (struct cval){.kind = CT_BOOL, .of.b = v};
-}
-
-struct cval cv_str(const char *s)
-{
-    return (struct cval){.kind = CT_STRING, .of.str = {s, strlen(s)}};
-}
-
 struct cval cv_bytes(const void *p, size_t n)
 {
     return (struct cval){.kind = CT_LIST, .of.raw = {p, n}};
@@ -320,11 +297,6 @@ struct cval cv_bytes(const void *p, size_t n)
 struct cval cv_borrow(uint32_t rep)
 {
     return (struct cval){.kind = CT_BORROW, .of.rep = rep};
-}
-
-struct cval cv_flags(uint32_t bits)
-{
-    return (struct cval){.kind = CT_FLAGS, .of.flags = bits};
 }
 
 struct cval cv_enum(uint32_t disc)

@@ -13,6 +13,7 @@
 #define SPRY_TEST_WASIP2_FIXTURE_H
 
 #include "base/arena.h"
+#include "unit/component/cbuild.h"
 #include "component/wasip2/wasip2.h"
 #include "component/wit.h"
 #include "spry/wasi.h"
@@ -57,11 +58,8 @@ void p2t_drop(struct p2t *t, const char *iface, const char *resource, uint32_t r
 struct cval cv_u64(uint64_t v);
 struct cval cv_u32(uint32_t v);
 struct cval cv_u8(uint8_t v);
-struct cval cv_bool(bool v);
-struct cval cv_str(const char *s);
 struct cval cv_bytes(const void *p, size_t n);
 struct cval cv_borrow(uint32_t rep);
-struct cval cv_flags(uint32_t bits);
 struct cval cv_enum(uint32_t disc);
 /* new-timestamp: no-change (0), now (1), or timestamp(seconds, nanoseconds). */
 struct cval cv_time_keep(void);
