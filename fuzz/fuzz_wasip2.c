@@ -31,14 +31,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* The canonical ABI's ccall_trap stands in here until it is linked. */
-__attribute__((weak)) int ccall_trap(struct ccall *call, const char *fmt, ...)
-{
-    (void)call;
-    (void)fmt;
-    return SPRY_ETRAP;
-}
-
 static char root[64], box[128], outside[128];
 
 static void remove_tree(int dirfd, const char *name)
