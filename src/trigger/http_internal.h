@@ -77,6 +77,7 @@ struct http_exchange {
     /* guarded by mu */
     h2o_req_t *h2o_req;
     bool running, cancelled, started, head_sent, finished, final_sent, inflight, msg_pending, abort;
+    bool send_due; /* msg_pending set, message not sent yet (worker side) */
     uint16_t status;
     int64_t content_length;
     struct spry_buf head; /* response headers: "name\0value\0" pairs */
