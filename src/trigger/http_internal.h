@@ -58,8 +58,8 @@ struct http_server {
     SSL_CTX *ssl_ctx;
     uint16_t port;
     char server_addr[64];
-    int stop_fd;          /* eventfd: http_server_stop writes, http_server_wait reads */
-    sem_t loops_ready;    /* posted by each loop once its h2o context exists */
+    int stop_fd;       /* eventfd: http_server_stop writes, http_server_wait reads */
+    sem_t loops_ready; /* posted by each loop once its h2o context exists */
     bool sem_ready;
     atomic_size_t active; /* exchanges not yet freed */
     bool started;

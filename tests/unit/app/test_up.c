@@ -200,9 +200,9 @@ struct client {
     const char *path;
     int requests;
     uint64_t until_ms;
-    int want;             /* the expected status */
+    int want;              /* the expected status */
     int ok, other, failed; /* answered `want`, answered something else, I/O failed */
-    int other_status;     /* the first unexpected status */
+    int other_status;      /* the first unexpected status */
 };
 
 static int client_connect(int port)
