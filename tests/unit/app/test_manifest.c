@@ -285,6 +285,44 @@ TEST(manifest, mistakes_are_reported_with_file_line_key_and_expectation)
                   "DIR/spin.toml:4:1: key 'name' is defined twice");
 }
 
+/* The kinds of mistake the test above does not make, each with its message. */
+TEST(manifest, missing_file_syntax_errors_and_missing_or_unknown_keys_say_where)
+{
+    /* No manifest at all. */
+    char path[1024];
+    snprintf(path, sizeof path, "%s/none/spin.toml", test_tmpdir());
+    struct spry_report report;
+    spry_report_init(&report);
+    struct manifest *m = NULL;
+    ASSERT_NE_INT(manifest_load(path, NULL, &m, &report), 0);
+    ASSERT_NULL(m);
+    ASSERT_TRUE(strstr(report.message, "none/spin.toml: cannot open the manifest: No such file") !=
+                NULL);
+    /* TOML syntax: the parser's line and column. */
+    ASSERT_EQ_STR(load_error(HEAD TRIG COMP "x = \"unterminated\n"),
+                  "DIR/spin.toml:9:18: newline in a single-line string");
+    ASSERT_EQ_STR(load_error(HEAD "[[trigger.http]\n"),
+                  "DIR/spin.toml:4:15: expected ']]' to close the array-of-tables header");
+    /* Missing keys. */
+    ASSERT_EQ_STR(load_error(HEAD "[[trigger.http]]\ncomponent = \"hello\"\n" COMP),
+                  "DIR/spin.toml:4:11: trigger.http[0].route: missing; expected a route such as "
+                  "\"/...\" or { private = true }");
+    ASSERT_EQ_STR(load_error(HEAD TRIG "[component.hello]\ndescription = \"no source\"\n"),
+                  "DIR/spin.toml:7:12: component.hello.source: missing; expected a path to a .wasm "
+                  "file or { url, digest }");
+    /* Unknown keys, in a trigger and at the top. */
+    ASSERT_EQ_STR(load_error(HEAD TRIG "rout = \"/x\"\n" COMP),
+                  "DIR/spin.toml:7:1: trigger.http[0].rout: unknown key; expected one of: id, "
+                  "route, component, executor, static_response");
+    ASSERT_EQ_STR(load_error(HEAD TRIG COMP "[wat]\na = 1\n"),
+                  "DIR/spin.toml:9:2: wat: unknown key; expected one of: spin_manifest_version, "
+                  "application, variables, trigger, component");
+    /* A value of the wrong type. */
+    ASSERT_EQ_STR(load_error(HEAD TRIG COMP "files = \"x\"\n"),
+                  "DIR/spin.toml:9:9: component.hello.files: expected an array of globs and { "
+                  "source, destination }");
+}
+
 TEST(manifest, outbound_hosts_syntax)
 {
     struct manifest *m =
