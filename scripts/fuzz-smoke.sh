@@ -3,7 +3,9 @@
 # FUZZ_SECONDS * 2 in total (default 120 s), split between the harnesses:
 # decode, run and wasi on a corpus seeded from the spec suite's modules
 # (wasi reads its input as a sequence of calls), toml on the toml-test
-# documents, wagi (CGI responses, argv and environment) on an empty corpus.
+# documents, wagi (CGI responses, argv and environment) on an empty corpus,
+# manifest (spin.toml loading without network, then the router) on
+# fuzz/seeds/manifest and the toml-test documents.
 # Any crash, leak, or input slower than 1 s fails. Ends with the runner's
 # "N passed, N failed" line (one test per harness).
 set -uo pipefail
@@ -11,9 +13,9 @@ cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-60}
 # Seconds per harness, out of the total budget (two harnesses used to get
 # FUZZ_SECONDS each).
-declare -A share=([decode]=$((seconds * 2 * 28 / 100)) [run]=$((seconds * 2 * 28 / 100))
-                  [toml]=$((seconds * 2 * 17 / 100)) [wasi]=$((seconds * 2 * 17 / 100))
-                  [wagi]=$((seconds * 2 * 10 / 100)))
+declare -A share=([decode]=$((seconds * 2 * 25 / 100)) [run]=$((seconds * 2 * 25 / 100))
+                  [toml]=$((seconds * 2 * 14 / 100)) [wasi]=$((seconds * 2 * 15 / 100))
+                  [wagi]=$((seconds * 2 * 9 / 100)) [manifest]=$((seconds * 2 * 12 / 100)))
 build=build-fuzz
 make -s BUILD=$build CC=clang FUZZ=1 fuzz-bins >/dev/null || { echo "fuzz: build failed"; echo "0 passed, 1 failed"; exit 1; }
 
@@ -36,11 +38,14 @@ if [ -d "$toml_tests" ] && [ -z "$(ls -A "$toml_corpus" 2>/dev/null)" ]; then
 fi
 mkdir -p "$toml_corpus"
 passed=0 failed=0
-for h in decode run toml wasi wagi; do
+for h in decode run toml wasi wagi manifest; do
     work=$build/work-$h
     rm -rf "$work"; mkdir -p "$work"
     if [ "$h" = toml ]; then cp -r "$toml_corpus" "$work/corpus"
     elif [ "$h" = wagi ]; then mkdir -p "$work/corpus"
+    elif [ "$h" = manifest ]; then
+        cp -r "$toml_corpus" "$work/corpus"
+        cp fuzz/seeds/manifest/*.toml "$work/corpus/"
     else cp -r "$corpus" "$work/corpus"; fi
     t=${share[$h]}
     [ "$t" -lt 1 ] && t=1

@@ -358,6 +358,46 @@ TEST(manifest, outbound_hosts_syntax)
                   "host name or address");
 }
 
+/* Regression (found by fuzz_manifest): a lone '{' in the port or host was
+ * taken for a {{ template }} and skipped the checks, so "x.com:8{0" was
+ * accepted with the empty port range [0, 0). Only "{{" is a template. */
+TEST(manifest, outbound_host_with_a_lone_brace_is_not_a_template)
+{
+    ASSERT_EQ_STR(load_error(HEAD TRIG COMP "allowed_outbound_hosts = [\"https://a.com:8{0\"]\n"),
+                  "DIR/spin.toml:9:27: component.hello.allowed_outbound_hosts[0]: "
+                  "\"https://a.com:8{0\": invalid port; expected a number from 0 to 65535, A..B "
+                  "or *");
+    ASSERT_EQ_STR(load_error(HEAD TRIG COMP "allowed_outbound_hosts = [\"https://a{b.com\"]\n"),
+                  "DIR/spin.toml:9:27: component.hello.allowed_outbound_hosts[0]: "
+                  "\"https://a{b.com\": invalid host; expected \"*\", \"*.domain\", \"self\", "
+                  "or a host name or address");
+    /* The fuzzer's input: version 1's allowed_http_hosts, converted. */
+    const char *v1 = load_error("spin_manifest_version = \"1\"\nname = \"old\"\n"
+                                "trigger = { type = \"http\" }\n[[component]]\nid = \"hello\"\n"
+                                "source = \"hello.wasm\"\n"
+                                "allowed_http_hosts = [\"insecure:allo{-all\"]\n"
+                                "[component.trigger]\nroute = \"/\"\n");
+    ASSERT_TRUE(strstr(v1, "allowed_http_hosts") != NULL);
+    ASSERT_TRUE(strstr(v1, "invalid port") != NULL);
+    /* A real template still passes, and is marked for the later check. */
+    struct manifest *m = load_ok(HEAD "[variables]\np = { default = \"80\" }\n" TRIG COMP
+                                      "allowed_outbound_hosts = [\"https://a.com:{{ p }}\"]\n");
+    ASSERT_TRUE(m->components[0]->outbound[0].templated);
+    manifest_destroy(m);
+}
+
+/* Regression (found by fuzz_manifest): version 1's trigger.base was not
+ * checked, so base = "-base" gave the route "-base/hello", which no
+ * request can reach. */
+TEST(manifest, v1_base_must_start_with_a_slash)
+{
+    ASSERT_EQ_STR(load_error("spin_manifest_version = \"1\"\nname = \"old\"\n"
+                             "trigger = { type = \"http\", base = \"-base\" }\n[[component]]\n"
+                             "id = \"hello\"\nsource = \"hello.wasm\"\n[component.trigger]\n"
+                             "route = \"/hello\"\n"),
+                  "DIR/spin.toml:3:35: trigger.base: base \"-base\" must start with '/'");
+}
+
 /* ---- URL sources from a loopback server ---- */
 
 struct server {
