@@ -208,8 +208,15 @@ static void env_put_parts(struct env *e, const char *name, size_t name_len,
     e->rc = spry_buf_append(&e->text, name, name_len);
     if (e->rc == 0)
         e->rc = spry_buf_append_byte(&e->text, '=');
-    for (size_t i = 0; i < n && e->rc == 0; i++)
-        e->rc = spry_buf_append(&e->text, parts[i].s, parts[i].n);
+    /* A value ends at a NUL (PATH_TRANSLATED decodes "%00"): the guest
+     * sees C strings, and the list below is split at NULs. */
+    for (size_t i = 0; i < n && e->rc == 0; i++) {
+        const char *nul = memchr(parts[i].s, 0, parts[i].n);
+        e->rc = spry_buf_append(&e->text, parts[i].s,
+                                nul != NULL ? (size_t)(nul - parts[i].s) : parts[i].n);
+        if (nul != NULL)
+            break;
+    }
     if (e->rc == 0)
         e->rc = spry_buf_append_byte(&e->text, 0);
     if (e->rc == 0)
