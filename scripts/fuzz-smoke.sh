@@ -5,7 +5,8 @@
 # (wasi reads its input as a sequence of calls), toml on the toml-test
 # documents, wagi (CGI responses, argv and environment) on an empty corpus,
 # manifest (spin.toml loading without network, then the router) on
-# fuzz/seeds/manifest and the toml-test documents.
+# fuzz/seeds/manifest and the toml-test documents, http_head (the raw
+# HTTP/1 head scanner) on a few request heads.
 # Any crash, leak, or input slower than 1 s fails. Ends with the runner's
 # "N passed, N failed" line (one test per harness).
 set -uo pipefail
@@ -13,9 +14,10 @@ cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-60}
 # Seconds per harness, out of the total budget (two harnesses used to get
 # FUZZ_SECONDS each).
-declare -A share=([decode]=$((seconds * 2 * 25 / 100)) [run]=$((seconds * 2 * 25 / 100))
-                  [toml]=$((seconds * 2 * 14 / 100)) [wasi]=$((seconds * 2 * 15 / 100))
-                  [wagi]=$((seconds * 2 * 9 / 100)) [manifest]=$((seconds * 2 * 12 / 100)))
+declare -A share=([decode]=$((seconds * 2 * 24 / 100)) [run]=$((seconds * 2 * 24 / 100))
+                  [toml]=$((seconds * 2 * 14 / 100)) [wasi]=$((seconds * 2 * 14 / 100))
+                  [wagi]=$((seconds * 2 * 9 / 100)) [manifest]=$((seconds * 2 * 10 / 100))
+                  [http_head]=$((seconds * 2 * 5 / 100)))
 build=build-fuzz
 make -s BUILD=$build CC=clang FUZZ=1 fuzz-bins >/dev/null || { echo "fuzz: build failed"; echo "0 passed, 1 failed"; exit 1; }
 
@@ -38,7 +40,7 @@ if [ -d "$toml_tests" ] && [ -z "$(ls -A "$toml_corpus" 2>/dev/null)" ]; then
 fi
 mkdir -p "$toml_corpus"
 passed=0 failed=0
-for h in decode run toml wasi wagi manifest; do
+for h in decode run toml wasi wagi manifest http_head; do
     work=$build/work-$h
     rm -rf "$work"; mkdir -p "$work"
     if [ "$h" = toml ]; then cp -r "$toml_corpus" "$work/corpus"
@@ -46,6 +48,12 @@ for h in decode run toml wasi wagi manifest; do
     elif [ "$h" = manifest ]; then
         cp -r "$toml_corpus" "$work/corpus"
         cp fuzz/seeds/manifest/*.toml "$work/corpus/"
+    elif [ "$h" = http_head ]; then
+        # The first byte picks the limits (even: the defaults; odd: small ones).
+        mkdir -p "$work/corpus"
+        printf '\0GET / HTTP/1.1\r\nHost: a\r\n\r\n' >"$work/corpus/get"
+        printf '\0POST /x?y HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\nabc' >"$work/corpus/post"
+        printf '\377\r\nGET / HTTP/1.0\r\nA: b\r\n c\r\nB:\td\n\r\n' >"$work/corpus/odd"
     else cp -r "$corpus" "$work/corpus"; fi
     t=${share[$h]}
     [ "$t" -lt 1 ] && t=1

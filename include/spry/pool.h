@@ -90,6 +90,67 @@ SPRY_API int spry_prepared_create(struct spry_pool *pool, const struct spry_modu
 SPRY_API void spry_prepared_destroy(struct spry_prepared *prepared);
 
 /*
+ * Linked groups: several modules instantiated together, in order, in one
+ * store, the later ones importing what the earlier ones export (a
+ * component's core instances, linked by the component layer). Each import
+ * of member k comes from a host function, a host global, or an export of a
+ * member before k. The group is one pool slot: at most one of its members
+ * may define a linear memory (the slot's); others may import it.
+ * Instantiation is tried once, as for a single module; the memory image
+ * holds the memory after every member's data segments. At each acquire
+ * the members' start functions run in order.
+ */
+enum spry_link_kind {
+    SPRY_LINK_HOST_FUNC = 0,
+    SPRY_LINK_HOST_GLOBAL = 1,
+    SPRY_LINK_EXPORT = 2,
+};
+
+struct spry_link_import {
+    uint8_t kind; /* enum spry_link_kind */
+    union {
+        const struct spry_host_def *func;
+        const struct spry_host_global *global;
+        struct {
+            uint32_t member; /* an earlier member */
+            const char *name;
+            size_t name_len;
+        } exp;
+    } of;
+};
+
+struct spry_link_member {
+    const struct spry_module *module;
+    const struct spry_link_import *imports; /* spry_module_import_count(module) entries */
+};
+
+struct spry_link_options {
+    /* Frees the data attached to a slot with spry_pool_set_slot_data when the
+     * slot stops holding the group's instances. May be NULL. */
+    void (*slot_data_free)(void *data);
+};
+
+/* Prepares a linked group. members, their modules and imports (and the
+ * strings and defs they point to) are borrowed: they must outlive the
+ * prepared group. options may be NULL. Errors name the member and import. */
+SPRY_API int spry_prepared_create_linked(struct spry_pool *pool,
+                                         const struct spry_link_member *members, size_t nmembers,
+                                         const struct spry_link_options *options,
+                                         struct spry_prepared **out, struct spry_report *report);
+
+/* Of an acquired instance: the instance of member k of its group (k = 0 is
+ * the one spry_pool_acquire returns; a single module is a group of one),
+ * or NULL when k is out of range. */
+SPRY_API struct spry_instance *spry_pool_member(const struct spry_instance *inst, uint32_t k);
+
+/* Data an embedder keeps with a slot for as long as the slot holds the
+ * same group's instances (lookups computed once per instantiation rather
+ * than per acquire). NULL after the slot (re)instantiates. Freed with the
+ * group's slot_data_free. */
+SPRY_API void *spry_pool_slot_data(const struct spry_instance *inst);
+SPRY_API void spry_pool_set_slot_data(struct spry_instance *inst, void *data);
+
+/*
  * Acquires a fresh instance of the prepared module, waiting in the queue
  * when every slot is busy. The start function, if any, has run (a trap there
  * returns SPRY_ETRAP with `trap` filled when not NULL, and the slot goes
@@ -98,7 +159,8 @@ SPRY_API void spry_prepared_destroy(struct spry_prepared *prepared);
  */
 SPRY_API int spry_pool_acquire(struct spry_prepared *prepared, struct spry_instance **out,
                                struct spry_report *report, struct spry_trap *trap);
-/* Gives the instance back; it must not be used afterwards. */
+/* Gives the instance back (any member of a group gives the whole group
+ * back); it must not be used afterwards. */
 SPRY_API void spry_pool_release(struct spry_instance *inst);
 
 struct spry_pool_stats {

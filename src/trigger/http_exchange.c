@@ -13,6 +13,7 @@
 
 #include "base/alloc.h"
 #include "base/log.h"
+#include "trigger/http_status.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -100,13 +101,6 @@ static bool text_ok(const char *s)
         if (*s == '\r' || *s == '\n')
             return false;
     return true;
-}
-
-/* Headers the server writes itself from content_length and the protocol. */
-static bool reserved_response_header(const char *name)
-{
-    return strcasecmp(name, "content-length") == 0 || strcasecmp(name, "transfer-encoding") == 0 ||
-           strcasecmp(name, "connection") == 0;
 }
 
 static int start_locked(struct http_exchange *ex, uint16_t status,
@@ -272,7 +266,7 @@ static void on_stop(h2o_generator_t *gen, h2o_req_t *req)
 static void apply_head(struct http_exchange *ex, h2o_req_t *req)
 {
     req->res.status = ex->status;
-    req->res.reason = "OK";
+    req->res.reason = http_status_reason(ex->status);
     req->res.content_length = ex->content_length < 0 ? SIZE_MAX : (size_t)ex->content_length;
     const char *p = (const char *)ex->head.data, *end = p + ex->head.len;
     while (p != NULL && p < end) {

@@ -19,6 +19,8 @@
 #define H2O_USE_LIBUV 0
 #define H2O_USE_EPOLL 1
 #include <h2o.h>
+#include <h2o/http1.h>
+#include <h2o/http2.h>
 
 #include "base/arena.h"
 #include "base/buf.h"
@@ -29,6 +31,7 @@
 #include <semaphore.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <strings.h>
 
 struct http_workers;
 
@@ -44,6 +47,7 @@ struct http_loop {
     h2o_multithread_receiver_t exchanges; /* exchange messages: pump */
     h2o_multithread_receiver_t control;   /* shutdown / stop */
     h2o_timeout_t deadline;               /* request_timeout_ms */
+    h2o_timeout_t head_timeout;           /* header_timeout_ms: handshake + first head */
     atomic_size_t connections;
     atomic_bool stop;
 };
@@ -107,6 +111,18 @@ int workers_create(uint32_t nthreads, uint32_t queue_max, struct http_workers **
 int workers_push(struct http_workers *w, struct http_exchange *ex);
 /* Lets queued work finish, then joins the threads and frees. */
 void workers_destroy(struct http_workers *w);
+
+/* http_accept.c: takes the accepted socket; hands it to h2o after the TLS
+ * handshake and, for HTTP/1, a first request head that head_scan passed. */
+void accept_connection(struct http_loop *loop, h2o_socket_t *sock);
+
+/* Response fields the server writes itself (from the content length and
+ * the protocol); a static response or an executor cannot set them. */
+static inline bool reserved_response_header(const char *name)
+{
+    return strcasecmp(name, "content-length") == 0 || strcasecmp(name, "transfer-encoding") == 0 ||
+           strcasecmp(name, "connection") == 0;
+}
 
 /* http_tls.c */
 int tls_context_create(const char *cert, const char *key, SSL_CTX **out,

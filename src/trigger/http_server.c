@@ -12,6 +12,8 @@
 
 #include "base/alloc.h"
 #include "base/log.h"
+#include "trigger/http_head.h"
+#include "trigger/http_status.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -53,52 +55,85 @@ void http_server_config_init(struct http_server_config *c)
 
 struct verdict {
     int status; /* 0: admitted */
-    const char *reason;
     const char *body;
 };
+
+/*
+ * HTTP/1: the request's head as it came off the connection, checked with
+ * head_scan (http_head.h: bare LF, conflicting framing fields, limits).
+ * h2o 2.2 parses a head in place at the start of the socket's input buffer
+ * and consumes it only once the response is done (lib/http1.c), so the
+ * buffer still starts with this request's head here; the method and target
+ * are compared with h2o's to be sure of it. If they differ (an h2o that
+ * works otherwise), the request is refused, not let through unchecked.
+ * The connection's first head was already checked before h2o saw it
+ * (http_accept.c); this covers the heads after it.
+ */
+static struct verdict check_http1_head(const struct http_limits *l, h2o_req_t *req)
+{
+    h2o_socket_t *sock = req->conn->callbacks->get_socket != NULL
+                             ? req->conn->callbacks->get_socket(req->conn)
+                             : NULL;
+    struct head_verdict v;
+    enum head_state st = sock != NULL && sock->input != NULL
+                             ? head_scan(sock->input->bytes, sock->input->size, l, &v)
+                             : HEAD_PARTIAL;
+    if (st == HEAD_REJECT)
+        return (struct verdict){v.status, v.why};
+    if (st == HEAD_COMPLETE &&
+        h2o_memis(sock->input->bytes + v.method_at, v.method_len, req->input.method.base,
+                  req->input.method.len) &&
+        h2o_memis(sock->input->bytes + v.target_at, v.target_len, req->input.path.base,
+                  req->input.path.len))
+        return (struct verdict){0, NULL};
+    spry_log(SPRY_LOG_ERROR, "the HTTP/1 request head is not at the start of the connection's "
+                             "buffer (an h2o other than 2.2?): request refused");
+    return (struct verdict){500, "Internal Server Error\n"};
+}
 
 /*
  * h2o 2.2 parses with picohttpparser and enforces: request head size (about
  * 400 KiB in all), 100 fields, the body limit (413, before reading a
  * declared length), bare CR (400). The rest of docs/http.md's limits are
- * checked here, after parsing and before any executor runs. An obs-fold
- * continuation line reaches us as a field with an empty name.
+ * checked here, after parsing and before any executor runs, on h2o's view
+ * of the request (HTTP/2 has no other; for HTTP/1 check_http1_head ran
+ * first). An obs-fold continuation line reaches us as a field with an empty
+ * name.
  */
 static struct verdict admit(const struct http_limits *l, h2o_req_t *req)
 {
-    struct verdict v = {0, NULL, NULL};
     size_t line = req->input.method.len + 1 + req->input.path.len + sizeof(" HTTP/1.1") - 1;
     if (line > l->max_request_line)
-        return (struct verdict){414, "URI Too Long", "request line too long\n"};
+        return (struct verdict){414, "request line too long\n"};
     size_t fields = req->headers.size + (req->input.authority.len ? 1 : 0);
     size_t block =
         req->input.authority.len ? sizeof("host: \r\n") - 1 + req->input.authority.len : 0;
     for (size_t i = 0; i < req->headers.size; i++) {
         const h2o_header_t *h = &req->headers.entries[i];
         if (h->name->len == 0)
-            return (struct verdict){400, "Bad Request", "obsolete line folding\n"};
+            return (struct verdict){400, "obsolete line folding\n"};
         for (size_t k = 0; k < h->value.len; k++) {
             char c = h->value.base[k];
             if (c == '\r' || c == '\n' || c == '\0')
-                return (struct verdict){400, "Bad Request", "bad character in a field\n"};
+                return (struct verdict){400, "bad character in a field\n"};
         }
         size_t one = h->name->len + 2 + h->value.len;
         if (one > l->max_header_line)
-            return (struct verdict){431, "Request Header Fields Too Large", "field too long\n"};
+            return (struct verdict){431, "field too long\n"};
         block += one + 2;
     }
     if (block > l->max_header_block)
-        return (struct verdict){431, "Request Header Fields Too Large", "header too large\n"};
+        return (struct verdict){431, "header too large\n"};
     if (fields > l->max_header_fields)
-        return (struct verdict){431, "Request Header Fields Too Large", "too many fields\n"};
-    return v;
+        return (struct verdict){431, "too many fields\n"};
+    return (struct verdict){0, NULL};
 }
 
-static void send_error(h2o_req_t *req, int status, const char *reason, const char *body, bool close)
+static void send_error(h2o_req_t *req, int status, const char *body, bool close)
 {
     if (close)
         req->http1_is_persistent = 0;
-    h2o_send_error_generic(req, status, reason, body,
+    h2o_send_error_generic(req, status, http_status_reason(status), body,
                            close ? H2O_SEND_ERROR_HTTP1_CLOSE_CONNECTION : 0);
 }
 
@@ -107,7 +142,7 @@ static void send_error(h2o_req_t *req, int status, const char *reason, const cha
 static void send_text(h2o_req_t *req, int status, const char *ctype, const char *body, size_t len)
 {
     req->res.status = status;
-    req->res.reason = "OK";
+    req->res.reason = http_status_reason(status);
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, ctype,
                    strlen(ctype));
     req->res.content_length = len;
@@ -150,19 +185,19 @@ static void serve_well_known(struct http_server *s, h2o_req_t *req, const char *
         send_text(req, 200, "application/json", body.base, body.len);
         return;
     }
-    send_error(req, 404, "Not Found", "Not Found\n", false);
+    send_error(req, 404, "Not Found\n", false);
 }
 
 static void serve_static(h2o_req_t *req, const struct http_static_response *sr)
 {
     req->res.status = sr->status;
-    req->res.reason = "OK";
+    req->res.reason = http_status_reason(sr->status);
     for (size_t i = 0; i < sr->nheaders; i++) {
         const struct http_header_pair *h = &sr->headers[i];
+        if (reserved_response_header(h->name))
+            continue;
         h2o_iovec_t name = h2o_strdup(&req->pool, h->name, strlen(h->name));
         h2o_strtolower(name.base, name.len);
-        if (h2o_memis(name.base, name.len, H2O_STRLIT("content-length")))
-            continue;
         h2o_add_header_by_str(&req->pool, &req->res.headers, name.base, name.len, 1, NULL, h->value,
                               strlen(h->value));
     }
@@ -291,7 +326,7 @@ static void dispatch(struct http_loop *loop, h2o_req_t *req, const struct http_m
     const struct http_executor *executor = m->route->executor;
     if (executor == NULL || executor->handle == NULL) {
         spry_log(SPRY_LOG_ERROR, "route '%s' has no executor", m->raw_route);
-        send_error(req, 500, "Internal Server Error", "Internal Server Error\n", false);
+        send_error(req, 500, "Internal Server Error\n", false);
         return;
     }
     char client[NI_MAXHOST + 16];
@@ -301,14 +336,14 @@ static void dispatch(struct http_loop *loop, h2o_req_t *req, const struct http_m
                        4 * req->input.path.len + 64 * 1024;
     struct http_exchange *ex;
     if (exchange_create(loop, executor, arena_max, &ex) != 0) {
-        send_error(req, 503, "Service Unavailable", "Service Unavailable\n", false);
+        send_error(req, 503, "Service Unavailable\n", false);
         return;
     }
     int rc = fill_request(ex, req, m, client, req->conn->ctx == &loop->ctx && s->ssl_ctx != NULL);
     if (rc != 0) {
         exchange_release(ex);
         exchange_release(ex);
-        send_error(req, 500, "Internal Server Error", "Internal Server Error\n", false);
+        send_error(req, 500, "Internal Server Error\n", false);
         return;
     }
     if (workers_push(s->workers, ex) != 0) {
@@ -316,8 +351,7 @@ static void dispatch(struct http_loop *loop, h2o_req_t *req, const struct http_m
                  ex->req.path);
         exchange_release(ex);
         exchange_release(ex);
-        send_error(req, 503, "Service Unavailable", "Service Unavailable: request queue full\n",
-                   false);
+        send_error(req, 503, "Service Unavailable: request queue full\n", false);
         return;
     }
     exchange_attach(ex, req);
@@ -332,9 +366,13 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     struct http_server *s = ((struct spry_handler *)self)->server;
     struct http_loop *loop = H2O_STRUCT_FROM_MEMBER(struct http_loop, ctx, req->conn->ctx);
-    struct verdict v = admit(&s->config.limits, req);
+    struct verdict v = {0, NULL};
+    if (req->version < 0x200)
+        v = check_http1_head(&s->config.limits, req);
+    if (v.status == 0)
+        v = admit(&s->config.limits, req);
     if (v.status != 0) {
-        send_error(req, v.status, v.reason, v.body, true);
+        send_error(req, v.status, v.body, true);
         return 0;
     }
     const char *path = req->input.path.base;
@@ -345,7 +383,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     }
     struct http_match m;
     if (s->config.router == NULL || http_router_match(s->config.router, path, len, &m) != 0) {
-        send_error(req, 404, "Not Found", "Not Found\n", false);
+        send_error(req, 404, "Not Found\n", false);
         return 0;
     }
     if (m.route->kind == HTTP_TARGET_STATIC) {
@@ -382,7 +420,7 @@ static void on_accept(h2o_socket_t *listener, const char *err)
     atomic_fetch_add(&loop->connections, 1);
     sock->on_close.cb = on_conn_close;
     sock->on_close.data = loop;
-    h2o_accept(&loop->accept_ctx, sock);
+    accept_connection(loop, sock);
 }
 
 static void close_listener(struct http_loop *loop)
@@ -436,10 +474,11 @@ static void init_loop_context(struct http_loop *loop)
     h2o_context_init(&loop->ctx, h2o_evloop_create(), &s->globalconf);
     loop->accept_ctx.ctx = &loop->ctx;
     loop->accept_ctx.hosts = s->globalconf.hosts;
-    loop->accept_ctx.ssl_ctx = s->ssl_ctx;
+    /* No ssl_ctx: the handshake is ours (accept_connection), not h2o_accept's. */
     h2o_multithread_register_receiver(loop->ctx.queue, &loop->exchanges, exchange_on_message);
     h2o_multithread_register_receiver(loop->ctx.queue, &loop->control, on_control);
     h2o_timeout_init(loop->ctx.loop, &loop->deadline, s->config.limits.request_timeout_ms);
+    h2o_timeout_init(loop->ctx.loop, &loop->head_timeout, s->config.limits.header_timeout_ms);
     loop->listener =
         h2o_evloop_socket_create(loop->ctx.loop, loop->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
     loop->listen_fd = -1;

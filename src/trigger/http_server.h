@@ -24,9 +24,9 @@ struct http_limits {
     uint32_t max_request_line;   /* method + target + version [8 KiB] -> 414 */
     uint32_t max_header_line;    /* one field, "name: value" [8 KiB] -> 431 */
     uint32_t max_header_block;   /* all fields together [64 KiB] -> 431 */
-    uint32_t max_header_fields;  /* [100] -> 431 (the library itself caps at 100) */
+    uint32_t max_header_fields;  /* [100] -> 431 (h2o caps at 100: 400 on a later head) */
     uint64_t max_body_bytes;     /* [16 MiB] -> 413, before reading a declared length */
-    uint32_t header_timeout_ms;  /* reading a request [10 s] */
+    uint32_t header_timeout_ms;  /* reading a request head (and the TLS handshake) [10 s] */
     uint32_t idle_timeout_ms;    /* idle keep-alive connection [60 s] */
     uint32_t request_timeout_ms; /* deadline from dispatch to response end [30 s] -> 504 */
     uint32_t drain_timeout_ms;   /* on stop, wait this long for in-flight requests [30 s] */

@@ -319,7 +319,8 @@ int spry_pool_acquire(struct spry_prepared *prepared, struct spry_instance **out
         }
         atomic_fetch_add(&pool->instantiated, 1);
     }
-    rc = instance_run_start(s->inst, report, trap);
+    for (uint32_t k = 0; k < prepared->nmembers && rc == 0; k++)
+        rc = instance_run_start(s->insts[k], report, trap);
     if (rc != 0) {
         spry_pool_release(s->inst);
         return rc;
@@ -332,7 +333,7 @@ int spry_pool_acquire(struct spry_prepared *prepared, struct spry_instance **out
 void spry_pool_release(struct spry_instance *inst)
 {
     struct pool_slot *s = inst->pool_slot;
-    SPRY_ASSERT(s != NULL && s->in_use && s->inst == inst);
+    SPRY_ASSERT(s != NULL && s->in_use && s->inst != NULL);
     struct spry_pool *pool = s->pool;
     if (prepared_reset(s) != 0) {
         give_back_evicted(pool, s);

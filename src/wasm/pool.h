@@ -31,9 +31,14 @@ struct pool_slot {
     struct spry_pool *pool;
     struct slot_memory mem;
     struct spry_store *store;    /* created on first use, kept for the pool's life */
-    struct spry_prepared *owner; /* whose instance the slot holds, or NULL */
-    struct spry_instance *inst;  /* that instance: ready when the slot is free */
-    struct slot_snapshot snap;
+    struct spry_prepared *owner; /* whose instances the slot holds, or NULL */
+    /* The owner's member instances (owner->nmembers; inst == insts[0]):
+     * ready when the slot is free. Snapshots are taken once every member is
+     * instantiated, since later members may write earlier ones' tables. */
+    struct spry_instance *inst;
+    struct spry_instance **insts;
+    struct slot_snapshot *snaps;
+    void *user; /* spry_pool_set_slot_data: freed with owner->slot_data_free */
     bool in_use;
     /* Free lists (only while !in_use): the pool's, least recently used
      * first, and the owner's, most recently used first. */
@@ -62,10 +67,19 @@ struct spry_pool {
     atomic_uint_fast64_t acquired, reused, instantiated, rejected, timed_out;
 };
 
+/* One module of a prepared group, its imports resolved to sources. */
+struct prepared_member {
+    const struct spry_module *module;
+    struct spry_link_import *imports; /* owned copy; names borrowed */
+    uint32_t *export_index;           /* SPRY_LINK_EXPORT imports: index in the source's exports */
+};
+
 struct spry_prepared {
     struct spry_pool *pool;
-    const struct spry_module *module;
-    const void **resolved; /* per import: its spry_host_def or spry_host_global */
+    struct prepared_member *members;
+    uint32_t nmembers;
+    int32_t memory_member; /* the member defining the slot's memory, or -1 */
+    void (*slot_data_free)(void *data);
     bool has_memory;
     struct memory_image image;
     struct pool_slot *free_head; /* free slots holding this module's instance */

@@ -1,18 +1,26 @@
 /*
- * Prepared modules: imports resolved once, instantiation checked once, the
- * initial memory built once as an image (image.h); and the three things a
- * pool slot does with them: instantiate (on a slot's first use by the
- * module), reset (at every release), evict (when the slot changes module).
+ * Prepared modules and linked groups of modules: imports resolved once,
+ * instantiation checked once, the initial memory built once as an image
+ * (image.h); and the three things a pool slot does with them: instantiate
+ * (on a slot's first use by the group), reset (at every release), evict
+ * (when the slot changes group). A single module is a group of one.
  *
  * Why a reset gives a fresh instance. Instantiation determines: the memory
  * (the image, then zeroes), each global's value, each table's size and
  * elements, and which segments are dropped; the functions and the segments'
  * references are fixed per instance and never written. The snapshot keeps
  * the written kinds as instantiation left them; reset writes them back and
- * puts the memory back to the image. The start function then runs again
- * at acquire, as it would in a new instance.
+ * puts the memory back to the image. The start functions then run again
+ * at acquire, as they would in new instances.
+ *
+ * A group's members share one store and at most one memory (the slot's),
+ * so the image is the memory after every member's active data segments,
+ * and the snapshots are taken after the last member is instantiated: a
+ * member's segments may write an earlier member's table (a component's
+ * "fixup" module fills its "shim" module's table this way).
  */
 #include "base/alloc.h"
+#include "base/assert.h"
 #include "wasm/pool.h"
 #include "wasm/runtime.h"
 
@@ -83,17 +91,115 @@ static void snapshot_restore(const struct slot_snapshot *snap, struct spry_insta
     inst->trap_message[0] = '\0';
 }
 
+/* ---- members' imports ----------------------------------------------------- */
+
+/* The object behind export number `index` of an instance. */
+static void export_of(const struct spry_instance *inst, uint32_t index, struct spry_extern *out)
+{
+    const struct wasm_export *e = &inst->module->exports[index];
+    out->kind = e->kind;
+    switch (e->kind) {
+    case SPRY_EXTERN_FUNC:
+        out->of.func = inst->funcs[e->index];
+        break;
+    case SPRY_EXTERN_TABLE:
+        out->of.table = inst->tables[e->index];
+        break;
+    case SPRY_EXTERN_MEMORY:
+        out->of.memory = inst->memories[e->index];
+        break;
+    default:
+        out->of.global = inst->globals[e->index];
+        break;
+    }
+}
+
+/* Creates member k's imports in `store`: host objects, or earlier members'
+ * exports. */
+static int member_imports(struct spry_store *store, const struct spry_prepared *p, uint32_t k,
+                          struct spry_instance *const *insts, struct spry_extern *imports,
+                          struct spry_report *report)
+{
+    const struct prepared_member *m = &p->members[k];
+    size_t n = spry_module_import_count(m->module);
+    for (size_t i = 0; i < n; i++) {
+        const struct spry_link_import *li = &m->imports[i];
+        int rc = 0;
+        switch (li->kind) {
+        case SPRY_LINK_HOST_FUNC:
+            imports[i].kind = SPRY_EXTERN_FUNC;
+            rc = spry_func_new_host(store, &li->of.func->type, li->of.func->fn, li->of.func->user,
+                                    &imports[i].of.func);
+            break;
+        case SPRY_LINK_HOST_GLOBAL:
+            imports[i].kind = SPRY_EXTERN_GLOBAL;
+            rc = spry_global_new(store, li->of.global->type, li->of.global->value,
+                                 &imports[i].of.global);
+            break;
+        default:
+            export_of(insts[li->of.exp.member], m->export_index[i], &imports[i]);
+            break;
+        }
+        if (rc != 0)
+            return spry_report_set(report, rc, "member %u: cannot create host import %zu", k, i);
+    }
+    return 0;
+}
+
+/* Instantiates every member in order into `store` (memory in `where` when
+ * not NULL); insts[] receives them. */
+static int build_members(struct spry_store *store, const struct spry_prepared *p,
+                         const struct instance_slot *where, struct spry_instance **insts,
+                         struct spry_report *report)
+{
+    int rc = 0;
+    for (uint32_t k = 0; k < p->nmembers && rc == 0; k++) {
+        const struct prepared_member *m = &p->members[k];
+        size_t nimports = spry_module_import_count(m->module);
+        struct spry_extern *imports = spry_calloc(nimports + 1, sizeof *imports);
+        if (imports == NULL)
+            return spry_report_set(report, SPRY_ENOMEM, "pool: out of memory instantiating");
+        rc = member_imports(store, p, k, insts, imports, report);
+        if (rc == 0)
+            rc = instance_build(store, m->module, imports, nimports,
+                                (int32_t)k == p->memory_member ? where : NULL, &insts[k], report);
+        spry_free(imports);
+        if (rc != 0 && p->nmembers > 1) {
+            struct spry_report inner = *report;
+            spry_report_init(report);
+            spry_report_set(report, rc, "member %u: %s", k, inner.message);
+        }
+    }
+    return rc;
+}
+
 /* ---- slots ------------------------------------------------------------------ */
+
+static void slot_members_free(struct pool_slot *slot, const struct spry_prepared *owner)
+{
+    if (slot->snaps != NULL) {
+        for (uint32_t k = 0; k < owner->nmembers; k++)
+            if (slot->insts[k] != NULL)
+                snapshot_free(&slot->snaps[k], slot->insts[k]->module->ntables);
+    }
+    if (slot->user != NULL && owner->slot_data_free != NULL)
+        owner->slot_data_free(slot->user);
+    slot->user = NULL;
+    spry_free(slot->snaps);
+    spry_free(slot->insts);
+    slot->snaps = NULL;
+    slot->insts = NULL;
+    slot->inst = NULL;
+}
 
 void prepared_evict(struct pool_slot *slot)
 {
-    if (slot->inst != NULL)
-        snapshot_free(&slot->snap, slot->inst->module->ntables);
+    if (slot->owner != NULL)
+        slot_members_free(slot, slot->owner);
     if (slot->store != NULL)
         runtime_store_clear(slot->store);
     slot_memory_wipe(&slot->mem);
     slot->owner = NULL;
-    slot->inst = NULL;
 }
 
 int prepared_instantiate(struct pool_slot *slot, struct spry_prepared *prepared,
@@ -106,47 +212,44 @@ int prepared_instantiate(struct pool_slot *slot, struct spry_prepared *prepared,
         return spry_report_set(report, SPRY_ENOMEM, "pool: out of memory creating a store");
     if (prepared->has_memory && slot_memory_load(&slot->mem, &prepared->image) != 0)
         return spry_report_set(report, SPRY_ENOMEM, "pool: cannot map the memory image");
-    size_t nimports = spry_module_import_count(prepared->module);
-    struct spry_extern *imports = spry_calloc(nimports + 1, sizeof *imports);
-    if (imports == NULL)
+    /* The owner is set first so that a failure below frees through it. */
+    slot->owner = prepared;
+    slot->insts = spry_calloc(prepared->nmembers, sizeof *slot->insts);
+    slot->snaps = spry_calloc(prepared->nmembers, sizeof *slot->snaps);
+    if (slot->insts == NULL || slot->snaps == NULL)
         return spry_report_set(report, SPRY_ENOMEM, "pool: out of memory instantiating");
     struct instance_slot where = {slot->mem.base, slot->mem.reserved, true};
-    struct spry_instance *inst = NULL;
-    int rc = link_create(slot->store, prepared->module, prepared->resolved, imports, report);
-    if (rc == 0)
-        rc =
-            instance_build(slot->store, prepared->module, imports, nimports, &where, &inst, report);
-    spry_free(imports);
-    if (rc == 0) {
-        slot->inst = inst;
-        inst->pool_slot = slot;
-        rc = snapshot_take(&slot->snap, inst);
+    int rc = build_members(slot->store, prepared, &where, slot->insts, report);
+    for (uint32_t k = 0; k < prepared->nmembers && rc == 0; k++) {
+        slot->insts[k]->pool_slot = slot;
+        rc = snapshot_take(&slot->snaps[k], slot->insts[k]);
         if (rc != 0)
             spry_report_set(report, rc, "pool: out of memory instantiating");
     }
     if (rc != 0)
         return rc;
-    slot->owner = prepared;
+    slot->inst = slot->insts[0];
     return 0;
 }
 
 int prepared_reset(struct pool_slot *slot)
 {
-    struct spry_instance *inst = slot->inst;
-    if (slot->owner->has_memory) {
-        struct spry_memory *mem = inst->memories[0];
+    const struct spry_prepared *p = slot->owner;
+    if (p->has_memory) {
+        struct spry_memory *mem = slot->insts[p->memory_member]->memories[0];
         int rc = slot_memory_reset(&slot->mem, mem->size, slot->pool->config.keep_resident_bytes);
         if (rc != 0)
             return rc;
-        mem->size = slot->owner->image.initial;
+        mem->size = p->image.initial;
         mem->type.min = mem->size / WASM_PAGE_SIZE;
     }
-    snapshot_restore(&slot->snap, inst);
+    for (uint32_t k = 0; k < p->nmembers; k++)
+        snapshot_restore(&slot->snaps[k], slot->insts[k]);
     runtime_store_reset(slot->store);
     return 0;
 }
 
-/* ---- prepared modules ------------------------------------------------------- */
+/* ---- prepared groups -------------------------------------------------------- */
 
 /* Instantiates once in a scratch store to check that instantiation works
  * and to capture the initial memory as the image. */
@@ -155,61 +258,157 @@ static int build_image(struct spry_prepared *p, struct spry_report *report)
     struct spry_store *store;
     if (spry_store_create(&p->pool->limits, &store) != 0)
         return spry_report_set(report, SPRY_ENOMEM, "out of memory preparing a module");
-    size_t nimports = spry_module_import_count(p->module);
-    struct spry_extern *imports = spry_calloc(nimports + 1, sizeof *imports);
-    struct spry_instance *inst = NULL;
-    int rc = imports == NULL ? spry_report_set(report, SPRY_ENOMEM, "out of memory") : 0;
+    struct spry_instance **insts = spry_calloc(p->nmembers, sizeof *insts);
+    int rc = insts == NULL ? spry_report_set(report, SPRY_ENOMEM, "out of memory") : 0;
     if (rc == 0)
-        rc = link_create(store, p->module, p->resolved, imports, report);
-    if (rc == 0)
-        rc = instance_build(store, p->module, imports, nimports, NULL, &inst, report);
+        rc = build_members(store, p, NULL, insts, report);
     if (rc == 0 && p->has_memory) {
-        const struct spry_memory *mem = inst->memories[0];
-        uint64_t extent;
-        rc = instance_data_extent(inst, &extent);
+        const struct spry_memory *mem = insts[p->memory_member]->memories[0];
+        uint64_t extent = 0;
+        for (uint32_t k = 0; k < p->nmembers && rc == 0; k++) {
+            uint64_t e;
+            rc = instance_data_extent(insts[k], &e);
+            if (rc == 0 && e > extent)
+                extent = e;
+        }
         if (rc == 0)
             rc = image_init(&p->image, mem->base, mem->size, extent, IMAGE_COW_MIN_BYTES);
         if (rc != 0)
             spry_report_set(report, rc, "cannot build the initial memory image");
     }
-    spry_free(imports);
+    spry_free(insts);
     spry_store_destroy(store);
     return rc;
 }
 
-int spry_prepared_create(struct spry_pool *pool, const struct spry_module *module,
-                         const struct spry_host_def *funcs, size_t nfuncs,
-                         const struct spry_host_global *globals, size_t nglobals,
-                         struct spry_prepared **out, struct spry_report *report)
+static void prepared_free(struct spry_prepared *p)
+{
+    if (p->members != NULL) {
+        for (uint32_t k = 0; k < p->nmembers; k++) {
+            spry_free(p->members[k].imports);
+            spry_free(p->members[k].export_index);
+        }
+    }
+    image_fini(&p->image);
+    spry_free(p->members);
+    spry_free(p);
+}
+
+static const char *kind_name(uint8_t kind)
+{
+    return kind == SPRY_EXTERN_FUNC     ? "function"
+           : kind == SPRY_EXTERN_TABLE  ? "table"
+           : kind == SPRY_EXTERN_MEMORY ? "memory"
+                                        : "global";
+}
+
+/* Finds where member k's export-sourced imports come from; finds the
+ * memory. Types are checked by the trial instantiation. */
+static int resolve_member(struct spry_prepared *p, uint32_t k, struct spry_report *report)
+{
+    struct prepared_member *m = &p->members[k];
+    const struct wasm_module *wm = runtime_module(m->module);
+    for (uint32_t i = 0; i < wm->nimports; i++) {
+        const struct spry_link_import *li = &m->imports[i];
+        struct spry_externtype imp;
+        spry_module_import(m->module, i, &imp);
+        bool ok = (li->kind == SPRY_LINK_HOST_FUNC && imp.kind == SPRY_EXTERN_FUNC &&
+                   li->of.func != NULL) ||
+                  (li->kind == SPRY_LINK_HOST_GLOBAL && imp.kind == SPRY_EXTERN_GLOBAL &&
+                   li->of.global != NULL) ||
+                  li->kind == SPRY_LINK_EXPORT;
+        if (!ok)
+            return spry_report_set(report, SPRY_EUNLINKABLE,
+                                   "member %u: import %.*s.%.*s (%s) is given no matching source",
+                                   k, (int)imp.module_len, imp.module, (int)imp.name_len, imp.name,
+                                   kind_name(imp.kind));
+        if (li->kind != SPRY_LINK_EXPORT)
+            continue;
+        if (li->of.exp.member >= k)
+            return spry_report_set(
+                report, SPRY_EINVAL,
+                "member %u: import %.*s.%.*s names member %u, not an earlier one", k,
+                (int)imp.module_len, imp.module, (int)imp.name_len, imp.name, li->of.exp.member);
+        const struct wasm_module *src = runtime_module(p->members[li->of.exp.member].module);
+        uint32_t e = 0;
+        while (e < src->nexports &&
+               !(src->exports[e].name_len == li->of.exp.name_len &&
+                 memcmp(src->exports[e].name, li->of.exp.name, li->of.exp.name_len) == 0))
+            e++;
+        if (e == src->nexports || src->exports[e].kind != imp.kind)
+            return spry_report_set(report, SPRY_EUNLINKABLE,
+                                   "member %u: import %.*s.%.*s: member %u has no %s export %.*s",
+                                   k, (int)imp.module_len, imp.module, (int)imp.name_len, imp.name,
+                                   li->of.exp.member, kind_name(imp.kind), (int)li->of.exp.name_len,
+                                   li->of.exp.name);
+        m->export_index[i] = e;
+    }
+    if (wm->nmemories > wm->num_imported_memories) {
+        if (p->memory_member >= 0)
+            return spry_report_set(report, SPRY_EUNSUPPORTED,
+                                   "members %d and %u both define a memory: a pooled group holds "
+                                   "one",
+                                   p->memory_member, k);
+        p->memory_member = (int32_t)k;
+    }
+    return 0;
+}
+
+/* Checks the memory's minimum against the per-instance cap. */
+static int check_memory_cap(const struct spry_pool *pool, const struct spry_module *module,
+                            struct spry_report *report)
 {
     const struct wasm_module *m = runtime_module(module);
-    if (m->nmemories > 0) {
-        uint64_t need = m->memories[0].limits.min * WASM_PAGE_SIZE;
-        if (need > pool->config.max_memory_bytes)
-            return spry_report_set(report, SPRY_EEXHAUSTED,
-                                   "memory 0 needs %llu pages (%llu bytes) at instantiation, "
-                                   "above the per-instance cap of %llu bytes",
-                                   (unsigned long long)m->memories[0].limits.min,
-                                   (unsigned long long)need,
-                                   (unsigned long long)pool->config.max_memory_bytes);
-    }
+    if (m->nmemories == 0 || m->num_imported_memories > 0)
+        return 0;
+    uint64_t need = m->memories[0].limits.min * WASM_PAGE_SIZE;
+    if (need <= pool->config.max_memory_bytes)
+        return 0;
+    return spry_report_set(report, SPRY_EEXHAUSTED,
+                           "memory 0 needs %llu pages (%llu bytes) at instantiation, "
+                           "above the per-instance cap of %llu bytes",
+                           (unsigned long long)m->memories[0].limits.min, (unsigned long long)need,
+                           (unsigned long long)pool->config.max_memory_bytes);
+}
+
+int spry_prepared_create_linked(struct spry_pool *pool, const struct spry_link_member *members,
+                                size_t nmembers, const struct spry_link_options *options,
+                                struct spry_prepared **out, struct spry_report *report)
+{
+    if (nmembers == 0 || nmembers > UINT32_MAX / 2)
+        return spry_report_set(report, SPRY_EINVAL, "a linked group needs 1 or more members");
     struct spry_prepared *p = spry_calloc(1, sizeof *p);
     if (p == NULL)
         return spry_report_set(report, SPRY_ENOMEM, "out of memory preparing a module");
     p->pool = pool;
-    p->module = module;
-    p->has_memory = m->nmemories > 0;
     p->image.fd = -1;
-    p->resolved = spry_calloc(m->nimports + 1, sizeof *p->resolved);
-    int rc = p->resolved == NULL ? spry_report_set(report, SPRY_ENOMEM, "out of memory") : 0;
+    p->memory_member = -1;
+    p->slot_data_free = options != NULL ? options->slot_data_free : NULL;
+    p->members = spry_calloc(nmembers, sizeof *p->members);
+    int rc = p->members == NULL ? spry_report_set(report, SPRY_ENOMEM, "out of memory") : 0;
     if (rc == 0)
-        rc = link_resolve(module, funcs, nfuncs, globals, nglobals, p->resolved, report);
+        p->nmembers = (uint32_t)nmembers;
+    for (uint32_t k = 0; k < p->nmembers && rc == 0; k++) {
+        struct prepared_member *m = &p->members[k];
+        size_t n = spry_module_import_count(members[k].module);
+        m->module = members[k].module;
+        m->imports = spry_alloc_array(n + 1, sizeof *m->imports);
+        m->export_index = spry_calloc(n + 1, sizeof *m->export_index);
+        if (m->imports == NULL || m->export_index == NULL) {
+            rc = spry_report_set(report, SPRY_ENOMEM, "out of memory");
+            break;
+        }
+        if (n > 0)
+            memcpy(m->imports, members[k].imports, n * sizeof *m->imports);
+        rc = check_memory_cap(pool, m->module, report);
+        if (rc == 0)
+            rc = resolve_member(p, k, report);
+    }
+    p->has_memory = p->memory_member >= 0;
     if (rc == 0)
         rc = build_image(p, report);
     if (rc != 0) {
-        image_fini(&p->image);
-        spry_free(p->resolved);
-        spry_free(p);
+        prepared_free(p);
         return rc;
     }
     pool_register_prepared(pool);
@@ -217,12 +416,65 @@ int spry_prepared_create(struct spry_pool *pool, const struct spry_module *modul
     return 0;
 }
 
+int spry_prepared_create(struct spry_pool *pool, const struct spry_module *module,
+                         const struct spry_host_def *funcs, size_t nfuncs,
+                         const struct spry_host_global *globals, size_t nglobals,
+                         struct spry_prepared **out, struct spry_report *report)
+{
+    int rc = check_memory_cap(pool, module, report);
+    if (rc != 0)
+        return rc;
+    size_t n = spry_module_import_count(module);
+    const void **resolved = spry_calloc(n + 1, sizeof *resolved);
+    struct spry_link_import *imports = spry_calloc(n + 1, sizeof *imports);
+    rc = resolved == NULL || imports == NULL ? spry_report_set(report, SPRY_ENOMEM, "out of memory")
+                                             : 0;
+    if (rc == 0)
+        rc = link_resolve(module, funcs, nfuncs, globals, nglobals, resolved, report);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        struct spry_externtype imp;
+        spry_module_import(module, i, &imp);
+        imports[i].kind =
+            imp.kind == SPRY_EXTERN_FUNC ? SPRY_LINK_HOST_FUNC : SPRY_LINK_HOST_GLOBAL;
+        if (imp.kind == SPRY_EXTERN_FUNC)
+            imports[i].of.func = resolved[i];
+        else
+            imports[i].of.global = resolved[i];
+    }
+    struct spry_link_member member = {module, imports};
+    if (rc == 0)
+        rc = spry_prepared_create_linked(pool, &member, 1, NULL, out, report);
+    spry_free(imports);
+    spry_free(resolved);
+    return rc;
+}
+
 void spry_prepared_destroy(struct spry_prepared *prepared)
 {
     if (prepared == NULL)
         return;
     pool_unregister_prepared(prepared->pool, prepared);
-    image_fini(&prepared->image);
-    spry_free(prepared->resolved);
-    spry_free(prepared);
+    prepared_free(prepared);
+}
+
+struct spry_instance *spry_pool_member(const struct spry_instance *inst, uint32_t k)
+{
+    const struct pool_slot *s = inst->pool_slot;
+    if (s == NULL || s->owner == NULL || k >= s->owner->nmembers)
+        return NULL;
+    return s->insts[k];
+}
+
+void *spry_pool_slot_data(const struct spry_instance *inst)
+{
+    return inst->pool_slot != NULL ? inst->pool_slot->user : NULL;
+}
+
+void spry_pool_set_slot_data(struct spry_instance *inst, void *data)
+{
+    struct pool_slot *s = inst->pool_slot;
+    SPRY_ASSERT(s != NULL && s->in_use);
+    if (s->user != NULL && s->user != data && s->owner->slot_data_free != NULL)
+        s->owner->slot_data_free(s->user);
+    s->user = data;
 }

@@ -15,7 +15,8 @@
  *   /chunks          ?n=N chunks of "chunk-I\n" without a content length
  *   /fail            returns SPRY_ETRAP without a response (-> 500)
  *   /status/:code    answers that status
- *   /static          static response 201, x-static: yes, "static body"
+ *   /static          static response 201, x-static: yes, "static body" (and
+ *                    framing fields the server must drop)
  *   private          component "secret", unreachable
  */
 #include "base/log.h"
@@ -148,8 +149,11 @@ static int test_handle(void *data, struct http_exchange *ex)
 
 static const struct http_executor executor = {NULL, test_handle, test_interrupt};
 
+/* The framing fields are the server's to write: these two are dropped. */
 static const struct http_header_pair static_headers[] = {{"X-Static", "yes"},
-                                                         {"Content-Type", "text/plain"}};
+                                                         {"Content-Type", "text/plain"},
+                                                         {"Transfer-Encoding", "chunked"},
+                                                         {"Content-Length", "999"}};
 
 int main(int argc, char **argv)
 {
@@ -194,7 +198,7 @@ int main(int argc, char **argv)
         {.pattern = "/status/:code", .component_id = "status"},
         {.pattern = "/static",
          .kind = HTTP_TARGET_STATIC,
-         .static_response = {201, static_headers, 2, "static body", 11}},
+         .static_response = {201, static_headers, 4, "static body", 11}},
         {.is_private = true, .component_id = "secret"},
     };
     size_t n = sizeof(routes) / sizeof(routes[0]);

@@ -77,6 +77,31 @@ TEST(tools, sources_are_formatted)
     ASSERT_EQ_INT(rc, 0);
 }
 
+/* The format check names exactly the files clang-format would change (it
+ * checks them all in one clang-format run and parses its diagnostics). */
+TEST(tools, format_check_names_the_unformatted_files)
+{
+    char dir[4200], cmd[32768], out[8192];
+    snprintf(dir, sizeof dir, "%s/fmt", test_tmpdir());
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p %s/scripts && cp %s %s/scripts/ && cp %s %s/ && cd %s && "
+             "git init -q . 2>&1",
+             dir, test_src_path("scripts/check-format.sh"), dir, test_src_path(".clang-format"),
+             dir, dir);
+    ASSERT_EQ_INT(run_capture(cmd, out, sizeof out), 0);
+    snprintf(cmd, sizeof cmd, "%s/good.c", dir);
+    write_file(cmd, "int x;\n");
+    snprintf(cmd, sizeof cmd, "%s/bad.c", dir);
+    write_file(cmd, "int  y ;\n");
+    snprintf(cmd, sizeof cmd, "%s/bad2.h", dir);
+    write_file(cmd, "void f( void ){}\n");
+    snprintf(cmd, sizeof cmd, "%s/scripts/check-format.sh 2>&1", dir);
+    ASSERT_EQ_INT(run_capture(cmd, out, sizeof out), 1);
+    ASSERT_NOT_NULL(strstr(out, "not formatted: bad.c"));
+    ASSERT_NOT_NULL(strstr(out, "not formatted: bad2.h"));
+    ASSERT_NULL(strstr(out, "good.c"));
+}
+
 TEST(cli, version_and_help)
 {
     char cmd[4096], out[8192];

@@ -1,0 +1,274 @@
+/* Linked groups in the instance pool: several modules instantiated in one
+ * slot, importing each other's exports, the way a component's core
+ * instances are (a shim module's table filled by a fixup module). */
+#include "harness/test.h"
+#include "wat.h"
+
+#include "spry/pool.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Member 0, the shim: a table of two functions it calls indirectly. */
+static const char *const SHIM_WAT =
+    "(module\n"
+    "  (table (export \"$imports\") 2 2 funcref)\n"
+    "  (func (export \"0\") (param i32) (result i32)\n"
+    "    (call_indirect (param i32) (result i32) (local.get 0) (i32.const 0)))\n"
+    "  (func (export \"1\") (result i32)\n"
+    "    (call_indirect (result i32) (i32.const 1))))\n";
+
+/* Member 1, the main module: the memory, a data segment, a start function
+ * that records that it ran, and calls through the shim. */
+static const char *const MAIN_WAT =
+    "(module\n"
+    "  (import \"shim\" \"twice\" (func $twice (param i32) (result i32)))\n"
+    "  (import \"shim\" \"seven\" (func $seven (result i32)))\n"
+    "  (memory (export \"memory\") 1 4)\n"
+    "  (data (i32.const 16) \"main\")\n"
+    "  (global $g (export \"g\") (mut i32) (i32.const 5))\n"
+    "  (func $start (i32.store8 (i32.const 200)\n"
+    "    (i32.add (i32.load8_u (i32.const 200)) (i32.const 1))))\n"
+    "  (start $start)\n"
+    "  (func (export \"double\") (param i32) (result i32)\n"
+    "    (i32.mul (local.get 0) (i32.const 2)))\n"
+    "  (func (export \"run\") (param i32) (result i32)\n"
+    "    (i32.add (call $twice (local.get 0)) (call $seven)))\n"
+    "  (func (export \"load\") (param i32) (result i32) (i32.load8_u (local.get 0)))\n"
+    "  (func (export \"scribble\")\n"
+    "    (memory.fill (i32.const 0) (i32.const 0xaa) (i32.const 65536))\n"
+    "    (drop (memory.grow (i32.const 1)))\n"
+    "    (global.set $g (i32.const 99))))\n";
+
+/* Member 2, the fixup: fills the shim's table with the main module's
+ * function and a host function, writes into the main module's memory with
+ * a data segment, and has a start function that runs after main's. */
+static const char *const FIXUP_WAT =
+    "(module\n"
+    "  (import \"main\" \"double\" (func $double (param i32) (result i32)))\n"
+    "  (import \"host\" \"seven\" (func $seven (result i32)))\n"
+    "  (import \"shim\" \"$imports\" (table 2 2 funcref))\n"
+    "  (import \"main\" \"memory\" (memory 1))\n"
+    "  (import \"main\" \"g\" (global $g (mut i32)))\n"
+    "  (elem (i32.const 0) func $double $seven)\n"
+    "  (data (i32.const 100) \"fixed\")\n"
+    "  (func $start (i32.store8 (i32.const 201)\n"
+    "    (i32.add (i32.load8_u (i32.const 200)) (i32.const 1))))\n"
+    "  (start $start)\n"
+    "  (func (export \"clear\") (table.set 0 (i32.const 0) (ref.null func))))\n";
+
+static int host_seven(void *user, struct spry_instance *caller, uint64_t *slots)
+{
+    (void)user;
+    (void)caller;
+    slots[0] = 7;
+    return 0;
+}
+
+static const struct spry_host_def SEVEN = {
+    "host", "seven", {0, 1, NULL, (const uint8_t[]){SPRY_I32}}, host_seven, NULL};
+
+#define EXPORT(member, name)                                                      \
+    {                                                                             \
+        .kind = SPRY_LINK_EXPORT, .of.exp = {(member), (name), sizeof(name) - 1 } \
+    }
+
+static const struct spry_link_import MAIN_IMPORTS[] = {EXPORT(0, "0"), EXPORT(0, "1")};
+static const struct spry_link_import FIXUP_IMPORTS[] = {
+    EXPORT(1, "double"),
+    {.kind = SPRY_LINK_HOST_FUNC, .of.func = &SEVEN},
+    EXPORT(0, "$imports"),
+    EXPORT(1, "memory"),
+    EXPORT(1, "g")};
+
+struct group {
+    struct spry_module *mods[3];
+    struct spry_link_member members[3];
+};
+
+static void group_load(struct group *g)
+{
+    g->mods[0] = wat_load(SHIM_WAT);
+    g->mods[1] = wat_load(MAIN_WAT);
+    g->mods[2] = wat_load(FIXUP_WAT);
+    g->members[0] = (struct spry_link_member){g->mods[0], NULL};
+    g->members[1] = (struct spry_link_member){g->mods[1], MAIN_IMPORTS};
+    g->members[2] = (struct spry_link_member){g->mods[2], FIXUP_IMPORTS};
+}
+
+static void group_free(struct group *g)
+{
+    for (int i = 0; i < 3; i++)
+        spry_module_destroy(g->mods[i]);
+}
+
+static struct spry_pool *small_pool(void)
+{
+    struct spry_pool_config config;
+    spry_pool_config_init(&config);
+    config.slots = 1;
+    config.max_memory_bytes = 16 << 20;
+    struct spry_pool *pool;
+    ASSERT_OK(spry_pool_create(&config, &pool, NULL));
+    return pool;
+}
+
+static int32_t call_i(struct spry_instance *inst, const char *name, int32_t arg)
+{
+    int32_t r;
+    ASSERT_OK(call_i32(inst, name, arg, &r, NULL));
+    return r;
+}
+
+static int slot_frees;
+static void count_free(void *data)
+{
+    (void)data;
+    slot_frees++;
+}
+
+TEST(pool_linked, members_link_to_each_other_and_reset_together)
+{
+    struct group g;
+    group_load(&g);
+    struct spry_pool *pool = small_pool();
+    struct spry_prepared *p;
+    struct spry_report report;
+    spry_report_init(&report);
+    struct spry_link_options opts = {count_free};
+    int rc = spry_prepared_create_linked(pool, g.members, 3, &opts, &p, &report);
+    if (rc != 0)
+        fprintf(stderr, "%s\n", report.message);
+    ASSERT_OK(rc);
+    static int marker;
+    slot_frees = 0;
+    for (int round = 0; round < 4; round++) {
+        struct spry_instance *inst;
+        ASSERT_OK(spry_pool_acquire(p, &inst, NULL, NULL));
+        struct spry_instance *shim = spry_pool_member(inst, 0);
+        struct spry_instance *main = spry_pool_member(inst, 1);
+        struct spry_instance *fix = spry_pool_member(inst, 2);
+        ASSERT_TRUE(shim == inst);
+        ASSERT_NOT_NULL(main);
+        ASSERT_NOT_NULL(fix);
+        ASSERT_NULL(spry_pool_member(inst, 3));
+        /* Slot data survives a reset of the same group, never a re-instantiation. */
+        if (round == 0)
+            ASSERT_NULL(spry_pool_slot_data(inst));
+        else
+            ASSERT_TRUE(spry_pool_slot_data(inst) == &marker);
+        spry_pool_set_slot_data(inst, &marker);
+        /* The shim's table, filled by the fixup: 2*20 + 7. */
+        ASSERT_EQ_INT(call_i(main, "run", 20), 47);
+        /* The image has both members' data; start functions ran in order. */
+        ASSERT_EQ_INT(call_i(main, "load", 16), 'm');
+        ASSERT_EQ_INT(call_i(main, "load", 100), 'f');
+        ASSERT_EQ_INT(call_i(main, "load", 200), 1);
+        ASSERT_EQ_INT(call_i(main, "load", 201), 2);
+        struct spry_extern gx;
+        ASSERT_OK(spry_instance_export(main, "g", &gx));
+        struct spry_val gv;
+        spry_global_get(gx.of.global, &gv);
+        ASSERT_EQ_INT(gv.of.i32, 5);
+        /* Change everything; the next acquire must not see it. */
+        ASSERT_OK(spry_instance_call(main, "scribble", NULL, 0, NULL, 0, NULL));
+        ASSERT_OK(spry_instance_call(fix, "clear", NULL, 0, NULL, 0, NULL));
+        struct spry_val a = {.type = SPRY_I32, .of.i32 = 1}, r;
+        ASSERT_EQ_INT(spry_instance_call(main, "run", &a, 1, &r, 1, NULL), SPRY_ETRAP);
+        spry_pool_release(round % 2 ? main : inst); /* any member gives the group back */
+    }
+    struct spry_pool_stats stats;
+    spry_pool_stats(pool, &stats);
+    ASSERT_EQ_UINT(stats.instantiated, 1);
+    ASSERT_EQ_UINT(stats.reused, 3);
+    ASSERT_EQ_INT(slot_frees, 0);
+    spry_prepared_destroy(p); /* evicts the slot: its data is freed */
+    ASSERT_EQ_INT(slot_frees, 1);
+    spry_pool_destroy(pool);
+    group_free(&g);
+}
+
+static void expect_prepare_error(struct spry_link_member *members, size_t n, int code,
+                                 const char *needle)
+{
+    struct spry_pool *pool = small_pool();
+    struct spry_prepared *p = NULL;
+    struct spry_report report;
+    spry_report_init(&report);
+    ASSERT_EQ_INT(spry_prepared_create_linked(pool, members, n, NULL, &p, &report), code);
+    if (strstr(report.message, needle) == NULL)
+        fprintf(stderr, "message: %s\nwanted: %s\n", report.message, needle);
+    ASSERT_NOT_NULL(strstr(report.message, needle));
+    ASSERT_NULL(p);
+    spry_pool_destroy(pool);
+}
+
+TEST(pool_linked, bad_links_are_reported_with_member_and_import)
+{
+    struct group g;
+    group_load(&g);
+    /* An import from a member that comes later. */
+    static const struct spry_link_import forward[] = {EXPORT(2, "0"), EXPORT(0, "1")};
+    g.members[1].imports = forward;
+    expect_prepare_error(g.members, 3, SPRY_EINVAL, "member 1: import shim.twice names member 2");
+    /* An export that does not exist, or is of another kind. */
+    static const struct spry_link_import missing[] = {EXPORT(0, "0"), EXPORT(0, "nope")};
+    g.members[1].imports = missing;
+    expect_prepare_error(g.members, 3, SPRY_EUNLINKABLE,
+                         "member 1: import shim.seven: member 0 has no function export nope");
+    static const struct spry_link_import wrong_kind[] = {EXPORT(0, "0"), EXPORT(0, "$imports")};
+    g.members[1].imports = wrong_kind;
+    expect_prepare_error(g.members, 3, SPRY_EUNLINKABLE, "has no function export $imports");
+    /* A function of the wrong type: caught by the trial instantiation. */
+    static const struct spry_link_import mistyped[] = {EXPORT(0, "1"), EXPORT(0, "1")};
+    g.members[1].imports = mistyped;
+    expect_prepare_error(g.members, 3, SPRY_EUNLINKABLE, "member 1:");
+    /* A host global where a function is imported. */
+    static const struct spry_host_global G = {"a", "b", {SPRY_I32, false}, {.type = SPRY_I32}};
+    static const struct spry_link_import global_for_func[] = {
+        {.kind = SPRY_LINK_HOST_GLOBAL, .of.global = &G}, EXPORT(0, "1")};
+    g.members[1].imports = global_for_func;
+    expect_prepare_error(g.members, 3, SPRY_EUNLINKABLE,
+                         "member 1: import shim.twice (function) is given no matching source");
+    g.members[1].imports = MAIN_IMPORTS;
+    /* Two members with a memory each. */
+    struct spry_module *other = wat_load("(module (memory 1))");
+    struct spry_link_member two[2] = {{g.mods[0], NULL}, {other, NULL}};
+    struct spry_module *mem1 = wat_load("(module (memory 1))");
+    two[0].module = mem1;
+    expect_prepare_error(two, 2, SPRY_EUNSUPPORTED, "members 0 and 1 both define a memory");
+    /* No members. */
+    expect_prepare_error(two, 0, SPRY_EINVAL, "1 or more members");
+    spry_module_destroy(other);
+    spry_module_destroy(mem1);
+    group_free(&g);
+}
+
+TEST(pool_linked, a_new_group_in_the_slot_frees_the_old_slot_data)
+{
+    struct group g;
+    group_load(&g);
+    struct spry_pool *pool = small_pool();
+    struct spry_link_options opts = {count_free};
+    struct spry_prepared *p, *q;
+    ASSERT_OK(spry_prepared_create_linked(pool, g.members, 3, &opts, &p, NULL));
+    ASSERT_OK(spry_prepared_create_linked(pool, g.members, 3, &opts, &q, NULL));
+    slot_frees = 0;
+    static int a, b;
+    struct spry_instance *inst;
+    ASSERT_OK(spry_pool_acquire(p, &inst, NULL, NULL));
+    spry_pool_set_slot_data(inst, &a);
+    spry_pool_set_slot_data(inst, &b); /* replacing frees the old data */
+    ASSERT_EQ_INT(slot_frees, 1);
+    spry_pool_release(inst);
+    ASSERT_OK(spry_pool_acquire(q, &inst, NULL, NULL)); /* the one slot changes group */
+    ASSERT_EQ_INT(slot_frees, 2);
+    ASSERT_NULL(spry_pool_slot_data(inst));
+    ASSERT_EQ_INT(call_i(spry_pool_member(inst, 1), "run", 1), 9);
+    spry_pool_release(inst);
+    spry_prepared_destroy(p);
+    spry_prepared_destroy(q);
+    spry_pool_destroy(pool);
+    group_free(&g);
+}
