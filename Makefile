@@ -194,6 +194,12 @@ $(BUILD)/bench/instantiate: $(BUILD)/obj/bench/instantiate.o $(BUILD)/libspry.a
 bench-wasi: $(BUILD)/spry | $(DEPS_STAMP)
 	@bench/wasi-startup.sh $(BUILD)
 
+# Requests/s and latency of spry up serving examples/hello, a WAGI route
+# against a static_response route, with wrk (bench/http.sh).
+.PHONY: bench-http
+bench-http: $(BUILD)/spry $(BUILD)/spry-up $(HELLO_APP) | $(DEPS_STAMP)
+	@bench/http.sh $(BUILD)
+
 # The WASI guest suite alone (also part of make test); GUEST_RUNTIME=node
 # runs it on node:wasi instead.
 .PHONY: test-guests
