@@ -12,7 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-
 void p2t_write_file(const char *dir, const char *name, const char *content)
 {
     char path[8400];
