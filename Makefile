@@ -206,6 +206,12 @@ $(BUILD)/bench/component: $(BUILD)/obj/bench/component.o $(BUILD)/libspry.a
 bench-wasi: $(BUILD)/spry | $(DEPS_STAMP)
 	@bench/wasi-startup.sh $(BUILD)
 
+# Requests/s and latency of spry up serving examples/hello, a WAGI route
+# against a static_response route, with wrk (bench/http.sh).
+.PHONY: bench-http
+bench-http: $(BUILD)/spry $(BUILD)/spry-up $(HELLO_APP) | $(DEPS_STAMP)
+	@bench/http.sh $(BUILD)
+
 # The WASI guest suite alone (also part of make test); GUEST_RUNTIME=node
 # runs it on node:wasi instead.
 .PHONY: test-guests
@@ -218,6 +224,12 @@ test-guests: $(BUILD)/spry
 .PHONY: test-components
 test-components: $(BUILD)/spry
 	@scripts/run-components.sh $(BUILD) $(BUILD)/spry
+
+# The canonical-ABI test component (tests/components/abi), built in its three
+# string encodings and checked on jco's JavaScript bindings.
+.PHONY: check-abi-guest
+check-abi-guest:
+	@scripts/check-abi-guest.sh $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files -co --exclude-standard '*.c' '*.h')

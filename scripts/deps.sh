@@ -10,6 +10,7 @@ packages=(
     wasi-libc libclang-rt-14-dev-wasm32   # C guests for wasm32-wasi
     rustc libstd-rust-dev-wasm32          # the Rust guest (/usr/bin/rustc --target wasm32-wasi)
     hyperfine                             # make bench-wasi
+    wrk                                   # make bench-http
     libclang-rt-14-dev                    # libFuzzer, sanitizer runtimes for clang
     nodejs npm                            # node:wasi reference runtime; npm installs jco
                                           # (scripts/components-setup.sh) for the component

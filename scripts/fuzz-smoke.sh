@@ -1,24 +1,37 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer harnesses (clang, ASan+UBSan) and runs them for
 # FUZZ_SECONDS * 2 in total (default 120 s), split between the harnesses:
-# decode, run and wasi on a corpus seeded from the spec suite's modules
-# (wasi reads its input as a sequence of calls), toml on the toml-test
-# documents, wagi (CGI responses, argv and environment) on an empty corpus,
-# component (decoding and linking) on the components the unit tests assemble
-# (build/fuzz-seeds/component, written by component_binary.write_fuzz_seeds)
-# and a jco-built command,
-# http_head (the raw HTTP/1 head scanner) on a few request heads.
+#  - decode, run and wasi on a corpus seeded from the spec suite's modules
+#    (wasi reads its input as a sequence of calls);
+#  - toml on the toml-test documents;
+#  - manifest (spin.toml loading without network, then the router) on
+#    fuzz/seeds/manifest and the toml-test documents;
+#  - wagi (CGI responses, argv and environment), canon (canonical ABI
+#    lifting and round trips) and wasip2 (sequences of WASI 0.2 host calls
+#    on a sandbox) on an empty corpus;
+#  - http_head (the raw HTTP/1 head scanner) on a few request heads;
+#  - component (the component decoder, then the linker against WASI 0.2) on
+#    the components the unit tests assemble (build/fuzz-seeds/component, by
+#    component_binary.write_fuzz_seeds) and a jco-built command;
+#  - wit (Spry's WIT subset, component/wit.h) on fuzz/seeds/wit.
 # Any crash, leak, or input slower than 1 s fails. Ends with the runner's
 # "N passed, N failed" line (one test per harness).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-60}
-# Seconds per harness, out of the total budget (two harnesses used to get
-# FUZZ_SECONDS each).
-declare -A share=([decode]=$((seconds * 2 * 23 / 100)) [run]=$((seconds * 2 * 23 / 100))
-                  [toml]=$((seconds * 2 * 14 / 100)) [wasi]=$((seconds * 2 * 14 / 100))
-                  [wagi]=$((seconds * 2 * 9 / 100)) [component]=$((seconds * 2 * 12 / 100))
-                  [http_head]=$((seconds * 2 * 5 / 100)))
+# Percent of the total budget per harness (they add up to 100). Every
+# harness is there for a parser or an interface guests and users reach;
+# the engine's two keep the largest shares.
+declare -A percent=([decode]=17 [run]=17 [toml]=8 [wasi]=9 [wagi]=6 [manifest]=7
+                    [http_head]=5 [component]=10 [canon]=8 [wit]=5 [wasip2]=8)
+harnesses="decode run toml wasi wagi manifest http_head component canon wit wasip2"
+declare -A share
+total=0
+for h in $harnesses; do
+    share[$h]=$((seconds * 2 * ${percent[$h]} / 100))
+    total=$((total + ${percent[$h]}))
+done
+[ "$total" -eq 100 ] || { echo "fuzz-smoke: shares add up to $total%, not 100%"; exit 1; }
 build=build-fuzz
 make -s BUILD=$build CC=clang FUZZ=1 fuzz-bins >/dev/null || { echo "fuzz: build failed"; echo "0 passed, 1 failed"; exit 1; }
 
@@ -50,11 +63,15 @@ fi
 # harness links it against WASI 0.2 (the whole flattening walk).
 [ -f build/components/exitcode.wasm ] && cp build/components/exitcode.wasm "$component_corpus/"
 passed=0 failed=0
-for h in decode run toml wasi wagi component http_head; do
+for h in $harnesses; do
     work=$build/work-$h
     rm -rf "$work"; mkdir -p "$work"
     if [ "$h" = toml ]; then cp -r "$toml_corpus" "$work/corpus"
-    elif [ "$h" = wagi ]; then mkdir -p "$work/corpus"
+    elif [ "$h" = wagi ] || [ "$h" = canon ] || [ "$h" = wasip2 ]; then mkdir -p "$work/corpus"
+    elif [ "$h" = manifest ]; then
+        cp -r "$toml_corpus" "$work/corpus"
+        cp fuzz/seeds/manifest/*.toml "$work/corpus/" 2>/dev/null || true
+    elif [ "$h" = wit ]; then cp -r fuzz/seeds/wit "$work/corpus"
     elif [ "$h" = component ]; then cp -r "$component_corpus" "$work/corpus"
     elif [ "$h" = http_head ]; then
         # The first byte picks the limits (even: the defaults; odd: small ones).

@@ -1,5 +1,13 @@
 # The fixture every WASI guest test runs in, for scripts/run-guests.sh and
-# scripts/run-components.sh (sourced; defines functions only).
+# scripts/run-components.sh (sourced; defines functions and one list).
+
+# The benchmark kernels run as guests (bench/kernels/NAME.c with
+# tests/guests/kernel/main.c) and the argument each runs with.
+guest_kernels=(
+    "hash 200000" "crc32 4" "chacha 10000" "matmul 4" "nbody 300" "sieve 1"
+    "sort 1" "base64 20" "fib 24" "icall 100000" "interp 20000"
+)
+
 # $T/sb    the read-write sandbox (pre-opened as /sb by most tests)
 # $T/ro    a second tree, pre-opened read-only by some tests
 # $T/outside.txt, $T/outdir   what no guest may touch

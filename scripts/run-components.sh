@@ -237,11 +237,7 @@ for runfile in "$gdir"/*.run; do
 done
 
 # The benchmark kernels: the component prints what the native build prints.
-kernels=(
-    "hash 200000" "crc32 4" "chacha 10000" "matmul 4" "nbody 300" "sieve 1"
-    "sort 1" "base64 20" "fib 24" "icall 100000" "interp 20000"
-)
-for entry in "${kernels[@]}"; do
+for entry in "${guest_kernels[@]}"; do
     read -r k n <<<"$entry"
     selected "kernel-$k" || continue
     if [ ! -f "$out/kernel-$k.wasm" ]; then

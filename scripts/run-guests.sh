@@ -47,6 +47,9 @@ only=("$@")
 
 mkdir -p "$out"
 passed=0 failed=0 skipped=0
+# make_fixture, snapshot, guest_kernels (shared with scripts/run-components.sh).
+# shellcheck source=guest-fixture.sh
+source "$root/scripts/guest-fixture.sh"
 
 fail() { # name, reason
     echo "FAIL $1: $2"
@@ -82,10 +85,8 @@ done
 
 # The benchmark kernels as WASI commands (tests/guests/kernel_main.c) and as
 # native programs with the same main; their outputs must agree.
-kernels=(
-    "hash 200000" "crc32 4" "chacha 10000" "matmul 4" "nbody 300" "sieve 1"
-    "sort 1" "base64 20" "fib 24" "icall 100000" "interp 20000"
-)
+# (the list and its arguments: guest_kernels in scripts/guest-fixture.sh)
+kernels=("${guest_kernels[@]}")
 kflags=(-std=c17 -O2 -ffreestanding -fno-math-errno -Wall -Wextra -Werror)
 kmain="$dir/kernel/main.c"
 "$CLANG" "${cflags[@]}" -c "$kmain" -o "$out/kernel_main.o" &&
@@ -137,9 +138,7 @@ selected() {
 }
 
 # ---- fixtures ----------------------------------------------------------------
-# make_fixture and snapshot (shared with scripts/run-components.sh).
-# shellcheck source=guest-fixture.sh
-source "$root/scripts/guest-fixture.sh"
+# make_fixture and snapshot: scripts/guest-fixture.sh, sourced at the top.
 
 # ---- one test ----------------------------------------------------------------
 run_one() { # name runfile

@@ -167,6 +167,11 @@ int manifest_v1_read(struct mreader *r, const struct toml_value *root)
         rc = mr_string(r, trig, "base", "trigger", false, &base);
     if (rc != 0)
         return rc;
+    /* Routes are base + route: a base not starting with '/' made routes
+     * that no request path can match (found by fuzz_manifest). */
+    if (base[0] != '/')
+        return mr_error_at(r, mr_get(trig, "base"), "trigger.base",
+                           "base \"%s\" must start with '/'", base);
     m->trigger_settings = mr_alloc(r, 1, sizeof *m->trigger_settings);
     if (m->trigger_settings == NULL)
         return r->report->code;

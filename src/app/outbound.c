@@ -125,7 +125,10 @@ int outbound_parse(const char *text, struct manifest_outbound *out, char *why, s
     }
     const char *host_end = colon != NULL ? colon : end;
     size_t hlen = (size_t)(host_end - host);
-    bool host_templated = memchr(host, '{', hlen) != NULL;
+    /* A template is "{{ name }}", as out->templated says; a lone '{' is no
+     * template and gets the checks below (it used to skip them, leaving a
+     * port range of [0, 0): found by fuzz_manifest). */
+    bool host_templated = memmem(host, hlen, "{{", 2) != NULL;
     if (hlen == 0 || (!host_templated && !valid_host(host, hlen))) {
         snprintf(why, why_size,
                  "invalid host; expected \"*\", \"*.domain\", \"self\", or a host name or "
@@ -159,7 +162,7 @@ int outbound_parse(const char *text, struct manifest_outbound *out, char *why, s
         out->any_port = true;
         return 0;
     }
-    if (memchr(port, '{', plen) != NULL)
+    if (memmem(port, plen, "{{", 2) != NULL)
         return 0; /* templated: checked once resolved */
     const char *dots = NULL;
     for (const char *p = port; p + 1 < end; p++) {

@@ -509,6 +509,13 @@ int app_serve(const struct app_serve_options *opt, struct spry_report *report)
         sc.limits.request_timeout_ms = opt->request_timeout_ms;
     if (opt->max_body_bytes != 0)
         sc.limits.max_body_bytes = opt->max_body_bytes;
+    /* One queue: no more workers than instances, so a worker always finds a
+     * free slot and requests wait only in the server's queue, bounded by
+     * --max-queue (503 beyond it; 504 when the deadline passes first). */
+    if (sc.workers > pc.slots)
+        sc.workers = pc.slots;
+    if (opt->max_queue != 0)
+        sc.queue_max = opt->max_queue;
     rc = http_server_create(&sc, &app.server, report);
     if (rc == 0)
         rc = http_server_start(app.server, report);

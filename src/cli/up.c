@@ -28,7 +28,8 @@ static void up_usage(FILE *out)
             "  --quiet                 guest stderr only to the logs, not the terminal\n"
             "  --request-timeout D     deadline per request: 30s, 500ms, 2m (default 30s)\n"
             "  --max-instances N       instances running at once (default 64)\n"
-            "  --max-queue N           requests that may wait for an instance (default 1024)\n"
+            "  --max-queue N           requests that may wait for an instance (default 1024;\n"
+            "                          beyond it 503)\n"
             "  --max-body BYTES        request body limit (default 16 MiB)\n"
             "  --tls-cert FILE, --tls-key FILE   serve HTTPS (and h2 by ALPN)\n");
 }

@@ -406,6 +406,9 @@ int cnames_check_annotation(struct cdec *d, size_t at, const struct cscope *s,
 {
     const char *name = e->name;
     uint32_t len = e->name_len, skip;
+    if (e->implements != NULL && (e->sort != CBIN_INSTANCE || e->interface))
+        return cdec_fail(d, SPRY_EINVALID, at,
+                         "\"%s\": only instances with plain names may have \"implements\"", name);
     if (has_prefix(name, len, "[constructor]"))
         skip = 13;
     else if (has_prefix(name, len, "[method]") || has_prefix(name, len, "[static]"))

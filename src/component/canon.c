@@ -43,7 +43,7 @@ void canon_inst_fini(struct canon_inst *inst)
         e->rt = NULL;
         struct spry_arena arena;
         spry_arena_init(&arena, inst->arena_limit);
-        struct ccall call = {&arena, inst->cinst, inst->store, NULL, NULL};
+        struct ccall call = {.arena = &arena, .inst = inst->cinst, .store = inst->store};
         res->drop(&call, rep);
         spry_arena_fini(&arena);
     }
@@ -186,7 +186,8 @@ void canon_lowered_init(struct canon_lowered *l, const char *name, const struct 
     l->name = name;
     l->type = type;
     l->fn = fn;
-    l->opts = *opts;
+    if (opts != NULL)
+        l->opts = *opts;
     l->inst = inst;
     layout_flatten_functype(type, LAYOUT_LOWER, &l->flat);
 }
@@ -212,7 +213,10 @@ static int lowered_run(const struct canon_lowered *l, struct canon_cx *cx, uint6
         retptr = (uint32_t)slots[in.i];
     }
 
-    struct ccall call = {cx->arena, cx->inst->cinst, cx->inst->store, cx->caller, NULL};
+    struct ccall call = {.arena = cx->arena,
+                         .inst = cx->inst->cinst,
+                         .store = cx->inst->store,
+                         .caller = cx->caller};
     struct cval result;
     memset(&result, 0, sizeof result);
     rc = l->fn(&call, args, &result);
@@ -236,13 +240,18 @@ static int lowered_run(const struct canon_lowered *l, struct canon_cx *cx, uint6
 int canon_lowered_call(void *user, struct spry_instance *caller, uint64_t *slots)
 {
     const struct canon_lowered *l = user;
-    struct canon_inst *inst = l->inst;
+    return canon_call_host(l, l->inst, &l->opts, caller, slots);
+}
+
+int canon_call_host(const struct canon_lowered *l, struct canon_inst *inst,
+                    const struct canon_options *opts, struct spry_instance *caller, uint64_t *slots)
+{
     struct spry_arena arena;
     struct handles_scope scope;
     struct canon_cx cx;
     memset(&scope, 0, sizeof scope);
     spry_arena_init(&arena, inst->arena_limit);
-    canon_cx_init(&cx, &l->opts, inst, &arena, &scope, caller, true);
+    canon_cx_init(&cx, opts, inst, &arena, &scope, caller, true);
 
     int rc;
     if (!inst->may_leave) {
@@ -274,13 +283,14 @@ void canon_lifted_init(struct canon_lifted *l, const char *name, const struct cf
     l->name = name;
     l->type = type;
     l->core = core;
-    l->opts = *opts;
+    if (opts != NULL)
+        l->opts = *opts;
     l->inst = inst;
     layout_flatten_functype(type, LAYOUT_LIFT, &l->flat);
 }
 
-static int lifted_run(const struct canon_lifted *l, struct canon_cx *cx, const struct cval *args,
-                      struct cval *result)
+static int lifted_run(const struct canon_lifted *l, struct canon_cx *cx, struct spry_func *core,
+                      const struct cval *args, struct cval *result)
 {
     const struct cfunctype *ft = l->type;
     const struct layout_corefunc *cf = &l->flat;
@@ -295,7 +305,7 @@ static int lifted_run(const struct canon_lifted *l, struct canon_cx *cx, const s
     struct spry_val vargs[LAYOUT_MAX_FLAT_PARAMS + 1], vres[LAYOUT_MAX_FLAT_RESULTS];
     for (uint32_t i = 0; i < cf->nparams; i++)
         slot_to_val(cf->params[i], slots[i], &vargs[i]);
-    rc = spry_func_call(l->core, vargs, cf->nparams, vres, cf->nresults, cx->trap);
+    rc = spry_func_call(core, vargs, cf->nparams, vres, cf->nresults, cx->trap);
     if (rc == SPRY_EINVAL)
         return canon_trap(cx, "the core function's type does not match the lifted type");
     if (rc != 0)
@@ -316,9 +326,9 @@ static int lifted_run(const struct canon_lifted *l, struct canon_cx *cx, const s
         return canon_trap(cx, "returned while still holding %u borrowed handle%s",
                           cx->scope->nborrows, cx->scope->nborrows == 1 ? "" : "s");
 
-    if (l->opts.post_return != NULL) {
+    if (cx->opts->post_return != NULL) {
         cx->inst->may_leave = false;
-        rc = spry_func_call(l->opts.post_return, vres, cf->nresults, NULL, 0, cx->trap);
+        rc = spry_func_call(cx->opts->post_return, vres, cf->nresults, NULL, 0, cx->trap);
         if (rc == SPRY_EINVAL)
             return canon_trap(cx, "post-return does not take the function's core results");
         if (rc != 0)
@@ -331,11 +341,18 @@ static int lifted_run(const struct canon_lifted *l, struct canon_cx *cx, const s
 int canon_lifted_call(const struct canon_lifted *l, const struct cval *args,
                       struct spry_arena *arena, struct cval *result, struct spry_trap *trap)
 {
-    struct canon_inst *inst = l->inst;
+    return canon_call_guest(l, l->inst, &l->opts, l->core, args, arena, result, trap);
+}
+
+int canon_call_guest(const struct canon_lifted *l, struct canon_inst *inst,
+                     const struct canon_options *opts, struct spry_func *core,
+                     const struct cval *args, struct spry_arena *arena, struct cval *result,
+                     struct spry_trap *trap)
+{
     struct handles_scope scope;
     struct canon_cx cx;
     memset(&scope, 0, sizeof scope);
-    canon_cx_init(&cx, &l->opts, inst, arena, &scope, NULL, false);
+    canon_cx_init(&cx, opts, inst, arena, &scope, NULL, false);
     cx.trap = trap;
 
     int rc;
@@ -343,7 +360,7 @@ int canon_lifted_call(const struct canon_lifted *l, const struct cval *args,
         rc = canon_trap(&cx, "cannot enter the component instance (it is running or trapped)");
     } else {
         inst->may_enter = false;
-        rc = lifted_run(l, &cx, args, result);
+        rc = lifted_run(l, &cx, core, args, result);
         if (rc == 0)
             inst->may_enter = true;
         else

@@ -213,7 +213,8 @@ struct canon_lowered {
     struct layout_corefunc flat; /* the core signature (LAYOUT_LOWER) */
 };
 
-/* Fills l; l->flat is the type to create the core function with. */
+/* Fills l; l->flat is the type to create the core function with. opts and
+ * inst may be NULL for a descriptor used with canon_call_host only. */
 void canon_lowered_init(struct canon_lowered *l, const char *name, const struct cfunctype *type,
                         chost_fn fn, const struct canon_options *opts, struct canon_inst *inst);
 
@@ -225,6 +226,13 @@ void canon_lowered_init(struct canon_lowered *l, const char *name, const struct 
  * or, past one flat value, through realloc into the result pointer the
  * guest passed last; ends the lends. */
 int canon_lowered_call(void *user, struct spry_instance *caller, uint64_t *slots);
+/* The same with the instance and options given per call, for core
+ * functions shared by several instances (pooled slots) that find their
+ * instance at call time, e.g. through spry_store_data. l->inst and l->opts
+ * are not used. */
+int canon_call_host(const struct canon_lowered *l, struct canon_inst *inst,
+                    const struct canon_options *opts, struct spry_instance *caller,
+                    uint64_t *slots);
 
 /* A core function lifted into a component export. */
 struct canon_lifted {
@@ -236,6 +244,8 @@ struct canon_lifted {
     struct layout_corefunc flat; /* the core signature (LAYOUT_LIFT) */
 };
 
+/* opts, core and inst may be NULL for a descriptor used with
+ * canon_call_guest only. */
 void canon_lifted_init(struct canon_lifted *l, const char *name, const struct cfunctype *type,
                        struct spry_func *core, const struct canon_options *opts,
                        struct canon_inst *inst);
@@ -253,5 +263,12 @@ void canon_lifted_init(struct canon_lifted *l, const char *name, const struct cf
  */
 int canon_lifted_call(const struct canon_lifted *fn, const struct cval *args,
                       struct spry_arena *arena, struct cval *result, struct spry_trap *trap);
+/* The same with the instance, options and core function given per call
+ * (fn->inst, fn->opts and fn->core are not used): one descriptor per
+ * component type, bound to whichever instance is called. */
+int canon_call_guest(const struct canon_lifted *fn, struct canon_inst *inst,
+                     const struct canon_options *opts, struct spry_func *core,
+                     const struct cval *args, struct spry_arena *arena, struct cval *result,
+                     struct spry_trap *trap);
 
 #endif

@@ -221,7 +221,10 @@ static int destroy(struct canon_cx *cx, const struct canon_rtype *rt, uint32_t r
             return 0;
         struct spry_arena arena;
         spry_arena_init(&arena, cx->inst->arena_limit);
-        struct ccall call = {&arena, cx->inst->cinst, cx->inst->store, cx->caller, NULL};
+        struct ccall call = {.arena = &arena,
+                             .inst = cx->inst->cinst,
+                             .store = cx->inst->store,
+                             .caller = cx->caller};
         rt->host->drop(&call, rep);
         spry_arena_fini(&arena);
         return 0;

@@ -11,13 +11,8 @@
  * So a type may be used before it is defined, and a definition that needs
  * itself is found by its BUSY state. Recursion (nested types, definitions
  * resolved on demand, interfaces used) is bounded by WIT_MAX_DEPTH.
- *
- * Invariants: decls[] of an interface holds every name of its namespace
- * (types, uses, resources, free functions and resource functions) exactly
- * once, and `index` maps names to decls; a decl's `type` is set exactly
- * when its state is DONE.
  */
-#include "component/wit.h"
+#include "component/wit_impl.h"
 
 #include "base/alloc.h"
 
@@ -25,69 +20,6 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-
-enum tok_kind { TK_EOF, TK_ID, TK_NUMBER, TK_PUNCT, TK_ARROW, TK_UNDERSCORE };
-
-struct lexer {
-    const char *src;
-    size_t len, pos;
-    uint32_t line, col;
-};
-
-struct tok {
-    int kind;
-    char c;        /* TK_PUNCT */
-    bool escaped;  /* TK_ID written as %name */
-    const char *p; /* TK_ID: the name without %; TK_NUMBER: the digits */
-    size_t n;
-    uint32_t line, col;
-};
-
-enum decl_kind { D_ALIAS, D_RECORD, D_VARIANT, D_ENUM, D_FLAGS, D_RESOURCE, D_USE, D_FUNC };
-enum state { S_TODO, S_BUSY, S_DONE };
-
-struct decl {
-    const char *name;
-    uint8_t kind;  /* enum decl_kind */
-    uint8_t state; /* enum state */
-    uint32_t line, col;
-    struct lexer at; /* D_ALIAS..D_FLAGS: just after the name */
-    const struct ctype *type;
-};
-
-enum item_kind { I_USE, I_TYPE, I_RESOURCE, I_FUNC };
-
-struct item {
-    uint8_t kind;    /* enum item_kind */
-    bool body;       /* I_RESOURCE with { ... } */
-    size_t decl;     /* I_TYPE, I_RESOURCE, I_FUNC */
-    struct lexer at; /* I_RESOURCE: at '{'; I_FUNC: after ':' */
-};
-
-struct ifstate {
-    uint8_t state;  /* enum state */
-    size_t pkg_len; /* name[0..pkg_len) is "ns:pkg" */
-    struct decl *decls;
-    size_t ndecls, capdecls;
-    int32_t *index; /* open addressing: decl index + 1, 0 empty */
-    size_t index_cap;
-    struct item *items;
-    size_t nitems, capitems;
-    struct wit_func *funcs;
-    size_t nfuncs, capfuncs;
-};
-
-struct parser {
-    struct spry_arena *arena;
-    struct spry_report *report;
-    const struct chost_iface *ifaces;
-    size_t n;
-    struct ifstate *st;
-    uint32_t *base;
-    size_t cur; /* interface being read */
-    struct lexer lx;
-    int depth;
-};
 
 static const struct ctype prims[] = {
     [CT_BOOL] = {.kind = CT_BOOL},     [CT_S8] = {.kind = CT_S8},   [CT_U8] = {.kind = CT_U8},
@@ -107,418 +39,6 @@ static const struct {
     {"float64", CT_F64}, {"char", CT_CHAR}, {"string", CT_STRING},
 };
 
-/* Words a name must escape with % (WIT.md, "Keywords"). */
-static const char *const keywords[] = {
-    "as",        "async",         "bool",   "borrow", "char",    "constructor",
-    "enum",      "error-context", "export", "f32",    "f64",     "flags",
-    "float32",   "float64",       "func",   "future", "import",  "include",
-    "interface", "list",          "option", "own",    "package", "record",
-    "resource",  "result",        "s16",    "s32",    "s64",     "s8",
-    "static",    "stream",        "string", "tuple",  "type",    "u16",
-    "u32",       "u64",           "u8",     "use",    "variant", "with",
-    "world",
-};
-
-/* ---- errors ---- */
-
-static const char *iface_name(const struct parser *p)
-{
-    return p->ifaces[p->cur].name != NULL ? p->ifaces[p->cur].name : "(unnamed)";
-}
-
-static int fail(struct parser *p, uint32_t line, uint32_t col, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(struct parser *p, uint32_t line, uint32_t col, const char *fmt, ...)
-{
-    char msg[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return spry_report_set(p->report, SPRY_EMALFORMED, "%s:%u:%u: %s", iface_name(p), line, col,
-                           msg);
-}
-
-static int oom(struct parser *p)
-{
-    return spry_report_set(p->report, SPRY_ENOMEM, "%s: out of memory parsing WIT", iface_name(p));
-}
-
-/* ---- arena helpers ---- */
-
-static char *arena_strndup(struct parser *p, const char *s, size_t n)
-{
-    char *d = spry_arena_alloc(p->arena, n + 1);
-    if (d != NULL)
-        memcpy(d, s, n);
-    return d;
-}
-
-/* Grows an arena array of `size`-byte elements so that one more fits
- * (doubling; the old block stays in the arena). Returns 0, 1 when `max`
- * elements are there already, or SPRY_ENOMEM (reported). */
-static int grow(struct parser *p, void **items, size_t n, size_t *cap, size_t size, size_t max)
-{
-    if (n < *cap)
-        return 0;
-    if (n >= max)
-        return 1;
-    size_t ncap = *cap == 0 ? 8 : *cap * 2;
-    if (ncap > max)
-        ncap = max;
-    void *bigger = spry_arena_alloc_array(p->arena, ncap, size);
-    if (bigger == NULL)
-        return oom(p);
-    if (n > 0)
-        memcpy(bigger, *items, n * size);
-    *items = bigger;
-    *cap = ncap;
-    return 0;
-}
-
-/* ---- lexer ---- */
-
-static bool is_alpha(int c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static bool is_digit(int c)
-{
-    return c >= '0' && c <= '9';
-}
-
-static int cur_char(const struct lexer *lx)
-{
-    return lx->pos < lx->len ? (unsigned char)lx->src[lx->pos] : -1;
-}
-
-static int char_at(const struct lexer *lx, size_t ahead)
-{
-    return lx->pos + ahead < lx->len ? (unsigned char)lx->src[lx->pos + ahead] : -1;
-}
-
-static void advance(struct lexer *lx)
-{
-    if (lx->src[lx->pos] == '\n') {
-        lx->line++;
-        lx->col = 1;
-    } else {
-        lx->col++;
-    }
-    lx->pos++;
-}
-
-/* Skips white space and comments (block comments nest, as in WIT). */
-static int skip_space(struct parser *p)
-{
-    struct lexer *lx = &p->lx;
-    for (;;) {
-        int c = cur_char(lx);
-        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-            advance(lx);
-        } else if (c == '/' && char_at(lx, 1) == '/') {
-            while (cur_char(lx) != -1 && cur_char(lx) != '\n')
-                advance(lx);
-        } else if (c == '/' && char_at(lx, 1) == '*') {
-            uint32_t line = lx->line, col = lx->col;
-            size_t depth = 0;
-            do {
-                if (cur_char(lx) == -1)
-                    return fail(p, line, col, "unterminated comment");
-                if (cur_char(lx) == '/' && char_at(lx, 1) == '*') {
-                    advance(lx);
-                    depth++;
-                } else if (cur_char(lx) == '*' && char_at(lx, 1) == '/') {
-                    advance(lx);
-                    depth--;
-                }
-                advance(lx);
-            } while (depth > 0);
-        } else {
-            return 0;
-        }
-    }
-}
-
-static int next(struct parser *p, struct tok *t)
-{
-    int rc = skip_space(p);
-    if (rc != 0)
-        return rc;
-    struct lexer *lx = &p->lx;
-    memset(t, 0, sizeof *t);
-    t->line = lx->line;
-    t->col = lx->col;
-    int c = cur_char(lx);
-    if (c == -1) {
-        t->kind = TK_EOF;
-        return 0;
-    }
-    if (c == '%' || is_alpha(c)) {
-        if (c == '%') {
-            t->escaped = true;
-            advance(lx);
-            if (!is_alpha(cur_char(lx)))
-                return fail(p, t->line, t->col, "'%%' must be followed by a name");
-        }
-        t->kind = TK_ID;
-        t->p = lx->src + lx->pos;
-        while (is_alpha(cur_char(lx)) || is_digit(cur_char(lx)) || cur_char(lx) == '-') {
-            /* "->" after a name is an arrow, not part of it. */
-            if (cur_char(lx) == '-' && char_at(lx, 1) == '>')
-                break;
-            advance(lx);
-        }
-        t->n = (size_t)(lx->src + lx->pos - t->p);
-        return 0;
-    }
-    if (is_digit(c)) {
-        t->kind = TK_NUMBER;
-        t->p = lx->src + lx->pos;
-        while (is_digit(cur_char(lx)))
-            advance(lx);
-        t->n = (size_t)(lx->src + lx->pos - t->p);
-        return 0;
-    }
-    if (c == '-' && char_at(lx, 1) == '>') {
-        advance(lx);
-        advance(lx);
-        t->kind = TK_ARROW;
-        return 0;
-    }
-    if (c == '_' && !is_alpha(char_at(lx, 1)) && !is_digit(char_at(lx, 1)) &&
-        char_at(lx, 1) != '_') {
-        advance(lx);
-        t->kind = TK_UNDERSCORE;
-        return 0;
-    }
-    if (strchr("{}()<>,;:=./*@", c) != NULL) {
-        advance(lx);
-        t->kind = TK_PUNCT;
-        t->c = (char)c;
-        return 0;
-    }
-    if (c >= 0x20 && c < 0x7f)
-        return fail(p, t->line, t->col, "unexpected character '%c'", c);
-    return fail(p, t->line, t->col, "unexpected byte 0x%02x", (unsigned)c);
-}
-
-static int peek(struct parser *p, struct tok *t)
-{
-    struct lexer save = p->lx;
-    int rc = next(p, t);
-    p->lx = save;
-    return rc;
-}
-
-static bool is_punct(const struct tok *t, char c)
-{
-    return t->kind == TK_PUNCT && t->c == c;
-}
-
-static bool is_word(const struct tok *t, const char *w)
-{
-    return t->kind == TK_ID && !t->escaped && strlen(w) == t->n && memcmp(t->p, w, t->n) == 0;
-}
-
-static const char *describe(const struct tok *t, char *buf, size_t cap)
-{
-    switch (t->kind) {
-    case TK_EOF:
-        return "end of text";
-    case TK_ARROW:
-        return "'->'";
-    case TK_UNDERSCORE:
-        return "'_'";
-    case TK_PUNCT:
-        snprintf(buf, cap, "'%c'", t->c);
-        return buf;
-    default:
-        snprintf(buf, cap, "'%.*s'", (int)(t->n > 40 ? 40 : t->n), t->p);
-        return buf;
-    }
-}
-
-static int expect(struct parser *p, char c)
-{
-    struct tok t;
-    int rc = next(p, &t);
-    if (rc != 0)
-        return rc;
-    if (!is_punct(&t, c)) {
-        char buf[64];
-        return fail(p, t.line, t.col, "expected '%c', found %s", c, describe(&t, buf, sizeof buf));
-    }
-    return 0;
-}
-
-/* True when `s` is a WIT name: words of lower-case letters and digits, or
- * of upper-case letters and digits, each starting with a letter, joined by
- * single dashes. */
-static bool kebab_ok(const char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        if (!is_alpha(s[i]))
-            return false;
-        bool upper = s[i] >= 'A' && s[i] <= 'Z';
-        while (i < n && s[i] != '-') {
-            bool lower = s[i] >= 'a' && s[i] <= 'z', up = s[i] >= 'A' && s[i] <= 'Z';
-            if (!is_digit(s[i]) && (upper ? !up : !lower))
-                return false;
-            i++;
-        }
-        if (i < n && ++i == n)
-            return false; /* trailing dash */
-    }
-    return n > 0;
-}
-
-static bool is_keyword(const char *s, size_t n)
-{
-    for (size_t i = 0; i < sizeof keywords / sizeof keywords[0]; i++)
-        if (strlen(keywords[i]) == n && memcmp(keywords[i], s, n) == 0)
-            return true;
-    return false;
-}
-
-/* Checks that t is a usable name (valid, and escaped if a keyword). */
-static int check_name(struct parser *p, const struct tok *t)
-{
-    char buf[64];
-    if (t->kind != TK_ID)
-        return fail(p, t->line, t->col, "expected a name, found %s", describe(t, buf, sizeof buf));
-    if (!kebab_ok(t->p, t->n))
-        return fail(p, t->line, t->col, "'%.*s' is not a valid name (kebab-case words)",
-                    (int)(t->n > 40 ? 40 : t->n), t->p);
-    if (!t->escaped && is_keyword(t->p, t->n))
-        return fail(p, t->line, t->col, "'%.*s' is a keyword (write %%%.*s)", (int)t->n, t->p,
-                    (int)t->n, t->p);
-    return 0;
-}
-
-static int expect_name(struct parser *p, struct tok *t)
-{
-    int rc = next(p, t);
-    return rc != 0 ? rc : check_name(p, t);
-}
-
-/* A version after '@': [0-9A-Za-z.+-]+, stopping before ".{". */
-static int lex_version(struct parser *p, const char **v, size_t *n)
-{
-    struct lexer *lx = &p->lx;
-    uint32_t line = lx->line, col = lx->col;
-    const char *start = lx->src + lx->pos;
-    for (;;) {
-        int c = cur_char(lx);
-        if (c == '.' && char_at(lx, 1) == '{')
-            break;
-        if (!(is_alpha(c) || is_digit(c) || c == '.' || c == '+' || c == '-'))
-            break;
-        advance(lx);
-    }
-    *v = start;
-    *n = (size_t)(lx->src + lx->pos - start);
-    if (*n == 0 || !is_digit((unsigned char)start[0]))
-        return fail(p, line, col, "expected a version after '@'");
-    return 0;
-}
-
-/* Skips `(...)` of an attribute without tokenizing it (it holds versions). */
-static int skip_attribute(struct parser *p)
-{
-    struct tok t;
-    int rc = next(p, &t);
-    if (rc != 0)
-        return rc;
-    if (t.kind != TK_ID)
-        return fail(p, t.line, t.col, "expected an attribute name after '@'");
-    rc = skip_space(p);
-    if (rc != 0)
-        return rc;
-    if (cur_char(&p->lx) != '(')
-        return 0;
-    uint32_t line = p->lx.line, col = p->lx.col;
-    size_t depth = 0;
-    do {
-        int c = cur_char(&p->lx);
-        if (c == -1)
-            return fail(p, line, col, "unterminated attribute");
-        if (c == '(')
-            depth++;
-        else if (c == ')')
-            depth--;
-        advance(&p->lx);
-    } while (depth > 0);
-    return 0;
-}
-
-static int skip_attributes(struct parser *p)
-{
-    for (;;) {
-        struct tok t;
-        int rc = peek(p, &t);
-        if (rc != 0 || !is_punct(&t, '@'))
-            return rc;
-        next(p, &t);
-        rc = skip_attribute(p);
-        if (rc != 0)
-            return rc;
-    }
-}
-
-/* Skips tokens to the ';' ending an item (a use path's '@' takes a version). */
-static int skip_to_semicolon(struct parser *p)
-{
-    for (;;) {
-        struct tok t;
-        int rc = next(p, &t);
-        if (rc != 0)
-            return rc;
-        if (t.kind == TK_EOF)
-            return fail(p, t.line, t.col, "expected ';' before the end of text");
-        if (is_punct(&t, ';'))
-            return 0;
-        if (is_punct(&t, '{') || is_punct(&t, '}'))
-            return fail(p, t.line, t.col, "expected ';', found '%c'", t.c);
-        if (is_punct(&t, '@')) {
-            const char *v;
-            size_t n;
-            rc = lex_version(p, &v, &n);
-            if (rc != 0)
-                return rc;
-        }
-    }
-}
-
-/* Skips a balanced { ... } body (attributes inside are skipped whole). */
-static int skip_braces(struct parser *p)
-{
-    struct tok open;
-    int rc = next(p, &open);
-    if (rc != 0)
-        return rc;
-    if (!is_punct(&open, '{'))
-        return fail(p, open.line, open.col, "expected '{'");
-    size_t depth = 1;
-    while (depth > 0) {
-        struct tok t;
-        rc = next(p, &t);
-        if (rc != 0)
-            return rc;
-        if (t.kind == TK_EOF)
-            return fail(p, open.line, open.col, "'{' is never closed");
-        if (is_punct(&t, '{'))
-            depth++;
-        else if (is_punct(&t, '}'))
-            depth--;
-        else if (is_punct(&t, '@') && (rc = skip_attribute(p)) != 0)
-            return rc;
-    }
-    return 0;
-}
-
 /* ---- names ---- */
 
 static uint32_t hash_name(const char *s)
@@ -529,7 +49,7 @@ static uint32_t hash_name(const char *s)
     return h;
 }
 
-static int find_decl(const struct ifstate *st, const char *name, size_t n)
+static int find_decl(const struct wit_ifstate *st, const char *name, size_t n)
 {
     if (st->index_cap == 0)
         return -1;
@@ -548,7 +68,7 @@ static int find_decl(const struct ifstate *st, const char *name, size_t n)
     }
 }
 
-static int find_decl_long(const struct ifstate *st, const char *name, size_t n)
+static int find_decl_long(const struct wit_ifstate *st, const char *name, size_t n)
 {
     if (n < 256)
         return find_decl(st, name, n);
@@ -558,7 +78,7 @@ static int find_decl_long(const struct ifstate *st, const char *name, size_t n)
     return -1;
 }
 
-static void index_put(struct ifstate *st, size_t d)
+static void index_put(struct wit_ifstate *st, size_t d)
 {
     const char *name = st->decls[d].name;
     if (strlen(name) >= 256)
@@ -571,29 +91,29 @@ static void index_put(struct ifstate *st, size_t d)
 }
 
 /* Adds a name to the current interface's namespace. */
-static int add_decl(struct parser *p, const struct tok *t, const char *name, uint8_t kind,
+static int add_decl(struct wit_parser *p, const struct wit_tok *t, const char *name, uint8_t kind,
                     size_t *out)
 {
-    struct ifstate *st = &p->st[p->cur];
+    struct wit_ifstate *st = &p->st[p->cur];
     if (find_decl_long(st, name, strlen(name)) >= 0)
-        return fail(p, t->line, t->col, "'%s' is defined more than once", name);
-    int rc =
-        grow(p, (void **)&st->decls, st->ndecls, &st->capdecls, sizeof *st->decls, WIT_MAX_ITEMS);
+        return wit_fail(p, t->line, t->col, "'%s' is defined more than once", name);
+    int rc = wit_grow(p, (void **)&st->decls, st->ndecls, &st->capdecls, sizeof *st->decls,
+                      WIT_MAX_ITEMS);
     if (rc == 1)
-        return fail(p, t->line, t->col, "more than %d items", WIT_MAX_ITEMS);
+        return wit_fail(p, t->line, t->col, "more than %d items", WIT_MAX_ITEMS);
     if (rc != 0)
         return rc;
     if (2 * (st->ndecls + 1) > st->index_cap) {
         size_t cap = st->index_cap == 0 ? 64 : st->index_cap * 2;
         int32_t *index = spry_arena_alloc_array(p->arena, cap, sizeof *index);
         if (index == NULL)
-            return oom(p);
+            return wit_oom(p);
         st->index = index;
         st->index_cap = cap;
         for (size_t i = 0; i < st->ndecls; i++)
             index_put(st, i);
     }
-    struct decl *d = &st->decls[st->ndecls];
+    struct wit_decl *d = &st->decls[st->ndecls];
     memset(d, 0, sizeof *d);
     d->name = name;
     d->kind = kind;
@@ -604,13 +124,13 @@ static int add_decl(struct parser *p, const struct tok *t, const char *name, uin
     return 0;
 }
 
-static int add_item(struct parser *p, const struct tok *t, const struct item *it)
+static int add_item(struct wit_parser *p, const struct wit_tok *t, const struct wit_item *it)
 {
-    struct ifstate *st = &p->st[p->cur];
-    int rc =
-        grow(p, (void **)&st->items, st->nitems, &st->capitems, sizeof *st->items, WIT_MAX_ITEMS);
+    struct wit_ifstate *st = &p->st[p->cur];
+    int rc = wit_grow(p, (void **)&st->items, st->nitems, &st->capitems, sizeof *st->items,
+                      WIT_MAX_ITEMS);
     if (rc == 1)
-        return fail(p, t->line, t->col, "more than %d items", WIT_MAX_ITEMS);
+        return wit_fail(p, t->line, t->col, "more than %d items", WIT_MAX_ITEMS);
     if (rc != 0)
         return rc;
     st->items[st->nitems++] = *it;
@@ -619,10 +139,10 @@ static int add_item(struct parser *p, const struct tok *t, const struct item *it
 
 /* ---- types ---- */
 
-static int parse_type(struct parser *p, const struct ctype **out);
-static int resolve_decl(struct parser *p, size_t d);
+static int parse_type(struct wit_parser *p, const struct ctype **out);
+static int resolve_decl(struct wit_parser *p, size_t d);
 
-static struct ctype *new_type(struct parser *p, uint8_t kind)
+static struct ctype *new_type(struct wit_parser *p, uint8_t kind)
 {
     struct ctype *t = spry_arena_alloc(p->arena, sizeof *t);
     if (t != NULL)
@@ -630,22 +150,23 @@ static struct ctype *new_type(struct parser *p, uint8_t kind)
     return t;
 }
 
-static int enter(struct parser *p, const struct tok *t)
+static int enter(struct wit_parser *p, const struct wit_tok *t)
 {
     if (++p->depth > WIT_MAX_DEPTH)
-        return fail(p, t->line, t->col, "types nested more than %d deep", WIT_MAX_DEPTH);
+        return wit_fail(p, t->line, t->col, "types nested more than %d deep", WIT_MAX_DEPTH);
     return 0;
 }
 
 /* The type a name stands for in the current interface. */
-static int named_type(struct parser *p, const struct tok *t, const struct ctype **out)
+static int named_type(struct wit_parser *p, const struct wit_tok *t, const struct ctype **out)
 {
-    struct ifstate *st = &p->st[p->cur];
+    struct wit_ifstate *st = &p->st[p->cur];
     int d = find_decl_long(st, t->p, t->n);
     if (d < 0)
-        return fail(p, t->line, t->col, "unknown type '%.*s'", (int)(t->n > 60 ? 60 : t->n), t->p);
+        return wit_fail(p, t->line, t->col, "unknown type '%.*s'", (int)(t->n > 60 ? 60 : t->n),
+                        t->p);
     if (st->decls[d].kind == D_FUNC)
-        return fail(p, t->line, t->col, "'%s' is a function, not a type", st->decls[d].name);
+        return wit_fail(p, t->line, t->col, "'%s' is a function, not a type", st->decls[d].name);
     int rc = resolve_decl(p, (size_t)d);
     if (rc != 0)
         return rc;
@@ -654,75 +175,75 @@ static int named_type(struct parser *p, const struct tok *t, const struct ctype 
 }
 
 /* `<` T `>` */
-static int angle_one(struct parser *p, const struct ctype **out)
+static int angle_one(struct wit_parser *p, const struct ctype **out)
 {
-    int rc = expect(p, '<');
+    int rc = wit_expect(p, '<');
     if (rc == 0)
         rc = parse_type(p, out);
     if (rc == 0) {
-        struct tok t;
-        rc = next(p, &t);
-        if (rc == 0 && is_punct(&t, ','))
-            return fail(p, t.line, t.col, "fixed-size lists are not in Spry's WIT subset");
-        if (rc == 0 && !is_punct(&t, '>'))
-            return fail(p, t.line, t.col, "expected '>'");
+        struct wit_tok t;
+        rc = wit_next(p, &t);
+        if (rc == 0 && wit_is_punct(&t, ','))
+            return wit_fail(p, t.line, t.col, "fixed-size lists are not in Spry's WIT subset");
+        if (rc == 0 && !wit_is_punct(&t, '>'))
+            return wit_fail(p, t.line, t.col, "expected '>'");
     }
     return rc;
 }
 
-static int parse_handle(struct parser *p, uint8_t kind, const struct ctype **out)
+static int parse_handle(struct wit_parser *p, uint8_t kind, const struct ctype **out)
 {
-    struct tok t;
+    struct wit_tok t;
     const struct ctype *res;
-    int rc = expect(p, '<');
+    int rc = wit_expect(p, '<');
     if (rc == 0)
-        rc = expect_name(p, &t);
+        rc = wit_expect_name(p, &t);
     if (rc == 0)
         rc = named_type(p, &t, &res);
     if (rc == 0)
-        rc = expect(p, '>');
+        rc = wit_expect(p, '>');
     if (rc != 0)
         return rc;
     if (res->kind != CT_OWN)
-        return fail(p, t.line, t.col, "'%.*s' is not a resource", (int)t.n, t.p);
+        return wit_fail(p, t.line, t.col, "'%.*s' is not a resource", (int)t.n, t.p);
     struct ctype *h = new_type(p, kind);
     if (h == NULL)
-        return oom(p);
+        return wit_oom(p);
     h->u.resource = res->u.resource;
     *out = h;
     return 0;
 }
 
-static int parse_result(struct parser *p, const struct ctype **out)
+static int parse_result(struct wit_parser *p, const struct ctype **out)
 {
     struct ctype *r = new_type(p, CT_RESULT);
     if (r == NULL)
-        return oom(p);
-    struct tok t;
-    int rc = peek(p, &t);
+        return wit_oom(p);
+    struct wit_tok t;
+    int rc = wit_peek(p, &t);
     if (rc != 0)
         return rc;
-    if (is_punct(&t, '<')) {
-        next(p, &t);
-        rc = peek(p, &t);
+    if (wit_is_punct(&t, '<')) {
+        wit_next(p, &t);
+        rc = wit_peek(p, &t);
         if (rc != 0)
             return rc;
         if (t.kind == TK_UNDERSCORE) {
-            next(p, &t);
-            rc = expect(p, ',');
+            wit_next(p, &t);
+            rc = wit_expect(p, ',');
             if (rc == 0)
                 rc = parse_type(p, &r->u.result.err);
         } else {
             rc = parse_type(p, &r->u.result.ok);
             if (rc == 0)
-                rc = peek(p, &t);
-            if (rc == 0 && is_punct(&t, ',')) {
-                next(p, &t);
+                rc = wit_peek(p, &t);
+            if (rc == 0 && wit_is_punct(&t, ',')) {
+                wit_next(p, &t);
                 rc = parse_type(p, &r->u.result.err);
             }
         }
         if (rc == 0)
-            rc = expect(p, '>');
+            rc = wit_expect(p, '>');
         if (rc != 0)
             return rc;
     }
@@ -730,52 +251,52 @@ static int parse_result(struct parser *p, const struct ctype **out)
     return 0;
 }
 
-static int parse_tuple(struct parser *p, const struct ctype **out)
+static int parse_tuple(struct wit_parser *p, const struct ctype **out)
 {
     struct ctype_field *fields = NULL;
     size_t n = 0, cap = 0;
-    int rc = expect(p, '<');
+    int rc = wit_expect(p, '<');
     if (rc != 0)
         return rc;
     for (;;) {
-        struct tok t;
-        rc = peek(p, &t);
+        struct wit_tok t;
+        rc = wit_peek(p, &t);
         if (rc != 0)
             return rc;
-        if (is_punct(&t, '>') && n > 0) {
-            next(p, &t);
+        if (wit_is_punct(&t, '>') && n > 0) {
+            wit_next(p, &t);
             break;
         }
-        rc = grow(p, (void **)&fields, n, &cap, sizeof *fields, WIT_MAX_MEMBERS);
+        rc = wit_grow(p, (void **)&fields, n, &cap, sizeof *fields, WIT_MAX_MEMBERS);
         if (rc == 1)
-            return fail(p, t.line, t.col, "more than %d members", WIT_MAX_MEMBERS);
+            return wit_fail(p, t.line, t.col, "more than %d members", WIT_MAX_MEMBERS);
         if (rc != 0)
             return rc;
         rc = parse_type(p, &fields[n].type);
         if (rc != 0)
             return rc;
         n++;
-        rc = next(p, &t);
+        rc = wit_next(p, &t);
         if (rc != 0)
             return rc;
-        if (is_punct(&t, '>'))
+        if (wit_is_punct(&t, '>'))
             break;
-        if (!is_punct(&t, ','))
-            return fail(p, t.line, t.col, "expected ',' or '>'");
+        if (!wit_is_punct(&t, ','))
+            return wit_fail(p, t.line, t.col, "expected ',' or '>'");
     }
     struct ctype *tt = new_type(p, CT_TUPLE);
     if (tt == NULL)
-        return oom(p);
+        return wit_oom(p);
     tt->u.record.n = (uint32_t)n;
     tt->u.record.fields = fields;
     *out = tt;
     return 0;
 }
 
-static int parse_type(struct parser *p, const struct ctype **out)
+static int parse_type(struct wit_parser *p, const struct ctype **out)
 {
-    struct tok t;
-    int rc = next(p, &t);
+    struct wit_tok t;
+    int rc = wit_next(p, &t);
     if (rc != 0)
         return rc;
     rc = enter(p, &t);
@@ -783,39 +304,42 @@ static int parse_type(struct parser *p, const struct ctype **out)
         return rc;
     if (t.kind == TK_ID && !t.escaped) {
         for (size_t i = 0; i < sizeof prim_names / sizeof prim_names[0]; i++) {
-            if (is_word(&t, prim_names[i].name)) {
+            if (wit_is_word(&t, prim_names[i].name)) {
                 *out = &prims[prim_names[i].kind];
                 goto done;
             }
         }
-        if (is_word(&t, "list") || is_word(&t, "option")) {
-            struct ctype *c = new_type(p, is_word(&t, "list") ? CT_LIST : CT_OPTION);
+        if (wit_is_word(&t, "list") || wit_is_word(&t, "option")) {
+            struct ctype *c = new_type(p, wit_is_word(&t, "list") ? CT_LIST : CT_OPTION);
             if (c == NULL)
-                return oom(p);
+                return wit_oom(p);
             rc = angle_one(p, &c->u.elem);
             *out = c;
-        } else if (is_word(&t, "result")) {
+        } else if (wit_is_word(&t, "result")) {
             rc = parse_result(p, out);
-        } else if (is_word(&t, "tuple")) {
+        } else if (wit_is_word(&t, "tuple")) {
             rc = parse_tuple(p, out);
-        } else if (is_word(&t, "own") || is_word(&t, "borrow")) {
-            rc = parse_handle(p, is_word(&t, "own") ? CT_OWN : CT_BORROW, out);
-        } else if (is_word(&t, "future") || is_word(&t, "stream") || is_word(&t, "error-context")) {
-            return fail(p, t.line, t.col, "'%.*s' is not in Spry's WIT subset", (int)t.n, t.p);
-        } else if (is_keyword(t.p, t.n)) {
-            return fail(p, t.line, t.col, "expected a type, found keyword '%.*s'", (int)t.n, t.p);
+        } else if (wit_is_word(&t, "own") || wit_is_word(&t, "borrow")) {
+            rc = parse_handle(p, wit_is_word(&t, "own") ? CT_OWN : CT_BORROW, out);
+        } else if (wit_is_word(&t, "future") || wit_is_word(&t, "stream") ||
+                   wit_is_word(&t, "error-context")) {
+            return wit_fail(p, t.line, t.col, "'%.*s' is not in Spry's WIT subset", (int)t.n, t.p);
+        } else if (wit_is_keyword(t.p, t.n)) {
+            return wit_fail(p, t.line, t.col, "expected a type, found keyword '%.*s'", (int)t.n,
+                            t.p);
         } else {
-            rc = check_name(p, &t);
+            rc = wit_check_name(p, &t);
             if (rc == 0)
                 rc = named_type(p, &t, out);
         }
     } else if (t.kind == TK_ID) {
-        rc = check_name(p, &t);
+        rc = wit_check_name(p, &t);
         if (rc == 0)
             rc = named_type(p, &t, out);
     } else {
         char buf[64];
-        return fail(p, t.line, t.col, "expected a type, found %s", describe(&t, buf, sizeof buf));
+        return wit_fail(p, t.line, t.col, "expected a type, found %s",
+                        wit_describe(&t, buf, sizeof buf));
     }
     if (rc != 0)
         return rc;
@@ -839,64 +363,64 @@ static bool member_dup(const char *const *names, size_t stride, size_t n, const 
  * `{ member, ... }` of record (name: type), variant (name or name(type)),
  * enum and flags (names). Trailing comma allowed; at least one member.
  */
-static int parse_members(struct parser *p, uint8_t kind, struct ctype *out)
+static int parse_members(struct wit_parser *p, uint8_t kind, struct ctype *out)
 {
     struct ctype_field *fields = NULL; /* record; variant/enum use the same layout */
     size_t n = 0, cap = 0;
-    struct tok t;
-    int rc = expect(p, '{');
+    struct wit_tok t;
+    int rc = wit_expect(p, '{');
     if (rc != 0)
         return rc;
     for (;;) {
-        rc = next(p, &t);
+        rc = wit_next(p, &t);
         if (rc != 0)
             return rc;
-        if (is_punct(&t, '}'))
+        if (wit_is_punct(&t, '}'))
             break;
-        rc = check_name(p, &t);
+        rc = wit_check_name(p, &t);
         if (rc != 0)
             return rc;
-        rc = grow(p, (void **)&fields, n, &cap, sizeof *fields, WIT_MAX_MEMBERS);
+        rc = wit_grow(p, (void **)&fields, n, &cap, sizeof *fields, WIT_MAX_MEMBERS);
         if (rc == 1)
-            return fail(p, t.line, t.col, "more than %d members", WIT_MAX_MEMBERS);
+            return wit_fail(p, t.line, t.col, "more than %d members", WIT_MAX_MEMBERS);
         if (rc != 0)
             return rc;
-        const char *name = arena_strndup(p, t.p, t.n);
+        const char *name = wit_arena_strndup(p, t.p, t.n);
         if (name == NULL)
-            return oom(p);
+            return wit_oom(p);
         if (member_dup(&fields[0].name, sizeof *fields, n, name))
-            return fail(p, t.line, t.col, "'%s' occurs more than once", name);
+            return wit_fail(p, t.line, t.col, "'%s' occurs more than once", name);
         fields[n].name = name;
         fields[n].type = NULL;
         if (kind == D_RECORD) {
-            rc = expect(p, ':');
+            rc = wit_expect(p, ':');
             if (rc == 0)
                 rc = parse_type(p, &fields[n].type);
         } else if (kind == D_VARIANT) {
-            struct tok la;
-            rc = peek(p, &la);
-            if (rc == 0 && is_punct(&la, '(')) {
-                next(p, &la);
+            struct wit_tok la;
+            rc = wit_peek(p, &la);
+            if (rc == 0 && wit_is_punct(&la, '(')) {
+                wit_next(p, &la);
                 rc = parse_type(p, &fields[n].type);
                 if (rc == 0)
-                    rc = expect(p, ')');
+                    rc = wit_expect(p, ')');
             }
         }
         if (rc != 0)
             return rc;
         n++;
-        rc = next(p, &t);
+        rc = wit_next(p, &t);
         if (rc != 0)
             return rc;
-        if (is_punct(&t, '}'))
+        if (wit_is_punct(&t, '}'))
             break;
-        if (!is_punct(&t, ','))
-            return fail(p, t.line, t.col, "expected ',' or '}'");
+        if (!wit_is_punct(&t, ','))
+            return wit_fail(p, t.line, t.col, "expected ',' or '}'");
     }
     if (n == 0)
-        return fail(p, t.line, t.col, "a type needs at least one member");
+        return wit_fail(p, t.line, t.col, "a type needs at least one member");
     if (kind == D_FLAGS && n > CTYPE_MAX_FLAGS)
-        return fail(p, t.line, t.col, "flags have at most %d labels", CTYPE_MAX_FLAGS);
+        return wit_fail(p, t.line, t.col, "flags have at most %d labels", CTYPE_MAX_FLAGS);
     switch (kind) {
     case D_RECORD:
         out->kind = CT_RECORD;
@@ -906,7 +430,7 @@ static int parse_members(struct parser *p, uint8_t kind, struct ctype *out)
     case D_FLAGS: {
         const char **names = spry_arena_alloc_array(p->arena, n, sizeof *names);
         if (names == NULL)
-            return oom(p);
+            return wit_oom(p);
         for (size_t i = 0; i < n; i++)
             names[i] = fields[i].name;
         out->kind = CT_FLAGS;
@@ -918,7 +442,7 @@ static int parse_members(struct parser *p, uint8_t kind, struct ctype *out)
         /* struct ctype_case has the layout of struct ctype_field. */
         struct ctype_case *cases = spry_arena_alloc_array(p->arena, n, sizeof *cases);
         if (cases == NULL)
-            return oom(p);
+            return wit_oom(p);
         for (size_t i = 0; i < n; i++) {
             cases[i].name = fields[i].name;
             cases[i].type = fields[i].type;
@@ -933,31 +457,31 @@ static int parse_members(struct parser *p, uint8_t kind, struct ctype *out)
 }
 
 /* Parses the definition of decl d (at its saved position) if not done yet. */
-static int resolve_decl(struct parser *p, size_t d)
+static int resolve_decl(struct wit_parser *p, size_t d)
 {
-    struct decl *dp = &p->st[p->cur].decls[d];
+    struct wit_decl *dp = &p->st[p->cur].decls[d];
     if (dp->state == S_DONE)
         return 0;
-    struct tok at = {.line = dp->line, .col = dp->col};
+    struct wit_tok at = {.line = dp->line, .col = dp->col};
     if (dp->state == S_BUSY)
-        return fail(p, dp->line, dp->col, "type '%s' refers to itself", dp->name);
+        return wit_fail(p, dp->line, dp->col, "type '%s' refers to itself", dp->name);
     int rc = enter(p, &at);
     if (rc != 0)
         return rc;
     dp->state = S_BUSY;
     uint8_t kind = dp->kind;
-    struct lexer save = p->lx;
+    struct wit_lexer save = p->lx;
     p->lx = dp->at;
     const struct ctype *type = NULL;
     if (kind == D_ALIAS) {
-        rc = expect(p, '=');
+        rc = wit_expect(p, '=');
         if (rc == 0)
             rc = parse_type(p, &type);
         if (rc == 0)
-            rc = expect(p, ';');
+            rc = wit_expect(p, ';');
     } else {
         struct ctype *c = new_type(p, CT_RECORD);
-        rc = c == NULL ? oom(p) : parse_members(p, kind, c);
+        rc = c == NULL ? wit_oom(p) : parse_members(p, kind, c);
         type = c;
     }
     p->lx = save;
@@ -975,96 +499,96 @@ static int resolve_decl(struct parser *p, size_t d)
 /* `(` params `)` [`->` type] `;` after `func` (or `constructor`). self_res
  * >= 0 prepends `self: borrow<self_res>`; ctor_res >= 0 makes the default
  * result own<ctor_res>. */
-static int parse_signature(struct parser *p, int64_t self_res, int64_t ctor_res,
+static int parse_signature(struct wit_parser *p, int64_t self_res, int64_t ctor_res,
                            struct cfunctype *out)
 {
     struct ctype_field *params = NULL;
     size_t n = 0, cap = 0;
-    struct tok t;
+    struct wit_tok t;
     if (self_res >= 0) {
         struct ctype *b = new_type(p, CT_BORROW);
-        if (b == NULL || grow(p, (void **)&params, 0, &cap, sizeof *params, WIT_MAX_MEMBERS))
-            return oom(p);
+        if (b == NULL || wit_grow(p, (void **)&params, 0, &cap, sizeof *params, WIT_MAX_MEMBERS))
+            return wit_oom(p);
         b->u.resource = (uint32_t)self_res;
         params[0].name = "self";
         params[0].type = b;
         n = 1;
     }
-    int rc = expect(p, '(');
+    int rc = wit_expect(p, '(');
     if (rc != 0)
         return rc;
     for (;;) {
-        rc = next(p, &t);
+        rc = wit_next(p, &t);
         if (rc != 0)
             return rc;
-        if (is_punct(&t, ')'))
+        if (wit_is_punct(&t, ')'))
             break;
-        rc = check_name(p, &t);
+        rc = wit_check_name(p, &t);
         if (rc != 0)
             return rc;
-        rc = grow(p, (void **)&params, n, &cap, sizeof *params, WIT_MAX_MEMBERS);
+        rc = wit_grow(p, (void **)&params, n, &cap, sizeof *params, WIT_MAX_MEMBERS);
         if (rc == 1)
-            return fail(p, t.line, t.col, "more than %d parameters", WIT_MAX_MEMBERS);
+            return wit_fail(p, t.line, t.col, "more than %d parameters", WIT_MAX_MEMBERS);
         if (rc != 0)
             return rc;
-        const char *name = arena_strndup(p, t.p, t.n);
+        const char *name = wit_arena_strndup(p, t.p, t.n);
         if (name == NULL)
-            return oom(p);
+            return wit_oom(p);
         if (member_dup(&params[0].name, sizeof *params, n, name))
-            return fail(p, t.line, t.col, "parameter '%s' occurs more than once", name);
+            return wit_fail(p, t.line, t.col, "parameter '%s' occurs more than once", name);
         params[n].name = name;
-        rc = expect(p, ':');
+        rc = wit_expect(p, ':');
         if (rc == 0)
             rc = parse_type(p, &params[n].type);
         if (rc != 0)
             return rc;
         n++;
-        rc = next(p, &t);
+        rc = wit_next(p, &t);
         if (rc != 0)
             return rc;
-        if (is_punct(&t, ')'))
+        if (wit_is_punct(&t, ')'))
             break;
-        if (!is_punct(&t, ','))
-            return fail(p, t.line, t.col, "expected ',' or ')'");
+        if (!wit_is_punct(&t, ','))
+            return wit_fail(p, t.line, t.col, "expected ',' or ')'");
     }
     const struct ctype *result = NULL;
-    rc = next(p, &t);
+    rc = wit_next(p, &t);
     if (rc != 0)
         return rc;
     if (t.kind == TK_ARROW) {
-        struct tok la;
-        rc = peek(p, &la);
+        struct wit_tok la;
+        rc = wit_peek(p, &la);
         if (rc != 0)
             return rc;
-        if (is_punct(&la, '('))
-            return fail(p, la.line, la.col, "named results are not in Spry's WIT subset");
+        if (wit_is_punct(&la, '('))
+            return wit_fail(p, la.line, la.col, "named results are not in Spry's WIT subset");
         rc = parse_type(p, &result);
         if (rc == 0)
-            rc = next(p, &t);
+            rc = wit_next(p, &t);
         if (rc != 0)
             return rc;
     } else if (ctor_res >= 0) {
         struct ctype *o = new_type(p, CT_OWN);
         if (o == NULL)
-            return oom(p);
+            return wit_oom(p);
         o->u.resource = (uint32_t)ctor_res;
         result = o;
     }
-    if (!is_punct(&t, ';'))
-        return fail(p, t.line, t.col, "expected ';'");
+    if (!wit_is_punct(&t, ';'))
+        return wit_fail(p, t.line, t.col, "expected ';'");
     out->nparams = (uint32_t)n;
     out->params = params;
     out->result = result;
     return 0;
 }
 
-static int add_func(struct parser *p, const char *name, const struct cfunctype *type)
+static int add_func(struct wit_parser *p, const char *name, const struct cfunctype *type)
 {
-    struct ifstate *st = &p->st[p->cur];
-    int rc =
-        grow(p, (void **)&st->funcs, st->nfuncs, &st->capfuncs, sizeof *st->funcs, WIT_MAX_ITEMS);
+    struct wit_ifstate *st = &p->st[p->cur];
+    int rc = wit_grow(p, (void **)&st->funcs, st->nfuncs, &st->capfuncs, sizeof *st->funcs,
+                      WIT_MAX_ITEMS);
     if (rc != 0)
-        return rc == 1 ? oom(p) : rc; /* add_decl bounds the count first */
+        return rc == 1 ? wit_oom(p) : rc; /* add_decl bounds the count first */
     st->funcs[st->nfuncs].name = name;
     st->funcs[st->nfuncs].type = *type;
     st->nfuncs++;
@@ -1072,51 +596,51 @@ static int add_func(struct parser *p, const char *name, const struct cfunctype *
 }
 
 /* `name: [static] func ...` inside a resource body, or `constructor(...)`. */
-static int parse_resource_body(struct parser *p, size_t d)
+static int parse_resource_body(struct wit_parser *p, size_t d)
 {
-    const struct decl *rd = &p->st[p->cur].decls[d];
+    const struct wit_decl *rd = &p->st[p->cur].decls[d];
     const char *rname = rd->name;
     int64_t res = rd->type->u.resource;
-    int rc = expect(p, '{');
+    int rc = wit_expect(p, '{');
     if (rc != 0)
         return rc;
     for (;;) {
-        struct tok t;
-        rc = skip_attributes(p);
+        struct wit_tok t;
+        rc = wit_skip_attributes(p);
         if (rc == 0)
-            rc = next(p, &t);
+            rc = wit_next(p, &t);
         if (rc != 0)
             return rc;
-        if (is_punct(&t, '}'))
+        if (wit_is_punct(&t, '}'))
             return 0;
         struct cfunctype ft;
         char *name;
-        if (is_word(&t, "constructor")) {
+        if (wit_is_word(&t, "constructor")) {
             size_t len = strlen(rname) + sizeof "[constructor]";
             name = spry_arena_alloc(p->arena, len);
             if (name == NULL)
-                return oom(p);
+                return wit_oom(p);
             snprintf(name, len, "[constructor]%s", rname);
             rc = parse_signature(p, -1, res, &ft);
         } else {
-            rc = check_name(p, &t);
+            rc = wit_check_name(p, &t);
             if (rc == 0)
-                rc = expect(p, ':');
-            struct tok f;
+                rc = wit_expect(p, ':');
+            struct wit_tok f;
             if (rc == 0)
-                rc = next(p, &f);
+                rc = wit_next(p, &f);
             if (rc != 0)
                 return rc;
-            bool is_static = is_word(&f, "static");
-            if (is_static && (rc = next(p, &f)) != 0)
+            bool is_static = wit_is_word(&f, "static");
+            if (is_static && (rc = wit_next(p, &f)) != 0)
                 return rc;
-            if (!is_word(&f, "func"))
-                return fail(p, f.line, f.col, "expected 'func'");
+            if (!wit_is_word(&f, "func"))
+                return wit_fail(p, f.line, f.col, "expected 'func'");
             const char *tag = is_static ? "[static]" : "[method]";
             size_t len = strlen(tag) + strlen(rname) + 1 + t.n + 1;
             name = spry_arena_alloc(p->arena, len);
             if (name == NULL)
-                return oom(p);
+                return wit_oom(p);
             snprintf(name, len, "%s%s.%.*s", tag, rname, (int)t.n, t.p);
             rc = parse_signature(p, is_static ? -1 : res, -1, &ft);
         }
@@ -1133,18 +657,18 @@ static int parse_resource_body(struct parser *p, size_t d)
 
 /* ---- use ---- */
 
-static int parse_iface(struct parser *p, size_t i);
+static int parse_iface(struct wit_parser *p, size_t i);
 
 bool wit_version_compatible(const char *a, size_t alen, const char *b, size_t blen)
 {
     unsigned long va[2] = {0, 0}, vb[2] = {0, 0};
     size_t i = 0, j = 0;
     for (int k = 0; k < 2; k++) {
-        while (i < alen && is_digit((unsigned char)a[i]))
+        while (i < alen && wit_is_digit((unsigned char)a[i]))
             va[k] = va[k] * 10 + (unsigned long)(a[i++] - '0');
         if (i < alen && a[i] == '.')
             i++;
-        while (j < blen && is_digit((unsigned char)b[j]))
+        while (j < blen && wit_is_digit((unsigned char)b[j]))
             vb[k] = vb[k] * 10 + (unsigned long)(b[j++] - '0');
         if (j < blen && b[j] == '.')
             j++;
@@ -1154,7 +678,7 @@ bool wit_version_compatible(const char *a, size_t alen, const char *b, size_t bl
     return va[0] == vb[0] && (va[0] != 0 || va[1] == vb[1]);
 }
 
-static int find_iface(const struct parser *p, const char *name, size_t n)
+static int find_iface(const struct wit_parser *p, const char *name, size_t n)
 {
     for (size_t i = 0; i < p->n; i++) {
         const char *in = p->ifaces[i].name;
@@ -1164,69 +688,70 @@ static int find_iface(const struct parser *p, const char *name, size_t n)
     return -1;
 }
 
-static int parse_use(struct parser *p)
+static int parse_use(struct wit_parser *p)
 {
     char target[300];
-    struct tok t, a, b;
-    int rc = expect_name(p, &a);
+    struct wit_tok t, a, b;
+    int rc = wit_expect_name(p, &a);
     if (rc == 0)
-        rc = next(p, &t);
+        rc = wit_next(p, &t);
     if (rc != 0)
         return rc;
-    if (is_punct(&t, ':')) {
-        struct tok c;
-        rc = expect_name(p, &b);
+    if (wit_is_punct(&t, ':')) {
+        struct wit_tok c;
+        rc = wit_expect_name(p, &b);
         if (rc == 0)
-            rc = expect(p, '/');
+            rc = wit_expect(p, '/');
         if (rc == 0)
-            rc = expect_name(p, &c);
+            rc = wit_expect_name(p, &c);
         if (rc == 0)
-            rc = next(p, &t);
+            rc = wit_next(p, &t);
         if (rc != 0)
             return rc;
         if (a.n + b.n + c.n + 3 > sizeof target)
-            return fail(p, a.line, a.col, "interface name too long");
+            return wit_fail(p, a.line, a.col, "interface name too long");
         snprintf(target, sizeof target, "%.*s:%.*s/%.*s", (int)a.n, a.p, (int)b.n, b.p, (int)c.n,
                  c.p);
     } else {
         const char *own = p->ifaces[p->cur].name;
         size_t pkg = p->st[p->cur].pkg_len;
         if (pkg == 0)
-            return fail(p, a.line, a.col,
-                        "the world's interface has no package: use "
-                        "namespace:package/interface.{...}");
+            return wit_fail(p, a.line, a.col,
+                            "the world's interface has no package: use "
+                            "namespace:package/interface.{...}");
         if (pkg + a.n + 2 > sizeof target)
-            return fail(p, a.line, a.col, "interface name too long");
+            return wit_fail(p, a.line, a.col, "interface name too long");
         snprintf(target, sizeof target, "%.*s/%.*s", (int)pkg, own, (int)a.n, a.p);
     }
     const char *version = NULL;
     size_t vlen = 0;
-    if (is_punct(&t, '@')) {
-        rc = lex_version(p, &version, &vlen);
+    if (wit_is_punct(&t, '@')) {
+        rc = wit_lex_version(p, &version, &vlen);
         if (rc == 0)
-            rc = next(p, &t);
+            rc = wit_next(p, &t);
         if (rc != 0)
             return rc;
     }
-    if (!is_punct(&t, '.'))
-        return fail(p, t.line, t.col, "expected '.{' after the interface name");
+    if (!wit_is_punct(&t, '.'))
+        return wit_fail(p, t.line, t.col, "expected '.{' after the interface name");
     int ti = find_iface(p, target, strlen(target));
     if (ti < 0)
-        return fail(p, a.line, a.col, "unknown interface '%s'", target);
+        return wit_fail(p, a.line, a.col, "unknown interface '%s'", target);
     if ((size_t)ti == p->cur)
-        return fail(p, a.line, a.col, "an interface cannot use itself");
+        return wit_fail(p, a.line, a.col, "an interface cannot use itself");
     const char *tv = p->ifaces[ti].version;
     if (version != NULL && tv != NULL && !wit_version_compatible(version, vlen, tv, strlen(tv)))
-        return fail(p, a.line, a.col, "'%s@%.*s' is not compatible with version %s", target,
-                    (int)vlen, version, tv);
+        return wit_fail(p, a.line, a.col, "'%s@%.*s' is not compatible with version %s", target,
+                        (int)vlen, version, tv);
     if (p->st[ti].state == S_BUSY)
-        return fail(p, a.line, a.col, "interfaces use each other in a cycle through '%s'", target);
+        return wit_fail(p, a.line, a.col, "interfaces use each other in a cycle through '%s'",
+                        target);
     if (p->st[ti].state == S_TODO) {
         rc = enter(p, &a);
         if (rc != 0)
             return rc;
         size_t save_cur = p->cur;
-        struct lexer save = p->lx;
+        struct wit_lexer save = p->lx;
         rc = parse_iface(p, (size_t)ti);
         p->cur = save_cur;
         p->lx = save;
@@ -1234,57 +759,58 @@ static int parse_use(struct parser *p)
         if (rc != 0)
             return rc;
     }
-    rc = expect(p, '{');
+    rc = wit_expect(p, '{');
     if (rc != 0)
         return rc;
     for (;;) {
-        rc = next(p, &t);
+        rc = wit_next(p, &t);
         if (rc != 0)
             return rc;
-        if (is_punct(&t, '}'))
+        if (wit_is_punct(&t, '}'))
             break;
-        rc = check_name(p, &t);
+        rc = wit_check_name(p, &t);
         if (rc != 0)
             return rc;
-        struct tok local = t;
-        struct tok la;
-        rc = peek(p, &la);
+        struct wit_tok local = t;
+        struct wit_tok la;
+        rc = wit_peek(p, &la);
         if (rc != 0)
             return rc;
-        if (is_word(&la, "as")) {
-            next(p, &la);
-            rc = expect_name(p, &local);
+        if (wit_is_word(&la, "as")) {
+            wit_next(p, &la);
+            rc = wit_expect_name(p, &local);
             if (rc != 0)
                 return rc;
         }
-        const struct ifstate *ts = &p->st[ti];
+        const struct wit_ifstate *ts = &p->st[ti];
         int d = find_decl_long(ts, t.p, t.n);
         if (d < 0 || ts->decls[d].kind == D_FUNC)
-            return fail(p, t.line, t.col, "'%s' has no type '%.*s'", target, (int)t.n, t.p);
+            return wit_fail(p, t.line, t.col, "'%s' has no type '%.*s'", target, (int)t.n, t.p);
         const struct ctype *type = ts->decls[d].type;
-        char *name = arena_strndup(p, local.p, local.n);
+        char *name = wit_arena_strndup(p, local.p, local.n);
         if (name == NULL)
-            return oom(p);
+            return wit_oom(p);
         size_t nd;
         rc = add_decl(p, &local, name, D_USE, &nd);
         if (rc != 0)
             return rc;
         p->st[p->cur].decls[nd].type = type;
         p->st[p->cur].decls[nd].state = S_DONE;
-        rc = next(p, &t);
+        rc = wit_next(p, &t);
         if (rc != 0)
             return rc;
-        if (is_punct(&t, '}'))
+        if (wit_is_punct(&t, '}'))
             break;
-        if (!is_punct(&t, ','))
-            return fail(p, t.line, t.col, "expected ',' or '}'");
+        if (!wit_is_punct(&t, ','))
+            return wit_fail(p, t.line, t.col, "expected ',' or '}'");
     }
-    return expect(p, ';');
+    return wit_expect(p, ';');
 }
 
 /* ---- interfaces ---- */
 
-static int declare_resource(struct parser *p, const struct tok *t, const char *name, size_t *out)
+static int declare_resource(struct wit_parser *p, const struct wit_tok *t, const char *name,
+                            size_t *out)
 {
     const struct chost_iface *h = &p->ifaces[p->cur];
     size_t j = 0;
@@ -1292,14 +818,14 @@ static int declare_resource(struct parser *p, const struct tok *t, const char *n
            (h->resources[j].name == NULL || strcmp(h->resources[j].name, name) != 0))
         j++;
     if (j == h->nresources)
-        return fail(p, t->line, t->col, "resource '%s' has no entry in the interface's table",
-                    name);
+        return wit_fail(p, t->line, t->col, "resource '%s' has no entry in the interface's table",
+                        name);
     int rc = add_decl(p, t, name, D_RESOURCE, out);
     if (rc != 0)
         return rc;
     struct ctype *own = new_type(p, CT_OWN);
     if (own == NULL)
-        return oom(p);
+        return wit_oom(p);
     own->u.resource = p->base[p->cur] + (uint32_t)j;
     p->st[p->cur].decls[*out].type = own;
     p->st[p->cur].decls[*out].state = S_DONE;
@@ -1307,74 +833,75 @@ static int declare_resource(struct parser *p, const struct tok *t, const char *n
 }
 
 /* Pass 1: names, positions and uses. */
-static int declare(struct parser *p)
+static int declare(struct wit_parser *p)
 {
     for (;;) {
-        struct tok t;
-        int rc = skip_attributes(p);
+        struct wit_tok t;
+        int rc = wit_skip_attributes(p);
         if (rc == 0)
-            rc = next(p, &t);
+            rc = wit_next(p, &t);
         if (rc != 0)
             return rc;
         if (t.kind == TK_EOF)
             return 0;
-        struct item it = {0};
-        if (is_word(&t, "use")) {
+        struct wit_item it = {0};
+        if (wit_is_word(&t, "use")) {
             it.kind = I_USE;
             rc = parse_use(p);
-        } else if (is_word(&t, "type") || is_word(&t, "record") || is_word(&t, "variant") ||
-                   is_word(&t, "enum") || is_word(&t, "flags") || is_word(&t, "resource")) {
-            struct tok name;
-            rc = expect_name(p, &name);
+        } else if (wit_is_word(&t, "type") || wit_is_word(&t, "record") ||
+                   wit_is_word(&t, "variant") || wit_is_word(&t, "enum") ||
+                   wit_is_word(&t, "flags") || wit_is_word(&t, "resource")) {
+            struct wit_tok name;
+            rc = wit_expect_name(p, &name);
             if (rc != 0)
                 return rc;
-            char *s = arena_strndup(p, name.p, name.n);
+            char *s = wit_arena_strndup(p, name.p, name.n);
             if (s == NULL)
-                return oom(p);
-            if (is_word(&t, "resource")) {
+                return wit_oom(p);
+            if (wit_is_word(&t, "resource")) {
                 it.kind = I_RESOURCE;
                 rc = declare_resource(p, &name, s, &it.decl);
-                struct tok la;
+                struct wit_tok la;
                 if (rc == 0)
-                    rc = peek(p, &la);
-                if (rc == 0 && is_punct(&la, '{')) {
+                    rc = wit_peek(p, &la);
+                if (rc == 0 && wit_is_punct(&la, '{')) {
                     it.body = true;
                     it.at = p->lx;
-                    rc = skip_braces(p);
+                    rc = wit_skip_braces(p);
                 } else if (rc == 0) {
-                    rc = expect(p, ';');
+                    rc = wit_expect(p, ';');
                 }
             } else {
-                uint8_t kind = is_word(&t, "type")      ? D_ALIAS
-                               : is_word(&t, "record")  ? D_RECORD
-                               : is_word(&t, "variant") ? D_VARIANT
-                               : is_word(&t, "enum")    ? D_ENUM
-                                                        : D_FLAGS;
+                uint8_t kind = wit_is_word(&t, "type")      ? D_ALIAS
+                               : wit_is_word(&t, "record")  ? D_RECORD
+                               : wit_is_word(&t, "variant") ? D_VARIANT
+                               : wit_is_word(&t, "enum")    ? D_ENUM
+                                                            : D_FLAGS;
                 it.kind = I_TYPE;
                 rc = add_decl(p, &name, s, kind, &it.decl);
                 if (rc == 0) {
                     p->st[p->cur].decls[it.decl].at = p->lx;
-                    rc = kind == D_ALIAS ? skip_to_semicolon(p) : skip_braces(p);
+                    rc = kind == D_ALIAS ? wit_skip_to_semicolon(p) : wit_skip_braces(p);
                 }
             }
-        } else if (t.kind == TK_ID && !(is_keyword(t.p, t.n) && !t.escaped)) {
-            rc = check_name(p, &t);
+        } else if (t.kind == TK_ID && !(wit_is_keyword(t.p, t.n) && !t.escaped)) {
+            rc = wit_check_name(p, &t);
             if (rc == 0)
-                rc = expect(p, ':');
+                rc = wit_expect(p, ':');
             if (rc != 0)
                 return rc;
-            char *s = arena_strndup(p, t.p, t.n);
+            char *s = wit_arena_strndup(p, t.p, t.n);
             if (s == NULL)
-                return oom(p);
+                return wit_oom(p);
             it.kind = I_FUNC;
             it.at = p->lx;
             rc = add_decl(p, &t, s, D_FUNC, &it.decl);
             if (rc == 0)
-                rc = skip_to_semicolon(p);
+                rc = wit_skip_to_semicolon(p);
         } else {
             char buf[64];
-            return fail(p, t.line, t.col, "expected an interface item, found %s",
-                        describe(&t, buf, sizeof buf));
+            return wit_fail(p, t.line, t.col, "expected an interface item, found %s",
+                            wit_describe(&t, buf, sizeof buf));
         }
         if (rc == 0)
             rc = add_item(p, &t, &it);
@@ -1384,10 +911,10 @@ static int declare(struct parser *p)
 }
 
 /* Pass 2: type definitions, resource bodies and functions in text order. */
-static int define(struct parser *p)
+static int define(struct wit_parser *p)
 {
     for (size_t i = 0; i < p->st[p->cur].nitems; i++) {
-        const struct item it = p->st[p->cur].items[i];
+        const struct wit_item it = p->st[p->cur].items[i];
         int rc = 0;
         if (it.kind == I_TYPE) {
             rc = resolve_decl(p, it.decl);
@@ -1396,10 +923,10 @@ static int define(struct parser *p)
             rc = parse_resource_body(p, it.decl);
         } else if (it.kind == I_FUNC) {
             p->lx = it.at;
-            struct tok f;
-            rc = next(p, &f);
-            if (rc == 0 && !is_word(&f, "func"))
-                rc = fail(p, f.line, f.col, "expected 'func'");
+            struct wit_tok f;
+            rc = wit_next(p, &f);
+            if (rc == 0 && !wit_is_word(&f, "func"))
+                rc = wit_fail(p, f.line, f.col, "expected 'func'");
             struct cfunctype ft;
             if (rc == 0)
                 rc = parse_signature(p, -1, -1, &ft);
@@ -1412,24 +939,24 @@ static int define(struct parser *p)
     return 0;
 }
 
-static int parse_iface(struct parser *p, size_t i)
+static int parse_iface(struct wit_parser *p, size_t i)
 {
     const struct chost_iface *h = &p->ifaces[i];
     p->cur = i;
-    struct ifstate *st = &p->st[i];
+    struct wit_ifstate *st = &p->st[i];
     st->state = S_BUSY;
     const char *colon = h->name != NULL ? strchr(h->name, ':') : NULL;
     const char *slash = h->name != NULL ? strchr(h->name, '/') : NULL;
     bool world = h->name != NULL && h->name[0] == '\0';
     if (!world && (colon == NULL || slash == NULL || slash < colon ||
                    strchr(slash + 1, '/') != NULL || slash[1] == '\0'))
-        return fail(p, 1, 1, "an interface name has the form namespace:package/interface");
+        return wit_fail(p, 1, 1, "an interface name has the form namespace:package/interface");
     st->pkg_len = world ? 0 : (size_t)(slash - h->name);
     const char *text = h->wit != NULL ? h->wit : "";
     size_t len = strnlen(text, WIT_MAX_TEXT + 1);
     if (len > WIT_MAX_TEXT)
-        return fail(p, 1, 1, "WIT text longer than %d bytes", WIT_MAX_TEXT);
-    p->lx = (struct lexer){.src = text, .len = len, .line = 1, .col = 1};
+        return wit_fail(p, 1, 1, "WIT text longer than %d bytes", WIT_MAX_TEXT);
+    p->lx = (struct wit_lexer){.src = text, .len = len, .line = 1, .col = 1};
     int rc = declare(p);
     if (rc != 0)
         return rc;
@@ -1441,9 +968,10 @@ static int parse_iface(struct parser *p, size_t i)
             const char *rn = h->resources[j].name != NULL ? h->resources[j].name : "";
             int d = find_decl_long(st, rn, strlen(rn));
             if (d < 0 || st->decls[d].kind != D_RESOURCE)
-                return fail(p, 1, 1, "resource '%s' of the interface's table is not declared", rn);
+                return wit_fail(p, 1, 1, "resource '%s' of the interface's table is not declared",
+                                rn);
         }
-        return fail(p, 1, 1, "the interface's resource table lists a name twice");
+        return wit_fail(p, 1, 1, "the interface's resource table lists a name twice");
     }
     rc = define(p);
     if (rc != 0)
@@ -1455,7 +983,7 @@ static int parse_iface(struct parser *p, size_t i)
 int wit_parse_host(const struct chost_iface *ifaces, size_t n, struct spry_arena *arena,
                    struct wit_host *out, struct spry_report *report)
 {
-    struct parser p = {.arena = arena, .report = report, .ifaces = ifaces, .n = n};
+    struct wit_parser p = {.arena = arena, .report = report, .ifaces = ifaces, .n = n};
     p.st = spry_arena_alloc_array(arena, n == 0 ? 1 : n, sizeof *p.st);
     p.base = spry_arena_alloc_array(arena, n == 0 ? 1 : n, sizeof *p.base);
     struct wit_iface *wi = spry_arena_alloc_array(arena, n == 0 ? 1 : n, sizeof *wi);
@@ -1477,7 +1005,7 @@ int wit_parse_host(const struct chost_iface *ifaces, size_t n, struct spry_arena
             return rc;
     }
     for (size_t i = 0; i < n; i++) {
-        const struct ifstate *st = &p.st[i];
+        const struct wit_ifstate *st = &p.st[i];
         struct wit_type *types = spry_arena_alloc_array(arena, st->ndecls + 1, sizeof *types);
         if (types == NULL)
             return spry_report_set(report, SPRY_ENOMEM, "out of memory parsing WIT");

@@ -39,15 +39,28 @@ void exchange_release(struct http_exchange *ex)
         exchange_free(ex);
 }
 
-/* Posts the exchange to its loop unless a message is already on its way.
- * Called with mu held. */
+/* Marks the exchange for posting to its loop unless a message is already
+ * on its way (mu held). The message itself is sent by unlock_post once mu
+ * is released: sent under mu, it woke the loop straight into a taken lock,
+ * a futex wait and wake per request. */
 static void post_locked(struct http_exchange *ex)
 {
     if (ex->msg_pending || ex->h2o_req == NULL)
         return;
     ex->msg_pending = true;
-    atomic_fetch_add(&ex->refs, 1);
-    h2o_multithread_send_message(&ex->loop->exchanges, &ex->msg);
+    ex->send_due = true;
+    atomic_fetch_add(&ex->refs, 1); /* the message's reference */
+}
+
+/* Releases mu, then sends the message post_locked asked for. Nothing else
+ * sends it (msg_pending), and its reference keeps ex alive. */
+static void unlock_post(struct http_exchange *ex)
+{
+    bool send = ex->send_due;
+    ex->send_due = false;
+    pthread_mutex_unlock(&ex->mu);
+    if (send)
+        h2o_multithread_send_message(&ex->loop->exchanges, &ex->msg);
 }
 
 /* ---- worker side ------------------------------------------------------ */
@@ -123,7 +136,7 @@ int http_exchange_start(struct http_exchange *ex, uint16_t status,
 {
     pthread_mutex_lock(&ex->mu);
     int rc = start_locked(ex, status, headers, nheaders, content_length);
-    pthread_mutex_unlock(&ex->mu);
+    unlock_post(ex);
     return rc;
 }
 
@@ -135,8 +148,14 @@ int http_exchange_write(struct http_exchange *ex, const void *data, size_t len)
     if (!ex->started && !ex->cancelled)
         rc = start_locked(ex, 200, NULL, 0, -1);
     while (rc == 0 && len > 0) {
-        while (!ex->cancelled && ex->pending.len >= PENDING_MAX)
+        while (!ex->cancelled && ex->pending.len >= PENDING_MAX) {
+            if (ex->send_due) { /* the loop must hear of it to make space */
+                unlock_post(ex);
+                pthread_mutex_lock(&ex->mu);
+                continue;
+            }
             pthread_cond_wait(&ex->space, &ex->mu);
+        }
         if (ex->cancelled) {
             rc = SPRY_EINTERRUPTED;
             break;
@@ -155,7 +174,7 @@ int http_exchange_write(struct http_exchange *ex, const void *data, size_t len)
         len -= n;
         post_locked(ex);
     }
-    pthread_mutex_unlock(&ex->mu);
+    unlock_post(ex);
     return rc;
 }
 
@@ -177,7 +196,7 @@ int http_exchange_finish(struct http_exchange *ex)
 {
     pthread_mutex_lock(&ex->mu);
     int rc = finish_locked(ex);
-    pthread_mutex_unlock(&ex->mu);
+    unlock_post(ex);
     return rc;
 }
 
@@ -212,7 +231,7 @@ void exchange_run(struct http_exchange *ex)
         ex->finished = true;
         post_locked(ex);
     }
-    pthread_mutex_unlock(&ex->mu);
+    unlock_post(ex);
     exchange_release(ex);
 }
 

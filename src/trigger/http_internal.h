@@ -28,6 +28,7 @@
 #include "trigger/http_server.h"
 
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <strings.h>
@@ -61,7 +62,9 @@ struct http_server {
     SSL_CTX *ssl_ctx;
     uint16_t port;
     char server_addr[64];
-    int stop_fd;          /* eventfd: http_server_stop writes, http_server_wait reads */
+    int stop_fd;       /* eventfd: http_server_stop writes, http_server_wait reads */
+    sem_t loops_ready; /* posted by each loop once its h2o context exists */
+    bool sem_ready;
     atomic_size_t active; /* exchanges not yet freed */
     bool started;
 };
@@ -78,6 +81,7 @@ struct http_exchange {
     /* guarded by mu */
     h2o_req_t *h2o_req;
     bool running, cancelled, started, head_sent, finished, final_sent, inflight, msg_pending, abort;
+    bool send_due; /* msg_pending set, message not sent yet (worker side) */
     uint16_t status;
     int64_t content_length;
     struct spry_buf head; /* response headers: "name\0value\0" pairs */

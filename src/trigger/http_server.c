@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -458,14 +459,39 @@ static int post_control(struct http_loop *loop, enum control_kind kind)
     return 0;
 }
 
-static void *loop_main(void *arg)
+/*
+ * The h2o context is made on the loop's own thread: h2o's evloop keeps
+ * per-thread state (the socket buffer prototype and its recycled chunks,
+ * `__thread` in socket.h) that every socket created by a thread uses for
+ * its life. Made on the main thread, every loop's message-queue socket
+ * shared the main thread's free list without a lock, and two loops reading
+ * their queues at once corrupted the heap (found by make bench-http; test:
+ * up.many_concurrent_wagi_requests_on_two_loops).
+ */
+static void init_loop_context(struct http_loop *loop)
 {
-    struct http_loop *loop = arg;
+    struct http_server *s = loop->server;
+    h2o_context_init(&loop->ctx, h2o_evloop_create(), &s->globalconf);
+    loop->accept_ctx.ctx = &loop->ctx;
+    loop->accept_ctx.hosts = s->globalconf.hosts;
+    /* No ssl_ctx: the handshake is ours (accept_connection), not h2o_accept's. */
+    h2o_multithread_register_receiver(loop->ctx.queue, &loop->exchanges, exchange_on_message);
+    h2o_multithread_register_receiver(loop->ctx.queue, &loop->control, on_control);
+    h2o_timeout_init(loop->ctx.loop, &loop->deadline, s->config.limits.request_timeout_ms);
+    h2o_timeout_init(loop->ctx.loop, &loop->head_timeout, s->config.limits.header_timeout_ms);
     loop->listener =
         h2o_evloop_socket_create(loop->ctx.loop, loop->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
     loop->listen_fd = -1;
     loop->listener->data = loop;
     h2o_socket_read_start(loop->listener, on_accept);
+    loop->ctx_ready = true;
+}
+
+static void *loop_main(void *arg)
+{
+    struct http_loop *loop = arg;
+    init_loop_context(loop);
+    sem_post(&loop->server->loops_ready); /* http_server_start waits for it */
     while (!atomic_load(&loop->stop))
         h2o_evloop_run(loop->ctx.loop, INT32_MAX);
     close_listener(loop);
@@ -478,19 +504,7 @@ static int init_loop(struct http_server *s, struct http_loop *loop,
 {
     loop->server = s;
     loop->listen_fd = -1;
-    int rc = listen_socket(addr, alen, &loop->listen_fd, report);
-    if (rc != 0)
-        return rc;
-    h2o_context_init(&loop->ctx, h2o_evloop_create(), &s->globalconf);
-    loop->ctx_ready = true;
-    loop->accept_ctx.ctx = &loop->ctx;
-    loop->accept_ctx.hosts = s->globalconf.hosts;
-    /* No ssl_ctx: the handshake is ours (accept_connection), not h2o_accept's. */
-    h2o_multithread_register_receiver(loop->ctx.queue, &loop->exchanges, exchange_on_message);
-    h2o_multithread_register_receiver(loop->ctx.queue, &loop->control, on_control);
-    h2o_timeout_init(loop->ctx.loop, &loop->deadline, s->config.limits.request_timeout_ms);
-    h2o_timeout_init(loop->ctx.loop, &loop->head_timeout, s->config.limits.header_timeout_ms);
-    return 0;
+    return listen_socket(addr, alen, &loop->listen_fd, report);
 }
 
 static void fini_loop(struct http_loop *loop)
@@ -557,8 +571,9 @@ int http_server_create(const struct http_server_config *config, struct http_serv
             goto fail;
     }
     s->stop_fd = eventfd(0, EFD_CLOEXEC);
+    s->sem_ready = sem_init(&s->loops_ready, 0, 0) == 0;
     s->loops = spry_calloc(config->loops, sizeof(*s->loops));
-    if (s->stop_fd < 0 || s->loops == NULL) {
+    if (s->stop_fd < 0 || !s->sem_ready || s->loops == NULL) {
         rc = spry_report_set(report, SPRY_ENOMEM, "out of resources");
         goto fail;
     }
@@ -601,13 +616,22 @@ int http_server_start(struct http_server *s, struct spry_report *report)
     int rc = workers_create(s->config.workers, s->config.queue_max, &s->workers);
     if (rc != 0)
         return spry_report_set(report, rc, "cannot start %u workers", s->config.workers);
+    rc = 0;
+    uint32_t started = 0;
     for (uint32_t i = 0; i < s->nloops; i++) {
-        if (pthread_create(&s->loops[i].thread, NULL, loop_main, &s->loops[i]) != 0)
-            return spry_report_set(report, SPRY_EIO, "cannot start event loop %u", i);
+        if (pthread_create(&s->loops[i].thread, NULL, loop_main, &s->loops[i]) != 0) {
+            rc = spry_report_set(report, SPRY_EIO, "cannot start event loop %u", i);
+            break;
+        }
         s->loops[i].thread_started = true;
+        started++;
     }
+    /* Messages may be posted to a loop only once its context exists. */
+    for (uint32_t i = 0; i < started; i++)
+        while (sem_wait(&s->loops_ready) != 0 && errno == EINTR)
+            ;
     s->started = true;
-    return 0;
+    return rc;
 }
 
 void http_server_stop(struct http_server *s)
@@ -692,6 +716,8 @@ void http_server_destroy(struct http_server *s)
         SSL_CTX_free(s->ssl_ctx);
     if (s->stop_fd >= 0)
         close(s->stop_fd);
+    if (s->sem_ready)
+        sem_destroy(&s->loops_ready);
     for (size_t i = 0; i < sizeof(s->strings) / sizeof(s->strings[0]); i++)
         spry_free(s->strings[i]);
     spry_free(s->loops);

@@ -4,14 +4,25 @@
  * or looping guest holds one worker, not a loop. When every worker is busy
  * requests wait in the queue (at most queue_max; the loop answers 503
  * beyond that); their deadline keeps running while they wait.
+ *
+ * Idle workers sleep on a semaphore counting the queued exchanges, not on a
+ * condition variable: glibc re-takes a condition variable's mutex in its
+ * "contended" state after a wait, so every request cost the worker a futex
+ * wake on unlocking it, and the loop's signal another when it raced the
+ * worker for the lock. With the semaphore the mutex guards the list only,
+ * and a request costs one futex wake (the loop's post, only when a worker
+ * sleeps) and one wait (the worker going back to sleep).
  */
 #include "trigger/http_internal.h"
 
 #include "base/alloc.h"
 
+#include <errno.h>
+#include <semaphore.h>
+
 struct http_workers {
     pthread_mutex_t mu;
-    pthread_cond_t ready;
+    sem_t ready; /* one count per queued exchange, and one per thread when closing */
     struct http_exchange *head, *tail; /* FIFO through ->next */
     uint32_t count, max;
     bool closing;
@@ -23,9 +34,9 @@ static void *worker_main(void *arg)
 {
     struct http_workers *w = arg;
     for (;;) {
+        while (sem_wait(&w->ready) != 0 && errno == EINTR)
+            ;
         pthread_mutex_lock(&w->mu);
-        while (w->head == NULL && !w->closing)
-            pthread_cond_wait(&w->ready, &w->mu);
         struct http_exchange *ex = w->head;
         if (ex == NULL) { /* closing and drained */
             pthread_mutex_unlock(&w->mu);
@@ -57,8 +68,8 @@ int workers_push(struct http_workers *w, struct http_exchange *ex)
         w->head = ex;
     w->tail = ex;
     w->count++;
-    pthread_cond_signal(&w->ready);
     pthread_mutex_unlock(&w->mu);
+    sem_post(&w->ready);
     return 0;
 }
 
@@ -68,12 +79,15 @@ void workers_destroy(struct http_workers *w)
         return;
     pthread_mutex_lock(&w->mu);
     w->closing = true;
-    pthread_cond_broadcast(&w->ready);
     pthread_mutex_unlock(&w->mu);
+    /* Each thread ends on the first count that finds the queue empty, so
+     * what was queued before still runs. */
+    for (uint32_t i = 0; i < w->nthreads; i++)
+        sem_post(&w->ready);
     for (uint32_t i = 0; i < w->nthreads; i++)
         pthread_join(w->threads[i], NULL);
     pthread_mutex_destroy(&w->mu);
-    pthread_cond_destroy(&w->ready);
+    sem_destroy(&w->ready);
     spry_free(w->threads);
     spry_free(w);
 }
@@ -88,8 +102,12 @@ int workers_create(uint32_t nthreads, uint32_t queue_max, struct http_workers **
         spry_free(w);
         return SPRY_ENOMEM;
     }
+    if (sem_init(&w->ready, 0, 0) != 0) {
+        spry_free(w->threads);
+        spry_free(w);
+        return SPRY_EIO;
+    }
     pthread_mutex_init(&w->mu, NULL);
-    pthread_cond_init(&w->ready, NULL);
     w->max = queue_max;
     for (uint32_t i = 0; i < nthreads; i++) {
         if (pthread_create(&w->threads[i], NULL, worker_main, w) != 0) {

@@ -179,6 +179,19 @@ static int handle(void *data, struct http_exchange *ex)
 
     struct spry_trap trap;
     rc = spry_pool_acquire(w->config.prepared, &inst, &report, &trap);
+    if (rc == SPRY_EBUSY || rc == SPRY_ETIMEOUT) {
+        /* No instance free (spry up runs no more workers than instances,
+         * so this is for embedders that share a pool): 503, as for a full
+         * request queue. */
+        spry_log(SPRY_LOG_WARN, "component %s: %s: 503", w->config.component_id, report.message);
+        static const struct http_header_pair ct = {"content-type", "text/plain"};
+        static const char msg[] = "Service Unavailable: no instance free\n";
+        if (http_exchange_start(ex, 503, &ct, 1, (int64_t)sizeof msg - 1) == 0 &&
+            http_exchange_write(ex, msg, sizeof msg - 1) == 0)
+            http_exchange_finish(ex);
+        rc = 0;
+        goto done;
+    }
     if (rc != 0) {
         spry_log(SPRY_LOG_ERROR, "component %s: %s", w->config.component_id, report.message);
         goto done;

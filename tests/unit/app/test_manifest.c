@@ -285,6 +285,44 @@ TEST(manifest, mistakes_are_reported_with_file_line_key_and_expectation)
                   "DIR/spin.toml:4:1: key 'name' is defined twice");
 }
 
+/* The kinds of mistake the test above does not make, each with its message. */
+TEST(manifest, missing_file_syntax_errors_and_missing_or_unknown_keys_say_where)
+{
+    /* No manifest at all. */
+    char path[1024];
+    snprintf(path, sizeof path, "%s/none/spin.toml", test_tmpdir());
+    struct spry_report report;
+    spry_report_init(&report);
+    struct manifest *m = NULL;
+    ASSERT_NE_INT(manifest_load(path, NULL, &m, &report), 0);
+    ASSERT_NULL(m);
+    ASSERT_TRUE(strstr(report.message, "none/spin.toml: cannot open the manifest: No such file") !=
+                NULL);
+    /* TOML syntax: the parser's line and column. */
+    ASSERT_EQ_STR(load_error(HEAD TRIG COMP "x = \"unterminated\n"),
+                  "DIR/spin.toml:9:18: newline in a single-line string");
+    ASSERT_EQ_STR(load_error(HEAD "[[trigger.http]\n"),
+                  "DIR/spin.toml:4:15: expected ']]' to close the array-of-tables header");
+    /* Missing keys. */
+    ASSERT_EQ_STR(load_error(HEAD "[[trigger.http]]\ncomponent = \"hello\"\n" COMP),
+                  "DIR/spin.toml:4:11: trigger.http[0].route: missing; expected a route such as "
+                  "\"/...\" or { private = true }");
+    ASSERT_EQ_STR(load_error(HEAD TRIG "[component.hello]\ndescription = \"no source\"\n"),
+                  "DIR/spin.toml:7:12: component.hello.source: missing; expected a path to a .wasm "
+                  "file or { url, digest }");
+    /* Unknown keys, in a trigger and at the top. */
+    ASSERT_EQ_STR(load_error(HEAD TRIG "rout = \"/x\"\n" COMP),
+                  "DIR/spin.toml:7:1: trigger.http[0].rout: unknown key; expected one of: id, "
+                  "route, component, executor, static_response");
+    ASSERT_EQ_STR(load_error(HEAD TRIG COMP "[wat]\na = 1\n"),
+                  "DIR/spin.toml:9:2: wat: unknown key; expected one of: spin_manifest_version, "
+                  "application, variables, trigger, component");
+    /* A value of the wrong type. */
+    ASSERT_EQ_STR(load_error(HEAD TRIG COMP "files = \"x\"\n"),
+                  "DIR/spin.toml:9:9: component.hello.files: expected an array of globs and { "
+                  "source, destination }");
+}
+
 TEST(manifest, outbound_hosts_syntax)
 {
     struct manifest *m =
@@ -318,6 +356,46 @@ TEST(manifest, outbound_hosts_syntax)
                   "DIR/spin.toml:9:27: component.hello.allowed_outbound_hosts[0]: "
                   "\"https://a.*.com\": invalid host; expected \"*\", \"*.domain\", \"self\", or a "
                   "host name or address");
+}
+
+/* Regression (found by fuzz_manifest): a lone '{' in the port or host was
+ * taken for a {{ template }} and skipped the checks, so "x.com:8{0" was
+ * accepted with the empty port range [0, 0). Only "{{" is a template. */
+TEST(manifest, outbound_host_with_a_lone_brace_is_not_a_template)
+{
+    ASSERT_EQ_STR(load_error(HEAD TRIG COMP "allowed_outbound_hosts = [\"https://a.com:8{0\"]\n"),
+                  "DIR/spin.toml:9:27: component.hello.allowed_outbound_hosts[0]: "
+                  "\"https://a.com:8{0\": invalid port; expected a number from 0 to 65535, A..B "
+                  "or *");
+    ASSERT_EQ_STR(load_error(HEAD TRIG COMP "allowed_outbound_hosts = [\"https://a{b.com\"]\n"),
+                  "DIR/spin.toml:9:27: component.hello.allowed_outbound_hosts[0]: "
+                  "\"https://a{b.com\": invalid host; expected \"*\", \"*.domain\", \"self\", "
+                  "or a host name or address");
+    /* The fuzzer's input: version 1's allowed_http_hosts, converted. */
+    const char *v1 = load_error("spin_manifest_version = \"1\"\nname = \"old\"\n"
+                                "trigger = { type = \"http\" }\n[[component]]\nid = \"hello\"\n"
+                                "source = \"hello.wasm\"\n"
+                                "allowed_http_hosts = [\"insecure:allo{-all\"]\n"
+                                "[component.trigger]\nroute = \"/\"\n");
+    ASSERT_TRUE(strstr(v1, "allowed_http_hosts") != NULL);
+    ASSERT_TRUE(strstr(v1, "invalid port") != NULL);
+    /* A real template still passes, and is marked for the later check. */
+    struct manifest *m = load_ok(HEAD "[variables]\np = { default = \"80\" }\n" TRIG COMP
+                                      "allowed_outbound_hosts = [\"https://a.com:{{ p }}\"]\n");
+    ASSERT_TRUE(m->components[0]->outbound[0].templated);
+    manifest_destroy(m);
+}
+
+/* Regression (found by fuzz_manifest): version 1's trigger.base was not
+ * checked, so base = "-base" gave the route "-base/hello", which no
+ * request can reach. */
+TEST(manifest, v1_base_must_start_with_a_slash)
+{
+    ASSERT_EQ_STR(load_error("spin_manifest_version = \"1\"\nname = \"old\"\n"
+                             "trigger = { type = \"http\", base = \"-base\" }\n[[component]]\n"
+                             "id = \"hello\"\nsource = \"hello.wasm\"\n[component.trigger]\n"
+                             "route = \"/hello\"\n"),
+                  "DIR/spin.toml:3:35: trigger.base: base \"-base\" must start with '/'");
 }
 
 /* ---- URL sources from a loopback server ---- */

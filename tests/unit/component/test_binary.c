@@ -556,6 +556,29 @@ TEST(component_binary, name_rules)
     bb_section(&b, 10, &im);
     struct cbin *bin = decode_ok(&b);
     ASSERT_EQ_STR(bin->root->imports[0].ext.implements, "wasi:kv/store");
+    cbin_destroy(bin);
+    /* ... but only on instances. */
+    b.n = 0;
+    t = vec(1);
+    im = vec(1);
+    B(&t, 0x40, 0x00, 0x01, 0x00);
+    bb_preamble(&b);
+    bb_section(&b, 7, &t);
+    B(&im, 0x02), bb_str(&im, "primary"), B(&im, 0x01, 0x00), bb_str(&im, "wasi:kv/store");
+    B(&im, 0x01, 0x00);
+    bb_section(&b, 10, &im);
+    expect_fail(&b, SPRY_EINVALID, "only instances with plain names may have \"implements\"", 18);
+    b.n = 0;
+    t = vec(1);
+    im = vec(1);
+    B(&t, 0x42, 0x00);
+    bb_preamble(&b);
+    bb_section(&b, 7, &t);
+    B(&im, 0x02), bb_str(&im, "primary"), B(&im, 0x02, 0x00), bb_str(&im, "wasi:kv/store");
+    B(&im, 0x01), bb_str(&im, ".3");
+    B(&im, 0x05, 0x00);
+    bb_section(&b, 10, &im);
+    bin = decode_ok(&b);
     ASSERT_EQ_STR(bin->root->imports[0].ext.version_suffix, ".3");
     ASSERT_FALSE(bin->root->imports[0].ext.interface);
     cbin_destroy(bin);
@@ -799,6 +822,134 @@ TEST(component_binary, core_instance_argument_errors)
         free(b.p);
     }
     free(mod);
+}
+
+TEST(component_binary, core_module_errors_name_both_offsets)
+{
+    struct bb b = {0}, m = {0};
+    bb_preamble(&b);
+    bb_raw(&m, "\0asm\x01\x00\x00\x00\x01\x05\x01\x60\x00\x00", 14); /* type section too short */
+    bb_section(&b, 1, &m);
+    struct cbin *bin = NULL;
+    struct spry_report r;
+    spry_report_init(&r);
+    ASSERT_EQ_INT(cbin_decode(b.p, b.n, NULL, &bin, &r), SPRY_EMALFORMED);
+    ASSERT_NOT_NULL(strstr(r.message, "(in the core module at offset 0x8)"));
+    ASSERT_NOT_NULL(strstr(r.message, "at offset 0x"));
+    free(b.p);
+}
+
+/* core type 0: (func (param i32)); core type 1: (module (type (func))
+ * (import "env" "f" (func (type 0))) (export "g" (func (type 0)))) with
+ * an outer alias for its type 0; import "m" (core module (type 1)); then
+ * instantiate it with a bundle exporting "f" = libc's free. */
+TEST(component_binary, module_types_and_imported_modules)
+{
+    for (int variant = 0; variant < 3; variant++) {
+        struct bb b = {0};
+        bb_preamble(&b);
+        with_libc(&b);
+        struct bb t = vec(2);
+        B(&t, 0x60, 0x01, 0x7f, 0x00);
+        B(&t, 0x50, 0x03);
+        B(&t, 0x02, 0x10, 0x01, 0x01, 0x00); /* alias outer 1 core type 0 */
+        B(&t, 0x00), bb_str(&t, "env"), bb_str(&t, "f"), B(&t, 0x00, 0x00);
+        B(&t, 0x03), bb_str(&t, "g"), B(&t, 0x00, 0x00);
+        bb_section(&b, 3, &t);
+        struct bb im = vec(1);
+        bb_name(&im, "m"), B(&im, 0x00, 0x11, 0x01);
+        bb_section(&b, 10, &im);
+        struct bb i = vec(2);
+        B(&i, 0x01, 0x01), bb_str(&i, "f"), B(&i, 0x00, variant == 1 ? 0x01 : 0x02);
+        size_t at = b.n + 3 + 6;
+        B(&i, 0x00, 0x01, 0x01), bb_str(&i, "env"), B(&i, 0x12, 0x01);
+        bb_section(&b, 2, &i);
+        struct bb a = vec(1);
+        size_t alias_at = b.n + 3;
+        B(&a, 0x00, 0x00, 0x01, 0x02), bb_str(&a, variant == 2 ? "h" : "g");
+        bb_section(&b, 6, &a);
+        if (variant == 0) {
+            struct cbin *bin = decode_ok(&b);
+            const struct cbin_component *c = bin->root;
+            ASSERT_EQ_UINT(c->ncore_types, 2);
+            ASSERT_EQ_UINT(c->core_types[1].kind, CBIN_CT_MODULE);
+            ASSERT_EQ_UINT(c->ncore_modules, 2);
+            ASSERT_NULL(c->core_modules[1].module); /* imported */
+            ASSERT_EQ_UINT(c->core_modules[1].type->imports.n, 1);
+            ASSERT_EQ_UINT(c->ncore_funcs, 5);
+            ASSERT_EQ_UINT(c->core_funcs[4]->nparams, 1);
+            ASSERT_EQ_UINT(c->imports[0].ext.sort, CBIN_CORE_MODULE);
+            cbin_destroy(bin);
+        } else if (variant == 1) {
+            expect_fail(&b, SPRY_EINVALID, "import \"env\" \"f\" has a different type", at);
+        } else {
+            expect_fail(&b, SPRY_EINVALID, "core instance 2 has no export \"h\"", alias_at + 4);
+        }
+        free(b.p);
+    }
+}
+
+TEST(component_binary, instance_bundles_and_alias_errors)
+{
+    struct bb b = {0};
+    bb_preamble(&b);
+    struct bb t = vec(1), im = vec(1), i = vec(1), e = vec(1), a;
+    B(&t, 0x40, 0x00, 0x01, 0x00);
+    bb_section(&b, 7, &t);
+    bb_name(&im, "f"), B(&im, 0x01, 0x00);
+    bb_section(&b, 10, &im);
+    B(&i, 0x01, 0x02);
+    bb_name(&i, "run"), B(&i, 0x01, 0x00);
+    bb_name(&i, "ty"), B(&i, 0x03, 0x00);
+    bb_section(&b, 5, &i);
+    size_t base = b.n;
+    bb_name(&e, "wasi:cli/run@0.2.0"), B(&e, 0x05, 0x00, 0x00);
+    bb_section(&b, 11, &e);
+    struct cbin *bin = decode_ok(&b);
+    const struct cbin_component *c = bin->root;
+    ASSERT_EQ_UINT(c->ninstances, 2);
+    ASSERT_EQ_UINT(c->instances[0]->exports.n, 2);
+    ASSERT_NOT_NULL(cbin_externs_find(&c->instances[0]->exports, "run", 3));
+    const struct cbin_def *bundle = &c->defs[2];
+    ASSERT_EQ_UINT(bundle->op, CBIN_OP_BUNDLE);
+    ASSERT_EQ_STR(bundle->u.bundle.items[1].name, "ty");
+    ASSERT_EQ_UINT(bundle->u.bundle.items[1].sort, CBIN_TYPE);
+    ASSERT_TRUE(c->exports[0].ext.interface);
+    ASSERT_EQ_UINT(c->exports[0].index, 1);
+    cbin_destroy(bin);
+
+    /* Alias errors after the bundle: a missing name, a wrong sort. */
+    b.n = base;
+    a = vec(1);
+    B(&a, 0x01, 0x00, 0x00), bb_str(&a, "nope");
+    bb_section(&b, 6, &a);
+    expect_fail(&b, SPRY_EINVALID, "instance 0 has no export \"nope\"", base + 6);
+    b.n = base;
+    a = vec(1);
+    B(&a, 0x03, 0x00, 0x00), bb_str(&a, "run");
+    bb_section(&b, 6, &a);
+    expect_fail(&b, SPRY_EINVALID, "export \"run\" of instance 0 is a func, not a type", base + 6);
+    b.n = base;
+    a = vec(1);
+    B(&a, 0x01, 0x00, 0x05), bb_str(&a, "run");
+    bb_section(&b, 6, &a);
+    expect_fail(&b, SPRY_EINVALID, "instance index 5 out of range (1 defined)", base + 5);
+    b.n = base;
+    a = vec(1);
+    B(&a, 0x03, 0x02, 0x03, 0x00);
+    bb_section(&b, 6, &a);
+    expect_fail(&b, SPRY_EINVALID, "outer alias count 3 out of range", base + 5);
+    b.n = base;
+    a = vec(1);
+    B(&a, 0x01, 0x02, 0x00, 0x00);
+    bb_section(&b, 6, &a);
+    expect_fail(&b, SPRY_EINVALID, "outer aliases of a func are not allowed here", base + 3);
+    b.n = base;
+    a = vec(1);
+    B(&a, 0x01, 0x07, 0x00);
+    bb_section(&b, 6, &a);
+    expect_fail(&b, SPRY_EMALFORMED, "invalid alias target 0x07", base + 4);
+    free(b.p);
 }
 
 /* ---- nested components, instantiation, outer aliases --------------------- */

@@ -602,3 +602,29 @@ TEST(component_canon_call, core_type_mismatch_traps)
     spry_arena_fini(&arena);
     teardown();
 }
+
+TEST(component_canon_call, shared_descriptors_are_bound_per_call)
+{
+    setup();
+    /* One descriptor per function type, bound to an instance at each call
+     * (as pooled instances need). */
+    struct canon_lifted add;
+    canon_lifted_init(&add, "add", add_type(), NULL, NULL, NULL);
+    struct spry_arena arena;
+    spry_arena_init(&arena, 1 << 20);
+    struct cval a[2] = {cv_u(CT_U32, 40), cv_u(CT_U32, 2)}, r;
+    ASSERT_OK(canon_call_guest(&add, &g.inst, &g.opts, export_func("add"), a, &arena, &r, NULL));
+    ASSERT_EQ_UINT(r.of.u, 42);
+    spry_arena_fini(&arena);
+
+    const struct ctype *str = cb_prim(CT_STRING);
+    struct canon_lowered concat;
+    canon_lowered_init(&concat, "concat", cb_func(2, str, str, str), host_concat, NULL, NULL);
+    memcpy(mem(0x1000), "ab", 2);
+    memcpy(mem(0x1010), "cde", 3);
+    uint64_t slots[5] = {0x1000, 2, 0x1010, 3, 0x2000};
+    ASSERT_OK(canon_call_host(&concat, &g.inst, &g.opts, NULL, slots));
+    ASSERT_EQ_UINT(get32(0x2004), 5);
+    ASSERT_EQ_MEM(mem(get32(0x2000)), "abcde", 5);
+    teardown();
+}

@@ -4,12 +4,16 @@
  * functions.
  */
 #include "harness/test.h"
+#include "base/alloc.h"
 #include "unit/component/wasip2_fixture.h"
 #include "wasm/runtime.h"
 
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static bool str_is(const struct cval *v, const char *s)
 {
@@ -173,4 +177,61 @@ TEST(wasip2_cli, calls_without_a_context_trap)
     ASSERT_EQ_INT(P2CALL0(&t, "wasi:cli/environment", "get-arguments", &r), SPRY_ETRAP);
     ASSERT_NOT_NULL(strstr(t.trap, "no WASI 0.2 context"));
     p2t_teardown(&t);
+}
+
+TEST(wasip2_cli, a_terminal_gets_terminal_handles)
+{
+    int master = posix_openpt(O_RDWR | O_NOCTTY);
+    if (master < 0 || grantpt(master) != 0 || unlockpt(master) != 0)
+        test_skip("no pseudo-terminal here");
+    int slave = open(ptsname(master), O_RDWR | O_NOCTTY);
+    ASSERT_GE_INT(slave, 0);
+    struct spry_wasi_stdio stdio[3] = {{.kind = SPRY_WASI_STDIO_HOST_FD, .fd = slave},
+                                       {.kind = SPRY_WASI_STDIO_HOST_FD, .fd = slave},
+                                       {.kind = SPRY_WASI_STDIO_BUFFER}};
+    struct p2t t;
+    struct p2t_options o = {.stdio = stdio};
+    p2t_setup(&t, &o);
+    struct cval r;
+    ASSERT_OK(P2CALL0(&t, "wasi:cli/terminal-stdin", "get-terminal-stdin", &r));
+    ASSERT_EQ_UINT(r.of.var.disc, 1);
+    uint32_t in = r.of.var.payload->of.rep;
+    ASSERT_OK(P2CALL0(&t, "wasi:cli/terminal-stdout", "get-terminal-stdout", &r));
+    ASSERT_EQ_UINT(r.of.var.disc, 1);
+    uint32_t out = r.of.var.payload->of.rep;
+    ASSERT_OK(P2CALL0(&t, "wasi:cli/terminal-stderr", "get-terminal-stderr", &r));
+    ASSERT_EQ_UINT(r.of.var.disc, 0); /* captured */
+    p2t_drop(&t, "wasi:cli/terminal-input", "terminal-input", in);
+    p2t_drop(&t, "wasi:cli/terminal-output", "terminal-output", out);
+    ASSERT_EQ_UINT(wasip2_live_objects(t.p2), 0);
+    p2t_teardown(&t);
+    close(slave);
+    close(master);
+}
+
+TEST(wasip2_cli, create_reports_a_missing_preopen_and_survives_allocation_failures)
+{
+    struct spry_wasi_preopen pre = {"/nonexistent/spry-p2", "/x", false};
+    struct spry_wasi_config config = {.preopens = &pre, .npreopens = 1};
+    struct spry_report report;
+    spry_report_init(&report);
+    struct wasip2 *p2 = NULL;
+    ASSERT_EQ_INT(wasip2_create(&config, &p2, &report), SPRY_ENOTFOUND);
+    ASSERT_NOT_NULL(strstr(report.message, "/nonexistent/spry-p2"));
+    ASSERT_NULL(p2);
+    const char *args[] = {"prog", "arg"};
+    const char *env[] = {"K=V"};
+    struct spry_wasi_config ok = {.args = args, .nargs = 2, .env = env, .nenv = 1};
+    for (long n = 0;; n++) {
+        spry_report_init(&report);
+        spry_alloc_fail_after(n);
+        int rc = wasip2_create(&ok, &p2, &report);
+        spry_alloc_fail_after(-1);
+        if (rc == 0)
+            break;
+        ASSERT_EQ_INT(rc, SPRY_ENOMEM);
+        ASSERT_LT_INT(n, 100);
+    }
+    wasip2_destroy(p2);
+    wasip2_destroy(NULL);
 }

@@ -143,6 +143,35 @@ static int parse(const char *text, struct wagi_response *r, struct spry_report *
     return wagi_parse_response((const uint8_t *)text, strlen(text), r, report);
 }
 
+/* Regression (fuzz_wagi, after the environment was rebuilt in one buffer):
+ * "%00" in the path decodes to a NUL in PATH_TRANSLATED, which split the
+ * NAME=value list one string too many, so an item had no '='. A value now
+ * ends at its first NUL, as it did when values were printed with %s. */
+TEST(wagi_cgi, nul_decoded_in_path_translated_ends_the_value)
+{
+    struct wagi_request req = {
+        .method = "GET",
+        .path_and_query = "/a%00b?q",
+        .scheme = "http",
+        .protocol = "HTTP/1.1",
+        .client_addr = "127.0.0.1:1",
+        .matched_route = "/...",
+        .raw_component_route = "/...",
+        .component_route = "",
+        .base_path = "/",
+        .path_info = "/a%00b",
+    };
+    struct wagi_strings env;
+    ASSERT_OK(wagi_env(&req, NULL, 0, &env, NULL));
+    for (size_t i = 0; i < env.count; i++)
+        ASSERT_NOT_NULL(strchr(env.items[i], '='));
+    ASSERT_NULL(env.items[env.count]);
+    ASSERT_EQ_STR(find_env(&env, "PATH_TRANSLATED"), "/a");
+    ASSERT_EQ_STR(find_env(&env, "PATH_INFO"), "/a%00b");
+    ASSERT_EQ_STR(find_env(&env, "SERVER_SOFTWARE"), "WAGI/1"); /* the next one is intact */
+    wagi_strings_free(&env);
+}
+
 TEST(wagi_cgi, response_headers_status_and_body)
 {
     struct wagi_response r;
