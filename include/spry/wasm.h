@@ -187,6 +187,7 @@ enum spry_store_data_key {
     SPRY_STORE_DATA_TRIGGER = 3,   /* the trigger serving the call */
     SPRY_STORE_DATA_EMBEDDER = 4,  /* free for an embedding program */
     SPRY_STORE_DATA_WASI_P2 = 5,   /* struct wasip2 * (WASI 0.2, component layer) */
+    SPRY_STORE_DATA_WASI_HTTP = 6, /* struct wasihttp * (wasi:http, component layer) */
     SPRY_STORE_DATA_KEYS = 8
 };
 /* Out-of-range keys are ignored (set) or read as NULL (get). */

@@ -30,6 +30,9 @@ static void close_obj(struct p2_obj *o)
         close(o->u.desc.fd);
     else if (o->kind == P2_DIRSTREAM && o->u.dirs.dir != NULL)
         closedir(o->u.dirs.dir);
+    else if ((o->kind == P2_INPUT || o->kind == P2_OUTPUT) && o->u.stream.how == P2_STREAM_CUSTOM &&
+             o->u.stream.ops->close != NULL)
+        o->u.stream.ops->close(o->u.stream.user);
 }
 
 void wasip2_destroy(struct wasip2 *p2)
@@ -52,6 +55,37 @@ void wasip2_attach(struct wasip2 *p2, struct spry_store *store)
 struct spry_wasi *wasip2_wasi(struct wasip2 *p2)
 {
     return p2->wasi;
+}
+
+struct wasip2 *wasip2_of_store(struct spry_store *store)
+{
+    return store != NULL ? spry_store_data(store, SPRY_STORE_DATA_WASI_P2) : NULL;
+}
+
+int wasip2_stream_create(struct wasip2 *p2, bool output, const struct wasip2_stream_ops *ops,
+                         void *user, uint32_t *rep)
+{
+    uint32_t slot;
+    int rc = p2_new(p2, output ? P2_OUTPUT : P2_INPUT, 0, &slot);
+    if (rc != 0)
+        return rc;
+    struct p2_obj *o = &p2->objs[slot];
+    o->u.stream.how = P2_STREAM_CUSTOM;
+    o->u.stream.ops = ops;
+    o->u.stream.user = user;
+    *rep = p2_rep(p2, slot);
+    return 0;
+}
+
+int wasip2_pollable_ready(struct wasip2 *p2, uint32_t *rep)
+{
+    uint32_t slot;
+    int rc = p2_new(p2, P2_POLLABLE, 0, &slot);
+    if (rc != 0)
+        return rc;
+    p2->objs[slot].u.poll.how = P2_POLL_READY;
+    *rep = p2_rep(p2, slot);
+    return 0;
 }
 
 size_t wasip2_live_objects(const struct wasip2 *p2)

@@ -73,6 +73,7 @@ enum p2_stream_how {
     P2_STREAM_STDIO = 0, /* guest fd 0, 1 or 2 of the preview-1 context */
     P2_STREAM_FILE,      /* at `offset` of the parent descriptor */
     P2_STREAM_APPEND,    /* at the end of the parent descriptor */
+    P2_STREAM_CUSTOM,    /* the embedder's backend (wasip2_stream_create) */
 };
 
 /* descriptor-flags bits (wasi:filesystem/types), in WIT order. */
@@ -106,6 +107,8 @@ struct p2_obj {
             uint8_t stdio; /* P2_STREAM_STDIO: 0, 1, 2 */
             bool closed;   /* after end of input, or after an error was reported */
             uint64_t offset;
+            const struct wasip2_stream_ops *ops; /* P2_STREAM_CUSTOM */
+            void *user;
         } stream;
         struct {
             int fd;        /* host fd; a preopen's is borrowed */

@@ -40,6 +40,20 @@ static int stdin_fd(struct wasip2 *ctx)
 
 enum { NOT_READY = 0, READY = 1, WAIT_FD = 2, WAIT_CLOCK = 3 };
 
+/* A stream with the embedder's backend has no fd to wait on: its readiness
+ * is asked again this often while a poll waits. */
+#define CUSTOM_RECHECK_NS (1000 * 1000)
+
+static bool custom_ready(const struct wasip2 *ctx, const struct p2_obj *o)
+{
+    if (o->u.poll.how != P2_POLL_PARENT)
+        return false;
+    const struct p2_obj *s = &ctx->objs[o->parent - 1];
+    return s->u.stream.how == P2_STREAM_CUSTOM &&
+           (s->u.stream.closed || s->u.stream.ops->ready == NULL ||
+            s->u.stream.ops->ready(s->u.stream.user));
+}
+
 /* What pollable slot waits for: READY, WAIT_FD (*fd) or WAIT_CLOCK. */
 static int classify(struct wasip2 *ctx, uint32_t slot, int *fd, uint64_t *deadline)
 {
@@ -50,6 +64,13 @@ static int classify(struct wasip2 *ctx, uint32_t slot, int *fd, uint64_t *deadli
         return WAIT_CLOCK;
     case P2_POLL_PARENT: {
         const struct p2_obj *s = &ctx->objs[o->parent - 1];
+        if (s->u.stream.how == P2_STREAM_CUSTOM && !s->u.stream.closed &&
+            s->u.stream.ops->ready != NULL) {
+            if (s->u.stream.ops->ready(s->u.stream.user))
+                return READY;
+            *deadline = p2_monotonic_now() + CUSTOM_RECHECK_NS; /* looked at again then */
+            return WAIT_CLOCK;
+        }
         if (s->kind == P2_INPUT && s->u.stream.how == P2_STREAM_STDIO && !s->u.stream.closed) {
             *fd = stdin_fd(ctx);
             if (*fd >= 0)
@@ -124,6 +145,8 @@ int p2_wait(struct ccall *call, struct wasip2 *ctx, const uint32_t *slots, size_
             if (pidx[i] != SIZE_MAX && pfd[pidx[i]].revents != 0)
                 ready[i] = true;
             else if (o->u.poll.how == P2_POLL_CLOCK && o->u.poll.deadline <= now)
+                ready[i] = true;
+            else if (custom_ready(ctx, o))
                 ready[i] = true;
             any |= ready[i];
         }

@@ -146,6 +146,24 @@ static int in_read(struct ccall *call, struct wasip2 *ctx, uint32_t slot, uint8_
         return 0;
     }
     ssize_t got;
+    if (s->u.stream.how == P2_STREAM_CUSTOM) {
+        size_t n = 0;
+        int st = s->u.stream.ops->read(s->u.stream.user, buf, cap, block, &n);
+        if (block && call->store != NULL) {
+            int rc = spry_store_check_interrupt(call->store);
+            if (rc != 0)
+                return rc;
+        }
+        s = &ctx->objs[slot];
+        if (st != WASIP2_IO_OK) {
+            r->status = st == WASIP2_IO_CLOSED ? IO_CLOSED : IO_FAILED;
+            r->wasi_errno = WASI_EIO;
+            s->u.stream.closed = true;
+            return 0;
+        }
+        r->n = n;
+        return 0;
+    }
     if (s->u.stream.how == P2_STREAM_STDIO) {
         struct spry_wasi *w = ctx->wasi;
         struct wasi_fd *f = &w->fds[0];
@@ -237,6 +255,17 @@ static int out_write(struct wasip2 *ctx, uint32_t slot, const uint8_t *p, size_t
     struct p2_obj *s = &ctx->objs[slot];
     if (s->u.stream.closed) {
         r->status = IO_CLOSED;
+        return 0;
+    }
+    if (s->u.stream.how == P2_STREAM_CUSTOM) {
+        int st = n == 0 ? WASIP2_IO_OK : s->u.stream.ops->write(s->u.stream.user, p, n);
+        if (st != WASIP2_IO_OK) {
+            r->status = st == WASIP2_IO_CLOSED ? IO_CLOSED : IO_FAILED;
+            r->wasi_errno = WASI_EIO;
+            s->u.stream.closed = true;
+            return 0;
+        }
+        r->n = n;
         return 0;
     }
     if (s->u.stream.how == P2_STREAM_STDIO) {
@@ -385,6 +414,10 @@ static uint64_t budget(struct wasip2 *ctx, uint32_t slot, struct io_res *r)
     if (s->u.stream.closed) {
         r->status = IO_CLOSED;
         return 0;
+    }
+    if (s->u.stream.how == P2_STREAM_CUSTOM && s->u.stream.ops->check_write != NULL) {
+        uint64_t n = s->u.stream.ops->check_write(s->u.stream.user);
+        return n < P2_WRITE_BUDGET ? n : P2_WRITE_BUDGET;
     }
     if (s->u.stream.how == P2_STREAM_STDIO) {
         struct wasi_stream *ws = &ctx->wasi->streams[s->u.stream.stdio];

@@ -32,7 +32,9 @@
 #include "component/chost.h"
 #include "spry/wasi.h"
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* The WIT these interfaces follow (WebAssembly/WASI, tag v0.2.12). */
 #define WASIP2_VERSION "0.2.12"
@@ -57,6 +59,45 @@ void wasip2_attach(struct wasip2 *p2, struct spry_store *store);
 /* The preview-1 context underneath: for spry_wasi_flush and
  * spry_wasi_output. Owned by p2. */
 struct spry_wasi *wasip2_wasi(struct wasip2 *p2);
+
+/*
+ * Streams with a backend of the embedder's (wasi:http bodies): an
+ * input-stream or output-stream whose reads or writes call `ops`.
+ *  - read: at most cap bytes into buf; returns WASIP2_IO_OK with *n (0 is
+ *    "nothing yet", only when !block), WASIP2_IO_CLOSED at the end, or
+ *    WASIP2_IO_FAILED. May block when `block` (it should return when the
+ *    store is interrupted: the caller then traps).
+ *  - write: all n bytes (may block for back-pressure); WASIP2_IO_OK,
+ *    WASIP2_IO_CLOSED (nothing more is wanted) or WASIP2_IO_FAILED.
+ *  - check_write: what a write may carry now (0: not now); NULL means
+ *    P2's default grant.
+ *  - ready: whether a pollable on the stream is ready; NULL: always.
+ *  - close: the stream object is freed (dropped by the guest, or the
+ *    context destroyed); NULL: nothing to do. `user` is not used after.
+ * `ops` and `user` are borrowed until close.
+ */
+enum { WASIP2_IO_OK = 0, WASIP2_IO_CLOSED = 1, WASIP2_IO_FAILED = 2 };
+
+struct wasip2_stream_ops {
+    int (*read)(void *user, uint8_t *buf, size_t cap, bool block, size_t *n);
+    int (*write)(void *user, const uint8_t *p, size_t n);
+    uint64_t (*check_write)(void *user);
+    bool (*ready)(void *user);
+    void (*close)(void *user);
+};
+
+/* A new stream object (an input-stream when !output) on ops/user; its rep
+ * (what an own<input-stream> result carries) in *rep. SPRY_EEXHAUSTED when
+ * the table is full, SPRY_ENOMEM. */
+int wasip2_stream_create(struct wasip2 *p2, bool output, const struct wasip2_stream_ops *ops,
+                         void *user, uint32_t *rep);
+
+/* A new pollable that is always ready (a future that is already
+ * resolved); its rep in *rep. Errors as wasip2_stream_create. */
+int wasip2_pollable_ready(struct wasip2 *p2, uint32_t *rep);
+
+/* The context attached to a store (wasip2_attach), or NULL. */
+struct wasip2 *wasip2_of_store(struct spry_store *store);
 
 /* Live objects in the table (tests: every handle the guest dropped is
  * freed). */

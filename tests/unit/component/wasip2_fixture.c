@@ -1,6 +1,7 @@
 #include "unit/component/wasip2_fixture.h"
 
 #include "harness/test.h"
+#include "component/wasihttp/wasihttp.h"
 #include "spry/wasm.h"
 #include "wasm/decode.h"
 
@@ -117,8 +118,15 @@ void p2t_setup(struct p2t *t, const struct p2t_options *o)
     wasip2_attach(t->p2, t->store);
     spry_arena_init(&t->arena, 256u << 20);
     spry_arena_init(&t->wit_arena, 4u << 20);
-    size_t n;
-    const struct chost_iface *ifaces = wasip2_ifaces(&n);
+    /* WASI 0.2 and wasi:http in one table, as wasihttp_host() has them. */
+    size_t n, nh;
+    const struct chost_iface *p2 = wasip2_ifaces(&n);
+    const struct chost_iface *http = wasihttp_ifaces(&nh);
+    struct chost_iface *ifaces = spry_arena_alloc_array(&t->wit_arena, n + nh, sizeof *ifaces);
+    ASSERT_NOT_NULL(ifaces);
+    memcpy(ifaces, p2, n * sizeof *ifaces);
+    memcpy(ifaces + n, http, nh * sizeof *ifaces);
+    n += nh;
     spry_report_init(&report);
     rc = wit_parse_host(ifaces, n, &t->wit_arena, &t->host, &report);
     if (rc != 0)
@@ -221,6 +229,10 @@ static const struct chost_iface *find_iface(const char *name)
 {
     size_t n;
     const struct chost_iface *ifaces = wasip2_ifaces(&n);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(ifaces[i].name, name) == 0)
+            return &ifaces[i];
+    ifaces = wasihttp_ifaces(&n);
     for (size_t i = 0; i < n; i++)
         if (strcmp(ifaces[i].name, name) == 0)
             return &ifaces[i];

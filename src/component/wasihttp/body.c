@@ -1,0 +1,481 @@
+/*
+ * wasi:http bodies and the response path: incoming-body (the request body
+ * as an input-stream), outgoing-body (an output-stream), future-trailers,
+ * and response-outparam.set, which sends the response head and from then
+ * on streams the body to the embedder.
+ *
+ * Rules (wasi:http's, enforced as wasmtime does):
+ *  - incoming-request.consume and outgoing-*.body succeed once (then
+ *    err), incoming-body.stream and outgoing-body.write too;
+ *  - a body's stream must be dropped before the body is finished: finish
+ *    with a live stream traps;
+ *  - an outgoing-body dropped without finish leaves the response
+ *    incomplete (the embedder aborts it);
+ *  - a content-length set on the response is a promise: writing more
+ *    fails the stream, finishing with less is
+ *    error-code.HTTP-response-body-size and leaves the response incomplete.
+ *
+ * The request body source is one function of the embedder
+ * (server.read_body): today it hands out the body the server holds; with
+ * a streaming server it reads as the bytes arrive, and nothing here
+ * changes.
+ */
+#include "component/wasihttp/wh.h"
+
+#include "base/alloc.h"
+#include "component/wasip2/wasip2.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- state lists ---- */
+
+int wh_ibody_new(struct wasihttp *h, struct wh_ibody **out)
+{
+    struct wh_ibody *b = spry_calloc(1, sizeof *b);
+    if (b == NULL)
+        return SPRY_ENOMEM;
+    b->h = h;
+    b->next = h->ibodies;
+    h->ibodies = b;
+    *out = b;
+    return 0;
+}
+
+int wh_obody_new(struct wasihttp *h, bool response, struct wh_obody **out)
+{
+    struct wh_obody *b = spry_calloc(1, sizeof *b);
+    if (b == NULL)
+        return SPRY_ENOMEM;
+    b->h = h;
+    b->response = response;
+    b->declared = -1;
+    spry_buf_init(&b->pending, WH_MAX_PENDING);
+    b->next = h->obodies;
+    h->obodies = b;
+    *out = b;
+    return 0;
+}
+
+/* ---- stream backends ---- */
+
+static int in_read(void *user, uint8_t *buf, size_t cap, bool block, size_t *n)
+{
+    (void)block; /* read_body blocks only as long as the bytes take to arrive */
+    struct wh_ibody *b = user;
+    *n = 0;
+    if (b->eof)
+        return WASIP2_IO_CLOSED;
+    if (cap == 0)
+        return WASIP2_IO_OK;
+    if (b->h->server.read_body == NULL) {
+        b->eof = true;
+        return WASIP2_IO_CLOSED;
+    }
+    int rc = b->h->server.read_body(b->h->server.user, buf, cap, n);
+    if (rc != 0)
+        return WASIP2_IO_FAILED;
+    if (*n == 0) {
+        b->eof = true;
+        return WASIP2_IO_CLOSED;
+    }
+    return WASIP2_IO_OK;
+}
+
+static void in_close(void *user)
+{
+    ((struct wh_ibody *)user)->stream_alive = false;
+}
+
+static const struct wasip2_stream_ops in_ops = {.read = in_read, .close = in_close};
+
+static int out_write(void *user, const uint8_t *p, size_t n)
+{
+    struct wh_obody *b = user;
+    if (b->finished || b->failed)
+        return WASIP2_IO_CLOSED;
+    if (b->declared >= 0 && b->written + n > (uint64_t)b->declared) {
+        b->failed = true;
+        return WASIP2_IO_FAILED;
+    }
+    b->written += n;
+    if (!b->sent) {
+        if (spry_buf_append(&b->pending, p, n) != 0) {
+            b->failed = true;
+            return WASIP2_IO_FAILED;
+        }
+        return WASIP2_IO_OK;
+    }
+    if (b->h->server.write(b->h->server.user, p, n) != 0) {
+        b->failed = true;
+        return WASIP2_IO_FAILED;
+    }
+    return WASIP2_IO_OK;
+}
+
+static uint64_t out_check_write(void *user)
+{
+    struct wh_obody *b = user;
+    if (b->sent)
+        return 1u << 20;
+    return b->pending.max - b->pending.len;
+}
+
+static void out_close(void *user)
+{
+    ((struct wh_obody *)user)->stream_alive = false;
+}
+
+static const struct wasip2_stream_ops out_ops = {
+    .write = out_write, .check_write = out_check_write, .close = out_close};
+
+static int p2_of(struct ccall *call, struct wasip2 **p2)
+{
+    *p2 = wasip2_of_store(call->store);
+    if (*p2 == NULL)
+        return ccall_trap(call, "wasi:http: no WASI 0.2 context attached to the store");
+    return 0;
+}
+
+/* An own<stream> result for a new stream object. */
+static int stream_result(struct ccall *call, bool output, void *state, struct cval *result)
+{
+    struct wasip2 *p2;
+    int rc = p2_of(call, &p2);
+    if (rc != 0)
+        return rc;
+    uint32_t rep;
+    rc = wasip2_stream_create(p2, output, output ? &out_ops : &in_ops, state, &rep);
+    if (rc == SPRY_EEXHAUSTED)
+        return ccall_trap(call, "wasi:http: too many live handles");
+    if (rc != 0)
+        return wh_oom(call);
+    struct cval own = {.kind = CT_OWN, .of.rep = rep};
+    return wh_result(call, result, 0, &own);
+}
+
+/* ---- incoming-body ---- */
+
+static int ibody_stream(struct ccall *call, const struct cval *args, struct cval *result)
+{
+    struct wasihttp *h;
+    struct wh_body *body;
+    int rc = wh_ctx(call, &h);
+    if (rc == 0)
+        rc = wh_get(call, h, args[0].of.rep, WH_IN_BODY, "incoming-body", (void **)&body);
+    if (rc != 0)
+        return rc;
+    if (body->in->stream_taken)
+        return wh_result(call, result, 1, NULL);
+    rc = stream_result(call, false, body->in, result);
+    if (rc == 0) {
+        body->in->stream_taken = true;
+        body->in->stream_alive = true;
+    }
+    return rc;
+}
+
+static int ibody_finish(struct ccall *call, const struct cval *args, struct cval *result)
+{
+    struct wasihttp *h;
+    struct wh_body *body;
+    int rc = wh_ctx(call, &h);
+    if (rc == 0)
+        rc = wh_get(call, h, args[0].of.rep, WH_IN_BODY, "incoming-body", (void **)&body);
+    if (rc != 0)
+        return rc;
+    if (body->in->stream_alive)
+        return ccall_trap(call, "wasi:http: incoming-body.finish while its input-stream is "
+                                "still alive (drop the stream first)");
+    rc = wh_take(call, h, args[0].of.rep, WH_IN_BODY, "incoming-body", (void **)&body);
+    if (rc != 0)
+        return rc;
+    spry_free(body);
+    struct wh_future_trailers *ft = spry_calloc(1, sizeof *ft);
+    if (ft == NULL)
+        return wh_oom(call);
+    return wh_new(call, h, WH_FUTURE_TRAILERS, ft, result);
+}
+
+/* ---- future-trailers ---- */
+
+static int ready_pollable(struct ccall *call, struct cval *result)
+{
+    struct wasip2 *p2;
+    int rc = p2_of(call, &p2);
+    if (rc != 0)
+        return rc;
+    uint32_t rep;
+    rc = wasip2_pollable_ready(p2, &rep);
+    if (rc == SPRY_EEXHAUSTED)
+        return ccall_trap(call, "wasi:http: too many live handles");
+    if (rc != 0)
+        return wh_oom(call);
+    result->kind = CT_OWN;
+    result->of.rep = rep;
+    return 0;
+}
+
+static int trailers_subscribe(struct ccall *call, const struct cval *args, struct cval *result)
+{
+    struct wasihttp *h;
+    void *ft;
+    int rc = wh_ctx(call, &h);
+    if (rc == 0)
+        rc = wh_get(call, h, args[0].of.rep, WH_FUTURE_TRAILERS, "future-trailers", &ft);
+    if (rc != 0)
+        return rc;
+    return ready_pollable(call, result);
+}
+
+/* The request's trailers: Spry's server passes none, so the future is
+ * resolved at once to some(ok(ok(none))); a second get is some(err). */
+static int trailers_get(struct ccall *call, const struct cval *args, struct cval *result)
+{
+    struct wasihttp *h;
+    struct wh_future_trailers *ft;
+    int rc = wh_ctx(call, &h);
+    if (rc == 0)
+        rc = wh_get(call, h, args[0].of.rep, WH_FUTURE_TRAILERS, "future-trailers", (void **)&ft);
+    if (rc != 0)
+        return rc;
+    struct cval *v = wh_vals(call, 3);
+    if (v == NULL)
+        return wh_oom(call);
+    if (ft->taken) {
+        v[0] = (struct cval){.kind = CT_RESULT, .of.var = {1, NULL}};
+    } else {
+        ft->taken = true;
+        wh_none(&v[2]);                                                /* option<trailers> */
+        v[1] = (struct cval){.kind = CT_RESULT, .of.var = {0, &v[2]}}; /* ok(none) */
+        v[0] = (struct cval){.kind = CT_RESULT, .of.var = {0, &v[1]}}; /* ok(ok(none)) */
+    }
+    return wh_some(call, result, &v[0]);
+}
+
+/* ---- outgoing-body ---- */
+
+static int obody_write(struct ccall *call, const struct cval *args, struct cval *result)
+{
+    struct wasihttp *h;
+    struct wh_body *body;
+    int rc = wh_ctx(call, &h);
+    if (rc == 0)
+        rc = wh_get(call, h, args[0].of.rep, WH_OUT_BODY, "outgoing-body", (void **)&body);
+    if (rc != 0)
+        return rc;
+    if (body->out->stream_taken)
+        return wh_result(call, result, 1, NULL);
+    rc = stream_result(call, true, body->out, result);
+    if (rc == 0) {
+        body->out->stream_taken = true;
+        body->out->stream_alive = true;
+    }
+    return rc;
+}
+
+static void trailers_free(struct wasihttp_header *t, size_t n)
+{
+    (void)n;
+    spry_free(t);
+}
+
+static int obody_finish(struct ccall *call, const struct cval *args, struct cval *result)
+{
+    struct wasihttp *h;
+    struct wh_body *body;
+    int rc = wh_ctx(call, &h);
+    if (rc == 0)
+        rc = wh_get(call, h, args[0].of.rep, WH_OUT_BODY, "outgoing-body", (void **)&body);
+    if (rc != 0)
+        return rc;
+    struct wh_obody *ob = body->out;
+    if (ob->stream_alive)
+        return ccall_trap(call, "wasi:http: outgoing-body.finish while its output-stream is "
+                                "still alive (drop the stream first)");
+    struct wh_fields trailers = {0};
+    bool has_trailers = args[1].of.var.disc == 1;
+    if (has_trailers) {
+        rc = wh_fields_take(call, h, args[1].of.var.payload->of.rep, &trailers);
+        if (rc != 0)
+            return rc;
+    }
+    rc = wh_take(call, h, args[0].of.rep, WH_OUT_BODY, "outgoing-body", (void **)&body);
+    if (rc != 0) {
+        wh_fields_fini(&trailers);
+        return rc;
+    }
+    spry_free(body);
+    if (ob->declared >= 0 && ob->written != (uint64_t)ob->declared) {
+        ob->failed = true;
+        wh_fields_fini(&trailers);
+        snprintf(h->why, sizeof h->why,
+                 "the response body has %llu bytes where content-length said %lld",
+                 (unsigned long long)ob->written, (long long)ob->declared);
+        struct cval size, ec;
+        size.kind = CT_U64;
+        size.of.u = ob->written;
+        struct cval opt;
+        rc = wh_some(call, &opt, &size);
+        if (rc == 0)
+            rc = wh_error_code(call, WH_EC_HTTP_RESPONSE_BODY_SIZE, &opt, &ec);
+        if (rc == 0)
+            rc = wh_result(call, result, 1, &ec);
+        return rc;
+    }
+    ob->finished = true;
+    rc = 0;
+    if (ob->sent) {
+        struct wasihttp_header *t = NULL;
+        if (trailers.n > 0) {
+            t = spry_alloc_array(trailers.n, sizeof *t);
+            if (t == NULL) {
+                wh_fields_fini(&trailers);
+                return wh_oom(call);
+            }
+            for (size_t i = 0; i < trailers.n; i++)
+                t[i] =
+                    (struct wasihttp_header){trailers.v[i].name, (const char *)trailers.v[i].value};
+        }
+        rc = h->server.finish(h->server.user, t, trailers.n);
+        trailers_free(t, trailers.n);
+        if (rc == 0)
+            h->body_done = true;
+        else
+            ob->failed = true;
+    }
+    wh_fields_fini(&trailers);
+    if (rc != 0) {
+        struct cval ec;
+        rc = wh_error_code(call, WH_EC_CONNECTION_TERMINATED, NULL, &ec);
+        return rc == 0 ? wh_result(call, result, 1, &ec) : rc;
+    }
+    return wh_result(call, result, 0, NULL);
+}
+
+/* ---- the response ---- */
+
+/* content-length of the headers: its value, -1 when absent or not one
+ * plain decimal number. */
+static int64_t content_length(const struct wh_fields *f)
+{
+    int64_t found = -1;
+    for (size_t i = 0; i < f->n; i++) {
+        if (strcmp(f->v[i].name, "content-length") != 0)
+            continue;
+        const char *s = (const char *)f->v[i].value;
+        if (f->v[i].vlen == 0 || f->v[i].vlen > 18 || strspn(s, "0123456789") != f->v[i].vlen)
+            return -1;
+        int64_t v = strtoll(s, NULL, 10);
+        if (found >= 0 && found != v)
+            return -1;
+        found = v;
+    }
+    return found;
+}
+
+int wh_response_send(struct wasihttp *h, struct wh_out_response *resp)
+{
+    const struct wh_fields *f = &resp->headers;
+    struct wasihttp_header *hd = spry_alloc_array(f->n == 0 ? 1 : f->n, sizeof *hd);
+    if (hd == NULL)
+        return SPRY_ENOMEM;
+    for (size_t i = 0; i < f->n; i++)
+        hd[i] = (struct wasihttp_header){f->v[i].name, (const char *)f->v[i].value};
+    int64_t len = content_length(f);
+    int rc = h->server.respond(h->server.user, resp->status, hd, f->n, len);
+    spry_free(hd);
+    h->responded = rc == 0;
+    if (rc != 0)
+        return rc;
+    struct wh_obody *ob = resp->body;
+    h->resp_body = ob;
+    if (ob == NULL) { /* the guest never asked for a body: it is empty */
+        rc = h->server.finish(h->server.user, NULL, 0);
+        h->body_done = rc == 0;
+        return rc;
+    }
+    ob->declared = len;
+    if (len >= 0 && ob->written > (uint64_t)len) {
+        ob->failed = true;
+        return SPRY_EINVAL;
+    }
+    ob->sent = true;
+    if (ob->pending.len > 0)
+        rc = h->server.write(h->server.user, ob->pending.data, ob->pending.len);
+    spry_buf_fini(&ob->pending);
+    if (rc == 0 && ob->finished) {
+        if (len >= 0 && ob->written != (uint64_t)len) {
+            ob->failed = true;
+            return SPRY_EINVAL;
+        }
+        rc = h->server.finish(h->server.user, NULL, 0);
+        h->body_done = rc == 0;
+    }
+    if (rc != 0)
+        ob->failed = true;
+    return rc;
+}
+
+static int outparam_set(struct ccall *call, const struct cval *args, struct cval *result)
+{
+    (void)result;
+    struct wasihttp *h;
+    void *op;
+    int rc = wh_ctx(call, &h);
+    if (rc == 0)
+        rc = wh_take(call, h, args[0].of.rep, WH_OUTPARAM, "response-outparam", &op);
+    if (rc != 0)
+        return rc;
+    spry_free(op);
+    const struct cval *r = &args[1];
+    if (h->set) /* a second outparam: only the host makes them, one per request */
+        return ccall_trap(call, "wasi:http: the response was already set");
+    h->set = true;
+    if (r->of.var.disc == 1) {
+        h->set_error = true;
+        uint32_t code = r->of.var.payload->of.var.disc;
+        snprintf(h->why, sizeof h->why, "the handler answered error-code.%s",
+                 code < WH_EC_COUNT ? wh_error_code_names[code] : "?");
+        const struct cval *p = r->of.var.payload->of.var.payload;
+        if (code == WH_EC_INTERNAL_ERROR && p != NULL && p->of.var.disc == 1) {
+            size_t len = strlen(h->why);
+            snprintf(
+                h->why + len, sizeof h->why - len, "(\"%.*s\")",
+                (int)(p->of.var.payload->of.str.len > 100 ? 100 : p->of.var.payload->of.str.len),
+                p->of.var.payload->of.str.ptr);
+        }
+        return 0;
+    }
+    struct wh_out_response *resp;
+    rc = wh_take(call, h, r->of.var.payload->of.rep, WH_OUT_RESPONSE, "outgoing-response",
+                 (void **)&resp);
+    if (rc != 0)
+        return rc;
+    /* A failure to send is the client's or the deadline's: the guest goes
+     * on (its writes fail) and the embedder sees the outcome. */
+    wh_response_send(h, resp);
+    wh_free_obj(WH_OUT_RESPONSE, resp);
+    return 0;
+}
+
+static int outparam_informational(struct ccall *call, const struct cval *args, struct cval *result)
+{
+    (void)args;
+    struct cval ec;
+    int rc = wh_internal_error(call, "informational responses are not supported", &ec);
+    return rc == 0 ? wh_result(call, result, 1, &ec) : rc;
+}
+
+const struct chost_func wh_body_funcs[] = {
+    {"[method]incoming-body.stream", ibody_stream},
+    {"[static]incoming-body.finish", ibody_finish},
+    {"[method]future-trailers.subscribe", trailers_subscribe},
+    {"[method]future-trailers.get", trailers_get},
+    {"[method]outgoing-body.write", obody_write},
+    {"[static]outgoing-body.finish", obody_finish},
+    {"[static]response-outparam.set", outparam_set},
+    {"[method]response-outparam.send-informational", outparam_informational},
+};
+const size_t wh_nbody_funcs = sizeof wh_body_funcs / sizeof wh_body_funcs[0];

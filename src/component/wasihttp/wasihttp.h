@@ -1,0 +1,127 @@
+/*
+ * wasi:http 0.2 as host interfaces for components (wasi:http/types,
+ * wasi:http/outgoing-handler), with no knowledge of any server: an
+ * embedder (the spin executor, src/trigger/spin.c) gives a request and
+ * callbacks for the response, and the guest's incoming-handler builds the
+ * response through these types. docs/components.md ("wasi:http") tells the
+ * behaviour; the WIT followed is WebAssembly/wasi-http v0.2.12.
+ *
+ *     const struct clink_host *host = wasihttp_host();   WASI 0.2 + wasi:http, once
+ *   per request:
+ *     wasip2_create(...); wasihttp_create(&server, &h);
+ *     wasip2_attach(p2, store); wasihttp_attach(h, store);
+ *     wasihttp_incoming(h, &req, &request_rep, &outparam_rep);
+ *     ... call wasi:http/incoming-handler.handle(request, outparam) ...
+ *     wasihttp_outcome(h)                  what the guest did with the outparam
+ *     clink_release(...); wasip2_destroy(p2); wasihttp_destroy(h);   in this order
+ *
+ * Bodies are wasi:io streams with a backend of this layer
+ * (wasip2_stream_create): the request body reads through server->read_body,
+ * the response body writes through server->write once the outparam is set
+ * (before that, into a bounded buffer sent at set).
+ *
+ * outgoing-handler.handle answers every request with
+ * error-code.internal-error("outbound HTTP is not available"): the types
+ * are complete so that components importing them link, and the client
+ * comes later.
+ */
+#ifndef SPRY_COMPONENT_WASIHTTP_H
+#define SPRY_COMPONENT_WASIHTTP_H
+
+#include "component/chost.h"
+#include "component/link.h"
+#include "spry/error.h"
+#include "spry/wasm.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The version of the WIT these interfaces follow (0.2.x imports link). */
+#define WASIHTTP_VERSION "0.2.12"
+
+/* A header as the embedder gives and gets it: NUL-terminated name (lower
+ * case when it comes from the guest) and value (bytes 0x20-0xff and tab,
+ * never NUL, CR or LF, when it comes from the guest). */
+struct wasihttp_header {
+    const char *name;
+    const char *value;
+};
+
+/* The request as the server received it; every string is copied. */
+struct wasihttp_request {
+    const char *method;          /* "GET", ... as received */
+    const char *path_with_query; /* "/a/b?c" */
+    const char *scheme;          /* "http" or "https" */
+    const char *authority;       /* "host:port" (the Host header), may be "" */
+    const struct wasihttp_header *headers;
+    size_t nheaders;
+};
+
+/*
+ * What the embedder does for the guest. All run on the thread calling the
+ * guest, inside a host call; each may block (then return when the store is
+ * interrupted). Return 0, or an error (SPRY_EINTERRUPTED when the client
+ * is gone or the deadline passed): the guest sees a failed stream.
+ */
+struct wasihttp_server {
+    void *user;
+    /* At most cap bytes of the request body into buf: *n = 0 at the end. */
+    int (*read_body)(void *user, uint8_t *buf, size_t cap, size_t *n);
+    /* The response head (the outparam was set). content_length < 0:
+     * unknown (no valid content-length header). */
+    int (*respond)(void *user, uint16_t status, const struct wasihttp_header *headers, size_t n,
+                   int64_t content_length);
+    int (*write)(void *user, const uint8_t *p, size_t n);
+    /* The body ended (outgoing-body.finish); trailers may be dropped by the
+     * embedder when its protocol cannot carry them. */
+    int (*finish)(void *user, const struct wasihttp_header *trailers, size_t n);
+};
+
+/* The per-request context (its object table, the response state). */
+struct wasihttp;
+
+/* The host interfaces of wasi:http (types, outgoing-handler). Static. */
+const struct chost_iface *wasihttp_ifaces(size_t *n);
+
+/* WASI 0.2 and wasi:http in one host table, parsed once per process and
+ * never freed; NULL when out of memory. */
+const struct clink_host *wasihttp_host(void);
+
+/* `server` is copied; its user pointer is borrowed. */
+int wasihttp_create(const struct wasihttp_server *server, struct wasihttp **out);
+/* Frees every object; call after the guest's handles were dropped and
+ * after wasip2_destroy (body streams call back into this context until
+ * they are closed). NULL is a no-op. */
+void wasihttp_destroy(struct wasihttp *h);
+/* Makes `h` the wasi:http context of host calls running in `store`. */
+void wasihttp_attach(struct wasihttp *h, struct spry_store *store);
+
+/* Creates the incoming-request and the response-outparam the handler gets
+ * (their reps: own<incoming-request>, own<response-outparam>). The WASI
+ * 0.2 context must be attached to the same store first. SPRY_ENOMEM. */
+int wasihttp_incoming(struct wasihttp *h, const struct wasihttp_request *req, uint32_t *request,
+                      uint32_t *outparam);
+
+enum wasihttp_outcome {
+    WASIHTTP_NOT_SET,    /* the handler never set the outparam */
+    WASIHTTP_ERROR,      /* set with err(error-code) (before anything was sent) */
+    WASIHTTP_INCOMPLETE, /* the head went out; the body never finished (or failed) */
+    WASIHTTP_DONE,       /* response and body complete */
+};
+
+/* What the guest did. For WASIHTTP_ERROR and WASIHTTP_INCOMPLETE, `why`
+ * (when cap > 0) says what, e.g. "error-code.HTTP-response-timeout". */
+enum wasihttp_outcome wasihttp_outcome(const struct wasihttp *h, char *why, size_t cap);
+
+/* Live objects in the table (tests). */
+size_t wasihttp_live_objects(const struct wasihttp *h);
+
+/* Whether a header name / value is valid for fields (the http crate's
+ * rules, which wasmtime and Spin apply), and whether the guest may set the
+ * name (wasmtime's forbidden list). Exposed for tests. */
+bool wasihttp_name_valid(const char *name, size_t len);
+bool wasihttp_value_valid(const uint8_t *value, size_t len);
+bool wasihttp_name_forbidden(const char *lower_name, size_t len);
+
+#endif
