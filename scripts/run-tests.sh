@@ -21,6 +21,17 @@ elif [ "$abi_rc" -ne 0 ]; then
     cat "$abi_log"
     abi_failed=1
 fi
+# The wasi:http test handler (tests/http-components) the spry up tests serve
+# (up.http_*): the same toolchain, the same skip.
+if [ "$abi_rc" -eq 0 ]; then
+    http_rc=0
+    "$SPRY_SRC_DIR/scripts/build-http-guest.sh" "$build" >"$abi_log" 2>&1 || http_rc=$?
+    if [ "$http_rc" -ne 0 ]; then
+        echo "scripts/build-http-guest.sh failed (exit $http_rc):"
+        cat "$abi_log"
+        abi_failed=1
+    fi
+fi
 rm -f "$abi_log"
 
 suites=("unit:$build/tests/unit-tests")

@@ -35,7 +35,8 @@ extern "C" {
     X(INTERRUPTED, -12, "interrupted")              \
     X(EXIT, -13, "guest exited")                    \
     X(TIMEOUT, -14, "timed out")                    \
-    X(BUSY, -15, "busy")
+    X(BUSY, -15, "busy")                            \
+    X(NORESPONSE, -16, "the guest gave no valid response")
 
 enum spry_error {
     SPRY_OK = 0,

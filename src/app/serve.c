@@ -12,6 +12,7 @@
 #include "spry/pool.h"
 #include "spry/wasi.h"
 #include "trigger/http_server.h"
+#include "trigger/spin.h"
 #include "trigger/wagi.h"
 
 #include <dirent.h>
@@ -38,7 +39,9 @@ struct component_rt {
     size_t nenv;
     struct spry_wasi_preopen preopen; /* the staged files, when any */
     char *staged;                     /* its host directory */
-    int stderr_fd;
+    int stderr_fd, stdout_fd;
+    bool ready;                 /* environment, files and logs are set up */
+    struct spin_executor *spin; /* a wasi:http component: one executor for all its routes */
 };
 
 struct app {
@@ -259,35 +262,13 @@ static int set_env(struct component_rt *c, const char *key, size_t klen, const c
     return 0;
 }
 
-static int prepare_component(struct app *app, struct component_rt *c, struct spry_report *report)
+/* What every executor needs: the environment, the staged files, the logs. */
+static int prepare_runtime(struct app *app, struct component_rt *c, struct spry_report *report)
 {
     const struct manifest_component *mc = c->mc;
-    if (mc->source.is_component)
-        return spry_report_set(report, SPRY_EUNSUPPORTED,
-                               "component '%s': %s is a WebAssembly component; the WAGI executor "
-                               "runs core modules (wasm32-wasi commands), and components are not "
-                               "supported yet",
-                               mc->id, mc->source.path);
-    uint8_t *bytes;
-    size_t len;
-    int rc = read_file(mc->source.path, &bytes, &len);
-    if (rc != 0)
-        return spry_report_set(report, rc, "component '%s': cannot read %s: %s", mc->id,
-                               mc->source.path, strerror(errno));
-    struct spry_report inner;
-    spry_report_init(&inner);
-    rc = spry_module_load(bytes, len, NULL, &c->module, &inner);
-    spry_free(bytes);
-    if (rc != 0)
-        return spry_report_set(report, rc, "component '%s': %s: %s", mc->id, mc->source.path,
-                               inner.message);
-    size_t ndefs;
-    const struct spry_host_def *defs = spry_wasi_host_defs(&ndefs);
-    rc = spry_prepared_create(app->pool, c->module, defs, ndefs, NULL, 0, &c->prepared, &inner);
-    if (rc != 0)
-        return spry_report_set(report, rc, "component '%s': %s: %s", mc->id, mc->source.path,
-                               inner.message);
-
+    if (c->ready)
+        return 0;
+    int rc = 0;
     c->env = spry_calloc(mc->n_environment + app->opt->nenv + 1, sizeof *c->env);
     if (c->env == NULL)
         return spry_report_set(report, SPRY_ENOMEM, "out of memory");
@@ -311,7 +292,83 @@ static int prepare_component(struct app *app, struct component_rt *c, struct spr
     if (c->stderr_fd < 0)
         return spry_report_set(report, SPRY_EIO, "cannot open the log %s: %s", name,
                                strerror(errno));
+    snprintf(name, sizeof name, "%s/logs/%s_stdout.txt", app->state_dir, mc->id);
+    c->stdout_fd = open(name, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (c->stdout_fd < 0)
+        return spry_report_set(report, SPRY_EIO, "cannot open the log %s: %s", name,
+                               strerror(errno));
+    c->ready = true;
     return 0;
+}
+
+/* A wasi:http component for the spin executor. */
+static int prepare_spin(struct app *app, struct component_rt *c, struct spry_report *report)
+{
+    const struct manifest_component *mc = c->mc;
+    if (!mc->source.is_component)
+        return spry_report_set(report, SPRY_EUNSUPPORTED,
+                               "component '%s': %s is a core module; the spin executor runs "
+                               "WebAssembly components that export wasi:http/incoming-handler "
+                               "(a WASI preview 1 command needs executor = { type = \"wagi\" })",
+                               mc->id, mc->source.path);
+    int rc = prepare_runtime(app, c, report);
+    if (rc != 0)
+        return rc;
+    uint8_t *bytes;
+    size_t len;
+    rc = read_file(mc->source.path, &bytes, &len);
+    if (rc != 0)
+        return spry_report_set(report, rc, "component '%s': cannot read %s: %s", mc->id,
+                               mc->source.path, strerror(errno));
+    struct spin_config sc = {
+        .component_id = mc->id,
+        .source = mc->source.path,
+        .bytes = bytes,
+        .len = len,
+        .pool = app->pool,
+        .env = (const char *const *)c->env,
+        .nenv = c->nenv,
+        .preopens = c->staged != NULL ? &c->preopen : NULL,
+        .npreopens = c->staged != NULL ? 1 : 0,
+        .stdout_log_fd = c->stdout_fd,
+        .stderr_log_fd = c->stderr_fd,
+        .echo = !app->opt->quiet,
+    };
+    rc = spin_executor_create(&sc, &c->spin, report);
+    spry_free(bytes);
+    return rc;
+}
+
+static int prepare_component(struct app *app, struct component_rt *c, struct spry_report *report)
+{
+    const struct manifest_component *mc = c->mc;
+    if (mc->source.is_component)
+        return spry_report_set(report, SPRY_EUNSUPPORTED,
+                               "component '%s': %s is a WebAssembly component; the WAGI executor "
+                               "runs core modules (wasm32-wasi commands); a wasi:http component "
+                               "runs with the default spin executor (remove `executor`)",
+                               mc->id, mc->source.path);
+    uint8_t *bytes;
+    size_t len;
+    int rc = read_file(mc->source.path, &bytes, &len);
+    if (rc != 0)
+        return spry_report_set(report, rc, "component '%s': cannot read %s: %s", mc->id,
+                               mc->source.path, strerror(errno));
+    struct spry_report inner;
+    spry_report_init(&inner);
+    rc = spry_module_load(bytes, len, NULL, &c->module, &inner);
+    spry_free(bytes);
+    if (rc != 0)
+        return spry_report_set(report, rc, "component '%s': %s: %s", mc->id, mc->source.path,
+                               inner.message);
+    size_t ndefs;
+    const struct spry_host_def *defs = spry_wasi_host_defs(&ndefs);
+    rc = spry_prepared_create(app->pool, c->module, defs, ndefs, NULL, 0, &c->prepared, &inner);
+    if (rc != 0)
+        return spry_report_set(report, rc, "component '%s': %s: %s", mc->id, mc->source.path,
+                               inner.message);
+
+    return prepare_runtime(app, c, report);
 }
 
 static struct component_rt *component_of(struct app *app, const struct manifest_component *mc)
@@ -355,13 +412,15 @@ static int build_routes(struct app *app, struct spry_report *report)
         struct component_rt *c = component_of(app, t->component);
         r->kind = HTTP_TARGET_COMPONENT;
         r->component_id = t->component->id;
-        if (t->executor != MANIFEST_EXECUTOR_WAGI)
-            return spry_report_set(
-                report, SPRY_EUNSUPPORTED,
-                "%s:%u:%u: trigger.http route '%s': component '%s' uses the spin executor "
-                "(a wasi:http component), which Spry does not run yet; WAGI modules need "
-                "executor = { type = \"wagi\" }",
-                m->path, t->line, t->col, r->pattern, t->component->id);
+        if (t->executor != MANIFEST_EXECUTOR_WAGI) {
+            if (c->spin == NULL) {
+                int rc = prepare_spin(app, c, report);
+                if (rc != 0)
+                    return rc;
+            }
+            r->executor = (void *)spin_executor_http(c->spin);
+            continue;
+        }
         if (c->module == NULL) {
             int rc = prepare_component(app, c, report);
             if (rc != 0)
@@ -407,6 +466,7 @@ static void app_free(struct app *app)
         }
         for (size_t i = 0; app->components != NULL && i < app->manifest->n_components; i++) {
             struct component_rt *c = &app->components[i];
+            spin_executor_destroy(c->spin);
             spry_prepared_destroy(c->prepared);
             spry_module_destroy(c->module);
             for (size_t k = 0; k < c->nenv; k++)
@@ -415,6 +475,8 @@ static void app_free(struct app *app)
             spry_free(c->staged);
             if (c->stderr_fd >= 0)
                 close(c->stderr_fd);
+            if (c->stdout_fd >= 0)
+                close(c->stdout_fd);
         }
     }
     spry_free(app->executors);
@@ -491,6 +553,7 @@ int app_serve(const struct app_serve_options *opt, struct spry_report *report)
     for (size_t i = 0; i < app.manifest->n_components; i++) {
         app.components[i].mc = app.manifest->components[i];
         app.components[i].stderr_fd = -1;
+        app.components[i].stdout_fd = -1;
     }
     rc = build_routes(&app, report);
     if (rc != 0)

@@ -377,6 +377,8 @@ static int import_iface(struct lbuild *b, const struct cbin_import *imp, uint32_
         const struct cbin_resource *r = &b->bin->resources[id];
         if (r->kind != CBIN_RES_IMPORTED || r->owner != b->bin->root->serial || r->index != index)
             continue; /* another import's resource, bound there */
+        if (r->name != NULL && strcmp(r->name, x->name) != 0)
+            continue; /* `type headers = fields`: another name for a resource declared above */
         struct litem inst = {.kind = LI_HOSTINST, .iface = wi, .import = name};
         struct lres hr = limport_host_resource(b, &inst, x->name);
         if (hr.kind == LRES_NONE)

@@ -636,7 +636,9 @@ TEST(up, manifest_and_component_errors_stop_before_listening)
                            "[component.c]\nsource = \"PROBE\"\n",
                            NULL),
                   1);
-    ASSERT_TRUE(strstr(up_stderr(), "uses the spin executor") != NULL);
+    ASSERT_TRUE(strstr(up_stderr(), "component 'c'") != NULL);
+    ASSERT_TRUE(strstr(up_stderr(), "is a core module; the spin executor runs WebAssembly "
+                                    "components") != NULL);
 
     /* No manifest where -f points. */
     char cmd[9000];
@@ -680,4 +682,220 @@ TEST(up, many_concurrent_wagi_requests_on_two_loops)
     fprintf(stderr, "%d responses\n", ok);
     ASSERT_GT_INT(ok, 1000);
     ASSERT_EQ_INT(up_stop(&u), 0);
+}
+
+/* ---- wasi:http components (the spin executor) ------------------------------ */
+
+/* The hand-written handler (tests/http-components/handler.c) built by
+ * scripts/build-http-guest.sh; skips when the toolchain never built it. */
+static const char *http_component(const char *name)
+{
+    char rel[128];
+    snprintf(rel, sizeof rel, "components/http/%s.wasm", name);
+    const char *path = test_build_path(rel);
+    if (access(path, R_OK) != 0)
+        test_skip("%s is not built (scripts/build-http-guest.sh BUILD needs node >= 20.19 and "
+                  "npm; make test builds it when they are there)",
+                  path);
+    return path;
+}
+
+/* Starts spry up on an app whose every route goes to component `name`. */
+static int up_http(struct up *u, const char *name, const char *extra1, const char *extra2)
+{
+    static char manifest[8192];
+    snprintf(manifest, sizeof manifest,
+             "spin_manifest_version = 2\n"
+             "[application]\nname = \"http-app\"\n"
+             "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"handler\"\n"
+             "[component.handler]\nsource = \"%s\"\n",
+             http_component(name));
+    return up_start(u, manifest, extra1, extra2, NULL);
+}
+
+static char *read_text(const char *path)
+{
+    static char buf[65536];
+    FILE *f = fopen(path, "r");
+    size_t n = f != NULL ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f != NULL)
+        fclose(f);
+    buf[n] = '\0';
+    return buf;
+}
+
+TEST(up, http_component_answers_with_its_status_headers_and_body)
+{
+    struct up u;
+    ASSERT_EQ_INT(up_http(&u, "handler", "--quiet", NULL), -1);
+    const char *r = http(&u, "", "/hello");
+    ASSERT_EQ_INT(status_of(r), 200);
+    ASSERT_TRUE(strstr(r, "content-type: text/plain\r\n") != NULL);
+    ASSERT_TRUE(strstr(r, "\r\n\r\nhello from a wasi:http component\n") != NULL);
+
+    r = http(&u, "", "/status");
+    ASSERT_EQ_INT(status_of(r), 418);
+    ASSERT_TRUE(strstr(r, "x-custom: custom value\r\n") != NULL);
+    ASSERT_TRUE(strstr(r, "x-multi: one\r\nx-multi: two\r\n") != NULL);
+    ASSERT_TRUE(strcasestr(r, "content-length: 7\r\n") != NULL);
+    ASSERT_TRUE(strstr(r, "\r\n\r\nteapot\n") != NULL);
+
+    r = http(&u, "", "/elsewhere");
+    ASSERT_EQ_INT(status_of(r), 404);
+    ASSERT_TRUE(strstr(r, "\r\n\r\nno route\n") != NULL);
+
+    /* The same over HTTP/2 (h2c). */
+    r = http(&u, "--http2-prior-knowledge", "/status");
+    ASSERT_EQ_INT(status_of(r), 418);
+    ASSERT_TRUE(strstr(r, "\r\n\r\nteapot\n") != NULL);
+    ASSERT_EQ_INT(up_stop(&u), 0);
+
+    /* Component stdout went to its log. */
+    char path[4600];
+    snprintf(path, sizeof path, "%s/.spin/logs/handler_stdout.txt", u.dir);
+    ASSERT_TRUE(strstr(read_text(path), "stdout: served /hello\n") != NULL);
+}
+
+/* The handler sees the request as Spin passes it: every client header and
+ * the spin-* metadata, in the server's order. */
+TEST(up, http_component_sees_request_headers_and_spin_metadata)
+{
+    struct up u;
+    ASSERT_EQ_INT(up_http(&u, "handler", "--quiet", NULL), -1);
+    const char *r = http(&u, "-H 'X-Test: some value' -H 'X-Other: 2'", "/headers/deep?q=1");
+    ASSERT_EQ_INT(status_of(r), 200);
+    char line[256];
+    snprintf(line, sizeof line, "host: 127.0.0.1:%d", u.port);
+    ASSERT_TRUE(has_line(r, line));
+    ASSERT_TRUE(has_line(r, "x-test: some value"));
+    ASSERT_TRUE(has_line(r, "x-other: 2"));
+    snprintf(line, sizeof line, "spin-full-url: http://127.0.0.1:%d/headers/deep?q=1", u.port);
+    ASSERT_TRUE(has_line(r, line));
+    ASSERT_TRUE(has_line(r, "spin-path-info: /headers/deep"));
+    ASSERT_TRUE(has_line(r, "spin-matched-route: /..."));
+    ASSERT_TRUE(has_line(r, "spin-raw-component-route: /..."));
+    ASSERT_TRUE(has_line(r, "spin-base-path: /"));
+    ASSERT_TRUE(strstr(r, "\nspin-client-addr: 127.0.0.1:") != NULL);
+    ASSERT_EQ_INT(up_stop(&u), 0);
+}
+
+/* A POST body of 3 MiB + 17 bytes comes back byte for byte: read through
+ * the request's input-stream and written through the response's
+ * output-stream in 64 KiB pieces, over HTTP/1.1 and HTTP/2. */
+TEST(up, http_component_echoes_a_body_larger_than_1_mib)
+{
+    struct up u;
+    ASSERT_EQ_INT(up_http(&u, "handler", "--quiet", NULL), -1);
+    char in[4400], out[4400], cmd[24000];
+    snprintf(in, sizeof in, "%s/body.bin", test_tmpdir());
+    snprintf(out, sizeof out, "%s/echo.bin", test_tmpdir());
+    FILE *f = fopen(in, "wb");
+    ASSERT_NOT_NULL(f);
+    uint32_t x = 12345;
+    for (size_t i = 0; i < (3u << 20) + 17; i++) {
+        x = x * 1103515245u + 12345u;
+        fputc((int)(x >> 24), f);
+    }
+    fclose(f);
+    const char *protos[] = {"", "--http2-prior-knowledge"};
+    for (int k = 0; k < 2; k++) {
+        snprintf(cmd, sizeof cmd,
+                 "curl -s --max-time 30 %s -D - -o '%s' --data-binary @'%s' "
+                 "http://127.0.0.1:%d/echo && cmp '%s' '%s' && echo SAME",
+                 protos[k], out, in, u.port, in, out);
+        const char *r = run_cmd(cmd);
+        ASSERT_EQ_INT(status_of(strstr(r, "HTTP/1.1 200") ? strstr(r, "HTTP/1.1 200") : r), 200);
+        ASSERT_TRUE(strstr(r, "x-method: 2") != NULL); /* post */
+        ASSERT_TRUE(strstr(r, "SAME\n") != NULL);
+        unlink(out);
+    }
+    ASSERT_EQ_INT(up_stop(&u), 0);
+}
+
+TEST(up, http_component_traps_and_missing_responses_answer_500_and_are_logged)
+{
+    struct up u;
+    ASSERT_EQ_INT(up_http(&u, "handler", "--quiet", NULL), -1);
+    ASSERT_EQ_INT(status_of(http(&u, "", "/trap")), 500);
+    ASSERT_EQ_INT(status_of(http(&u, "", "/silent")), 500);
+    ASSERT_EQ_INT(status_of(http(&u, "", "/error")), 500);
+    /* The instance that trapped is not reused broken: the next request works. */
+    ASSERT_EQ_INT(status_of(http(&u, "", "/hello")), 200);
+    ASSERT_EQ_INT(up_stop(&u), 0);
+    const char *err = up_stderr();
+    ASSERT_TRUE(strstr(err, "component handler: trap in") != NULL);
+    ASSERT_TRUE(strstr(err, "component handler: the handler returned without setting the "
+                            "response-outparam") != NULL);
+    ASSERT_TRUE(strstr(err, "component handler: the handler answered "
+                            "error-code.internal-error(\"refused\")") != NULL);
+    char path[4600];
+    snprintf(path, sizeof path, "%s/.spin/logs/handler_stderr.txt", u.dir);
+    ASSERT_TRUE(strstr(read_text(path), "stderr: about to trap\n") != NULL);
+}
+
+/* A handler that never sets the outparam is answered 504 at the deadline,
+ * while 32 requests sent at the same time are all answered before it. */
+TEST(up, http_component_that_never_answers_gets_504_while_32_others_succeed)
+{
+    struct up u;
+    ASSERT_EQ_INT(up_http(&u, "handler", "--request-timeout", "1500ms"), -1);
+    enum { OTHERS = 32 };
+    struct client c[OTHERS + 1];
+    c[0] = (struct client){.port = u.port, .path = "/loop", .requests = 1, .want = 504};
+    for (int i = 1; i <= OTHERS; i++)
+        c[i] = (struct client){.port = u.port, .path = "/status", .requests = 1, .want = 418};
+    uint64_t start = now_ms();
+    clients_run(c, OTHERS + 1);
+    ASSERT_EQ_INT(c[0].ok, 1);
+    ASSERT_GE_INT((long long)(c[0].done_ms - start), 1400);
+    for (int i = 1; i <= OTHERS; i++) {
+        ASSERT_EQ_INT(c[i].ok, 1);
+        ASSERT_LT_INT((long long)c[i].done_ms, (long long)c[0].done_ms);
+    }
+    ASSERT_EQ_INT(up_stop(&u), 0);
+    ASSERT_TRUE(strstr(up_stderr(), "GET /loop passed its deadline") != NULL);
+}
+
+/* 32 keep-alive connections, 20 requests each, all at once: every answer
+ * is the handler's. */
+TEST(up, http_component_serves_32_concurrent_clients)
+{
+    struct up u;
+    ASSERT_EQ_INT(up_http(&u, "handler", "--quiet", NULL), -1);
+    enum { CLIENTS = 32 };
+    struct client c[CLIENTS];
+    for (int i = 0; i < CLIENTS; i++)
+        c[i] = (struct client){.port = u.port, .path = "/status", .requests = 20, .want = 418};
+    clients_run(c, CLIENTS);
+    for (int i = 0; i < CLIENTS; i++) {
+        ASSERT_EQ_INT(c[i].failed, 0);
+        ASSERT_EQ_INT(c[i].other, 0);
+        ASSERT_EQ_INT(c[i].ok, 20);
+    }
+    ASSERT_EQ_INT(up_stop(&u), 0);
+}
+
+TEST(up, components_without_a_handler_or_with_unknown_imports_stop_before_listening)
+{
+    struct up u;
+    ASSERT_EQ_INT(up_http(&u, "nohandler", NULL, NULL), 1);
+    const char *err = up_stderr();
+    ASSERT_TRUE(strstr(err, "component 'handler'") != NULL);
+    ASSERT_TRUE(strstr(err, "exports no known HTTP handler: it needs "
+                            "wasi:http/incoming-handler@0.2.x (it exports hello)") != NULL);
+
+    /* The canonical-ABI guest imports interfaces of its own. */
+    const char *abi = test_build_path("components/abi/abi-utf8.wasm");
+    if (access(abi, R_OK) != 0)
+        test_skip("%s is not built", abi);
+    char manifest[8192];
+    snprintf(manifest, sizeof manifest,
+             "spin_manifest_version = 2\n[application]\nname = \"x\"\n"
+             "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"abi\"\n"
+             "[component.abi]\nsource = \"%s\"\n",
+             abi);
+    ASSERT_EQ_INT(up_start(&u, manifest, NULL), 1);
+    err = up_stderr();
+    ASSERT_TRUE(strstr(err, "component 'abi'") != NULL);
+    ASSERT_TRUE(strstr(err, "Spry does not provide the interface spry:abi/types") != NULL);
 }

@@ -1,0 +1,353 @@
+/*
+ * The spin executor (see spin.h).
+ */
+#include "trigger/spin.h"
+
+#include "base/alloc.h"
+#include "base/log.h"
+#include "component/binary.h"
+#include "component/canon.h"
+#include "component/link.h"
+#include "component/wasihttp/wasihttp.h"
+#include "component/wasip2/wasip2.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+enum {
+    MAX_OUTPUT = 1 << 20, /* guest stdout and stderr kept per request, for the logs */
+};
+
+/* The handler interface; any 0.2.x export is served (clink_export_find). */
+static const char HANDLER[] = "wasi:http/incoming-handler@0.2.0";
+
+struct spin_executor {
+    struct spin_config config; /* strings borrowed from the caller */
+    struct cbin *bin;
+    struct clink *link;
+    const struct clink_export *handle;
+    struct http_executor http;
+};
+
+/* Per request: what the wasi:http callbacks need. */
+struct spin_req {
+    struct http_exchange *ex;
+    const struct http_request *req;
+    size_t body_pos; /* request body handed to the guest so far */
+};
+
+/* ---- the request body ----
+ *
+ * The one place that knows where request body bytes come from: today the
+ * server holds the whole body (req->body); with a streaming exchange this
+ * becomes a call of http_exchange_read_body, and nothing else changes. */
+static int read_body(void *user, uint8_t *buf, size_t cap, size_t *n)
+{
+    struct spin_req *r = user;
+    size_t left = r->req->body_len - r->body_pos;
+    size_t k = left < cap ? left : cap;
+    if (k > 0)
+        memcpy(buf, r->req->body + r->body_pos, k);
+    r->body_pos += k;
+    *n = k;
+    return 0;
+}
+
+/* ---- the response ---- */
+
+static int respond(void *user, uint16_t status, const struct wasihttp_header *headers, size_t n,
+                   int64_t content_length)
+{
+    struct spin_req *r = user;
+    struct http_header_pair *h = spry_alloc_array(n == 0 ? 1 : n, sizeof *h);
+    if (h == NULL)
+        return SPRY_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        h[i] = (struct http_header_pair){headers[i].name, headers[i].value};
+    int rc = http_exchange_start(r->ex, status, h, n, content_length);
+    spry_free(h);
+    return rc;
+}
+
+static int write_body(void *user, const uint8_t *p, size_t n)
+{
+    return http_exchange_write(((struct spin_req *)user)->ex, p, n);
+}
+
+/* Trailers are dropped: the exchange has no way to send them yet (h2o can
+ * for HTTP/2; docs/http.md). */
+static int finish(void *user, const struct wasihttp_header *trailers, size_t n)
+{
+    (void)trailers;
+    (void)n;
+    return http_exchange_finish(((struct spin_req *)user)->ex);
+}
+
+/* ---- logs ---- */
+
+static void write_all(int fd, const uint8_t *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;
+        buf += n;
+        len -= (size_t)n;
+    }
+}
+
+static void pass_output(const struct spin_executor *s, struct spry_wasi *wasi)
+{
+    spry_wasi_flush(wasi);
+    for (int fd = 1; fd <= 2; fd++) {
+        size_t len;
+        bool truncated;
+        const uint8_t *out = spry_wasi_output(wasi, fd, &len, &truncated);
+        if (out == NULL || len == 0)
+            continue;
+        int log = fd == 1 ? s->config.stdout_log_fd : s->config.stderr_log_fd;
+        if (log >= 0)
+            write_all(log, out, len);
+        if (s->config.echo)
+            write_all(fd, out, len);
+    }
+}
+
+/* ---- a request ---- */
+
+static int run(struct spin_executor *s, struct http_exchange *ex, struct cinst *ci,
+               struct wasihttp *h)
+{
+    const struct http_request *req = http_exchange_request(ex);
+    const char *id = s->config.component_id;
+    struct wasihttp_header *hd =
+        spry_alloc_array(req->nheaders == 0 ? 1 : req->nheaders, sizeof *hd);
+    if (hd == NULL)
+        return SPRY_ENOMEM;
+    for (size_t i = 0; i < req->nheaders; i++)
+        hd[i] = (struct wasihttp_header){req->headers[i].name, req->headers[i].value};
+    struct wasihttp_request wr = {
+        .method = req->method,
+        .path_with_query = req->target,
+        .scheme = req->scheme,
+        .authority = req->authority != NULL ? req->authority : "",
+        .headers = hd,
+        .nheaders = req->nheaders,
+    };
+    uint32_t request, outparam;
+    int rc = wasihttp_incoming(h, &wr, &request, &outparam);
+    spry_free(hd);
+    if (rc != 0)
+        return rc;
+
+    struct cval args[2] = {{.kind = CT_OWN, .of.rep = request},
+                           {.kind = CT_OWN, .of.rep = outparam}};
+    struct spry_arena arena;
+    spry_arena_init(&arena, CANON_ARENA_LIMIT);
+    struct cval result;
+    struct spry_trap trap;
+    memset(&trap, 0, sizeof trap);
+    rc = clink_call(ci, s->handle, args, &arena, &result, &trap);
+    spry_arena_fini(&arena);
+    if (rc != 0 && http_exchange_cancelled(ex))
+        return SPRY_EINTERRUPTED; /* the deadline passed: the server answered 504 */
+    if (rc == SPRY_ETRAP) {
+        spry_log(SPRY_LOG_ERROR, "component %s: trap in %s: %s", id,
+                 trap.func_name[0] != '\0' ? trap.func_name : "wasi:http/incoming-handler.handle",
+                 trap.message);
+        return rc;
+    }
+    if (rc == SPRY_EEXIT) {
+        spry_log(SPRY_LOG_ERROR, "component %s: exited with status %d while handling a request", id,
+                 trap.exit_code);
+        return rc;
+    }
+    if (rc != 0) {
+        spry_log(SPRY_LOG_ERROR, "component %s: %s", id, spry_strerror(rc));
+        return rc;
+    }
+    char why[200];
+    switch (wasihttp_outcome(h, why, sizeof why)) {
+    case WASIHTTP_DONE:
+        return 0;
+    case WASIHTTP_NOT_SET:
+        spry_log(SPRY_LOG_ERROR,
+                 "component %s: the handler returned without setting the response-outparam", id);
+        return SPRY_ENORESPONSE;
+    case WASIHTTP_ERROR:
+    case WASIHTTP_INCOMPLETE:
+    default:
+        if (http_exchange_cancelled(ex))
+            return SPRY_EINTERRUPTED;
+        spry_log(SPRY_LOG_ERROR, "component %s: %s", id, why);
+        return SPRY_ENORESPONSE;
+    }
+}
+
+static int handle(void *data, struct http_exchange *ex)
+{
+    struct spin_executor *s = data;
+    const char *id = s->config.component_id;
+    struct spry_report report;
+    spry_report_init(&report);
+    struct spin_req sr = {.ex = ex, .req = http_exchange_request(ex)};
+    struct wasihttp_server server = {
+        .user = &sr,
+        .read_body = read_body,
+        .respond = respond,
+        .write = write_body,
+        .finish = finish,
+    };
+    static const char *const no_args[] = {""};
+    struct spry_wasi_config wc = {
+        .args = no_args,
+        .nargs = 0,
+        .env = s->config.env,
+        .nenv = s->config.nenv,
+        .preopens = s->config.preopens,
+        .npreopens = s->config.npreopens,
+    };
+    wc.stdio[0] = (struct spry_wasi_stdio){.kind = SPRY_WASI_STDIO_NULL};
+    wc.stdio[1] = (struct spry_wasi_stdio){.kind = SPRY_WASI_STDIO_BUFFER, .max = MAX_OUTPUT};
+    wc.stdio[2] = (struct spry_wasi_stdio){.kind = SPRY_WASI_STDIO_BUFFER, .max = MAX_OUTPUT};
+    struct wasip2 *p2 = NULL;
+    struct wasihttp *h = NULL;
+    struct cinst *ci = NULL;
+    int rc = wasip2_create(&wc, &p2, &report);
+    if (rc == 0 && (rc = wasihttp_create(&server, &h)) != 0)
+        spry_report_set(&report, rc, "out of memory");
+    if (rc != 0) {
+        spry_log(SPRY_LOG_ERROR, "component %s: %s", id, report.message);
+        goto done;
+    }
+    struct spry_trap trap;
+    rc = clink_acquire(s->link, &ci, &report, &trap);
+    if (rc == SPRY_EBUSY || rc == SPRY_ETIMEOUT) {
+        /* No instance free (spry up runs no more workers than instances,
+         * so this is for embedders that share a pool): 503, as WAGI. */
+        spry_log(SPRY_LOG_WARN, "component %s: %s: 503", id, report.message);
+        static const struct http_header_pair ct = {"content-type", "text/plain"};
+        static const char msg[] = "Service Unavailable: no instance free\n";
+        if (http_exchange_start(ex, 503, &ct, 1, (int64_t)sizeof msg - 1) == 0 &&
+            http_exchange_write(ex, msg, sizeof msg - 1) == 0)
+            http_exchange_finish(ex);
+        rc = 0;
+        goto done;
+    }
+    if (rc != 0) {
+        spry_log(SPRY_LOG_ERROR, "component %s: %s", id,
+                 rc == SPRY_ETRAP ? trap.message : report.message);
+        goto done;
+    }
+    if (http_exchange_cancelled(ex)) { /* the deadline passed while queued */
+        rc = SPRY_EINTERRUPTED;
+        goto done;
+    }
+    struct spry_store *store = clink_store(ci);
+    wasip2_attach(p2, store);
+    wasihttp_attach(h, store);
+    http_exchange_set_user(ex, store);
+    rc = run(s, ex, ci, h);
+    http_exchange_set_user(ex, NULL); /* before the store serves someone else */
+done:
+    if (ci != NULL)
+        clink_release(ci); /* drops what the guest still holds, contexts attached */
+    if (p2 != NULL)
+        pass_output(s, wasip2_wasi(p2));
+    wasip2_destroy(p2); /* closes body streams, which point into h */
+    wasihttp_destroy(h);
+    return rc;
+}
+
+static void interrupt(void *data, void *user)
+{
+    (void)data;
+    if (user != NULL)
+        spry_store_interrupt(user);
+}
+
+/* "a, b, c" of the component's exported interfaces, for the message. */
+static void list_exports(const struct clink *link, char *out, size_t cap)
+{
+    size_t n, len = 0;
+    const struct clink_export *e = clink_exports(link, &n);
+    out[0] = '\0';
+    for (size_t i = 0; i < n && len < cap; i++) {
+        const char *name = e[i].iface != NULL ? e[i].iface : e[i].name;
+        bool seen = false;
+        for (size_t k = 0; k < i; k++)
+            seen |= strcmp(e[k].iface != NULL ? e[k].iface : e[k].name, name) == 0;
+        if (!seen)
+            len += (size_t)snprintf(out + len, cap - len, "%s%s", len > 0 ? ", " : "", name);
+    }
+    if (out[0] == '\0')
+        snprintf(out, cap, "nothing");
+}
+
+int spin_executor_create(const struct spin_config *config, struct spin_executor **out,
+                         struct spry_report *report)
+{
+    const char *id = config->component_id;
+    const struct clink_host *host = wasihttp_host();
+    if (host == NULL)
+        return spry_report_set(report, SPRY_ENOMEM, "out of memory setting up wasi:http");
+    struct spin_executor *s = spry_calloc(1, sizeof *s);
+    if (s == NULL)
+        return spry_report_set(report, SPRY_ENOMEM, "out of memory");
+    s->config = *config;
+    s->config.bytes = NULL;
+    struct spry_report inner;
+    spry_report_init(&inner);
+    int rc = cbin_decode(config->bytes, config->len, NULL, &s->bin, &inner);
+    if (rc == 0)
+        rc = clink_create(config->pool, host, s->bin, NULL, &s->link, &inner);
+    if (rc != 0) {
+        spry_report_set(report, rc, "component '%s': %s: %s", id, config->source, inner.message);
+        spin_executor_destroy(s);
+        return rc;
+    }
+    s->handle = clink_export_find(s->link, HANDLER, "handle");
+    if (s->handle == NULL) {
+        char exports[512];
+        list_exports(s->link, exports, sizeof exports);
+        rc = spry_report_set(report, SPRY_ENOTFOUND,
+                             "component '%s': %s exports no known HTTP handler: it needs "
+                             "wasi:http/incoming-handler@0.2.x (it exports %s)",
+                             id, config->source, exports);
+        spin_executor_destroy(s);
+        return rc;
+    }
+    const struct cfunctype *t = s->handle->type;
+    if (t->nparams != 2 || t->result != NULL || t->params[0].type->kind != CT_OWN ||
+        t->params[1].type->kind != CT_OWN) {
+        rc = spry_report_set(report, SPRY_EINVALID,
+                             "component '%s': %s: wasi:http/incoming-handler's 'handle' is not "
+                             "func(request: incoming-request, response-out: response-outparam)",
+                             id, config->source);
+        spin_executor_destroy(s);
+        return rc;
+    }
+    s->http.data = s;
+    s->http.handle = handle;
+    s->http.interrupt = interrupt;
+    *out = s;
+    return 0;
+}
+
+void spin_executor_destroy(struct spin_executor *s)
+{
+    if (s == NULL)
+        return;
+    clink_destroy(s->link);
+    cbin_destroy(s->bin);
+    spry_free(s);
+}
+
+const struct http_executor *spin_executor_http(const struct spin_executor *executor)
+{
+    return &executor->http;
+}

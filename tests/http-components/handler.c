@@ -1,0 +1,371 @@
+/*
+ * A wasi:http incoming-handler written by hand against the canonical ABI
+ * (no generated bindings): world spry:http-test/handler (wit/world.wit).
+ * scripts/build-http-guest.sh turns it into a component with `jco embed`
+ * and `jco new`; tests/unit/app/test_up_http.c serves it with `spry up`.
+ *
+ * Routes (on the path, query ignored):
+ *   /hello     200, content-type text/plain, "hello from a wasi:http component\n";
+ *              writes "stdout: served /hello\n" to stdout
+ *   /echo      200, the request body streamed back as it is read, and
+ *              x-method: the request method's case number
+ *   /headers   200, one "name: value\n" line per request header, in order
+ *   /status    418, x-custom: "custom value", x-multi twice ("one", "two"),
+ *              content-length 7, body "teapot\n"
+ *   /loop      never answers (spins until the deadline interrupts it)
+ *   /trap      writes "stderr: about to trap\n" to stderr, then traps
+ *   /silent    returns without setting the response-outparam
+ *   /error     sets the outparam to error-code.internal-error("refused")
+ *   other      404, "no route\n"
+ *
+ * Memory: a bump allocator reset at the start of every request chunk
+ * (mark/release around each read and write), so a large body streams
+ * through a bounded heap.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#define IMPORT(module, name) __attribute__((import_module(module), import_name(name)))
+#define EXPORT(name)         __attribute__((export_name(name)))
+#define TYPES                "wasi:http/types@0.2.0"
+#define STREAMS              "wasi:io/streams@0.2.0"
+
+/* ---- freestanding support ---- */
+
+void *memcpy(void *restrict d, const void *restrict s, size_t n)
+{
+    unsigned char *dp = d;
+    const unsigned char *sp = s;
+    while (n--)
+        *dp++ = *sp++;
+    return d;
+}
+
+void *memset(void *d, int c, size_t n)
+{
+    unsigned char *dp = d;
+    while (n--)
+        *dp++ = (unsigned char)c;
+    return d;
+}
+
+static size_t slen(const char *s)
+{
+    size_t n = 0;
+    while (s[n])
+        n++;
+    return n;
+}
+
+static int prefix(const char *s, size_t n, const char *p)
+{
+    size_t k = slen(p);
+    if (n < k)
+        return 0;
+    for (size_t i = 0; i < k; i++)
+        if (s[i] != p[i])
+            return 0;
+    return n == k || s[k] == '?' || s[k] == '/';
+}
+
+extern unsigned char __heap_base;
+static uintptr_t heap_next;
+
+static void *alloc(size_t align, size_t size)
+{
+    if (heap_next == 0)
+        heap_next = (uintptr_t)&__heap_base;
+    uintptr_t p = (heap_next + align - 1) & ~(uintptr_t)(align - 1);
+    uintptr_t end = p + size;
+    uintptr_t have = __builtin_wasm_memory_size(0) * 65536u;
+    if (end > have) {
+        size_t pages = (end - have + 65535u) / 65536u;
+        if (__builtin_wasm_memory_grow(0, pages) == (size_t)-1)
+            __builtin_trap();
+    }
+    heap_next = end;
+    return (void *)p;
+}
+
+EXPORT("cabi_realloc")
+void *cabi_realloc(void *old, size_t old_size, size_t align, size_t new_size)
+{
+    void *p = alloc(align, new_size);
+    if (old != NULL && old_size != 0)
+        memcpy(p, old, old_size < new_size ? old_size : new_size);
+    return p;
+}
+
+/* ---- imports (core signatures of the canonical ABI) ---- */
+
+IMPORT(TYPES, "[method]incoming-request.method")
+void request_method(int32_t self, void *ret);
+IMPORT(TYPES, "[method]incoming-request.path-with-query")
+void request_path(int32_t self, void *ret);
+IMPORT(TYPES, "[method]incoming-request.headers")
+int32_t request_headers(int32_t self);
+IMPORT(TYPES, "[method]incoming-request.consume")
+void request_consume(int32_t self, void *ret);
+IMPORT(TYPES, "[constructor]fields")
+int32_t fields_new(void);
+IMPORT(TYPES, "[method]fields.append")
+void fields_append(int32_t self, const char *name, size_t nlen, const void *value, size_t vlen,
+                   void *ret);
+IMPORT(TYPES, "[method]fields.entries")
+void fields_entries(int32_t self, void *ret);
+IMPORT(TYPES, "[constructor]outgoing-response")
+int32_t response_new(int32_t headers);
+IMPORT(TYPES, "[method]outgoing-response.set-status-code")
+int32_t response_set_status(int32_t self, int32_t status);
+IMPORT(TYPES, "[method]outgoing-response.body")
+void response_body(int32_t self, void *ret);
+IMPORT(TYPES, "[method]outgoing-body.write")
+void body_write(int32_t self, void *ret);
+IMPORT(TYPES, "[static]outgoing-body.finish")
+void body_finish(int32_t self, int32_t has_trailers, int32_t trailers, void *ret);
+IMPORT(TYPES, "[static]response-outparam.set")
+void outparam_set(int32_t param, int32_t is_err, int32_t a, int32_t b, int64_t c, int32_t d,
+                  int32_t e, int32_t f, int32_t g);
+IMPORT(TYPES, "[method]incoming-body.stream")
+void in_body_stream(int32_t self, void *ret);
+IMPORT(TYPES, "[static]incoming-body.finish")
+int32_t in_body_finish(int32_t self);
+IMPORT(TYPES, "[resource-drop]fields")
+void drop_fields(int32_t h);
+IMPORT(TYPES, "[resource-drop]incoming-request")
+void drop_request(int32_t h);
+IMPORT(TYPES, "[resource-drop]future-trailers")
+void drop_future_trailers(int32_t h);
+IMPORT(STREAMS, "[method]input-stream.blocking-read")
+void in_blocking_read(int32_t self, int64_t len, void *ret);
+IMPORT(STREAMS, "[method]output-stream.check-write")
+void out_check_write(int32_t self, void *ret);
+IMPORT(STREAMS, "[method]output-stream.write")
+void out_write(int32_t self, const void *p, size_t n, void *ret);
+IMPORT(STREAMS, "[method]output-stream.blocking-flush")
+void out_blocking_flush(int32_t self, void *ret);
+IMPORT(STREAMS, "[method]output-stream.blocking-write-and-flush")
+void out_blocking_write_and_flush(int32_t self, const void *p, size_t n, void *ret);
+IMPORT("wasi:cli/stdout@0.2.0", "get-stdout")
+int32_t get_stdout(void);
+IMPORT("wasi:cli/stderr@0.2.0", "get-stderr")
+int32_t get_stderr(void);
+IMPORT(STREAMS, "[resource-drop]input-stream")
+void drop_input(int32_t h);
+IMPORT(STREAMS, "[resource-drop]output-stream")
+void drop_output(int32_t h);
+
+/* ---- helpers ---- */
+
+/* result<own<T>> and friends: disc at 0, payload at 4. */
+struct ret_handle {
+    uint8_t disc;
+    int32_t handle;
+};
+
+static int32_t ok_handle(const struct ret_handle *r)
+{
+    if (r->disc != 0)
+        __builtin_trap();
+    return r->handle;
+}
+
+static void add_header(int32_t f, const char *name, const char *value)
+{
+    uint8_t ret[2];
+    fields_append(f, name, slen(name), value, slen(value), ret);
+    if (ret[0] != 0)
+        __builtin_trap();
+}
+
+/* Writes all of p through the stream, as check-write allows. */
+static void write_all(int32_t out, const uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        struct {
+            uint8_t disc;
+            uint64_t v;
+        } cw;
+        out_check_write(out, &cw);
+        if (cw.disc != 0)
+            __builtin_trap();
+        if (cw.v == 0) {
+            uint8_t fl[12];
+            out_blocking_flush(out, fl);
+            continue;
+        }
+        size_t k = n < cw.v ? n : (size_t)cw.v;
+        uint8_t wr[12];
+        out_write(out, p, k, wr);
+        if (wr[0] != 0)
+            __builtin_trap();
+        p += k;
+        n -= k;
+    }
+}
+
+/* A line to the component's stdout or stderr (the logs). */
+static void say(int32_t stream, const char *text)
+{
+    uint8_t ret[12];
+    out_blocking_write_and_flush(stream, text, slen(text), ret);
+    drop_output(stream);
+}
+
+/* Sends a response: status, headers already in `headers`, then the body
+ * (streamed by `produce`, which may be NULL) and finish. */
+static void respond(int32_t outparam, int32_t headers, int status,
+                    void (*produce)(int32_t out, void *ctx), void *ctx)
+{
+    int32_t resp = response_new(headers);
+    if (response_set_status(resp, status) != 0)
+        __builtin_trap();
+    struct ret_handle r;
+    response_body(resp, &r);
+    int32_t body = ok_handle(&r);
+    outparam_set(outparam, 0, resp, 0, 0, 0, 0, 0, 0);
+    body_write(body, &r);
+    int32_t out = ok_handle(&r);
+    if (produce != NULL)
+        produce(out, ctx);
+    drop_output(out);
+    uint64_t fin[8];
+    body_finish(body, 0, 0, fin);
+    if (((uint8_t *)fin)[0] != 0)
+        __builtin_trap();
+}
+
+static void produce_text(int32_t out, void *ctx)
+{
+    const char *text = ctx;
+    write_all(out, (const uint8_t *)text, slen(text));
+}
+
+static void text(int32_t outparam, int status, const char *body)
+{
+    int32_t h = fields_new();
+    add_header(h, "content-type", "text/plain");
+    respond(outparam, h, status, produce_text, (void *)body);
+}
+
+/* ---- routes ---- */
+
+static void produce_echo(int32_t out, void *ctx)
+{
+    int32_t in = *(int32_t *)ctx;
+    for (;;) {
+        uintptr_t mark = heap_next;
+        struct {
+            uint8_t disc;
+            uint32_t a, b;
+        } rd;
+        in_blocking_read(in, 65536, &rd);
+        if (rd.disc != 0)
+            break; /* closed (or failed): the end */
+        write_all(out, (const uint8_t *)(uintptr_t)rd.a, rd.b);
+        heap_next = mark;
+    }
+}
+
+static void echo(int32_t request, int32_t outparam)
+{
+    struct ret_handle r;
+    request_consume(request, &r);
+    int32_t body = ok_handle(&r);
+    in_body_stream(body, &r);
+    int32_t in = ok_handle(&r);
+    struct {
+        uint8_t disc;
+        uint32_t ptr, len;
+    } m;
+    request_method(request, &m);
+    char num[4] = {(char)('0' + m.disc % 10), 0};
+    int32_t h = fields_new();
+    add_header(h, "x-method", num);
+    respond(outparam, h, 200, produce_echo, &in);
+    drop_input(in);
+    drop_future_trailers(in_body_finish(body));
+}
+
+struct pair {
+    uint32_t name, nlen, value, vlen;
+};
+
+static void produce_headers(int32_t out, void *ctx)
+{
+    int32_t request = *(int32_t *)ctx;
+    int32_t h = request_headers(request);
+    struct {
+        uint32_t ptr, len;
+    } list;
+    fields_entries(h, &list);
+    const struct pair *p = (const struct pair *)(uintptr_t)list.ptr;
+    for (uint32_t i = 0; i < list.len; i++) {
+        write_all(out, (const uint8_t *)(uintptr_t)p[i].name, p[i].nlen);
+        write_all(out, (const uint8_t *)": ", 2);
+        write_all(out, (const uint8_t *)(uintptr_t)p[i].value, p[i].vlen);
+        write_all(out, (const uint8_t *)"\n", 1);
+    }
+    drop_fields(h);
+}
+
+static void headers(int32_t request, int32_t outparam)
+{
+    int32_t h = fields_new();
+    add_header(h, "content-type", "text/plain");
+    respond(outparam, h, 200, produce_headers, &request);
+}
+
+static void status(int32_t outparam)
+{
+    int32_t h = fields_new();
+    add_header(h, "content-length", "7");
+    add_header(h, "x-custom", "custom value");
+    add_header(h, "x-multi", "one");
+    add_header(h, "x-multi", "two");
+    respond(outparam, h, 418, produce_text, "teapot\n");
+}
+
+static void error(int32_t outparam)
+{
+    static const char msg[] = "refused";
+    /* err(internal-error(some("refused"))): error-code case 38, its
+     * option<string> flattened into the joined slots. */
+    outparam_set(outparam, 1, 38, 1, (int64_t)(uintptr_t)msg, sizeof msg - 1, 0, 0, 0);
+}
+
+static volatile int forever = 1;
+
+EXPORT("wasi:http/incoming-handler@0.2.0#handle")
+void handle(int32_t request, int32_t outparam)
+{
+    struct {
+        uint8_t disc;
+        uint32_t ptr, len;
+    } p;
+    request_path(request, &p);
+    const char *path = p.disc ? (const char *)(uintptr_t)p.ptr : "/";
+    size_t n = p.disc ? p.len : 1;
+    if (prefix(path, n, "/hello")) {
+        say(get_stdout(), "stdout: served /hello\n");
+        text(outparam, 200, "hello from a wasi:http component\n");
+    } else if (prefix(path, n, "/echo"))
+        echo(request, outparam);
+    else if (prefix(path, n, "/headers"))
+        headers(request, outparam);
+    else if (prefix(path, n, "/status"))
+        status(outparam);
+    else if (prefix(path, n, "/loop"))
+        while (forever)
+            ;
+    else if (prefix(path, n, "/trap")) {
+        say(get_stderr(), "stderr: about to trap\n");
+        __builtin_trap();
+    } else if (prefix(path, n, "/silent"))
+        ; /* no response */
+    else if (prefix(path, n, "/error"))
+        error(outparam);
+    else
+        text(outparam, 404, "no route\n");
+    drop_request(request);
+}
