@@ -530,3 +530,32 @@ TEST(link, allocation_failures_are_reported_and_leak_nothing)
     ASSERT_GT_INT(n, 10);
     free(b.p);
 }
+
+/* Regression: an instance type that names a resource twice (wasi:http's
+ * `type headers = fields` is `(export "headers" (type (eq R)))` after
+ * `(export "fields" (type (sub resource)))`) was taken for two resources,
+ * and the second name was looked up in the host: "resource 'headers' is
+ * not provided by the host". */
+TEST(link, another_name_for_an_imported_resource_is_not_a_resource_of_its_own)
+{
+    struct bb b = {0}, t = {0}, i = {0};
+    bb_preamble(&b);
+    /* instance { export "input-stream" (type (sub resource));
+     *            export "body-stream" (type (eq 0)) } */
+    B(&t, 0x42, 0x02);
+    B(&t, 0x04), bb_name(&t, "input-stream"), B(&t, 0x03, 0x01);
+    B(&t, 0x04), bb_name(&t, "body-stream"), B(&t, 0x03, 0x00, 0x00);
+    bb_section(&b, SEC_TYPE, 1, &t);
+    bb_name(&i, "wasi:io/streams@0.2.3");
+    B(&i, 0x05, 0x00);
+    bb_section(&b, SEC_IMPORT, 1, &i);
+    bb_core_module(&b, "(module)");
+    struct bb ci = {0};
+    B(&ci, 0x00, 0x00, 0x00); /* core instance 0 = instantiate module 0 */
+    bb_section(&b, SEC_CORE_INSTANCE, 1, &ci);
+    char msg[512];
+    int rc = link_wasi(&b, msg, sizeof msg);
+    ASSERT_EQ_STR(msg, "");
+    ASSERT_OK(rc);
+    free(b.p);
+}
