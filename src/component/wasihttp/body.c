@@ -387,9 +387,12 @@ int wh_response_send(struct wasihttp *h, struct wh_out_response *resp)
     int rc = h->server.respond(h->server.user, resp->status, hd, f->n, len);
     spry_free(hd);
     h->responded = rc == 0;
-    if (rc != 0)
-        return rc;
     struct wh_obody *ob = resp->body;
+    if (rc != 0) {
+        if (ob != NULL)
+            ob->failed = true; /* the client is gone: writes fail from now on */
+        return rc;
+    }
     h->resp_body = ob;
     if (ob == NULL) { /* the guest never asked for a body: it is empty */
         rc = h->server.finish(h->server.user, NULL, 0);

@@ -29,7 +29,7 @@ struct rec {
     char out[1 << 16];
     size_t out_len;
     size_t ntrailers;
-    int fail_writes;
+    int fail_writes, fail_respond;
 };
 
 static int rec_read(void *user, uint8_t *buf, size_t cap, size_t *n)
@@ -49,6 +49,8 @@ static int rec_respond(void *user, uint16_t status, const struct wasihttp_header
                        int64_t len)
 {
     struct rec *r = user;
+    if (r->fail_respond)
+        return SPRY_EINTERRUPTED;
     r->responds++;
     r->status = status;
     r->content_length = len;
@@ -615,5 +617,21 @@ TEST(wasihttp, every_handle_is_freed_when_dropped)
     ASSERT_EQ_UINT(wasihttp_live_objects(t.h), 0);
     /* A stale rep finds nothing. */
     ASSERT_EQ_INT(P2CALL(&t.p2, T, "[method]fields.entries", &r, cv_borrow(f)), SPRY_ETRAP);
+    ht_teardown(&t);
+}
+
+/* The client went away before the head could go out: the body's writes
+ * fail instead of piling up. */
+TEST(wasihttp, writes_fail_when_the_head_could_not_be_sent)
+{
+    struct ht t;
+    ht_setup(&t, NULL);
+    uint32_t resp, body, stream;
+    new_response(&t, &resp, &body, &stream, NULL);
+    t.rec.fail_respond = 1;
+    set_ok(&t, resp);
+    put(&t, stream, "nobody listens", false);
+    ASSERT_EQ_UINT(t.rec.out_len, 0);
+    ASSERT_EQ_INT(wasihttp_outcome(t.h, NULL, 0), WASIHTTP_INCOMPLETE);
     ht_teardown(&t);
 }
