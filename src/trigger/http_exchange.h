@@ -7,7 +7,8 @@
  * an executor may read into the exchange (method, target, headers including
  * the spin-* metadata, and the whole body, at most limits.max_body_bytes),
  * and queues the exchange for a worker thread. handle() runs on that worker
- * and may block as long as it likes: no I/O loop waits for it. The response
+ * and may block as long as it likes: no I/O loop waits for it (unless the
+ * executor speculates: see `speculate` below). The response
  * functions below may be called from the worker (or any one thread at a
  * time); they copy into the exchange and wake the exchange's loop, which
  * writes to the socket.

@@ -73,6 +73,9 @@ int main(int argc, char **argv)
         char buf[256];
         size_t n = f != NULL ? fread(buf, 1, sizeof buf, f) : 0;
         fwrite(buf, 1, n, stdout);
+    } else if (strcmp(info, "/tty") == 0) {
+        printf("content-type: text/plain\n\n");
+        printf("isatty: %d %d %d\n", isatty(0), isatty(1), isatty(2));
     } else if (strcmp(info, "/stderr") == 0) {
         fprintf(stderr, "guest-error-line\n");
         printf("content-type: text/plain\n\nok\n");

@@ -440,6 +440,10 @@ TEST(up, cgi_responses_status_location_body_and_files)
     ASSERT_TRUE(strstr(r, "write: refused") != NULL);
     r = http(&u, "", "/probe/stderr");
     ASSERT_EQ_INT(status_of(r), 200);
+    /* The standard streams are buffers, not terminals (stdout is then
+     * fully buffered in the guest, as with a pipe under other runtimes). */
+    r = http(&u, "", "/probe/tty");
+    ASSERT_TRUE(strstr(r, "\r\n\r\nisatty: 0 0 0\n") != NULL);
     ASSERT_EQ_INT(up_stop(&u), 0);
     /* Guest stderr went to the component's log and the terminal. */
     char log[4400];
