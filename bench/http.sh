@@ -9,9 +9,12 @@
 # each at concurrency 1 (wrk -t1 -c1) and 64 (wrk -t2 -c64), BENCH_SECONDS
 # each after a warm-up, the whole set repeated BENCH_REPS times in
 # interleaved order; the table gives the medians of the repetitions. It
-# prints requests/s, p50 and p99 (wrk --latency) and the WAGI/static
-# throughput ratio, and writes the table with the machine description to
-# BUILD/bench/http.md (what docs/benchmarks.md quotes).
+# prints requests/s, p50 and p99 (wrk --latency), the server's CPU time per
+# request (user + system of the spry-up process over the run, from
+# /proc/PID/stat: unlike requests/s, it hardly depends on what else the
+# machine runs) and the WAGI/static throughput ratio, and writes the table
+# with the machine description to BUILD/bench/http.md (what
+# docs/benchmarks.md quotes).
 #
 # Goals (issue 6): WAGI p50 at concurrency 1 under 100 us; WAGI throughput
 # at least half of static_response's (judged at concurrency 64, where the
@@ -93,22 +96,30 @@ parse_wrk() {
     $1 == "50%" { p50 = us($2) }
     $1 == "99%" { p99 = us($2) }
     $1 == "Requests/sec:" { rps = $2 }
+    $2 == "requests" && $3 == "in" { n = $1 }
     /Non-2xx or 3xx responses/ { bad = $NF }
     /Socket errors/ { sock = $0 }
     END {
         if (bad != "" || sock != "") { print "ERROR " bad " " sock; exit }
-        printf "%s %s %s\n", rps, p50, p99
+        printf "%s %s %s %s\n", rps, p50, p99, n
     }'
 }
 
-# run NAME PATH CONC SECONDS -> "RPS P50 P99"
+# The server's CPU time so far, in clock ticks (utime + stime).
+server_ticks() { awk '{ print $14 + $15 }' "/proc/$server/stat"; }
+hz=$(getconf CLK_TCK)
+
+# run NAME PATH CONC SECONDS -> "RPS P50 P99 CPU_US_PER_REQUEST"
 run_wrk() {
     local path=$2 conc=$3 secs=$4 threads=1
     [ "$conc" -gt 1 ] && threads=2
-    local log="$tmp/wrk.log"
+    local log="$tmp/wrk.log" t0 t1
+    t0=$(server_ticks)
     wrk -t"$threads" -c"$conc" -d"${secs}s" --latency "$base$path" >"$log" 2>&1 || true
+    t1=$(server_ticks 2>/dev/null || echo "$t0")
     local r
-    r=$(parse_wrk <"$log")
+    r=$(parse_wrk <"$log" | awk -v t="$((t1 - t0))" -v hz="$hz" \
+        '$1 == "ERROR" { print; next } { printf "%s %s %s %.1f\n", $1, $2, $3, ($4 > 0 ? t * 1e6 / hz / $4 : 0) }')
     if [[ $r == ERROR* || -z $r ]] || ! kill -0 "$server" 2>/dev/null; then
         echo "bench-http: $1 at concurrency $conc failed: ${r:-no output}" >&2
         cat "$log" >&2
@@ -127,27 +138,31 @@ for c in "${cases[@]}"; do
     run_wrk "$name" "$path" "$conc" "$warmup" >/dev/null
 done
 
-declare -A rps p50 p99
+declare -A rps p50 p99 cpus
 for rep in $(seq 1 "$reps"); do
     # Alternate the order so slow drift of the machine's load hits both routes.
     order=("${cases[@]}")
     if [ $((rep % 2)) -eq 0 ]; then order=("${cases[1]}" "${cases[0]}" "${cases[3]}" "${cases[2]}"); fi
     for c in "${order[@]}"; do
         read -r name path conc <<<"$c"
-        read -r r a b < <(run_wrk "$name" "$path" "$conc" "$seconds")
+        read -r r a b c < <(run_wrk "$name" "$path" "$conc" "$seconds")
         key="$name/$conc"
         rps[$key]="${rps[$key]:-} $r"
         p50[$key]="${p50[$key]:-} $a"
         p99[$key]="${p99[$key]:-} $b"
-        printf '  rep %d: %-6s c=%-3s %10.0f req/s  p50 %8.0f us  p99 %8.0f us\n' "$rep" "$name" "$conc" "$r" "$a" "$b"
+        cpus[$key]="${cpus[$key]:-} $c"
+        printf '  rep %d: %-6s c=%-3s %10.0f req/s  p50 %8.0f us  p99 %8.0f us  server CPU %5.1f us/req\n' \
+            "$rep" "$name" "$conc" "$r" "$a" "$b" "$c"
     done
 done
 
 # ---- the table -------------------------------------------------------------------
-declare -A mr m50 m99
+declare -A mr m50 m99 mc
 for name in wagi static; do
     for conc in 1 64; do
         key="$name/$conc"
+        # shellcheck disable=SC2086
+        mc[$key]=$(median ${cpus[$key]})
         # shellcheck disable=SC2086
         mr[$key]=$(median ${rps[$key]})
         # shellcheck disable=SC2086
@@ -165,17 +180,17 @@ goal_p50=$(awk -v v="${m50[wagi/1]}" 'BEGIN { print (v < 100 ? "met" : "NOT met"
 goal_ratio=$(awk -v b="$r64" 'BEGIN { print (b >= 0.5 ? "met" : "NOT met") }')
 
 table=$(
-    echo "| route | concurrency | requests/s | p50 us | p99 us |"
-    echo "|---|---:|---:|---:|---:|"
+    echo "| route | concurrency | requests/s | p50 us | p99 us | server CPU us/request |"
+    echo "|---|---:|---:|---:|---:|---:|"
     for conc in 1 64; do
         for name in wagi static; do
             key="$name/$conc"
             label=$([ "$name" = wagi ] && echo "WAGI \`$wagi_path\`" || echo "static_response \`$static_path\`")
-            printf '| %s | %s | %.0f | %.0f | %.0f |\n' "$label" "$conc" "${mr[$key]}" "${m50[$key]}" "${m99[$key]}"
+            printf '| %s | %s | %.0f | %.0f | %.0f | %.1f |\n' "$label" "$conc" "${mr[$key]}" "${m50[$key]}" "${m99[$key]}" "${mc[$key]}"
         done
     done
-    echo "| **WAGI / static throughput** | 1 | **$r1** | | |"
-    echo "| **WAGI / static throughput** | 64 | **$r64** | | |"
+    echo "| **WAGI / static throughput** | 1 | **$r1** | | | |"
+    echo "| **WAGI / static throughput** | 64 | **$r64** | | | |"
 )
 goals=$(
     echo "- WAGI p50 at concurrency 1: ${m50[wagi/1]} us (goal < 100 us): $goal_p50"

@@ -55,6 +55,7 @@ struct app {
     struct wagi_executor **executors; /* per trigger, NULL for static responses */
     struct http_router *router;
     struct http_server *server;
+    bool speculate; /* WAGI guests run on the I/O loop first (wagi.h) */
 };
 
 static _Atomic(struct http_server *) running;
@@ -362,7 +363,9 @@ static int prepare_component(struct app *app, struct component_rt *c, struct spr
         return spry_report_set(report, rc, "component '%s': %s: %s", mc->id, mc->source.path,
                                inner.message);
     size_t ndefs;
-    const struct spry_host_def *defs = spry_wasi_host_defs(&ndefs);
+    const struct spry_host_def *defs = wagi_host_defs(&ndefs);
+    if (defs == NULL)
+        return spry_report_set(report, SPRY_ENOMEM, "out of memory");
     rc = spry_prepared_create(app->pool, c->module, defs, ndefs, NULL, 0, &c->prepared, &inner);
     if (rc != 0)
         return spry_report_set(report, rc, "component '%s': %s: %s", mc->id, mc->source.path,
@@ -437,6 +440,7 @@ static int build_routes(struct app *app, struct spry_report *report)
             .npreopens = c->staged != NULL ? 1 : 0,
             .stderr_log_fd = c->stderr_fd,
             .echo_stderr = !app->opt->quiet,
+            .speculate = app->speculate,
         };
         int rc = wagi_executor_create(&wc, &app->executors[i], report);
         if (rc != 0)
@@ -555,12 +559,19 @@ int app_serve(const struct app_serve_options *opt, struct spry_report *report)
         app.components[i].stderr_fd = -1;
         app.components[i].stdout_fd = -1;
     }
+    struct http_server_config sc;
+    http_server_config_init(&sc);
+    /* One queue: no more workers than instances, so a worker always finds a
+     * free slot and requests wait only in the server's queue, bounded by
+     * --max-queue (503 beyond it; 504 when the deadline passes first). */
+    if (sc.workers > pc.slots)
+        sc.workers = pc.slots;
+    /* A loop running a guest speculatively must find a slot at once too. */
+    app.speculate = pc.slots >= sc.workers + sc.loops;
     rc = build_routes(&app, report);
     if (rc != 0)
         goto done;
 
-    struct http_server_config sc;
-    http_server_config_init(&sc);
     if (opt->listen != NULL)
         sc.listen = opt->listen;
     sc.tls_cert = opt->tls_cert;
@@ -572,11 +583,6 @@ int app_serve(const struct app_serve_options *opt, struct spry_report *report)
         sc.limits.request_timeout_ms = opt->request_timeout_ms;
     if (opt->max_body_bytes != 0)
         sc.limits.max_body_bytes = opt->max_body_bytes;
-    /* One queue: no more workers than instances, so a worker always finds a
-     * free slot and requests wait only in the server's queue, bounded by
-     * --max-queue (503 beyond it; 504 when the deadline passes first). */
-    if (sc.workers > pc.slots)
-        sc.workers = pc.slots;
     if (opt->max_queue != 0)
         sc.queue_max = opt->max_queue;
     rc = http_server_create(&sc, &app.server, report);

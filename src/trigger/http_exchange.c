@@ -63,6 +63,8 @@ static void unlock_post(struct http_exchange *ex)
         h2o_multithread_send_message(&ex->loop->exchanges, &ex->msg);
 }
 
+static void interrupt_locked(struct http_exchange *ex);
+
 /* ---- worker side ------------------------------------------------------ */
 
 const struct http_request *http_exchange_request(const struct http_exchange *ex)
@@ -149,6 +151,10 @@ int http_exchange_write(struct http_exchange *ex, const void *data, size_t len)
         rc = start_locked(ex, 200, NULL, 0, -1);
     while (rc == 0 && len > 0) {
         while (!ex->cancelled && ex->pending.len >= PENDING_MAX) {
+            if (ex->speculative) { /* nothing drains it before handle() returns */
+                rc = SPRY_EBUSY;
+                break;
+            }
             if (ex->send_due) { /* the loop must hear of it to make space */
                 unlock_post(ex);
                 pthread_mutex_lock(&ex->mu);
@@ -156,6 +162,8 @@ int http_exchange_write(struct http_exchange *ex, const void *data, size_t len)
             }
             pthread_cond_wait(&ex->space, &ex->mu);
         }
+        if (rc != 0)
+            break;
         if (ex->cancelled) {
             rc = SPRY_EINTERRUPTED;
             break;
@@ -206,14 +214,18 @@ static const char *component_of(const struct http_exchange *ex)
     return id ? id : "(unnamed)";
 }
 
-void exchange_run(struct http_exchange *ex)
+bool http_exchange_speculative(const struct http_exchange *ex)
 {
-    pthread_mutex_lock(&ex->mu);
-    ex->running = true;
-    pthread_mutex_unlock(&ex->mu);
-    int rc = ex->executor->handle(ex->executor->data, ex);
-    pthread_mutex_lock(&ex->mu);
-    ex->running = false;
+    struct http_exchange *m = (struct http_exchange *)ex;
+    pthread_mutex_lock(&m->mu);
+    bool s = m->speculative;
+    pthread_mutex_unlock(&m->mu);
+    return s;
+}
+
+/* The end of handle() (mu held): errors logged, the response completed. */
+static void ended_locked(struct http_exchange *ex, int rc)
+{
     if (rc != 0 && !ex->cancelled)
         spry_log(SPRY_LOG_ERROR, "component '%s' failed on %s %s: %s", component_of(ex),
                  ex->req.method, ex->req.path, spry_strerror(rc));
@@ -231,8 +243,52 @@ void exchange_run(struct http_exchange *ex)
         ex->finished = true;
         post_locked(ex);
     }
+}
+
+void exchange_run(struct http_exchange *ex)
+{
+    pthread_mutex_lock(&ex->mu);
+    ex->running = true;
+    pthread_mutex_unlock(&ex->mu);
+    int rc = ex->executor->handle(ex->executor->data, ex);
+    pthread_mutex_lock(&ex->mu);
+    ex->running = false;
+    ended_locked(ex, rc);
     unlock_post(ex);
     exchange_release(ex);
+}
+
+bool exchange_run_inline(struct http_exchange *ex)
+{
+    pthread_mutex_lock(&ex->mu);
+    ex->running = true;
+    ex->speculative = true;
+    pthread_mutex_unlock(&ex->mu);
+    int rc = ex->executor->handle(ex->executor->data, ex);
+    pthread_mutex_lock(&ex->mu);
+    ex->running = false;
+    ex->speculative = false;
+    ex->user = NULL;
+    if (rc == HTTP_EXCHANGE_DEFER && !ex->started) {
+        pthread_mutex_unlock(&ex->mu);
+        return false;
+    }
+    if (rc == HTTP_EXCHANGE_DEFER)
+        rc = SPRY_EINVAL; /* deferred after it started answering: a bug */
+    ended_locked(ex, rc);
+    /* h2o_req is not set yet, so nothing was posted: exchange_attach
+     * sends the response. */
+    pthread_mutex_unlock(&ex->mu);
+    exchange_release(ex);
+    return true;
+}
+
+void exchange_expire_inline(struct http_exchange *ex)
+{
+    pthread_mutex_lock(&ex->mu);
+    if (ex->speculative)
+        interrupt_locked(ex);
+    pthread_mutex_unlock(&ex->mu);
 }
 
 void exchange_skip(struct http_exchange *ex)

@@ -7,7 +7,8 @@
  * an executor may read into the exchange (method, target, headers including
  * the spin-* metadata, and the whole body, at most limits.max_body_bytes),
  * and queues the exchange for a worker thread. handle() runs on that worker
- * and may block as long as it likes: no I/O loop waits for it. The response
+ * and may block as long as it likes: no I/O loop waits for it (unless the
+ * executor speculates: see `speculate` below). The response
  * functions below may be called from the worker (or any one thread at a
  * time); they copy into the exchange and wake the exchange's loop, which
  * writes to the socket.
@@ -44,7 +45,19 @@ struct http_executor {
      * while handle() runs; `user` is what handle set with
      * http_exchange_set_user. It must not call http_exchange_* functions. */
     void (*interrupt)(void *data, void *user);
+    /* Speculation (docs/http.md): when true, the server first calls handle()
+     * on the I/O loop itself, http_exchange_speculative() true, and sends
+     * what it answers with no thread hand-off. A speculative handle must not
+     * block and must have no effect outside the exchange until it answers;
+     * it returns HTTP_EXCHANGE_DEFER, having started no response, to be run
+     * again on a worker, which it must do when interrupt() is called (the
+     * server does after a budget of about a millisecond, so a slow handler
+     * holds the loop's other requests up no longer than that). */
+    bool speculate;
 };
+
+/* handle()'s answer from a speculative run: run me again on a worker. */
+#define HTTP_EXCHANGE_DEFER 1
 
 /*
  * The request as an executor sees it. Every string is NUL-terminated and
@@ -96,5 +109,7 @@ int http_exchange_write(struct http_exchange *ex, const void *data, size_t len);
 int http_exchange_finish(struct http_exchange *ex);
 /* True once the deadline expired or the client went away. */
 bool http_exchange_cancelled(const struct http_exchange *ex);
+/* True while handle() runs speculatively on an I/O loop (see speculate). */
+bool http_exchange_speculative(const struct http_exchange *ex);
 
 #endif

@@ -81,7 +81,8 @@ struct http_exchange {
     /* guarded by mu */
     h2o_req_t *h2o_req;
     bool running, cancelled, started, head_sent, finished, final_sent, inflight, msg_pending, abort;
-    bool send_due; /* msg_pending set, message not sent yet (worker side) */
+    bool send_due;    /* msg_pending set, message not sent yet (worker side) */
+    bool speculative; /* handle() runs on the loop (exchange_run_inline) */
     uint16_t status;
     int64_t content_length;
     struct spry_buf head; /* response headers: "name\0value\0" pairs */
@@ -104,11 +105,23 @@ void exchange_attach(struct http_exchange *ex, h2o_req_t *req); /* loop side: ho
 void exchange_on_message(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages);
 void exchange_run(struct http_exchange *ex);  /* worker: handle() and the ending */
 void exchange_skip(struct http_exchange *ex); /* worker: cancelled before it ran */
+/* Loop thread, before exchange_attach: runs handle() speculatively. True
+ * when it answered (the response waits in ex for exchange_attach; the
+ * worker side's reference is gone), false when it deferred: ex is as it
+ * was, for workers_push. */
+bool exchange_run_inline(struct http_exchange *ex);
+/* Any thread: interrupts a speculative handle() that is still running. */
+void exchange_expire_inline(struct http_exchange *ex);
 
 /* http_workers.c */
-int workers_create(uint32_t nthreads, uint32_t queue_max, struct http_workers **out);
+/* nloops: speculative runs are tracked per loop (workers_run_inline). */
+int workers_create(uint32_t nthreads, uint32_t queue_max, uint32_t nloops,
+                   struct http_workers **out);
 /* Loop thread: SPRY_EBUSY when the queue is full. Takes no reference. */
 int workers_push(struct http_workers *w, struct http_exchange *ex);
+/* Loop thread `loop_index`: exchange_run_inline under the watchdog that
+ * expires a run longer than its budget; true when it answered. */
+bool workers_run_inline(struct http_workers *w, uint32_t loop_index, struct http_exchange *ex);
 /* Lets queued work finish, then joins the threads and frees. */
 void workers_destroy(struct http_workers *w);
 

@@ -346,6 +346,10 @@ static void dispatch(struct http_loop *loop, h2o_req_t *req, const struct http_m
         send_error(req, 500, "Internal Server Error\n", false);
         return;
     }
+    if (executor->speculate && workers_run_inline(s->workers, (uint32_t)(loop - s->loops), ex)) {
+        exchange_attach(ex, req); /* answered on this loop: sends it */
+        return;
+    }
     if (workers_push(s->workers, ex) != 0) {
         spry_log(SPRY_LOG_WARN, "request queue full (%u): 503 for %s", s->config.queue_max,
                  ex->req.path);
@@ -613,7 +617,7 @@ uint16_t http_server_port(const struct http_server *s)
 
 int http_server_start(struct http_server *s, struct spry_report *report)
 {
-    int rc = workers_create(s->config.workers, s->config.queue_max, &s->workers);
+    int rc = workers_create(s->config.workers, s->config.queue_max, s->nloops, &s->workers);
     if (rc != 0)
         return spry_report_set(report, rc, "cannot start %u workers", s->config.workers);
     rc = 0;

@@ -9,7 +9,14 @@
  * sees only the manifest's environment and its `files`, read-only.
  *
  * Threading: handle() runs on the server's worker threads, any number at
- * once; the executor itself is read-only after creation.
+ * once, and, with `speculate`, first on the I/O loop that received the
+ * request (http_exchange.h): there the guest may only use the WASI
+ * functions that keep to its own instance and stdio (wagi_host_defs), and
+ * a guest that reaches for anything else, fails, writes more than 128 KiB
+ * or runs past the server's budget is stopped and run again on a worker,
+ * with nothing of the first run kept. The executor's only mutable state is
+ * an atomic counter (after such a deferral the next requests go straight
+ * to a worker).
  */
 #ifndef SPRY_TRIGGER_WAGI_H
 #define SPRY_TRIGGER_WAGI_H
@@ -33,7 +40,16 @@ struct wagi_config {
     int stderr_log_fd; /* appended to; -1: none. Borrowed. */
     bool echo_stderr;  /* also write guest stderr to the terminal */
     size_t max_output; /* bytes of stdout kept (0: 16 MiB); more answers 500 */
+    /* Run guests speculatively on the I/O loop first. Only when `prepared`
+     * was linked with wagi_host_defs() and the pool has a slot for each
+     * loop beyond the workers' (a loop must never wait for one). */
+    bool speculate;
 };
+
+/* WASI preview 1 (spry_wasi_host_defs) behind the gate a speculative run
+ * needs; outside such a run every call goes straight through. NULL (and
+ * *n = 0) when out of memory. */
+const struct spry_host_def *wagi_host_defs(size_t *n);
 
 struct wagi_executor;
 

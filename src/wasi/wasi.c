@@ -229,6 +229,10 @@ static int setup_stdio(struct spry_wasi *w, int index, const struct spry_wasi_st
         break;
     }
     case SPRY_WASI_STDIO_BUFFER:
+        /* A byte buffer is no terminal: wasi-libc's isatty() says no, and
+         * stdout is fully buffered (one fd_write at exit, not one per
+         * line), as for a pipe under other runtimes. */
+        f->filetype = WASI_FILETYPE_UNKNOWN;
         if (index == 0) {
             s->kind = WASI_STREAM_IN_BYTES;
             s->in = cfg->data;

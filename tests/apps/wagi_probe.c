@@ -64,6 +64,18 @@ int main(int argc, char **argv)
         fclose(f);
         /* The mount is read-only. */
         printf("write: %s\n", fopen("/data/new.txt", "w") == NULL ? "refused" : "allowed");
+    } else if (strcmp(info, "/stderr-then-file") == 0) {
+        /* Written before a call a speculative run may not make (opening a
+         * file): the log must hold it once, from the run that answered. */
+        fprintf(stderr, "before-the-file\n");
+        FILE *f = fopen("/data/a.txt", "r");
+        printf("content-type: text/plain\n\n");
+        char buf[256];
+        size_t n = f != NULL ? fread(buf, 1, sizeof buf, f) : 0;
+        fwrite(buf, 1, n, stdout);
+    } else if (strcmp(info, "/tty") == 0) {
+        printf("content-type: text/plain\n\n");
+        printf("isatty: %d %d %d\n", isatty(0), isatty(1), isatty(2));
     } else if (strcmp(info, "/stderr") == 0) {
         fprintf(stderr, "guest-error-line\n");
         printf("content-type: text/plain\n\nok\n");

@@ -4,6 +4,7 @@
  *
  * Usage: http_test_server [--listen A] [--loops N] [--workers N] [--queue N]
  *        [--timeout MS] [--max-body N] [--tls-cert F --tls-key F]
+ *        [--speculate 1]
  * Prints "port N" once listening; SIGINT/SIGTERM drain and exit 0.
  *
  * Routes (the test executor's behaviour is chosen by the route):
@@ -18,6 +19,10 @@
  *   /static          static response 201, x-static: yes, "static body" (and
  *                    framing fields the server must drop)
  *   private          component "secret", unreachable
+ * With --speculate 1 the executor speculates (http_exchange.h): echo, fail
+ * and status answer from the loop (echo's body says `speculative=1`), sleep
+ * and chunks defer at once, and loop spins on the loop until interrupted,
+ * then defers (and spins again on a worker).
  */
 #include "base/log.h"
 #include "trigger/http_exchange.h"
@@ -26,6 +31,7 @@
 
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,8 +83,10 @@ static int echo(struct http_exchange *ex, const struct http_request *r)
     char *out = malloc(cap);
     if (out == NULL)
         return SPRY_ENOMEM;
-    size_t n = (size_t)snprintf(out, cap, "method=%s\ntarget=%s\npath=%s\nquery=%s\ncomponent=%s\n",
-                                r->method, r->target, r->path, r->query, r->route->component_id);
+    size_t n = (size_t)snprintf(
+        out, cap, "method=%s\ntarget=%s\npath=%s\nquery=%s\ncomponent=%s\nspeculative=%d\n",
+        r->method, r->target, r->path, r->query, r->route->component_id,
+        http_exchange_speculative(ex));
     for (size_t i = 0; i < r->nheaders && n < cap; i++)
         n +=
             (size_t)snprintf(out + n, cap - n, "%s: %s\n", r->headers[i].name, r->headers[i].value);
@@ -103,6 +111,9 @@ static int test_handle(void *data, struct http_exchange *ex)
     (void)data;
     const struct http_request *r = http_exchange_request(ex);
     const char *id = r->route->component_id;
+    bool spec = http_exchange_speculative(ex);
+    if (spec && (strcmp(id, "sleep") == 0 || strcmp(id, "chunks") == 0))
+        return HTTP_EXCHANGE_DEFER; /* they block */
     struct guest g;
     atomic_init(&g.interrupted, false);
     http_exchange_set_user(ex, &g);
@@ -121,7 +132,7 @@ static int test_handle(void *data, struct http_exchange *ex)
         volatile unsigned long spin = 0;
         while (!atomic_load(&g.interrupted))
             spin++;
-        rc = SPRY_EINTERRUPTED;
+        rc = spec ? HTTP_EXCHANGE_DEFER : SPRY_EINTERRUPTED;
     } else if (strcmp(id, "chunks") == 0) {
         long n = query_num(r->query, "n", 3);
         rc = http_exchange_start(ex, 200, NULL, 0, -1);
@@ -147,7 +158,7 @@ static int test_handle(void *data, struct http_exchange *ex)
     return rc;
 }
 
-static const struct http_executor executor = {NULL, test_handle, test_interrupt};
+static struct http_executor executor = {NULL, test_handle, test_interrupt, false};
 
 /* The framing fields are the server's to write: these two are dropped. */
 static const struct http_header_pair static_headers[] = {{"X-Static", "yes"},
@@ -180,6 +191,8 @@ int main(int argc, char **argv)
             config.tls_cert = v;
         else if (strcmp(k, "--tls-key") == 0)
             config.tls_key = v;
+        else if (strcmp(k, "--speculate") == 0)
+            executor.speculate = atoi(v) != 0;
         else {
             fprintf(stderr, "unknown option %s\n", k);
             return 2;

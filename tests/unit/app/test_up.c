@@ -440,6 +440,10 @@ TEST(up, cgi_responses_status_location_body_and_files)
     ASSERT_TRUE(strstr(r, "write: refused") != NULL);
     r = http(&u, "", "/probe/stderr");
     ASSERT_EQ_INT(status_of(r), 200);
+    /* The standard streams are buffers, not terminals (stdout is then
+     * fully buffered in the guest, as with a pipe under other runtimes). */
+    r = http(&u, "", "/probe/tty");
+    ASSERT_TRUE(strstr(r, "\r\n\r\nisatty: 0 0 0\n") != NULL);
     ASSERT_EQ_INT(up_stop(&u), 0);
     /* Guest stderr went to the component's log and the terminal. */
     char log[4400];
@@ -451,6 +455,29 @@ TEST(up, cgi_responses_status_location_body_and_files)
     fclose(f);
     ASSERT_EQ_STR(line, "guest-error-line\n");
     ASSERT_TRUE(strstr(up_stderr(), "guest-error-line") != NULL);
+}
+
+/* Guests run first on the I/O loop (docs/http.md, "Speculation"); one that
+ * opens a file there is stopped and run again on a worker, and nothing of
+ * the first run (here its stderr) is kept. */
+TEST(up, a_guest_stopped_by_the_speculation_gate_runs_once_on_a_worker)
+{
+    struct up u;
+    ASSERT_EQ_INT(up_start(&u, APP, "--quiet", NULL), -1);
+    for (int i = 0; i < 3; i++) {
+        const char *r = http(&u, "", "/probe/stderr-then-file");
+        ASSERT_EQ_INT(status_of(r), 200);
+        ASSERT_TRUE(strstr(r, "\r\n\r\nfile content\n") != NULL);
+    }
+    ASSERT_EQ_INT(up_stop(&u), 0);
+    char log[4400], text[4096];
+    snprintf(log, sizeof log, "%s/.spin/logs/probe_stderr.txt", u.dir);
+    FILE *f = fopen(log, "r");
+    ASSERT_NOT_NULL(f);
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    ASSERT_EQ_STR(text, "before-the-file\nbefore-the-file\nbefore-the-file\n");
 }
 
 TEST(up, failing_guests_answer_500_and_are_logged)

@@ -429,6 +429,62 @@ TEST(trigger_http, looping_guest_gets_504_while_others_succeed)
     ASSERT_EQ_INT(stop(&s), 0); /* the loop was interrupted: nothing left to drain */
 }
 
+/* A speculating executor answers quick requests from the loop, and what it
+ * defers (here: blocking handlers) still runs on a worker. */
+TEST(trigger_http, speculative_requests_answer_from_the_loop_and_deferred_ones_from_workers)
+{
+    need("curl");
+    struct srv s = start("--speculate 1");
+    char out[16384];
+    curl(&s, "", "/echo/a?b=c", out, sizeof out);
+    ASSERT_TRUE(strstr(out, "target=/echo/a?b=c\n") != NULL);
+    ASSERT_TRUE(strstr(out, "speculative=1\n") != NULL);
+    ASSERT_EQ_STR(last_line(out), "200 1.1");
+    curl(&s, "", "/sleep?ms=20", out, sizeof out);
+    ASSERT_TRUE(strncmp(out, "slept", 5) == 0);
+    curl(&s, "", "/chunks?n=3", out, sizeof out);
+    ASSERT_TRUE(strncmp(out, "chunk-0\nchunk-1\nchunk-2\n", 24) == 0);
+    curl(&s, "", "/fail", out, sizeof out);
+    ASSERT_EQ_STR(last_line(out), "500 1.1");
+    ASSERT_EQ_INT(stop(&s), 0);
+
+    s = start(""); /* without speculation, everything runs on workers */
+    curl(&s, "", "/echo/a", out, sizeof out);
+    ASSERT_TRUE(strstr(out, "speculative=0\n") != NULL);
+    ASSERT_EQ_INT(stop(&s), 0);
+}
+
+/* A handler that loops on the only loop is interrupted by the budget and
+ * deferred to a worker (where it loops until the deadline's 504), and the
+ * loop goes on answering everyone else meanwhile. */
+TEST(trigger_http, looping_speculative_handler_is_deferred_and_holds_nobody_up)
+{
+    need("curl");
+    struct srv s = start("--speculate 1 --loops 1 --workers 2 --timeout 1500");
+    char cmd[8192], out[16384];
+    snprintf(cmd, sizeof cmd,
+             "curl -s -o /dev/null -w '%%{http_code}' http://127.0.0.1:%d/loop > %s/loop.txt &",
+             s.port, test_tmpdir());
+    ASSERT_EQ_INT(system(cmd), 0);
+    usleep(200 * 1000);
+    int n = snprintf(cmd, sizeof cmd, "curl -s -w '%%{http_code}\\n'");
+    for (int i = 0; i < 50; i++)
+        n += snprintf(cmd + n, sizeof cmd - (size_t)n, " -o /dev/null http://127.0.0.1:%d/users/%d",
+                      s.port, i);
+    run(cmd, out, sizeof out);
+    int ok = 0;
+    for (const char *p = out; (p = strstr(p, "200\n")) != NULL; p += 4)
+        ok++;
+    if (ok != 50)
+        fprintf(stderr, "codes:\n%s", out);
+    ASSERT_EQ_INT(ok, 50);
+    usleep(2000 * 1000);
+    snprintf(cmd, sizeof cmd, "cat %s/loop.txt", test_tmpdir());
+    run(cmd, out, sizeof out);
+    ASSERT_EQ_STR(out, "504");
+    ASSERT_EQ_INT(stop(&s), 0);
+}
+
 TEST(trigger_http, trap_answers_500)
 {
     need("curl");
