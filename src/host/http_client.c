@@ -218,6 +218,7 @@ struct http_client_request {
     struct http_client_error err;
     bool head_ready; /* the final status line and headers arrived */
     int status;
+    int version; /* 10, 11, 20 from the status line */
     size_t header_bytes;
     struct hlist head, trailers;
     struct queue down; /* response body */
@@ -303,6 +304,9 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *user)
             changed = true;
         }
         r->status = status;
+        r->version = len >= 8 && memcmp(line, "HTTP/1.0", 8) == 0 ? 10
+                     : len >= 6 && memcmp(line, "HTTP/2", 6) == 0 ? 20
+                                                                  : 11;
         hlist_clear(&r->head);
     } else if (len == 0) {
         if (!r->head_ready && r->status >= 200) {
@@ -1059,6 +1063,7 @@ int http_client_head(struct http_client_request *r, struct http_client_response 
     int rc;
     if (r->head_ready) {
         resp->status = r->status;
+        resp->version = r->version;
         resp->headers = r->head.v;
         resp->n_headers = r->head.n;
         rc = 0;

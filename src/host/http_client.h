@@ -185,6 +185,7 @@ int http_client_body_finish(struct http_client_request *r, struct http_client_er
 
 struct http_client_response {
     int status;
+    int version;                              /* HTTP version of the response: 10, 11 or 20 */
     const struct http_client_header *headers; /* valid until the request is destroyed */
     size_t n_headers;
 };

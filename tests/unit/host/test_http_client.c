@@ -28,7 +28,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -717,4 +719,90 @@ TEST(http_client, many_requests_at_once)
     }
     for (int i = 0; i < N; i++)
         http_client_request_destroy(r[i]);
+}
+
+/* HTTP/2 by ALPN over TLS against Spry's own server (tests/tools/
+ * http_test_server, h2o) with a certificate made for 127.0.0.1; the same
+ * server's certificate is refused without the CA. */
+TEST(http_client, h2_over_tls_by_alpn_and_certificates_are_checked)
+{
+    if (system("command -v openssl >/dev/null 2>&1") != 0)
+        test_skip("openssl is not installed (scripts/deps.sh installs it)");
+    const char *dir = test_tmpdir();
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "
+             "-addext subjectAltName=IP:127.0.0.1 -keyout %s/key.pem -out %s/cert.pem "
+             ">/dev/null 2>&1",
+             dir, dir);
+    ASSERT_EQ_INT(system(cmd), 0);
+    int fds[2];
+    ASSERT_EQ_INT(pipe(fds), 0);
+    snprintf(cmd, sizeof cmd,
+             "LSAN_OPTIONS=suppressions=%s exec %s --tls-cert %s/cert.pem --tls-key %s/key.pem",
+             test_src_path("tests/tools/lsan-h2o.supp"),
+             test_build_path("tests/tools/http_test_server"), dir, dir);
+    pid_t pid = fork();
+    ASSERT_TRUE(pid >= 0);
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    FILE *f = fdopen(fds[0], "r");
+    int port = 0;
+    ASSERT_EQ_INT(fscanf(f, "port %d", &port), 1);
+    fclose(f);
+
+    char entry[64], url[128], ca[4200];
+    snprintf(entry, sizeof entry, "https://127.0.0.1:%d", port);
+    set_policy(entry);
+    snprintf(url, sizeof url, "https://127.0.0.1:%d/echo/x?y=1", port);
+    snprintf(ca, sizeof ca, "%s/cert.pem", dir);
+    for (int trusted = 1; trusted >= 0; trusted--) {
+        struct http_client_config cfg = {.ca_file = trusted ? ca : NULL};
+        struct http_client *c;
+        struct spry_report rep;
+        spry_report_init(&rep);
+        if (http_client_create(&cfg, &c, &rep) != 0)
+            test_skip("%s", rep.message);
+        static const struct http_client_header h[] = {{"x-h2", 4, "yes", 3}};
+        struct http_client_request_options o = {
+            .method = "GET", .url = url, .headers = h, .n_headers = 1, .allow = allow};
+        struct http_client_request *r;
+        struct http_client_error e;
+        ASSERT_OK(http_client_submit(c, &o, &r, &e));
+        struct http_client_response resp;
+        if (trusted) {
+            ASSERT_OK(head(r, &resp, &e));
+            ASSERT_EQ_INT(resp.status, 200);
+            ASSERT_EQ_INT(resp.version, 20);
+            char *body;
+            size_t len;
+            ASSERT_OK(read_all(r, &body, &len, &e));
+            ASSERT_TRUE(strstr(body, "x-h2: yes") != NULL);
+            free(body);
+        } else {
+            ASSERT_EQ_INT(head(r, &resp, &e), SPRY_EIO);
+            ASSERT_EQ_INT(e.code, HTTP_ERR_TLS_CERTIFICATE_ERROR);
+        }
+        http_client_request_destroy(r);
+        http_client_destroy(c);
+    }
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+}
+
+TEST(http_client, error_names_are_wasi_https)
+{
+    /* The discriminants follow wasi:http/types@0.2.x error-code's cases. */
+    ASSERT_EQ_INT(HTTP_ERR_DNS_TIMEOUT, 0);
+    ASSERT_EQ_INT(HTTP_ERR_CONNECTION_REFUSED, 6);
+    ASSERT_EQ_INT(HTTP_ERR_HTTP_REQUEST_DENIED, 15);
+    ASSERT_EQ_INT(HTTP_ERR_HTTP_RESPONSE_INCOMPLETE, 25);
+    ASSERT_EQ_INT(HTTP_ERR_INTERNAL_ERROR, 38);
+    ASSERT_EQ_STR(http_client_error_name(HTTP_ERR_TLS_CERTIFICATE_ERROR), "TLS-certificate-error");
+    ASSERT_EQ_STR(http_client_error_name(HTTP_ERR_COUNT), "internal-error");
 }
