@@ -64,7 +64,7 @@ base="http://127.0.0.1:$port"
 # jco transpiles the 12 MB component first: up to a few minutes on a busy VM.
 up=0
 for _ in $(seq 1 360); do
-    if curl -s -o /dev/null "$base/status/204"; then up=1; break; fi
+    if curl -s -o /dev/null "$base/hello"; then up=1; break; fi
     sleep 0.5
 done
 if [ "$up" -eq 0 ]; then
@@ -111,6 +111,13 @@ check "GET /status/418 status" "HTTP/1.1 418" "$r"
 check "GET /status/418 header" "x-spry-status: 418" "$r"
 r=$(req "$base/status/201")
 check "GET /status/201 body" "status 201" "$r"
+# A response without a body: preview2-shim 0.25's ResponseOutparam.set
+# throws (and takes the server down) when no outgoing-body was made, so
+# the reference run leaves it out.
+if [ "$runtime" != jco ]; then
+    r=$(req "$base/status/204")
+    check "GET /status/204 no body" "HTTP/1.1 204" "$r"
+fi
 r=$(req "$base/nothing")
 check "GET /nothing 404" "HTTP/1.1 404" "$r"
 if [ -n "$py_port" ]; then
