@@ -19,7 +19,7 @@ packages=(
     strace                                # syscall checks in pool tests
     libh2o-evloop-dev libssl-dev pkg-config  # the HTTP server (docs/http.md)
     curl openssl                          # HTTP tests: client, test certificates
-    libcurl4-openssl-dev libssl-dev       # manifest URL sources: download, sha256
+    libcurl4-openssl-dev libssl-dev       # manifest URL sources (download, sha256); outbound HTTP
     python3                               # a loopback HTTP server in manifest tests
 )
 

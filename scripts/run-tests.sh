@@ -34,6 +34,21 @@ if [ "$abi_rc" -eq 0 ]; then
 fi
 rm -f "$abi_log"
 
+# The Spin JavaScript test app (tests/http-components/js: esbuild + j2w,
+# ~12 MB; cached under BUILD, a rebuild takes 10-50 s), which unit tests
+# decode; it needs node >= 20.19 and npm, and those tests skip without.
+js_log=$(mktemp)
+js_rc=0
+"$SPRY_SRC_DIR/scripts/build-js-app.sh" "$build" >"$js_log" 2>&1 || js_rc=$?
+if [ "$js_rc" -eq 2 ]; then
+    echo "(http components: $(grep -o 'SKIP.*' "$js_log" | head -n 1))"
+elif [ "$js_rc" -ne 0 ]; then
+    echo "scripts/build-js-app.sh failed (exit $js_rc):"
+    cat "$js_log"
+    abi_failed=1
+fi
+rm -f "$js_log"
+
 suites=("unit:$build/tests/unit-tests")
 if [ -x "$build/tests/spec-runner" ]; then
     suites+=("spec:$build/tests/spec-runner --build $build")

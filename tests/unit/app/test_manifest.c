@@ -251,7 +251,7 @@ TEST(manifest, mistakes_are_reported_with_file_line_key_and_expectation)
         load_error(HEAD TRIG COMP "allowed_outbound_hosts = [\"https://a.com:90..80\"]\n"),
         "DIR/spin.toml:9:27: component.hello.allowed_outbound_hosts[0]: "
         "\"https://a.com:90..80\": invalid port range; expected A..B with A < B <= "
-        "65536 (B excluded)");
+        "65535 (B excluded)");
     ASSERT_EQ_STR(load_error(HEAD TRIG COMP "sauce = 1\n"),
                   "DIR/spin.toml:9:1: component.hello.sauce: unknown key; expected one of: "
                   "source, description, variables, environment, files, exclude_files, "
