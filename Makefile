@@ -241,4 +241,4 @@ clean:
 	rm -rf build build-asan build-explicit
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(SPEC_OBJS:.o=.d) \
-    $(TOML_OBJS:.o=.d)
+    $(TOML_OBJS:.o=.d) $(FUZZ_SRCS:fuzz/%.c=$(BUILD)/fuzz/%.d)

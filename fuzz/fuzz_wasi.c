@@ -2,24 +2,21 @@
  * libFuzzer harness for the WASI guest ABI: each input is a sequence of
  * wasi_snapshot_preview1 calls with fuzzed arguments, made from guest code
  * (a generated module importing every function and exporting a wrapper)
- * against a real sandbox directory seeded with files, a directory and
- * symlinks (in, out, absolute, looping). Checked after every input: the
- * host did not crash (ASan/UBSan), and the sibling directory outside the
- * preopen is exactly as it was.
+ * against a real sandbox directory (sandbox.h) seeded with files, a
+ * directory and symlinks (in, out, absolute, looping). Checked after every
+ * input: the host did not crash (ASan/UBSan), and the sibling directory
+ * outside the preopen is exactly as it was.
  *
  * Left out: poll_oneoff (fuzzed clocks would sleep for hours) and
- * fd_allocate (would really reserve disk space).
+ * fd_allocate (would really reserve the space).
  */
+#include "sandbox.h"
 #include "spry/wasi.h"
 #include "spry/wasm.h"
 
-#include <dirent.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -128,96 +125,19 @@ static struct spry_module *wrapper_module(void)
     return module;
 }
 
-/* ---- the sandbox on disk ---- */
+/* ---- the sandbox on disk (sandbox.h) ---- */
 
-static char root[64], box[128], outside[128];
-
-static void remove_tree(int at, const char *name)
-{
-    int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd >= 0) {
-        DIR *d = fdopendir(fd);
-        struct dirent *e;
-        while (d != NULL && (e = readdir(d)) != NULL)
-            if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-                remove_tree(dirfd(d), e->d_name);
-        if (d != NULL)
-            closedir(d);
-        unlinkat(at, name, AT_REMOVEDIR);
-    } else {
-        unlinkat(at, name, 0);
-    }
-}
-
-static void seed_box(void)
-{
-    remove_tree(AT_FDCWD, box);
-    char p[256];
-    if (mkdir(box, 0777) != 0)
-        abort();
-    snprintf(p, sizeof p, "%s/file", box);
-    FILE *f = fopen(p, "w");
-    if (f == NULL)
-        abort();
-    fputs("contents", f);
-    fclose(f);
-    snprintf(p, sizeof p, "%s/dir", box);
-    mkdir(p, 0777);
-    struct {
-        const char *target, *name;
-    } links[] = {{"file", "in"}, {"../outside", "up"}, {"/", "abs"}, {"loop", "loop"}};
-    for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
-        snprintf(p, sizeof p, "%s/%s", box, links[i].name);
-        if (symlink(links[i].target, p) != 0)
-            abort();
-    }
-}
-
-static void check_outside(void)
-{
-    char p[256], buf[32] = {0};
-    int count = 0;
-    DIR *d = opendir(outside);
-    struct dirent *e;
-    while (d != NULL && (e = readdir(d)) != NULL)
-        count++;
-    if (d != NULL)
-        closedir(d);
-    snprintf(p, sizeof p, "%s/secret", outside);
-    FILE *f = fopen(p, "r");
-    if (f != NULL) {
-        if (fgets(buf, sizeof buf, f) == NULL)
-            buf[0] = '\0';
-        fclose(f);
-    }
-    if (count != 3 || strcmp(buf, "top secret") != 0) {
-        fprintf(stderr, "fuzz_wasi: the guest changed %s\n", outside);
-        abort();
-    }
-}
-
+static struct sandbox sb;
 static struct spry_module *module;
 
 static void cleanup(void)
 {
-    remove_tree(AT_FDCWD, root);
+    sandbox_remove(&sb);
 }
 
 static void setup(void)
 {
-    strcpy(root, "/tmp/spry-fuzz-wasi-XXXXXX");
-    if (mkdtemp(root) == NULL)
-        abort();
-    snprintf(box, sizeof box, "%s/box", root);
-    snprintf(outside, sizeof outside, "%s/outside", root);
-    mkdir(outside, 0777);
-    char p[256];
-    snprintf(p, sizeof p, "%s/secret", outside);
-    FILE *f = fopen(p, "w");
-    if (f == NULL)
-        abort();
-    fputs("top secret", f);
-    fclose(f);
+    sandbox_create(&sb, "wasi");
     module = wrapper_module();
     atexit(cleanup);
 }
@@ -251,15 +171,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (module == NULL)
         setup();
-    seed_box();
+    sandbox_seed(&sb);
     struct cursor in = {data, size};
-    struct spry_wasi_preopen pre = {box, "/box", in.left > 0 && (data[0] & 1)};
-    struct spry_wasi_config config = {.preopens = &pre, .npreopens = 1};
-    config.stdio[0].kind = SPRY_WASI_STDIO_BUFFER;
-    config.stdio[0].data = data;
-    config.stdio[0].len = size;
-    config.stdio[1].kind = config.stdio[2].kind = SPRY_WASI_STDIO_BUFFER;
-    config.stdio[1].max = config.stdio[2].max = 4096;
+    struct spry_wasi_preopen pre;
+    struct spry_wasi_config config;
+    sandbox_config(&sb, in.left > 0 && (data[0] & 1), data, size, &pre, &config);
     struct spry_wasi *wasi;
     struct spry_store *store;
     if (spry_wasi_create(&config, &wasi, NULL) != 0 || spry_store_create(NULL, &store) != 0)
@@ -345,6 +261,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     spry_store_destroy(store);
     spry_wasi_destroy(wasi);
-    check_outside();
+    sandbox_check_outside(&sb, "fuzz_wasi");
     return 0;
 }

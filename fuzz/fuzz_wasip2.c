@@ -5,8 +5,8 @@
  * bytes (paths from a list of useful and escaping ones, numbers small or
  * raw), and handles of the right resource type taken from what earlier
  * calls returned, as the canonical ABI guarantees; some steps drop a
- * handle instead. Runs against a real sandbox seeded like fuzz_wasi's
- * (files, a directory, symlinks in, out, absolute and looping). Checked:
+ * handle instead. Runs against the sandbox of sandbox.h (files, a
+ * directory, symlinks in, out, absolute and looping). Checked:
  * the host does not crash (ASan/UBSan, leaks at exit of every context),
  * every result has the shape its WIT type says, and the directory beside
  * the preopen is exactly as it was.
@@ -17,87 +17,17 @@
  */
 #include "component/wasip2/wasip2.h"
 #include "component/wit.h"
+#include "sandbox.h"
 #include "spry/wasm.h"
 #include "wasm/decode.h"
 
-#include <dirent.h>
-#include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char root[64], box[128], outside[128];
-
-static void remove_tree(int dirfd, const char *name)
-{
-    int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd >= 0) {
-        DIR *d = fdopendir(fd);
-        struct dirent *e;
-        while (d != NULL && (e = readdir(d)) != NULL)
-            if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-                remove_tree(fd, e->d_name);
-        if (d != NULL)
-            closedir(d);
-        else
-            close(fd);
-        unlinkat(dirfd, name, AT_REMOVEDIR);
-    } else {
-        unlinkat(dirfd, name, 0);
-    }
-}
-
-static void seed_box(void)
-{
-    remove_tree(AT_FDCWD, box);
-    char p[256];
-    if (mkdir(box, 0777) != 0)
-        abort();
-    snprintf(p, sizeof p, "%s/file", box);
-    FILE *f = fopen(p, "w");
-    if (f == NULL)
-        abort();
-    fputs("contents", f);
-    fclose(f);
-    snprintf(p, sizeof p, "%s/dir", box);
-    mkdir(p, 0777);
-    static const struct {
-        const char *target, *name;
-    } links[] = {{"file", "in"}, {"../outside", "up"}, {"/", "abs"}, {"loop", "loop"}};
-    for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
-        snprintf(p, sizeof p, "%s/%s", box, links[i].name);
-        if (symlink(links[i].target, p) != 0)
-            abort();
-    }
-}
-
-static void check_outside(void)
-{
-    char p[256], buf[32] = {0};
-    int count = 0;
-    DIR *d = opendir(outside);
-    struct dirent *e;
-    while (d != NULL && (e = readdir(d)) != NULL)
-        count++;
-    if (d != NULL)
-        closedir(d);
-    snprintf(p, sizeof p, "%s/secret", outside);
-    FILE *f = fopen(p, "r");
-    if (f != NULL) {
-        if (fgets(buf, sizeof buf, f) == NULL)
-            buf[0] = '\0';
-        fclose(f);
-    }
-    if (count != 3 || strcmp(buf, "top secret") != 0) {
-        fprintf(stderr, "fuzz_wasip2: the guest changed %s\n", outside);
-        abort();
-    }
-}
+static struct sandbox sb;
 
 /* ---- the interfaces, parsed once ---- */
 
@@ -114,30 +44,13 @@ static size_t nfns;
 
 static void cleanup(void)
 {
-    remove_tree(AT_FDCWD, root);
+    sandbox_remove(&sb);
     spry_arena_fini(&wit_arena);
 }
 
 static void setup(void)
 {
-    /* tmpfs when there is one: fsync and sparse writes never wait for a
-     * disk (an input slower than 1 s fails the smoke run). */
-    strcpy(root, "/dev/shm/spry-fuzz-wasip2-XXXXXX");
-    if (mkdtemp(root) == NULL) {
-        strcpy(root, "/tmp/spry-fuzz-wasip2-XXXXXX");
-        if (mkdtemp(root) == NULL)
-            abort();
-    }
-    snprintf(box, sizeof box, "%s/box", root);
-    snprintf(outside, sizeof outside, "%s/outside", root);
-    mkdir(outside, 0777);
-    char p[256];
-    snprintf(p, sizeof p, "%s/secret", outside);
-    FILE *f = fopen(p, "w");
-    if (f == NULL)
-        abort();
-    fputs("top secret", f);
-    fclose(f);
+    sandbox_create(&sb, "wasip2");
     size_t n;
     const struct chost_iface *ifaces = wasip2_ifaces(&n);
     spry_arena_init(&wit_arena, 8u << 20);
@@ -381,16 +294,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (nfns == 0)
         setup();
-    seed_box();
+    sandbox_seed(&sb);
     struct cursor in = {data, size};
     uint8_t mode = take8(&in);
-    struct spry_wasi_preopen pre = {box, "/box", mode & 1};
-    struct spry_wasi_config config = {.preopens = &pre, .npreopens = 1};
-    config.stdio[0].kind = SPRY_WASI_STDIO_BUFFER;
-    config.stdio[0].data = data;
-    config.stdio[0].len = size;
-    config.stdio[1].kind = config.stdio[2].kind = SPRY_WASI_STDIO_BUFFER;
-    config.stdio[1].max = config.stdio[2].max = 4096;
+    struct spry_wasi_preopen pre;
+    struct spry_wasi_config config;
+    sandbox_config(&sb, mode & 1, data, size, &pre, &config);
     struct wasip2 *p2;
     static struct spry_store *store; /* kept: only its data changes */
     if (store == NULL && spry_store_create(NULL, &store) != 0)
@@ -440,6 +349,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     spry_store_set_data(store, SPRY_STORE_DATA_WASI_P2, NULL);
     wasip2_destroy(p2);
-    check_outside();
+    sandbox_check_outside(&sb, "fuzz_wasip2");
     return 0;
 }

@@ -23,8 +23,9 @@
 # What the adapter changes (it is guest code: wasmtime's
 # crates/wasi-preview1-component-adapter, bundled in jco) is written down in
 # tests/components/guests/: NAME.run is sourced after tests/guests/NAME.run
-# (e.g. status=1: proc_exit(N) calls wasi:cli/exit.exit(err) for any N but 0),
-# NAME.out replaces tests/guests/NAME.out. Tests whose preview-1 behaviour the
+# (e.g. status=1: proc_exit(N) calls wasi:cli/exit.exit(err) for any N but 0;
+# stderr_re may be an array there, every regex of it must match a line of
+# stderr), NAME.out replaces tests/guests/NAME.out. Tests whose preview-1 behaviour the
 # adapter cannot give, and whose component expectations are not written yet,
 # are in tests/components/adapter-deviations.txt with the reason: they still
 # run, and count as SKIP (diff shown) when they differ after printing
@@ -192,9 +193,12 @@ run_one() { # name runfile
     local why=()
     diff -u "$expect" "$W/stdout" >"$W/diff" || why+=("stdout differs")
     [ "$rc" = "$status" ] || why+=("exit status $rc, expected $status$(stderr_head "$W/stderr")")
-    if [ -n "$stderr_re" ] && ! grep -Eq -- "$stderr_re" "$W/stderr"; then
-        why+=("stderr does not match /$stderr_re/")
-    fi
+    local re
+    for re in "${stderr_re[@]}"; do
+        if [ -n "$re" ] && ! grep -Eq -- "$re" "$W/stderr"; then
+            why+=("stderr does not match /$re/")
+        fi
+    done
     diff -u "$W/before" "$W/after" >"$W/outside.diff" || why+=("files outside the sandbox changed")
     if declare -F check >/dev/null && ! check >"$W/check.log" 2>&1; then
         why+=("check failed: $(tr '\n' ' ' <"$W/check.log")")

@@ -203,6 +203,8 @@ void *cdec_alloc(struct cdec *d, size_t size)
 {
     struct spry_arena *a = &d->bin->arena;
     size_t used;
+    if (size == 0)
+        size = 1; /* an empty vector's array is not NULL either */
     d->over_limit = spry_add_overflow(a->used, size, &used) || used > a->limit;
     return d->over_limit ? NULL : spry_arena_alloc(a, size);
 }

@@ -562,7 +562,7 @@ static int read_args(struct cdec *d, bool core, struct cbin_arg **out, uint32_t 
     int rc = cdec_count(d, &n);
     if (rc != 0)
         return rc;
-    struct cbin_arg *args = cdec_alloc_array(d, n == 0 ? 1 : n, sizeof *args);
+    struct cbin_arg *args = cdec_alloc_array(d, n, sizeof *args);
     if (args == NULL)
         return cdec_nomem(d);
     for (uint32_t i = 0; rc == 0 && i < n; i++) {
@@ -678,8 +678,8 @@ static int core_bundle(struct cdec *d, size_t at, uint32_t index)
     int rc = cdec_count(d, &n);
     if (rc != 0)
         return rc;
-    struct cbin_arg *items = cdec_alloc_array(d, n == 0 ? 1 : n, sizeof *items);
-    struct spry_externtype *v = cdec_alloc_array(d, n == 0 ? 1 : n, sizeof *v);
+    struct cbin_arg *items = cdec_alloc_array(d, n, sizeof *items);
+    struct spry_externtype *v = cdec_alloc_array(d, n, sizeof *v);
     struct cbin_coreexterns *x = cdec_alloc(d, sizeof *x);
     if (items == NULL || v == NULL || x == NULL)
         return cdec_nomem(d);
@@ -785,7 +785,7 @@ static int instantiate(struct cdec *d, size_t at, uint32_t index)
             rc = cmap_put(d, &map, old, id);
     }
     struct cbin_insttype *it = cdec_alloc(d, sizeof *it);
-    struct cbin_extern *v = cdec_alloc_array(d, t->exports.n == 0 ? 1 : t->exports.n, sizeof *v);
+    struct cbin_extern *v = cdec_alloc_array(d, t->exports.n, sizeof *v);
     if (rc == 0 && (it == NULL || v == NULL))
         rc = cdec_nomem(d);
     for (uint32_t i = 0; rc == 0 && i < t->exports.n; i++) {
@@ -818,8 +818,8 @@ static int bundle(struct cdec *d, size_t at, uint32_t index)
     int rc = cdec_count(d, &n);
     if (rc != 0)
         return rc;
-    struct cbin_arg *items = cdec_alloc_array(d, n == 0 ? 1 : n, sizeof *items);
-    struct cbin_extern *v = cdec_alloc_array(d, n == 0 ? 1 : n, sizeof *v);
+    struct cbin_arg *items = cdec_alloc_array(d, n, sizeof *items);
+    struct cbin_extern *v = cdec_alloc_array(d, n, sizeof *v);
     struct cbin_insttype *it = cdec_alloc(d, sizeof *it);
     if (items == NULL || v == NULL || it == NULL)
         return cdec_nomem(d);

@@ -157,6 +157,10 @@ int cdec_count(struct cdec *d, uint32_t *out);
  * Names containing NUL are rejected (nothing here needs them). */
 int cdec_name(struct cdec *d, const char **out, uint32_t *len);
 
+/* Zeroed memory from the component's arena, or NULL (then cdec_nomem says
+ * whether the decoder's memory limit or the host ran out). Never NULL
+ * otherwise, also for 0 bytes or 0 elements: an empty vector's array is a
+ * valid pointer, so callers need no special case for it. */
 void *cdec_alloc(struct cdec *d, size_t size);
 void *cdec_alloc_array(struct cdec *d, size_t count, size_t size);
 /* Appends a zeroed element of `size` bytes; *out points to it. */

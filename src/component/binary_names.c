@@ -466,7 +466,7 @@ static int sort_keys(struct cdec *d, struct keyed *keys, uint32_t n, const uint3
                      uint32_t *dup)
 {
     qsort(keys, n, sizeof *keys, keyed_cmp);
-    uint32_t *perm = cdec_alloc_array(d, n == 0 ? 1 : n, sizeof *perm);
+    uint32_t *perm = cdec_alloc_array(d, n, sizeof *perm);
     if (perm == NULL)
         return cdec_nomem(d);
     *dup = UINT32_MAX;

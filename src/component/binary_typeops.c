@@ -338,7 +338,7 @@ int csubst_func(struct cdec *d, const struct cmap *m, const struct cfunctype *f,
     if (m->n == 0 || !(cf->flags & CVT_RESOURCE))
         return 0;
     struct cft *n = cdec_alloc(d, sizeof *n);
-    struct ctype_field *p = cdec_alloc_array(d, f->nparams == 0 ? 1 : f->nparams, sizeof *p);
+    struct ctype_field *p = cdec_alloc_array(d, f->nparams, sizeof *p);
     if (n == NULL || p == NULL)
         return cdec_nomem(d);
     *n = *cf;
@@ -359,7 +359,7 @@ static int subst_externs(struct cdec *d, const struct cmap *m, const struct cbin
                          struct cbin_externs *out)
 {
     *out = *in;
-    struct cbin_extern *v = cdec_alloc_array(d, in->n == 0 ? 1 : in->n, sizeof *v);
+    struct cbin_extern *v = cdec_alloc_array(d, in->n, sizeof *v);
     if (v == NULL)
         return cdec_nomem(d);
     int rc = cdec_work(d, in->n);

@@ -296,7 +296,7 @@ static int functype(struct cdec *d, const struct cfunctype **out)
     if (rc != 0)
         return rc;
     struct cft *f = cdec_alloc(d, sizeof *f);
-    struct ctype_field *params = cdec_alloc_array(d, count == 0 ? 1 : count, sizeof *params);
+    struct ctype_field *params = cdec_alloc_array(d, count, sizeof *params);
     if (f == NULL || params == NULL)
         return cdec_nomem(d);
     f->f.nparams = count;
@@ -659,33 +659,39 @@ static int core_valtype(struct cdec *d, uint8_t *out)
     }
 }
 
+/* vec(core:valtype): the parameters or the results of a core function type. */
+static int core_valtypes(struct cdec *d, uint32_t *n, const uint8_t **out)
+{
+    uint32_t count;
+    int rc = cdec_count(d, &count);
+    if (rc != 0)
+        return rc;
+    uint8_t *v = cdec_alloc(d, count);
+    if (v == NULL)
+        return cdec_nomem(d);
+    for (uint32_t i = 0; rc == 0 && i < count; i++)
+        rc = core_valtype(d, &v[i]);
+    if (rc == 0) {
+        *n = count;
+        *out = v;
+    }
+    return rc;
+}
+
 static int core_functype(struct cdec *d, const struct spry_functype **out)
 {
-    uint32_t np, nr;
-    int rc = cdec_count(d, &np);
-    if (rc != 0)
-        return rc;
-    struct spry_functype *f = cdec_alloc(d, sizeof *f);
-    uint8_t *params = cdec_alloc(d, np == 0 ? 1 : np);
-    if (f == NULL || params == NULL)
-        return cdec_nomem(d);
-    for (uint32_t i = 0; rc == 0 && i < np; i++)
-        rc = core_valtype(d, &params[i]);
+    struct spry_functype f;
+    int rc = core_valtypes(d, &f.nparams, &f.params);
     if (rc == 0)
-        rc = cdec_count(d, &nr);
+        rc = core_valtypes(d, &f.nresults, &f.results);
     if (rc != 0)
         return rc;
-    uint8_t *results = cdec_alloc(d, nr == 0 ? 1 : nr);
-    if (results == NULL)
+    struct spry_functype *copy = cdec_alloc(d, sizeof *copy);
+    if (copy == NULL)
         return cdec_nomem(d);
-    for (uint32_t i = 0; rc == 0 && i < nr; i++)
-        rc = core_valtype(d, &results[i]);
-    f->nparams = np;
-    f->params = params;
-    f->nresults = nr;
-    f->results = results;
-    *out = f;
-    return rc;
+    *copy = f;
+    *out = copy;
+    return 0;
 }
 
 static int limits(struct cdec *d, bool memory, struct spry_limits *out)

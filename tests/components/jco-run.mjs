@@ -9,8 +9,8 @@
 // SHIM_DIR is the installed preview2-shim (BUILD/npm/node_modules/...), so
 // that this script sets up the very module instances the component imports.
 // --dir-ro becomes a read-write pre-open (the shim has no read-only one);
-// --tcplisten is refused (exit 2). Nothing is inherited: no environment, no
-// pre-opens but those given. The exit status is the component's (wasi:cli/exit
+// --tcplisten is ignored (no pre-opened sockets in WASI 0.2). Nothing is
+// inherited: no environment, no pre-opens but those given. The exit status is the component's (wasi:cli/exit
 // maps err to 1); a trap prints "jco-run: trap: MESSAGE" and exits 134.
 import { pathToFileURL } from "node:url";
 import { join } from "node:path";
@@ -32,8 +32,9 @@ for (; i < rest.length && rest[i] !== "--"; i++) {
         if (eq < 0) usage("--env wants NAME=VALUE");
         env[val.slice(0, eq)] = val.slice(eq + 1);
     } else if (opt === "--tcplisten") {
-        console.error("jco-run: --tcplisten has no counterpart in WASI 0.2");
-        process.exit(2);
+        // WASI 0.2 has no pre-opened sockets: accepted and ignored, as
+        // `spry run` does for a component (the sockets test checks that the
+        // component sees no listener).
     } else {
         usage(`unknown option ${opt}`);
     }

@@ -52,7 +52,9 @@ int main(void)
     __wasi_prestat_t ps;
     report("fd_prestat_get on the socket", __wasi_fd_prestat_get(LISTENER, &ps));
     __wasi_fd_t conn;
-    __wasi_fdstat_t st;
+    /* Zeroed: where fd 4 is no descriptor (the component form), fdstat
+     * fails and the flags below must still be defined. */
+    __wasi_fdstat_t st = {0};
     __wasi_fd_fdstat_get(LISTENER, &st);
     report("fd_fdstat_set_flags NONBLOCK",
            __wasi_fd_fdstat_set_flags(LISTENER, st.fs_flags | __WASI_FDFLAGS_NONBLOCK));

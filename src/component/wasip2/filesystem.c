@@ -238,6 +238,19 @@ int p2_times(const struct cval *atim, const struct cval *mtim, struct timespec t
 
 /* ---- descriptor methods without a path ---- */
 
+/* The descriptor a borrow<descriptor> argument names (the method's self is
+ * args[0]), or a trap when it names none. The pointer is good until the
+ * next object is created. */
+static int desc_of(struct ccall *call, const struct cval *arg, const struct p2_obj **out)
+{
+    struct wasip2 *ctx;
+    uint32_t slot;
+    int rc = p2_desc_arg(call, arg, &ctx, &slot);
+    if (rc == 0)
+        *out = &ctx->objs[slot];
+    return rc;
+}
+
 /* Whether descriptor d is a file opened for `need` (P2_DF_READ/WRITE);
  * when not, the call fails with bad-descriptor (as wasmtime). */
 static bool file_for(const struct p2_obj *d, uint8_t need)
@@ -283,12 +296,10 @@ static int advise(struct ccall *call, const struct cval *args, struct cval *resu
 {
     static const int advice[] = {POSIX_FADV_NORMAL,   POSIX_FADV_SEQUENTIAL, POSIX_FADV_RANDOM,
                                  POSIX_FADV_WILLNEED, POSIX_FADV_DONTNEED,   POSIX_FADV_NOREUSE};
-    struct wasip2 *ctx;
-    uint32_t slot;
-    int rc = p2_desc_arg(call, &args[0], &ctx, &slot);
+    const struct p2_obj *d;
+    int rc = desc_of(call, &args[0], &d);
     if (rc != 0)
         return rc;
-    const struct p2_obj *d = &ctx->objs[slot];
     uint64_t off = args[1].of.u, len = args[2].of.u;
     uint32_t a = args[3].of.var.disc;
     if (d->u.desc.dir)
@@ -304,12 +315,11 @@ static int advise(struct ccall *call, const struct cval *args, struct cval *resu
 static int sync_common(struct ccall *call, const struct cval *args, struct cval *result,
                        bool data_only)
 {
-    struct wasip2 *ctx;
-    uint32_t slot;
-    int rc = p2_desc_arg(call, &args[0], &ctx, &slot);
+    const struct p2_obj *d;
+    int rc = desc_of(call, &args[0], &d);
     if (rc != 0)
         return rc;
-    int fd = ctx->objs[slot].u.desc.fd;
+    int fd = d->u.desc.fd;
     if ((data_only ? fdatasync(fd) : fsync(fd)) != 0)
         return p2_fs_err_host(call, result);
     return p2_ok(call, result, NULL);
@@ -327,24 +337,22 @@ static int sync_all(struct ccall *call, const struct cval *args, struct cval *re
 
 static int get_flags(struct ccall *call, const struct cval *args, struct cval *result)
 {
-    struct wasip2 *ctx;
-    uint32_t slot;
-    int rc = p2_desc_arg(call, &args[0], &ctx, &slot);
+    const struct p2_obj *d;
+    int rc = desc_of(call, &args[0], &d);
     if (rc != 0)
         return rc;
-    struct cval v = {.kind = CT_FLAGS, .of.flags = ctx->objs[slot].u.desc.flags};
+    struct cval v = {.kind = CT_FLAGS, .of.flags = d->u.desc.flags};
     return p2_ok(call, result, &v);
 }
 
 static int get_type(struct ccall *call, const struct cval *args, struct cval *result)
 {
-    struct wasip2 *ctx;
-    uint32_t slot;
-    int rc = p2_desc_arg(call, &args[0], &ctx, &slot);
+    const struct p2_obj *d;
+    int rc = desc_of(call, &args[0], &d);
     if (rc != 0)
         return rc;
     struct stat st;
-    if (fstat(ctx->objs[slot].u.desc.fd, &st) != 0)
+    if (fstat(d->u.desc.fd, &st) != 0)
         return p2_fs_err_host(call, result);
     struct cval v;
     p2_enum(&v, p2_dtype(st.st_mode));
@@ -353,12 +361,10 @@ static int get_type(struct ccall *call, const struct cval *args, struct cval *re
 
 static int set_size(struct ccall *call, const struct cval *args, struct cval *result)
 {
-    struct wasip2 *ctx;
-    uint32_t slot;
-    int rc = p2_desc_arg(call, &args[0], &ctx, &slot);
+    const struct p2_obj *d;
+    int rc = desc_of(call, &args[0], &d);
     if (rc != 0)
         return rc;
-    const struct p2_obj *d = &ctx->objs[slot];
     if (d->u.desc.readonly)
         return p2_err_enum(call, result, P2_FS_READ_ONLY);
     if (!file_for(d, P2_DF_WRITE))
@@ -372,13 +378,11 @@ static int set_size(struct ccall *call, const struct cval *args, struct cval *re
 
 static int set_times(struct ccall *call, const struct cval *args, struct cval *result)
 {
-    struct wasip2 *ctx;
-    uint32_t slot;
     struct timespec ts[2];
-    int rc = p2_desc_arg(call, &args[0], &ctx, &slot);
+    const struct p2_obj *d;
+    int rc = desc_of(call, &args[0], &d);
     if (rc != 0)
         return rc;
-    const struct p2_obj *d = &ctx->objs[slot];
     if (d->u.desc.readonly)
         return p2_err_enum(call, result, P2_FS_READ_ONLY);
     int e = p2_times(&args[1], &args[2], ts);
@@ -391,12 +395,10 @@ static int set_times(struct ccall *call, const struct cval *args, struct cval *r
 
 static int desc_read(struct ccall *call, const struct cval *args, struct cval *result)
 {
-    struct wasip2 *ctx;
-    uint32_t slot;
-    int rc = p2_desc_arg(call, &args[0], &ctx, &slot);
+    const struct p2_obj *d;
+    int rc = desc_of(call, &args[0], &d);
     if (rc != 0)
         return rc;
-    const struct p2_obj *d = &ctx->objs[slot];
     if (!file_for(d, P2_DF_READ))
         return p2_err_enum(call, result, P2_FS_BAD_DESCRIPTOR);
     uint64_t len = args[1].of.u, off = args[2].of.u;
@@ -421,12 +423,10 @@ static int desc_read(struct ccall *call, const struct cval *args, struct cval *r
 
 static int desc_write(struct ccall *call, const struct cval *args, struct cval *result)
 {
-    struct wasip2 *ctx;
-    uint32_t slot;
-    int rc = p2_desc_arg(call, &args[0], &ctx, &slot);
+    const struct p2_obj *d;
+    int rc = desc_of(call, &args[0], &d);
     if (rc != 0)
         return rc;
-    const struct p2_obj *d = &ctx->objs[slot];
     if (!file_for(d, P2_DF_WRITE))
         return p2_err_enum(call, result, P2_FS_BAD_DESCRIPTOR);
     const uint8_t *p = args[1].of.raw.ptr;
@@ -480,13 +480,12 @@ static int read_directory(struct ccall *call, const struct cval *args, struct cv
 
 static int stat_fd(struct ccall *call, const struct cval *args, struct cval *result, bool hash)
 {
-    struct wasip2 *ctx;
-    uint32_t slot;
-    int rc = p2_desc_arg(call, &args[0], &ctx, &slot);
+    const struct p2_obj *d;
+    int rc = desc_of(call, &args[0], &d);
     if (rc != 0)
         return rc;
     struct stat st;
-    if (fstat(ctx->objs[slot].u.desc.fd, &st) != 0)
+    if (fstat(d->u.desc.fd, &st) != 0)
         return p2_fs_err_host(call, result);
     struct cval v;
     rc = hash ? p2_hash_record(call, &st, &v) : p2_stat_record(call, &st, &v);
@@ -505,18 +504,16 @@ static int metadata_hash(struct ccall *call, const struct cval *args, struct cva
 
 static int is_same_object(struct ccall *call, const struct cval *args, struct cval *result)
 {
-    struct wasip2 *ctx;
-    uint32_t a, b;
-    int rc = p2_desc_arg(call, &args[0], &ctx, &a);
+    const struct p2_obj *a, *b;
+    int rc = desc_of(call, &args[0], &a);
     if (rc == 0)
-        rc = p2_desc_arg(call, &args[1], &ctx, &b);
+        rc = desc_of(call, &args[1], &b);
     if (rc != 0)
         return rc;
     struct stat sa, sb;
     result->kind = CT_BOOL;
-    result->of.b = fstat(ctx->objs[a].u.desc.fd, &sa) == 0 &&
-                   fstat(ctx->objs[b].u.desc.fd, &sb) == 0 && sa.st_dev == sb.st_dev &&
-                   sa.st_ino == sb.st_ino;
+    result->of.b = fstat(a->u.desc.fd, &sa) == 0 && fstat(b->u.desc.fd, &sb) == 0 &&
+                   sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
     return 0;
 }
 

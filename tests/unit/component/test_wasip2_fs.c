@@ -103,8 +103,8 @@ static void link_in(struct p2t *t, const char *target, const char *name)
 
 static void assert_outside_untouched(struct p2t *t)
 {
-    ASSERT_EQ_STR(p2t_listing(t->outside), "secret");
-    ASSERT_EQ_STR(p2t_read_file(t->outside, "secret"), "top secret");
+    ASSERT_EQ_STR(sandbox_listing(t->outside), "secret");
+    ASSERT_EQ_STR(sandbox_read_file(t->outside, "secret"), "top secret");
 }
 
 static void both_strategies(void (*body)(struct p2t *t))
@@ -130,7 +130,7 @@ static void dotdot_body(struct p2t *t)
     char sub[8400];
     snprintf(sub, sizeof sub, "%s/sub", t->box);
     ASSERT_EQ_INT(mkdir(sub, 0777), 0);
-    p2t_write_file(t->box, "sub/file", "inside");
+    sandbox_write_file(t->box, "sub/file", "inside");
     uint32_t box = p2t_preopen(t, 0);
     ASSERT_EQ_UINT(open_err(t, box, 0, "../outside/secret", 0, DF_READ), FS_NOT_PERMITTED);
     ASSERT_EQ_UINT(open_err(t, box, 0, "sub/../../outside/secret", 0, DF_READ), FS_NOT_PERMITTED);
@@ -175,7 +175,7 @@ static void absolute_body(struct p2t *t)
     ASSERT_EQ_UINT(at1(t, "[method]descriptor.unlink-file-at", box, abs), FS_NOT_PERMITTED);
     /* A symlink may not be created with an absolute target. */
     ASSERT_EQ_UINT(symlink_at(t, box, "/etc", "etc"), FS_NOT_PERMITTED);
-    ASSERT_FALSE(p2t_exists(t->box, "etc"));
+    ASSERT_FALSE(sandbox_exists(t->box, "etc"));
 }
 
 TEST(wasip2_fs, absolute_paths_are_not_permitted)
@@ -214,7 +214,7 @@ static void relative_link_body(struct p2t *t)
     char sub[8400];
     snprintf(sub, sizeof sub, "%s/sub", t->box);
     ASSERT_EQ_INT(mkdir(sub, 0777), 0);
-    p2t_write_file(sub, "file", "inside");
+    sandbox_write_file(sub, "file", "inside");
     link_in(t, "../outside", "up");
     link_in(t, "sub/../../outside/secret", "sneaky");
     link_in(t, "sub", "in");
@@ -255,7 +255,7 @@ TEST(wasip2_fs, symlink_loops_fail_with_loop)
 
 static void rename_body(struct p2t *t)
 {
-    p2t_write_file(t->box, "mine", "data");
+    sandbox_write_file(t->box, "mine", "data");
     uint32_t box = p2t_preopen(t, 0), box2 = p2t_preopen(t, 1);
     ASSERT_EQ_UINT(rename_at(t, box, "mine", box, "../outside/stolen"), FS_NOT_PERMITTED);
     ASSERT_EQ_UINT(rename_at(t, box, "../outside/secret", box, "mine"), FS_NOT_PERMITTED);
@@ -264,12 +264,12 @@ static void rename_body(struct p2t *t)
     /* Between two preopens: each is its own mount. */
     ASSERT_EQ_UINT(rename_at(t, box, "mine", box2, "moved"), FS_CROSS_DEVICE);
     ASSERT_EQ_UINT(link_at(t, box, "mine", box2, "moved"), FS_CROSS_DEVICE);
-    ASSERT_TRUE(p2t_exists(t->box, "mine"));
-    ASSERT_EQ_STR(p2t_listing(t->box2), "");
+    ASSERT_TRUE(sandbox_exists(t->box, "mine"));
+    ASSERT_EQ_STR(sandbox_listing(t->box2), "");
     /* Inside one preopen, rename and link work. */
     ASSERT_EQ_UINT(rename_at(t, box, "mine", box, "moved"), UINT32_MAX);
     ASSERT_EQ_UINT(link_at(t, box, "moved", box, "linked"), UINT32_MAX);
-    ASSERT_EQ_STR(p2t_listing(t->box), "linked,moved");
+    ASSERT_EQ_STR(sandbox_listing(t->box), "linked,moved");
 }
 
 TEST(wasip2_fs, rename_and_link_stay_inside_one_preopen)
@@ -350,7 +350,7 @@ TEST(wasip2_fs, files_are_written_and_read_beneath_a_preopen)
     ASSERT_OK(P2CALL(&t, IO, "[method]output-stream.blocking-flush", &r, cv_borrow(out)));
     ASSERT_TRUE(r_ok(&r));
     p2t_drop(&t, IO, "output-stream", out);
-    ASSERT_EQ_STR(p2t_read_file(t.box, "hello.txt"), "hello");
+    ASSERT_EQ_STR(sandbox_read_file(t.box, "hello.txt"), "hello");
 
     bool eof;
     ASSERT_EQ_STR(read_at(&t, f, 100, 0, &eof), "hello");
@@ -370,7 +370,7 @@ TEST(wasip2_fs, files_are_written_and_read_beneath_a_preopen)
 
     uint32_t app = new_stream(&t, "[method]descriptor.append-via-stream", f, 0);
     write_stream(&t, app, " world");
-    ASSERT_EQ_STR(p2t_read_file(t.box, "hello.txt"), "hello world");
+    ASSERT_EQ_STR(sandbox_read_file(t.box, "hello.txt"), "hello world");
 
     ASSERT_OK(P2CALL(&t, FS, "[method]descriptor.write", &r, cv_borrow(f), cv_bytes("XY", 2),
                      cv_u64(13)));
@@ -383,7 +383,7 @@ TEST(wasip2_fs, files_are_written_and_read_beneath_a_preopen)
 
     ASSERT_OK(P2CALL(&t, FS, "[method]descriptor.set-size", &r, cv_borrow(f), cv_u64(2)));
     ASSERT_TRUE(r_ok(&r));
-    ASSERT_EQ_STR(p2t_read_file(t.box, "hello.txt"), "he");
+    ASSERT_EQ_STR(sandbox_read_file(t.box, "hello.txt"), "he");
 
     ASSERT_OK(P2CALL(&t, FS, "[method]descriptor.stat", &r, cv_borrow(f)));
     const struct cval *s = r_val(&r);
@@ -421,7 +421,7 @@ TEST(wasip2_fs, files_are_written_and_read_beneath_a_preopen)
     ASSERT_EQ_UINT(open_err(&t, box, 0, "hello.txt", OF_CREATE | OF_EXCLUSIVE, DF_WRITE), FS_EXIST);
     /* Truncation on open. */
     open_ok(&t, box, 0, "hello.txt", OF_TRUNCATE, DF_WRITE);
-    ASSERT_EQ_STR(p2t_read_file(t.box, "hello.txt"), "");
+    ASSERT_EQ_STR(sandbox_read_file(t.box, "hello.txt"), "");
     p2t_teardown(&t);
 }
 
@@ -429,7 +429,7 @@ TEST(wasip2_fs, descriptors_are_used_for_what_they_are)
 {
     struct p2t t;
     p2t_setup(&t, NULL);
-    p2t_write_file(t.box, "f", "content");
+    sandbox_write_file(t.box, "f", "content");
     uint32_t box = p2t_preopen(&t, 0);
     uint32_t ro = open_ok(&t, box, 0, "f", 0, DF_READ);
     uint32_t wo = open_ok(&t, box, 0, "f", 0, DF_WRITE);
@@ -477,8 +477,8 @@ TEST(wasip2_fs, directories_are_listed_without_dot_entries)
 {
     struct p2t t;
     p2t_setup(&t, NULL);
-    p2t_write_file(t.box, "a", "1");
-    p2t_write_file(t.box, "b", "22");
+    sandbox_write_file(t.box, "a", "1");
+    sandbox_write_file(t.box, "b", "22");
     link_in(&t, "a", "d");
     uint32_t box = p2t_preopen(&t, 0);
     ASSERT_EQ_UINT(at1(&t, "[method]descriptor.create-directory-at", box, "c"), UINT32_MAX);
@@ -518,12 +518,12 @@ TEST(wasip2_fs, directories_are_listed_without_dot_entries)
     ASSERT_EQ_UINT(at1(&t, "[method]descriptor.unlink-file-at", box, "c/"), FS_IS_DIRECTORY);
     ASSERT_EQ_UINT(at1(&t, "[method]descriptor.unlink-file-at", box, "a/"), FS_NOT_DIRECTORY);
     ASSERT_EQ_UINT(at1(&t, "[method]descriptor.remove-directory-at", box, "a"), FS_NOT_DIRECTORY);
-    p2t_write_file(t.box, "c/inner", "x");
+    sandbox_write_file(t.box, "c/inner", "x");
     ASSERT_EQ_UINT(at1(&t, "[method]descriptor.remove-directory-at", box, "c"), FS_NOT_EMPTY);
     ASSERT_EQ_UINT(at1(&t, "[method]descriptor.unlink-file-at", box, "c/inner"), UINT32_MAX);
     ASSERT_EQ_UINT(at1(&t, "[method]descriptor.remove-directory-at", box, "c"), UINT32_MAX);
     ASSERT_EQ_UINT(at1(&t, "[method]descriptor.unlink-file-at", box, "d"), UINT32_MAX);
-    ASSERT_EQ_STR(p2t_listing(t.box), "a,b");
+    ASSERT_EQ_STR(sandbox_listing(t.box), "a,b");
     /* Links made and read. */
     ASSERT_EQ_UINT(symlink_at(&t, box, "b", "e"), UINT32_MAX);
     ASSERT_OK(P2CALL(&t, FS, "[method]descriptor.readlink-at", &r, cv_borrow(box), cv_str("e")));
@@ -537,8 +537,8 @@ TEST(wasip2_fs, metadata_hashes_identify_objects)
 {
     struct p2t t;
     p2t_setup(&t, NULL);
-    p2t_write_file(t.box, "a", "1");
-    p2t_write_file(t.box, "b", "2");
+    sandbox_write_file(t.box, "a", "1");
+    sandbox_write_file(t.box, "b", "2");
     uint32_t box = p2t_preopen(&t, 0);
     uint32_t a1 = open_ok(&t, box, 0, "a", 0, DF_READ);
     uint32_t a2 = open_ok(&t, box, 0, "./a", 0, DF_READ);
@@ -570,7 +570,7 @@ TEST(wasip2_fs, read_only_preopens_refuse_every_change)
     struct p2t t;
     struct p2t_options o = {.readonly_box = true};
     p2t_setup(&t, &o);
-    p2t_write_file(t.box, "f", "data");
+    sandbox_write_file(t.box, "f", "data");
     ASSERT_EQ_INT(mkdir(strcat(strcpy((char[8400]){0}, t.box), "/dir"), 0777), 0);
     uint32_t box = p2t_preopen(&t, 0), box2 = p2t_preopen(&t, 1);
     struct cval r;
@@ -606,8 +606,8 @@ TEST(wasip2_fs, read_only_preopens_refuse_every_change)
     ASSERT_OK(P2CALL(&t, FS, "[method]descriptor.set-size", &r, cv_borrow(f), cv_u64(0)));
     ASSERT_EQ_UINT(r_err(&r), FS_READ_ONLY);
     /* Nothing changed; the writable preopen still is. */
-    ASSERT_EQ_STR(p2t_listing(t.box), "dir,f");
-    ASSERT_EQ_STR(p2t_read_file(t.box, "f"), "data");
+    ASSERT_EQ_STR(sandbox_listing(t.box), "dir,f");
+    ASSERT_EQ_STR(sandbox_read_file(t.box, "f"), "data");
     ASSERT_EQ_UINT(at1(&t, "[method]descriptor.create-directory-at", box2, "d2"), UINT32_MAX);
     p2t_teardown(&t);
 }

@@ -1,8 +1,9 @@
 /*
- * Test fixture for WASI 0.2: a context on a real sandbox (as the preview-1
- * fixture: box/ and box2/ pre-opened, outside/secret beside them), a store
- * it is attached to, and calls of host functions by interface and name
- * with struct cval arguments, as the canonical ABI will make them.
+ * Test fixture for WASI 0.2: a context on the preview-1 fixture's sandbox
+ * (unit/wasi/sandbox.h: box/ and box2/ pre-opened, outside/secret beside
+ * them, and host-side helpers on them), a store it is attached to, and calls
+ * of host functions by interface and name with struct cval arguments, as the
+ * canonical ABI will make them.
  *
  * Every call is checked against the interface's parsed WIT: the number and
  * kinds of the arguments the test passes, and the whole shape of the value
@@ -17,6 +18,7 @@
 #include "component/wasip2/wasip2.h"
 #include "component/wit.h"
 #include "spry/wasi.h"
+#include "unit/wasi/sandbox.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -27,7 +29,7 @@ struct p2t {
     struct spry_arena arena; /* results of every call, freed at teardown */
     struct spry_arena wit_arena;
     struct wit_host host;
-    char box[4200], box2[4200], outside[4200];
+    char box[SANDBOX_PATH_MAX], box2[SANDBOX_PATH_MAX], outside[SANDBOX_PATH_MAX];
     char trap[512]; /* the message of the last ccall_trap */
 };
 
@@ -77,12 +79,6 @@ uint32_t r_err(const struct cval *r);           /* the err enum case (asserts er
 int r_stream_err(const struct cval *r, uint32_t *err_rep);
 /* The own handle of an ok result<own<T>, E>. */
 uint32_t r_own(const struct cval *r);
-
-/* Host helpers on the fixture's directories (as the preview-1 fixture's). */
-void p2t_write_file(const char *dir, const char *name, const char *content);
-const char *p2t_read_file(const char *dir, const char *name); /* static buffer, or NULL */
-bool p2t_exists(const char *dir, const char *name);
-const char *p2t_listing(const char *dir);
 
 /* The rep of descriptor preopen `index` (0: /box, 1: /box2). */
 uint32_t p2t_preopen(struct p2t *t, size_t index);

@@ -148,7 +148,7 @@ TEST(wasi_env, poll_oneoff_fd_subscriptions)
         {.kind = SPRY_WASI_STDIO_NULL}};
     struct wt_options o = {.stdio = stdio};
     wt_setup(&t, &o);
-    wt_write_file(t.box, "f", "12345");
+    sandbox_write_file(t.box, "f", "12345");
     uint32_t fd;
     ASSERT_EQ_INT(wt_open(&t, 3, 0, "f", 0, R_ALL, 0, &fd), 0);
     /* A bad fd is an event carrying EBADF, not a failed call; a long clock

@@ -57,7 +57,7 @@ TEST(wasi_fd, oflags_and_errnos)
     struct wt t;
     wt_setup(&t, NULL);
     uint32_t fd;
-    wt_write_file(t.box, "file", "0123456789");
+    sandbox_write_file(t.box, "file", "0123456789");
     ASSERT_EQ_INT(wt_open(&t, 3, 0, "missing", 0, R_ALL, 0, NULL), E_NOENT);
     ASSERT_EQ_INT(wt_open(&t, 3, 0, "file", O_CREAT_ | O_EXCL_, R_ALL, 0, NULL), E_EXIST);
     ASSERT_EQ_INT(wt_open(&t, 3, 0, "file", O_DIRECTORY_, R_ALL, 0, NULL), E_NOTDIR);
@@ -77,7 +77,7 @@ TEST(wasi_fd, oflags_and_errnos)
     uint32_t len = wt_put(&t, P, "d");
     ASSERT_EQ_INT(WCALL(&t, "path_create_directory", 3, P, len), 0);
     ASSERT_EQ_INT(WCALL(&t, "path_create_directory", 3, P, len), E_EXIST);
-    wt_write_file(t.box, "d/inner", "");
+    sandbox_write_file(t.box, "d/inner", "");
     ASSERT_EQ_INT(WCALL(&t, "path_remove_directory", 3, P, len), E_NOTEMPTY);
     ASSERT_EQ_INT(WCALL(&t, "path_unlink_file", 3, P, len), E_ISDIR);
     len = wt_put(&t, P, "new");
@@ -86,7 +86,7 @@ TEST(wasi_fd, oflags_and_errnos)
     ASSERT_EQ_INT(WCALL(&t, "path_unlink_file", 3, P, len), E_NOTDIR);
     len = wt_put(&t, P, "new");
     ASSERT_EQ_INT(WCALL(&t, "path_unlink_file", 3, P, len), 0);
-    ASSERT_FALSE(wt_exists(t.box, "new"));
+    ASSERT_FALSE(sandbox_exists(t.box, "new"));
     ASSERT_EQ_INT(WCALL(&t, "proc_raise", 9), E_NOSYS);
     ASSERT_EQ_INT(WCALL(&t, "sched_yield"), 0);
     wt_teardown(&t);
@@ -96,7 +96,7 @@ TEST(wasi_fd, rights_are_enforced_and_only_shrink)
 {
     struct wt t;
     wt_setup(&t, NULL);
-    wt_write_file(t.box, "file", "abc");
+    sandbox_write_file(t.box, "file", "abc");
     uint32_t fd, n;
     ASSERT_EQ_INT(wt_open(&t, 3, 0, "file", 0, R_FD_READ | R_FD_SEEK, 0, &fd), 0);
     ASSERT_EQ_INT(write_str(&t, fd, "x", &n), E_NOTCAPABLE);
@@ -117,7 +117,7 @@ TEST(wasi_fd, rights_are_enforced_and_only_shrink)
     ASSERT_EQ_INT(WCALL(&t, "fd_fdstat_set_rights", 4, base & ~(uint64_t)R_PATH_CREATE_FILE, inh),
                   0);
     ASSERT_EQ_INT(wt_open(&t, 4, 0, "x", O_CREAT_, R_ALL, 0, NULL), E_NOTCAPABLE);
-    ASSERT_FALSE(wt_exists(t.box2, "x"));
+    ASSERT_FALSE(sandbox_exists(t.box2, "x"));
     wt_teardown(&t);
 }
 
@@ -170,7 +170,7 @@ TEST(wasi_fd, fdflags_append_nonblock_sync)
 {
     struct wt t;
     wt_setup(&t, NULL);
-    wt_write_file(t.box, "log", "one\n");
+    sandbox_write_file(t.box, "log", "one\n");
     uint32_t fd;
     ASSERT_EQ_INT(wt_open(&t, 3, 0, "log", 0, R_ALL, FD_APPEND, &fd), 0);
     ASSERT_EQ_INT(WCALL(&t, "fd_seek", fd, 0, 0, OUT), 0);
@@ -203,8 +203,8 @@ TEST(wasi_fd, readdir_cookies_and_truncation)
 {
     struct wt t;
     wt_setup(&t, NULL);
-    wt_write_file(t.box, "alpha", "");
-    wt_write_file(t.box, "beta", "");
+    sandbox_write_file(t.box, "alpha", "");
+    sandbox_write_file(t.box, "beta", "");
     ASSERT_EQ_INT(mkdir(strcat(strcpy((char[8400]){0}, t.box), "/gamma"), 0777), 0);
     /* All at once: 5 entries with . and .., each 24 bytes + name. */
     uint32_t used = readdir_at(&t, 3, 0, 1024);
@@ -254,7 +254,7 @@ TEST(wasi_fd, renumber_moves_and_closes)
 {
     struct wt t;
     wt_setup(&t, NULL);
-    wt_write_file(t.box, "f", "x");
+    sandbox_write_file(t.box, "f", "x");
     uint32_t fd;
     ASSERT_EQ_INT(wt_open(&t, 3, 0, "f", 0, R_ALL, 0, &fd), 0);
     ASSERT_EQ_UINT(fd, 5); /* lowest free after stdio and two preopens */
@@ -288,7 +288,7 @@ TEST(wasi_fd, readonly_preopen_denies_every_write)
     struct wt t;
     struct wt_options o = {.readonly_box = true};
     wt_setup(&t, &o);
-    wt_write_file(t.box, "file", "keep");
+    sandbox_write_file(t.box, "file", "keep");
     ASSERT_EQ_INT(mkdir(strcat(strcpy((char[8400]){0}, t.box), "/dir"), 0777), 0);
     uint32_t fd, len;
     ASSERT_EQ_INT(wt_open(&t, 3, 0, "new", O_CREAT_, R_ALL, 0, NULL), E_ROFS);
@@ -319,7 +319,7 @@ TEST(wasi_fd, readonly_preopen_denies_every_write)
     ASSERT_EQ_INT(WCALL(&t, "fd_fdstat_get", 3, OUT), 0);
     ASSERT_EQ_UINT(wt_u64(&t, OUT + 8) & R_PATH_CREATE_FILE, 0);
     ASSERT_EQ_UINT(wt_u64(&t, OUT + 16) & R_FD_WRITE, 0);
-    ASSERT_EQ_STR(wt_listing(t.box), "dir,file");
+    ASSERT_EQ_STR(sandbox_listing(t.box), "dir,file");
     ASSERT_EQ_STR(read_host(t.box, "file"), "keep");
     wt_teardown(&t);
 }

@@ -25,7 +25,7 @@ static void link_in(struct wt *t, const char *target, const char *name)
 
 static void assert_outside_untouched(struct wt *t)
 {
-    ASSERT_EQ_STR(wt_listing(t->outside), "secret");
+    ASSERT_EQ_STR(sandbox_listing(t->outside), "secret");
     char path[8400], buf[64] = {0};
     snprintf(path, sizeof path, "%s/secret", t->outside);
     FILE *f = fopen(path, "r");
@@ -57,7 +57,7 @@ static void dotdot_body(struct wt *t)
     char sub[8400];
     snprintf(sub, sizeof sub, "%s/sub", t->box);
     ASSERT_EQ_INT(mkdir(sub, 0777), 0);
-    wt_write_file(t->box, "sub/file", "inside");
+    sandbox_write_file(t->box, "sub/file", "inside");
     uint32_t fd;
     ASSERT_EQ_INT(wt_open(t, 3, 0, "../outside/secret", 0, R_ALL, 0, NULL), E_PERM);
     ASSERT_EQ_INT(wt_open(t, 3, 0, "sub/../../outside/secret", 0, R_ALL, 0, NULL), E_PERM);
@@ -98,7 +98,7 @@ static void absolute_body(struct wt *t)
     uint32_t tl = wt_put(t, P, "/etc");
     uint32_t nl = wt_put(t, P + 100, "etc");
     ASSERT_EQ_INT(WCALL(t, "path_symlink", P, tl, 3, P + 100, nl), E_PERM);
-    ASSERT_FALSE(wt_exists(t->box, "etc"));
+    ASSERT_FALSE(sandbox_exists(t->box, "etc"));
 }
 
 TEST(wasi_path, absolute_paths_fail_with_eperm)
@@ -140,7 +140,7 @@ static void relative_link_body(struct wt *t)
     char sub[8400];
     snprintf(sub, sizeof sub, "%s/sub", t->box);
     ASSERT_EQ_INT(mkdir(sub, 0777), 0);
-    wt_write_file(sub, "file", "inside");
+    sandbox_write_file(sub, "file", "inside");
     link_in(t, "../outside", "up");
     link_in(t, "sub/../../outside/secret", "sneaky");
     link_in(t, "sub", "in");
@@ -183,7 +183,7 @@ TEST(wasi_path, symlink_loops_fail_with_eloop)
 
 static void rename_body(struct wt *t)
 {
-    wt_write_file(t->box, "mine", "data");
+    sandbox_write_file(t->box, "mine", "data");
     uint32_t a = wt_put(t, P, "mine");
     uint32_t b = wt_put(t, P + 100, "../outside/stolen");
     ASSERT_EQ_INT(WCALL(t, "path_rename", 3, P, a, 3, P + 100, b), E_PERM);
@@ -195,13 +195,13 @@ static void rename_body(struct wt *t)
     b = wt_put(t, P + 100, "moved");
     ASSERT_EQ_INT(WCALL(t, "path_rename", 3, P, a, 4, P + 100, b), E_XDEV);
     ASSERT_EQ_INT(WCALL(t, "path_link", 3, 0, P, a, 4, P + 100, b), E_XDEV);
-    ASSERT_TRUE(wt_exists(t->box, "mine"));
-    ASSERT_EQ_STR(wt_listing(t->box2), "");
+    ASSERT_TRUE(sandbox_exists(t->box, "mine"));
+    ASSERT_EQ_STR(sandbox_listing(t->box2), "");
     /* Inside one preopen, rename and link work. */
     ASSERT_EQ_INT(WCALL(t, "path_rename", 3, P, a, 3, P + 100, b), 0);
     uint32_t c = wt_put(t, P + 200, "linked");
     ASSERT_EQ_INT(WCALL(t, "path_link", 3, 0, P + 100, b, 3, P + 200, c), 0);
-    ASSERT_EQ_STR(wt_listing(t->box), "linked,moved");
+    ASSERT_EQ_STR(sandbox_listing(t->box), "linked,moved");
 }
 
 TEST(wasi_path, rename_and_link_stay_inside_one_preopen)

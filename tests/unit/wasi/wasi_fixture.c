@@ -3,11 +3,9 @@
 #include "harness/test.h"
 #include "unit/wasm/wat.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 static const char *type_name(uint8_t t)
@@ -59,66 +57,13 @@ static char *every_function_wat(void)
     return w;
 }
 
-void wt_write_file(const char *dir, const char *name, const char *content)
-{
-    char path[8400];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    ASSERT_NOT_NULL(f);
-    fputs(content, f);
-    fclose(f);
-}
-
-bool wt_exists(const char *dir, const char *name)
-{
-    char path[8400];
-    struct stat st;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    return lstat(path, &st) == 0;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-const char *wt_listing(const char *dir)
-{
-    static char out[4096];
-    char *names[256];
-    int n = 0;
-    DIR *d = opendir(dir);
-    ASSERT_NOT_NULL(d);
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL && n < 256)
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-            names[n++] = strdup(e->d_name);
-    closedir(d);
-    qsort(names, (size_t)n, sizeof names[0], cmp);
-    out[0] = '\0';
-    for (int i = 0; i < n; i++) {
-        if (i > 0)
-            strcat(out, ",");
-        strncat(out, names[i], sizeof out - strlen(out) - 2);
-        free(names[i]);
-    }
-    return out;
-}
-
 void wt_setup(struct wt *t, const struct wt_options *o)
 {
     static const struct wt_options none;
     if (o == NULL)
         o = &none;
     memset(t, 0, sizeof *t);
-    const char *tmp = test_tmpdir();
-    snprintf(t->box, sizeof t->box, "%s/box", tmp);
-    snprintf(t->box2, sizeof t->box2, "%s/box2", tmp);
-    snprintf(t->outside, sizeof t->outside, "%s/outside", tmp);
-    ASSERT_EQ_INT(mkdir(t->box, 0777), 0);
-    ASSERT_EQ_INT(mkdir(t->box2, 0777), 0);
-    ASSERT_EQ_INT(mkdir(t->outside, 0777), 0);
-    wt_write_file(t->outside, "secret", "top secret");
+    sandbox_make(t->box, t->box2, t->outside);
 
     struct spry_wasi_preopen pre[2] = {{t->box, "/box", o->readonly_box},
                                        {t->box2, "/box2", false}};

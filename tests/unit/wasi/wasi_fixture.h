@@ -3,16 +3,15 @@
  * that imports every wasi_snapshot_preview1 function and exports a wrapper
  * of the same name (so calls come from guest code, with a caller instance).
  *
- * Layout under test_tmpdir():
- *   box/        preopen fd 3, guest name "/box" (read-only when asked)
- *   box2/       preopen fd 4, guest name "/box2"
- *   outside/    never pre-opened; holds "secret" (contents "top secret")
+ * The sandbox is sandbox.h's: box/ (fd 3, "/box"), box2/ (fd 4, "/box2")
+ * and outside/secret beside them; its host-side helpers are there too.
  */
 #ifndef SPRY_TEST_WASI_FIXTURE_H
 #define SPRY_TEST_WASI_FIXTURE_H
 
 #include "spry/wasi.h"
 #include "spry/wasm.h"
+#include "unit/wasi/sandbox.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -75,7 +74,7 @@ struct wt {
     struct spry_instance *inst;
     uint8_t *mem; /* guest memory, 2 pages */
     uint64_t mem_size;
-    char box[4200], box2[4200], outside[4200];
+    char box[SANDBOX_PATH_MAX], box2[SANDBOX_PATH_MAX], outside[SANDBOX_PATH_MAX];
 };
 
 struct wt_options {
@@ -107,11 +106,5 @@ void wt_set_u32(struct wt *t, uint32_t at, uint32_t v);
  * new fd goes to *fd when not NULL. */
 int wt_open(struct wt *t, uint32_t dirfd, uint32_t lookup, const char *path, uint32_t oflags,
             uint64_t rights, uint32_t fdflags, uint32_t *fd);
-
-/* Host helpers on the fixture's directories. */
-void wt_write_file(const char *dir, const char *name, const char *content);
-bool wt_exists(const char *dir, const char *name);
-/* The names in `dir` (excluding . and ..), sorted, joined by ',' */
-const char *wt_listing(const char *dir);
 
 #endif
