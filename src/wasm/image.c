@@ -205,18 +205,21 @@ static int restore_written(struct slot_memory *sm, size_t size, size_t budget)
     return 0;
 }
 
-int slot_memory_reset(struct slot_memory *sm, uint64_t size_now, size_t keep_resident)
+int slot_memory_reset(struct slot_memory *sm, uint64_t rw_now, size_t keep_resident)
 {
     const struct memory_image *img = sm->loaded;
-    size_t initial = (size_t)img->initial, size = (size_t)size_now;
+    size_t initial = (size_t)img->initial, rw = (size_t)rw_now;
+    if (rw > sm->rw)
+        sm->rw = rw;
     pthread_once(&pagemap_once, pagemap_open);
-    bool restored = size > 0 && pagemap_fd >= 0 && keep_resident > 0 &&
-                    restore_written(sm, size, keep_resident) == 0;
-    if (size > initial) {
-        /* Zeroed grown pages stay resident behind PROT_NONE: a component's
-         * adapter grows memory at every start, and faulting its pages in
-         * again would cost more than the request. */
-        size_t grown = size - initial;
+    bool restored = rw > 0 && pagemap_fd >= 0 && keep_resident > 0 &&
+                    restore_written(sm, rw, keep_resident) == 0;
+    if (rw > initial && (!restored || rw - initial > keep_resident)) {
+        /* Too much was written to put back in place, or the memory grew
+         * further than the slot keeps read-write (each reset reads the page
+         * map of all of it): the grown pages are dropped and made
+         * inaccessible again. */
+        size_t grown = rw - initial;
         if ((!restored && madvise(sm->base + initial, grown, MADV_DONTNEED) != 0) ||
             mprotect(sm->base + initial, grown, PROT_NONE) != 0)
             return SPRY_EIO;
