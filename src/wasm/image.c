@@ -157,14 +157,21 @@ static void pagemap_open(void)
 
 #define PAGEMAP_PRESENT ((uint64_t)1 << 63)
 #define PAGEMAP_FILE    ((uint64_t)1 << 61) /* file page or shared anonymous */
+#define PAGEMAP_EXCL    ((uint64_t)1 << 56) /* mapped once: not the shared zero page */
 #define PAGEMAP_BATCH   2048                /* entries read per pread (16 KiB of stack) */
 
+/* n: a multiple of 64. Ors a block of 64 bytes at a time (vectorised),
+ * stopping at the first block that is not zero. */
 static bool all_zero(const uint8_t *p, size_t n)
 {
     const uint64_t *w = (const uint64_t *)p;
-    for (size_t i = 0; i < n / 8; i++)
-        if (w[i] != 0)
+    for (size_t i = 0; i < n / 8; i += 8) {
+        uint64_t acc = 0;
+        for (size_t k = 0; k < 8; k++)
+            acc |= w[i + k];
+        if (acc != 0)
             return false;
+    }
     return true;
 }
 
@@ -198,8 +205,8 @@ static int restore_written(struct slot_memory *sm, size_t size, size_t budget)
             uint8_t *p = sm->base + off;
             if (off < img->len)
                 memcpy(p, img->bytes + off, page);
-            else if (!all_zero(p, page)) /* a zero page read in needs no write */
-                memset(p, 0, page);
+            else if ((entries[k] & PAGEMAP_EXCL) != 0 || !all_zero(p, page))
+                memset(p, 0, page); /* the zero page, mapped by a read, needs no write */
         }
     }
     return 0;

@@ -73,12 +73,12 @@ struct interp_activation *interp_current_activation(void)
 #endif
 
 /* Returns the translated code of a defined function, translating it on
- * first use. Two threads may translate at once; one result wins. */
-static struct interp_code *code_of(struct spry_func *f, struct spry_store *store)
+ * first use. Two threads may translate at once; one result wins. The
+ * first use is apart, so that every call inlines only the load. */
+__attribute__((noinline)) static struct interp_code *translate_now(struct spry_func *f,
+                                                                   struct spry_store *store)
 {
-    struct interp_code *code = atomic_load_explicit(&f->def->CODE_FIELD, memory_order_acquire);
-    if (LIKELY(code != NULL))
-        return code;
+    struct interp_code *code;
     struct spry_report report;
     spry_report_init(&report);
     int rc = translate_func(f->inst->module, f->index, interp_handlers(), &code, &report);
@@ -93,6 +93,12 @@ static struct interp_code *code_of(struct spry_func *f, struct spry_store *store
         code = expected;
     }
     return code;
+}
+
+static inline struct interp_code *code_of(struct spry_func *f, struct spry_store *store)
+{
+    struct interp_code *code = atomic_load_explicit(&f->def->CODE_FIELD, memory_order_acquire);
+    return LIKELY(code != NULL) ? code : translate_now(f, store);
 }
 
 /* Fills in where a trap happened: function index and name, and the byte
