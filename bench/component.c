@@ -91,28 +91,38 @@ static void check_output(struct spry_wasi *w)
 
 /* ---- the module ---------------------------------------------------------------- */
 
-static double module_once(struct spry_prepared *p)
+/* The module path by parts, like the component's below. */
+enum { M_ACQUIRE, M_CALL, M_RELEASE, M_NPARTS };
+static const char *const module_part_names[M_NPARTS] = {
+    "context + acquire (spry_wasi_create + pool)", "call _start", "release (pool reset)"};
+
+static double module_once(struct spry_prepared *p, double *parts)
 {
     struct spry_wasi_config c;
     wasi_config(&c);
     struct spry_report r;
     spry_report_init(&r);
-    double t0 = now_us();
+    double t[M_NPARTS + 1];
+    t[0] = now_us();
     struct spry_wasi *w;
     struct spry_instance *inst;
     struct spry_trap trap;
     if (spry_wasi_create(&c, &w, &r) != 0 || spry_pool_acquire(p, &inst, &r, &trap) != 0)
         die("module acquire", &r);
     spry_wasi_attach(w, spry_instance_store(inst));
+    t[1] = now_us();
     int rc = spry_instance_call(inst, "_start", NULL, 0, NULL, 0, &trap);
+    t[2] = now_us();
     spry_pool_release(inst);
     spry_wasi_flush(w);
-    double t1 = now_us();
+    t[3] = now_us();
     if (rc != 0 && !(rc == SPRY_EEXIT && trap.exit_code == 0))
         die("module _start", NULL);
     check_output(w);
     spry_wasi_destroy(w);
-    return t1 - t0;
+    for (int k = 0; k < M_NPARTS; k++)
+        parts[k] = t[k + 1] - t[k];
+    return t[M_NPARTS] - t[0];
 }
 
 /* ---- the component ------------------------------------------------------------- */
@@ -298,19 +308,23 @@ int main(int argc, char **argv)
 
     double *tm = calloc((size_t)iters, sizeof *tm), *tc = calloc((size_t)iters, sizeof *tc);
     double *ta = calloc((size_t)iters, sizeof *ta);
-    double *parts[NPARTS];
+    double *parts[NPARTS], *mparts[M_NPARTS];
     for (int k = 0; k < NPARTS; k++)
         parts[k] = calloc((size_t)iters, sizeof(double));
+    for (int k = 0; k < M_NPARTS; k++)
+        mparts[k] = calloc((size_t)iters, sizeof(double));
     /* Warm up both (first use of a slot instantiates), then interleave. */
     double scratch[NPARTS];
     for (int i = 0; i < 20; i++) {
-        module_once(mp);
+        module_once(mp, scratch);
         component_once(l, run, scratch);
         component_api_once(capi);
     }
     for (int i = 0; i < iters; i++) {
-        tm[i] = module_once(mp);
         double p[NPARTS];
+        tm[i] = module_once(mp, p);
+        for (int k = 0; k < M_NPARTS; k++)
+            mparts[k][i] = p[k];
         tc[i] = component_once(l, run, p);
         for (int k = 0; k < NPARTS; k++)
             parts[k][i] = p[k];
@@ -341,9 +355,11 @@ int main(int argc, char **argv)
     printf("| core module: _start | %.2f | %.2f | %.2f | 1.00x |\n", stm.median, stm.p10, stm.p90);
     printf("| component: wasi:cli/run lifted | %.2f | %.2f | %.2f | %.2fx |\n", stc.median, stc.p10,
            stc.p90, stc.median / stm.median);
-    printf("\nComponent path by parts (medians)\n\n| part | median us |\n|---|---:|\n");
+    printf("\nBy parts (medians)\n\n| part | median us |\n|---|---:|\n");
+    for (int k = 0; k < M_NPARTS; k++)
+        printf("| module: %s | %.1f |\n", module_part_names[k], summarize(mparts[k], iters).median);
     for (int k = 0; k < NPARTS; k++)
-        printf("| %s | %.1f |\n", part_names[k], summarize(parts[k], iters).median);
+        printf("| component: %s | %.1f |\n", part_names[k], summarize(parts[k], iters).median);
     printf("\nOne-off costs\n\n| step | ms |\n|---|---:|\n");
     printf("| module: load + prepare | %.2f |\n", (t1 - t0) / 1e3);
     printf("| WASI 0.2 host interfaces: parse (once per process) | %.2f |\n", (t2 - t1) / 1e3);
@@ -371,5 +387,7 @@ int main(int argc, char **argv)
     free(ta);
     for (int k = 0; k < NPARTS; k++)
         free(parts[k]);
+    for (int k = 0; k < M_NPARTS; k++)
+        free(mparts[k]);
     return 0;
 }

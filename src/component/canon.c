@@ -204,7 +204,8 @@ static int lowered_run(const struct canon_lowered *l, struct canon_cx *cx, uint6
             return canon_trap(cx, "out of memory for %u arguments", ft->nparams);
     }
     struct canon_flat in = {slots, l->flat.nparams, 0};
-    int rc = canon_lift_values(cx, ft->nparams, ft->params, LAYOUT_MAX_FLAT_PARAMS, &in, args);
+    int rc = canon_lift_values_via(cx, ft->nparams, ft->params, l->flat.params_in_memory,
+                                   "parameters", &in, args);
     if (rc != 0)
         return rc;
     uint32_t retptr = 0;
@@ -226,8 +227,8 @@ static int lowered_run(const struct canon_lowered *l, struct canon_cx *cx, uint6
     if (ft->result != NULL) {
         struct ctype_field rf = {NULL, ft->result};
         struct canon_flat out = {slots, l->flat.nresults, 0};
-        rc = canon_lower_values(cx, 1, &rf, &result, LAYOUT_MAX_FLAT_RESULTS,
-                                l->flat.results_in_memory ? &retptr : NULL, &out);
+        rc = canon_lower_values_via(cx, 1, &rf, &result, l->flat.results_in_memory,
+                                    l->flat.results_in_memory ? &retptr : NULL, &out);
         if (rc != 0)
             return rc;
     }
@@ -297,7 +298,7 @@ static int lifted_run(const struct canon_lifted *l, struct canon_cx *cx, struct 
     uint64_t slots[LAYOUT_MAX_FLAT_PARAMS + 1];
     struct canon_flat out = {slots, cf->nparams, 0};
     int rc =
-        canon_lower_values(cx, ft->nparams, ft->params, args, LAYOUT_MAX_FLAT_PARAMS, NULL, &out);
+        canon_lower_values_via(cx, ft->nparams, ft->params, args, cf->params_in_memory, NULL, &out);
     if (rc != 0)
         return rc;
     SPRY_ASSERT(out.i == cf->nparams);
@@ -317,7 +318,7 @@ static int lifted_run(const struct canon_lifted *l, struct canon_cx *cx, struct 
     if (ft->result != NULL) {
         struct ctype_field rf = {NULL, ft->result};
         struct canon_flat in = {rslots, cf->nresults, 0};
-        rc = canon_lift_values(cx, 1, &rf, LAYOUT_MAX_FLAT_RESULTS, &in, result);
+        rc = canon_lift_values_via(cx, 1, &rf, cf->results_in_memory, "results", &in, result);
         if (rc != 0)
             return rc;
     }

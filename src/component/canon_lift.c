@@ -155,7 +155,8 @@ static int load_fields(struct canon_cx *cx, uint32_t n, const struct ctype_field
     uint64_t off = ptr;
     for (uint32_t i = 0; i < n; i++) {
         const struct ctype *ft = fields[i].type;
-        off = (off + layout_align(ft) - 1) & ~(uint64_t)(layout_align(ft) - 1);
+        uint32_t align = layout_align(ft);
+        off = (off + align - 1) & ~(uint64_t)(align - 1);
         int rc = canon_load(cx, ft, (uint32_t)off, &v[i]);
         if (rc != 0)
             return rc;
@@ -397,7 +398,16 @@ int canon_lift_values(struct canon_cx *cx, uint32_t n, const struct ctype_field 
                       uint32_t max_flat, struct canon_flat *in, struct cval *out)
 {
     uint8_t flat[LAYOUT_MAX_FLAT];
-    if (layout_flatten_fields(n, fields, flat) <= max_flat) {
+    bool in_memory = layout_flatten_fields(n, fields, flat) > max_flat;
+    return canon_lift_values_via(cx, n, fields, in_memory,
+                                 max_flat == LAYOUT_MAX_FLAT_RESULTS ? "results" : "parameters", in,
+                                 out);
+}
+
+int canon_lift_values_via(struct canon_cx *cx, uint32_t n, const struct ctype_field *fields,
+                          bool in_memory, const char *what, struct canon_flat *in, struct cval *out)
+{
+    if (!in_memory) {
         for (uint32_t i = 0; i < n; i++) {
             int rc = canon_lift_flat(cx, fields[i].type, in, &out[i]);
             if (rc != 0)
@@ -409,8 +419,7 @@ int canon_lift_values(struct canon_cx *cx, uint32_t n, const struct ctype_field 
     int rc = next(cx, in, &ptr);
     if (rc == 0)
         rc = canon_check_range(cx, (uint32_t)ptr, layout_fields_size(n, fields),
-                               layout_fields_align(n, fields),
-                               max_flat == LAYOUT_MAX_FLAT_RESULTS ? "results" : "parameters");
+                               layout_fields_align(n, fields), what);
     if (rc != 0)
         return rc;
     return load_fields(cx, n, fields, (uint32_t)ptr, out);

@@ -130,7 +130,8 @@ static int store_fields(struct canon_cx *cx, uint32_t n, const struct ctype_fiel
     uint64_t off = ptr;
     for (uint32_t i = 0; i < n; i++) {
         const struct ctype *ft = fields[i].type;
-        off = (off + layout_align(ft) - 1) & ~(uint64_t)(layout_align(ft) - 1);
+        uint32_t align = layout_align(ft);
+        off = (off + align - 1) & ~(uint64_t)(align - 1);
         int rc = canon_store(cx, ft, &vs[i], (uint32_t)off);
         if (rc != 0)
             return rc;
@@ -353,8 +354,16 @@ int canon_lower_values(struct canon_cx *cx, uint32_t n, const struct ctype_field
                        struct canon_flat *out)
 {
     uint8_t flat[LAYOUT_MAX_FLAT];
+    bool in_memory = layout_flatten_fields(n, fields, flat) > max_flat;
+    return canon_lower_values_via(cx, n, fields, vs, in_memory, out_ptr, out);
+}
+
+int canon_lower_values_via(struct canon_cx *cx, uint32_t n, const struct ctype_field *fields,
+                           const struct cval *vs, bool in_memory, const uint32_t *out_ptr,
+                           struct canon_flat *out)
+{
     int rc;
-    if (layout_flatten_fields(n, fields, flat) <= max_flat) {
+    if (!in_memory) {
         for (uint32_t i = 0; i < n; i++) {
             rc = canon_lower_flat(cx, fields[i].type, &vs[i], out);
             if (rc != 0)

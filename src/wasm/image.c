@@ -157,14 +157,21 @@ static void pagemap_open(void)
 
 #define PAGEMAP_PRESENT ((uint64_t)1 << 63)
 #define PAGEMAP_FILE    ((uint64_t)1 << 61) /* file page or shared anonymous */
+#define PAGEMAP_EXCL    ((uint64_t)1 << 56) /* mapped once: not the shared zero page */
 #define PAGEMAP_BATCH   2048                /* entries read per pread (16 KiB of stack) */
 
+/* n: a multiple of 64. Ors a block of 64 bytes at a time (vectorised),
+ * stopping at the first block that is not zero. */
 static bool all_zero(const uint8_t *p, size_t n)
 {
     const uint64_t *w = (const uint64_t *)p;
-    for (size_t i = 0; i < n / 8; i++)
-        if (w[i] != 0)
+    for (size_t i = 0; i < n / 8; i += 8) {
+        uint64_t acc = 0;
+        for (size_t k = 0; k < 8; k++)
+            acc |= w[i + k];
+        if (acc != 0)
             return false;
+    }
     return true;
 }
 
@@ -198,25 +205,28 @@ static int restore_written(struct slot_memory *sm, size_t size, size_t budget)
             uint8_t *p = sm->base + off;
             if (off < img->len)
                 memcpy(p, img->bytes + off, page);
-            else if (!all_zero(p, page)) /* a zero page read in needs no write */
-                memset(p, 0, page);
+            else if ((entries[k] & PAGEMAP_EXCL) != 0 || !all_zero(p, page))
+                memset(p, 0, page); /* the zero page, mapped by a read, needs no write */
         }
     }
     return 0;
 }
 
-int slot_memory_reset(struct slot_memory *sm, uint64_t size_now, size_t keep_resident)
+int slot_memory_reset(struct slot_memory *sm, uint64_t rw_now, size_t keep_resident)
 {
     const struct memory_image *img = sm->loaded;
-    size_t initial = (size_t)img->initial, size = (size_t)size_now;
+    size_t initial = (size_t)img->initial, rw = (size_t)rw_now;
+    if (rw > sm->rw)
+        sm->rw = rw;
     pthread_once(&pagemap_once, pagemap_open);
-    bool restored = size > 0 && pagemap_fd >= 0 && keep_resident > 0 &&
-                    restore_written(sm, size, keep_resident) == 0;
-    if (size > initial) {
-        /* Zeroed grown pages stay resident behind PROT_NONE: a component's
-         * adapter grows memory at every start, and faulting its pages in
-         * again would cost more than the request. */
-        size_t grown = size - initial;
+    bool restored = rw > 0 && pagemap_fd >= 0 && keep_resident > 0 &&
+                    restore_written(sm, rw, keep_resident) == 0;
+    if (rw > initial && (!restored || rw - initial > keep_resident)) {
+        /* Too much was written to put back in place, or the memory grew
+         * further than the slot keeps read-write (each reset reads the page
+         * map of all of it): the grown pages are dropped and made
+         * inaccessible again. */
+        size_t grown = rw - initial;
         if ((!restored && madvise(sm->base + initial, grown, MADV_DONTNEED) != 0) ||
             mprotect(sm->base + initial, grown, PROT_NONE) != 0)
             return SPRY_EIO;

@@ -49,18 +49,24 @@ struct slot_memory {
 int slot_memory_load(struct slot_memory *sm, const struct memory_image *img);
 
 /*
- * Returns a loaded memory that has grown to size_now bytes to its state
+ * Returns a loaded memory whose first rw_now bytes are read-write (it grew
+ * into them, now or in an earlier use of the slot) to the contents it had
  * right after slot_memory_load. Pages the instance wrote (grown ones
  * included) are found in /proc/self/pagemap and written back in place, so
- * they stay resident, grown ones zeroed behind PROT_NONE (on
- * the virtual machines Spry was measured on a page fault costs ~9 us and a
- * madvise ~16 us, a 4 KiB copy 0.05 us: docs/benchmarks.md). When they
- * exceed keep_resident bytes, or the page map is unreadable, the memory is
+ * they stay resident; grown ones are zeroed and stay read-write: sm->rw
+ * is left at rw_now, and the caller must have accesses beyond the memory's
+ * size checked (runtime.h, memory_set_slack). On the virtual machines Spry
+ * was measured on, changing a present page's protection or dropping it
+ * costs 30-50 us and the next touch of it a fault of ~15 us, while a 4 KiB
+ * copy costs 0.05 us (docs/benchmarks.md), so a reset makes no mmap,
+ * mprotect or madvise call when the pages fit. When they exceed
+ * keep_resident bytes, or the page map is unreadable, the memory is
  * discarded with madvise(MADV_DONTNEED) instead (copy-on-write pages then
- * read from the image again, anonymous ones as zeroes). Makes mprotect
- * calls only when the memory grew.
+ * read from the image again, anonymous ones as zeroes) and grown pages are
+ * made inaccessible again (sm->rw = the image's initial size); so are they
+ * when they are more than keep_resident bytes.
  */
-int slot_memory_reset(struct slot_memory *sm, uint64_t size_now, size_t keep_resident);
+int slot_memory_reset(struct slot_memory *sm, uint64_t rw_now, size_t keep_resident);
 
 /* Drops every page and mapping: the reservation is inaccessible again. */
 int slot_memory_wipe(struct slot_memory *sm);

@@ -11,6 +11,17 @@
  * Traps: handlers jump to `trap` with a kind. Out-of-bounds memory accesses
  * with guard pages fault instead; the signal handler (trap.c) longjmps back
  * to the activation's entry, where the same unwinding happens.
+ *
+ * Two interpreters are built from this file: this one, which relies on
+ * guard pages for memory bounds, and the checked one (interp_checked.c
+ * includes this file with INTERP_CHECKED_COPY), which compares every access
+ * with the memory's size. interp_run hands a call to the checked one while
+ * a memory of the store is read-write beyond its size (a pool slot keeps
+ * the pages an earlier instance grew into mapped, so that the next
+ * instance's growth changes no page tables: docs/ARCHITECTURE.md, "Instance
+ * pool"). Each has its own handler table, so each function has a
+ * translation per interpreter. With SPRY_EXPLICIT_BOUNDS this one checks
+ * and is the only one.
  */
 #include "wasm/interp.h"
 
@@ -24,6 +35,23 @@
 #include <stdio.h>
 #include <string.h>
 
+#ifndef INTERP_CHECKED_COPY
+#define INTERP_CHECKED_COPY 0
+#endif
+#if SPRY_EXPLICIT_BOUNDS || INTERP_CHECKED_COPY
+#define INTERP_CHECKED 1
+#else
+#define INTERP_CHECKED 0
+#endif
+#if INTERP_CHECKED_COPY
+/* This translation unit's names for what it shares with interp.c. */
+#define interp_run      interp_run_checked
+#define interp_handlers interp_handlers_checked
+#define CODE_FIELD      code_checked
+#else
+#define CODE_FIELD code
+#endif
+
 #if defined(__GNUC__)
 #define LIKELY(x)   __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -32,34 +60,45 @@
 #define UNLIKELY(x) (x)
 #endif
 
-static _Thread_local struct interp_activation *current_activation;
+/* The thread's innermost activation, shared by both interpreters. */
+#if INTERP_CHECKED_COPY
+extern _Thread_local struct interp_activation *interp_activation_now;
+#else
+_Thread_local struct interp_activation *interp_activation_now;
 
 struct interp_activation *interp_current_activation(void)
 {
-    return current_activation;
+    return interp_activation_now;
 }
+#endif
 
 /* Returns the translated code of a defined function, translating it on
- * first use. Two threads may translate at once; one result wins. */
-static struct interp_code *code_of(struct spry_func *f, struct spry_store *store)
+ * first use. Two threads may translate at once; one result wins. The
+ * first use is apart, so that every call inlines only the load. */
+__attribute__((noinline)) static struct interp_code *translate_now(struct spry_func *f,
+                                                                   struct spry_store *store)
 {
-    struct interp_code *code = atomic_load_explicit(&f->def->code, memory_order_acquire);
-    if (LIKELY(code != NULL))
-        return code;
+    struct interp_code *code;
     struct spry_report report;
     spry_report_init(&report);
-    int rc = translate_func(f->inst->module, f->index, &code, &report);
+    int rc = translate_func(f->inst->module, f->index, interp_handlers(), &code, &report);
     if (rc != 0) {
         runtime_trap(store, SPRY_TRAP_HOST, report.message);
         return NULL;
     }
     struct interp_code *expected = NULL;
-    if (!atomic_compare_exchange_strong_explicit(&f->def->code, &expected, code,
+    if (!atomic_compare_exchange_strong_explicit(&f->def->CODE_FIELD, &expected, code,
                                                  memory_order_acq_rel, memory_order_acquire)) {
         translate_free(code);
         code = expected;
     }
     return code;
+}
+
+static inline struct interp_code *code_of(struct spry_func *f, struct spry_store *store)
+{
+    struct interp_code *code = atomic_load_explicit(&f->def->CODE_FIELD, memory_order_acquire);
+    return LIKELY(code != NULL) ? code : translate_now(f, store);
 }
 
 /* Fills in where a trap happened: function index and name, and the byte
@@ -102,6 +141,7 @@ static inline bool range_ok(uint64_t start, uint64_t n, uint64_t size)
     return start <= size && n <= size - start;
 }
 
+#if !INTERP_CHECKED_COPY
 int interp_call(struct spry_store *store, struct spry_func *func, uint64_t *slots)
 {
     if (func->def == NULL) {
@@ -112,6 +152,7 @@ int interp_call(struct spry_store *store, struct spry_func *func, uint64_t *slot
     }
     return interp_run(store, func, slots);
 }
+#endif
 
 /* Handler prologue/epilogue helpers. The `pc` register points at the first
  * word of the current instruction. */
@@ -142,7 +183,7 @@ int interp_call(struct spry_store *store, struct spry_func *func, uint64_t *slot
         goto trap;           \
     } while (0)
 
-#if SPRY_EXPLICIT_BOUNDS
+#if INTERP_CHECKED
 #define MEM_ADDR(ea_, addr_, off_, n_)                   \
     uint64_t ea_ = (uint64_t)(uint32_t)(addr_) + (off_); \
     if (UNLIKELY(ea_ + (n_) > memsize))                  \
@@ -321,7 +362,7 @@ __attribute__((noinline)) static int execute(struct spry_store *store, struct sp
     struct spry_instance *inst = entry->inst;
     struct spry_memory *memory = mem0(inst);
     uint8_t *mem = memory != NULL ? memory->base : NULL;
-#if SPRY_EXPLICIT_BOUNDS
+#if INTERP_CHECKED
     uint64_t memsize = memory != NULL ? memory->size : 0;
 #define RELOAD_MEM()                                 \
     do {                                             \
@@ -1016,9 +1057,13 @@ unwind:
 
 int interp_run(struct spry_store *store, struct spry_func *entry, uint64_t *slots)
 {
+#if !INTERP_CHECKED
+    if (UNLIKELY(store->slack_memories > 0))
+        return interp_run_checked(store, entry, slots);
+#endif
     struct interp_activation act;
     act.store = store;
-    act.prev = current_activation;
+    act.prev = interp_activation_now;
     act.base_depth = store->depth;
     act.entry_sp = store->sp;
 
@@ -1045,7 +1090,7 @@ int interp_run(struct spry_store *store, struct spry_func *entry, uint64_t *slot
     store->depth++;
     store->cur_func = entry;
 
-    current_activation = &act;
+    interp_activation_now = &act;
     int rc;
     if (_setjmp(act.jb) == 0) {
         rc = execute(store, entry, fp, code, slots);
@@ -1055,7 +1100,7 @@ int interp_run(struct spry_store *store, struct spry_func *entry, uint64_t *slot
         locate_trap(store, store->cur_func, NULL, NULL);
         rc = SPRY_ETRAP;
     }
-    current_activation = act.prev;
+    interp_activation_now = act.prev;
     store->depth = act.base_depth;
     store->sp = act.entry_sp;
     return rc;
@@ -1067,3 +1112,11 @@ const void *const *interp_handlers(void)
     execute(NULL, NULL, NULL, NULL, (uint64_t *)(void *)&table);
     return table;
 }
+
+#if SPRY_EXPLICIT_BOUNDS
+/* The one interpreter checks already. */
+const void *const *interp_handlers_checked(void)
+{
+    return interp_handlers();
+}
+#endif

@@ -37,5 +37,11 @@ struct interp_activation *interp_current_activation(void);
 
 /* Runs a defined function (see interp_call in runtime.h). */
 int interp_run(struct spry_store *store, struct spry_func *func, uint64_t *slots);
+/* The same in the interpreter that checks every memory access (interp.c
+ * hands calls to it while store->slack_memories > 0). */
+int interp_run_checked(struct spry_store *store, struct spry_func *func, uint64_t *slots);
+/* The same in the interpreter that checks every memory access (interp.c
+ * hands calls to it while store->slack_memories > 0). */
+int interp_run_checked(struct spry_store *store, struct spry_func *func, uint64_t *slots);
 
 #endif

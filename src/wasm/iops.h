@@ -438,7 +438,10 @@ struct interp_code {
     struct interp_srcmap *srcmap;
 };
 
-/* The handler addresses of every iop, indexed by enum iop (interp.c). */
+/* The handler addresses of every iop, indexed by enum iop (interp.c), and
+ * of the interpreter that checks every memory access against the memory's
+ * size (interp_checked.c; the same table with SPRY_EXPLICIT_BOUNDS). */
 const void *const *interp_handlers(void);
+const void *const *interp_handlers_checked(void);
 
 #endif

@@ -52,6 +52,7 @@ int memory_create_in(struct spry_store *store, struct spry_limits limits, uint8_
         return SPRY_ENOMEM;
     mem->base = base;
     mem->size = (size_t)limits.min * WASM_PAGE_SIZE;
+    mem->rw = mem->size;
     mem->max_pages = max_pages;
     mem->reserved = reserved;
     mem->type = limits;
@@ -83,6 +84,7 @@ int memory_create(struct spry_store *store, struct spry_limits limits, struct sp
     }
     mem->base = base;
     mem->size = size;
+    mem->rw = size;
     mem->max_pages = max_pages;
     mem->reserved = reserve;
     mem->type = limits;
@@ -99,17 +101,35 @@ int64_t memory_grow(struct spry_memory *mem, uint64_t delta)
     if (delta > mem->max_pages || old_pages > mem->max_pages - delta)
         return -1;
     size_t new_size = (size_t)(old_pages + delta) * WASM_PAGE_SIZE;
-    if (mprotect(mem->base + mem->size, new_size - mem->size, PROT_READ | PROT_WRITE) != 0)
-        return -1;
-    mem->size = new_size;
-    mem->type.min = old_pages + delta;
+    if (new_size > mem->rw) {
+        if (mprotect(mem->base + mem->rw, new_size - mem->rw, PROT_READ | PROT_WRITE) != 0)
+            return -1;
+        memory_set_slack(mem, new_size, new_size);
+    } else {
+        memory_set_slack(mem, new_size, mem->rw); /* already read-write and zero */
+    }
     return (int64_t)old_pages;
+}
+
+void memory_set_slack(struct spry_memory *mem, uint64_t size, uint64_t rw)
+{
+    bool was = mem->rw > mem->size, now = rw > size;
+    if (was != now) {
+        if (now)
+            mem->store->slack_memories++;
+        else
+            mem->store->slack_memories--;
+    }
+    mem->size = size;
+    mem->rw = rw;
+    mem->type.min = size / WASM_PAGE_SIZE;
 }
 
 void memory_free(struct spry_memory *mem)
 {
     if (mem == NULL)
         return;
+    memory_set_slack(mem, mem->size, mem->size); /* no longer counted */
     if (!mem->pooled)
         munmap(mem->base, mem->reserved);
     spry_free(mem);

@@ -146,8 +146,12 @@ struct wasm_func {
     uint32_t expr_offset; /* byte offset of the first instruction (after locals) */
     uint32_t nlocals;     /* declared locals, params excluded */
     uint8_t *local_types; /* nlocals value types */
-    /* Translated code, built on first call; NULL until then. */
+    /* Translated code, built on first call; NULL until then. code_checked
+     * is the same for the interpreter that checks every memory access
+     * (interp.c: used while a pooled memory has read-write pages beyond
+     * its size). */
     _Atomic(struct interp_code *) code;
+    _Atomic(struct interp_code *) code_checked;
 };
 
 struct wasm_global {

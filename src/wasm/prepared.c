@@ -194,6 +194,14 @@ static void slot_members_free(struct pool_slot *slot, const struct spry_prepared
 
 void prepared_evict(struct pool_slot *slot)
 {
+    const struct spry_prepared *p = slot->owner;
+    if (p != NULL && p->has_memory && slot->insts != NULL &&
+        slot->insts[p->memory_member] != NULL) {
+        /* The wipe below must cover every page the memory grew into. */
+        const struct spry_memory *mem = slot->insts[p->memory_member]->memories[0];
+        if (mem->rw > slot->mem.rw)
+            slot->mem.rw = (size_t)mem->rw;
+    }
     if (slot->owner != NULL)
         slot_members_free(slot, slot->owner);
     if (slot->store != NULL)
@@ -237,11 +245,10 @@ int prepared_reset(struct pool_slot *slot)
     const struct spry_prepared *p = slot->owner;
     if (p->has_memory) {
         struct spry_memory *mem = slot->insts[p->memory_member]->memories[0];
-        int rc = slot_memory_reset(&slot->mem, mem->size, slot->pool->config.keep_resident_bytes);
+        int rc = slot_memory_reset(&slot->mem, mem->rw, slot->pool->config.keep_resident_bytes);
         if (rc != 0)
             return rc;
-        mem->size = p->image.initial;
-        mem->type.min = mem->size / WASM_PAGE_SIZE;
+        memory_set_slack(mem, p->image.initial, slot->mem.rw);
     }
     for (uint32_t k = 0; k < p->nmembers; k++)
         snapshot_restore(&slot->snaps[k], slot->insts[k]);

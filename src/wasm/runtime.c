@@ -57,8 +57,10 @@ void spry_module_destroy(struct spry_module *module)
     if (module == NULL)
         return;
     struct wasm_module *m = module->m;
-    for (uint32_t i = m->num_imported_funcs; i < m->nfuncs; i++)
+    for (uint32_t i = m->num_imported_funcs; i < m->nfuncs; i++) {
         translate_free(atomic_load(&m->funcs[i].code));
+        translate_free(atomic_load(&m->funcs[i].code_checked));
+    }
     module_free(m);
     spry_free(module);
 }
@@ -90,7 +92,7 @@ int spry_module_translate_all(struct spry_module *module, struct spry_report *re
         if (atomic_load(&m->funcs[i].code) != NULL)
             continue;
         struct interp_code *code;
-        int rc = translate_func(m, i, &code, report);
+        int rc = translate_func(m, i, interp_handlers(), &code, report);
         if (rc != 0)
             return rc;
         struct interp_code *expected = NULL;

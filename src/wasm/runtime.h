@@ -44,11 +44,19 @@ struct spry_func {
  * out-of-bounds access faults there (turned into a trap by the signal
  * handler). With SPRY_EXPLICIT_BOUNDS every access is checked against
  * `size` and the reservation is only as large as the maximum.
+ *
+ * A pooled memory may be read-write beyond its size, up to `rw`: a slot
+ * keeps the zeroed pages an earlier instance grew into mapped, so that
+ * growing into them again changes no page tables (memory_set_slack). The
+ * guard pages then do not cover [size, rw), so while rw > size the store
+ * counts the memory in slack_memories and its code runs in the interpreter
+ * that checks every access.
  */
 struct spry_memory {
     struct spry_store *store; /* the owner: only its instances may import it */
     uint8_t *base;
     uint64_t size;           /* accessible bytes: pages * WASM_PAGE_SIZE */
+    uint64_t rw;             /* bytes at base that are read-write, >= size (see below) */
     uint64_t max_pages;      /* the smaller of the declared maximum and the store's limit */
     size_t reserved;         /* bytes of address space at base */
     struct spry_limits type; /* as declared; min updated on growth */
@@ -112,6 +120,9 @@ struct spry_store {
     uint32_t depth;              /* frames in use */
     struct spry_func *cur_func;  /* the function running now, for trap reports */
     struct spry_trap trap;       /* details of the last trap */
+    /* Memories read-write beyond their size (memory_set_slack): while
+     * non-zero the interpreter checks every access (interp.c). */
+    uint32_t slack_memories;
 
     /* Objects owned by the store. */
     struct runtime_list instances, funcs, memories, tables, globals;
@@ -132,6 +143,10 @@ int memory_create_in(struct spry_store *store, struct spry_limits limits, uint8_
 /* Grows by delta pages: old size in pages, or -1. Never moves `base`
  * with guard pages; may move it with explicit bounds. */
 int64_t memory_grow(struct spry_memory *mem, uint64_t delta);
+/* Sets a pooled memory's size and read-write extent (rw >= size, both
+ * multiples of the page size; [0, rw) must be read-write), keeping the
+ * store's slack_memories count. */
+void memory_set_slack(struct spry_memory *mem, uint64_t size, uint64_t rw);
 void memory_free(struct spry_memory *mem);
 /* Whether addr lies in the memory's reservation (guard region included). */
 bool memory_contains(const struct spry_memory *mem, const void *addr);

@@ -1149,8 +1149,8 @@ static void tr_fini(struct tr *t)
     spry_free(t->local_refs);
 }
 
-int translate_func(const struct wasm_module *m, uint32_t func_index, struct interp_code **out,
-                   struct spry_report *report)
+int translate_func(const struct wasm_module *m, uint32_t func_index, const void *const *handlers,
+                   struct interp_code **out, struct spry_report *report)
 {
     const struct wasm_func *f = &m->funcs[func_index];
     const struct wasm_functype *ft = &m->types[f->type_index];
@@ -1158,7 +1158,7 @@ int translate_func(const struct wasm_module *m, uint32_t func_index, struct inte
     memset(&t, 0, sizeof t);
     t.m = m;
     t.report = report;
-    t.handlers = interp_handlers();
+    t.handlers = handlers;
     t.nlocals = ft->nparams + f->nlocals;
     t.nresults = ft->nresults;
     t.r.start = m->bytes;

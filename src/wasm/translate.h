@@ -10,8 +10,11 @@
 #include "wasm/module.h"
 
 /* Translates function `func_index` (a defined function of a validated
- * module). On success *out owns the code (free with translate_free). */
-int translate_func(const struct wasm_module *module, uint32_t func_index, struct interp_code **out,
+ * module) for the interpreter whose handler table is `handlers`
+ * (interp_handlers() or interp_handlers_checked()). On success *out owns
+ * the code (free with translate_free). */
+int translate_func(const struct wasm_module *module, uint32_t func_index,
+                   const void *const *handlers, struct interp_code **out,
                    struct spry_report *report);
 void translate_free(struct interp_code *code);
 

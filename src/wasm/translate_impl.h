@@ -75,7 +75,7 @@ struct tr {
     const struct wasm_module *m;
     struct spry_report *report;
     struct wasm_reader r;
-    const void *const *handlers; /* interp_handlers(), indexed by enum iop */
+    const void *const *handlers; /* the interpreter's, indexed by enum iop */
     uint32_t nlocals;
     uint32_t nresults;
 

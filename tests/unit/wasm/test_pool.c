@@ -263,11 +263,102 @@ TEST(pool, ten_thousand_cycles_never_leak_state)
 }
 
 /* The other two ways a reset goes: more written than the kept-resident
- * budget (256 KiB per scribble > 64 KiB), and no budget at all. */
+ * budget (256 KiB per scribble > 64 KiB), and no budget at all. Fewer
+ * cycles: each drops and faults back ~64 pages, which on the shadow-paged
+ * VM of docs/benchmarks.md took 40 ms a cycle under load (the test ran
+ * into the harness's 60 s timeout with 2,000). */
 TEST(pool, resets_by_madvise_never_leak_state)
 {
-    cycle_two_modules(2000, 64 << 10);
-    cycle_two_modules(2000, 0);
+    cycle_two_modules(400, 64 << 10);
+    cycle_two_modules(400, 0);
+}
+
+/*
+ * A slot keeps the pages an instance grew into read-write (zeroed) for the
+ * next instance, so the guard pages no longer stop accesses just beyond
+ * its size: the interpreter checks them. Every way of reaching past the
+ * size must still trap, growth must report the exact sizes, and the grown
+ * bytes must read as zero. Run with pages restored in place (the slack
+ * kept) and with no budget (grown pages made inaccessible again).
+ */
+static const char *const GROW_WAT =
+    "(module (memory (export \"memory\") 1 8)\n"
+    "  (func (export \"grow\") (param i32) (result i32) (memory.grow (local.get 0)))\n"
+    "  (func (export \"size\") (result i32) (memory.size))\n"
+    "  (func (export \"load\") (param i32) (result i32) (i32.load8_u (local.get 0)))\n"
+    "  (func (export \"load64\") (param i32) (result i32)\n"
+    "    (i32.wrap_i64 (i64.load (local.get 0))))\n"
+    "  (func (export \"load_off\") (param i32) (result i32)\n"
+    "    (i32.load offset=65536 (local.get 0)))\n"
+    "  (func (export \"store\") (param i32) (result i32)\n"
+    "    (i32.store8 (local.get 0) (i32.const 0x5a)) (i32.const 1))\n"
+    "  (func (export \"fill\") (param i32) (result i32)\n"
+    "    (memory.fill (i32.const 65536) (local.get 0) (i32.const 196608)) (i32.const 1)))\n";
+
+static void expect_oob(struct spry_instance *inst, const char *name, int32_t arg)
+{
+    struct spry_val a = {.type = SPRY_I32, .of.i32 = arg}, r = {0};
+    struct spry_trap trap;
+    memset(&trap, 0, sizeof trap);
+    int rc = spry_instance_call(inst, name, &a, 1, &r, 1, &trap);
+    if (rc != SPRY_ETRAP)
+        fprintf(stderr, "%s(%d) did not trap\n", name, arg);
+    ASSERT_EQ_INT(rc, SPRY_ETRAP);
+    ASSERT_EQ_INT(trap.kind, SPRY_TRAP_MEMORY_OOB);
+}
+
+static void grown_pages_cycle(uint64_t keep_resident)
+{
+    struct spry_module *m = wat_load(GROW_WAT);
+    struct spry_pool *pool = make_pool_keeping(1, 0, 0, keep_resident);
+    struct spry_prepared *p;
+    ASSERT_OK(spry_prepared_create(pool, m, NULL, 0, NULL, 0, &p, NULL));
+    uint8_t *zeroes = calloc(1, 4 * 65536);
+    for (int i = 0; i < 4; i++) {
+        struct spry_instance *inst;
+        ASSERT_OK(spry_pool_acquire(p, &inst, NULL, NULL));
+        struct spry_memory *mem = spry_instance_memory(inst, 0);
+        /* Exactly the one page it declares, whatever the last one grew to. */
+        ASSERT_EQ_INT(call0(inst, "size", SPRY_I32, NULL), 1);
+        ASSERT_EQ_UINT(spry_memory_size(mem), 65536);
+        ASSERT_EQ_INT(call1(inst, "load", 65535, NULL), 0);
+        expect_oob(inst, "load", 65536);
+        expect_oob(inst, "load", 3 * 65536 - 1);
+        expect_oob(inst, "load64", 65532); /* straddles the end */
+        expect_oob(inst, "load_off", 0);   /* the offset reaches past it */
+        expect_oob(inst, "store", 65536);
+        expect_oob(inst, "fill", 0x77);
+        /* Growing: exact old sizes, zeroes in the new pages, the end moves. */
+        ASSERT_EQ_INT(call1(inst, "grow", 1, NULL), 1);
+        ASSERT_EQ_INT(call1(inst, "load", 65536, NULL), 0);
+        ASSERT_EQ_INT(call1(inst, "load", 2 * 65536 - 1, NULL), 0);
+        expect_oob(inst, "load", 2 * 65536);
+        expect_oob(inst, "load64", 2 * 65536 - 4);
+        ASSERT_EQ_INT(call1(inst, "grow", 2, NULL), 2);
+        ASSERT_EQ_INT(call0(inst, "size", SPRY_I32, NULL), 4);
+        ASSERT_EQ_INT(test_mem_diff(spry_memory_data(mem) + 65536, zeroes, 3 * 65536), -1);
+        expect_oob(inst, "load", 4 * 65536);
+        /* Dirty everything it grew into, for the next instance. */
+        ASSERT_EQ_INT(call1(inst, "fill", 0xa0 + i, NULL), 1);
+        ASSERT_EQ_INT(call1(inst, "store", 4 * 65536 - 1, NULL), 1);
+        ASSERT_EQ_INT(call1(inst, "load", 4 * 65536 - 1, NULL), 0x5a);
+        if (i == 2) /* one instance grows further than the others */
+            ASSERT_EQ_INT(call1(inst, "grow", 3, NULL), 4);
+        spry_pool_release(inst);
+    }
+    struct spry_pool_stats stats;
+    spry_pool_stats(pool, &stats);
+    ASSERT_EQ_UINT(stats.instantiated, 1); /* one slot, reused each time */
+    free(zeroes);
+    spry_prepared_destroy(p);
+    spry_pool_destroy(pool);
+    spry_module_destroy(m);
+}
+
+TEST(pool, grown_pages_read_zero_and_accesses_past_the_size_trap)
+{
+    grown_pages_cycle(1 << 20); /* grown pages kept read-write */
+    grown_pages_cycle(0);       /* grown pages made inaccessible again */
 }
 
 TEST(pool, memory_cap_limits_growth_and_rejects_large_minimums)
@@ -512,14 +603,15 @@ TEST(pool, threads_share_a_small_pool)
 
 /* Runs the probe under strace and counts the mapping calls between its
  * "steady" and "done" markers. */
-TEST(pool, steady_state_makes_no_mmap_munmap_or_mprotect)
+/* Runs tests/tools/pool_probe on the module under strace: the mapping
+ * calls (mmap, munmap, mprotect) and reset calls (madvise, page map reads)
+ * of its steady state. */
+static void probe_steady_state(const char *wat, const char *export_name, int *mapping_calls,
+                               int *reset_calls)
 {
     uint8_t *bytes;
     size_t len;
-    wat_compile("(module (memory 16) (data (i32.const 0) \"x\") (data (i32.const 900000) \"y\")\n"
-                "  (func (export \"touch\") (param i32)\n"
-                "    (memory.fill (i32.const 65536) (local.get 0) (i32.const 16384))))",
-                &bytes, &len);
+    wat_compile(wat, &bytes, &len);
     char wasm[4200], log[4200], cmd[13000];
     snprintf(wasm, sizeof wasm, "%s/probe.wasm", test_tmpdir());
     snprintf(log, sizeof log, "%s/strace.log", test_tmpdir());
@@ -531,13 +623,14 @@ TEST(pool, steady_state_makes_no_mmap_munmap_or_mprotect)
     snprintf(cmd, sizeof cmd,
              /* LeakSanitizer cannot run under ptrace; the probe's stderr is kept. */
              "ASAN_OPTIONS=detect_leaks=0 strace -f -qq -o %s "
-             "-e trace=mmap,munmap,mprotect,madvise,pread64,write %s %s touch 500 2>%s.err",
-             log, test_build_path("tests/tools/pool_probe"), wasm, log);
+             "-e trace=mmap,munmap,mprotect,madvise,pread64,write %s %s %s 500 2>%s.err",
+             log, test_build_path("tests/tools/pool_probe"), wasm, export_name, log);
     ASSERT_EQ_INT(system(cmd), 0);
     f = fopen(log, "r");
     ASSERT_NOT_NULL(f);
     char line[1024];
-    int phase = 0, mapping_calls = 0, reset_calls = 0;
+    int phase = 0;
+    *mapping_calls = *reset_calls = 0;
     while (fgets(line, sizeof line, f) != NULL) {
         if (strstr(line, "write(2, \"steady") != NULL)
             phase = 1;
@@ -545,17 +638,47 @@ TEST(pool, steady_state_makes_no_mmap_munmap_or_mprotect)
             phase = 2;
         else if (phase == 1 &&
                  (strstr(line, "madvise(") != NULL || strstr(line, "pread64(") != NULL))
-            reset_calls++;
+            (*reset_calls)++;
         else if (phase == 1 && (strstr(line, "mmap(") != NULL || strstr(line, "munmap(") != NULL ||
                                 strstr(line, "mprotect(") != NULL)) {
             fprintf(stderr, "steady-state call: %s", line);
-            mapping_calls++;
+            (*mapping_calls)++;
         }
     }
     fclose(f);
     ASSERT_EQ_INT(phase, 2);
+}
+
+TEST(pool, steady_state_makes_no_mmap_munmap_or_mprotect)
+{
+    int mapping_calls, reset_calls;
+    probe_steady_state(
+        "(module (memory 16) (data (i32.const 0) \"x\") (data (i32.const 900000) \"y\")\n"
+        "  (func (export \"touch\") (param i32)\n"
+        "    (memory.fill (i32.const 65536) (local.get 0) (i32.const 16384))))",
+        "touch", &mapping_calls, &reset_calls);
     ASSERT_EQ_INT(mapping_calls, 0);
     ASSERT_GE_INT(reset_calls, 500); /* the resets were seen (page map reads or madvise) */
+}
+
+/* The same for an instance that grows its memory and writes the new pages,
+ * as a component's preview-1 adapter does at every start: the pages stay
+ * mapped from one instance to the next. The guest checks that its growth
+ * starts from the declared size and finds zeroes (else it traps, and the
+ * probe fails). */
+TEST(pool, steady_state_growth_makes_no_mmap_munmap_or_mprotect)
+{
+    int mapping_calls, reset_calls;
+    probe_steady_state(
+        "(module (memory 1)\n"
+        "  (func (export \"grow\") (param i32)\n"
+        "    (if (i32.ne (memory.grow (i32.const 2)) (i32.const 1)) (then unreachable))\n"
+        "    (if (i32.load (i32.const 70000)) (then unreachable))\n"
+        "    (if (i32.load (i32.const 196604)) (then unreachable))\n"
+        "    (memory.fill (i32.const 65536) (local.get 0) (i32.const 131072))))",
+        "grow", &mapping_calls, &reset_calls);
+    ASSERT_EQ_INT(mapping_calls, 0);
+    ASSERT_GE_INT(reset_calls, 500);
 }
 
 /* Every allocation in prepare, acquire and release fails in turn: each
