@@ -12,8 +12,10 @@
  * before h2o reads any body. A good head is left in the socket's input
  * buffer and the socket handed to h2o_http1_accept, which parses what is
  * already buffered at once; HTTP/2 (ALPN "h2", or the h2c preface, which is
- * a well-formed head for head_scan and which h2o's HTTP/1 code switches on)
- * goes to h2o unchanged.
+ * a well-formed head for head_scan) goes to h2o_http2_accept unchanged.
+ * This is the only way into h2c: h2o's HTTP/1 code neither upgrades on
+ * `Upgrade: h2c` nor switches on a preface after the first head
+ * (globalconf.http1.upgrade_to_http2 is off, http_server.c).
  *
  * Only the first head: later heads on a keep-alive connection are read by
  * h2o, and checked in the request handler (http_server.c). One timer
@@ -29,6 +31,9 @@
 
 #include <stdio.h>
 #include <string.h>
+
+/* The start of the HTTP/2 connection preface. */
+#define H2C_PREFACE "PRI * HTTP/2.0\r\n\r\n"
 
 /* A connection between accept and the hand-over to h2o (sock->data). */
 struct first_head {
@@ -100,8 +105,13 @@ static void examine(struct first_head *fh)
     case HEAD_PARTIAL:
         return;
     case HEAD_COMPLETE:
+        /* The h2c preface ("prior knowledge", RFC 9113 section 3.3) is a
+         * well-formed head for the scanner; it goes to h2o's HTTP/2 code,
+         * which reads the rest of the preface from the buffer. h2o's own
+         * HTTP/1 code no longer switches on it (upgrade_to_http2 is off). */
         h2o_socket_read_stop(fh->sock);
-        hand_over(fh, false);
+        hand_over(fh, in->size >= sizeof(H2C_PREFACE) - 1 &&
+                          memcmp(in->bytes, H2C_PREFACE, sizeof(H2C_PREFACE) - 1) == 0);
         return;
     case HEAD_REJECT:
         reject(fh, &v);

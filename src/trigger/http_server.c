@@ -129,6 +129,20 @@ static struct verdict admit(const struct http_limits *l, h2o_req_t *req)
     return (struct verdict){0, NULL};
 }
 
+/* h2o 2.2 keeps an HTTP/1.1 connection open only without a `Connection`
+ * field or with `keep-alive` in it; RFC 9112 section 9.3 keeps it open
+ * unless `close` is there (e.g. `Connection: Upgrade` from an ignored h2c
+ * upgrade). */
+static void keep_http11_alive(h2o_req_t *req)
+{
+    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_CONNECTION, -1);
+    if (i < 0 || req->http1_is_persistent || req->conn->ctx->shutdown_requested)
+        return;
+    const h2o_iovec_t *v = &req->headers.entries[i].value;
+    if (!h2o_contains_token(v->base, v->len, H2O_STRLIT("close"), ','))
+        req->http1_is_persistent = 1;
+}
+
 static void send_error(h2o_req_t *req, int status, const char *body, bool close)
 {
     if (close)
@@ -369,6 +383,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     struct verdict v = {0, NULL};
     if (req->version < 0x200)
         v = check_http1_head(&s->config.limits, req);
+    if (req->version == 0x101)
+        keep_http11_alive(req);
     if (v.status == 0)
         v = admit(&s->config.limits, req);
     if (v.status != 0) {
@@ -557,6 +573,11 @@ int http_server_create(const struct http_server_config *config, struct http_serv
     s->globalconf.http1.req_timeout =
         l->header_timeout_ms < l->idle_timeout_ms ? l->header_timeout_ms : l->idle_timeout_ms;
     s->globalconf.http2.idle_timeout = l->idle_timeout_ms;
+    /* No h2c by `Upgrade:` (deprecated by RFC 9113 section 3.1; hyper, and
+     * so Spin, does not offer it either): such a request is served as the
+     * HTTP/1.1 request it is. h2c with prior knowledge is recognised on a
+     * connection's first bytes by accept_connection. */
+    s->globalconf.http1.upgrade_to_http2 = 0;
     s->globalconf.http2.graceful_shutdown_timeout = l->drain_timeout_ms;
     h2o_hostconf_t *host =
         h2o_config_register_host(&s->globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);

@@ -299,6 +299,67 @@ TEST(trigger_http, h2c_with_prior_knowledge)
     ASSERT_EQ_INT(stop(&s), 0);
 }
 
+/* An `Upgrade: h2c` request is served as the HTTP/1.1 request it is, first
+ * on a connection or not (docs/http.md, "h2c"): no 101, the connection
+ * stays HTTP/1.1 and keeps serving, and its head was checked like any
+ * other (the bad second head below is refused). */
+TEST(trigger_http, upgrade_h2c_is_ignored_first_or_later)
+{
+    struct srv s = start("");
+    static char out[65536];
+    bool closed;
+    const char upgrade[] = "GET /users/%d HTTP/1.1\r\nHost: a\r\n"
+                           "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+                           "HTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n";
+    char req[1024];
+    int n = snprintf(req, sizeof req, upgrade, 1);
+    n += snprintf(req + n, sizeof req - (size_t)n, upgrade, 2);
+    n += snprintf(req + n, sizeof req - (size_t)n,
+                  "GET /users/3 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+    raw(&s, req, (size_t)n, out, sizeof out, &closed);
+    ASSERT_TRUE(closed);
+    ASSERT_TRUE(strstr(out, " 101 ") == NULL);
+    const char *a = strstr(out, "spin-path-match-id: 1\n");
+    const char *b = strstr(out, "spin-path-match-id: 2\n");
+    const char *c = strstr(out, "spin-path-match-id: 3\n");
+    ASSERT_TRUE(a != NULL && b != NULL && c != NULL && a < b && b < c);
+    int ok = 0;
+    for (const char *p = out; (p = strstr(p, "HTTP/1.1 200 OK\r\n")) != NULL; p++)
+        ok++;
+    ASSERT_EQ_INT(ok, 3);
+    /* A later upgrade request with bad framing is refused, not switched. */
+    n = snprintf(req, sizeof req, upgrade, 1);
+    n += snprintf(req + n, sizeof req - (size_t)n,
+                  "POST /echo/ HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+                  "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n"
+                  "Content-Length: 3\r\nContent-Length: 5\r\n\r\nabcde");
+    raw(&s, req, (size_t)n, out, sizeof out, &closed);
+    ASSERT_TRUE(closed);
+    ASSERT_EQ_INT(status_of(out), 200);
+    const char *second = strstr(out + 1, "HTTP/1.1 ");
+    ASSERT_NOT_NULL(second);
+    ASSERT_EQ_INT(status_of(second), 400);
+    ASSERT_EQ_INT(stop(&s), 0);
+}
+
+/* The h2c preface starts HTTP/2 only as a connection's first bytes; after a
+ * request it is a malformed HTTP/1.1 request (400, closed). */
+TEST(trigger_http, h2c_preface_after_a_first_request_is_400)
+{
+    struct srv s = start("");
+    static char out[65536];
+    bool closed;
+    const char req[] = "GET /users/1 HTTP/1.1\r\nHost: a\r\n\r\n"
+                       "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    raw(&s, req, sizeof req - 1, out, sizeof out, &closed);
+    ASSERT_TRUE(closed);
+    ASSERT_EQ_INT(status_of(out), 200);
+    const char *second = strstr(out + 1, "HTTP/1.1 ");
+    ASSERT_NOT_NULL(second);
+    ASSERT_EQ_INT(status_of(second), 400);
+    ASSERT_EQ_INT(stop(&s), 0);
+}
+
 TEST(trigger_http, h2_over_tls_by_alpn)
 {
     need("curl");
