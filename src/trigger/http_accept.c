@@ -26,6 +26,7 @@
 
 #include "base/alloc.h"
 #include "base/assert.h"
+#include "base/log.h"
 #include "trigger/http_head.h"
 #include "trigger/http_status.h"
 
@@ -34,6 +35,7 @@
 
 /* The start of the HTTP/2 connection preface. */
 #define H2C_PREFACE "PRI * HTTP/2.0\r\n\r\n"
+#define WELL_KNOWN  "/.well-known/spin/"
 
 /* A connection between accept and the hand-over to h2o (sock->data). */
 struct first_head {
@@ -41,7 +43,8 @@ struct first_head {
     struct http_loop *loop;
     h2o_socket_t *sock;
     struct timeval connected_at;
-    char response[256]; /* a rejection, kept until written */
+    struct stream_claim claim; /* a body to stream, while 100 Continue is written */
+    char response[256];        /* a rejection, kept until written */
 };
 
 static void first_head_free(struct first_head *fh)
@@ -69,11 +72,63 @@ static void hand_over(struct first_head *fh, bool http2)
     struct http_loop *loop = fh->loop;
     h2o_socket_t *sock = fh->sock;
     struct timeval at = fh->connected_at;
+    struct stream_claim claim = fh->claim;
     first_head_free(fh);
-    if (http2)
+    if (http2) {
         h2o_http2_accept(&loop->accept_ctx, sock, at);
-    else
-        h2o_http1_accept(&loop->accept_ctx, sock, at);
+        return;
+    }
+    /* h2o parses the buffered head and runs the handler before returning,
+     * which takes the claim (stream_claim_take). */
+    loop->claim = claim;
+    h2o_http1_accept(&loop->accept_ctx, sock, at);
+    if (loop->claim.sock != NULL)
+        spry_log(SPRY_LOG_ERROR, "a request whose body was to be streamed did not reach the "
+                                 "handler at once (an h2o other than 2.2?)");
+    loop->claim.sock = NULL;
+}
+
+/*
+ * Streaming request bodies (docs/http.md): when the head's route goes to
+ * an executor that reads its body as it arrives, and the body is framed by
+ * a Content-Length within the limit or by chunked coding, the framing
+ * fields are renamed in the buffered head so that h2o sees no body, and the
+ * body is read by http_exchange.c instead. Anything else stays h2o's to
+ * read (and to refuse: 413 for a declared length over the limit, before
+ * reading it).
+ */
+static bool claim_body(struct first_head *fh, const struct head_verdict *v)
+{
+    const struct http_server *s = fh->loop->server;
+    h2o_buffer_t *in = fh->sock->input;
+    const char *target = in->bytes + v->target_at;
+    const char *q = memchr(target, '?', v->target_len);
+    size_t plen = q != NULL ? (size_t)(q - target) : v->target_len;
+    if (plen >= sizeof(WELL_KNOWN) - 1 && memcmp(target, WELL_KNOWN, sizeof(WELL_KNOWN) - 1) == 0)
+        return false;
+    struct http_match m;
+    if (s->config.router == NULL || http_router_match(s->config.router, target, plen, &m) != 0)
+        return false;
+    const struct http_executor *e = m.route->executor;
+    if (m.route->kind != HTTP_TARGET_COMPONENT || e == NULL || !e->stream_body)
+        return false;
+    struct body_framing f;
+    body_framing_of(in->bytes, v->length, s->config.limits.max_body_bytes, false, &f);
+    if (f.kind != BODY_LENGTH && f.kind != BODY_CHUNKED)
+        return false;
+    body_framing_of(in->bytes, v->length, s->config.limits.max_body_bytes, true, &f);
+    fh->claim = (struct stream_claim){fh->sock, v->length, f, 0};
+    return true;
+}
+
+static void on_continue_written(h2o_socket_t *sock, const char *err)
+{
+    struct first_head *fh = sock->data;
+    if (err != NULL) {
+        drop(fh);
+        return;
+    }
+    hand_over(fh, false);
 }
 
 static void on_rejection_written(h2o_socket_t *sock, const char *err)
@@ -110,8 +165,19 @@ static void examine(struct first_head *fh)
          * which reads the rest of the preface from the buffer. h2o's own
          * HTTP/1 code no longer switches on it (upgrade_to_http2 is off). */
         h2o_socket_read_stop(fh->sock);
-        hand_over(fh, in->size >= sizeof(H2C_PREFACE) - 1 &&
-                          memcmp(in->bytes, H2C_PREFACE, sizeof(H2C_PREFACE) - 1) == 0);
+        if (in->size >= sizeof(H2C_PREFACE) - 1 &&
+            memcmp(in->bytes, H2C_PREFACE, sizeof(H2C_PREFACE) - 1) == 0) {
+            hand_over(fh, true);
+            return;
+        }
+        if (claim_body(fh, &v) && fh->claim.framing.expect_continue && in->size == v.length) {
+            /* The client waits for this before sending the body (h2o would
+             * send it, but it no longer sees a body). */
+            static const h2o_iovec_t cont = {H2O_STRLIT("HTTP/1.1 100 Continue\r\n\r\n")};
+            h2o_socket_write(fh->sock, (h2o_iovec_t *)&cont, 1, on_continue_written);
+            return;
+        }
+        hand_over(fh, false);
         return;
     case HEAD_REJECT:
         reject(fh, &v);

@@ -270,7 +270,7 @@ static void peer_text(h2o_req_t *req, char *out, size_t cap)
 
 /* Copies the request off h2o into ex (loop thread). */
 static int fill_request(struct http_exchange *ex, h2o_req_t *req, const struct http_match *m,
-                        const char *client, bool tls)
+                        const char *client, bool tls, const struct stream_claim *claim)
 {
     struct spry_arena *a = &ex->arena;
     struct http_request *r = &ex->req;
@@ -305,9 +305,17 @@ static int fill_request(struct http_exchange *ex, h2o_req_t *req, const struct h
         rc = header_add(&hl, "host", 4, req->input.authority.base, req->input.authority.len);
     for (size_t i = 0; rc == 0 && i < req->headers.size; i++) {
         const h2o_header_t *h = &req->headers.entries[i];
+        if (claim != NULL &&
+            (h2o_memis(h->name->base, h->name->len, H2O_STRLIT(HEAD_STRIPPED_LENGTH)) ||
+             h2o_memis(h->name->base, h->name->len, H2O_STRLIT(HEAD_STRIPPED_CODING))))
+            continue; /* our renamed framing fields (http_body.h) */
         rc = header_add(&hl, h->name->base, h->name->len, h->value.base, h->value.len);
     }
-    if (rc == 0 && req->entity.base != NULL) {
+    if (rc == 0 && claim != NULL && claim->framing.kind == BODY_LENGTH) {
+        char len[24];
+        int n = snprintf(len, sizeof(len), "%llu", (unsigned long long)claim->framing.length);
+        rc = header_add(&hl, "content-length", 14, len, (size_t)n);
+    } else if (rc == 0 && req->entity.base != NULL) {
         char len[24];
         int n = snprintf(len, sizeof(len), "%zu", req->entity.len);
         rc = header_add(&hl, "content-length", 14, len, (size_t)n);
@@ -326,19 +334,23 @@ static int fill_request(struct http_exchange *ex, h2o_req_t *req, const struct h
         if (body == NULL)
             return SPRY_ENOMEM;
         memcpy(body, req->entity.base, req->entity.len);
-        r->body = body;
-        r->body_len = req->entity.len;
-    } else {
-        r->body = (const uint8_t *)"";
+        ex->copy = body;
+        ex->copy_len = req->entity.len;
     }
+    /* The body comes off the connection later (claim), or is here whole. */
+    ex->body_end = claim == NULL;
+    bool whole = ex->copy != NULL && !ex->executor->stream_body;
+    r->body = whole ? ex->copy : (const uint8_t *)"";
+    r->body_len = whole ? ex->copy_len : 0;
     return 0;
 }
 
-static void dispatch(struct http_loop *loop, h2o_req_t *req, const struct http_match *m)
+static void dispatch(struct http_loop *loop, h2o_req_t *req, const struct http_match *m,
+                     const struct stream_claim *claim)
 {
     struct http_server *s = loop->server;
     const struct http_executor *executor = m->route->executor;
-    if (executor == NULL || executor->handle == NULL) {
+    if (executor == NULL || executor->handle == NULL || (claim != NULL && !executor->stream_body)) {
         spry_log(SPRY_LOG_ERROR, "route '%s' has no executor", m->raw_route);
         send_error(req, 500, "Internal Server Error\n", false);
         return;
@@ -353,7 +365,8 @@ static void dispatch(struct http_loop *loop, h2o_req_t *req, const struct http_m
         send_error(req, 503, "Service Unavailable\n", false);
         return;
     }
-    int rc = fill_request(ex, req, m, client, req->conn->ctx == &loop->ctx && s->ssl_ctx != NULL);
+    int rc =
+        fill_request(ex, req, m, client, req->conn->ctx == &loop->ctx && s->ssl_ctx != NULL, claim);
     if (rc != 0) {
         exchange_release(ex);
         exchange_release(ex);
@@ -368,7 +381,7 @@ static void dispatch(struct http_loop *loop, h2o_req_t *req, const struct http_m
         send_error(req, 503, "Service Unavailable: request queue full\n", false);
         return;
     }
-    exchange_attach(ex, req);
+    exchange_attach(ex, req, claim);
 }
 
 struct spry_handler {
@@ -385,6 +398,10 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         v = check_http1_head(&s->config.limits, req);
     if (req->version == 0x101)
         keep_http11_alive(req);
+    /* A streamed body's request (http_accept.c) closes its connection
+     * unless the body is read whole (http_exchange.c). */
+    struct stream_claim taken;
+    const struct stream_claim *claim = stream_claim_take(loop, req, &taken);
     if (v.status == 0)
         v = admit(&s->config.limits, req);
     if (v.status != 0) {
@@ -406,7 +423,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         serve_static(req, &m.route->static_response);
         return 0;
     }
-    dispatch(loop, req, &m);
+    dispatch(loop, req, &m, claim);
     return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 struct srv {
@@ -789,5 +791,284 @@ TEST(trigger_http, tls_http1_rejects_bad_framing_on_first_and_later_heads)
         ASSERT_EQ_INT(status_of(last), 400);
         ASSERT_EQ_INT(status_of(out), i == 0 ? 400 : 200);
     }
+    ASSERT_EQ_INT(stop(&s), 0);
+}
+
+/* ---- streamed request bodies (the /stream executor) -------------------- */
+
+/* The test's body: a pattern no shorter period hides, and its FNV-1a 64
+ * (the /stream executor answers the same digest of what it read). */
+static uint8_t *pattern(size_t len)
+{
+    uint8_t *p = malloc(len);
+    ASSERT_NOT_NULL(p);
+    for (size_t i = 0; i < len; i++)
+        p[i] = (uint8_t)(i * 7 + i / 251 + (i >> 16));
+    return p;
+}
+
+static void expect_digest(const char *answer, const uint8_t *body, size_t len)
+{
+    uint64_t sum = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < len; i++)
+        sum = (sum ^ body[i]) * 0x100000001b3ull;
+    char want[96];
+    snprintf(want, sizeof want, "len=%zu sum=%016llx ", len, (unsigned long long)sum);
+    if (strstr(answer, want) == NULL)
+        test_fail_str(__FILE__, __LINE__, "answer", "digest", answer, want);
+}
+
+static int connect_to(const struct srv *s)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE_INT(fd, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)s->port);
+    a.sin_addr.s_addr = htonl(0x7f000001);
+    ASSERT_EQ_INT(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return fd;
+}
+
+static void send_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len > 0) {
+        ssize_t w = send(fd, p, len, MSG_NOSIGNAL);
+        ASSERT_TRUE(w > 0);
+        p += w;
+        len -= (size_t)w;
+    }
+}
+
+/* Reads into out (NUL-terminated) until `needle` appears, the peer closes
+ * or 5 s pass without data; returns whether the needle was seen. */
+static bool recv_until(int fd, char *out, size_t cap, size_t *n, const char *needle)
+{
+    for (;;) {
+        out[*n] = '\0';
+        if (strstr(out, needle) != NULL)
+            return true;
+        ssize_t r = recv(fd, out + *n, cap - 1 - *n, 0);
+        if (r <= 0 || *n + (size_t)r >= cap - 1)
+            return false;
+        *n += (size_t)r;
+    }
+}
+
+/* The outcome the /stream executor recorded, once it starts with `want`
+ * (polled: the executor may still be finishing). */
+static void expect_last_stream(const struct srv *s, const char *want)
+{
+    char out[512];
+    for (int i = 0; i < 250; i++) {
+        curl(s, "", "/stream-last", out, sizeof out);
+        if (strncmp(out, want, strlen(want)) == 0)
+            return;
+        struct timespec ts = {0, 20 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    test_fail_str(__FILE__, __LINE__, "last stream outcome", "want", out, want);
+}
+
+TEST(trigger_http, streamed_body_arrives_whole_in_small_reads)
+{
+    need("curl");
+    const size_t len = 3u * 1024 * 1024 + 17;
+    uint8_t *body = pattern(len);
+    char path[512], cmd[2048], out[4096];
+    snprintf(path, sizeof path, "%s/body.bin", test_tmpdir());
+    FILE *f = fopen(path, "wb");
+    ASSERT_NOT_NULL(f);
+    ASSERT_EQ_INT((int)fwrite(body, 1, len, f), (int)len);
+    fclose(f);
+    struct srv s = start("");
+    static const char *const modes[] = {"", "-H 'Transfer-Encoding: chunked'",
+                                        "--http2-prior-knowledge", "-H 'Expect: 100-continue'"};
+    static const char *const versions[] = {"200 1.1", "200 1.1", "200 2", "200 1.1"};
+    for (int i = 0; i < 4; i++) {
+        snprintf(cmd, sizeof cmd,
+                 "curl -s --max-time 20 %s --data-binary @%s -w '\\n%%{http_code} "
+                 "%%{http_version}' 'http://127.0.0.1:%d/stream/x?piece=1000'",
+                 modes[i], path, s.port);
+        run(cmd, out, sizeof out);
+        expect_digest(out, body, len);
+        ASSERT_EQ_STR(last_line(out), versions[i]);
+        unsigned long long reads = 0;
+        ASSERT_TRUE(sscanf(strstr(out, "reads="), "reads=%llu", &reads) == 1);
+        ASSERT_TRUE(reads >= len / 1000); /* read in pieces, as asked */
+    }
+    free(body);
+    ASSERT_EQ_INT(stop(&s), 0);
+}
+
+/* The executor sees the body's first bytes while the client still holds
+ * back the rest: the server did not wait for the whole body. Then the
+ * connection carries a next request (the body was read to its end). */
+static void stream_while_sending(bool chunked)
+{
+    struct srv s = start("");
+    const size_t len = 4u * 1024 * 1024, first = 64 * 1024;
+    uint8_t *body = pattern(len);
+    int fd = connect_to(&s);
+    char head[256];
+    int hl = snprintf(head, sizeof head,
+                      "POST /stream/x?progress=1&piece=1000 HTTP/1.1\r\nHost: a\r\n%s\r\n",
+                      chunked ? "Transfer-Encoding: chunked\r\n" : "Content-Length: 4194304\r\n");
+    send_all(fd, head, (size_t)hl);
+    char size[32];
+    if (chunked) {
+        int k = snprintf(size, sizeof size, "%zx\r\n", first);
+        send_all(fd, size, (size_t)k);
+    }
+    send_all(fd, body, first);
+    static char out[1 << 16];
+    size_t n = 0;
+    ASSERT_TRUE(recv_until(fd, out, sizeof out, &n, "first="));
+    ASSERT_EQ_INT(status_of(out), 200);
+    /* Only now the rest of the body, in chunks of 100000 when chunked. */
+    for (size_t off = first; off < len;) {
+        size_t k = chunked && len - off > 100000 ? 100000 : len - off;
+        if (chunked) {
+            send_all(fd, "\r\n", 2);
+            int m = snprintf(size, sizeof size, "%zx\r\n", k);
+            send_all(fd, size, (size_t)m);
+        }
+        send_all(fd, body + off, k);
+        off += k;
+    }
+    if (chunked)
+        send_all(fd, "\r\n0\r\nX-T: 1\r\n\r\n", 15);
+    const char next[] = "GET /users/5 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+    send_all(fd, next, sizeof next - 1);
+    ASSERT_TRUE(recv_until(fd, out, sizeof out, &n, "spin-path-match-id: 5\n"));
+    expect_digest(out, body, len);
+    const char *second = strstr(strstr(out, "len="), "HTTP/1.1 ");
+    ASSERT_NOT_NULL(second);
+    ASSERT_EQ_INT(status_of(second), 200);
+    close(fd);
+    free(body);
+    ASSERT_EQ_INT(stop(&s), 0);
+}
+
+TEST(trigger_http, streamed_body_is_read_while_the_client_sends_it)
+{
+    stream_while_sending(false);
+    stream_while_sending(true);
+}
+
+TEST(trigger_http, client_abort_mid_body_fails_the_read)
+{
+    struct srv s = start("--workers 1");
+    int fd = connect_to(&s);
+    const char head[] = "POST /stream/x?progress=1 HTTP/1.1\r\nHost: a\r\n"
+                        "Content-Length: 1000000\r\n\r\n";
+    send_all(fd, head, sizeof head - 1);
+    uint8_t *body = pattern(5000);
+    send_all(fd, body, 5000);
+    free(body);
+    static char out[4096];
+    size_t n = 0;
+    ASSERT_TRUE(recv_until(fd, out, sizeof out, &n, "first="));
+    close(fd); /* mid-body */
+    expect_last_stream(&s, "error=SPRY_EIO");
+    ASSERT_EQ_INT(stop(&s), 0);
+}
+
+TEST(trigger_http, deadline_interrupts_a_read_waiting_for_the_body)
+{
+    struct srv s = start("--workers 1 --timeout 300");
+    int fd = connect_to(&s);
+    const char head[] = "POST /stream/x HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000\r\n\r\n"
+                        "only the start";
+    send_all(fd, head, sizeof head - 1);
+    static char out[4096];
+    size_t n = 0;
+    ASSERT_TRUE(recv_until(fd, out, sizeof out, &n, "deadline expired"));
+    ASSERT_EQ_INT(status_of(out), 504);
+    ASSERT_TRUE(strstr(out, "Connection: close\r\n") != NULL);
+    close(fd);
+    expect_last_stream(&s, "error=SPRY_EINTERRUPTED");
+    ASSERT_EQ_INT(stop(&s), 0);
+}
+
+TEST(trigger_http, streamed_body_limits_and_framing_errors)
+{
+    static char out[1 << 16];
+    bool closed;
+    /* A declared length over the limit: h2o's 413 before any body byte. */
+    const char big[] = "POST /stream/x HTTP/1.1\r\nHost: a\r\nContent-Length: 100001\r\n\r\n";
+    expect_rejected(big, sizeof big - 1, 413, "--max-body 100000");
+    /* A chunk size that passes the limit: 413 before its data. */
+    struct srv s = start("--max-body 100000");
+    const char chunk[] = "POST /stream/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                         "10\r\n0123456789abcdef\r\n186a0\r\n";
+    raw(&s, chunk, sizeof chunk - 1, out, sizeof out, &closed);
+    ASSERT_EQ_INT(status_of(out), 413);
+    ASSERT_TRUE(closed);
+    /* The same while the executor reads: its read fails. */
+    int fd = connect_to(&s);
+    const char part[] = "POST /stream/x?progress=1 HTTP/1.1\r\nHost: a\r\n"
+                        "Transfer-Encoding: chunked\r\n\r\n10\r\n0123456789abcdef\r\n";
+    send_all(fd, part, sizeof part - 1);
+    size_t n = 0;
+    ASSERT_TRUE(recv_until(fd, out, sizeof out, &n, "first=16"));
+    send_all(fd, "186a0\r\n", 7);
+    expect_last_stream(&s, "error=SPRY_ETOOBIG");
+    close(fd);
+    /* Broken chunked framing (a bare LF after the size): 400, closed. */
+    const char bad[] = "POST /stream/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                       "5\nhello\r\n0\r\n\r\n";
+    raw(&s, bad, sizeof bad - 1, out, sizeof out, &closed);
+    ASSERT_EQ_INT(status_of(out), 400);
+    ASSERT_TRUE(closed);
+    /* An empty body and a zero-length chunked body end at once, and the
+     * connection goes on. */
+    const char empty[] = "POST /stream/a HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n"
+                         "GET /users/2 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+    raw(&s, empty, sizeof empty - 1, out, sizeof out, &closed);
+    ASSERT_TRUE(strstr(out, "len=0 ") != NULL && strstr(out, "spin-path-match-id: 2\n") != NULL);
+    const char zero[] = "POST /stream/a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        "0\r\n\r\nGET /users/3 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+    raw(&s, zero, sizeof zero - 1, out, sizeof out, &closed);
+    ASSERT_TRUE(strstr(out, "len=0 ") != NULL && strstr(out, "spin-path-match-id: 3\n") != NULL);
+    ASSERT_TRUE(closed);
+    ASSERT_EQ_INT(stop(&s), 0);
+}
+
+/* A slow reader holds the client back: the server reads the body only as
+ * fast as the executor reads it (a window of 256 KiB, then TCP flow
+ * control), so a client pushing 40 MiB stalls after the socket buffers
+ * and that window fill, long before its last byte. */
+TEST(trigger_http, slow_reader_holds_back_the_client)
+{
+    struct srv s = start("--max-body 67108864 --timeout 3000");
+    const size_t len = 40u * 1024 * 1024;
+    uint8_t *body = pattern(len);
+    int fd = connect_to(&s);
+    char head[256];
+    int hl = snprintf(head, sizeof head,
+                      "POST /stream/x?progress=1&piece=1000&sleep=100 HTTP/1.1\r\nHost: a\r\n"
+                      "Content-Length: %zu\r\n\r\n",
+                      len);
+    send_all(fd, head, (size_t)hl);
+    size_t sent = 0;
+    while (sent < len) {
+        ssize_t w = send(fd, body + sent, len - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w > 0) {
+            sent += (size_t)w;
+            continue;
+        }
+        ASSERT_TRUE(errno == EAGAIN || errno == EWOULDBLOCK);
+        struct pollfd p = {fd, POLLOUT, 0};
+        if (poll(&p, 1, 500) == 0)
+            break; /* no room for half a second: the server stopped reading */
+    }
+    ASSERT_TRUE(sent < len / 2);
+    close(fd);
+    free(body);
+    expect_last_stream(&s, "error=");
     ASSERT_EQ_INT(stop(&s), 0);
 }
