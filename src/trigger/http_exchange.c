@@ -490,15 +490,10 @@ static void on_deadline(h2o_timeout_entry_t *entry)
  * next request once the body ended. The socket is read with our callback
  * while the window has room and stopped while it is full (the client's TCP
  * window then fills: flow control). h2o uses sock->data for its connection,
- * so ours is found through sock->on_close, borrowed while we read (h2o
- * disposes the request, which gives it back, before closing the socket).
+ * so ours is found through the connection's guard (http1_guard_of), which
+ * points to the exchange while we read (h2o disposes the request, which
+ * stops the reading, before it closes the socket).
  */
-
-static void body_sock_closed(void *data)
-{
-    struct http_exchange *ex = data; /* not reached: the dispose hook came first */
-    ex->saved_close_cb(ex->saved_close_data);
-}
 
 static void stop_body_reading(struct http_exchange *ex)
 {
@@ -506,8 +501,9 @@ static void stop_body_reading(struct http_exchange *ex)
     if (sock == NULL)
         return;
     h2o_socket_read_stop(sock);
-    sock->on_close.cb = ex->saved_close_cb;
-    sock->on_close.data = ex->saved_close_data;
+    struct http1_guard *g = http1_guard_of(sock);
+    if (g != NULL)
+        g->stream = NULL;
     ex->body_sock = NULL;
 }
 
@@ -582,7 +578,7 @@ static void body_feed(struct http_exchange *ex)
 
 static void on_body_read(h2o_socket_t *sock, const char *err)
 {
-    struct http_exchange *ex = sock->on_close.data;
+    struct http_exchange *ex = http1_guard_of(sock)->stream;
     if (err == NULL) {
         body_feed(ex);
         return;
@@ -627,12 +623,13 @@ static void own_request_strings(h2o_req_t *req)
 const struct stream_claim *stream_claim_take(struct http_loop *loop, h2o_req_t *req,
                                              struct stream_claim *out)
 {
-    if (loop->claim.sock == NULL || req->version >= 0x200 ||
-        req->conn->callbacks->get_socket == NULL ||
-        req->conn->callbacks->get_socket(req->conn) != loop->claim.sock)
+    h2o_socket_t *claimed = loop->claim.sock;
+    loop->claim.sock = NULL; /* this request's, or left by a head h2o refused */
+    if (claimed == NULL || req->version >= 0x200 || req->conn->callbacks->get_socket == NULL ||
+        req->conn->callbacks->get_socket(req->conn) != claimed)
         return NULL;
     *out = loop->claim;
-    loop->claim.sock = NULL;
+    out->sock = claimed;
     /* Until the body was read whole, what follows the head on the
      * connection is not known to be a request head. */
     out->keep_alive = req->http1_is_persistent;
@@ -673,17 +670,15 @@ void exchange_attach(struct http_exchange *ex, h2o_req_t *req, const struct stre
     pthread_mutex_lock(&ex->mu);
     ex->h2o_req = req;
     pthread_mutex_unlock(&ex->mu);
-    if (claim != NULL) {
+    struct http1_guard *g = claim != NULL ? http1_guard_of(claim->sock) : NULL;
+    if (g != NULL) {
         h2o_socket_t *sock = claim->sock;
         ex->body_sock = sock;
         ex->body_head_len = claim->head_len;
         req->http1_is_persistent = claim->keep_alive; /* pump closes if the body is not read */
         body_decoder_init(&ex->body_dec, &claim->framing,
                           ex->loop->server->config.limits.max_body_bytes);
-        ex->saved_close_cb = sock->on_close.cb;
-        ex->saved_close_data = sock->on_close.data;
-        sock->on_close.cb = body_sock_closed;
-        sock->on_close.data = ex;
+        g->stream = ex;
         body_feed(ex);
     }
     /* The worker may have run already: nothing could be posted while

@@ -25,10 +25,10 @@
  * and reads the body with http_exchange_read_body while the client sends
  * it: for HTTP/1 the server reads the socket only as fast as the executor
  * reads (at most 256 KiB wait in the exchange), so a body of any size up to
- * max_body_bytes passes without being held whole. (HTTP/2 bodies, and
- * HTTP/1 requests after the first on a keep-alive connection, are still
- * received whole by h2o 2.2 before dispatch; read_body serves them the
- * same way. docs/http.md, "Streaming request bodies".) Without the flag
+ * max_body_bytes passes without being held whole. (HTTP/2 bodies, and a
+ * later HTTP/1 request with `Expect: 100-continue`, are still received
+ * whole by h2o 2.2 before dispatch; read_body serves them the same way.
+ * docs/http.md, "Streaming request bodies".) Without the flag
  * req.body holds the whole body, and read_body reads it too.
  *
  * Ending. handle returns 0 after http_exchange_finish, or an error code:

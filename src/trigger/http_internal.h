@@ -46,6 +46,31 @@ struct stream_claim {
     int keep_alive; /* h2o's persistence for the request, until the body is read */
 };
 
+/* A later head refused before h2o parsed it: h2o parses a stand-in head
+ * instead, and the handler answers with this (http1_request_seen). */
+struct head_refusal {
+    h2o_socket_t *sock; /* NULL: none */
+    int status;
+    const char *why;
+};
+
+/*
+ * Every HTTP/1 connection from the hand-over to h2o until its socket
+ * closes (found through sock->on_close, which it wraps): between requests
+ * it puts its own read callback in front of h2o's, so that each later head
+ * is checked with head_scan before h2o parses it (http_accept.c).
+ */
+struct http1_guard {
+    struct http_loop *loop;
+    h2o_socket_t *sock;
+    void (*close_cb)(void *); /* the socket's on_close, called after ours */
+    void *close_data;
+    h2o_timeout_entry_t wrap;     /* loop->wrap_timeout: put our callback back */
+    size_t head_len;              /* the current request's head, at the buffer's start */
+    bool wait_head;               /* between requests: the next head is not checked yet */
+    struct http_exchange *stream; /* the exchange reading its body off this socket */
+};
+
 struct http_loop {
     struct http_server *server;
     pthread_t thread;
@@ -61,7 +86,10 @@ struct http_loop {
     h2o_timeout_t head_timeout;           /* header_timeout_ms: handshake + first head */
     atomic_size_t connections;
     atomic_bool stop;
-    struct stream_claim claim; /* loop thread only */
+    struct stream_claim claim;    /* loop thread only */
+    struct head_refusal refusal;  /* loop thread only */
+    h2o_timeout_t wrap_timeout;   /* zero: runs in the loop pass that armed it */
+    h2o_socket_cb h2o_http1_read; /* h2o's HTTP/1 read callback (learned at start) */
 };
 
 struct http_server {
@@ -114,8 +142,6 @@ struct http_exchange {
     h2o_socket_t *body_sock; /* while the body is read off the connection */
     size_t body_head_len;
     struct body_decoder body_dec;
-    void (*saved_close_cb)(void *);
-    void *saved_close_data;
     h2o_generator_t generator;
     h2o_timeout_entry_t deadline;
     h2o_multithread_message_t msg;
@@ -149,6 +175,15 @@ void workers_destroy(struct http_workers *w);
 /* http_accept.c: takes the accepted socket; hands it to h2o after the TLS
  * handshake and, for HTTP/1, a first request head that head_scan passed. */
 void accept_connection(struct http_loop *loop, h2o_socket_t *sock);
+/* Loop start, after the context exists: learns h2o's HTTP/1 read callback
+ * and arms the zero timer the guards use. */
+void accept_init_loop(struct http_loop *loop);
+/* The guard of an HTTP/1 request's socket, or NULL. */
+struct http1_guard *http1_guard_of(h2o_socket_t *sock);
+/* Every HTTP/1 request, first thing in the handler: returns the status of
+ * a refused later head (with *why), else 0 and watches the request's end
+ * to check the next head before h2o parses it. */
+int http1_request_seen(struct http_loop *loop, h2o_req_t *req, const char **why);
 
 /* Response fields the server writes itself (from the content length and
  * the protocol); a static response or an executor cannot set them. */

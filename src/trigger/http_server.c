@@ -394,8 +394,13 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     struct http_server *s = ((struct spry_handler *)self)->server;
     struct http_loop *loop = H2O_STRUCT_FROM_MEMBER(struct http_loop, ctx, req->conn->ctx);
     struct verdict v = {0, NULL};
-    if (req->version < 0x200)
-        v = check_http1_head(&s->config.limits, req);
+    if (req->version < 0x200) {
+        /* A later head refused before h2o parsed it (http_accept.c), or
+         * the check of this one. */
+        v.status = http1_request_seen(loop, req, &v.body);
+        if (v.status == 0)
+            v = check_http1_head(&s->config.limits, req);
+    }
     if (req->version == 0x101)
         keep_http11_alive(req);
     /* A streamed body's request (http_accept.c) closes its connection
@@ -512,6 +517,7 @@ static void init_loop_context(struct http_loop *loop)
     h2o_multithread_register_receiver(loop->ctx.queue, &loop->control, on_control);
     h2o_timeout_init(loop->ctx.loop, &loop->deadline, s->config.limits.request_timeout_ms);
     h2o_timeout_init(loop->ctx.loop, &loop->head_timeout, s->config.limits.header_timeout_ms);
+    accept_init_loop(loop); /* last: its zero timer runs after the others */
     loop->listener =
         h2o_evloop_socket_create(loop->ctx.loop, loop->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
     loop->listen_fd = -1;
