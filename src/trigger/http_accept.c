@@ -124,14 +124,17 @@ struct http1_guard *http1_guard_of(h2o_socket_t *sock)
 static bool claim_body(struct http_loop *loop, h2o_socket_t *sock, char *head,
                        const struct head_verdict *v, bool later);
 
-/* Replaces buf[at, size) by a head h2o parses without complaint, at least
- * as long as what it replaces (h2o may remember how much of a partial head
- * it has looked at already). */
+/* Replaces buf[at, size) by a head h2o parses without complaint. h2o may
+ * remember how much of a partial head it looked at already (less than
+ * H2O_MAX_REQLEN, or it would have refused it): the stand-in is as long as
+ * what it replaces, up to just under that. */
 static void stand_in(h2o_socket_t *sock, size_t at)
 {
     static const char start[] = "GET / HTTP/1.1\r\nx-spry-refused: ";
     h2o_buffer_t *in = sock->input;
     size_t old = in->size - at;
+    if (old > H2O_MAX_REQLEN - 1)
+        old = H2O_MAX_REQLEN - 1;
     size_t pad = old > sizeof(start) + 3 ? old - (sizeof(start) - 1) - 4 : 1;
     size_t total = (sizeof(start) - 1) + pad + 4;
     in->size = at;
