@@ -159,12 +159,14 @@ static bool check_next_head(struct http1_guard *g, size_t at)
         return false;
     case HEAD_COMPLETE:
         g->head_len = v.length;
+        g->head_known = true;
         claim_body(loop, g->sock, in->bytes + at, &v, true);
         return true;
     case HEAD_REJECT:
         loop->refusal = (struct head_refusal){g->sock, v.status, v.why};
         stand_in(g->sock, at);
         g->head_len = in->size - at;
+        g->head_known = true;
         return true;
     }
     return false;
@@ -233,12 +235,16 @@ int http1_request_seen(struct http_loop *loop, h2o_req_t *req, const char **why)
         return loop->refusal.status;
     }
     struct http1_guard *g = sock != NULL ? http1_guard_of(sock) : NULL;
-    struct head_verdict v;
-    if (g != NULL && head_scan(sock->input->bytes, sock->input->size, &loop->server->config.limits,
-                               &v) != HEAD_COMPLETE)
-        g = NULL; /* check_http1_head refuses it */
+    if (g != NULL && !g->head_known) { /* not seen before h2o parsed it: find its end */
+        struct head_verdict v;
+        if (head_scan(sock->input->bytes, sock->input->size, &loop->server->config.limits, &v) ==
+            HEAD_COMPLETE)
+            g->head_len = v.length;
+        else
+            g = NULL; /* check_http1_head refuses it */
+    }
     if (g != NULL) {
-        g->head_len = v.length;
+        g->head_known = false;
         struct ended_link *l = h2o_mem_alloc_shared(&req->pool, sizeof(*l), request_ended);
         l->guard = g;
         l->req = req;
@@ -266,6 +272,7 @@ static void hand_over(struct first_head *fh, bool http2)
     g->loop = loop;
     g->sock = sock;
     g->head_len = head_len;
+    g->head_known = true;
     g->wrap.cb = on_wrap;
     g->close_cb = sock->on_close.cb;
     g->close_data = sock->on_close.data;

@@ -67,6 +67,7 @@ struct http1_guard {
     void *close_data;
     h2o_timeout_entry_t wrap;     /* loop->wrap_timeout: put our callback back */
     size_t head_len;              /* the current request's head, at the buffer's start */
+    bool head_known;              /* head_len is of the head h2o parses next (we scanned it) */
     bool wait_head;               /* between requests: the next head is not checked yet */
     struct http_exchange *stream; /* the exchange reading its body off this socket */
 };
