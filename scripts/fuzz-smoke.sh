@@ -22,9 +22,9 @@ seconds=${FUZZ_SECONDS:-60}
 # Percent of the total budget per harness (they add up to 100). Every
 # harness is there for a parser or an interface guests and users reach;
 # the engine's two keep the largest shares.
-declare -A percent=([decode]=16 [run]=16 [toml]=8 [wasi]=9 [wagi]=6 [manifest]=7
-                    [http_head]=5 [component]=10 [canon]=8 [wit]=5 [wasip2]=8 [outbound]=2)
-harnesses="decode run toml wasi wagi manifest http_head component canon wit wasip2 outbound"
+declare -A percent=([decode]=15 [run]=15 [toml]=8 [wasi]=9 [wagi]=6 [manifest]=7 [http_head]=4
+                    [http_body]=3 [component]=10 [canon]=8 [wit]=5 [wasip2]=8 [outbound]=2)
+harnesses="decode run toml wasi wagi manifest http_head http_body component canon wit wasip2 outbound"
 declare -A share
 total=0
 for h in $harnesses; do
@@ -80,6 +80,13 @@ for h in $harnesses; do
         printf '\0GET / HTTP/1.1\r\nHost: a\r\n\r\n' >"$work/corpus/get"
         printf '\0POST /x?y HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\nabc' >"$work/corpus/post"
         printf '\377\r\nGET / HTTP/1.0\r\nA: b\r\n c\r\nB:\td\n\r\n' >"$work/corpus/odd"
+    elif [ "$h" = http_body ]; then
+        # Byte 0: bit 0 chunked, bit 1 a 64-byte limit, the rest the slicing;
+        # byte 1: the length of a length body.
+        mkdir -p "$work/corpus"
+        printf '\1\0005\r\nhello\r\n1;e=f\r\n!\r\n0\r\nT: t\r\n\r\nGET' >"$work/corpus/chunked"
+        printf '\0\005helloGET / HTTP/1.1\r\n' >"$work/corpus/length"
+        printf '\3\000ffffffff\r\n' >"$work/corpus/big"
     else cp -r "$corpus" "$work/corpus"; fi
     t=${share[$h]}
     [ "$t" -lt 1 ] && t=1

@@ -15,20 +15,26 @@
 #include "base/log.h"
 #include "trigger/http_status.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /* The worker blocks in http_exchange_write while this much is pending. */
 #define PENDING_MAX (256u * 1024)
+/* At most this much of a streamed request body waits for the worker. */
+#define BODY_WINDOW (256u * 1024)
 
 static void exchange_free(struct http_exchange *ex)
 {
     spry_buf_fini(&ex->head);
     spry_buf_fini(&ex->pending);
     spry_buf_fini(&ex->sending);
+    spry_buf_fini(&ex->window);
     spry_arena_fini(&ex->arena);
     pthread_mutex_destroy(&ex->mu);
     pthread_cond_destroy(&ex->space);
+    pthread_cond_destroy(&ex->body_cv);
     atomic_fetch_sub(&ex->loop->server->active, 1);
     spry_free(ex);
 }
@@ -96,6 +102,85 @@ bool http_exchange_cancelled(const struct http_exchange *ex)
     pthread_mutex_unlock(&m->mu);
     return c;
 }
+
+/* ---- worker side: the request body ---------------------------------- */
+
+static bool body_ready_locked(const struct http_exchange *ex)
+{
+    return ex->body_err != 0 || ex->cancelled || ex->copy_off < ex->copy_len ||
+           ex->window_off < ex->window.len || ex->body_end;
+}
+
+ssize_t http_exchange_read_body(struct http_exchange *ex, void *buf, size_t len)
+{
+    pthread_mutex_lock(&ex->mu);
+    while (!body_ready_locked(ex))
+        pthread_cond_wait(&ex->body_cv, &ex->mu);
+    ssize_t n;
+    if (ex->body_err != 0) {
+        n = ex->body_err;
+    } else if (ex->cancelled) {
+        n = SPRY_EINTERRUPTED;
+    } else if (ex->copy_off < ex->copy_len) {
+        size_t k = ex->copy_len - ex->copy_off < len ? ex->copy_len - ex->copy_off : len;
+        memcpy(buf, ex->copy + ex->copy_off, k);
+        ex->copy_off += k;
+        n = (ssize_t)k;
+    } else if (ex->window_off < ex->window.len) {
+        size_t k = ex->window.len - ex->window_off < len ? ex->window.len - ex->window_off : len;
+        memcpy(buf, ex->window.data + ex->window_off, k);
+        ex->window_off += k;
+        n = (ssize_t)k;
+        /* The loop stopped reading for want of room: once half the
+         * window is free, have it read on. */
+        if (ex->body_blocked && ex->window.len - ex->window_off <= BODY_WINDOW / 2) {
+            ex->body_blocked = false;
+            post_locked(ex);
+        }
+    } else {
+        n = 0; /* body_end */
+    }
+    if (len == 0 && n > 0)
+        n = 0;
+    unlock_post(ex);
+    return n;
+}
+
+bool http_exchange_body_ready(struct http_exchange *ex)
+{
+    pthread_mutex_lock(&ex->mu);
+    bool r = body_ready_locked(ex);
+    pthread_mutex_unlock(&ex->mu);
+    return r;
+}
+
+int http_exchange_wait_body(struct http_exchange *ex, int64_t timeout_ms)
+{
+    struct timespec until;
+    if (timeout_ms >= 0) {
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += (time_t)(timeout_ms / 1000);
+        until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+    }
+    int rc = 0;
+    pthread_mutex_lock(&ex->mu);
+    while (!body_ready_locked(ex)) {
+        if (timeout_ms < 0) {
+            pthread_cond_wait(&ex->body_cv, &ex->mu);
+        } else if (pthread_cond_timedwait(&ex->body_cv, &ex->mu, &until) == ETIMEDOUT) {
+            rc = body_ready_locked(ex) ? 0 : SPRY_ETIMEOUT;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&ex->mu);
+    return rc;
+}
+
+/* ---- worker side: the response ---------------------------------------- */
 
 static bool text_ok(const char *s)
 {
@@ -299,6 +384,7 @@ void exchange_skip(struct http_exchange *ex)
 /* ---- loop side -------------------------------------------------------- */
 
 static void pump(struct http_exchange *ex);
+static void body_feed(struct http_exchange *ex);
 
 static void on_proceed(h2o_generator_t *gen, h2o_req_t *req)
 {
@@ -348,6 +434,12 @@ static void pump(struct http_exchange *ex)
     }
     bool start = !ex->head_sent;
     ex->head_sent = true;
+    /* A body we read ourselves and did not read to its end leaves the
+     * connection with bytes that are not a request head: close it after
+     * this response (its head may have said keep-alive; a server may close
+     * after any response). */
+    if ((ex->abort || ex->finished) && !ex->body_end)
+        req->http1_is_persistent = 0;
     if (ex->abort) {
         ex->final_sent = true;
         pthread_mutex_unlock(&ex->mu);
@@ -392,6 +484,7 @@ void exchange_on_message(h2o_multithread_receiver_t *receiver, h2o_linklist_t *m
         pthread_mutex_lock(&ex->mu);
         ex->msg_pending = false;
         pthread_mutex_unlock(&ex->mu);
+        body_feed(ex);
         pump(ex);
         exchange_release(ex);
     }
@@ -405,6 +498,30 @@ static void interrupt_locked(struct http_exchange *ex)
         ex->executor->interrupt(ex->executor->data, ex->user);
 }
 
+/* Cancels the exchange and answers `status` with `msg` in its place (or
+ * breaks the response off if its head went out already); mu held, the
+ * caller pumps. */
+static void cancel_with_locked(struct http_exchange *ex, uint16_t status, const char *msg)
+{
+    ex->cancelled = true;
+    pthread_cond_broadcast(&ex->space);
+    pthread_cond_broadcast(&ex->body_cv);
+    interrupt_locked(ex);
+    if (!ex->head_sent) {
+        /* Nothing reached the client yet: the answer is a clean error. */
+        ex->started = true;
+        ex->status = status;
+        ex->content_length = (int64_t)strlen(msg);
+        spry_buf_reset(&ex->head);
+        spry_buf_append(&ex->head, "content-type\0text/plain", 24);
+        spry_buf_reset(&ex->pending);
+        spry_buf_append(&ex->pending, msg, strlen(msg));
+        ex->finished = true;
+    } else {
+        ex->abort = true;
+    }
+}
+
 static void on_deadline(h2o_timeout_entry_t *entry)
 {
     struct http_exchange *ex = H2O_STRUCT_FROM_MEMBER(struct http_exchange, deadline, entry);
@@ -413,27 +530,168 @@ static void on_deadline(h2o_timeout_entry_t *entry)
         pthread_mutex_unlock(&ex->mu);
         return;
     }
-    ex->cancelled = true;
-    pthread_cond_broadcast(&ex->space);
-    interrupt_locked(ex);
-    if (!ex->head_sent) {
-        /* Nothing reached the client yet: the answer is a clean 504. */
-        static const char msg[] = "Gateway Timeout: the request deadline expired\n";
-        ex->started = true;
-        ex->status = 504;
-        ex->content_length = (int64_t)sizeof(msg) - 1;
-        spry_buf_reset(&ex->head);
-        spry_buf_append(&ex->head, "content-type\0text/plain", 24);
-        spry_buf_reset(&ex->pending);
-        spry_buf_append(&ex->pending, msg, sizeof(msg) - 1);
-        ex->finished = true;
-    } else {
-        ex->abort = true;
-    }
+    cancel_with_locked(ex, 504, "Gateway Timeout: the request deadline expired\n");
     pthread_mutex_unlock(&ex->mu);
     spry_log(SPRY_LOG_WARN, "component '%s': %s %s passed its deadline", component_of(ex),
              ex->req.method, ex->req.path);
     pump(ex);
+}
+
+/* ---- loop side: reading a request body off the connection -------------
+ *
+ * For a claimed request (stream_claim_take) h2o saw a head without framing
+ * fields and will not read the body; we do, from the bytes after the head
+ * in the socket's input buffer: body_decode moves them into the window and
+ * they are cut out of the buffer, so what remains after the head is the
+ * next request once the body ended. The socket is read with our callback
+ * while the window has room and stopped while it is full (the client's TCP
+ * window then fills: flow control). h2o uses sock->data for its connection,
+ * so ours is found through the connection's guard (http1_guard_of), which
+ * points to the exchange while we read (h2o disposes the request, which
+ * stops the reading, before it closes the socket).
+ */
+
+static void stop_body_reading(struct http_exchange *ex)
+{
+    h2o_socket_t *sock = ex->body_sock;
+    if (sock == NULL)
+        return;
+    h2o_socket_read_stop(sock);
+    struct http1_guard *g = http1_guard_of(sock);
+    if (g != NULL)
+        g->stream = NULL;
+    ex->body_sock = NULL;
+}
+
+static void on_body_read(h2o_socket_t *sock, const char *err);
+
+/* mu held. The body failed: the worker's read says `code`, the client gets
+ * `status` unless a response was started, and the connection closes. */
+static void body_fail_locked(struct http_exchange *ex, int code)
+{
+    stop_body_reading(ex);
+    ex->body_err = code;
+    if (ex->h2o_req == NULL || ex->final_sent) {
+        pthread_cond_broadcast(&ex->body_cv);
+        return;
+    }
+    if (code == SPRY_ETOOBIG)
+        cancel_with_locked(ex, 413, "request body too large\n");
+    else if (code == SPRY_EMALFORMED)
+        cancel_with_locked(ex, 400, "broken chunked encoding\n");
+    else
+        cancel_with_locked(ex, 400, "request body incomplete\n");
+}
+
+static void body_feed(struct http_exchange *ex)
+{
+    h2o_socket_t *sock = ex->body_sock;
+    if (sock == NULL)
+        return;
+    h2o_buffer_t *in = sock->input;
+    size_t head = ex->body_head_len;
+    pthread_mutex_lock(&ex->mu);
+    if (ex->window_off > 0) {
+        size_t keep = ex->window.len - ex->window_off;
+        memmove(ex->window.data, ex->window.data + ex->window_off, keep);
+        ex->window.len = keep;
+        ex->window.data[keep] = 0;
+        ex->window_off = 0;
+    }
+    size_t room = BODY_WINDOW - ex->window.len, used = 0, made = 0;
+    size_t avail = in->size - head;
+    int rc = BODY_MORE;
+    if (room > 0 && spry_buf_reserve(&ex->window, room) == 0) {
+        rc = body_decode(&ex->body_dec, (const uint8_t *)in->bytes + head, avail,
+                         ex->window.data + ex->window.len, room, &used, &made);
+        ex->window.len += made;
+        ex->window.data[ex->window.len] = 0;
+    }
+    memmove(in->bytes + head, in->bytes + head + used, avail - used);
+    in->size -= used;
+    if (made > 0)
+        pthread_cond_broadcast(&ex->body_cv);
+    bool failed = false;
+    if (rc == BODY_DONE) {
+        /* The rest of the buffer is the next request's: the connection may
+         * be kept alive if the response has not said otherwise yet. */
+        stop_body_reading(ex);
+        ex->body_end = true;
+        pthread_cond_broadcast(&ex->body_cv);
+    } else if (rc < 0) {
+        body_fail_locked(ex, rc);
+        failed = true;
+    } else if (ex->window.len >= BODY_WINDOW) {
+        ex->body_blocked = true;
+        h2o_socket_read_stop(sock);
+    } else {
+        h2o_socket_read_start(sock, on_body_read);
+    }
+    pthread_mutex_unlock(&ex->mu);
+    if (failed)
+        pump(ex);
+}
+
+static void on_body_read(h2o_socket_t *sock, const char *err)
+{
+    struct http_exchange *ex = http1_guard_of(sock)->stream;
+    if (err == NULL) {
+        body_feed(ex);
+        return;
+    }
+    /* The client closed or reset the connection before the body's end. */
+    pthread_mutex_lock(&ex->mu);
+    body_fail_locked(ex, SPRY_EIO);
+    pthread_mutex_unlock(&ex->mu);
+    pump(ex);
+}
+
+/* h2o points the request's strings into the socket's input buffer when it
+ * read no body (lib/http1.c), and reading ours may move that buffer: copy
+ * them into the request's pool first, as h2o does when it reads a body. */
+static void own_request_strings(h2o_req_t *req)
+{
+    h2o_mem_pool_t *pool = &req->pool;
+    req->input.method = h2o_strdup(pool, req->input.method.base, req->input.method.len);
+    req->input.path = h2o_strdup(pool, req->input.path.base, req->input.path.len);
+    if (req->input.authority.base != NULL)
+        req->input.authority =
+            h2o_strdup(pool, req->input.authority.base, req->input.authority.len);
+    if (req->authority.base != NULL)
+        req->authority = h2o_strdup(pool, req->authority.base, req->authority.len);
+    if (req->upgrade.base != NULL)
+        req->upgrade = h2o_strdup(pool, req->upgrade.base, req->upgrade.len);
+    req->method = req->input.method;
+    req->path = req->input.path;
+    req->path_normalized = h2o_url_normalize_path(pool, req->path.base, req->path.len,
+                                                  &req->query_at, &req->norm_indexes);
+    for (size_t i = 0; i != req->headers.size; ++i) {
+        h2o_header_t *h = req->headers.entries + i;
+        if (!h2o_iovec_is_token(h->name)) {
+            h2o_iovec_t *name = h2o_mem_alloc_pool(pool, sizeof(*name));
+            *name = h2o_strdup(pool, h->name->base, h->name->len);
+            h->name = name;
+        }
+        h->value = h2o_strdup(pool, h->value.base, h->value.len);
+    }
+}
+
+const struct stream_claim *stream_claim_take(struct http_loop *loop, h2o_req_t *req,
+                                             struct stream_claim *out)
+{
+    h2o_socket_t *claimed = loop->claim.sock;
+    loop->claim.sock = NULL; /* this request's, or left by a head h2o refused */
+    if (claimed == NULL || req->version >= 0x200 || req->conn->callbacks->get_socket == NULL ||
+        req->conn->callbacks->get_socket(req->conn) != claimed)
+        return NULL;
+    *out = loop->claim;
+    out->sock = claimed;
+    /* Until the body was read whole, what follows the head on the
+     * connection is not known to be a request head. */
+    out->keep_alive = req->http1_is_persistent;
+    req->http1_is_persistent = 0;
+    own_request_strings(req);
+    return out;
 }
 
 struct dispose_link {
@@ -447,15 +705,17 @@ static void on_req_dispose(void *p)
     if (h2o_timeout_is_linked(&ex->deadline))
         h2o_timeout_unlink(&ex->deadline);
     pthread_mutex_lock(&ex->mu);
+    stop_body_reading(ex);
     ex->h2o_req = NULL;
     ex->cancelled = true;
     pthread_cond_broadcast(&ex->space);
+    pthread_cond_broadcast(&ex->body_cv);
     interrupt_locked(ex);
     pthread_mutex_unlock(&ex->mu);
     exchange_release(ex);
 }
 
-void exchange_attach(struct http_exchange *ex, h2o_req_t *req)
+void exchange_attach(struct http_exchange *ex, h2o_req_t *req, const struct stream_claim *claim)
 {
     struct dispose_link *link = h2o_mem_alloc_shared(&req->pool, sizeof(*link), on_req_dispose);
     link->ex = ex;
@@ -466,6 +726,17 @@ void exchange_attach(struct http_exchange *ex, h2o_req_t *req)
     pthread_mutex_lock(&ex->mu);
     ex->h2o_req = req;
     pthread_mutex_unlock(&ex->mu);
+    struct http1_guard *g = claim != NULL ? http1_guard_of(claim->sock) : NULL;
+    if (g != NULL) {
+        h2o_socket_t *sock = claim->sock;
+        ex->body_sock = sock;
+        ex->body_head_len = claim->head_len;
+        req->http1_is_persistent = claim->keep_alive; /* pump closes if the body is not read */
+        body_decoder_init(&ex->body_dec, &claim->framing,
+                          ex->loop->server->config.limits.max_body_bytes);
+        g->stream = ex;
+        body_feed(ex);
+    }
     /* The worker may have run already: nothing could be posted while
      * h2o_req was NULL, so look at the state once now. */
     pump(ex);
@@ -480,6 +751,8 @@ int exchange_create(struct http_loop *loop, const struct http_executor *executor
     spry_arena_init(&ex->arena, arena_max);
     pthread_mutex_init(&ex->mu, NULL);
     pthread_cond_init(&ex->space, NULL);
+    pthread_cond_init(&ex->body_cv, NULL);
+    spry_buf_init(&ex->window, BODY_WINDOW);
     spry_buf_init(&ex->head, 64 * 1024);
     spry_buf_init(&ex->pending, PENDING_MAX + 64 * 1024);
     spry_buf_init(&ex->sending, PENDING_MAX + 64 * 1024);

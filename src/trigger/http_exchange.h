@@ -5,10 +5,11 @@
  *
  * Threading. The server parses a request on an I/O loop, copies everything
  * an executor may read into the exchange (method, target, headers including
- * the spin-* metadata, and the whole body, at most limits.max_body_bytes),
- * and queues the exchange for a worker thread. handle() runs on that worker
- * and may block as long as it likes: no I/O loop waits for it (unless the
- * executor speculates: see `speculate` below). The response
+ * the spin-* metadata, and, unless the executor streams it, the whole body,
+ * at most limits.max_body_bytes), and queues the exchange for a worker
+ * thread. handle() runs on that worker and may block as long as it likes:
+ * no I/O loop waits for it (unless the executor speculates: see
+ * `speculate` below). The response
  * functions below may be called from the worker (or any one thread at a
  * time); they copy into the exchange and wake the exchange's loop, which
  * writes to the socket.
@@ -20,6 +21,16 @@
  * (spry_store_interrupt is both). The same happens when the client goes
  * away. After cancellation every response call returns
  * SPRY_EINTERRUPTED and writes nothing; handle should return soon.
+ *
+ * Request body. An executor with `stream_body` set gets an empty req.body
+ * and reads the body with http_exchange_read_body while the client sends
+ * it: for HTTP/1 the server reads the socket only as fast as the executor
+ * reads (at most 256 KiB wait in the exchange), so a body of any size up to
+ * max_body_bytes passes without being held whole. (HTTP/2 bodies, and a
+ * later HTTP/1 request with `Expect: 100-continue`, are still received
+ * whole by h2o 2.2 before dispatch; read_body serves them the same way.
+ * docs/http.md, "Streaming request bodies".) Without the flag
+ * req.body holds the whole body, and read_body reads it too.
  *
  * Ending. handle returns 0 after http_exchange_finish, or an error code:
  * then, if no response was started, the server answers 500 and logs the
@@ -35,6 +46,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct http_exchange;
 
@@ -54,6 +66,10 @@ struct http_executor {
      * server does after a budget of about a millisecond, so a slow handler
      * holds the loop's other requests up no longer than that). */
     bool speculate;
+    /* false: req.body has the whole body before handle() runs (WAGI's
+     * stdin). true: req.body is empty; read it with
+     * http_exchange_read_body as it arrives. */
+    bool stream_body;
 };
 
 /* handle()'s answer from a speculative run: run me again on a worker. */
@@ -79,7 +95,7 @@ struct http_request {
     const struct http_header_pair *headers;
     size_t nheaders;
     size_t nclient_headers; /* headers[0, nclient_headers) came from the client */
-    const uint8_t *body;
+    const uint8_t *body;    /* "" when the executor streams the body */
     size_t body_len;
     /* The route that matched, and the match facts WAGI's CGI variables use. */
     const struct http_route *route;
@@ -111,5 +127,24 @@ int http_exchange_finish(struct http_exchange *ex);
 bool http_exchange_cancelled(const struct http_exchange *ex);
 /* True while handle() runs speculatively on an I/O loop (see speculate). */
 bool http_exchange_speculative(const struct http_exchange *ex);
+
+/*
+ * Reads the next request body bytes into buf, blocking until some arrive.
+ * Returns the count (> 0), 0 at the end of the body, or a negative code:
+ * SPRY_EINTERRUPTED once cancelled (deadline, client gone), SPRY_EIO when
+ * the client stopped sending mid-body, SPRY_ETOOBIG when a chunked body
+ * passed max_body_bytes, SPRY_EMALFORMED for broken chunked framing. On
+ * the last three the server has answered 413 or 400 itself (when no
+ * response was started), closes the connection after the response, and
+ * the exchange is cancelled. Any thread, one at a time (the worker).
+ */
+ssize_t http_exchange_read_body(struct http_exchange *ex, void *buf, size_t len);
+/* True when read_body would return at once (bytes, the end, an error or
+ * cancellation): what a pollable for the body stream asks. */
+bool http_exchange_body_ready(struct http_exchange *ex);
+/* Blocks until body_ready or timeout_ms pass (< 0: no limit). Returns 0
+ * when ready, SPRY_ETIMEOUT otherwise. For a poll over the body and timers:
+ * wait with the time to the earliest timer. */
+int http_exchange_wait_body(struct http_exchange *ex, int64_t timeout_ms);
 
 #endif

@@ -4,11 +4,12 @@
  * the bytes as they came off the connection. No h2o here: the scanner is a
  * pure function, so it is fuzzed on its own (fuzz/fuzz_http_head.c).
  *
- * Two callers (docs/http.md, "Request framing"): the accept path runs it on
- * a connection's first head before h2o sees a byte, so that too many fields
- * is 431 and not h2o's own 400; the request handler runs it again on every
- * HTTP/1 request's head, which h2o keeps at the start of the connection's
- * input buffer until the response is done.
+ * Callers (docs/http.md, "Request framing"): the accept path runs it on a
+ * connection's first head and the connection's guard on every later head,
+ * before h2o sees them, so that too many fields is 431 and not h2o's own
+ * 400; the request handler runs it again on every HTTP/1 request's head,
+ * which h2o keeps at the start of the connection's input buffer until the
+ * response is done.
  */
 #ifndef SPRY_TRIGGER_HTTP_HEAD_H
 #define SPRY_TRIGGER_HTTP_HEAD_H

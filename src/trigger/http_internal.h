@@ -24,6 +24,7 @@
 
 #include "base/arena.h"
 #include "base/buf.h"
+#include "trigger/http_body.h"
 #include "trigger/http_exchange.h"
 #include "trigger/http_server.h"
 
@@ -34,6 +35,42 @@
 #include <strings.h>
 
 struct http_workers;
+
+/* A connection's first HTTP/1 request whose body we read ourselves: set by
+ * the accept path around h2o_http1_accept, which parses the (framing-
+ * stripped) head and runs the handler at once; the handler takes it. */
+struct stream_claim {
+    h2o_socket_t *sock; /* NULL: no claim */
+    size_t head_len;    /* the head's bytes at the start of sock->input */
+    struct body_framing framing;
+    int keep_alive; /* h2o's persistence for the request, until the body is read */
+};
+
+/* A later head refused before h2o parsed it: h2o parses a stand-in head
+ * instead, and the handler answers with this (http1_request_seen). */
+struct head_refusal {
+    h2o_socket_t *sock; /* NULL: none */
+    int status;
+    const char *why;
+};
+
+/*
+ * Every HTTP/1 connection from the hand-over to h2o until its socket
+ * closes (found through sock->on_close, which it wraps): between requests
+ * it puts its own read callback in front of h2o's, so that each later head
+ * is checked with head_scan before h2o parses it (http_accept.c).
+ */
+struct http1_guard {
+    struct http_loop *loop;
+    h2o_socket_t *sock;
+    void (*close_cb)(void *); /* the socket's on_close, called after ours */
+    void *close_data;
+    h2o_timeout_entry_t wrap;     /* loop->wrap_timeout: put our callback back */
+    size_t head_len;              /* the current request's head, at the buffer's start */
+    bool head_known;              /* head_len is of the head h2o parses next (we scanned it) */
+    bool wait_head;               /* between requests: the next head is not checked yet */
+    struct http_exchange *stream; /* the exchange reading its body off this socket */
+};
 
 struct http_loop {
     struct http_server *server;
@@ -50,6 +87,10 @@ struct http_loop {
     h2o_timeout_t head_timeout;           /* header_timeout_ms: handshake + first head */
     atomic_size_t connections;
     atomic_bool stop;
+    struct stream_claim claim;    /* loop thread only */
+    struct head_refusal refusal;  /* loop thread only */
+    h2o_timeout_t wrap_timeout;   /* zero: runs in the loop pass that armed it */
+    h2o_socket_cb h2o_http1_read; /* h2o's HTTP/1 read callback (learned at start) */
 };
 
 struct http_server {
@@ -88,7 +129,21 @@ struct http_exchange {
     struct spry_buf head; /* response headers: "name\0value\0" pairs */
     struct spry_buf pending, sending;
     void *user;
+    /* The request body (guarded by mu). Either the whole of it, `copy`
+     * (h2o read it), or a window the loop fills from the socket while the
+     * worker reads it (body_sock != NULL). */
+    const uint8_t *copy;
+    size_t copy_len, copy_off;
+    struct spry_buf window; /* [window_off, len) not read yet */
+    size_t window_off;
+    bool body_end;     /* nothing more will come */
+    bool body_blocked; /* the loop stopped reading: the window was full */
+    int body_err;      /* < 0 once the body failed */
+    pthread_cond_t body_cv;
     /* loop thread only */
+    h2o_socket_t *body_sock; /* while the body is read off the connection */
+    size_t body_head_len;
+    struct body_decoder body_dec;
     h2o_generator_t generator;
     h2o_timeout_entry_t deadline;
     h2o_multithread_message_t msg;
@@ -101,7 +156,13 @@ struct http_exchange {
 int exchange_create(struct http_loop *loop, const struct http_executor *executor, size_t arena_max,
                     struct http_exchange **out);
 void exchange_release(struct http_exchange *ex);
-void exchange_attach(struct http_exchange *ex, h2o_req_t *req); /* loop side: hooks + deadline */
+/* Loop side: hooks + deadline; with a claim, reading the body from the
+ * socket starts. */
+void exchange_attach(struct http_exchange *ex, h2o_req_t *req, const struct stream_claim *claim);
+/* Loop side, in the handler: the claim for this request, or NULL. A claimed
+ * request's connection is not kept alive unless its body is read whole. */
+const struct stream_claim *stream_claim_take(struct http_loop *loop, h2o_req_t *req,
+                                             struct stream_claim *out);
 void exchange_on_message(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages);
 void exchange_run(struct http_exchange *ex);  /* worker: handle() and the ending */
 void exchange_skip(struct http_exchange *ex); /* worker: cancelled before it ran */
@@ -128,6 +189,15 @@ void workers_destroy(struct http_workers *w);
 /* http_accept.c: takes the accepted socket; hands it to h2o after the TLS
  * handshake and, for HTTP/1, a first request head that head_scan passed. */
 void accept_connection(struct http_loop *loop, h2o_socket_t *sock);
+/* Loop start, after the context exists: learns h2o's HTTP/1 read callback
+ * and arms the zero timer the guards use. */
+void accept_init_loop(struct http_loop *loop);
+/* The guard of an HTTP/1 request's socket, or NULL. */
+struct http1_guard *http1_guard_of(h2o_socket_t *sock);
+/* Every HTTP/1 request, first thing in the handler: returns the status of
+ * a refused later head (with *why), else 0 and watches the request's end
+ * to check the next head before h2o parses it. */
+int http1_request_seen(struct http_loop *loop, h2o_req_t *req, const char **why);
 
 /* Response fields the server writes itself (from the content length and
  * the protocol); a static response or an executor cannot set them. */

@@ -129,6 +129,20 @@ static struct verdict admit(const struct http_limits *l, h2o_req_t *req)
     return (struct verdict){0, NULL};
 }
 
+/* h2o 2.2 keeps an HTTP/1.1 connection open only without a `Connection`
+ * field or with `keep-alive` in it; RFC 9112 section 9.3 keeps it open
+ * unless `close` is there (e.g. `Connection: Upgrade` from an ignored h2c
+ * upgrade). */
+static void keep_http11_alive(h2o_req_t *req)
+{
+    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_CONNECTION, -1);
+    if (i < 0 || req->http1_is_persistent || req->conn->ctx->shutdown_requested)
+        return;
+    const h2o_iovec_t *v = &req->headers.entries[i].value;
+    if (!h2o_contains_token(v->base, v->len, H2O_STRLIT("close"), ','))
+        req->http1_is_persistent = 1;
+}
+
 static void send_error(h2o_req_t *req, int status, const char *body, bool close)
 {
     if (close)
@@ -256,7 +270,7 @@ static void peer_text(h2o_req_t *req, char *out, size_t cap)
 
 /* Copies the request off h2o into ex (loop thread). */
 static int fill_request(struct http_exchange *ex, h2o_req_t *req, const struct http_match *m,
-                        const char *client, bool tls)
+                        const char *client, bool tls, const struct stream_claim *claim)
 {
     struct spry_arena *a = &ex->arena;
     struct http_request *r = &ex->req;
@@ -291,9 +305,17 @@ static int fill_request(struct http_exchange *ex, h2o_req_t *req, const struct h
         rc = header_add(&hl, "host", 4, req->input.authority.base, req->input.authority.len);
     for (size_t i = 0; rc == 0 && i < req->headers.size; i++) {
         const h2o_header_t *h = &req->headers.entries[i];
+        if (claim != NULL &&
+            (h2o_memis(h->name->base, h->name->len, H2O_STRLIT(HEAD_STRIPPED_LENGTH)) ||
+             h2o_memis(h->name->base, h->name->len, H2O_STRLIT(HEAD_STRIPPED_CODING))))
+            continue; /* our renamed framing fields (http_body.h) */
         rc = header_add(&hl, h->name->base, h->name->len, h->value.base, h->value.len);
     }
-    if (rc == 0 && req->entity.base != NULL) {
+    if (rc == 0 && claim != NULL && claim->framing.kind == BODY_LENGTH) {
+        char len[24];
+        int n = snprintf(len, sizeof(len), "%llu", (unsigned long long)claim->framing.length);
+        rc = header_add(&hl, "content-length", 14, len, (size_t)n);
+    } else if (rc == 0 && req->entity.base != NULL) {
         char len[24];
         int n = snprintf(len, sizeof(len), "%zu", req->entity.len);
         rc = header_add(&hl, "content-length", 14, len, (size_t)n);
@@ -312,19 +334,23 @@ static int fill_request(struct http_exchange *ex, h2o_req_t *req, const struct h
         if (body == NULL)
             return SPRY_ENOMEM;
         memcpy(body, req->entity.base, req->entity.len);
-        r->body = body;
-        r->body_len = req->entity.len;
-    } else {
-        r->body = (const uint8_t *)"";
+        ex->copy = body;
+        ex->copy_len = req->entity.len;
     }
+    /* The body comes off the connection later (claim), or is here whole. */
+    ex->body_end = claim == NULL;
+    bool whole = ex->copy != NULL && !ex->executor->stream_body;
+    r->body = whole ? ex->copy : (const uint8_t *)"";
+    r->body_len = whole ? ex->copy_len : 0;
     return 0;
 }
 
-static void dispatch(struct http_loop *loop, h2o_req_t *req, const struct http_match *m)
+static void dispatch(struct http_loop *loop, h2o_req_t *req, const struct http_match *m,
+                     const struct stream_claim *claim)
 {
     struct http_server *s = loop->server;
     const struct http_executor *executor = m->route->executor;
-    if (executor == NULL || executor->handle == NULL) {
+    if (executor == NULL || executor->handle == NULL || (claim != NULL && !executor->stream_body)) {
         spry_log(SPRY_LOG_ERROR, "route '%s' has no executor", m->raw_route);
         send_error(req, 500, "Internal Server Error\n", false);
         return;
@@ -339,7 +365,8 @@ static void dispatch(struct http_loop *loop, h2o_req_t *req, const struct http_m
         send_error(req, 503, "Service Unavailable\n", false);
         return;
     }
-    int rc = fill_request(ex, req, m, client, req->conn->ctx == &loop->ctx && s->ssl_ctx != NULL);
+    int rc =
+        fill_request(ex, req, m, client, req->conn->ctx == &loop->ctx && s->ssl_ctx != NULL, claim);
     if (rc != 0) {
         exchange_release(ex);
         exchange_release(ex);
@@ -358,7 +385,7 @@ static void dispatch(struct http_loop *loop, h2o_req_t *req, const struct http_m
         send_error(req, 503, "Service Unavailable: request queue full\n", false);
         return;
     }
-    exchange_attach(ex, req);
+    exchange_attach(ex, req, claim);
 }
 
 struct spry_handler {
@@ -371,8 +398,19 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     struct http_server *s = ((struct spry_handler *)self)->server;
     struct http_loop *loop = H2O_STRUCT_FROM_MEMBER(struct http_loop, ctx, req->conn->ctx);
     struct verdict v = {0, NULL};
-    if (req->version < 0x200)
-        v = check_http1_head(&s->config.limits, req);
+    if (req->version < 0x200) {
+        /* A later head refused before h2o parsed it (http_accept.c), or
+         * the check of this one. */
+        v.status = http1_request_seen(loop, req, &v.body);
+        if (v.status == 0)
+            v = check_http1_head(&s->config.limits, req);
+    }
+    if (req->version == 0x101)
+        keep_http11_alive(req);
+    /* A streamed body's request (http_accept.c) closes its connection
+     * unless the body is read whole (http_exchange.c). */
+    struct stream_claim taken;
+    const struct stream_claim *claim = stream_claim_take(loop, req, &taken);
     if (v.status == 0)
         v = admit(&s->config.limits, req);
     if (v.status != 0) {
@@ -394,7 +432,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         serve_static(req, &m.route->static_response);
         return 0;
     }
-    dispatch(loop, req, &m);
+    dispatch(loop, req, &m, claim);
     return 0;
 }
 
@@ -483,6 +521,7 @@ static void init_loop_context(struct http_loop *loop)
     h2o_multithread_register_receiver(loop->ctx.queue, &loop->control, on_control);
     h2o_timeout_init(loop->ctx.loop, &loop->deadline, s->config.limits.request_timeout_ms);
     h2o_timeout_init(loop->ctx.loop, &loop->head_timeout, s->config.limits.header_timeout_ms);
+    accept_init_loop(loop); /* last: its zero timer runs after the others */
     loop->listener =
         h2o_evloop_socket_create(loop->ctx.loop, loop->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
     loop->listen_fd = -1;
@@ -561,6 +600,11 @@ int http_server_create(const struct http_server_config *config, struct http_serv
     s->globalconf.http1.req_timeout =
         l->header_timeout_ms < l->idle_timeout_ms ? l->header_timeout_ms : l->idle_timeout_ms;
     s->globalconf.http2.idle_timeout = l->idle_timeout_ms;
+    /* No h2c by `Upgrade:` (deprecated by RFC 9113 section 3.1; hyper, and
+     * so Spin, does not offer it either): such a request is served as the
+     * HTTP/1.1 request it is. h2c with prior knowledge is recognised on a
+     * connection's first bytes by accept_connection. */
+    s->globalconf.http1.upgrade_to_http2 = 0;
     s->globalconf.http2.graceful_shutdown_timeout = l->drain_timeout_ms;
     h2o_hostconf_t *host =
         h2o_config_register_host(&s->globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);

@@ -35,24 +35,28 @@ struct spin_executor {
 struct spin_req {
     struct http_exchange *ex;
     const struct http_request *req;
-    size_t body_pos; /* request body handed to the guest so far */
 };
 
 /* ---- the request body ----
  *
- * The one place that knows where request body bytes come from: today the
- * server holds the whole body (req->body); with a streaming exchange this
- * becomes a call of http_exchange_read_body, and nothing else changes. */
+ * Streamed from the connection as it arrives (the executor sets
+ * stream_body): the guest's reads block until bytes come, with the
+ * server's bounded window as back-pressure on the client. */
 static int read_body(void *user, uint8_t *buf, size_t cap, size_t *n)
 {
     struct spin_req *r = user;
-    size_t left = r->req->body_len - r->body_pos;
-    size_t k = left < cap ? left : cap;
-    if (k > 0)
-        memcpy(buf, r->req->body + r->body_pos, k);
-    r->body_pos += k;
-    *n = k;
+    ssize_t k = http_exchange_read_body(r->ex, buf, cap);
+    if (k < 0) {
+        *n = 0;
+        return (int)k;
+    }
+    *n = (size_t)k;
     return 0;
+}
+
+static bool body_ready(void *user)
+{
+    return http_exchange_body_ready(((struct spin_req *)user)->ex);
 }
 
 /* ---- the response ---- */
@@ -198,6 +202,7 @@ static int handle(void *data, struct http_exchange *ex)
     struct wasihttp_server server = {
         .user = &sr,
         .read_body = read_body,
+        .body_ready = body_ready,
         .respond = respond,
         .write = write_body,
         .finish = finish,
@@ -334,6 +339,7 @@ int spin_executor_create(const struct spin_config *config, struct spin_executor 
     s->http.data = s;
     s->http.handle = handle;
     s->http.interrupt = interrupt;
+    s->http.stream_body = true;
     *out = s;
     return 0;
 }

@@ -18,6 +18,13 @@
  *   /status/:code    answers that status
  *   /static          static response 201, x-static: yes, "static body" (and
  *                    framing fields the server must drop)
+ *   /stream/...      an executor that streams the body (stream_body): reads
+ *                    it ?piece=N bytes at a time (sleeping ?sleep=MS after
+ *                    each read) and answers "len=L sum=S reads=R" (S: FNV-1a
+ *                    64 of the body, hex); with ?progress=1 it starts the
+ *                    response after its first read, with "first=N" at once
+ *   /stream-last     the outcome of the last /stream request: its answer,
+ *                    or "error=SPRY_E..." when a read failed
  *   private          component "secret", unreachable
  * With --speculate 1 the executor speculates (http_exchange.h): echo, fail
  * and status answer from the loop (echo's body says `speculative=1`), sleep
@@ -29,6 +36,7 @@
 #include "trigger/http_server.h"
 #include "trigger/router.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -158,7 +166,75 @@ static int test_handle(void *data, struct http_exchange *ex)
     return rc;
 }
 
-static struct http_executor executor = {NULL, test_handle, test_interrupt, false};
+static struct http_executor executor = {.handle = test_handle, .interrupt = test_interrupt};
+
+static pthread_mutex_t last_mu = PTHREAD_MUTEX_INITIALIZER;
+static char last_stream[128] = "none";
+
+static void record_stream(const char *text)
+{
+    pthread_mutex_lock(&last_mu);
+    snprintf(last_stream, sizeof last_stream, "%s", text);
+    pthread_mutex_unlock(&last_mu);
+}
+
+static int stream_handle(void *data, struct http_exchange *ex)
+{
+    (void)data;
+    const struct http_request *r = http_exchange_request(ex);
+    if (strcmp(r->route->component_id, "stream-last") == 0) {
+        char text[128];
+        pthread_mutex_lock(&last_mu);
+        snprintf(text, sizeof text, "%s", last_stream);
+        pthread_mutex_unlock(&last_mu);
+        int rc = http_exchange_write(ex, text, strlen(text));
+        return rc == 0 ? http_exchange_finish(ex) : rc;
+    }
+    long piece = query_num(r->query, "piece", 4096), pause = query_num(r->query, "sleep", 0);
+    bool progress = query_num(r->query, "progress", 0) != 0;
+    if (piece < 1 || piece > 65536 || r->body_len != 0)
+        return SPRY_EINVAL;
+    static _Thread_local uint8_t buf[65536];
+    uint64_t sum = 0xcbf29ce484222325ull, len = 0, reads = 0;
+    bool started = false;
+    int rc = 0;
+    for (;;) {
+        ssize_t n = http_exchange_read_body(ex, buf, (size_t)piece);
+        if (n < 0) {
+            char text[64];
+            snprintf(text, sizeof text, "error=%s", spry_errname((int)n));
+            record_stream(text);
+            return (int)n;
+        }
+        if (n == 0)
+            break;
+        for (ssize_t i = 0; i < n; i++)
+            sum = (sum ^ buf[i]) * 0x100000001b3ull;
+        len += (uint64_t)n;
+        reads++;
+        if (progress && !started) {
+            char line[64];
+            int k = snprintf(line, sizeof line, "first=%llu\n", (unsigned long long)len);
+            rc = http_exchange_start(ex, 200, NULL, 0, -1);
+            if (rc == 0)
+                rc = http_exchange_write(ex, line, (size_t)k);
+            if (rc != 0)
+                return rc;
+            started = true;
+        }
+        if (pause > 0)
+            sleep_ms(pause);
+    }
+    char text[128];
+    int k = snprintf(text, sizeof text, "len=%llu sum=%016llx reads=%llu", (unsigned long long)len,
+                     (unsigned long long)sum, (unsigned long long)reads);
+    record_stream(text);
+    rc = http_exchange_write(ex, text, (size_t)k);
+    return rc == 0 ? http_exchange_finish(ex) : rc;
+}
+
+static const struct http_executor stream_executor = {.handle = stream_handle,
+                                                      .stream_body = true};
 
 /* The framing fields are the server's to write: these two are dropped. */
 static const struct http_header_pair static_headers[] = {{"X-Static", "yes"},
@@ -213,10 +289,14 @@ int main(int argc, char **argv)
          .kind = HTTP_TARGET_STATIC,
          .static_response = {201, static_headers, 4, "static body", 11}},
         {.is_private = true, .component_id = "secret"},
+        {.pattern = "/stream/...", .component_id = "stream"},
+        {.pattern = "/stream-last", .component_id = "stream-last"},
     };
     size_t n = sizeof(routes) / sizeof(routes[0]);
     for (size_t i = 0; i < n; i++)
-        routes[i].executor = (void *)&executor;
+        routes[i].executor = strncmp(routes[i].pattern ? routes[i].pattern : "", "/stream", 7) == 0
+                                 ? (void *)&stream_executor
+                                 : (void *)&executor;
     struct spry_report report;
     spry_report_init(&report);
     struct http_router *router = NULL;

@@ -62,7 +62,6 @@ int wh_obody_new(struct wasihttp *h, bool response, struct wh_obody **out)
 
 static int in_read(void *user, uint8_t *buf, size_t cap, bool block, size_t *n)
 {
-    (void)block; /* read_body blocks only as long as the bytes take to arrive */
     struct wh_ibody *b = user;
     *n = 0;
     if (b->eof)
@@ -73,6 +72,9 @@ static int in_read(void *user, uint8_t *buf, size_t cap, bool block, size_t *n)
         b->eof = true;
         return WASIP2_IO_CLOSED;
     }
+    /* A non-blocking read finds nothing while no bytes have arrived. */
+    if (!block && b->h->server.body_ready != NULL && !b->h->server.body_ready(b->h->server.user))
+        return WASIP2_IO_OK;
     int rc = b->h->server.read_body(b->h->server.user, buf, cap, n);
     if (rc != 0)
         return WASIP2_IO_FAILED;
@@ -88,7 +90,16 @@ static void in_close(void *user)
     ((struct wh_ibody *)user)->stream_alive = false;
 }
 
-static const struct wasip2_stream_ops in_ops = {.read = in_read, .close = in_close};
+static bool in_ready(void *user)
+{
+    struct wh_ibody *b = user;
+    if (b->eof || b->h->server.body_ready == NULL)
+        return true;
+    return b->h->server.body_ready(b->h->server.user);
+}
+
+static const struct wasip2_stream_ops in_ops = {
+    .read = in_read, .close = in_close, .ready = in_ready};
 
 static int out_write(void *user, const uint8_t *p, size_t n)
 {

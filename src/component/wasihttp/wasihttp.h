@@ -68,6 +68,10 @@ struct wasihttp_server {
     void *user;
     /* At most cap bytes of the request body into buf: *n = 0 at the end. */
     int (*read_body)(void *user, uint8_t *buf, size_t cap, size_t *n);
+    /* Whether read_body would return at once (bytes, the end or an error):
+     * what the body stream's pollable and non-blocking reads ask. NULL:
+     * always. */
+    bool (*body_ready)(void *user);
     /* The response head (the outparam was set). content_length < 0:
      * unknown (no valid content-length header). */
     int (*respond)(void *user, uint16_t status, const struct wasihttp_header *headers, size_t n,
