@@ -94,7 +94,11 @@ static void ht_setup(struct ht *t, const char *body)
     p2t_setup(&t->p2, NULL);
     t->rec.body = (const uint8_t *)body;
     t->rec.body_len = body != NULL ? strlen(body) : 0;
-    struct wasihttp_server server = {&t->rec, rec_read, rec_respond, rec_write, rec_finish};
+    struct wasihttp_server server = {.user = &t->rec,
+                                     .read_body = rec_read,
+                                     .respond = rec_respond,
+                                     .write = rec_write,
+                                     .finish = rec_finish};
     ASSERT_OK(wasihttp_create(&server, &t->h));
     wasihttp_attach(t->h, t->p2.store);
     static const struct wasihttp_header headers[] = {
