@@ -88,13 +88,19 @@ struct ht {
     uint32_t request, outparam;
 };
 
+/* The outbound hook the next ht_setup gives the context (then NULL). */
+static const struct wasihttp_outgoing *next_outgoing;
+
 static void ht_setup(struct ht *t, const char *body)
 {
+    const struct wasihttp_outgoing *outgoing = next_outgoing;
+    next_outgoing = NULL;
     memset(t, 0, sizeof *t);
     p2t_setup(&t->p2, NULL);
     t->rec.body = (const uint8_t *)body;
     t->rec.body_len = body != NULL ? strlen(body) : 0;
-    struct wasihttp_server server = {&t->rec, rec_read, rec_respond, rec_write, rec_finish};
+    struct wasihttp_server server = {&t->rec,    rec_read,   rec_respond,
+                                     rec_write,  rec_finish, outgoing};
     ASSERT_OK(wasihttp_create(&server, &t->h));
     wasihttp_attach(t->h, t->p2.store);
     static const struct wasihttp_header headers[] = {
