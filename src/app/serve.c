@@ -43,8 +43,8 @@ struct component_rt {
     struct spry_wasi_preopen preopen; /* the staged files, when any */
     char *staged;                     /* its host directory */
     int stderr_fd, stdout_fd;
-    bool ready;                 /* environment, files and logs are set up */
-    struct spin_executor *spin; /* a wasi:http component: one executor for all its routes */
+    bool ready;                     /* environment, files and logs are set up */
+    struct spin_executor *spin;     /* a wasi:http component: one executor for all its routes */
     struct outbound_policy *policy; /* its allowed_outbound_hosts, variables resolved */
 };
 
@@ -59,7 +59,7 @@ struct app {
     struct wagi_executor **executors; /* per trigger, NULL for static responses */
     struct http_router *router;
     struct http_server *server;
-    bool speculate; /* WAGI guests run on the I/O loop first (wagi.h) */
+    bool speculate;             /* WAGI guests run on the I/O loop first (wagi.h) */
     struct http_client *client; /* outbound HTTP for every wasi:http component */
     char self_origin[128];      /* "http://127.0.0.1:3000" once the server listens */
 };

@@ -143,11 +143,11 @@ static int out_start(void *user, const struct wasihttp_outgoing_request *q, void
     /* No scheme: http for the app itself, else https (the safer guess). */
     const char *scheme = q->scheme != NULL ? q->scheme : authority == NULL ? "http" : "https";
     char why[160] = "";
-    enum spin_route route = s->config.route(s->config.outbound_ctx, scheme, authority, why,
-                                            sizeof why);
+    enum spin_route route =
+        s->config.route(s->config.outbound_ctx, scheme, authority, why, sizeof why);
     if (route == SPIN_ROUTE_DENIED) {
-        spry_log(SPRY_LOG_WARN, "component %s: outbound request to %s://%s denied: %s", id,
-                 scheme, authority != NULL ? authority : "(self)", why);
+        spry_log(SPRY_LOG_WARN, "component %s: outbound request to %s://%s denied: %s", id, scheme,
+                 authority != NULL ? authority : "(self)", why);
         deny(err, why);
         return SPRY_EINVALID;
     }
@@ -301,7 +301,8 @@ static bool out_changed(void *req)
 static void out_wait(void *req, uint64_t ns)
 {
     struct pollfd p = {.fd = http_client_request_fd(((struct spin_out *)req)->r), .events = POLLIN};
-    struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u), .tv_nsec = (long)(ns % 1000000000u)};
+    struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u),
+                          .tv_nsec = (long)(ns % 1000000000u)};
     ppoll(&p, 1, &ts, NULL);
 }
 

@@ -328,7 +328,7 @@ static int obody_finish(struct ccall *call, const struct cval *args, struct cval
         return rc;
     }
     spry_free(body);
-    if (!ob->response) { /* a request body: ends the request's, or at handle */
+    if (!ob->response) {           /* a request body: ends the request's, or at handle */
         wh_fields_fini(&trailers); /* the client sends no request trailers */
         if (ob->out == NULL || ob->failed) {
             ob->finished = true;

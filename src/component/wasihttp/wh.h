@@ -198,9 +198,9 @@ struct wh_ibody {
 /* An outgoing body's state: the outgoing-body and its output-stream. */
 struct wh_obody {
     struct wasihttp *h;
-    bool response; /* the body of an outgoing-response (else of a request) */
+    bool response;      /* the body of an outgoing-response (else of a request) */
     struct wh_out *out; /* a request body once handle sent the request */
-    bool sent;     /* its response is the one the outparam was set to */
+    bool sent;          /* its response is the one the outparam was set to */
     bool stream_taken, stream_alive;
     bool finished;    /* outgoing-body.finish succeeded */
     bool failed;      /* a write failed, or finish found the size wrong */

@@ -88,8 +88,7 @@ int wasip2_pollable_ready(struct wasip2 *p2, uint32_t *rep)
     return 0;
 }
 
-int wasip2_pollable_create(struct wasip2 *p2, bool (*ready)(void *user), void *user,
-                           uint32_t *rep)
+int wasip2_pollable_create(struct wasip2 *p2, bool (*ready)(void *user), void *user, uint32_t *rep)
 {
     uint32_t slot;
     int rc = p2_new(p2, P2_POLLABLE, 0, &slot);

@@ -1011,10 +1011,11 @@ static void *loopback_main(void *arg)
             sscanf(req, "%15s %255s", method, path);
             char text[17000], resp[18000];
             int tn = snprintf(text, sizeof text, "seen %s %s body=%s", method, path, body);
-            int rn = snprintf(resp, sizeof resp,
-                              "HTTP/1.1 201 Created\r\ncontent-type: text/plain\r\n"
-                              "x-loopback: yes\r\ncontent-length: %d\r\nconnection: close\r\n\r\n%s",
-                              tn, text);
+            int rn =
+                snprintf(resp, sizeof resp,
+                         "HTTP/1.1 201 Created\r\ncontent-type: text/plain\r\n"
+                         "x-loopback: yes\r\ncontent-length: %d\r\nconnection: close\r\n\r\n%s",
+                         tn, text);
             ssize_t w = write(c, resp, (size_t)rn);
             (void)w;
         }
@@ -1111,9 +1112,9 @@ TEST(up, http_component_denied_hosts_ports_and_schemes_make_no_connection)
     ASSERT_EQ_INT(up_js(&u, allowed), -1);
     const char *targets[3];
     char t0[128], t1[128], t2[128];
-    snprintf(t0, sizeof t0, "http://127.0.0.1:%d/", other.port);           /* port */
-    snprintf(t1, sizeof t1, "https://127.0.0.1:%d/", allowed_srv.port);    /* scheme */
-    snprintf(t2, sizeof t2, "http://localhost:%d/", allowed_srv.port);     /* host */
+    snprintf(t0, sizeof t0, "http://127.0.0.1:%d/", other.port);        /* port */
+    snprintf(t1, sizeof t1, "https://127.0.0.1:%d/", allowed_srv.port); /* scheme */
+    snprintf(t2, sizeof t2, "http://localhost:%d/", allowed_srv.port);  /* host */
     targets[0] = t0, targets[1] = t1, targets[2] = t2;
     for (int i = 0; i < 3; i++) {
         char args[256];

@@ -99,8 +99,8 @@ static void ht_setup(struct ht *t, const char *body)
     p2t_setup(&t->p2, NULL);
     t->rec.body = (const uint8_t *)body;
     t->rec.body_len = body != NULL ? strlen(body) : 0;
-    struct wasihttp_server server = {&t->rec,    rec_read,   rec_respond,
-                                     rec_write,  rec_finish, outgoing};
+    struct wasihttp_server server = {&t->rec,   rec_read,   rec_respond,
+                                     rec_write, rec_finish, outgoing};
     ASSERT_OK(wasihttp_create(&server, &t->h));
     wasihttp_attach(t->h, t->p2.store);
     static const struct wasihttp_header headers[] = {
@@ -647,17 +647,17 @@ TEST(wasihttp, writes_fail_when_the_head_could_not_be_sent)
 /* What the fake embedder saw and answers. One request at a time. */
 static struct fake {
     int starts, destroys;
-    char seen[512];      /* "METHOD scheme authority path" of the last start */
-    char headers[256];   /* "name=value;" */
+    char seen[512];    /* "METHOD scheme authority path" of the last start */
+    char headers[256]; /* "name=value;" */
     bool has_body;
     int64_t content_length;
     uint64_t connect_ns;
-    char body[256];      /* the request body as written */
+    char body[256]; /* the request body as written */
     size_t body_len;
-    size_t capacity;     /* body_capacity answers at most this (0: 1 MiB) */
+    size_t capacity; /* body_capacity answers at most this (0: 1 MiB) */
     bool finished;
-    bool head_ready;     /* head() answers EBUSY until then */
-    const char *resp;    /* the response body */
+    bool head_ready;  /* head() answers EBUSY until then */
+    const char *resp; /* the response body */
     size_t resp_pos;
 } fake;
 
@@ -711,8 +711,8 @@ static int fake_finish(void *req, struct wasihttp_error *err)
     return 0;
 }
 
-static int fake_head(void *req, uint16_t *status, const struct wasihttp_header **headers,
-                     size_t *n, struct wasihttp_error *err)
+static int fake_head(void *req, uint16_t *status, const struct wasihttp_header **headers, size_t *n,
+                     struct wasihttp_error *err)
 {
     (void)req;
     (void)err;
@@ -799,12 +799,12 @@ static uint32_t out_request(struct ht *t, const char *authority, uint32_t *body,
     ASSERT_OK(P2CALL(&t->p2, T, "[method]outgoing-request.set-method", &r, cv_borrow(req), post));
     struct cval http = {.kind = CT_VARIANT, .of.var = {WH_SCHEME_HTTP, NULL}};
     struct cval some_http = {.kind = CT_OPTION, .of.var = {1, &http}};
-    ASSERT_OK(P2CALL(&t->p2, T, "[method]outgoing-request.set-scheme", &r, cv_borrow(req),
-                     some_http));
+    ASSERT_OK(
+        P2CALL(&t->p2, T, "[method]outgoing-request.set-scheme", &r, cv_borrow(req), some_http));
     struct cval auth = cv_str(authority);
     struct cval some_auth = {.kind = CT_OPTION, .of.var = {1, &auth}};
-    ASSERT_OK(P2CALL(&t->p2, T, "[method]outgoing-request.set-authority", &r, cv_borrow(req),
-                     some_auth));
+    ASSERT_OK(
+        P2CALL(&t->p2, T, "[method]outgoing-request.set-authority", &r, cv_borrow(req), some_auth));
     struct cval path = cv_str("/p?q");
     struct cval some_path = {.kind = CT_OPTION, .of.var = {1, &path}};
     ASSERT_OK(P2CALL(&t->p2, T, "[method]outgoing-request.set-path-with-query", &r, cv_borrow(req),
@@ -870,8 +870,8 @@ TEST(wasihttp, outgoing_handle_sends_through_the_hook_and_reads_the_response)
     ASSERT_TRUE(fake.finished);
 
     /* The future: not ready until the head arrived. */
-    ASSERT_OK(P2CALL(&t.p2, T, "[method]future-incoming-response.subscribe", &r,
-                     cv_borrow(future)));
+    ASSERT_OK(
+        P2CALL(&t.p2, T, "[method]future-incoming-response.subscribe", &r, cv_borrow(future)));
     uint32_t p = r.of.rep;
     ASSERT_FALSE(pollable_is_ready(&t, p));
     ASSERT_OK(P2CALL(&t.p2, T, "[method]future-incoming-response.get", &r, cv_borrow(future)));
@@ -880,8 +880,8 @@ TEST(wasihttp, outgoing_handle_sends_through_the_hook_and_reads_the_response)
     ASSERT_TRUE(pollable_is_ready(&t, p));
     p2t_drop(&t.p2, "wasi:io/poll", "pollable", p);
     ASSERT_OK(P2CALL(&t.p2, T, "[method]future-incoming-response.get", &r, cv_borrow(future)));
-    ASSERT_EQ_UINT(r.of.var.disc, 1);                               /* some */
-    ASSERT_EQ_UINT(r.of.var.payload->of.var.disc, 0);               /* ok */
+    ASSERT_EQ_UINT(r.of.var.disc, 1);                                 /* some */
+    ASSERT_EQ_UINT(r.of.var.payload->of.var.disc, 0);                 /* ok */
     ASSERT_EQ_UINT(r.of.var.payload->of.var.payload->of.var.disc, 0); /* ok(response) */
     uint32_t resp = r.of.var.payload->of.var.payload->of.var.payload->of.rep;
     ASSERT_OK(P2CALL(&t.p2, T, "[method]future-incoming-response.get", &r, cv_borrow(future)));
