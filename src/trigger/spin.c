@@ -431,7 +431,9 @@ static int handle(void *data, struct http_exchange *ex)
         .respond = respond,
         .write = write_body,
         .finish = finish,
-        .outgoing = s->config.client != NULL ? &s->outgoing : NULL,
+        .outgoing = s->config.client != NULL && s->config.route != NULL && s->config.allow != NULL
+                        ? &s->outgoing
+                        : NULL,
     };
     static const char *const no_args[] = {""};
     struct spry_wasi_config wc = {
