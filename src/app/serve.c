@@ -7,10 +7,12 @@
 
 #include "app/fsutil.h"
 #include "app/manifest.h"
+#include "app/outbound.h"
 #include "base/alloc.h"
 #include "base/log.h"
 #include "spry/pool.h"
 #include "spry/wasi.h"
+#include "host/http_client.h"
 #include "trigger/http_server.h"
 #include "trigger/spin.h"
 #include "trigger/wagi.h"
@@ -21,6 +23,7 @@
 #include <ftw.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -40,8 +43,9 @@ struct component_rt {
     struct spry_wasi_preopen preopen; /* the staged files, when any */
     char *staged;                     /* its host directory */
     int stderr_fd, stdout_fd;
-    bool ready;                 /* environment, files and logs are set up */
-    struct spin_executor *spin; /* a wasi:http component: one executor for all its routes */
+    bool ready;                     /* environment, files and logs are set up */
+    struct spin_executor *spin;     /* a wasi:http component: one executor for all its routes */
+    struct outbound_policy *policy; /* its allowed_outbound_hosts, variables resolved */
 };
 
 struct app {
@@ -55,7 +59,9 @@ struct app {
     struct wagi_executor **executors; /* per trigger, NULL for static responses */
     struct http_router *router;
     struct http_server *server;
-    bool speculate; /* WAGI guests run on the I/O loop first (wagi.h) */
+    bool speculate;             /* WAGI guests run on the I/O loop first (wagi.h) */
+    struct http_client *client; /* outbound HTTP for every wasi:http component */
+    char self_origin[128];      /* "http://127.0.0.1:3000" once the server listens */
 };
 
 static _Atomic(struct http_server *) running;
@@ -302,6 +308,76 @@ static int prepare_runtime(struct app *app, struct component_rt *c, struct spry_
     return 0;
 }
 
+/* ---- outbound HTTP ------------------------------------------------------------- */
+
+/* An application variable's value: SPIN_VARIABLE_<NAME> from the
+ * environment (Spin's environment provider), else its default. */
+static const char *resolve_variable(void *ctx, const char *name)
+{
+    const struct manifest *m = ctx;
+    char env[160] = "SPIN_VARIABLE_";
+    size_t len = strlen(env);
+    for (const char *p = name; *p != '\0' && len + 1 < sizeof env; p++)
+        env[len++] = (char)(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p);
+    env[len] = '\0';
+    const char *v = getenv(env);
+    if (v != NULL)
+        return v;
+    for (size_t i = 0; i < m->n_variables; i++)
+        if (strcmp(m->variables[i].name, name) == 0)
+            return m->variables[i].default_value;
+    return NULL;
+}
+
+static enum spin_route route_outbound(void *ctx, const char *scheme, const char *authority,
+                                      char *why, size_t cap)
+{
+    struct outbound_decision d;
+    int rc = outbound_policy_check_http(ctx, scheme, authority, &d);
+    snprintf(why, cap, "%s", d.why);
+    if (rc != 0 || !d.allowed)
+        return SPIN_ROUTE_DENIED;
+    return d.route == OUTBOUND_SELF    ? SPIN_ROUTE_SELF
+           : d.route == OUTBOUND_CHAIN ? SPIN_ROUTE_CHAIN
+                                       : SPIN_ROUTE_NETWORK;
+}
+
+static bool allow_outbound(void *ctx, const char *scheme, const char *host, int port, char *why,
+                           size_t why_size)
+{
+    struct outbound_target t;
+    if (outbound_target_set(&t, scheme, host, port, why, why_size) != 0)
+        return false;
+    if (outbound_policy_allows(ctx, &t))
+        return true;
+    snprintf(why, why_size, "%s://%s:%d is not in allowed_outbound_hosts", scheme, host, port);
+    return false;
+}
+
+/* The component's policy and the app's client (made once). */
+static int prepare_outbound(struct app *app, struct component_rt *c, struct spry_report *report)
+{
+    const struct manifest *m = app->manifest;
+    const char **ids = spry_alloc_array(m->n_components == 0 ? 1 : m->n_components, sizeof *ids);
+    if (ids == NULL)
+        return spry_report_set(report, SPRY_ENOMEM, "out of memory");
+    for (size_t i = 0; i < m->n_components; i++)
+        ids[i] = m->components[i]->id;
+    struct spry_report inner;
+    spry_report_init(&inner);
+    int rc = outbound_policy_create(c->mc->outbound, c->mc->n_outbound, resolve_variable,
+                                    app->manifest, ids, m->n_components, &c->policy, &inner);
+    spry_free(ids);
+    if (rc != 0)
+        return spry_report_set(report, rc, "component '%s': allowed_outbound_hosts: %s", c->mc->id,
+                               inner.message);
+    if (app->client == NULL) {
+        struct http_client_config cc = {0};
+        rc = http_client_create(&cc, &app->client, report);
+    }
+    return rc;
+}
+
 /* A wasi:http component for the spin executor. */
 static int prepare_spin(struct app *app, struct component_rt *c, struct spry_report *report)
 {
@@ -335,6 +411,16 @@ static int prepare_spin(struct app *app, struct component_rt *c, struct spry_rep
         .stderr_log_fd = c->stderr_fd,
         .echo = !app->opt->quiet,
     };
+    rc = prepare_outbound(app, c, report);
+    if (rc != 0) {
+        spry_free(bytes);
+        return rc;
+    }
+    sc.client = app->client;
+    sc.route = route_outbound;
+    sc.allow = allow_outbound;
+    sc.outbound_ctx = c->policy;
+    sc.self_origin = app->self_origin;
     rc = spin_executor_create(&sc, &c->spin, report);
     spry_free(bytes);
     return rc;
@@ -460,6 +546,7 @@ static int build_routes(struct app *app, struct spry_report *report)
 static void app_free(struct app *app)
 {
     http_server_destroy(app->server);
+    http_client_destroy(app->client); /* after the guests: they destroyed their requests */
     http_router_destroy(app->router);
     if (app->manifest != NULL) {
         for (size_t i = 0; i < app->manifest->n_http_triggers; i++) {
@@ -471,6 +558,7 @@ static void app_free(struct app *app)
         for (size_t i = 0; app->components != NULL && i < app->manifest->n_components; i++) {
             struct component_rt *c = &app->components[i];
             spin_executor_destroy(c->spin);
+            outbound_policy_destroy(c->policy);
             spry_prepared_destroy(c->prepared);
             spry_module_destroy(c->module);
             for (size_t k = 0; k < c->nenv; k++)
@@ -590,6 +678,21 @@ int app_serve(const struct app_serve_options *opt, struct spry_report *report)
         rc = http_server_start(app.server, report);
     if (rc != 0)
         goto done;
+    {
+        /* Relative outbound requests go back to this server (on loopback
+         * when it listens on every address). */
+        const char *listen = sc.listen != NULL ? sc.listen : "127.0.0.1:3000";
+        const char *colon = strrchr(listen, ':');
+        int hl = colon != NULL ? (int)(colon - listen) : 0;
+        const char *host = listen;
+        if ((hl == 7 && strncmp(listen, "0.0.0.0", 7) == 0) || hl == 0)
+            host = "127.0.0.1", hl = 9;
+        else if (hl == 4 && strncmp(listen, "[::]", 4) == 0)
+            host = "[::1]", hl = 5;
+        snprintf(app.self_origin, sizeof app.self_origin, "%s://%.*s:%u",
+                 opt->tls_cert ? "https" : "http", hl, host,
+                 (unsigned)http_server_port(app.server));
+    }
     atomic_store(&running, app.server);
     if (atomic_load(&stop_requested)) /* a signal came before the server ran */
         http_server_stop(app.server);

@@ -12,8 +12,10 @@
 #include "component/wasip2/wasip2.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 enum {
@@ -29,6 +31,7 @@ struct spin_executor {
     struct clink *link;
     const struct clink_export *handle;
     struct http_executor http;
+    struct wasihttp_outgoing outgoing;
 };
 
 /* Per request: what the wasi:http callbacks need. */
@@ -87,6 +90,233 @@ static int finish(void *user, const struct wasihttp_header *trailers, size_t n)
     (void)trailers;
     (void)n;
     return http_exchange_finish(((struct spin_req *)user)->ex);
+}
+
+/* ---- outbound HTTP: wasihttp's hook on the http_client ---- */
+
+struct spin_out {
+    struct spin_executor *s;
+    struct http_client_request *r;
+    struct wasihttp_header *head, *trailers; /* converted once */
+    size_t nhead, ntrailers;
+};
+
+static void copy_error(const struct http_client_error *e, struct wasihttp_error *err)
+{
+    err->code = (uint32_t)e->code;
+    snprintf(err->message, sizeof err->message, "%s", e->message);
+}
+
+static void deny(struct wasihttp_error *err, const char *why)
+{
+    err->code = WASIHTTP_EC_HTTP_REQUEST_DENIED;
+    snprintf(err->message, sizeof err->message, "%s", why);
+}
+
+/* A relative request may reach the app's own origin and nothing else. */
+static bool allow_self(void *ctx, const char *scheme, const char *host, int port, char *why,
+                       size_t why_size)
+{
+    const struct spin_executor *s = ctx;
+    char target[320];
+    bool v6 = strchr(host, ':') != NULL;
+    snprintf(target, sizeof target, "%s://%s%s%s:%d", scheme, v6 ? "[" : "", host, v6 ? "]" : "",
+             port);
+    if (s->config.self_origin != NULL && strcmp(target, s->config.self_origin) == 0)
+        return true;
+    snprintf(why, why_size, "a relative request goes to the app itself only");
+    return false;
+}
+
+static struct http_client_header *client_headers(const struct wasihttp_header *h, size_t n)
+{
+    struct http_client_header *v = spry_alloc_array(n == 0 ? 1 : n, sizeof *v);
+    if (v != NULL)
+        for (size_t i = 0; i < n; i++)
+            v[i] = (struct http_client_header){h[i].name, strlen(h[i].name), h[i].value,
+                                               strlen(h[i].value)};
+    return v;
+}
+
+static int out_start(void *user, const struct wasihttp_outgoing_request *q, void **req,
+                     struct wasihttp_error *err)
+{
+    struct spin_executor *s = user;
+    const char *id = s->config.component_id;
+    const char *authority = q->authority != NULL && q->authority[0] != '\0' ? q->authority : NULL;
+    /* No scheme: http for the app itself, else https (the safer guess). */
+    const char *scheme = q->scheme != NULL ? q->scheme : authority == NULL ? "http" : "https";
+    char why[160] = "";
+    enum spin_route route =
+        s->config.route(s->config.outbound_ctx, scheme, authority, why, sizeof why);
+    if (route == SPIN_ROUTE_DENIED) {
+        spry_log(SPRY_LOG_WARN, "component %s: outbound request to %s://%s denied: %s", id, scheme,
+                 authority != NULL ? authority : "(self)", why);
+        deny(err, why);
+        return SPRY_EINVALID;
+    }
+    if (route == SPIN_ROUTE_CHAIN) {
+        err->code = WASIHTTP_EC_INTERNAL_ERROR;
+        snprintf(err->message, sizeof err->message,
+                 "service chaining (%s) is not supported yet by Spry", authority);
+        return SPRY_EUNSUPPORTED;
+    }
+    if (route == SPIN_ROUTE_SELF && s->config.self_origin == NULL) {
+        deny(err, "the app's own address is not known");
+        return SPRY_EINVALID;
+    }
+    const char *path = q->path_with_query != NULL ? q->path_with_query : "/";
+    size_t cap = strlen(scheme) + (authority != NULL ? strlen(authority) : 0) + strlen(path) +
+                 (s->config.self_origin != NULL ? strlen(s->config.self_origin) : 0) + 8;
+    char *url = spry_malloc(cap);
+    struct http_client_header *hd = client_headers(q->headers, q->nheaders);
+    struct spin_out *o = spry_calloc(1, sizeof *o);
+    if (url == NULL || hd == NULL || o == NULL) {
+        spry_free(url);
+        spry_free(hd);
+        spry_free(o);
+        err->code = WASIHTTP_EC_INTERNAL_ERROR;
+        snprintf(err->message, sizeof err->message, "out of memory");
+        return SPRY_ENOMEM;
+    }
+    const char *slash = path[0] == '/' ? "" : "/";
+    if (route == SPIN_ROUTE_SELF)
+        snprintf(url, cap, "%s%s%s", s->config.self_origin, slash, path);
+    else
+        snprintf(url, cap, "%s://%s%s%s", scheme, authority, slash, path);
+    struct http_client_request_options ro = {
+        .method = q->method,
+        .url = url,
+        .headers = hd,
+        .n_headers = q->nheaders,
+        .has_body = q->has_body,
+        .content_length = q->content_length,
+        .connect_timeout_ns = q->connect_timeout_ns,
+        .first_byte_timeout_ns = q->first_byte_timeout_ns,
+        .between_bytes_timeout_ns = q->between_bytes_timeout_ns,
+        .allow = route == SPIN_ROUTE_SELF ? allow_self : s->config.allow,
+        .allow_ctx = route == SPIN_ROUTE_SELF ? (void *)s : s->config.outbound_ctx,
+    };
+    struct http_client_error e;
+    int rc = http_client_submit(s->config.client, &ro, &o->r, &e);
+    spry_free(hd);
+    if (rc != 0) {
+        if (e.code == HTTP_ERR_HTTP_REQUEST_DENIED)
+            spry_log(SPRY_LOG_WARN, "component %s: outbound request to %s denied: %s", id, url,
+                     e.message);
+        spry_free(url);
+        spry_free(o);
+        copy_error(&e, err);
+        return rc;
+    }
+    spry_free(url);
+    o->s = s;
+    *req = o;
+    return 0;
+}
+
+static int64_t out_body_capacity(void *req)
+{
+    return http_client_body_capacity(((struct spin_out *)req)->r);
+}
+
+static int out_body_write(void *req, const uint8_t *p, size_t n)
+{
+    return http_client_body_write(((struct spin_out *)req)->r, p, n);
+}
+
+static int out_body_finish(void *req, struct wasihttp_error *err)
+{
+    struct http_client_error e;
+    int rc = http_client_body_finish(((struct spin_out *)req)->r, &e);
+    if (rc != 0)
+        copy_error(&e, err);
+    return rc;
+}
+
+static struct wasihttp_header *convert(const struct http_client_header *h, size_t n)
+{
+    struct wasihttp_header *v = spry_alloc_array(n == 0 ? 1 : n, sizeof *v);
+    if (v != NULL)
+        for (size_t i = 0; i < n; i++)
+            v[i] = (struct wasihttp_header){h[i].name, h[i].value};
+    return v;
+}
+
+static int out_head(void *req, uint16_t *status, const struct wasihttp_header **headers, size_t *n,
+                    struct wasihttp_error *err)
+{
+    struct spin_out *o = req;
+    struct http_client_response resp;
+    struct http_client_error e;
+    int rc = http_client_head(o->r, &resp, &e);
+    if (rc == SPRY_EBUSY)
+        return rc;
+    if (rc != 0) {
+        copy_error(&e, err);
+        return rc;
+    }
+    if (o->head == NULL && (o->head = convert(resp.headers, resp.n_headers)) == NULL) {
+        err->code = WASIHTTP_EC_INTERNAL_ERROR;
+        snprintf(err->message, sizeof err->message, "out of memory");
+        return SPRY_ENOMEM;
+    }
+    o->nhead = resp.n_headers;
+    *status = (uint16_t)resp.status;
+    *headers = o->head;
+    *n = o->nhead;
+    return 0;
+}
+
+static int64_t out_body_read(void *req, uint8_t *buf, size_t cap, bool *eof,
+                             struct wasihttp_error *err)
+{
+    struct http_client_error e;
+    int64_t k = http_client_body_read(((struct spin_out *)req)->r, buf, cap, eof, &e);
+    if (k < 0)
+        copy_error(&e, err);
+    return k;
+}
+
+static void out_trailers(void *req, const struct wasihttp_header **t, size_t *n)
+{
+    struct spin_out *o = req;
+    const struct http_client_header *h;
+    size_t k;
+    http_client_trailers(o->r, &h, &k);
+    if (o->trailers == NULL && k > 0)
+        o->trailers = convert(h, k);
+    o->ntrailers = o->trailers != NULL ? k : 0;
+    *t = o->trailers;
+    *n = o->ntrailers;
+}
+
+static void out_clear(void *req)
+{
+    http_client_request_clear(((struct spin_out *)req)->r);
+}
+
+static bool out_changed(void *req)
+{
+    struct pollfd p = {.fd = http_client_request_fd(((struct spin_out *)req)->r), .events = POLLIN};
+    return poll(&p, 1, 0) > 0;
+}
+
+static void out_wait(void *req, uint64_t ns)
+{
+    struct pollfd p = {.fd = http_client_request_fd(((struct spin_out *)req)->r), .events = POLLIN};
+    struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u),
+                          .tv_nsec = (long)(ns % 1000000000u)};
+    ppoll(&p, 1, &ts, NULL);
+}
+
+static void out_destroy(void *req)
+{
+    struct spin_out *o = req;
+    http_client_request_destroy(o->r);
+    spry_free(o->head);
+    spry_free(o->trailers);
+    spry_free(o);
 }
 
 /* ---- logs ---- */
@@ -206,6 +436,9 @@ static int handle(void *data, struct http_exchange *ex)
         .respond = respond,
         .write = write_body,
         .finish = finish,
+        .outgoing = s->config.client != NULL && s->config.route != NULL && s->config.allow != NULL
+                        ? &s->outgoing
+                        : NULL,
     };
     static const char *const no_args[] = {""};
     struct spry_wasi_config wc = {
@@ -336,6 +569,20 @@ int spin_executor_create(const struct spin_config *config, struct spin_executor 
         spin_executor_destroy(s);
         return rc;
     }
+    s->outgoing = (struct wasihttp_outgoing){
+        .user = s,
+        .start = out_start,
+        .body_capacity = out_body_capacity,
+        .body_write = out_body_write,
+        .body_finish = out_body_finish,
+        .head = out_head,
+        .body_read = out_body_read,
+        .trailers = out_trailers,
+        .clear = out_clear,
+        .changed = out_changed,
+        .wait = out_wait,
+        .destroy = out_destroy,
+    };
     s->http.data = s;
     s->http.handle = handle;
     s->http.interrupt = interrupt;

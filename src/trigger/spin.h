@@ -28,6 +28,7 @@
 #ifndef SPRY_TRIGGER_SPIN_H
 #define SPRY_TRIGGER_SPIN_H
 
+#include "host/http_client.h"
 #include "spry/pool.h"
 #include "spry/wasi.h"
 #include "trigger/http_exchange.h"
@@ -35,6 +36,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Where the component's policy sends an outgoing request. */
+enum spin_route {
+    SPIN_ROUTE_DENIED,  /* HTTP-request-denied, no connection */
+    SPIN_ROUTE_NETWORK, /* to scheme://authority */
+    SPIN_ROUTE_SELF,    /* a relative request: to the app itself (self_origin) */
+    SPIN_ROUTE_CHAIN,   /* <component-id>.spin.internal: not served yet */
+};
 
 struct spin_config {
     const char *component_id;
@@ -48,6 +57,20 @@ struct spin_config {
     size_t npreopens;
     int stdout_log_fd, stderr_log_fd; /* appended to; -1: none. Borrowed. */
     bool echo;                        /* also write guest output to the terminal */
+    /* Outbound HTTP (wasi:http/outgoing-handler). client NULL: handle
+     * answers internal-error. route decides from the request's scheme and
+     * authority (NULL for a relative request; why says what would allow
+     * a denied one); allow is the same policy on what the client will
+     * connect to (http_client.h), asked again before connecting. */
+    struct http_client *client; /* borrowed */
+    enum spin_route (*route)(void *ctx, const char *scheme, const char *authority, char *why,
+                             size_t cap);
+    http_client_allow_fn allow;
+    void *outbound_ctx;
+    /* "http://127.0.0.1:3000": the app's own origin, where relative
+     * requests go; borrowed and read at each request (the server fills
+     * it once it listens). */
+    const char *self_origin;
 };
 
 struct spin_executor;

@@ -106,6 +106,12 @@ static int out_write(void *user, const uint8_t *p, size_t n)
     struct wh_obody *b = user;
     if (b->finished || b->failed)
         return WASIP2_IO_CLOSED;
+    if (b->out != NULL) { /* a request body, its request sent */
+        int rc = wh_out_write(b, p, n);
+        if (rc != WASIP2_IO_OK)
+            b->failed = true;
+        return rc;
+    }
     if (b->declared >= 0 && b->written + n > (uint64_t)b->declared) {
         b->failed = true;
         return WASIP2_IO_FAILED;
@@ -128,6 +134,8 @@ static int out_write(void *user, const uint8_t *p, size_t n)
 static uint64_t out_check_write(void *user)
 {
     struct wh_obody *b = user;
+    if (b->out != NULL)
+        return b->finished || b->failed ? 1 : wh_out_check_write(b);
     if (b->sent)
         return 1u << 20;
     return b->pending.max - b->pending.len;
@@ -138,8 +146,13 @@ static void out_close(void *user)
     ((struct wh_obody *)user)->stream_alive = false;
 }
 
+static bool out_ready(void *user)
+{
+    return out_check_write(user) > 0;
+}
+
 static const struct wasip2_stream_ops out_ops = {
-    .write = out_write, .check_write = out_check_write, .close = out_close};
+    .write = out_write, .check_write = out_check_write, .ready = out_ready, .close = out_close};
 
 static int p2_of(struct ccall *call, struct wasip2 **p2)
 {
@@ -150,14 +163,15 @@ static int p2_of(struct ccall *call, struct wasip2 **p2)
 }
 
 /* An own<stream> result for a new stream object. */
-static int stream_result(struct ccall *call, bool output, void *state, struct cval *result)
+static int stream_result(struct ccall *call, bool output, const struct wasip2_stream_ops *ops,
+                         void *state, struct cval *result)
 {
     struct wasip2 *p2;
     int rc = p2_of(call, &p2);
     if (rc != 0)
         return rc;
     uint32_t rep;
-    rc = wasip2_stream_create(p2, output, output ? &out_ops : &in_ops, state, &rep);
+    rc = wasip2_stream_create(p2, output, ops, state, &rep);
     if (rc == SPRY_EEXHAUSTED)
         return ccall_trap(call, "wasi:http: too many live handles");
     if (rc != 0)
@@ -179,7 +193,8 @@ static int ibody_stream(struct ccall *call, const struct cval *args, struct cval
         return rc;
     if (body->in->stream_taken)
         return wh_result(call, result, 1, NULL);
-    rc = stream_result(call, false, body->in, result);
+    rc = stream_result(call, false, body->in->out != NULL ? &wh_client_in_ops : &in_ops, body->in,
+                       result);
     if (rc == 0) {
         body->in->stream_taken = true;
         body->in->stream_alive = true;
@@ -202,10 +217,12 @@ static int ibody_finish(struct ccall *call, const struct cval *args, struct cval
     rc = wh_take(call, h, args[0].of.rep, WH_IN_BODY, "incoming-body", (void **)&body);
     if (rc != 0)
         return rc;
+    struct wh_out *out = body->in->out;
     spry_free(body);
     struct wh_future_trailers *ft = spry_calloc(1, sizeof *ft);
     if (ft == NULL)
         return wh_oom(call);
+    ft->out = out;
     return wh_new(call, h, WH_FUTURE_TRAILERS, ft, result);
 }
 
@@ -231,12 +248,14 @@ static int ready_pollable(struct ccall *call, struct cval *result)
 static int trailers_subscribe(struct ccall *call, const struct cval *args, struct cval *result)
 {
     struct wasihttp *h;
-    void *ft;
+    struct wh_future_trailers *ft;
     int rc = wh_ctx(call, &h);
     if (rc == 0)
-        rc = wh_get(call, h, args[0].of.rep, WH_FUTURE_TRAILERS, "future-trailers", &ft);
+        rc = wh_get(call, h, args[0].of.rep, WH_FUTURE_TRAILERS, "future-trailers", (void **)&ft);
     if (rc != 0)
         return rc;
+    if (ft->out != NULL)
+        return wh_out_trailers_subscribe(call, ft, result);
     return ready_pollable(call, result);
 }
 
@@ -251,6 +270,8 @@ static int trailers_get(struct ccall *call, const struct cval *args, struct cval
         rc = wh_get(call, h, args[0].of.rep, WH_FUTURE_TRAILERS, "future-trailers", (void **)&ft);
     if (rc != 0)
         return rc;
+    if (ft->out != NULL)
+        return wh_out_trailers(call, ft, result);
     struct cval *v = wh_vals(call, 3);
     if (v == NULL)
         return wh_oom(call);
@@ -278,7 +299,7 @@ static int obody_write(struct ccall *call, const struct cval *args, struct cval 
         return rc;
     if (body->out->stream_taken)
         return wh_result(call, result, 1, NULL);
-    rc = stream_result(call, true, body->out, result);
+    rc = stream_result(call, true, &out_ops, body->out, result);
     if (rc == 0) {
         body->out->stream_taken = true;
         body->out->stream_alive = true;
@@ -318,6 +339,15 @@ static int obody_finish(struct ccall *call, const struct cval *args, struct cval
         return rc;
     }
     spry_free(body);
+    if (!ob->response) {           /* a request body: ends the request's, or at handle */
+        wh_fields_fini(&trailers); /* the client sends no request trailers */
+        if (ob->out == NULL || ob->failed) {
+            ob->finished = true;
+            return wh_result(call, result, 0, NULL);
+        }
+        ob->finished = true;
+        return wh_out_finish(call, ob, result);
+    }
     if (ob->declared >= 0 && ob->written != (uint64_t)ob->declared) {
         ob->failed = true;
         wh_fields_fini(&trailers);

@@ -26,6 +26,7 @@ void wasihttp_destroy(struct wasihttp *h)
 {
     if (h == NULL)
         return;
+    wh_outs_free(h);
     for (uint32_t i = 0; i < h->n; i++)
         if (h->slots[i].kind != WH_FREE)
             wh_free_obj(h->slots[i].kind, h->slots[i].obj);
@@ -47,6 +48,7 @@ void wasihttp_destroy(struct wasihttp *h)
 void wasihttp_attach(struct wasihttp *h, struct spry_store *store)
 {
     spry_store_set_data(store, SPRY_STORE_DATA_WASI_HTTP, h);
+    h->store = store;
 }
 
 size_t wasihttp_live_objects(const struct wasihttp *h)
@@ -182,6 +184,9 @@ void wh_free_obj(uint8_t kind, void *obj)
     case WH_OUT_RESPONSE:
         wh_fields_fini(&((struct wh_out_response *)obj)->headers);
         break;
+    case WH_IN_RESPONSE:
+        wh_fields_fini(&((struct wh_in_response *)obj)->headers);
+        break;
     default:
         break; /* bodies point at states the context owns */
     }
@@ -308,8 +313,8 @@ static void init_tables(void)
 {
     for (size_t i = 0; i < NHTTP; i++)
         http_table[i] = *http_sources[i];
-    /* wasi:http/types' functions live in three files. */
-    size_t nt = wh_ntypes_funcs + wh_nfields_funcs + wh_nbody_funcs;
+    /* wasi:http/types' functions live in four files. */
+    size_t nt = wh_ntypes_funcs + wh_nfields_funcs + wh_nbody_funcs + wh_noutgoing_funcs;
     types_funcs = spry_alloc_array(nt, sizeof *types_funcs);
     if (types_funcs == NULL)
         return;
@@ -317,6 +322,8 @@ static void init_tables(void)
     memcpy(types_funcs + wh_ntypes_funcs, wh_fields_funcs, wh_nfields_funcs * sizeof *types_funcs);
     memcpy(types_funcs + wh_ntypes_funcs + wh_nfields_funcs, wh_body_funcs,
            wh_nbody_funcs * sizeof *types_funcs);
+    memcpy(types_funcs + wh_ntypes_funcs + wh_nfields_funcs + wh_nbody_funcs, wh_outgoing_funcs,
+           wh_noutgoing_funcs * sizeof *types_funcs);
     http_table[0].funcs = types_funcs;
     http_table[0].nfuncs = nt;
     size_t np2;

@@ -6,8 +6,8 @@
  * outgoing-request validates what wasmtime validates: a method must be a
  * token, a scheme `other` must be a valid URI scheme, path-with-query and
  * authority must not contain whitespace or control characters; invalid
- * values are err(). outgoing-handler.handle answers
- * error-code.internal-error: the client is not there yet.
+ * values are err(). outgoing-handler.handle and the response it brings
+ * are in outgoing.c.
  */
 #include "component/wasihttp/wh.h"
 
@@ -568,30 +568,6 @@ static int out_response_body(struct ccall *call, const struct cval *args, struct
     return rc == 0 ? wh_result(call, result, 0, &own) : rc;
 }
 
-/* ---- what no handle reaches yet (incoming-response, future-incoming-
- * response: only outgoing-handler makes them) ---- */
-
-static int in_response_any(struct ccall *call, const struct cval *args, struct cval *result)
-{
-    (void)result;
-    struct wasihttp *h;
-    void *obj;
-    int rc = wh_ctx(call, &h);
-    return rc == 0 ? wh_get(call, h, args[0].of.rep, WH_IN_RESPONSE, "incoming-response", &obj)
-                   : rc;
-}
-
-static int future_response_any(struct ccall *call, const struct cval *args, struct cval *result)
-{
-    (void)result;
-    struct wasihttp *h;
-    void *obj;
-    int rc = wh_ctx(call, &h);
-    return rc == 0 ? wh_get(call, h, args[0].of.rep, WH_FUTURE_RESPONSE, "future-incoming-response",
-                            &obj)
-                   : rc;
-}
-
 /* http-error-code: Spry's stream errors never carry an HTTP error. */
 static int http_error_code(struct ccall *call, const struct cval *args, struct cval *result)
 {
@@ -599,29 +575,6 @@ static int http_error_code(struct ccall *call, const struct cval *args, struct c
     (void)args;
     wh_none(result);
     return 0;
-}
-
-/* ---- wasi:http/outgoing-handler ---- */
-
-static int outgoing_handle(struct ccall *call, const struct cval *args, struct cval *result)
-{
-    struct wasihttp *h;
-    void *obj;
-    int rc = wh_ctx(call, &h);
-    if (rc == 0)
-        rc = wh_take(call, h, args[0].of.rep, WH_OUT_REQUEST, "outgoing-request", &obj);
-    if (rc != 0)
-        return rc;
-    wh_free_obj(WH_OUT_REQUEST, obj);
-    if (args[1].of.var.disc == 1) {
-        rc = wh_take(call, h, args[1].of.var.payload->of.rep, WH_OPTIONS, "request-options", &obj);
-        if (rc != 0)
-            return rc;
-        wh_free_obj(WH_OPTIONS, obj);
-    }
-    struct cval ec;
-    rc = wh_internal_error(call, "outbound HTTP is not available in this version of Spry", &ec);
-    return rc == 0 ? wh_result(call, result, 1, &ec) : rc;
 }
 
 /* ---- the interfaces ---- */
@@ -668,16 +621,11 @@ const struct chost_func wh_types_funcs[] = {
     {"[method]request-options.set-first-byte-timeout", first_byte_timeout_set},
     {"[method]request-options.between-bytes-timeout", between_bytes_timeout_get},
     {"[method]request-options.set-between-bytes-timeout", between_bytes_timeout_set},
-    {"[method]incoming-response.status", in_response_any},
-    {"[method]incoming-response.headers", in_response_any},
-    {"[method]incoming-response.consume", in_response_any},
     {"[constructor]outgoing-response", out_response_new},
     {"[method]outgoing-response.status-code", out_response_status},
     {"[method]outgoing-response.set-status-code", out_response_set_status},
     {"[method]outgoing-response.headers", out_response_headers},
     {"[method]outgoing-response.body", out_response_body},
-    {"[method]future-incoming-response.subscribe", future_response_any},
-    {"[method]future-incoming-response.get", future_response_any},
 };
 const size_t wh_ntypes_funcs = sizeof wh_types_funcs / sizeof wh_types_funcs[0];
 
@@ -828,7 +776,7 @@ const struct chost_iface wh_iface_types = {
     .nfuncs = sizeof wh_types_funcs / sizeof wh_types_funcs[0],
 };
 
-static const struct chost_func handler_funcs[] = {{"handle", outgoing_handle}};
+static const struct chost_func handler_funcs[] = {{"handle", wh_outgoing_handle}};
 
 const struct chost_iface wh_iface_outgoing_handler = {
     .name = "wasi:http/outgoing-handler",

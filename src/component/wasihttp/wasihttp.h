@@ -20,10 +20,13 @@
  * the response body writes through server->write once the outparam is set
  * (before that, into a bounded buffer sent at set).
  *
- * outgoing-handler.handle answers every request with
- * error-code.internal-error("outbound HTTP is not available"): the types
- * are complete so that components importing them link, and the client
- * comes later.
+ * outgoing-handler.handle goes through the embedder's `outgoing` hook
+ * (struct wasihttp_outgoing): the request's parts go to start(), the
+ * outgoing-body's stream feeds body_write as the guest writes (what was
+ * written before handle is queued and sent then), the
+ * future-incoming-response is ready when head() answers, and the
+ * incoming-body's stream reads body_read. Without a hook, handle answers
+ * error-code.internal-error.
  */
 #ifndef SPRY_COMPONENT_WASIHTTP_H
 #define SPRY_COMPONENT_WASIHTTP_H
@@ -58,6 +61,64 @@ struct wasihttp_request {
     size_t nheaders;
 };
 
+/* A wasi:http error-code: the case (the WIT's order, as
+ * host/http_client.h numbers them) and a message for logs (the payload of
+ * internal-error). */
+struct wasihttp_error {
+    uint32_t code;
+    char message[192];
+};
+
+enum { WASIHTTP_EC_HTTP_REQUEST_DENIED = 15, WASIHTTP_EC_INTERNAL_ERROR = 38 };
+
+/* An outgoing request as the guest built it; strings NUL-terminated,
+ * valid during start() only. */
+struct wasihttp_outgoing_request {
+    const char *method;          /* "GET", ... or the other(string) */
+    const char *scheme;          /* "http", "https", another; NULL: none set */
+    const char *authority;       /* NULL: none set (a relative request) */
+    const char *path_with_query; /* NULL: none set */
+    const struct wasihttp_header *headers;
+    size_t nheaders;
+    bool has_body;          /* the guest took the outgoing-body */
+    int64_t content_length; /* from a valid content-length header, or -1 */
+    uint64_t connect_timeout_ns, first_byte_timeout_ns, between_bytes_timeout_ns; /* 0: default */
+};
+
+/*
+ * Outbound HTTP for the guest. `req` is the embedder's handle of one
+ * request; every function but start takes it. None blocks except wait.
+ *  - start: 0 with *req, or nonzero with err (no request exists; a policy
+ *    denial is HTTP-request-denied and must make no connection);
+ *  - body_capacity: bytes body_write takes now (0: not now), < 0 failed;
+ *  - body_write: len <= capacity; 0 or nonzero (failed);
+ *  - body_finish: 0, or nonzero with err;
+ *  - head: 0 with the response head (valid until destroy), SPRY_EBUSY not
+ *    yet, another error with err;
+ *  - body_read: the count (0 and !*eof: nothing yet), or < 0 with err;
+ *  - trailers: after eof, the trailers (n 0: none);
+ *  - clear: call before looking at the state; changed: whether the state
+ *    may have changed since; wait: block up to ns for a change;
+ *  - destroy: cancels what is in flight and frees req.
+ */
+struct wasihttp_outgoing {
+    void *user;
+    int (*start)(void *user, const struct wasihttp_outgoing_request *r, void **req,
+                 struct wasihttp_error *err);
+    int64_t (*body_capacity)(void *req);
+    int (*body_write)(void *req, const uint8_t *p, size_t n);
+    int (*body_finish)(void *req, struct wasihttp_error *err);
+    int (*head)(void *req, uint16_t *status, const struct wasihttp_header **headers, size_t *n,
+                struct wasihttp_error *err);
+    int64_t (*body_read)(void *req, uint8_t *buf, size_t cap, bool *eof,
+                         struct wasihttp_error *err);
+    void (*trailers)(void *req, const struct wasihttp_header **t, size_t *n);
+    void (*clear)(void *req);
+    bool (*changed)(void *req);
+    void (*wait)(void *req, uint64_t ns);
+    void (*destroy)(void *req);
+};
+
 /*
  * What the embedder does for the guest. All run on the thread calling the
  * guest, inside a host call; each may block (then return when the store is
@@ -80,6 +141,9 @@ struct wasihttp_server {
     /* The body ended (outgoing-body.finish); trailers may be dropped by the
      * embedder when its protocol cannot carry them. */
     int (*finish)(void *user, const struct wasihttp_header *trailers, size_t n);
+    /* Outbound HTTP (borrowed); NULL: outgoing-handler.handle answers
+     * internal-error. */
+    const struct wasihttp_outgoing *outgoing;
 };
 
 /* The per-request context (its object table, the response state). */

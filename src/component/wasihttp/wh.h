@@ -44,12 +44,12 @@ enum wh_kind {
     WH_OUT_REQUEST,
     WH_OPTIONS,
     WH_OUTPARAM,
-    WH_IN_RESPONSE, /* never created: outgoing-handler answers with an error */
+    WH_IN_RESPONSE, /* from future-incoming-response.get */
     WH_OUT_RESPONSE,
     WH_IN_BODY,
     WH_OUT_BODY,
     WH_FUTURE_TRAILERS,
-    WH_FUTURE_RESPONSE, /* never created, as WH_IN_RESPONSE */
+    WH_FUTURE_RESPONSE, /* from outgoing-handler.handle */
     WH_KINDS
 };
 
@@ -142,6 +142,28 @@ struct wh_in_request {
 
 struct wh_obody;
 
+/* One outbound request (outgoing-handler.handle): the embedder's handle.
+ * In the context's list until wasihttp_destroy (the future, the response,
+ * its body, streams and pollables all point at it). */
+struct wh_out {
+    struct wasihttp *h;
+    void *req;       /* the embedder's request */
+    bool more;       /* the last body read returned bytes: there may be more */
+    bool head_taken; /* future-incoming-response.get returned the response */
+    struct wh_out *next;
+};
+
+struct wh_future_response {
+    struct wh_out *o;
+};
+
+struct wh_in_response {
+    struct wh_out *o;
+    uint16_t status;
+    struct wh_fields headers; /* immutable */
+    bool consumed;
+};
+
 struct wh_out_request {
     uint32_t method;
     char *method_other;
@@ -167,6 +189,7 @@ struct wh_out_response {
 /* The request body's state: the incoming-body and its input-stream. */
 struct wh_ibody {
     struct wasihttp *h;
+    struct wh_out *out; /* a response's body: reads from the embedder's request */
     bool stream_taken, stream_alive;
     bool eof;
     struct wh_ibody *next; /* the context's list */
@@ -175,8 +198,9 @@ struct wh_ibody {
 /* An outgoing body's state: the outgoing-body and its output-stream. */
 struct wh_obody {
     struct wasihttp *h;
-    bool response; /* the body of an outgoing-response (else of a request) */
-    bool sent;     /* its response is the one the outparam was set to */
+    bool response;      /* the body of an outgoing-response (else of a request) */
+    struct wh_out *out; /* a request body once handle sent the request */
+    bool sent;          /* its response is the one the outparam was set to */
     bool stream_taken, stream_alive;
     bool finished;    /* outgoing-body.finish succeeded */
     bool failed;      /* a write failed, or finish found the size wrong */
@@ -187,7 +211,8 @@ struct wh_obody {
 };
 
 struct wh_future_trailers {
-    bool taken; /* get returned the trailers */
+    bool taken;         /* get returned the trailers */
+    struct wh_out *out; /* an incoming response's trailers (else none) */
 };
 
 struct wh_body {
@@ -208,6 +233,8 @@ struct wasihttp {
     uint32_t n, cap, free_head, live;
     struct wh_ibody *ibodies;
     struct wh_obody *obodies;
+    struct wh_out *outs;
+    struct spry_store *store; /* attached to (interrupt checks while blocking) */
     /* The response: what response-outparam.set did. */
     bool set, set_error, responded, body_done;
     struct wh_obody *resp_body; /* the sent response's body, NULL when it had none taken */
@@ -269,6 +296,25 @@ int wh_obody_new(struct wasihttp *h, bool response, struct wh_obody **out);
  * body taken): send the head, then what was written, then the end when
  * finished. */
 int wh_response_send(struct wasihttp *h, struct wh_out_response *resp);
+
+/* ---- outbound (outgoing.c) ---- */
+
+/* The input-stream backend of an incoming response's body. */
+extern const struct wasip2_stream_ops wh_client_in_ops;
+/* A request body's writes once the request was sent. */
+int wh_out_write(struct wh_obody *b, const uint8_t *p, size_t n);
+uint64_t wh_out_check_write(struct wh_obody *b);
+/* Ends a sent request's body: 0, or an error-code into result. */
+int wh_out_finish(struct ccall *call, struct wh_obody *b, struct cval *result);
+/* future-trailers.get of a response body. */
+int wh_out_trailers(struct ccall *call, struct wh_future_trailers *ft, struct cval *result);
+int wh_out_trailers_subscribe(struct ccall *call, struct wh_future_trailers *ft,
+                              struct cval *result);
+/* Frees the context's outbound requests. */
+void wh_outs_free(struct wasihttp *h);
+extern const struct chost_func wh_outgoing_funcs[];
+extern const size_t wh_noutgoing_funcs;
+int wh_outgoing_handle(struct ccall *call, const struct cval *args, struct cval *result);
 
 extern const struct chost_iface wh_iface_types, wh_iface_outgoing_handler;
 /* wasi:http/types' functions, by file; wasihttp_ifaces joins them. */

@@ -88,6 +88,19 @@ int wasip2_pollable_ready(struct wasip2 *p2, uint32_t *rep)
     return 0;
 }
 
+int wasip2_pollable_create(struct wasip2 *p2, bool (*ready)(void *user), void *user, uint32_t *rep)
+{
+    uint32_t slot;
+    int rc = p2_new(p2, P2_POLLABLE, 0, &slot);
+    if (rc != 0)
+        return rc;
+    p2->objs[slot].u.poll.how = P2_POLL_FN;
+    p2->objs[slot].u.poll.ready = ready;
+    p2->objs[slot].u.poll.user = user;
+    *rep = p2_rep(p2, slot);
+    return 0;
+}
+
 size_t wasip2_live_objects(const struct wasip2 *p2)
 {
     return p2->live;

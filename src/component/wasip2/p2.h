@@ -67,6 +67,7 @@ enum p2_poll_how {
     P2_POLL_READY = 0, /* always ready */
     P2_POLL_CLOCK,     /* ready at deadline (CLOCK_MONOTONIC ns) */
     P2_POLL_PARENT,    /* ready when its parent (a stream) is */
+    P2_POLL_FN,        /* ready when the embedder's function says so */
 };
 
 enum p2_stream_how {
@@ -101,6 +102,8 @@ struct p2_obj {
         struct {
             uint8_t how; /* enum p2_poll_how */
             uint64_t deadline;
+            bool (*ready)(void *user); /* P2_POLL_FN */
+            void *user;
         } poll;
         struct {
             uint8_t how;   /* enum p2_stream_how */

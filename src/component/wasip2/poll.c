@@ -46,6 +46,8 @@ enum { NOT_READY = 0, READY = 1, WAIT_FD = 2, WAIT_CLOCK = 3 };
 
 static bool custom_ready(const struct wasip2 *ctx, const struct p2_obj *o)
 {
+    if (o->u.poll.how == P2_POLL_FN)
+        return o->u.poll.ready(o->u.poll.user);
     if (o->u.poll.how != P2_POLL_PARENT)
         return false;
     const struct p2_obj *s = &ctx->objs[o->parent - 1];
@@ -61,6 +63,11 @@ static int classify(struct wasip2 *ctx, uint32_t slot, int *fd, uint64_t *deadli
     switch (o->u.poll.how) {
     case P2_POLL_CLOCK:
         *deadline = o->u.poll.deadline;
+        return WAIT_CLOCK;
+    case P2_POLL_FN:
+        if (o->u.poll.ready(o->u.poll.user))
+            return READY;
+        *deadline = p2_monotonic_now() + CUSTOM_RECHECK_NS;
         return WAIT_CLOCK;
     case P2_POLL_PARENT: {
         const struct p2_obj *s = &ctx->objs[o->parent - 1];

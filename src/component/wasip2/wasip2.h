@@ -96,6 +96,11 @@ int wasip2_stream_create(struct wasip2 *p2, bool output, const struct wasip2_str
  * resolved); its rep in *rep. Errors as wasip2_stream_create. */
 int wasip2_pollable_ready(struct wasip2 *p2, uint32_t *rep);
 
+/* A new pollable that is ready when ready(user) says so (asked about
+ * every millisecond while a poll waits); `user` must outlive it (the
+ * context: wasip2_destroy frees it first). Errors as above. */
+int wasip2_pollable_create(struct wasip2 *p2, bool (*ready)(void *user), void *user, uint32_t *rep);
+
 /* The context attached to a store (wasip2_attach), or NULL. */
 struct wasip2 *wasip2_of_store(struct spry_store *store);
 

@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -925,4 +926,211 @@ TEST(up, components_without_a_handler_or_with_unknown_imports_stop_before_listen
     err = up_stderr();
     ASSERT_TRUE(strstr(err, "component 'abi'") != NULL);
     ASSERT_TRUE(strstr(err, "Spry does not provide the interface spry:abi/types") != NULL);
+}
+
+/* ---- outbound HTTP from a component (wasi:http/outgoing-handler) --------- */
+
+/* A loopback HTTP/1.1 server on a thread: counts connections and answers
+ * each request with "seen METHOD PATH body=<body>" (content-length or
+ * chunked request bodies), then closes. */
+struct loopback {
+    int fd, port;
+    pthread_t thread;
+    atomic_int connections;
+    atomic_bool stop;
+};
+
+/* Reads until "\r\n\r\n" plus the body; returns the bytes read, or -1. */
+static int read_request(int fd, char *buf, size_t cap, char *body, size_t body_cap)
+{
+    size_t n = 0;
+    char *end = NULL;
+    while (end == NULL) {
+        ssize_t k = read(fd, buf + n, cap - 1 - n);
+        if (k <= 0)
+            return -1;
+        n += (size_t)k;
+        buf[n] = '\0';
+        end = strstr(buf, "\r\n\r\n");
+        if (end == NULL && n + 1 >= cap)
+            return -1;
+    }
+    size_t head = (size_t)(end + 4 - buf);
+    const char *cl = strcasestr(buf, "\r\ncontent-length:");
+    bool chunked = strcasestr(buf, "\r\ntransfer-encoding: chunked") != NULL;
+    size_t want = cl != NULL && cl < end ? (size_t)atol(cl + 17) : 0;
+    for (;;) {
+        if (!chunked && n - head >= want)
+            break;
+        if (chunked && strstr(buf + head, "0\r\n\r\n") != NULL)
+            break;
+        if (n + 1 >= cap)
+            return -1;
+        ssize_t k = read(fd, buf + n, cap - 1 - n);
+        if (k <= 0)
+            return -1;
+        n += (size_t)k;
+        buf[n] = '\0';
+    }
+    size_t bn = 0;
+    if (!chunked) {
+        bn = want < body_cap - 1 ? want : body_cap - 1;
+        memcpy(body, buf + head, bn);
+    } else {
+        for (const char *p = buf + head;;) {
+            size_t len = strtoul(p, NULL, 16);
+            const char *data = strstr(p, "\r\n");
+            if (len == 0 || data == NULL)
+                break;
+            data += 2;
+            if (bn + len < body_cap)
+                memcpy(body + bn, data, len), bn += len;
+            p = data + len + 2;
+        }
+    }
+    body[bn] = '\0';
+    return (int)n;
+}
+
+static void *loopback_main(void *arg)
+{
+    struct loopback *l = arg;
+    while (!atomic_load(&l->stop)) {
+        struct pollfd p = {.fd = l->fd, .events = POLLIN};
+        if (poll(&p, 1, 50) <= 0)
+            continue;
+        int c = accept(l->fd, NULL, NULL);
+        if (c < 0)
+            continue;
+        atomic_fetch_add(&l->connections, 1);
+        struct timeval tv = {10, 0};
+        setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        static char req[65536], body[16384];
+        if (read_request(c, req, sizeof req, body, sizeof body) > 0) {
+            char method[16] = "", path[256] = "";
+            sscanf(req, "%15s %255s", method, path);
+            char text[17000], resp[18000];
+            int tn = snprintf(text, sizeof text, "seen %s %s body=%s", method, path, body);
+            int rn =
+                snprintf(resp, sizeof resp,
+                         "HTTP/1.1 201 Created\r\ncontent-type: text/plain\r\n"
+                         "x-loopback: yes\r\ncontent-length: %d\r\nconnection: close\r\n\r\n%s",
+                         tn, text);
+            ssize_t w = write(c, resp, (size_t)rn);
+            (void)w;
+        }
+        close(c);
+    }
+    return NULL;
+}
+
+static void loopback_start(struct loopback *l)
+{
+    l->fd = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE_INT(l->fd, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(0x7f000001);
+    ASSERT_EQ_INT(bind(l->fd, (struct sockaddr *)&a, sizeof a), 0);
+    ASSERT_EQ_INT(listen(l->fd, 16), 0);
+    socklen_t len = sizeof a;
+    ASSERT_EQ_INT(getsockname(l->fd, (struct sockaddr *)&a, &len), 0);
+    l->port = ntohs(a.sin_port);
+    atomic_init(&l->connections, 0);
+    atomic_init(&l->stop, false);
+    ASSERT_EQ_INT(pthread_create(&l->thread, NULL, loopback_main, l), 0);
+}
+
+static void loopback_stop(struct loopback *l)
+{
+    atomic_store(&l->stop, true);
+    pthread_join(l->thread, NULL);
+    close(l->fd);
+}
+
+/* The Spin JavaScript app (scripts/build-js-app.sh), allowed `allowed`. */
+static int up_js(struct up *u, const char *allowed)
+{
+    const char *app = test_build_path("tests/http-components/js-app.wasm");
+    if (access(app, R_OK) != 0)
+        test_skip("%s is not built (scripts/build-js-app.sh BUILD needs node and npm)", app);
+    static char manifest[8192];
+    snprintf(manifest, sizeof manifest,
+             "spin_manifest_version = 2\n"
+             "[application]\nname = \"js\"\n"
+             "[variables]\nallowed_port = { default = \"0\" }\n"
+             "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"js\"\n"
+             "[component.js]\nsource = \"%s\"\nallowed_outbound_hosts = [%s]\n",
+             app, allowed);
+    return up_start(u, manifest, "--quiet", NULL);
+}
+
+TEST(up, http_component_fetches_an_allowed_loopback_server)
+{
+    struct loopback l;
+    loopback_start(&l);
+    char allowed[128];
+    /* The port comes through a variable: templates resolve. */
+    snprintf(allowed, sizeof allowed, "\"http://127.0.0.1:{{ allowed_port }}\"");
+    char env[32];
+    snprintf(env, sizeof env, "%d", l.port);
+    setenv("SPIN_VARIABLE_ALLOWED_PORT", env, 1);
+    struct up u;
+    int rc = up_js(&u, allowed);
+    unsetenv("SPIN_VARIABLE_ALLOWED_PORT");
+    ASSERT_EQ_INT(rc, -1);
+    char args[256];
+    snprintf(args, sizeof args, "-H 'x-target-url: http://127.0.0.1:%d/some/path?q=1'", l.port);
+    const char *r = http(&u, args, "/outbound");
+    ASSERT_EQ_INT(status_of(r), 200);
+    ASSERT_TRUE(strstr(r, "\"status\":201") != NULL);
+    ASSERT_TRUE(strstr(r, "\"x-loopback\":\"yes\"") != NULL);
+    ASSERT_TRUE(strstr(r, "\"body\":\"seen GET /some/path?q=1 body=\"") != NULL);
+    ASSERT_EQ_INT(atomic_load(&l.connections), 1);
+
+    /* A request body goes out as the guest writes it. */
+    snprintf(args, sizeof args,
+             "-H 'x-target-url: http://127.0.0.1:%d/post' -H 'x-target-method: POST' "
+             "--data-binary 'sent by the guest'",
+             l.port);
+    r = http(&u, args, "/outbound");
+    ASSERT_EQ_INT(status_of(r), 200);
+    ASSERT_TRUE(strstr(r, "\"body\":\"seen POST /post body=sent by the guest\"") != NULL);
+    ASSERT_EQ_INT(atomic_load(&l.connections), 2);
+    ASSERT_EQ_INT(up_stop(&u), 0);
+    loopback_stop(&l);
+}
+
+TEST(up, http_component_denied_hosts_ports_and_schemes_make_no_connection)
+{
+    struct loopback allowed_srv, other;
+    loopback_start(&allowed_srv);
+    loopback_start(&other);
+    char allowed[128];
+    snprintf(allowed, sizeof allowed, "\"http://127.0.0.1:%d\"", allowed_srv.port);
+    struct up u;
+    ASSERT_EQ_INT(up_js(&u, allowed), -1);
+    const char *targets[3];
+    char t0[128], t1[128], t2[128];
+    snprintf(t0, sizeof t0, "http://127.0.0.1:%d/", other.port);        /* port */
+    snprintf(t1, sizeof t1, "https://127.0.0.1:%d/", allowed_srv.port); /* scheme */
+    snprintf(t2, sizeof t2, "http://localhost:%d/", allowed_srv.port);  /* host */
+    targets[0] = t0, targets[1] = t1, targets[2] = t2;
+    for (int i = 0; i < 3; i++) {
+        char args[256];
+        snprintf(args, sizeof args, "-H 'x-target-url: %s'", targets[i]);
+        const char *r = http(&u, args, "/outbound");
+        ASSERT_EQ_INT(status_of(r), 502);
+        ASSERT_TRUE(strstr(r, "\"error\"") != NULL);
+    }
+    /* A relative URL needs `self`, which is not granted. */
+    const char *r = http(&u, "-H 'x-target-url: /hello'", "/outbound");
+    ASSERT_TRUE(status_of(r) == 502 || strstr(r, "\"error\"") != NULL);
+    ASSERT_EQ_INT(up_stop(&u), 0);
+    ASSERT_EQ_INT(atomic_load(&other.connections), 0);
+    ASSERT_EQ_INT(atomic_load(&allowed_srv.connections), 0);
+    const char *err = up_stderr();
+    ASSERT_TRUE(strstr(err, "denied") != NULL);
+    loopback_stop(&other);
+    loopback_stop(&allowed_srv);
 }

@@ -88,8 +88,13 @@ struct ht {
     uint32_t request, outparam;
 };
 
+/* The outbound hook the next ht_setup gives the context (then NULL). */
+static const struct wasihttp_outgoing *next_outgoing;
+
 static void ht_setup(struct ht *t, const char *body)
 {
+    const struct wasihttp_outgoing *outgoing = next_outgoing;
+    next_outgoing = NULL;
     memset(t, 0, sizeof *t);
     p2t_setup(&t->p2, NULL);
     t->rec.body = (const uint8_t *)body;
@@ -98,7 +103,8 @@ static void ht_setup(struct ht *t, const char *body)
                                      .read_body = rec_read,
                                      .respond = rec_respond,
                                      .write = rec_write,
-                                     .finish = rec_finish};
+                                     .finish = rec_finish,
+                                     .outgoing = outgoing};
     ASSERT_OK(wasihttp_create(&server, &t->h));
     wasihttp_attach(t->h, t->p2.store);
     static const struct wasihttp_header headers[] = {
@@ -638,4 +644,299 @@ TEST(wasihttp, writes_fail_when_the_head_could_not_be_sent)
     ASSERT_EQ_UINT(t.rec.out_len, 0);
     ASSERT_EQ_INT(wasihttp_outcome(t.h, NULL, 0), WASIHTTP_INCOMPLETE);
     ht_teardown(&t);
+}
+
+/* ---- outgoing-handler through a fake embedder hook ---------------------- */
+
+/* What the fake embedder saw and answers. One request at a time. */
+static struct fake {
+    int starts, destroys;
+    char seen[512];    /* "METHOD scheme authority path" of the last start */
+    char headers[256]; /* "name=value;" */
+    bool has_body;
+    int64_t content_length;
+    uint64_t connect_ns;
+    char body[256]; /* the request body as written */
+    size_t body_len;
+    size_t capacity; /* body_capacity answers at most this (0: 1 MiB) */
+    bool finished;
+    bool head_ready;  /* head() answers EBUSY until then */
+    const char *resp; /* the response body */
+    size_t resp_pos;
+} fake;
+
+static int fake_start(void *user, const struct wasihttp_outgoing_request *q, void **req,
+                      struct wasihttp_error *err)
+{
+    (void)user;
+    fake.starts++;
+    snprintf(fake.seen, sizeof fake.seen, "%s %s %s %s", q->method,
+             q->scheme != NULL ? q->scheme : "-", q->authority != NULL ? q->authority : "-",
+             q->path_with_query != NULL ? q->path_with_query : "-");
+    fake.headers[0] = '\0';
+    for (size_t i = 0; i < q->nheaders; i++) {
+        size_t at = strlen(fake.headers);
+        snprintf(fake.headers + at, sizeof fake.headers - at, "%s=%s;", q->headers[i].name,
+                 q->headers[i].value);
+    }
+    fake.has_body = q->has_body;
+    fake.content_length = q->content_length;
+    fake.connect_ns = q->connect_timeout_ns;
+    if (q->authority != NULL && strcmp(q->authority, "denied.example") == 0) {
+        err->code = WASIHTTP_EC_HTTP_REQUEST_DENIED;
+        snprintf(err->message, sizeof err->message, "not allowed");
+        return SPRY_EINVALID;
+    }
+    *req = &fake;
+    return 0;
+}
+
+static int64_t fake_capacity(void *req)
+{
+    (void)req;
+    return fake.capacity != 0 ? (int64_t)fake.capacity : 1 << 20;
+}
+
+static int fake_write(void *req, const uint8_t *p, size_t n)
+{
+    (void)req;
+    ASSERT_LE_UINT(n, (size_t)fake_capacity(req));
+    ASSERT_LE_UINT(fake.body_len + n, sizeof fake.body - 1);
+    memcpy(fake.body + fake.body_len, p, n);
+    fake.body_len += n;
+    return 0;
+}
+
+static int fake_finish(void *req, struct wasihttp_error *err)
+{
+    (void)req;
+    (void)err;
+    fake.finished = true;
+    return 0;
+}
+
+static int fake_head(void *req, uint16_t *status, const struct wasihttp_header **headers, size_t *n,
+                     struct wasihttp_error *err)
+{
+    (void)req;
+    (void)err;
+    static const struct wasihttp_header h[] = {{"content-type", "text/plain"}, {"x-up", "1"}};
+    if (!fake.head_ready)
+        return SPRY_EBUSY;
+    *status = 203;
+    *headers = h;
+    *n = 2;
+    return 0;
+}
+
+/* Three bytes at a time, then the end. */
+static int64_t fake_read(void *req, uint8_t *buf, size_t cap, bool *eof, struct wasihttp_error *err)
+{
+    (void)req;
+    (void)err;
+    size_t left = strlen(fake.resp) - fake.resp_pos;
+    size_t k = left < 3 ? left : 3;
+    if (k > cap)
+        k = cap;
+    memcpy(buf, fake.resp + fake.resp_pos, k);
+    fake.resp_pos += k;
+    *eof = fake.resp_pos == strlen(fake.resp);
+    return (int64_t)k;
+}
+
+static void fake_trailers(void *req, const struct wasihttp_header **t, size_t *n)
+{
+    (void)req;
+    static const struct wasihttp_header tr[] = {{"x-checksum", "abc"}};
+    *t = tr;
+    *n = 1;
+}
+
+static void fake_clear(void *req)
+{
+    (void)req;
+}
+
+static bool fake_changed(void *req)
+{
+    (void)req;
+    return true;
+}
+
+static void fake_wait(void *req, uint64_t ns)
+{
+    (void)req;
+    (void)ns;
+}
+
+static void fake_destroy(void *req)
+{
+    ASSERT_TRUE(req == &fake);
+    fake.destroys++;
+}
+
+static const struct wasihttp_outgoing fake_hook = {
+    .start = fake_start,
+    .body_capacity = fake_capacity,
+    .body_write = fake_write,
+    .body_finish = fake_finish,
+    .head = fake_head,
+    .body_read = fake_read,
+    .trailers = fake_trailers,
+    .clear = fake_clear,
+    .changed = fake_changed,
+    .wait = fake_wait,
+    .destroy = fake_destroy,
+};
+
+/* A request POST http://example.com:81/p?q with headers; its body and
+ * the body's stream. */
+static uint32_t out_request(struct ht *t, const char *authority, uint32_t *body, uint32_t *stream)
+{
+    struct cval r;
+    uint32_t f = new_fields(t);
+    ASSERT_EQ_INT(append(t, f, "x-a", "1", 1), -1);
+    ASSERT_EQ_INT(append(t, f, "content-length", "5", 1), -1);
+    ASSERT_OK(P2CALL(&t->p2, T, "[constructor]outgoing-request", &r, cv_own(f)));
+    uint32_t req = r.of.rep;
+    struct cval post = {.kind = CT_VARIANT, .of.var = {2, NULL}};
+    ASSERT_OK(P2CALL(&t->p2, T, "[method]outgoing-request.set-method", &r, cv_borrow(req), post));
+    struct cval http = {.kind = CT_VARIANT, .of.var = {WH_SCHEME_HTTP, NULL}};
+    struct cval some_http = {.kind = CT_OPTION, .of.var = {1, &http}};
+    ASSERT_OK(
+        P2CALL(&t->p2, T, "[method]outgoing-request.set-scheme", &r, cv_borrow(req), some_http));
+    struct cval auth = cv_str(authority);
+    struct cval some_auth = {.kind = CT_OPTION, .of.var = {1, &auth}};
+    ASSERT_OK(
+        P2CALL(&t->p2, T, "[method]outgoing-request.set-authority", &r, cv_borrow(req), some_auth));
+    struct cval path = cv_str("/p?q");
+    struct cval some_path = {.kind = CT_OPTION, .of.var = {1, &path}};
+    ASSERT_OK(P2CALL(&t->p2, T, "[method]outgoing-request.set-path-with-query", &r, cv_borrow(req),
+                     some_path));
+    ASSERT_OK(P2CALL(&t->p2, T, "[method]outgoing-request.body", &r, cv_borrow(req)));
+    *body = r.of.var.payload->of.rep;
+    ASSERT_OK(P2CALL(&t->p2, T, "[method]outgoing-body.write", &r, cv_borrow(*body)));
+    *stream = r.of.var.payload->of.rep;
+    return req;
+}
+
+static bool pollable_is_ready(struct ht *t, uint32_t p)
+{
+    struct cval r;
+    ASSERT_OK(P2CALL(&t->p2, "wasi:io/poll", "[method]pollable.ready", &r, cv_borrow(p)));
+    return r.of.b;
+}
+
+TEST(wasihttp, outgoing_handle_sends_through_the_hook_and_reads_the_response)
+{
+    memset(&fake, 0, sizeof fake);
+    fake.resp = "response body";
+    fake.capacity = 2; /* the request body goes out in pieces */
+    next_outgoing = &fake_hook;
+    struct ht t;
+    ht_setup(&t, NULL);
+    struct cval r;
+    uint32_t body, stream;
+    uint32_t req = out_request(&t, "example.com:81", &body, &stream);
+    put(&t, stream, "he", true); /* before handle: queued */
+    ASSERT_EQ_UINT(fake.starts, 0);
+
+    ASSERT_OK(P2CALL0(&t.p2, T, "[constructor]request-options", &r));
+    uint32_t opts = r.of.rep;
+    struct cval d = cv_u64(7000);
+    struct cval dsome = {.kind = CT_OPTION, .of.var = {1, &d}};
+    ASSERT_OK(P2CALL(&t.p2, T, "[method]request-options.set-connect-timeout", &r, cv_borrow(opts),
+                     dsome));
+    struct cval oown = cv_own(opts);
+    struct cval oopt = {.kind = CT_OPTION, .of.var = {1, &oown}};
+    ASSERT_OK(P2CALL(&t.p2, "wasi:http/outgoing-handler", "handle", &r, cv_own(req), oopt));
+    ASSERT_EQ_UINT(r.of.var.disc, 0);
+    uint32_t future = r.of.var.payload->of.rep;
+    ASSERT_EQ_UINT(fake.starts, 1);
+    ASSERT_EQ_STR(fake.seen, "POST http example.com:81 /p?q");
+    ASSERT_EQ_STR(fake.headers, "x-a=1;content-length=5;");
+    ASSERT_TRUE(fake.has_body);
+    ASSERT_EQ_INT(fake.content_length, 5);
+    ASSERT_EQ_UINT(fake.connect_ns, 7000);
+    ASSERT_EQ_MEM(fake.body, "he", 2); /* the queued bytes went out at handle */
+
+    /* After handle, writes go to the hook (in pieces of its capacity). */
+    ASSERT_OK(P2CALL(&t.p2, IO, "[method]output-stream.check-write", &r, cv_borrow(stream)));
+    ASSERT_EQ_UINT(r.of.var.payload->of.u, 2);
+    put(&t, stream, "ll", true);
+    put(&t, stream, "o", true);
+    ASSERT_EQ_UINT(fake.body_len, 5);
+    ASSERT_EQ_MEM(fake.body, "hello", 5);
+    ASSERT_FALSE(fake.finished);
+    p2t_drop(&t.p2, IO, "output-stream", stream);
+    ASSERT_OK(P2CALL(&t.p2, T, "[static]outgoing-body.finish", &r, cv_own(body), cv_none()));
+    ASSERT_EQ_UINT(r.of.var.disc, 0);
+    ASSERT_TRUE(fake.finished);
+
+    /* The future: not ready until the head arrived. */
+    ASSERT_OK(
+        P2CALL(&t.p2, T, "[method]future-incoming-response.subscribe", &r, cv_borrow(future)));
+    uint32_t p = r.of.rep;
+    ASSERT_FALSE(pollable_is_ready(&t, p));
+    ASSERT_OK(P2CALL(&t.p2, T, "[method]future-incoming-response.get", &r, cv_borrow(future)));
+    ASSERT_EQ_UINT(r.of.var.disc, 0); /* none */
+    fake.head_ready = true;
+    ASSERT_TRUE(pollable_is_ready(&t, p));
+    p2t_drop(&t.p2, "wasi:io/poll", "pollable", p);
+    ASSERT_OK(P2CALL(&t.p2, T, "[method]future-incoming-response.get", &r, cv_borrow(future)));
+    ASSERT_EQ_UINT(r.of.var.disc, 1);                                 /* some */
+    ASSERT_EQ_UINT(r.of.var.payload->of.var.disc, 0);                 /* ok */
+    ASSERT_EQ_UINT(r.of.var.payload->of.var.payload->of.var.disc, 0); /* ok(response) */
+    uint32_t resp = r.of.var.payload->of.var.payload->of.var.payload->of.rep;
+    ASSERT_OK(P2CALL(&t.p2, T, "[method]future-incoming-response.get", &r, cv_borrow(future)));
+    ASSERT_EQ_UINT(r.of.var.disc, 1);
+    ASSERT_EQ_UINT(r.of.var.payload->of.var.disc, 1); /* taken: some(err) */
+
+    ASSERT_OK(P2CALL(&t.p2, T, "[method]incoming-response.status", &r, cv_borrow(resp)));
+    ASSERT_EQ_UINT(r.of.u, 203);
+    ASSERT_OK(P2CALL(&t.p2, T, "[method]incoming-response.headers", &r, cv_borrow(resp)));
+    uint32_t h = r.of.rep;
+    ASSERT_EQ_STR(entries(&t, h), "content-type=text/plain;x-up=1;");
+    ASSERT_EQ_INT(append(&t, h, "x-new", "1", 1), WH_HE_IMMUTABLE);
+    p2t_drop(&t.p2, T, "fields", h);
+    ASSERT_OK(P2CALL(&t.p2, T, "[method]incoming-response.consume", &r, cv_borrow(resp)));
+    uint32_t ibody = r_own(&r);
+    ASSERT_OK(P2CALL(&t.p2, T, "[method]incoming-response.consume", &r, cv_borrow(resp)));
+    ASSERT_EQ_UINT(r.of.var.disc, 1); /* once */
+    ASSERT_OK(P2CALL(&t.p2, T, "[method]incoming-body.stream", &r, cv_borrow(ibody)));
+    uint32_t in = r_own(&r);
+    char got[64];
+    size_t n = read_all(&t, in, got, sizeof got);
+    ASSERT_EQ_UINT(n, strlen("response body"));
+    ASSERT_EQ_MEM(got, "response body", n);
+    p2t_drop(&t.p2, IO, "input-stream", in);
+    ASSERT_OK(P2CALL(&t.p2, T, "[static]incoming-body.finish", &r, cv_own(ibody)));
+    uint32_t ft = r.of.rep;
+    ASSERT_OK(P2CALL(&t.p2, T, "[method]future-trailers.get", &r, cv_borrow(ft)));
+    ASSERT_EQ_UINT(r.of.var.disc, 1);
+    const struct cval *tr = r.of.var.payload->of.var.payload->of.var.payload; /* option */
+    ASSERT_EQ_UINT(tr->of.var.disc, 1);
+    ASSERT_EQ_STR(entries(&t, tr->of.var.payload->of.rep), "x-checksum=abc;");
+    p2t_drop(&t.p2, T, "incoming-response", resp);
+    ht_teardown(&t);
+    ASSERT_EQ_UINT(fake.destroys, 1);
+}
+
+TEST(wasihttp, a_request_the_hook_denies_answers_http_request_denied)
+{
+    memset(&fake, 0, sizeof fake);
+    fake.resp = "";
+    next_outgoing = &fake_hook;
+    struct ht t;
+    ht_setup(&t, NULL);
+    struct cval r;
+    uint32_t body, stream;
+    uint32_t req = out_request(&t, "denied.example", &body, &stream);
+    ASSERT_OK(P2CALL(&t.p2, "wasi:http/outgoing-handler", "handle", &r, cv_own(req), cv_none()));
+    ASSERT_EQ_UINT(r.of.var.disc, 1);
+    ASSERT_EQ_UINT(r.of.var.payload->of.var.disc, WH_EC_HTTP_REQUEST_DENIED);
+    ASSERT_EQ_UINT(fake.starts, 1);
+    ASSERT_EQ_UINT(fake.body_len, 0);
+    ht_teardown(&t);
+    ASSERT_EQ_UINT(fake.destroys, 0); /* nothing was started */
 }
