@@ -233,8 +233,7 @@ static int stream_handle(void *data, struct http_exchange *ex)
     return rc == 0 ? http_exchange_finish(ex) : rc;
 }
 
-static const struct http_executor stream_executor = {.handle = stream_handle,
-                                                      .stream_body = true};
+static const struct http_executor stream_executor = {.handle = stream_handle, .stream_body = true};
 
 /* The framing fields are the server's to write: these two are dropped. */
 static const struct http_header_pair static_headers[] = {{"X-Static", "yes"},
