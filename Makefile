@@ -206,8 +206,9 @@ $(BUILD)/bench/component: $(BUILD)/obj/bench/component.o $(BUILD)/libspry.a
 bench-wasi: $(BUILD)/spry | $(DEPS_STAMP)
 	@bench/wasi-startup.sh $(BUILD)
 
-# Requests/s and latency of spry up serving examples/hello, a WAGI route
-# against a static_response route, with wrk (bench/http.sh).
+# Requests/s and latency of spry up: a WAGI route (examples/hello), the C
+# wasi:http handler and the Spin JS app (built by the script when node and
+# npm are there) against a static_response route, with wrk (bench/http.sh).
 .PHONY: bench-http
 bench-http: $(BUILD)/spry $(BUILD)/spry-up $(HELLO_APP) | $(DEPS_STAMP)
 	@bench/http.sh $(BUILD)

@@ -422,10 +422,25 @@ static int run(struct spin_executor *s, struct http_exchange *ex, struct cinst *
     }
 }
 
+/* For the debug timing line (SPRY_LOG=debug). */
+static double now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
 static int handle(void *data, struct http_exchange *ex)
 {
     struct spin_executor *s = data;
     const char *id = s->config.component_id;
+    /* With SPRY_LOG=debug every request logs where its time went: making
+     * the WASI and wasi:http contexts, taking an instance from the pool
+     * (instantiating it the first time a slot serves this component),
+     * the handler's call, and giving everything back (the pool's reset of
+     * the instance, the output to the logs). bench/http.sh reads it. */
+    const bool timed = spry_log_enabled(SPRY_LOG_DEBUG);
+    double t_start = timed ? now_us() : 0, t_ctx = 0, t_acq = 0, t_run = 0;
     struct spry_report report;
     spry_report_init(&report);
     struct spin_req sr = {.ex = ex, .req = http_exchange_request(ex)};
@@ -463,7 +478,11 @@ static int handle(void *data, struct http_exchange *ex)
         goto done;
     }
     struct spry_trap trap;
+    if (timed)
+        t_ctx = now_us();
     rc = clink_acquire(s->link, &ci, &report, &trap);
+    if (timed)
+        t_acq = now_us();
     if (rc == SPRY_EBUSY || rc == SPRY_ETIMEOUT) {
         /* No instance free (spry up runs no more workers than instances,
          * so this is for embedders that share a pool): 503, as WAGI. */
@@ -491,6 +510,8 @@ static int handle(void *data, struct http_exchange *ex)
     http_exchange_set_user(ex, store);
     rc = run(s, ex, ci, h);
     http_exchange_set_user(ex, NULL); /* before the store serves someone else */
+    if (timed)
+        t_run = now_us();
 done:
     if (ci != NULL)
         clink_release(ci); /* drops what the guest still holds, contexts attached */
@@ -498,6 +519,11 @@ done:
         pass_output(s, wasip2_wasi(p2));
     wasip2_destroy(p2); /* closes body streams, which point into h */
     wasihttp_destroy(h);
+    if (timed && t_run > 0)
+        spry_log(SPRY_LOG_DEBUG,
+                 "component %s: request timing: contexts %.1f us, acquire %.1f us, "
+                 "handler %.1f us, release %.1f us",
+                 id, t_ctx - t_start, t_acq - t_ctx, t_run - t_acq, now_us() - t_run);
     return rc;
 }
 

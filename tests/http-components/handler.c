@@ -7,6 +7,8 @@
  * Routes (on the path, query ignored):
  *   /hello     200, content-type text/plain, "hello from a wasi:http component\n";
  *              writes "stdout: served /hello\n" to stdout
+ *   /bench     200, content-type text/plain, "hello from a wasi:http component\n"
+ *              and nothing else (bench/http.sh's route: no stdout line)
  *   /echo      200, the request body streamed back as it is read, and
  *              x-method: the request method's case number
  *   /headers   200, one "name: value\n" line per request header, in order
@@ -349,7 +351,9 @@ void handle(int32_t request, int32_t outparam)
     if (prefix(path, n, "/hello")) {
         say(get_stdout(), "stdout: served /hello\n");
         text(outparam, 200, "hello from a wasi:http component\n");
-    } else if (prefix(path, n, "/echo"))
+    } else if (prefix(path, n, "/bench"))
+        text(outparam, 200, "hello from a wasi:http component\n");
+    else if (prefix(path, n, "/echo"))
         echo(request, outparam);
     else if (prefix(path, n, "/headers"))
         headers(request, outparam);

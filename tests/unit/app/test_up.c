@@ -761,6 +761,10 @@ TEST(up, http_component_answers_with_its_status_headers_and_body)
     ASSERT_TRUE(strstr(r, "content-type: text/plain\r\n") != NULL);
     ASSERT_TRUE(strstr(r, "\r\n\r\nhello from a wasi:http component\n") != NULL);
 
+    r = http(&u, "", "/bench"); /* bench/http.sh's route */
+    ASSERT_EQ_INT(status_of(r), 200);
+    ASSERT_TRUE(strstr(r, "\r\n\r\nhello from a wasi:http component\n") != NULL);
+
     r = http(&u, "", "/status");
     ASSERT_EQ_INT(status_of(r), 418);
     ASSERT_TRUE(strstr(r, "x-custom: custom value\r\n") != NULL);
