@@ -8,6 +8,22 @@ guest_kernels=(
     "sort 1" "base64 20" "fib 24" "icall 100000" "interp 20000"
 )
 
+# A loopback TCP port for a test's listener: below the kernel's ephemeral
+# range (an outgoing connection elsewhere on the machine cannot hold it, which
+# is how a port drawn from 20000-49999 once collided in CI) and with nobody
+# listening on it now.
+test_port() {
+    local low=32768 p _
+    read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+    [ "$low" -gt 11000 ] || low=32768
+    for _ in $(seq 50); do
+        p=$((10000 + RANDOM % (low - 10000)))
+        # A refused connection means the port is free.
+        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+    done
+    echo "$p"
+}
+
 # $T/sb    the read-write sandbox (pre-opened as /sb by most tests)
 # $T/ro    a second tree, pre-opened read-only by some tests
 # $T/outside.txt, $T/outdir   what no guest may touch

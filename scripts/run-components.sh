@@ -158,7 +158,7 @@ run_one() { # name runfile
     mkdir "$T"
     make_fixture "$T"
     guest=$name opts=() args=() status=0 stdin="" stderr_re=""
-    PORT=$((20000 + RANDOM % 30000))
+    PORT=$(test_port)
     unset -f setup client check
     # shellcheck disable=SC1090
     source "$runfile"
