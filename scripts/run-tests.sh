@@ -21,6 +21,17 @@ elif [ "$abi_rc" -ne 0 ]; then
     cat "$abi_log"
     abi_failed=1
 fi
+# The hand-written composed components (tests/components/compose/*.wat,
+# through `jco parse`) the unit tests load (link_compose.*): the same skip.
+if [ "$abi_rc" -eq 0 ]; then
+    compose_rc=0
+    "$SPRY_SRC_DIR/scripts/build-compose-tests.sh" "$build" >"$abi_log" 2>&1 || compose_rc=$?
+    if [ "$compose_rc" -ne 0 ]; then
+        echo "scripts/build-compose-tests.sh failed (exit $compose_rc):"
+        cat "$abi_log"
+        abi_failed=1
+    fi
+fi
 # The wasi:http test handler (tests/http-components) the spry up tests serve
 # (up.http_*): the same toolchain, the same skip.
 if [ "$abi_rc" -eq 0 ]; then

@@ -217,7 +217,8 @@ static int lowered_run(const struct canon_lowered *l, struct canon_cx *cx, uint6
     struct ccall call = {.arena = cx->arena,
                          .inst = cx->inst->cinst,
                          .store = cx->inst->store,
-                         .caller = cx->caller};
+                         .caller = cx->caller,
+                         .user = l->user};
     struct cval result;
     memset(&result, 0, sizeof result);
     rc = l->fn(&call, args, &result);

@@ -220,6 +220,7 @@ struct canon_lowered {
     struct canon_options opts;
     struct canon_inst *inst;
     struct layout_corefunc flat; /* the core signature (LAYOUT_LOWER) */
+    const void *user;            /* given to fn as ccall.user (NULL unless set after init) */
 };
 
 /* Fills l; l->flat is the type to create the core function with. opts and

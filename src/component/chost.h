@@ -33,6 +33,7 @@ struct ccall {
     struct spry_store *store;     /* per-request data: spry_store_data(store, key) */
     struct spry_instance *caller; /* the core instance that made the call */
     struct spry_report *report;   /* when not NULL, ccall_trap records its message here too */
+    const void *user;             /* the lowered function's datum (canon_lowered.user) */
 };
 
 /*

@@ -68,12 +68,15 @@ struct lhostfn {
     uint32_t index; /* LOWER: lowers[]; the built-ins: builtins[] */
 };
 
-/* canon lower of a host function. */
+/* canon lower of a host function, or of a function another component
+ * instance lifted (a component-to-component call: fn is link_c2c_call,
+ * lift the callee). */
 struct llower {
     const char *name;             /* "wasi:io/streams@0.2.12#[method]output-stream.write" */
     const struct cfunctype *type; /* the lowering component's view */
     const struct spry_functype *core;
     chost_fn fn;
+    uint32_t lift;                /* lifts[] of the callee; LLOWER_HOST for a host function */
     uint8_t encoding;            /* enum canon_encoding */
     struct lsrc memory, realloc; /* NONE when absent */
     uint32_t cinst;
@@ -85,9 +88,12 @@ struct lbuiltin {
     uint32_t cinst;
 };
 
+#define LLOWER_HOST UINT32_MAX
+
 /* canon lift. */
 struct llift {
-    const char *name; /* for trap messages: the export's name once known */
+    const char *name;  /* for trap messages: the export's name once known */
+    const char *alias; /* else the name an instance exported it by, or NULL */
     const struct cfunctype *type;
     struct lsrc core, memory, realloc, post_return;
     uint8_t encoding;
@@ -239,6 +245,11 @@ int link_lower_tramp(void *user, struct spry_instance *caller, uint64_t *slots);
 int link_new_tramp(void *user, struct spry_instance *caller, uint64_t *slots);
 int link_rep_tramp(void *user, struct spry_instance *caller, uint64_t *slots);
 int link_drop_tramp(void *user, struct spry_instance *caller, uint64_t *slots);
+
+/* The host function of a component-to-component call (ccall.user is the
+ * callee's struct canon_lifted): lifts the caller's arguments were lifted
+ * into go to the callee through canon_lifted_call. */
+int link_c2c_call(struct ccall *call, const struct cval *args, struct cval *result);
 
 /* slot_data_free of the pool group. */
 void link_slot_free(void *data);

@@ -100,9 +100,12 @@ static int slot_build(const struct clink *l, struct spry_instance *inst, struct 
         rc = resolve_memory(inst, &lo->memory, &o.memory, report);
         if (rc == 0)
             rc = resolve_func(inst, &lo->realloc, &o.realloc, report);
-        if (rc == 0)
+        if (rc == 0) {
             canon_lowered_init(&ci->lowered[k], lo->name, lo->type, lo->fn, &o,
                                &ci->cis[lo->cinst]);
+            if (lo->lift != LLOWER_HOST)
+                ci->lowered[k].user = &ci->lifted[lo->lift]; /* filled below */
+        }
     }
     for (uint32_t k = 0; rc == 0 && k < l->nbuiltins; k++) {
         const struct lbuiltin *bi = &l->builtins[k];
@@ -213,6 +216,35 @@ int clink_drop_own(struct cinst *ci, const struct ctype *t, uint32_t rep, struct
     if (rc == 0)
         impl->may_enter = true;
     return rc;
+}
+
+/* ---- component-to-component calls -------------------------------------------------- */
+
+/*
+ * CanonicalABI.md's canon_lower of a lifted function: the caller's
+ * arguments were lifted with the caller's options (canon_call_host checked
+ * its may_leave and cleared its may_enter; own handles left its table,
+ * borrows were lent for the call); canon_lifted_call lowers them into the
+ * callee with the callee's options (its may_enter: a component instance
+ * already on the stack traps), runs it, lifts the results out of its memory
+ * into the call's arena and runs its post-return; the caller then lowers
+ * them with its own options. Handles move as representations: an own
+ * handle goes from one table to the other, a borrow becomes a borrow
+ * handle in the callee (or the representation, when the callee implements
+ * the resource), which it must drop before it returns.
+ */
+int link_c2c_call(struct ccall *call, const struct cval *args, struct cval *result)
+{
+    const struct canon_lifted *callee = call->user;
+    struct spry_trap trap;
+    memset(&trap, 0, sizeof trap);
+    int rc = canon_lifted_call(callee, args, call->arena, result, &trap);
+    if (rc != SPRY_ETRAP)
+        return rc;
+    if (trap.message[0] != '\0' && trap.kind == SPRY_TRAP_HOST)
+        return ccall_trap(call, "%s", trap.message);
+    return ccall_trap(call, "%s: %s", callee->name,
+                      trap.message[0] != '\0' ? trap.message : spry_trap_kind_text(trap.kind));
 }
 
 /* ---- trampolines --------------------------------------------------------------------- */

@@ -330,19 +330,23 @@ static int canon_lower(struct lbuild *b, struct lscope *s, const struct cbin_def
     struct clink *l = b->link;
     const struct cbin_canon *c = d->u.canon;
     const struct litem *f = &s->funcs[c->func];
-    if (f->kind == LI_LIFT)
-        return unsupported(b, s->comp, d,
-                           "lowering a function lifted by a component instance "
-                           "(component-to-component calls)");
-    if (f->kind != LI_HOSTFUNC)
+    struct llower low = {
+        .type = c->type, .core = &c->core, .encoding = c->opts.encoding, .cinst = s->cinst};
+    if (f->kind == LI_LIFT) {
+        /* Another component instance's function (the name is the lift's,
+         * known once the exports are: slot_build takes it then). A lift of
+         * this very instance would re-enter it, which the callee's may_enter
+         * check turns into a trap at call time. */
+        low.fn = link_c2c_call;
+        low.lift = f->index;
+    } else if (f->kind == LI_HOSTFUNC) {
+        const struct lhfunc *hf = &b->hfuncs[f->index];
+        low.name = hf->name;
+        low.fn = hf->fn;
+        low.lift = LLOWER_HOST;
+    } else {
         return unsupported(b, s->comp, d, "lowering a function that is not a host import");
-    const struct lhfunc *hf = &b->hfuncs[f->index];
-    struct llower low = {.name = hf->name,
-                         .type = c->type,
-                         .core = &c->core,
-                         .fn = hf->fn,
-                         .encoding = c->opts.encoding,
-                         .cinst = s->cinst};
+    }
     int rc = opt_src(b, s, d, s->core_memories, c->opts.has_memory, c->opts.memory, "memory",
                      &low.memory);
     if (rc == 0)
@@ -523,6 +527,8 @@ static int alias_export(struct lbuild *b, struct lscope *s, const struct cbin_de
     if (x == NULL)
         return spry_report_set(b->report, SPRY_EINVALID, "alias at offset %u: no export \"%s\"",
                                d->offset, name);
+    if (x->kind == LI_LIFT && b->link->lifts[x->index].alias == NULL)
+        b->link->lifts[x->index].alias = name;
     item_set(s, d->sort, d->index, x);
     return 0;
 }
@@ -793,7 +799,10 @@ int clink_create(struct spry_pool *pool, const struct clink_host *host, const st
         rc = collect_exports(&b, &root);
     for (uint32_t k = 0; rc == 0 && k < l->nlifts; k++)
         if (l->lifts[k].name == NULL)
-            l->lifts[k].name = "component function";
+            l->lifts[k].name = l->lifts[k].alias != NULL ? l->lifts[k].alias : "component function";
+    for (uint32_t k = 0; rc == 0 && k < l->nlowers; k++)
+        if (l->lowers[k].lift != LLOWER_HOST)
+            l->lowers[k].name = l->lifts[l->lowers[k].lift].name;
     if (rc == 0)
         rc = make_group(&b, pool);
     spry_free(b.hfuncs);

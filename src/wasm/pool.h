@@ -74,6 +74,13 @@ struct prepared_member {
     uint32_t *export_index;           /* SPRY_LINK_EXPORT imports: index in the source's exports */
 };
 
+struct prepared_extra_memory {
+    uint32_t member;
+    uint8_t *init;      /* the memory's first init_len bytes after instantiation */
+    uint64_t init_len;  /* up to its last non-zero byte */
+    uint64_t init_size; /* its size after instantiation */
+};
+
 struct spry_prepared {
     struct spry_pool *pool;
     struct prepared_member *members;
@@ -82,6 +89,11 @@ struct spry_prepared {
     void (*slot_data_free)(void *data);
     bool has_memory;
     struct memory_image image;
+    /* Members defining a memory besides memory_member (a component's
+     * nested instances each have their own): such a memory lives outside
+     * the slot's reservation and is put back to its initial bytes at reset. */
+    struct prepared_extra_memory *extra;
+    uint32_t nextra;
     struct pool_slot *free_head; /* free slots holding this module's instance */
 };
 

@@ -13,11 +13,15 @@
  * puts the memory back to the image. The start functions then run again
  * at acquire, as they would in new instances.
  *
- * A group's members share one store and at most one memory (the slot's),
- * so the image is the memory after every member's active data segments,
- * and the snapshots are taken after the last member is instantiated: a
- * member's segments may write an earlier member's table (a component's
- * "fixup" module fills its "shim" module's table this way).
+ * A group's members share one store and one slot memory (the first member
+ * that defines a memory), so the image is the memory after every member's
+ * active data segments, and the snapshots are taken after the last member
+ * is instantiated: a member's segments may write an earlier member's table
+ * (a component's "fixup" module fills its "shim" module's table this way).
+ * Later members that define a memory of their own (the nested component
+ * instances of a composed component) get an ordinary memory in the slot's
+ * store; the group keeps a copy of its initial bytes, and reset copies them
+ * back, zeroes the rest and shrinks it to its initial size.
  */
 #include "base/alloc.h"
 #include "base/assert.h"
@@ -25,6 +29,8 @@
 #include "wasm/runtime.h"
 
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 /* ---- snapshots -------------------------------------------------------------- */
 
@@ -89,6 +95,47 @@ static void snapshot_restore(const struct slot_snapshot *snap, struct spry_insta
     memcpy(inst->elem_dropped, snap->elem_dropped, m->nelems);
     memcpy(inst->data_dropped, snap->data_dropped, m->ndatas);
     inst->trap_message[0] = '\0';
+}
+
+/* ---- extra memories ------------------------------------------------------- */
+
+/* Keeps the initial bytes of each extra memory (instantiated in `insts`). */
+static int extra_capture(struct spry_prepared *p, struct spry_instance *const *insts)
+{
+    for (uint32_t i = 0; i < p->nextra; i++) {
+        struct prepared_extra_memory *x = &p->extra[i];
+        const struct spry_memory *mem = insts[x->member]->memories[0];
+        uint64_t len = mem->size;
+        while (len > 0 && mem->base[len - 1] == 0)
+            len--;
+        x->init_size = mem->size;
+        x->init_len = len;
+        x->init = spry_malloc(len + 1);
+        if (x->init == NULL)
+            return SPRY_ENOMEM;
+        if (len > 0)
+            memcpy(x->init, mem->base, len);
+    }
+    return 0;
+}
+
+/* Puts an extra memory back to its initial bytes and size: what lies past
+ * them (up to every byte ever made read-write) becomes zero again, whole
+ * pages by giving them back to the kernel. */
+static int extra_reset(const struct prepared_extra_memory *x, struct spry_memory *mem)
+{
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+    uint64_t end = mem->rw;
+    uint64_t from = x->init_len;
+    uint64_t aligned = (from + page - 1) / page * page;
+    if (aligned > end)
+        aligned = end;
+    memcpy(mem->base, x->init, x->init_len);
+    memset(mem->base + from, 0, aligned - from);
+    if (end > aligned && madvise(mem->base + aligned, end - aligned, MADV_DONTNEED) != 0)
+        memset(mem->base + aligned, 0, end - aligned);
+    memory_set_slack(mem, x->init_size, mem->rw);
+    return 0;
 }
 
 /* ---- members' imports ----------------------------------------------------- */
@@ -250,6 +297,11 @@ int prepared_reset(struct pool_slot *slot)
             return rc;
         memory_set_slack(mem, p->image.initial, slot->mem.rw);
     }
+    for (uint32_t i = 0; i < p->nextra; i++) {
+        int rc = extra_reset(&p->extra[i], slot->insts[p->extra[i].member]->memories[0]);
+        if (rc != 0)
+            return rc;
+    }
     for (uint32_t k = 0; k < p->nmembers; k++)
         snapshot_restore(&slot->snaps[k], slot->insts[k]);
     runtime_store_reset(slot->store);
@@ -283,6 +335,8 @@ static int build_image(struct spry_prepared *p, struct spry_report *report)
         if (rc != 0)
             spry_report_set(report, rc, "cannot build the initial memory image");
     }
+    if (rc == 0 && extra_capture(p, insts) != 0)
+        rc = spry_report_set(report, SPRY_ENOMEM, "out of memory keeping a member's memory");
     spry_free(insts);
     spry_store_destroy(store);
     return rc;
@@ -297,6 +351,9 @@ static void prepared_free(struct spry_prepared *p)
         }
     }
     image_fini(&p->image);
+    for (uint32_t i = 0; i < p->nextra; i++)
+        spry_free(p->extra[i].init);
+    spry_free(p->extra);
     spry_free(p->members);
     spry_free(p);
 }
@@ -351,12 +408,16 @@ static int resolve_member(struct spry_prepared *p, uint32_t k, struct spry_repor
         m->export_index[i] = e;
     }
     if (wm->nmemories > wm->num_imported_memories) {
-        if (p->memory_member >= 0)
-            return spry_report_set(report, SPRY_EUNSUPPORTED,
-                                   "members %d and %u both define a memory: a pooled group holds "
-                                   "one",
-                                   p->memory_member, k);
-        p->memory_member = (int32_t)k;
+        if (p->memory_member < 0) {
+            p->memory_member = (int32_t)k;
+            return 0;
+        }
+        struct prepared_extra_memory *x =
+            spry_realloc_array(p->extra, p->nextra + 1, sizeof *p->extra);
+        if (x == NULL)
+            return spry_report_set(report, SPRY_ENOMEM, "out of memory");
+        p->extra = x;
+        p->extra[p->nextra++] = (struct prepared_extra_memory){.member = k};
     }
     return 0;
 }

@@ -1,0 +1,253 @@
+/*
+ * Component-to-component calls (docs/components.md "Composed components"):
+ * tests/components/compose/compose.wat, turned into a binary by
+ * scripts/build-compose-tests.sh (jco parse) before the unit suite. Its two
+ * nested components each have a memory and an allocator; the caller's
+ * strings are UTF-16, the callee's UTF-8. Through the root's exports: a
+ * string and a list of records crossing both ways, post-return run in the
+ * callee, a resource of the callee made, borrowed, moved (own) and dropped
+ * from the caller, a moved or unknown handle trapping, an instance
+ * re-entering itself trapping; and a fresh pair of instances per acquire.
+ */
+#include "harness/test.h"
+
+#include "base/alloc.h"
+#include "component/binary.h"
+#include "component/link.h"
+#include "spry/pool.h"
+#include "unit/component/cval_text.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct {
+    struct spry_pool *pool;
+    struct cbin *bin;
+    struct clink *link;
+    struct cinst *ci;
+    struct spry_arena arena;
+    struct spry_trap trap;
+} C;
+
+static uint8_t *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    ASSERT_NOT_NULL(f);
+    ASSERT_OK(fseek(f, 0, SEEK_END));
+    long n = ftell(f);
+    ASSERT_GT_INT(n, 0);
+    rewind(f);
+    uint8_t *p = malloc((size_t)n);
+    ASSERT_NOT_NULL(p);
+    ASSERT_EQ_UINT(fread(p, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return p;
+}
+
+static void setup(void)
+{
+    const char *path = test_build_path("components/compose/compose.wasm");
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        test_skip("%s is not built (scripts/build-compose-tests.sh BUILD runs `jco parse`, which "
+                  "needs node >= 20.19 and npm; make test builds it when they are there)",
+                  path);
+    fclose(f);
+    size_t len;
+    uint8_t *bytes = read_all(path, &len);
+    struct spry_report r;
+    spry_report_init(&r);
+    struct spry_pool_config pc;
+    spry_pool_config_init(&pc);
+    pc.slots = 2;
+    ASSERT_OK(spry_pool_create(&pc, &C.pool, &r));
+    int rc = cbin_decode(bytes, len, NULL, &C.bin, &r);
+    if (rc != 0)
+        fprintf(stderr, "decode: %s\n", r.message);
+    ASSERT_OK(rc);
+    free(bytes);
+    rc = clink_create(C.pool, clink_host_wasip2(), C.bin, NULL, &C.link, &r);
+    if (rc != 0)
+        fprintf(stderr, "link: %s\n", r.message);
+    ASSERT_OK(rc);
+    ASSERT_OK(clink_acquire(C.link, &C.ci, &r, &C.trap));
+    spry_arena_init(&C.arena, 1 << 20);
+}
+
+static void teardown(void)
+{
+    clink_release(C.ci);
+    spry_arena_fini(&C.arena);
+    clink_destroy(C.link);
+    cbin_destroy(C.bin);
+    spry_pool_destroy(C.pool);
+    memset(&C, 0, sizeof C);
+}
+
+static const struct clink_export *fn(const char *name)
+{
+    const struct clink_export *e = clink_export_find(C.link, NULL, name);
+    if (e == NULL)
+        fprintf(stderr, "no export %s\n", name);
+    ASSERT_NOT_NULL(e);
+    return e;
+}
+
+/* Calls a root export; returns the call's status (the trap in C.trap). */
+static int call(const char *name, const struct cval *args, struct cval *result)
+{
+    memset(result, 0, sizeof *result);
+    memset(&C.trap, 0, sizeof C.trap);
+    return clink_call(C.ci, fn(name), args, &C.arena, result, &C.trap);
+}
+
+static uint64_t call_u32(const char *name)
+{
+    struct cval v;
+    int rc = call(name, NULL, &v);
+    if (rc != 0)
+        fprintf(stderr, "%s: %s\n", name, C.trap.message);
+    ASSERT_OK(rc);
+    ASSERT_EQ_INT(v.kind, CT_U32);
+    return v.of.u;
+}
+
+static void relay(const char *in)
+{
+    struct cval arg = {.kind = CT_STRING, .of.str = {in, strlen(in)}}, v;
+    int rc = call("relay", &arg, &v);
+    if (rc != 0)
+        fprintf(stderr, "relay: %s\n", C.trap.message);
+    ASSERT_OK(rc);
+    ASSERT_EQ_INT(v.kind, CT_STRING);
+    char want[256];
+    snprintf(want, sizeof want, "hello, %s", in);
+    if (v.of.str.len != strlen(want))
+        fprintf(stderr, "got \"%.*s\"\n", (int)v.of.str.len, v.of.str.ptr);
+    ASSERT_EQ_UINT(v.of.str.len, strlen(want));
+    ASSERT_TRUE(memcmp(v.of.str.ptr, want, v.of.str.len) == 0);
+}
+
+TEST(link_compose, strings_cross_between_utf16_and_utf8_instances)
+{
+    setup();
+    /* The caller (UTF-16) passes the string to the callee (UTF-8), which
+     * prefixes "hello, " to the bytes it sees: the answer comes back right
+     * only if both conversions happened. */
+    relay("world");
+    relay("w\xc3\xb6rld \xe2\x9c\x93 \xf0\x9f\x98\x80"); /* ö, U+2713, U+1F600 (a surrogate pair) */
+    relay("");
+    /* A string larger than the callee's first memory page: its allocator
+     * grows its own memory, not the caller's. */
+    size_t n = 200000;
+    char *big = malloc(n + 1);
+    ASSERT_NOT_NULL(big);
+    for (size_t i = 0; i < n; i++)
+        big[i] = (char)('a' + i % 26);
+    big[n] = '\0';
+    struct cval arg = {.kind = CT_STRING, .of.str = {big, n}}, v;
+    ASSERT_OK(call("relay", &arg, &v));
+    ASSERT_EQ_UINT(v.of.str.len, n + 7);
+    ASSERT_TRUE(memcmp(v.of.str.ptr, "hello, ", 7) == 0 &&
+                memcmp(v.of.str.ptr + 7, big, n) == 0);
+    free(big);
+    /* greet's post-return ran in the callee once per call. */
+    ASSERT_EQ_UINT(call_u32("posts"), 4);
+    teardown();
+}
+
+TEST(link_compose, a_list_of_records_crosses_and_a_record_comes_back)
+{
+    setup();
+    const struct clink_export *e = fn("relay-sum");
+    const struct ctype *pt = e->type->params[0].type->u.elem;
+    ASSERT_EQ_INT(pt->kind, CT_RECORD);
+    enum { N = 1000 };
+    struct cval *recs = calloc(N, sizeof *recs), *fields = calloc(2 * N, sizeof *fields);
+    ASSERT_TRUE(recs != NULL && fields != NULL);
+    int64_t sx = 0, sy = 0;
+    for (int i = 0; i < N; i++) {
+        fields[2 * i] = (struct cval){.kind = CT_S32, .of.s = i - 300};
+        fields[2 * i + 1] = (struct cval){.kind = CT_S32, .of.s = 7 * i};
+        sx += i - 300;
+        sy += 7 * i;
+        recs[i] = (struct cval){.kind = CT_RECORD, .of.list = {&fields[2 * i], 2}};
+    }
+    struct cval arg = {.kind = CT_LIST, .of.list = {recs, N}}, v;
+    int rc = call("relay-sum", &arg, &v);
+    if (rc != 0)
+        fprintf(stderr, "relay-sum: %s\n", C.trap.message);
+    ASSERT_OK(rc);
+    char text[128], want[128];
+    snprintf(want, sizeof want, "{x: %lld, y: %lld}", (long long)sx, (long long)sy);
+    ASSERT_EQ_STR(cval_text(text, sizeof text, e->type->result, &v), want);
+    free(recs);
+    free(fields);
+    teardown();
+}
+
+TEST(link_compose, a_resource_is_made_borrowed_and_moved_across)
+{
+    setup();
+    /* use-counter: the callee's constructor gives the caller an own handle
+     * (rep 41); get borrows it (the callee, which implements the resource,
+     * sees the rep); consume moves it to the callee, which drops it (its
+     * destructor runs once). */
+    struct cval arg = {.kind = CT_U32, .of.u = 41}, v;
+    ASSERT_OK(call("use-counter", &arg, &v));
+    ASSERT_EQ_UINT(v.of.u, 41 * 1000 + 41);
+    ASSERT_EQ_UINT(call_u32("drops"), 1);
+    arg.of.u = 9;
+    ASSERT_OK(call("use-counter", &arg, &v));
+    ASSERT_EQ_UINT(v.of.u, 9009);
+    ASSERT_EQ_UINT(call_u32("drops"), 2);
+    teardown();
+}
+
+TEST(link_compose, a_moved_or_unknown_handle_traps_in_the_caller)
+{
+    setup();
+    struct cval v;
+    /* consume took the handle out of the caller's table. */
+    ASSERT_EQ_INT(call("use-after-move", NULL, &v), SPRY_ETRAP);
+    ASSERT_TRUE(strstr(C.trap.message, "[method]counter.get") != NULL);
+    ASSERT_TRUE(strstr(C.trap.message, "handle 1") != NULL);
+    ASSERT_EQ_UINT(call_u32("drops"), 1); /* consume dropped it */
+    clink_release(C.ci);
+    struct spry_report r;
+    spry_report_init(&r);
+    ASSERT_OK(clink_acquire(C.link, &C.ci, &r, &C.trap));
+    ASSERT_EQ_INT(call("bad-handle", NULL, &v), SPRY_ETRAP);
+    ASSERT_TRUE(strstr(C.trap.message, "[method]counter.get") != NULL);
+    ASSERT_TRUE(strstr(C.trap.message, "handle 7") != NULL);
+    teardown();
+}
+
+TEST(link_compose, an_instance_on_the_stack_cannot_be_entered)
+{
+    setup();
+    struct cval v;
+    ASSERT_EQ_INT(call("reenter", NULL, &v), SPRY_ETRAP);
+    ASSERT_TRUE(strstr(C.trap.message, "posts: cannot enter the component instance") != NULL);
+    teardown();
+}
+
+TEST(link_compose, every_acquire_gets_fresh_instances_and_memories)
+{
+    setup();
+    struct spry_report r;
+    spry_report_init(&r);
+    for (int i = 0; i < 5; i++) {
+        relay("again");
+        struct cval arg = {.kind = CT_U32, .of.u = 3}, v;
+        ASSERT_OK(call("use-counter", &arg, &v));
+        /* counts start from zero in every instance */
+        ASSERT_EQ_UINT(call_u32("posts"), 1);
+        ASSERT_EQ_UINT(call_u32("drops"), 1);
+        clink_release(C.ci);
+        ASSERT_OK(clink_acquire(C.link, &C.ci, &r, &C.trap));
+    }
+    teardown();
+}
