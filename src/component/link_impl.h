@@ -76,7 +76,7 @@ struct llower {
     const struct cfunctype *type; /* the lowering component's view */
     const struct spry_functype *core;
     chost_fn fn;
-    uint32_t lift;                /* lifts[] of the callee; LLOWER_HOST for a host function */
+    uint32_t lift;               /* lifts[] of the callee; LLOWER_HOST for a host function */
     uint8_t encoding;            /* enum canon_encoding */
     struct lsrc memory, realloc; /* NONE when absent */
     uint32_t cinst;

@@ -150,8 +150,7 @@ TEST(link_compose, strings_cross_between_utf16_and_utf8_instances)
     struct cval arg = {.kind = CT_STRING, .of.str = {big, n}}, v;
     ASSERT_OK(call("relay", &arg, &v));
     ASSERT_EQ_UINT(v.of.str.len, n + 7);
-    ASSERT_TRUE(memcmp(v.of.str.ptr, "hello, ", 7) == 0 &&
-                memcmp(v.of.str.ptr + 7, big, n) == 0);
+    ASSERT_TRUE(memcmp(v.of.str.ptr, "hello, ", 7) == 0 && memcmp(v.of.str.ptr + 7, big, n) == 0);
     free(big);
     /* greet's post-return ran in the callee once per call. */
     ASSERT_EQ_UINT(call_u32("posts"), 4);
