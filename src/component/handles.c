@@ -94,8 +94,15 @@ static int get_typed(struct canon_cx *cx, const struct canon_rtype *rt, uint32_t
     int rc = handles_get(cx, i, out);
     if (rc != 0)
         return rc;
-    if ((*out)->rt != rt)
-        return canon_trap(cx, "handle %u is a %s, not a %s", i, rt_name((*out)->rt), rt_name(rt));
+    if ((*out)->rt != rt) {
+        const char *have = rt_name((*out)->rt), *want = rt_name(rt);
+        if (strcmp(have, want) == 0) /* one component instantiated twice */
+            return canon_trap(cx,
+                              "handle %u is a %s of another component instance than the %s "
+                              "expected",
+                              i, have, want);
+        return canon_trap(cx, "handle %u is a %s, not a %s", i, have, want);
+    }
     return 0;
 }
 

@@ -139,8 +139,14 @@ struct clink {
     uint32_t nlifts;
     struct ldefined *defined;
     uint32_t ndefined;
-    struct lres *res; /* [bin->nresources] */
-    uint32_t ncinsts; /* component instances (the root is 0) */
+    /* Resource ids are per component definition; each component instance
+     * binds them on its own (a definition instantiated twice defines two
+     * resource types): cres[k][id] is what id means in instance k. res[id]
+     * is the first binding of id anywhere, which is how the host reads the
+     * types of exports (clink_drop_own). */
+    struct lres *res;   /* [bin->nresources] */
+    struct lres **cres; /* [ncinsts][bin->nresources] */
+    uint32_t ncinsts;   /* component instances (the root is 0) */
 
     struct clink_export *exports;
     uint32_t nexports;
@@ -174,7 +180,7 @@ enum litem_kind {
     LI_LIFT,      /* index: lifts[] */
     LI_HOSTINST,  /* an imported host interface: iface, import (its name) */
     LI_MAP,       /* a component instance or bundle: map */
-    LI_TYPE,      /* type */
+    LI_TYPE,      /* type; index: the component instance whose ids it names */
     LI_COMPONENT, /* comp */
     LI_MODULE,    /* module */
 };
@@ -216,7 +222,7 @@ struct lbuild {
     struct lhfunc *hfuncs;
     uint32_t nhfuncs, caphfuncs;
     /* growable tables of struct clink, with their capacities */
-    uint32_t capmembers, caphostfns, caplowers, capbuiltins, caplifts, capdefined;
+    uint32_t capmembers, caphostfns, caplowers, capbuiltins, caplifts, capdefined, capcres;
 };
 
 /* Links import `index` of the root component (an interface instance, a
@@ -235,8 +241,13 @@ struct lres limport_host_resource(const struct lbuild *b, const struct litem *in
 int lbuild_add_hfunc(struct lbuild *b, const struct wit_func *wf, chost_fn fn, const char *name,
                      uint32_t *index);
 
-/* Binds resource id `id` (SPRY_EUNSUPPORTED when already bound otherwise). */
-int lbuild_bind(struct lbuild *b, uint32_t id, struct lres r, const char *what);
+/* Binds resource id `id` in component instance `cinst` (SPRY_EUNSUPPORTED
+ * when already bound otherwise there). */
+int lbuild_bind(struct lbuild *b, uint32_t cinst, uint32_t id, struct lres r, const char *what);
+/* Adds component instance *cinst, its bindings copied from `parent` (the
+ * ids of outer components its types may name), or none for the root
+ * (parent UINT32_MAX). */
+int lbuild_add_cinst(struct lbuild *b, uint32_t parent, uint32_t *cinst);
 
 /* ---- link_inst.c: per slot ----------------------------------------------- */
 

@@ -232,15 +232,39 @@ int lbuild_add_hfunc(struct lbuild *b, const struct wit_func *wf, chost_fn fn, c
     return 0;
 }
 
-int lbuild_bind(struct lbuild *b, uint32_t id, struct lres r, const char *what)
+int lbuild_bind(struct lbuild *b, uint32_t cinst, uint32_t id, struct lres r, const char *what)
 {
-    struct lres *cur = &b->link->res[id];
+    struct lres *cur = &b->link->cres[cinst][id];
     if (cur->kind != LRES_NONE && (cur->kind != r.kind || cur->index != r.index))
         return spry_report_set(b->report, SPRY_EUNSUPPORTED,
-                               "%s: resource type '%s' would be bound twice (a component with "
-                               "resource types instantiated more than once is not supported)",
+                               "%s: resource type '%s' would be bound twice in one component "
+                               "instance",
                                what, res_name(b, false, id));
     *cur = r;
+    if (b->link->res[id].kind == LRES_NONE)
+        b->link->res[id] = r;
+    return 0;
+}
+
+int lbuild_add_cinst(struct lbuild *b, uint32_t parent, uint32_t *cinst)
+{
+    struct clink *l = b->link;
+    if (l->ncinsts == b->capcres) {
+        uint32_t cap = b->capcres == 0 ? 8 : b->capcres * 2;
+        struct lres **v = spry_realloc_array(l->cres, cap, sizeof *v);
+        if (v == NULL)
+            return spry_report_set(b->report, SPRY_ENOMEM, "out of memory linking the component");
+        l->cres = v;
+        b->capcres = cap;
+    }
+    uint32_t n = b->bin->nresources;
+    struct lres *r = spry_calloc(n + 1, sizeof *r);
+    if (r == NULL)
+        return spry_report_set(b->report, SPRY_ENOMEM, "out of memory linking the component");
+    if (parent != UINT32_MAX && n > 0)
+        memcpy(r, l->cres[parent], n * sizeof *r);
+    l->cres[l->ncinsts] = r;
+    *cinst = l->ncinsts++;
     return 0;
 }
 
@@ -385,7 +409,7 @@ static int import_iface(struct lbuild *b, const struct cbin_import *imp, uint32_
             return spry_report_set(b->report, SPRY_EUNLINKABLE,
                                    "import %s: resource '%s' is not provided by the host", name,
                                    x->name);
-        rc = lbuild_bind(b, id, hr, name);
+        rc = lbuild_bind(b, 0, id, hr, name);
         if (rc != 0)
             return rc;
     }
@@ -426,7 +450,7 @@ int limport_root(struct lbuild *b, const struct cbin_import *imp, uint32_t index
                                    "import '%s': the host provides no resource of that name",
                                    e->name);
         *out = (struct litem){.kind = LI_TYPE, .type = &e->type};
-        return lbuild_bind(b, e->type.u.resource, hr, e->name);
+        return lbuild_bind(b, 0, e->type.u.resource, hr, e->name);
     }
     if (e->sort == CBIN_TYPE) {
         *out = (struct litem){.kind = LI_TYPE, .type = &e->type};

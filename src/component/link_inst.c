@@ -74,7 +74,9 @@ static int slot_build(const struct clink *l, struct spry_instance *inst, struct 
     ci->link = l;
     ci->store = spry_instance_store(inst);
     ci->cis = spry_calloc(l->ncinsts + 1, sizeof *ci->cis);
-    ci->rtypes = spry_calloc(l->bin->nresources + 1, sizeof *ci->rtypes);
+    /* one resource-type space per component instance, then the host's view */
+    size_t nres = l->bin->nresources;
+    ci->rtypes = spry_calloc(((size_t)l->ncinsts + 1) * nres + 1, sizeof *ci->rtypes);
     ci->defined = spry_calloc(l->ndefined + 1, sizeof *ci->defined);
     ci->lowered = spry_calloc(l->nlowers + 1, sizeof *ci->lowered);
     ci->builtins = spry_calloc(l->nbuiltins + 1, sizeof *ci->builtins);
@@ -88,11 +90,14 @@ static int slot_build(const struct clink *l, struct spry_instance *inst, struct 
         ci->defined[k] = (struct canon_rtype){.name = d->name, .impl = &ci->cis[d->cinst]};
         rc = resolve_func(inst, &d->dtor, &ci->defined[k].dtor, report);
     }
-    for (uint32_t id = 0; rc == 0 && id < l->bin->nresources; id++) {
-        const struct lres *r = &l->res[id];
-        ci->rtypes[id] = r->kind == LRES_HOST      ? &l->host->rtypes[r->index]
-                         : r->kind == LRES_DEFINED ? &ci->defined[r->index]
-                                                   : NULL;
+    for (uint32_t k = 0; rc == 0 && k <= l->ncinsts; k++) {
+        const struct lres *res = k < l->ncinsts ? l->cres[k] : l->res;
+        for (size_t id = 0; id < nres; id++) {
+            const struct lres *r = &res[id];
+            ci->rtypes[k * nres + id] = r->kind == LRES_HOST      ? &l->host->rtypes[r->index]
+                                        : r->kind == LRES_DEFINED ? &ci->defined[r->index]
+                                                                  : NULL;
+        }
     }
     for (uint32_t k = 0; rc == 0 && k < l->nlowers; k++) {
         const struct llower *lo = &l->lowers[k];
@@ -109,7 +114,8 @@ static int slot_build(const struct clink *l, struct spry_instance *inst, struct 
     }
     for (uint32_t k = 0; rc == 0 && k < l->nbuiltins; k++) {
         const struct lbuiltin *bi = &l->builtins[k];
-        ci->builtins[k] = (struct handles_builtin){&ci->cis[bi->cinst], ci->rtypes[bi->resource]};
+        ci->builtins[k] = (struct handles_builtin){&ci->cis[bi->cinst],
+                                                   ci->rtypes[bi->cinst * nres + bi->resource]};
     }
     for (uint32_t k = 0; rc == 0 && k < l->nlifts; k++) {
         const struct llift *li = &l->lifts[k];
@@ -153,8 +159,8 @@ int clink_acquire(struct clink *l, struct cinst **out, struct spry_report *repor
     }
     ci->inst = inst;
     for (uint32_t k = 0; k < l->ncinsts; k++) {
-        canon_inst_init(&ci->cis[k], ci->store, ci, ci->rtypes, l->bin->nresources,
-                        l->opts.max_handles);
+        canon_inst_init(&ci->cis[k], ci->store, ci, ci->rtypes + (size_t)k * l->bin->nresources,
+                        l->bin->nresources, l->opts.max_handles);
         if (l->opts.arena_limit != 0)
             ci->cis[k].arena_limit = l->opts.arena_limit;
     }
@@ -193,7 +199,9 @@ int clink_drop_own(struct cinst *ci, const struct ctype *t, uint32_t rep, struct
 {
     if (t == NULL || t->kind != CT_OWN || t->u.resource >= ci->link->bin->nresources)
         return SPRY_EINVAL;
-    const struct canon_rtype *rt = ci->rtypes[t->u.resource];
+    /* the host's view: after the instances' spaces */
+    const struct canon_rtype *rt =
+        ci->rtypes[(size_t)ci->link->ncinsts * ci->link->bin->nresources + t->u.resource];
     if (rt == NULL || rt->impl == NULL)
         return SPRY_EINVAL;
     if (rt->dtor == NULL)

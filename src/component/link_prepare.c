@@ -134,7 +134,7 @@ static int item_of(struct lbuild *b, const struct lscope *s, uint8_t sort, uint3
         *out = s->modules[index];
         return 0;
     case CBIN_TYPE:
-        *out = (struct litem){.kind = LI_TYPE, .type = &s->comp->types[index]};
+        *out = (struct litem){.kind = LI_TYPE, .index = s->cinst, .type = &s->comp->types[index]};
         return 0;
     default:
         return spry_report_set(b->report, SPRY_EUNSUPPORTED, "a %s as a component item",
@@ -382,7 +382,7 @@ static int define_resource(struct lbuild *b, struct lscope *s, const struct cbin
     struct clink *l = b->link;
     uint32_t id = d->u.index;
     const struct cbin_resource *r = &b->bin->resources[id];
-    struct ldefined def = {.name = r->name != NULL ? r->name : "resource", .cinst = s->cinst};
+    struct ldefined def = {.name = r->name, .cinst = s->cinst}; /* NULL: named at export */
     int rc =
         opt_src(b, s, d, s->core_funcs, r->has_dtor, r->dtor, "resource destructor", &def.dtor);
     struct ldefined *slot;
@@ -392,7 +392,8 @@ static int define_resource(struct lbuild *b, struct lscope *s, const struct cbin
     if (rc != 0)
         return rc;
     *slot = def;
-    return lbuild_bind(b, id, (struct lres){LRES_DEFINED, l->ndefined - 1}, def.name);
+    return lbuild_bind(b, s->cinst, id, (struct lres){LRES_DEFINED, l->ndefined - 1},
+                       def.name != NULL ? def.name : "resource");
 }
 
 /* ---- component instances -------------------------------------------------------- */
@@ -401,8 +402,8 @@ static int walk(struct lbuild *b, struct lscope *s, unsigned depth);
 
 /* Binds the resource ids a nested component's import `j` declares to what
  * the argument provides. */
-static int bind_child_import(struct lbuild *b, const struct cbin_component *child, uint32_t j,
-                             const struct litem *arg)
+static int bind_child_import(struct lbuild *b, const struct cbin_component *child, uint32_t cinst,
+                             uint32_t j, const struct litem *arg)
 {
     const struct cbin_import *imp = &child->imports[j];
     int rc = spend(b, b->bin->nresources);
@@ -413,18 +414,18 @@ static int bind_child_import(struct lbuild *b, const struct cbin_component *chil
         struct lres to = {LRES_NONE, 0};
         if (imp->ext.sort == CBIN_TYPE && arg->kind == LI_TYPE &&
             arg->type->kind == CBIN_T_RESOURCE) {
-            to = b->link->res[arg->type->u.resource];
+            to = b->link->cres[arg->index][arg->type->u.resource];
         } else if (arg->kind == LI_HOSTINST) {
             to = limport_host_resource(b, arg, r->name);
         } else if (arg->kind == LI_MAP && r->name != NULL) {
             rc = spend(b, arg->map->n);
             const struct litem *x = rc == 0 ? map_find(arg->map, r->name) : NULL;
             if (x != NULL && x->kind == LI_TYPE && x->type->kind == CBIN_T_RESOURCE)
-                to = b->link->res[x->type->u.resource];
+                to = b->link->cres[x->index][x->type->u.resource];
         }
         if (rc != 0 || to.kind == LRES_NONE)
             continue; /* unbound: a call that needs it traps */
-        rc = lbuild_bind(b, id, to, imp->ext.name);
+        rc = lbuild_bind(b, cinst, id, to, imp->ext.name);
     }
     return rc;
 }
@@ -437,8 +438,13 @@ static int instantiate(struct lbuild *b, struct lscope *s, const struct cbin_def
     const struct cbin_component *child = ci->comp;
     struct lscope cs;
     int rc = spend(b, (uint64_t)child->nimports * (d->u.inst.nargs + 1));
+    uint32_t cinst = 0;
     if (rc == 0)
-        rc = scope_init(b, &cs, child, b->link->ncinsts++);
+        rc = spend(b, b->bin->nresources); /* the instance's resource bindings */
+    if (rc == 0)
+        rc = lbuild_add_cinst(b, s->cinst, &cinst);
+    if (rc == 0)
+        rc = scope_init(b, &cs, child, cinst);
     for (uint32_t j = 0; rc == 0 && j < child->nimports; j++) {
         const struct cbin_import *imp = &child->imports[j];
         const struct cbin_arg *a = NULL;
@@ -451,7 +457,7 @@ static int instantiate(struct lbuild *b, struct lscope *s, const struct cbin_def
                                    imp->ext.name);
         rc = item_of(b, s, a->sort, a->index, &cs.imports[j]);
         if (rc == 0)
-            rc = bind_child_import(b, child, j, &cs.imports[j]);
+            rc = bind_child_import(b, child, cinst, j, &cs.imports[j]);
     }
     if (rc == 0)
         rc = walk(b, &cs, depth + 1);
@@ -481,8 +487,9 @@ static int instantiate(struct lbuild *b, struct lscope *s, const struct cbin_def
         rc = spend(b, m->n);
         const struct litem *x = rc == 0 ? map_find(m, r->name) : NULL;
         if (x != NULL && x->kind == LI_TYPE && x->type->kind == CBIN_T_RESOURCE &&
-            b->link->res[x->type->u.resource].kind != LRES_NONE)
-            rc = lbuild_bind(b, id, b->link->res[x->type->u.resource], r->name);
+            b->link->cres[x->index][x->type->u.resource].kind != LRES_NONE)
+            rc =
+                lbuild_bind(b, s->cinst, id, b->link->cres[x->index][x->type->u.resource], r->name);
     }
     s->instances[d->index] = (struct litem){.kind = LI_MAP, .map = m};
     return rc;
@@ -533,6 +540,15 @@ static int alias_export(struct lbuild *b, struct lscope *s, const struct cbin_de
     return 0;
 }
 
+/* A resource type the instance defines takes the name it is exported by
+ * (for trap messages), unless it had one. */
+static void name_defined(struct lbuild *b, const struct lscope *s, uint32_t id, const char *name)
+{
+    const struct lres *r = &b->link->cres[s->cinst][id];
+    if (r->kind == LRES_DEFINED && b->link->defined[r->index].name == NULL)
+        b->link->defined[r->index].name = name;
+}
+
 static int walk(struct lbuild *b, struct lscope *s, unsigned depth)
 {
     const struct cbin_component *c = s->comp;
@@ -560,6 +576,8 @@ static int walk(struct lbuild *b, struct lscope *s, unsigned depth)
             rc = item_of(b, s, e->ext.sort, e->item, &it);
             if (rc == 0)
                 item_set(s, d->sort, d->index, &it);
+            if (rc == 0 && it.kind == LI_TYPE && it.type->kind == CBIN_T_RESOURCE)
+                name_defined(b, s, it.type->u.resource, e->ext.name);
             break;
         }
         case CBIN_OP_CORE_MODULE:
@@ -741,7 +759,7 @@ static int check_builtins(struct lbuild *b)
 {
     const struct clink *l = b->link;
     for (uint32_t k = 0; k < l->nbuiltins; k++)
-        if (l->res[l->builtins[k].resource].kind == LRES_NONE)
+        if (l->cres[l->builtins[k].cinst][l->builtins[k].resource].kind == LRES_NONE)
             return spry_report_set(b->report, SPRY_EUNSUPPORTED,
                                    "a resource built-in names resource type %u, which is bound "
                                    "to nothing",
@@ -767,6 +785,10 @@ void clink_destroy(struct clink *l)
     spry_free(l->lifts);
     spry_free(l->defined);
     spry_free(l->res);
+    if (l->cres != NULL)
+        for (uint32_t k = 0; k < l->ncinsts; k++)
+            spry_free(l->cres[k]);
+    spry_free(l->cres);
     spry_free(l->exports);
     spry_arena_fini(&l->arena);
     spry_free(l);
@@ -789,8 +811,11 @@ int clink_create(struct spry_pool *pool, const struct clink_host *host, const st
     l->res = spry_calloc(bin->nresources + 1, sizeof *l->res);
     int rc = l->res == NULL ? nomem(&b) : 0;
     struct lscope root;
+    uint32_t root_cinst = 0;
     if (rc == 0)
-        rc = scope_init(&b, &root, bin->root, l->ncinsts++);
+        rc = lbuild_add_cinst(&b, UINT32_MAX, &root_cinst);
+    if (rc == 0)
+        rc = scope_init(&b, &root, bin->root, root_cinst);
     if (rc == 0)
         rc = walk(&b, &root, 0);
     if (rc == 0)
@@ -800,6 +825,9 @@ int clink_create(struct spry_pool *pool, const struct clink_host *host, const st
     for (uint32_t k = 0; rc == 0 && k < l->nlifts; k++)
         if (l->lifts[k].name == NULL)
             l->lifts[k].name = l->lifts[k].alias != NULL ? l->lifts[k].alias : "component function";
+    for (uint32_t k = 0; rc == 0 && k < l->ndefined; k++)
+        if (l->defined[k].name == NULL)
+            l->defined[k].name = "resource";
     for (uint32_t k = 0; rc == 0 && k < l->nlowers; k++)
         if (l->lowers[k].lift != LLOWER_HOST)
             l->lowers[k].name = l->lifts[l->lowers[k].lift].name;

@@ -1,7 +1,8 @@
-;; Two nested components wired together, as `wac plug` or
-;; `wasm-tools compose` would: $callee (strings in UTF-8) exports functions
-;; and a resource; $caller (strings in UTF-16) imports them and lowers them
-;; into its own core module. Each has its own memory and allocator. The
+;; Nested components wired together, as `wac plug` or `wasm-tools compose`
+;; would: $callee (strings in UTF-8) exports functions and a resource;
+;; $caller (strings in UTF-16) imports them and lowers them into its own
+;; core module. Each has its own memory and allocator. $callee is
+;; instantiated twice: each instance defines its own `counter` type. The
 ;; root re-exports what the unit tests (test_link_compose.c) call.
 (component
   (component $callee
@@ -117,7 +118,7 @@
   )
 
   (component $caller
-    (import "callee" (instance $b
+    (type $callee-type (instance
       (type $pt0 (record (field "x" s32) (field "y" s32)))
       (export "point" (type $pt (eq $pt0)))
       (export "counter" (type $c (sub resource)))
@@ -126,6 +127,8 @@
       (export "[constructor]counter" (func (param "start" u32) (result (own $c))))
       (export "[method]counter.get" (func (param "self" (borrow $c)) (result u32)))
       (export "consume" (func (param "c" (own $c)) (result u32)))))
+    (import "callee" (instance $b (type $callee-type)))
+    (import "other" (instance $o (type $callee-type)))
     (alias export $b "point" (type $point))
     (core module $mem
       (memory (export "mem") 1)
@@ -153,12 +156,18 @@
     (core func $ctor (canon lower (func $b "[constructor]counter")))
     (core func $get (canon lower (func $b "[method]counter.get")))
     (core func $consume (canon lower (func $b "consume")))
+    (core func $o-ctor (canon lower (func $o "[constructor]counter")))
+    (core func $o-get (canon lower (func $o "[method]counter.get")))
+    (core func $o-consume (canon lower (func $o "consume")))
     (core module $main
       (import "b" "greet" (func $greet (param i32 i32 i32)))
       (import "b" "sum" (func $sum (param i32 i32 i32)))
       (import "b" "ctor" (func $ctor (param i32) (result i32)))
       (import "b" "get" (func $get (param i32) (result i32)))
       (import "b" "consume" (func $consume (param i32) (result i32)))
+      (import "o" "ctor" (func $o-ctor (param i32) (result i32)))
+      (import "o" "get" (func $o-get (param i32) (result i32)))
+      (import "o" "consume" (func $o-consume (param i32) (result i32)))
       (import "m" "mem" (memory 1))
       ;; relay(s: string) -> string: asks the callee, returns its answer
       (func (export "relay") (param i32 i32) (result i32)
@@ -180,6 +189,20 @@
         (local.set $h (call $ctor (i32.const 5)))
         (drop (call $consume (local.get $h)))
         (call $get (local.get $h)))
+      ;; one counter of each callee instance: b's get * 10 + o's get, each
+      ;; consumed by its own instance
+      (func (export "two-counters") (result i32)
+        (local $h1 i32) (local $h2 i32) (local $r i32)
+        (local.set $h1 (call $ctor (i32.const 1)))
+        (local.set $h2 (call $o-ctor (i32.const 2)))
+        (local.set $r (i32.add (i32.mul (call $get (local.get $h1)) (i32.const 10))
+                               (call $o-get (local.get $h2))))
+        (drop (call $consume (local.get $h1)))
+        (drop (call $o-consume (local.get $h2)))
+        (local.get $r))
+      ;; a counter of one instance given where the other's is expected
+      (func (export "cross-instance") (result i32)
+        (call $o-get (call $ctor (i32.const 5))))
       ;; a handle number the caller never had
       (func (export "bad-handle") (result i32)
         (call $get (i32.const 7)))
@@ -188,6 +211,9 @@
       (with "b" (instance
         (export "greet" (func $greet)) (export "sum" (func $sum)) (export "ctor" (func $ctor))
         (export "get" (func $get)) (export "consume" (func $consume))))
+      (with "o" (instance
+        (export "ctor" (func $o-ctor)) (export "get" (func $o-get))
+        (export "consume" (func $o-consume))))
       (with "m" (instance $memi))))
     (func (export "relay") (param "s" string) (result string)
       (canon lift (core func $maini "relay") (memory (core memory $memi "mem"))
@@ -199,10 +225,13 @@
       (canon lift (core func $maini "use-counter")))
     (func (export "use-after-move") (result u32) (canon lift (core func $maini "use-after-move")))
     (func (export "bad-handle") (result u32) (canon lift (core func $maini "bad-handle")))
+    (func (export "two-counters") (result u32) (canon lift (core func $maini "two-counters")))
+    (func (export "cross-instance") (result u32) (canon lift (core func $maini "cross-instance")))
   )
 
   (instance $b (instantiate $callee))
-  (instance $a (instantiate $caller (with "callee" (instance $b))))
+  (instance $b2 (instantiate $callee))
+  (instance $a (instantiate $caller (with "callee" (instance $b)) (with "other" (instance $b2))))
   (export "relay" (func $a "relay"))
   (export "relay-sum" (func $a "relay-sum"))
   (export "use-counter" (func $a "use-counter"))
@@ -211,4 +240,7 @@
   (export "posts" (func $b "posts"))
   (export "drops" (func $b "drops"))
   (export "reenter" (func $b "reenter"))
+  (export "two-counters" (func $a "two-counters"))
+  (export "cross-instance" (func $a "cross-instance"))
+  (export "drops-other" (func $b2 "drops"))
 )

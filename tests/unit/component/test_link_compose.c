@@ -224,6 +224,22 @@ TEST(link_compose, a_moved_or_unknown_handle_traps_in_the_caller)
     teardown();
 }
 
+TEST(link_compose, two_instances_of_a_component_define_two_resource_types)
+{
+    setup();
+    /* Each instance makes and consumes its own counter. */
+    struct cval v;
+    ASSERT_OK(call("two-counters", NULL, &v));
+    ASSERT_EQ_UINT(v.of.u, 12);
+    ASSERT_EQ_UINT(call_u32("drops"), 1);
+    ASSERT_EQ_UINT(call_u32("drops-other"), 1);
+    /* A handle to the first instance's counter is not the second's. */
+    ASSERT_EQ_INT(call("cross-instance", NULL, &v), SPRY_ETRAP);
+    ASSERT_EQ_STR(C.trap.message, "[method]counter.get: handle 2 is a counter of another "
+                                  "component instance than the counter expected");
+    teardown();
+}
+
 TEST(link_compose, an_instance_on_the_stack_cannot_be_entered)
 {
     setup();
