@@ -30,6 +30,7 @@ struct lcore {
 
 struct lscope {
     const struct cbin_component *comp;
+    const struct lscope *parent; /* the scope that instantiated this one (NULL: root) */
     uint32_t cinst;
     struct lsrc *core_funcs, *core_tables, *core_memories, *core_globals;
     struct lcore *core_instances;
@@ -445,6 +446,7 @@ static int instantiate(struct lbuild *b, struct lscope *s, const struct cbin_def
         rc = lbuild_add_cinst(b, s->cinst, &cinst);
     if (rc == 0)
         rc = scope_init(b, &cs, child, cinst);
+    cs.parent = s;
     for (uint32_t j = 0; rc == 0 && j < child->nimports; j++) {
         const struct cbin_import *imp = &child->imports[j];
         const struct cbin_arg *a = NULL;
@@ -540,6 +542,41 @@ static int alias_export(struct lbuild *b, struct lscope *s, const struct cbin_de
     return 0;
 }
 
+/*
+ * An outer alias of a module or component: the decoder resolved those
+ * that are definitions; one that names an import of an enclosing component
+ * is that component instance's argument, found in the scope that
+ * instantiated this one, as long as each scope out is instantiated by its
+ * lexical parent (a component definition passed elsewhere and instantiated
+ * there would need the defining instance's scope, which is gone).
+ */
+static int alias_outer(struct lbuild *b, struct lscope *s, const struct cbin_def *d)
+{
+    bool module = d->sort == CBIN_CORE_MODULE;
+    if (!module && d->sort != CBIN_COMPONENT)
+        return 0; /* types: resolved by the decoder */
+    const struct litem *have = module ? &s->modules[d->index] : &s->components[d->index];
+    if (have->kind == (module ? LI_MODULE : LI_COMPONENT))
+        return 0;
+    const struct lscope *t = s;
+    for (uint32_t k = 0; k < d->u.outer.count && t != NULL; k++) {
+        const struct lscope *up = t->parent;
+        if (up != NULL && t->comp->parent != up->comp)
+            up = NULL;
+        t = up;
+    }
+    if (t == NULL)
+        return unsupported(b, s->comp, d,
+                           "an outer alias of an imported module or component from a component "
+                           "instantiated outside its definition");
+    const struct litem *it =
+        module ? &t->modules[d->u.outer.index] : &t->components[d->u.outer.index];
+    if (it->kind != (module ? LI_MODULE : LI_COMPONENT))
+        return unsupported(b, s->comp, d, "an outer alias of an item that is not known");
+    item_set(s, d->sort, d->index, it);
+    return 0;
+}
+
 /* A resource type the instance defines takes the name it is exported by
  * (for trap messages), unless it had one. */
 static void name_defined(struct lbuild *b, const struct lscope *s, uint32_t id, const char *name)
@@ -585,9 +622,7 @@ static int walk(struct lbuild *b, struct lscope *s, unsigned depth)
         case CBIN_OP_TYPE:
             break; /* static, in the scope from the start */
         case CBIN_OP_ALIAS_OUTER:
-            if ((d->sort == CBIN_CORE_MODULE && s->modules[d->index].kind != LI_MODULE) ||
-                (d->sort == CBIN_COMPONENT && s->components[d->index].kind != LI_COMPONENT))
-                rc = unsupported(b, c, d, "an outer alias of an imported module or component");
+            rc = alias_outer(b, s, d);
             break;
         case CBIN_OP_CORE_INSTANTIATE:
             rc = core_instantiate(b, s, d);

@@ -46,9 +46,11 @@ static uint8_t *read_all(const char *path, size_t *len)
     return p;
 }
 
-static void setup(void)
+static void setup_file(const char *name)
 {
-    const char *path = test_build_path("components/compose/compose.wasm");
+    char rel[128];
+    snprintf(rel, sizeof rel, "components/compose/%s.wasm", name);
+    const char *path = test_build_path(rel);
     FILE *f = fopen(path, "rb");
     if (f == NULL)
         test_skip("%s is not built (scripts/build-compose-tests.sh BUILD runs `jco parse`, which "
@@ -74,6 +76,11 @@ static void setup(void)
     ASSERT_OK(rc);
     ASSERT_OK(clink_acquire(C.link, &C.ci, &r, &C.trap));
     spry_arena_init(&C.arena, 1 << 20);
+}
+
+static void setup(void)
+{
+    setup_file("compose");
 }
 
 static void teardown(void)
@@ -264,5 +271,18 @@ TEST(link_compose, every_acquire_gets_fresh_instances_and_memories)
         clink_release(C.ci);
         ASSERT_OK(clink_acquire(C.link, &C.ci, &r, &C.trap));
     }
+    teardown();
+}
+
+TEST(link_compose, imported_modules_and_components_are_the_arguments)
+{
+    setup_file("imports");
+    /* A component instantiates the core module it imports, another the
+     * component it imports, twice. */
+    ASSERT_EQ_UINT(call_u32("f"), 7);
+    /* A nested component outer-aliases the module its parent imported. */
+    ASSERT_EQ_UINT(call_u32("f-outer"), 7);
+    ASSERT_EQ_UINT(call_u32("g1"), 42);
+    ASSERT_EQ_UINT(call_u32("g2"), 42);
     teardown();
 }
