@@ -7,7 +7,10 @@
  * string and a list of records crossing both ways, post-return run in the
  * callee, a resource of the callee made, borrowed, moved (own) and dropped
  * from the caller, a moved or unknown handle trapping, an instance
- * re-entering itself trapping; and a fresh pair of instances per acquire.
+ * re-entering itself trapping, a component instantiated twice defining two
+ * resource types, and fresh instances per acquire. imports.wat: imported
+ * core modules and components as instantiation arguments. multimem.wat: a
+ * core module with two memories, refused.
  */
 #include "harness/test.h"
 
@@ -285,4 +288,24 @@ TEST(link_compose, imported_modules_and_components_are_the_arguments)
     ASSERT_EQ_UINT(call_u32("g1"), 42);
     ASSERT_EQ_UINT(call_u32("g2"), 42);
     teardown();
+}
+
+TEST(link_compose, a_core_module_with_two_memories_is_refused_at_decode)
+{
+    const char *path = test_build_path("components/compose/multimem.wasm");
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        test_skip("%s is not built (scripts/build-compose-tests.sh)", path);
+    fclose(f);
+    size_t len;
+    uint8_t *bytes = read_all(path, &len);
+    struct spry_report r;
+    spry_report_init(&r);
+    struct cbin *bin = NULL;
+    int rc = cbin_decode(bytes, len, NULL, &bin, &r);
+    ASSERT_TRUE(rc != 0);
+    ASSERT_NULL(bin);
+    /* the engine's validation error, saying which module */
+    ASSERT_EQ_STR(r.message, "multiple memories (2) (in the core module at offset 0x8)");
+    free(bytes);
 }
