@@ -11,7 +11,8 @@
  *   builtins[k] (struct lbuiltin)  builtins[k] (struct handles_builtin)
  *   lifts[k]    (struct llift)     lifted[k]   (struct canon_lifted)
  *   defined[k]  (struct ldefined)  defined[k]  (struct canon_rtype)
- *   res[id]     (struct lres)      rtypes[id]  (const struct canon_rtype *)
+ *   cres[k][id] (struct lres)      rtypes[k * nres + id] (const struct canon_rtype *)
+ *   res[id]     (the host's view)  rtypes[ncinsts * nres + id]
  *   ncinsts                        cis[k]      (struct canon_inst)
  *
  * hostfns[k] is the descriptor a core host function carries as its `user`
@@ -161,7 +162,7 @@ struct cinst {
     struct spry_instance *inst; /* member 0 of the acquired slot */
     struct spry_store *store;
     struct canon_inst *cis;            /* [ncinsts] */
-    const struct canon_rtype **rtypes; /* [bin->nresources] */
+    const struct canon_rtype **rtypes; /* [(ncinsts + 1) * bin->nresources] */
     struct canon_rtype *defined;       /* [ndefined] */
     struct canon_lowered *lowered;     /* [nlowers] */
     struct handles_builtin *builtins;  /* [nbuiltins] */
