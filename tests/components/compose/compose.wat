@@ -63,6 +63,7 @@
       (func (export "dtor") (param i32)
         (global.set $drops (i32.add (global.get $drops) (i32.const 1))))
       (func (export "drops") (result i32) (global.get $drops))
+      (func (export "boom") (result i32) unreachable)
       ;; calls table[0]: the component's own `posts`, lowered (re-entering)
       (func (export "reenter") (result i32)
         (call_indirect (result i32) (i32.const 0)))
@@ -105,6 +106,7 @@
       (canon lift (core func $ri "consume")))
     (func $posts (export "posts") (result u32) (canon lift (core func $mi "posts")))
     (func (export "drops") (result u32) (canon lift (core func $mi "drops")))
+    (func (export "boom") (result u32) (canon lift (core func $mi "boom")))
     ;; `reenter` calls `posts` through the canonical ABI: the instance is on
     ;; the stack, so that call traps.
     (core func $posts-lowered (canon lower (func $posts)))
@@ -126,7 +128,8 @@
       (export "sum" (func (param "xs" (list $pt)) (result $pt)))
       (export "[constructor]counter" (func (param "start" u32) (result (own $c))))
       (export "[method]counter.get" (func (param "self" (borrow $c)) (result u32)))
-      (export "consume" (func (param "c" (own $c)) (result u32)))))
+      (export "consume" (func (param "c" (own $c)) (result u32)))
+      (export "boom" (func (result u32)))))
     (import "callee" (instance $b (type $callee-type)))
     (import "other" (instance $o (type $callee-type)))
     (alias export $b "point" (type $point))
@@ -156,6 +159,7 @@
     (core func $ctor (canon lower (func $b "[constructor]counter")))
     (core func $get (canon lower (func $b "[method]counter.get")))
     (core func $consume (canon lower (func $b "consume")))
+    (core func $boom (canon lower (func $b "boom")))
     (core func $o-ctor (canon lower (func $o "[constructor]counter")))
     (core func $o-get (canon lower (func $o "[method]counter.get")))
     (core func $o-consume (canon lower (func $o "consume")))
@@ -165,6 +169,7 @@
       (import "b" "ctor" (func $ctor (param i32) (result i32)))
       (import "b" "get" (func $get (param i32) (result i32)))
       (import "b" "consume" (func $consume (param i32) (result i32)))
+      (import "b" "boom" (func $boom (result i32)))
       (import "o" "ctor" (func $o-ctor (param i32) (result i32)))
       (import "o" "get" (func $o-get (param i32) (result i32)))
       (import "o" "consume" (func $o-consume (param i32) (result i32)))
@@ -203,6 +208,8 @@
       ;; a counter of one instance given where the other's is expected
       (func (export "cross-instance") (result i32)
         (call $o-get (call $ctor (i32.const 5))))
+      ;; the callee traps
+      (func (export "call-boom") (result i32) (call $boom))
       ;; a handle number the caller never had
       (func (export "bad-handle") (result i32)
         (call $get (i32.const 7)))
@@ -210,7 +217,8 @@
     (core instance $maini (instantiate $main
       (with "b" (instance
         (export "greet" (func $greet)) (export "sum" (func $sum)) (export "ctor" (func $ctor))
-        (export "get" (func $get)) (export "consume" (func $consume))))
+        (export "get" (func $get)) (export "consume" (func $consume))
+        (export "boom" (func $boom))))
       (with "o" (instance
         (export "ctor" (func $o-ctor)) (export "get" (func $o-get))
         (export "consume" (func $o-consume))))
@@ -225,6 +233,7 @@
       (canon lift (core func $maini "use-counter")))
     (func (export "use-after-move") (result u32) (canon lift (core func $maini "use-after-move")))
     (func (export "bad-handle") (result u32) (canon lift (core func $maini "bad-handle")))
+    (func (export "call-boom") (result u32) (canon lift (core func $maini "call-boom")))
     (func (export "two-counters") (result u32) (canon lift (core func $maini "two-counters")))
     (func (export "cross-instance") (result u32) (canon lift (core func $maini "cross-instance")))
   )
@@ -241,6 +250,7 @@
   (export "drops" (func $b "drops"))
   (export "reenter" (func $b "reenter"))
   (export "two-counters" (func $a "two-counters"))
+  (export "call-boom" (func $a "call-boom"))
   (export "cross-instance" (func $a "cross-instance"))
   (export "drops-other" (func $b2 "drops"))
 )

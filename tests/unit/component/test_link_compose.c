@@ -250,6 +250,22 @@ TEST(link_compose, two_instances_of_a_component_define_two_resource_types)
     teardown();
 }
 
+TEST(link_compose, a_trap_in_the_callee_traps_the_caller_and_both_stay_closed)
+{
+    setup();
+    struct cval v;
+    ASSERT_EQ_INT(call("call-boom", NULL, &v), SPRY_ETRAP);
+    /* the innermost trap is the one reported (the engine keeps the first) */
+    ASSERT_EQ_INT(C.trap.kind, SPRY_TRAP_UNREACHABLE);
+    /* Neither the caller nor the callee can be entered until release. */
+    struct cval none = {.kind = CT_LIST, .of.list = {NULL, 0}};
+    ASSERT_EQ_INT(call("relay-sum", &none, &v), SPRY_ETRAP);
+    ASSERT_TRUE(strstr(C.trap.message, "cannot enter") != NULL);
+    ASSERT_EQ_INT(call("posts", NULL, &v), SPRY_ETRAP);
+    ASSERT_TRUE(strstr(C.trap.message, "cannot enter") != NULL);
+    teardown();
+}
+
 TEST(link_compose, an_instance_on_the_stack_cannot_be_entered)
 {
     setup();
