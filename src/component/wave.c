@@ -259,10 +259,11 @@ static int parse_integer(struct wp *p, const struct ctype *t, struct cval *out)
     out->kind = t->kind;
     if (over)
         return fail(p, start, msg);
-    if (neg && min == 0 && mag != 0)
+    if (neg && min == 0) {
+        snprintf(msg, sizeof msg, "a negative number for an unsigned type (%s)",
+                 kind_name(t->kind));
         return fail(p, start, msg);
-    if (neg && min == 0)
-        return fail(p, start, "a negative number for an unsigned type");
+    }
     if (neg) {
         /* -mag >= min  <=>  mag <= -(min) computed without overflow */
         uint64_t lim = min < 0 ? (uint64_t)(-(min + 1)) + 1 : 0;
