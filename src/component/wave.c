@@ -132,6 +132,11 @@ static bool read_label(struct wp *p, struct label *out)
         }
         break;
     }
+    /* A label ends at a character that cannot continue it: "rEd" and
+     * "red-" are not labels (WAVE's words do not mix cases). */
+    if (i < p->len && (is_digit((unsigned char)p->s[i]) || is_lower((unsigned char)p->s[i]) ||
+                       is_upper((unsigned char)p->s[i]) || p->s[i] == '-'))
+        return false;
     out->ptr = p->s + body;
     out->len = i - body;
     out->at = start;
@@ -681,9 +686,8 @@ static int parse_record(struct wp *p, const struct ctype *t, struct cval *out)
             if (rc != 0)
                 return rc;
             if (!accept(p, ',')) {
-                rc = expect(p, '}');
-                if (rc != 0)
-                    return rc;
+                if (!accept(p, '}'))
+                    return fail_expected(p, "',' or '}'");
                 break;
             }
         }
@@ -724,9 +728,8 @@ static int parse_flags(struct wp *p, const struct ctype *t, struct cval *out)
             return fail(p, l.at, "flag given twice");
         bits |= 1u << k;
         if (!accept(p, ',')) {
-            int rc = expect(p, '}');
-            if (rc != 0)
-                return rc;
+            if (!accept(p, '}'))
+                return fail_expected(p, "',' or '}'");
             break;
         }
     }
@@ -978,9 +981,8 @@ int wave_call_args(const char *text, size_t len, const struct wave_call *call,
             return rc;
         given++;
         if (!accept(&p, ',')) {
-            rc = expect(&p, ')');
-            if (rc != 0)
-                return rc;
+            if (!accept(&p, ')'))
+                return fail_expected(&p, "',' or ')'");
             break;
         }
     }
