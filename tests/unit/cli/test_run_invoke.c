@@ -259,7 +259,7 @@ TEST(cli_invoke, ill_typed_arguments_exit_2_with_the_column)
     ERR("echo-group({label: \"x\", items: [], extra: 1})", "no such field");
     ERR("swap-tuple((1, \"s\"))", "expected ','");
     ERR("maybe-double(some(none))", "expected an integer");
-    ERR("check-ok(1", "expected ')'", "end of the text");
+    ERR("check-ok(1", "column 11: expected ',' or ')', found the end of the text");
     ERR("next-color(red) trailing", "unexpected text after the call");
     ERR("echo-scalars(true, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 'ab')", "exactly one character");
     ERR("reverse-bytes([1, 256])", "out of range for u8");
