@@ -48,8 +48,11 @@ static const struct wit_iface *iface(void)
     static bool ready;
     if (!ready) {
         static const struct chost_resource res[] = {{"thing", NULL}};
-        static const struct chost_iface hi = {.name = "t:wave/f", .version = "0.1.0",
-                                              .wit = wit_text, .resources = res, .nresources = 1};
+        static const struct chost_iface hi = {.name = "t:wave/f",
+                                              .version = "0.1.0",
+                                              .wit = wit_text,
+                                              .resources = res,
+                                              .nresources = 1};
         spry_arena_init(&arena, 16u << 20);
         struct spry_report r;
         spry_report_init(&r);

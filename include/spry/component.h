@@ -77,9 +77,8 @@ SPRY_API int spry_component_run(struct spry_component *c, const struct spry_wasi
  * both before anything runs and with `report` saying what and where;
  * SPRY_EEXIT / SPRY_ETRAP / other errors as spry_component_run.
  */
-SPRY_API int spry_component_invoke(struct spry_component *c,
-                                   const struct spry_wasi_config *config, const char *call,
-                                   char **result_text, struct spry_trap *trap,
+SPRY_API int spry_component_invoke(struct spry_component *c, const struct spry_wasi_config *config,
+                                   const char *call, char **result_text, struct spry_trap *trap,
                                    struct spry_report *report);
 
 #ifdef __cplusplus

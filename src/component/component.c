@@ -144,8 +144,7 @@ static const struct clink_export *find_by_name(const struct spry_component *c, c
     }
     const struct clink_export *second = NULL;
     for (size_t i = 0; i < n && second == NULL; i++)
-        if (&all[i] != found && strlen(all[i].name) == len &&
-            memcmp(all[i].name, name, len) == 0)
+        if (&all[i] != found && strlen(all[i].name) == len && memcmp(all[i].name, name, len) == 0)
             second = &all[i];
     spry_report_set(report, SPRY_ENOTFOUND,
                     "%zu exported functions are named '%.*s' (in %s and %s); Spry cannot tell "

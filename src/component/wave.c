@@ -121,9 +121,9 @@ static bool read_label(struct wp *p, struct label *out)
         if (!lower && !is_upper(c))
             return false;
         i++;
-        while (i < p->len && (is_digit((unsigned char)p->s[i]) ||
-                              (lower ? is_lower((unsigned char)p->s[i])
-                                     : is_upper((unsigned char)p->s[i]))))
+        while (i < p->len &&
+               (is_digit((unsigned char)p->s[i]) ||
+                (lower ? is_lower((unsigned char)p->s[i]) : is_upper((unsigned char)p->s[i]))))
             i++;
         if (i + 1 < p->len && p->s[i] == '-' &&
             (is_lower((unsigned char)p->s[i + 1]) || is_upper((unsigned char)p->s[i + 1]))) {
@@ -216,9 +216,9 @@ static bool token_ends(const struct wp *p)
 static const char *kind_name(uint8_t kind)
 {
     static const char *const names[CT_KINDS] = {
-        "bool",  "s8",     "u8",   "s16",    "u16",     "s32",  "u32",    "s64",
-        "u64",   "f32",    "f64",  "char",   "string",  "list", "record", "tuple",
-        "variant", "enum", "option", "result", "flags", "own",  "borrow",
+        "bool",    "s8",   "u8",     "s16",    "u16",    "s32",  "u32",    "s64",
+        "u64",     "f32",  "f64",    "char",   "string", "list", "record", "tuple",
+        "variant", "enum", "option", "result", "flags",  "own",  "borrow",
     };
     return kind < CT_KINDS ? names[kind] : "?";
 }
@@ -229,10 +229,10 @@ static int parse_integer(struct wp *p, const struct ctype *t, struct cval *out)
         int64_t min;
         uint64_t max;
     } range[] = {
-        [CT_S8] = {INT8_MIN, INT8_MAX},       [CT_U8] = {0, UINT8_MAX},
-        [CT_S16] = {INT16_MIN, INT16_MAX},    [CT_U16] = {0, UINT16_MAX},
-        [CT_S32] = {INT32_MIN, INT32_MAX},    [CT_U32] = {0, UINT32_MAX},
-        [CT_S64] = {INT64_MIN, INT64_MAX},    [CT_U64] = {0, UINT64_MAX},
+        [CT_S8] = {INT8_MIN, INT8_MAX},    [CT_U8] = {0, UINT8_MAX},
+        [CT_S16] = {INT16_MIN, INT16_MAX}, [CT_U16] = {0, UINT16_MAX},
+        [CT_S32] = {INT32_MIN, INT32_MAX}, [CT_U32] = {0, UINT32_MAX},
+        [CT_S64] = {INT64_MIN, INT64_MAX}, [CT_U64] = {0, UINT64_MAX},
     };
     char what[40];
     snprintf(what, sizeof what, "an integer (%s)", kind_name(t->kind));
@@ -296,7 +296,8 @@ static int parse_float(struct wp *p, const struct ctype *t, struct cval *out)
     bool neg = peek(p) == '-';
     if (neg)
         p->pos++;
-    if ((is_lower(peek(p)) || is_upper(peek(p))) && read_label(p, &l) && !l.percent && (label_is(&l, "inf") || label_is(&l, "nan"))) {
+    if ((is_lower(peek(p)) || is_upper(peek(p))) && read_label(p, &l) && !l.percent &&
+        (label_is(&l, "inf") || label_is(&l, "nan"))) {
         if (label_is(&l, "nan") && neg) {
             p->pos = start;
             return fail(p, start, "expected a number; -nan is not WAVE");
@@ -922,8 +923,8 @@ static void wp_init(struct wp *p, const char *text, size_t len, struct spry_aren
     p->report = report;
 }
 
-int wave_parse_value(const char *text, size_t len, const struct ctype *t,
-                     struct spry_arena *arena, struct cval *out, struct spry_report *report)
+int wave_parse_value(const char *text, size_t len, const struct ctype *t, struct spry_arena *arena,
+                     struct cval *out, struct spry_report *report)
 {
     struct wp p;
     wp_init(&p, text, len, arena, report);
@@ -938,8 +939,7 @@ int wave_parse_value(const char *text, size_t len, const struct ctype *t,
     return 0;
 }
 
-int wave_call_head(const char *text, size_t len, struct wave_call *out,
-                   struct spry_report *report)
+int wave_call_head(const char *text, size_t len, struct wave_call *out, struct spry_report *report)
 {
     struct wp p;
     wp_init(&p, text, len, NULL, report);
@@ -989,8 +989,9 @@ int wave_call_args(const char *text, size_t len, const struct wave_call *call,
     for (uint32_t i = given; i < n; i++) {
         if (ft->params[i].type->kind != CT_OPTION) {
             char msg[192];
-            snprintf(msg, sizeof msg, "too few arguments: %u given, the function takes %u (missing '%.100s')",
-                     given, n, ft->params[i].name != NULL ? ft->params[i].name : "?");
+            snprintf(msg, sizeof msg,
+                     "too few arguments: %u given, the function takes %u (missing '%.100s')", given,
+                     n, ft->params[i].name != NULL ? ft->params[i].name : "?");
             return fail(&p, p.pos - 1, msg);
         }
         memset(&v[i], 0, sizeof v[i]);

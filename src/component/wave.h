@@ -58,8 +58,7 @@ struct wave_call {
 };
 
 /* Parses `label (` at the start of text[0..len) (whitespace allowed). */
-int wave_call_head(const char *text, size_t len, struct wave_call *out,
-                   struct spry_report *report);
+int wave_call_head(const char *text, size_t len, struct wave_call *out, struct spry_report *report);
 
 /*
  * Parses the arguments of `call` (text as given to wave_call_head) as the
@@ -71,8 +70,8 @@ int wave_call_args(const char *text, size_t len, const struct wave_call *call,
                    struct spry_report *report);
 
 /* Parses text[0..len) as one value of type t (whitespace around allowed). */
-int wave_parse_value(const char *text, size_t len, const struct ctype *t,
-                     struct spry_arena *arena, struct cval *out, struct spry_report *report);
+int wave_parse_value(const char *text, size_t len, const struct ctype *t, struct spry_arena *arena,
+                     struct cval *out, struct spry_report *report);
 
 /* Whether a value of type t can be written as text (no own or borrow in it). */
 bool wave_type_printable(const struct ctype *t);

@@ -292,10 +292,12 @@ TEST(cli_run, component_commands_exit_with_run_s_result)
     snprintf(args, sizeof args, "run --invoke 'run()' %s", trap);
     ASSERT_EQ_INT(run_spry(args, out, sizeof out), 134);
     ASSERT_NOT_NULL(strstr(out, ": unreachable\n"));
-    snprintf(args, sizeof args, "run --invoke 'run()' %s", write_bytes("ok.wasm", command_ok, sizeof command_ok));
+    snprintf(args, sizeof args, "run --invoke 'run()' %s",
+             write_bytes("ok.wasm", command_ok, sizeof command_ok));
     ASSERT_EQ_INT(run_spry(args, out, sizeof out), 0);
     ASSERT_EQ_STR(out, "ok\n");
-    snprintf(args, sizeof args, "run --invoke 'run()' %s", write_bytes("err.wasm", command_err, sizeof command_err));
+    snprintf(args, sizeof args, "run --invoke 'run()' %s",
+             write_bytes("err.wasm", command_err, sizeof command_err));
     ASSERT_EQ_INT(run_spry(args, out, sizeof out), 0);
     ASSERT_EQ_STR(out, "err\n");
     snprintf(args, sizeof args, "run --invoke run %s", trap);

@@ -150,8 +150,9 @@ TEST(cli_invoke, float_sum_nan_and_infinity)
 TEST(cli_invoke, strings_lists_and_tuples)
 {
     /* (s + "!", code points of s, l reversed) */
-    check_call("echo-strings(\"h\xC3\xA9llo\", [\"\", \"a\", \"\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E\"])",
-               "(\"h\xC3\xA9llo!\", 5, [\"\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E\", \"a\", \"\"])");
+    check_call(
+        "echo-strings(\"h\xC3\xA9llo\", [\"\", \"a\", \"\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E\"])",
+        "(\"h\xC3\xA9llo!\", 5, [\"\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E\", \"a\", \"\"])");
     check_call("echo-strings(\"a\\\"b\\\\c\\n\\t'\\u{1}\", [])",
                "(\"a\\\"b\\\\c\\n\\t\\'\\u{1}!\", 9, [])");
     check_call("echo-strings(\"\", [],)", "(\"!\", 0, [])");
@@ -169,10 +170,11 @@ TEST(cli_invoke, nested_records)
     check_call("echo-group({items: [], label: \"z\",})", "{label: \"z\", items: []}");
     /* make-group(n): label g<n>, items i = 0..n-1 named item<i>, tags t0..t<i-1>,
      * points {i, 0}, {i, -1}, ..., {i, -(i-1)}. */
-    check_call("make-group(3)",
-               "{label: \"g3\", items: [{name: \"item0\", tags: [], points: []}, "
-               "{name: \"item1\", tags: [\"t0\"], points: [{x: 1, y: 0}]}, "
-               "{name: \"item2\", tags: [\"t0\", \"t1\"], points: [{x: 2, y: 0}, {x: 2, y: -1}]}]}");
+    check_call(
+        "make-group(3)",
+        "{label: \"g3\", items: [{name: \"item0\", tags: [], points: []}, "
+        "{name: \"item1\", tags: [\"t0\"], points: [{x: 1, y: 0}]}, "
+        "{name: \"item2\", tags: [\"t0\", \"t1\"], points: [{x: 2, y: 0}, {x: 2, y: -1}]}]}");
 }
 
 TEST(cli_invoke, flags_and_enums)
@@ -276,9 +278,8 @@ TEST(cli_invoke, command_component_run_export_and_tcplisten)
     ASSERT_NOT_NULL(strstr(o.err, "not a command"));
     /* ... and --tcplisten is refused for components, as wasmtime does
      * ("components do not support --tcplisten"). */
-    const char *listen[] = {"run",        "--tcplisten",     "127.0.0.1:0",
-                            "--invoke",   "next-color(red)", abi_exports(),
-                            NULL};
+    const char *listen[] = {
+        "run", "--tcplisten", "127.0.0.1:0", "--invoke", "next-color(red)", abi_exports(), NULL};
     spry(&o, listen);
     ASSERT_EQ_INT(o.status, 2);
     ASSERT_EQ_STR(o.out, "");

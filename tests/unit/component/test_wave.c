@@ -45,8 +45,8 @@ static struct {
 static void wave_setup(void)
 {
     static const struct chost_resource res[] = {{"thing", NULL}};
-    static struct chost_iface iface = {.name = "t:wave/f", .version = "0.1.0", .wit = wave_wit,
-                                       .resources = res, .nresources = 1};
+    static struct chost_iface iface = {
+        .name = "t:wave/f", .version = "0.1.0", .wit = wave_wit, .resources = res, .nresources = 1};
     spry_arena_init(&W.arena, 64u << 20);
     struct spry_report r;
     spry_report_init(&r);
@@ -116,8 +116,8 @@ static void check_rejected(const char *call, size_t len, const char *want)
     spry_report_init(&r);
     int rc = reparse(call, len, &out, &r);
     if (rc != SPRY_EINVAL || strstr(r.message, want) == NULL)
-        fprintf(stderr, "'%.*s': rc %d, report '%s', wanted '%s'\n", (int)len, call, rc,
-                r.message, want);
+        fprintf(stderr, "'%.*s': rc %d, report '%s', wanted '%s'\n", (int)len, call, rc, r.message,
+                want);
     ASSERT_EQ_INT(rc, SPRY_EINVAL);
     ASSERT_NOT_NULL(strstr(r.message, want));
     ASSERT_TRUE(strncmp(r.message, "column ", 7) == 0);
@@ -155,13 +155,13 @@ TEST(wave, every_kind_reads_and_writes_back)
     check_canonical("cases({exec, read}, blue, rect({x: -1, y: 0}))",
                     "cases({read, exec}, blue, rect({x: -1, y: 0}))");
     check_canonical("cases({write}, red, circle(2.5))", "cases({write}, red, circle(2.5))");
-    check_canonical("options(5, some(none), some(ok(1)))", "options(some(5), some(none), some(ok(1)))");
+    check_canonical("options(5, some(none), some(ok(1)))",
+                    "options(some(5), some(none), some(ok(1)))");
     check_canonical("options(none, some(some(\"x\")))", "options(none, some(some(\"x\")), none)");
     check_canonical("options()", "options(none, none, none)");
     check_canonical("results(ok, 7, err(\"e\"), \"flat\", ok(none))",
                     "results(ok, ok(7), err(\"e\"), ok(\"flat\"), ok(none))");
-    check_canonical("results(err, err, ok, err(255), err)",
-                    "results(err, err, ok, err(255), err)");
+    check_canonical("results(err, err, ok, err(255), err)", "results(err, err, ok, err(255), err)");
     check_canonical("nothing()", "nothing()");
     check_canonical(" nothing ( // a comment\n ) // end", "nothing()");
 }
@@ -220,10 +220,10 @@ TEST(wave, ill_typed_and_malformed_calls_name_the_column)
     REJECT("text('a', \"\\u{FFFFFFFFFFFF}\")", "not a Unicode scalar value");
     REJECT("text('a', \"\\u{dfff}\")", "not a Unicode scalar value");
     REJECT("text('a', \"\\x41\")", "unknown escape");
-    REJECT("text('a', \"\xc0\x80\")", "not UTF-8");      /* overlong */
-    REJECT("text('a', \"\xed\xa0\x80\")", "not UTF-8");  /* a surrogate */
+    REJECT("text('a', \"\xc0\x80\")", "not UTF-8");         /* overlong */
+    REJECT("text('a', \"\xed\xa0\x80\")", "not UTF-8");     /* a surrogate */
     REJECT("text('a', \"\xf4\x90\x80\x80\")", "not UTF-8"); /* past U+10FFFF */
-    REJECT("text('a', \"\xe6\x97\")", "not UTF-8");      /* truncated */
+    REJECT("text('a', \"\xe6\x97\")", "not UTF-8");         /* truncated */
     REJECT("text('a', \"\"\"\nx\n\"\"\")", "multiline");
     REJECT("lists([1 2], [], [], [])", "',' or ']'");
     REJECT("lists([,], [], [], [])", "an integer");
@@ -316,7 +316,8 @@ TEST(wave, mutated_calls_never_crash_and_round_trip)
         "results(ok, 7, err(\"e\"), \"flat\", ok(some(1)))",
         "tuples((1, \"s\", (true)))",
     };
-    static const char alphabet[] = "()[]{},:%'\"\\-+.e0123456789 \nabcdefghijklmnopqrstuvwxyz/u\xff";
+    static const char alphabet[] =
+        "()[]{},:%'\"\\-+.e0123456789 \nabcdefghijklmnopqrstuvwxyz/u\xff";
     uint64_t seed = 0x9e3779b97f4a7c15u;
     struct spry_buf out, again;
     spry_buf_init(&out, 1 << 20);
@@ -410,8 +411,8 @@ TEST(wave, long_inputs_are_bounded_by_the_arena)
     spry_arena_fini(&small);
     /* Deep nesting is bounded by the type: list<list<s64>> takes two levels. */
     spry_report_init(&r);
-    ASSERT_EQ_INT(wave_parse_value("[[[1]]]", 7, func_type("lists", 5)->params[2].type, &W.arena,
-                                   args, &r),
-                  SPRY_EINVAL);
+    ASSERT_EQ_INT(
+        wave_parse_value("[[[1]]]", 7, func_type("lists", 5)->params[2].type, &W.arena, args, &r),
+        SPRY_EINVAL);
     spry_free(call);
 }
