@@ -570,6 +570,15 @@ int cli_run(int argc, char **argv)
         fprintf(stderr, "spry: %s: %s\n", path, report.message);
         goto done;
     }
+    if (component && o.invoke != NULL && i < argc) {
+        /* A component's arguments are in the WAVE call. */
+        fprintf(stderr,
+                "spry run: --invoke for a component takes its arguments in the call, as in "
+                "'f(1, \"x\")'; unexpected '%s' after %s\n",
+                argv[i], path);
+        status = 2;
+        goto done;
+    }
     /* The guest's argv: FILE.wasm, then ARGS unless they are --invoke's. */
     int nguest = o.invoke != NULL ? 1 : 1 + (argc - i);
     guest_argv = spry_calloc((size_t)nguest + 1, sizeof *guest_argv);

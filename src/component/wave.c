@@ -608,14 +608,18 @@ static int parse_list(struct wp *p, const struct ctype *t, struct cval *out)
     }
     memset(out, 0, sizeof *out);
     out->kind = CT_LIST;
+    /* Empty lists get a valid pointer too (the canonical ABI may copy
+     * zero bytes from it, and memcpy wants one). */
+    if (vec.v == NULL && (vec.v = spry_arena_alloc(p->arena, sizeof *vec.v)) == NULL)
+        return nomem(p);
     if (!ctype_is_number(t->u.elem->kind)) {
         out->of.list.v = vec.v;
         out->of.list.n = vec.n;
         return 0;
     }
     size_t es = raw_size(t->u.elem->kind);
-    uint8_t *raw = vec.n != 0 ? spry_arena_alloc_array(p->arena, vec.n, es) : NULL;
-    if (vec.n != 0 && raw == NULL)
+    uint8_t *raw = spry_arena_alloc_array(p->arena, vec.n != 0 ? vec.n : 1, es);
+    if (raw == NULL)
         return nomem(p);
     for (size_t i = 0; i < vec.n; i++)
         raw_store(raw + i * es, &vec.v[i]);

@@ -284,4 +284,10 @@ TEST(cli_invoke, command_component_run_export_and_tcplisten)
     ASSERT_EQ_INT(o.status, 2);
     ASSERT_EQ_STR(o.out, "");
     ASSERT_NOT_NULL(strstr(o.err, "components do not support --tcplisten"));
+    /* Arguments after FILE.wasm: a component's are in the call. */
+    const char *extra[] = {"run", "--invoke", "next-color(red)", abi_exports(), "blue", NULL};
+    spry(&o, extra);
+    ASSERT_EQ_INT(o.status, 2);
+    ASSERT_EQ_STR(o.out, "");
+    ASSERT_NOT_NULL(strstr(o.err, "unexpected 'blue'"));
 }
