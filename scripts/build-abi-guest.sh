@@ -5,6 +5,9 @@
 #   BUILD/components/abi/abi-utf8.wasm            string-encoding=utf8
 #   BUILD/components/abi/abi-utf16.wasm           string-encoding=utf16
 #   BUILD/components/abi/abi-latin1-utf16.wasm    string-encoding=latin1+utf16
+#   BUILD/components/abi/abi-exports.wasm         the guest interface alone
+#                                                 (world `exports` of wit-exports/,
+#                                                 utf8, no imports: for spry run --invoke)
 #
 # each from a freestanding wasm32 core module (clang, no libc, no WASI) with
 # `jco embed --string-encoding` (utf8 | utf16 | compact-utf16) and `jco new`.
@@ -41,3 +44,16 @@ for v in "${variants[@]}"; do
     "$jco" new "$out/abi-$name.embed.wasm" -o "$comp" >&2
     echo "$comp"
 done
+
+# The guest interface alone: abi.c without its imports and run().
+comp="$out/abi-exports.wasm"
+if ! { [ "$comp" -nt "$src/abi.c" ] && [ "$comp" -nt "$src/wit-exports/exports.wit" ] && [ "$comp" -nt "$0" ]; }; then
+    core="$out/abi-exports.core.wasm"
+    "$CLANG" --target=wasm32 -nostdlib -O2 -std=c17 -Wall -Wextra -Werror \
+        -Wno-unused-function -DSTRING_ENCODING=0 -DABI_EXPORTS_ONLY -c "$src/abi.c" -o "$out/abi-exports.o"
+    "$CLANG" --target=wasm32 -nostdlib -Wl,--no-entry -s "$out/abi-exports.o" -o "$core"
+    "$jco" embed "$core" --wit "$src/wit-exports" --world-name exports --string-encoding utf8 \
+        -o "$out/abi-exports.embed.wasm" >&2
+    "$jco" new "$out/abi-exports.embed.wasm" -o "$comp" >&2
+fi
+echo "$comp"

@@ -22,9 +22,10 @@ seconds=${FUZZ_SECONDS:-60}
 # Percent of the total budget per harness (they add up to 100). Every
 # harness is there for a parser or an interface guests and users reach;
 # the engine's two keep the largest shares.
-declare -A percent=([decode]=15 [run]=15 [toml]=8 [wasi]=9 [wagi]=6 [manifest]=7 [http_head]=4
-                    [http_body]=3 [component]=10 [canon]=8 [wit]=5 [wasip2]=8 [outbound]=2)
-harnesses="decode run toml wasi wagi manifest http_head http_body component canon wit wasip2 outbound"
+declare -A percent=([decode]=12 [run]=15 [toml]=8 [wasi]=9 [wagi]=6 [manifest]=7 [http_head]=4
+                    [http_body]=3 [component]=10 [canon]=8 [wit]=5 [wasip2]=8 [outbound]=2
+                    [wave]=3)
+harnesses="decode run toml wasi wagi manifest http_head http_body component canon wit wasip2 outbound wave"
 declare -A share
 total=0
 for h in $harnesses; do
@@ -73,6 +74,7 @@ for h in $harnesses; do
         cp fuzz/seeds/manifest/*.toml "$work/corpus/" 2>/dev/null || true
     elif [ "$h" = wit ]; then cp -r fuzz/seeds/wit "$work/corpus"
     elif [ "$h" = outbound ]; then cp -r fuzz/seeds/outbound "$work/corpus"
+    elif [ "$h" = wave ]; then cp -r fuzz/seeds/wave "$work/corpus"
     elif [ "$h" = component ]; then cp -r "$component_corpus" "$work/corpus"
     elif [ "$h" = http_head ]; then
         # The first byte picks the limits (even: the defaults; odd: small ones).

@@ -62,6 +62,25 @@ SPRY_API bool spry_component_is_command(const struct spry_component *c);
 SPRY_API int spry_component_run(struct spry_component *c, const struct spry_wasi_config *config,
                                 struct spry_trap *trap, struct spry_report *report);
 
+/*
+ * Calls an export named by a WAVE call expression (`add(1, 2)`,
+ * `greet("x")`; src/component/wave.h has the syntax), as `wasmtime run
+ * --invoke` does: the function is found by its name among the root's
+ * exported functions and those of the instances it exports (it must be the
+ * only one of that name), its arguments are parsed with the types of its
+ * parameters, a fresh instance with a WASI 0.2 context from `config` runs
+ * it, and *result_text receives the result in WAVE (`()` when the function
+ * has no result; free with spry_free). Guest output is flushed first.
+ * Returns 0; SPRY_EINVAL (the text does not parse, the arguments do not
+ * fit the parameters, or a parameter or the result holds a resource, which
+ * text cannot carry) or SPRY_ENOTFOUND (no such function, or several),
+ * both before anything runs and with `report` saying what and where;
+ * SPRY_EEXIT / SPRY_ETRAP / other errors as spry_component_run.
+ */
+SPRY_API int spry_component_invoke(struct spry_component *c, const struct spry_wasi_config *config,
+                                   const char *call, char **result_text, struct spry_trap *trap,
+                                   struct spry_report *report);
+
 #ifdef __cplusplus
 }
 #endif

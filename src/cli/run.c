@@ -45,8 +45,13 @@ static void run_usage(FILE *out)
                  "  --dir HOST[::GUEST]     pre-open directory HOST as GUEST (default: HOST)\n"
                  "  --dir-ro HOST[::GUEST]  the same, read-only\n"
                  "  --env KEY=VALUE         set a guest environment variable (none is inherited)\n"
-                 "  --tcplisten HOST:PORT   pre-open a listening TCP socket (for sock_accept)\n"
-                 "  --invoke NAME           call export NAME with typed ARGS instead of _start\n"
+                 "  --tcplisten HOST:PORT   pre-open a listening TCP socket (for sock_accept;\n"
+                 "                          modules only: components open their own sockets)\n"
+                 "  --invoke NAME           a module: call export NAME with typed ARGS instead of\n"
+                 "                          _start (i32/i64 decimal or 0x-hex, f32/f64 decimal)\n"
+                 "  --invoke 'CALL'         a component: call the export CALL names, a WAVE call\n"
+                 "                          such as 'add(1, 2)' or 'greet(\"x\")'; prints the\n"
+                 "                          result in WAVE ('()' for none)\n"
                  "  --                      end of options\n");
 }
 
@@ -460,13 +465,24 @@ done:
     return status;
 }
 
+/* Whether a component error happened before anything ran because of what
+ * the user wrote (--invoke's text): a usage error. */
+static bool invoke_usage_error(int rc)
+{
+    return rc == SPRY_EINVAL || rc == SPRY_ENOTFOUND;
+}
+
 /* A component: linked against WASI 0.2, instantiated from a one-slot pool,
- * its wasi:cli/run export called. Returns the exit status. */
+ * its wasi:cli/run export called, or with --invoke the export the WAVE call
+ * names (spry_component_invoke), its result printed. Returns the exit
+ * status. */
 static int run_component(const char *path, const struct file_bytes *bytes,
                          const struct spry_wasi_config *config, const struct run_opts *o)
 {
-    if (o->invoke != NULL) {
-        fprintf(stderr, "spry: %s: --invoke is not supported for components\n", path);
+    if (o->nsockets != 0) {
+        /* wasmtime refuses it too: a WASI 0.2 guest opens its own sockets
+         * (wasi:sockets), there is no pre-opened listener to hand it. */
+        fprintf(stderr, "spry: %s: components do not support --tcplisten\n", path);
         return 2;
     }
     struct spry_report report;
@@ -477,11 +493,12 @@ static int run_component(const char *path, const struct file_bytes *bytes,
     pc.max_waiters = 0;
     struct spry_pool *pool = NULL;
     struct spry_component *c = NULL;
+    char *result = NULL;
     int status = 1;
     int rc = spry_pool_create(&pc, &pool, &report);
     if (rc == 0)
         rc = spry_component_load(pool, bytes->data, bytes->len, &c, &report);
-    if (rc == 0 && !spry_component_is_command(c)) {
+    if (rc == 0 && o->invoke == NULL && !spry_component_is_command(c)) {
         fprintf(stderr,
                 "spry: %s: the component exports no wasi:cli/run@0.2.x (not a "
                 "command)\n",
@@ -489,8 +506,16 @@ static int run_component(const char *path, const struct file_bytes *bytes,
         goto done;
     }
     struct spry_trap trap;
-    if (rc == 0)
+    if (rc == 0 && o->invoke != NULL) {
+        rc = spry_component_invoke(c, config, o->invoke, &result, &trap, &report);
+        if (rc != 0 && invoke_usage_error(rc)) {
+            fprintf(stderr, "spry: %s: --invoke '%s': %s\n", path, o->invoke, report.message);
+            status = 2;
+            goto done;
+        }
+    } else if (rc == 0) {
         rc = spry_component_run(c, config, &trap, &report);
+    }
     if (rc == SPRY_EEXIT) {
         status = trap.exit_code & 0xff;
     } else if (rc == SPRY_ETRAP) {
@@ -499,9 +524,12 @@ static int run_component(const char *path, const struct file_bytes *bytes,
     } else if (rc != 0) {
         fprintf(stderr, "spry: %s: %s\n", path, report.message);
     } else {
+        if (result != NULL)
+            printf("%s\n", result);
         status = 0;
     }
 done:
+    spry_free(result);
     spry_component_destroy(c);
     spry_pool_destroy(pool);
     return status;
@@ -540,6 +568,15 @@ int cli_run(int argc, char **argv)
         file_bytes_fini(&bytes);
     if (rc != 0) {
         fprintf(stderr, "spry: %s: %s\n", path, report.message);
+        goto done;
+    }
+    if (component && o.invoke != NULL && i < argc) {
+        /* A component's arguments are in the WAVE call. */
+        fprintf(stderr,
+                "spry run: --invoke for a component takes its arguments in the call, as in "
+                "'f(1, \"x\")'; unexpected '%s' after %s\n",
+                argv[i], path);
+        status = 2;
         goto done;
     }
     /* The guest's argv: FILE.wasm, then ARGS unless they are --invoke's. */

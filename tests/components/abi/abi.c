@@ -434,7 +434,9 @@ static uint32_t post_return_calls;
         post_return_calls++;                                                    \
     }
 
+#ifndef ABI_EXPORTS_ONLY
 POST_RETURN("run")
+#endif
 POST_RETURN(GUEST "#echo-scalars")
 POST_RETURN(GUEST "#echo-strings")
 POST_RETURN(GUEST "#reverse-bytes")
@@ -806,6 +808,10 @@ EXPORT(GUEST "#swap-tuple") void *guest_swap_tuple(uint32_t u, uint32_t sp, uint
     return &ret_swap;
 }
 
+/* ABI_EXPORTS_ONLY builds the guest interface alone, for the world
+ * `exports` of wit-exports/ (no imports; `spry run --invoke` tests). */
+#ifndef ABI_EXPORTS_ONLY
+
 /* ---- imports -------------------------------------------------------------------- */
 
 IMPORT("$root", "log") void host_log(uint32_t ptr, uint32_t len);
@@ -1115,3 +1121,5 @@ EXPORT("run") res_err_str_t *guest_run(void)
     }
     return &ret_run;
 }
+
+#endif /* ABI_EXPORTS_ONLY */

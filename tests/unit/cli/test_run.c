@@ -286,9 +286,23 @@ TEST(cli_run, component_commands_exit_with_run_s_result)
     ASSERT_NOT_NULL(strstr(out, "spry: trap in "));
     ASSERT_NOT_NULL(strstr(out, ": unreachable\n"));
     ASSERT_EQ_STR(strchr(out, '\n'), "\n"); /* exactly one line */
+    /* --invoke with a WAVE call (test_run_invoke.c has the rest): run's
+     * result printed, a trap exits 134 as without --invoke, a name without
+     * its parenthesized arguments is a usage error. */
+    snprintf(args, sizeof args, "run --invoke 'run()' %s", trap);
+    ASSERT_EQ_INT(run_spry(args, out, sizeof out), 134);
+    ASSERT_NOT_NULL(strstr(out, ": unreachable\n"));
+    snprintf(args, sizeof args, "run --invoke 'run()' %s",
+             write_bytes("ok.wasm", command_ok, sizeof command_ok));
+    ASSERT_EQ_INT(run_spry(args, out, sizeof out), 0);
+    ASSERT_EQ_STR(out, "ok\n");
+    snprintf(args, sizeof args, "run --invoke 'run()' %s",
+             write_bytes("err.wasm", command_err, sizeof command_err));
+    ASSERT_EQ_INT(run_spry(args, out, sizeof out), 0);
+    ASSERT_EQ_STR(out, "err\n");
     snprintf(args, sizeof args, "run --invoke run %s", trap);
     ASSERT_EQ_INT(run_spry(args, out, sizeof out), 2);
-    ASSERT_NOT_NULL(strstr(out, "--invoke is not supported for components"));
+    ASSERT_NOT_NULL(strstr(out, "expected '('"));
 }
 
 TEST(cli_run, component_importing_an_interface_spry_lacks_exits_1_naming_it)
