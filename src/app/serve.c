@@ -13,6 +13,7 @@
 #include "spry/pool.h"
 #include "spry/wasi.h"
 #include "host/http_client.h"
+#include "trigger/http_chain.h"
 #include "trigger/http_server.h"
 #include "trigger/spin.h"
 #include "trigger/wagi.h"
@@ -61,6 +62,7 @@ struct app {
     struct http_server *server;
     bool speculate;             /* WAGI guests run on the I/O loop first (wagi.h) */
     struct http_client *client; /* outbound HTTP for every wasi:http component */
+    struct http_chain_app *chain; /* service chaining between the app's components */
     char self_origin[128];      /* "http://127.0.0.1:3000" once the server listens */
 };
 
@@ -421,6 +423,7 @@ static int prepare_spin(struct app *app, struct component_rt *c, struct spry_rep
     sc.allow = allow_outbound;
     sc.outbound_ctx = c->policy;
     sc.self_origin = app->self_origin;
+    sc.chain = app->chain;
     rc = spin_executor_create(&sc, &c->spin, report);
     spry_free(bytes);
     return rc;
@@ -533,6 +536,9 @@ static int build_routes(struct app *app, struct spry_report *report)
             return rc;
         r->executor = (void *)wagi_executor_http(app->executors[i]);
     }
+    /* A chained request finds its component's executor here (private
+     * routes included). */
+    http_chain_app_set_routes(app->chain, app->routes, m->n_http_triggers);
     int rc = http_router_create(app->routes, m->n_http_triggers, "/", &app->router, report);
     if (rc != 0)
         return rc;
@@ -546,6 +552,7 @@ static int build_routes(struct app *app, struct spry_report *report)
 static void app_free(struct app *app)
 {
     http_server_destroy(app->server);
+    http_chain_app_destroy(app->chain); /* waits for chained requests still running */
     http_client_destroy(app->client); /* after the guests: they destroyed their requests */
     http_router_destroy(app->router);
     if (app->manifest != NULL) {
@@ -656,6 +663,11 @@ int app_serve(const struct app_serve_options *opt, struct spry_report *report)
         sc.workers = pc.slots;
     /* A loop running a guest speculatively must find a slot at once too. */
     app.speculate = pc.slots >= sc.workers + sc.loops;
+    rc = http_chain_app_create(opt->max_body_bytes, &app.chain);
+    if (rc != 0) {
+        rc = spry_report_set(report, rc, "out of memory");
+        goto done;
+    }
     rc = build_routes(&app, report);
     if (rc != 0)
         goto done;
