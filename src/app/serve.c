@@ -62,8 +62,9 @@ struct app {
     struct http_server *server;
     bool speculate;             /* WAGI guests run on the I/O loop first (wagi.h) */
     struct http_client *client; /* outbound HTTP for every wasi:http component */
-    struct http_chain_app *chain; /* service chaining between the app's components */
-    char self_origin[128];      /* "http://127.0.0.1:3000" once the server listens */
+    /* Service chaining between the app's components (http_chain.h). */
+    struct http_chain_app *chain;
+    char self_origin[128]; /* "http://127.0.0.1:3000" once the server listens */
 };
 
 static _Atomic(struct http_server *) running;
@@ -552,7 +553,8 @@ static int build_routes(struct app *app, struct spry_report *report)
 static void app_free(struct app *app)
 {
     http_server_destroy(app->server);
-    http_chain_app_destroy(app->chain); /* waits for chained requests still running */
+    /* Before the executors and the pool: waits for chained requests. */
+    http_chain_app_destroy(app->chain);
     http_client_destroy(app->client); /* after the guests: they destroyed their requests */
     http_router_destroy(app->router);
     if (app->manifest != NULL) {

@@ -18,11 +18,11 @@
 #include <time.h>
 
 enum {
-    WINDOW = 256 * 1024,          /* request body waiting for the target (as the server's) */
-    WRITE_AFTER_END = 64 * 1024,  /* what body_write drops at once once the target ended */
-    DEFAULT_MAX_BODY = 16 << 20,  /* a WAGI target's whole body, unless configured */
-    READ_CHUNK = 64 * 1024,       /* collecting a WAGI target's body */
-    MAX_SPIN_HEADERS = 8,         /* what http_router_spin_headers emits without captures */
+    WINDOW = 256 * 1024,         /* request body waiting for the target (as the server's) */
+    WRITE_AFTER_END = 64 * 1024, /* what body_write drops at once once the target ended */
+    DEFAULT_MAX_BODY = 16 << 20, /* a WAGI target's whole body, unless configured */
+    READ_CHUNK = 64 * 1024,      /* collecting a WAGI target's body */
+    MAX_SPIN_HEADERS = 8,        /* what http_router_spin_headers emits without captures */
 };
 
 static const char CLIENT_ADDR[] = "0.0.0.0:0"; /* Spin's for a chained request */
@@ -207,9 +207,8 @@ static int fill(struct http_exchange *ex, const struct http_exchange *from,
 {
     struct spry_arena *a = &ex->arena;
     struct http_request *q = &ex->req;
-    const char *pq = r->path_with_query != NULL && r->path_with_query[0] != '\0'
-                         ? r->path_with_query
-                         : "/";
+    const char *pq =
+        r->path_with_query != NULL && r->path_with_query[0] != '\0' ? r->path_with_query : "/";
     bool slash = pq[0] != '/';
     size_t pql = strlen(pq);
     char *target = spry_arena_alloc(a, pql + 2);
@@ -298,7 +297,8 @@ int http_chain_start(struct http_chain_app *app, const struct http_exchange *fro
     struct http_chain *c = spry_calloc(1, sizeof *c);
     struct chain_run *run = spry_calloc(1, sizeof *run);
     struct http_exchange *ex = NULL;
-    if (c == NULL || run == NULL || exchange_create(NULL, executor, 2 * need + 64 * 1024, &ex) != 0) {
+    if (c == NULL || run == NULL ||
+        exchange_create(NULL, executor, 2 * need + 64 * 1024, &ex) != 0) {
         spry_free(c);
         spry_free(run);
         snprintf(why, cap, "out of memory");

@@ -101,7 +101,7 @@ static int finish(void *user, const struct wasihttp_header *trailers, size_t n)
 struct spin_out {
     struct spin_executor *s;
     struct http_client_request *r;
-    struct http_chain *chain; /* instead of r: a chained request (http_chain.h) */
+    struct http_chain *chain;                /* instead of r: a chained request (http_chain.h) */
     struct wasihttp_header *head, *trailers; /* converted once */
     size_t nhead, ntrailers;
 };
@@ -275,8 +275,7 @@ static int out_start(void *user, const struct wasihttp_outgoing_request *q, void
 static int64_t out_body_capacity(void *req)
 {
     struct spin_out *o = req;
-    return o->chain != NULL ? http_chain_body_capacity(o->chain)
-                            : http_client_body_capacity(o->r);
+    return o->chain != NULL ? http_chain_body_capacity(o->chain) : http_client_body_capacity(o->r);
 }
 
 static int out_body_write(void *req, const uint8_t *p, size_t n)
