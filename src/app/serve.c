@@ -665,7 +665,11 @@ int app_serve(const struct app_serve_options *opt, struct spry_report *report)
         sc.workers = pc.slots;
     /* A loop running a guest speculatively must find a slot at once too. */
     app.speculate = pc.slots >= sc.workers + sc.loops;
-    rc = http_chain_app_create(opt->max_body_bytes, &app.chain);
+    /* Chained requests take the slots neither the workers nor (when they
+     * speculate) the loops use, so that no acquire of theirs waits. */
+    uint32_t busy = sc.workers + (app.speculate ? sc.loops : 0);
+    rc = http_chain_app_create(opt->max_body_bytes, pc.slots > busy ? pc.slots - busy : 0,
+                               &app.chain);
     if (rc != 0) {
         rc = spry_report_set(report, rc, "out of memory");
         goto done;

@@ -31,6 +31,7 @@ struct http_chain_app {
     pthread_mutex_t mu;
     pthread_cond_t idle;
     size_t running; /* threads not yet ended */
+    size_t max_running;
     const struct http_route *routes;
     size_t nroutes;
     uint64_t max_body;
@@ -54,7 +55,7 @@ struct chain_run {
 
 /* ---- the app ---- */
 
-int http_chain_app_create(uint64_t max_body_bytes, struct http_chain_app **out)
+int http_chain_app_create(uint64_t max_body_bytes, size_t max_running, struct http_chain_app **out)
 {
     struct http_chain_app *app = spry_calloc(1, sizeof *app);
     if (app == NULL)
@@ -62,6 +63,7 @@ int http_chain_app_create(uint64_t max_body_bytes, struct http_chain_app **out)
     pthread_mutex_init(&app->mu, NULL);
     pthread_cond_init(&app->idle, NULL);
     app->max_body = max_body_bytes != 0 ? max_body_bytes : DEFAULT_MAX_BODY;
+    app->max_running = max_running;
     *out = app;
     return 0;
 }
@@ -87,6 +89,14 @@ void http_chain_app_destroy(struct http_chain_app *app)
 }
 
 /* ---- the target's thread ---- */
+
+static void thread_ended(struct http_chain_app *app)
+{
+    pthread_mutex_lock(&app->mu);
+    if (--app->running == 0)
+        pthread_cond_broadcast(&app->idle);
+    pthread_mutex_unlock(&app->mu);
+}
 
 /* A WAGI target takes its body whole (stdin): read it off the window. */
 static int take_body(struct http_exchange *ex, uint64_t max, struct spry_buf *body)
@@ -138,10 +148,7 @@ static void *chain_main(void *arg)
         exchange_release(ex);
     }
     spry_buf_fini(&body);
-    pthread_mutex_lock(&app->mu);
-    if (--app->running == 0)
-        pthread_cond_broadcast(&app->idle);
-    pthread_mutex_unlock(&app->mu);
+    thread_ended(app);
     return NULL;
 }
 
@@ -265,6 +272,10 @@ static int fill(struct http_exchange *ex, const struct http_exchange *from,
     return rc;
 }
 
+static int start(struct http_chain_app *app, const struct http_exchange *from,
+                 const struct http_route *route, const struct http_chain_request *r,
+                 struct http_chain **out, char *why, size_t cap);
+
 int http_chain_start(struct http_chain_app *app, const struct http_exchange *from,
                      const struct http_chain_request *r, struct http_chain **out, char *why,
                      size_t cap)
@@ -281,6 +292,29 @@ int http_chain_start(struct http_chain_app *app, const struct http_exchange *fro
                  r->component_id);
         return HTTP_CHAIN_NO_ROUTE;
     }
+    pthread_mutex_lock(&app->mu);
+    bool room = app->running < app->max_running;
+    if (room)
+        app->running++; /* this one's, from here on */
+    pthread_mutex_unlock(&app->mu);
+    if (!room) {
+        snprintf(why, cap,
+                 "%zu chained requests run already, as many as the instance pool leaves room "
+                 "for (--max-instances)",
+                 app->max_running);
+        return HTTP_CHAIN_BUSY;
+    }
+    int rc = start(app, from, route, r, out, why, cap);
+    if (rc != HTTP_CHAIN_OK)
+        thread_ended(app);
+    return rc;
+}
+
+/* http_chain_start once a slot is counted for it. */
+static int start(struct http_chain_app *app, const struct http_exchange *from,
+                 const struct http_route *route, const struct http_chain_request *r,
+                 struct http_chain **out, char *why, size_t cap)
+{
     const struct http_executor *executor = route->executor;
     const char *pq = r->path_with_query != NULL ? r->path_with_query : "/";
     size_t need = strlen(r->method) + 2 * strlen(r->authority) + 4 * strlen(pq) + 256;
@@ -304,7 +338,7 @@ int http_chain_start(struct http_chain_app *app, const struct http_exchange *fro
         snprintf(why, cap, "out of memory");
         return HTTP_CHAIN_RESOURCES;
     }
-    ex->depth = depth;
+    ex->depth = (from != NULL ? http_exchange_depth(from) : 0) + 1;
     if (fill(ex, from, route, r) != 0) {
         exchange_release(ex);
         exchange_release(ex);
@@ -317,9 +351,6 @@ int http_chain_start(struct http_chain_app *app, const struct http_exchange *fro
     c->ex = ex;
     spry_buf_init(&c->head_text, 1 << 20);
     *run = (struct chain_run){app, ex};
-    pthread_mutex_lock(&app->mu);
-    app->running++;
-    pthread_mutex_unlock(&app->mu);
     pthread_attr_t attr;
     pthread_t t;
     pthread_attr_init(&attr);
@@ -327,10 +358,6 @@ int http_chain_start(struct http_chain_app *app, const struct http_exchange *fro
     int err = pthread_create(&t, &attr, chain_main, run);
     pthread_attr_destroy(&attr);
     if (err != 0) {
-        pthread_mutex_lock(&app->mu);
-        if (--app->running == 0)
-            pthread_cond_broadcast(&app->idle);
-        pthread_mutex_unlock(&app->mu);
         exchange_release(ex);
         exchange_release(ex);
         spry_buf_fini(&c->head_text);

@@ -20,9 +20,12 @@
  * a request that no worker is free to run); running it on the caller's
  * thread could not stream (the caller writes the request body and reads
  * the response while the target runs). The thread takes an instance from
- * the pool like any request (the pool has more slots than workers), and
- * the depth bound keeps one outside request to at most
- * HTTP_CHAIN_MAX_DEPTH such threads.
+ * the pool, which must never make it wait (its caller may hold the slot
+ * it would wait for) nor take the slot an I/O loop's speculative run
+ * counts on: at most max_running chained requests run at once, the slots
+ * the workers and loops cannot use; one more is refused at once
+ * (HTTP_CHAIN_BUSY). The depth bound keeps one outside request to at most
+ * HTTP_CHAIN_MAX_DEPTH of them.
  *
  * The target is the component's route (its first [[trigger.http]] entry,
  * private or not) matched as Spin does for a chained request: as if by the
@@ -53,8 +56,9 @@
 struct http_chain_app;
 struct http_chain;
 
-/* max_body_bytes: the most a WAGI target takes (0: 16 MiB). */
-int http_chain_app_create(uint64_t max_body_bytes, struct http_chain_app **out);
+/* max_body_bytes: the most a WAGI target takes (0: 16 MiB); max_running:
+ * chained requests at once (0: none). */
+int http_chain_app_create(uint64_t max_body_bytes, size_t max_running, struct http_chain_app **out);
 /* The app's route table (borrowed: it must outlive the chain app), where
  * chained requests find their component. Before the first request. */
 void http_chain_app_set_routes(struct http_chain_app *app, const struct http_route *routes,
@@ -78,6 +82,7 @@ enum http_chain_error {
     HTTP_CHAIN_LOOP,      /* deeper than HTTP_CHAIN_MAX_DEPTH */
     HTTP_CHAIN_NO_ROUTE,  /* the component has no HTTP route */
     HTTP_CHAIN_INVALID,   /* a method, path or header the exchange cannot carry */
+    HTTP_CHAIN_BUSY,      /* max_running chained requests run already */
     HTTP_CHAIN_RESOURCES, /* out of memory, no thread */
 };
 

@@ -189,7 +189,9 @@ static int chain_start(struct spin_req *sr, const struct wasihttp_outgoing_reque
         spry_log(SPRY_LOG_WARN, "component %s: chained request to %s failed: %s",
                  s->config.component_id, authority, why);
         spry_free(o);
-        err->code = rc == HTTP_CHAIN_LOOP ? HTTP_ERR_LOOP_DETECTED : WASIHTTP_EC_INTERNAL_ERROR;
+        err->code = rc == HTTP_CHAIN_LOOP   ? HTTP_ERR_LOOP_DETECTED
+                    : rc == HTTP_CHAIN_BUSY ? HTTP_ERR_CONNECTION_LIMIT_REACHED
+                                            : WASIHTTP_EC_INTERNAL_ERROR;
         snprintf(err->message, sizeof err->message, "%s", why);
         return rc == HTTP_CHAIN_RESOURCES ? SPRY_ENOMEM : SPRY_EINVALID;
     }

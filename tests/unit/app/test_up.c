@@ -1144,7 +1144,7 @@ TEST(up, http_component_denied_hosts_ports_and_schemes_make_no_connection)
 /* front serves /chain (the handler's outgoing request to x-chain-url) with
  * `allowed` as its allowed_outbound_hosts; back (the same handler) and
  * probe (the WAGI probe) have private routes only; lonely has no route. */
-static int up_chain(struct up *u, const char *allowed)
+static int up_chain_with(struct up *u, const char *allowed, const char *arg1, const char *arg2)
 {
     static char manifest[8192];
     const char *handler = http_component("handler");
@@ -1160,10 +1160,15 @@ static int up_chain(struct up *u, const char *allowed)
              "[component.probe]\nsource = \"PROBE\"\n"
              "[component.lonely]\nsource = \"%s\"\n",
              handler, allowed, handler, handler);
-    int rc = up_start(u, manifest, "--quiet", NULL);
+    int rc = up_start(u, manifest, "--quiet", arg1, arg2, NULL);
     if (rc != -1)
         fprintf(stderr, "spry up: %s\n", up_stderr());
     return rc;
+}
+
+static int up_chain(struct up *u, const char *allowed)
+{
+    return up_chain_with(u, allowed, NULL, NULL);
 }
 
 /* GET /chain asking front to request `url`. */
@@ -1264,6 +1269,22 @@ TEST(up, a_chain_loop_ends_with_loop_detected)
     ASSERT_TRUE(strstr(r, "\r\n\r\nhello from a wasi:http component\n") != NULL);
     ASSERT_EQ_INT(up_stop(&u), 0);
     ASSERT_TRUE(strstr(up_stderr(), "would be 11 requests deep") != NULL);
+}
+
+/* With one instance, which the caller holds, a chained request could only
+ * wait for it: it is refused at once (connection-limit-reached) and the
+ * server goes on serving. */
+TEST(up, a_chained_request_never_waits_for_an_instance_its_caller_holds)
+{
+    struct up u;
+    ASSERT_EQ_INT(up_chain_with(&u, "\"http://*.spin.internal\"", "--max-instances", "1"), -1);
+    for (int i = 0; i < 2; i++) {
+        const char *r = chain_get(&u, "", "http://back.spin.internal/hello");
+        ASSERT_EQ_INT(status_of(r), 502);
+        ASSERT_TRUE(strstr(r, "\r\n\r\nerror-code 11\n") != NULL);
+    }
+    ASSERT_EQ_INT(up_stop(&u), 0);
+    ASSERT_TRUE(strstr(up_stderr(), "chained requests run already") != NULL);
 }
 
 /* 3 MiB + 17 bytes each way: the request body streams to a target that
