@@ -350,6 +350,8 @@ void exchange_run(struct http_exchange *ex)
     pthread_mutex_lock(&ex->mu);
     ex->running = false;
     ended_locked(ex, rc);
+    if (ex->local)
+        post_locked(ex); /* the caller may wait for the end (http_chain.c) */
     unlock_post(ex);
     exchange_release(ex);
 }
