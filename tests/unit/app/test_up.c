@@ -1271,6 +1271,38 @@ TEST(up, a_chain_loop_ends_with_loop_detected)
     ASSERT_TRUE(strstr(up_stderr(), "would be 11 requests deep") != NULL);
 }
 
+/* A component built with Spin's JavaScript SDK chains with fetch(). */
+TEST(up, js_component_fetches_a_private_component_by_chaining)
+{
+    const char *app = test_build_path("tests/http-components/js-app.wasm");
+    if (access(app, R_OK) != 0)
+        test_skip("%s is not built (scripts/build-js-app.sh BUILD needs node and npm)", app);
+    static char manifest[8192];
+    snprintf(manifest, sizeof manifest,
+             "spin_manifest_version = 2\n"
+             "[application]\nname = \"js-chain\"\n"
+             "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"js\"\n"
+             "[[trigger.http]]\nroute = { private = true }\ncomponent = \"back\"\n"
+             "[component.js]\nsource = \"%s\"\n"
+             "allowed_outbound_hosts = [\"http://back.spin.internal\"]\n"
+             "[component.back]\nsource = \"%s\"\n",
+             app, http_component("handler"));
+    struct up u;
+    ASSERT_EQ_INT(up_start(&u, manifest, "--quiet", NULL), -1);
+    const char *r = http(&u, "-H 'x-target-url: http://back.spin.internal/status'", "/outbound");
+    ASSERT_EQ_INT(status_of(r), 200);
+    ASSERT_TRUE(strstr(r, "\"status\":418") != NULL);
+    ASSERT_TRUE(strstr(r, "\"x-custom\":\"custom value\"") != NULL);
+    ASSERT_TRUE(strstr(r, "\"body\":\"teapot\\n\"") != NULL);
+    r = http(&u,
+             "-H 'x-target-url: http://back.spin.internal/echo' -H 'x-target-method: POST' "
+             "--data-binary 'from js'",
+             "/outbound");
+    ASSERT_EQ_INT(status_of(r), 200);
+    ASSERT_TRUE(strstr(r, "\"body\":\"from js\"") != NULL);
+    ASSERT_EQ_INT(up_stop(&u), 0);
+}
+
 /* With one instance, which the caller holds, a chained request could only
  * wait for it: it is refused at once (connection-limit-reached) and the
  * server goes on serving. */
