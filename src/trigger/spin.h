@@ -22,8 +22,9 @@
  * error-code; after the head went out, an error aborts the response. The
  * deadline interrupts the guest (the server answers 504).
  *
- * Threading: handle() runs on the server's worker threads, any number at
- * once; the executor is read-only after creation.
+ * Threading: handle() runs on the server's worker threads, and for a
+ * chained request on a thread of http_chain.c, any number at once; the
+ * executor is read-only after creation.
  */
 #ifndef SPRY_TRIGGER_SPIN_H
 #define SPRY_TRIGGER_SPIN_H
