@@ -13,6 +13,7 @@
 #include "spry/pool.h"
 #include "spry/wasi.h"
 #include "host/http_client.h"
+#include "trigger/http_chain.h"
 #include "trigger/http_server.h"
 #include "trigger/spin.h"
 #include "trigger/wagi.h"
@@ -61,7 +62,9 @@ struct app {
     struct http_server *server;
     bool speculate;             /* WAGI guests run on the I/O loop first (wagi.h) */
     struct http_client *client; /* outbound HTTP for every wasi:http component */
-    char self_origin[128];      /* "http://127.0.0.1:3000" once the server listens */
+    /* Service chaining between the app's components (http_chain.h). */
+    struct http_chain_app *chain;
+    char self_origin[128]; /* "http://127.0.0.1:3000" once the server listens */
 };
 
 static _Atomic(struct http_server *) running;
@@ -421,6 +424,7 @@ static int prepare_spin(struct app *app, struct component_rt *c, struct spry_rep
     sc.allow = allow_outbound;
     sc.outbound_ctx = c->policy;
     sc.self_origin = app->self_origin;
+    sc.chain = app->chain;
     rc = spin_executor_create(&sc, &c->spin, report);
     spry_free(bytes);
     return rc;
@@ -533,6 +537,9 @@ static int build_routes(struct app *app, struct spry_report *report)
             return rc;
         r->executor = (void *)wagi_executor_http(app->executors[i]);
     }
+    /* A chained request finds its component's executor here (private
+     * routes included). */
+    http_chain_app_set_routes(app->chain, app->routes, m->n_http_triggers);
     int rc = http_router_create(app->routes, m->n_http_triggers, "/", &app->router, report);
     if (rc != 0)
         return rc;
@@ -546,6 +553,8 @@ static int build_routes(struct app *app, struct spry_report *report)
 static void app_free(struct app *app)
 {
     http_server_destroy(app->server);
+    /* Before the executors and the pool: waits for chained requests. */
+    http_chain_app_destroy(app->chain);
     http_client_destroy(app->client); /* after the guests: they destroyed their requests */
     http_router_destroy(app->router);
     if (app->manifest != NULL) {
@@ -656,6 +665,15 @@ int app_serve(const struct app_serve_options *opt, struct spry_report *report)
         sc.workers = pc.slots;
     /* A loop running a guest speculatively must find a slot at once too. */
     app.speculate = pc.slots >= sc.workers + sc.loops;
+    /* Chained requests take the slots neither the workers nor (when they
+     * speculate) the loops use, so that no acquire of theirs waits. */
+    uint32_t busy = sc.workers + (app.speculate ? sc.loops : 0);
+    rc = http_chain_app_create(opt->max_body_bytes, pc.slots > busy ? pc.slots - busy : 0,
+                               &app.chain);
+    if (rc != 0) {
+        rc = spry_report_set(report, rc, "out of memory");
+        goto done;
+    }
     rc = build_routes(&app, report);
     if (rc != 0)
         goto done;

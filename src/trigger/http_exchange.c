@@ -35,7 +35,8 @@ static void exchange_free(struct http_exchange *ex)
     pthread_mutex_destroy(&ex->mu);
     pthread_cond_destroy(&ex->space);
     pthread_cond_destroy(&ex->body_cv);
-    atomic_fetch_sub(&ex->loop->server->active, 1);
+    if (ex->loop != NULL)
+        atomic_fetch_sub(&ex->loop->server->active, 1);
     spry_free(ex);
 }
 
@@ -51,6 +52,11 @@ void exchange_release(struct http_exchange *ex)
  * a futex wait and wake per request. */
 static void post_locked(struct http_exchange *ex)
 {
+    if (ex->local) { /* the caller waits on space for a new version */
+        ex->version++;
+        pthread_cond_broadcast(&ex->space);
+        return;
+    }
     if (ex->msg_pending || ex->h2o_req == NULL)
         return;
     ex->msg_pending = true;
@@ -92,6 +98,11 @@ void *http_exchange_user(const struct http_exchange *ex)
     void *u = m->user;
     pthread_mutex_unlock(&m->mu);
     return u;
+}
+
+uint32_t http_exchange_depth(const struct http_exchange *ex)
+{
+    return ex->depth; /* set before handle() runs, never changed */
 }
 
 bool http_exchange_cancelled(const struct http_exchange *ex)
@@ -339,6 +350,8 @@ void exchange_run(struct http_exchange *ex)
     pthread_mutex_lock(&ex->mu);
     ex->running = false;
     ended_locked(ex, rc);
+    if (ex->local)
+        post_locked(ex); /* the caller may wait for the end (http_chain.c) */
     unlock_post(ex);
     exchange_release(ex);
 }
@@ -366,6 +379,15 @@ bool exchange_run_inline(struct http_exchange *ex)
     pthread_mutex_unlock(&ex->mu);
     exchange_release(ex);
     return true;
+}
+
+void exchange_cancel_locked(struct http_exchange *ex)
+{
+    ex->cancelled = true;
+    ex->version++;
+    pthread_cond_broadcast(&ex->space);
+    pthread_cond_broadcast(&ex->body_cv);
+    interrupt_locked(ex);
 }
 
 void exchange_expire_inline(struct http_exchange *ex)
@@ -758,8 +780,10 @@ int exchange_create(struct http_loop *loop, const struct http_executor *executor
     spry_buf_init(&ex->sending, PENDING_MAX + 64 * 1024);
     ex->executor = executor;
     ex->loop = loop;
+    ex->local = loop == NULL;
     atomic_init(&ex->refs, 2); /* loop side + worker side */
-    atomic_fetch_add(&loop->server->active, 1);
+    if (loop != NULL)
+        atomic_fetch_add(&loop->server->active, 1);
     *out = ex;
     return 0;
 }

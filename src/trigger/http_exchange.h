@@ -123,6 +123,9 @@ int http_exchange_start(struct http_exchange *ex, uint16_t status,
 int http_exchange_write(struct http_exchange *ex, const void *data, size_t len);
 /* Ends the response (starting it as 200 with no body if needed). */
 int http_exchange_finish(struct http_exchange *ex);
+/* How many chained requests (service chaining, http_chain.h) led to this
+ * one: 0 for a request from the network. */
+uint32_t http_exchange_depth(const struct http_exchange *ex);
 /* True once the deadline expired or the client went away. */
 bool http_exchange_cancelled(const struct http_exchange *ex);
 /* True while handle() runs speculatively on an I/O loop (see speculate). */

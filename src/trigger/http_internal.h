@@ -124,6 +124,12 @@ struct http_exchange {
     bool running, cancelled, started, head_sent, finished, final_sent, inflight, msg_pending, abort;
     bool send_due;    /* msg_pending set, message not sent yet (worker side) */
     bool speculative; /* handle() runs on the loop (exchange_run_inline) */
+    /* A chained request (http_chain.c): no loop, no h2o request; the
+     * caller reads the response under mu, woken through `space` whenever
+     * `version` moves (post_locked). depth: 0 from the network. */
+    bool local;
+    uint64_t version;
+    uint32_t depth;
     uint16_t status;
     int64_t content_length;
     struct spry_buf head; /* response headers: "name\0value\0" pairs */
@@ -152,7 +158,9 @@ struct http_exchange {
 
 /* http_exchange.c */
 /* A new exchange with refs = 2 (loop side, worker side); the caller fills
- * ex->req from ex->arena (at most arena_max bytes). */
+ * ex->req from ex->arena (at most arena_max bytes). loop NULL: a local
+ * exchange (a chained request, http_chain.c), the caller's side holding
+ * the loop side's reference. */
 int exchange_create(struct http_loop *loop, const struct http_executor *executor, size_t arena_max,
                     struct http_exchange **out);
 void exchange_release(struct http_exchange *ex);
@@ -166,6 +174,9 @@ const struct stream_claim *stream_claim_take(struct http_loop *loop, h2o_req_t *
 void exchange_on_message(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages);
 void exchange_run(struct http_exchange *ex);  /* worker: handle() and the ending */
 void exchange_skip(struct http_exchange *ex); /* worker: cancelled before it ran */
+/* A local exchange's caller went away (mu held): cancelled, handle()
+ * interrupted, every waiter woken. */
+void exchange_cancel_locked(struct http_exchange *ex);
 /* Loop thread, before exchange_attach: runs handle() speculatively. True
  * when it answered (the response waits in ex for exchange_attach; the
  * worker side's reference is gone), false when it deferred: ex is as it

@@ -11,10 +11,12 @@
 #include "component/wasihttp/wasihttp.h"
 #include "component/wasip2/wasip2.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,8 +38,10 @@ struct spin_executor {
 
 /* Per request: what the wasi:http callbacks need. */
 struct spin_req {
+    struct spin_executor *s;
     struct http_exchange *ex;
     const struct http_request *req;
+    struct wasihttp_outgoing outgoing; /* s->outgoing with this request as user */
 };
 
 /* ---- the request body ----
@@ -97,6 +101,7 @@ static int finish(void *user, const struct wasihttp_header *trailers, size_t n)
 struct spin_out {
     struct spin_executor *s;
     struct http_client_request *r;
+    struct http_chain *chain;                /* instead of r: a chained request (http_chain.h) */
     struct wasihttp_header *head, *trailers; /* converted once */
     size_t nhead, ntrailers;
 };
@@ -138,10 +143,68 @@ static struct http_client_header *client_headers(const struct wasihttp_header *h
     return v;
 }
 
+/* Service chaining: the component named by "<id>.spin.internal[:port]"
+ * serves the request in-process. */
+static int chain_start(struct spin_req *sr, const struct wasihttp_outgoing_request *q,
+                       const char *authority, void **req, struct wasihttp_error *err)
+{
+    struct spin_executor *s = sr->s;
+    static const char suffix[] = ".spin.internal";
+    char id[256];
+    size_t n = strcspn(authority, ":"), k = sizeof suffix - 1;
+    if (s->config.chain == NULL || n <= k || n - k >= sizeof id ||
+        strncasecmp(authority + n - k, suffix, k) != 0) {
+        err->code = WASIHTTP_EC_INTERNAL_ERROR;
+        snprintf(err->message, sizeof err->message, "service chaining (%s) is not available here",
+                 authority);
+        return SPRY_EUNSUPPORTED;
+    }
+    for (size_t i = 0; i < n - k; i++)
+        id[i] = (char)tolower((unsigned char)authority[i]);
+    id[n - k] = '\0';
+    struct http_header_pair *hd = spry_alloc_array(q->nheaders == 0 ? 1 : q->nheaders, sizeof *hd);
+    struct spin_out *o = spry_calloc(1, sizeof *o);
+    if (hd == NULL || o == NULL) {
+        spry_free(hd);
+        spry_free(o);
+        err->code = WASIHTTP_EC_INTERNAL_ERROR;
+        snprintf(err->message, sizeof err->message, "out of memory");
+        return SPRY_ENOMEM;
+    }
+    for (size_t i = 0; i < q->nheaders; i++)
+        hd[i] = (struct http_header_pair){q->headers[i].name, q->headers[i].value};
+    struct http_chain_request cr = {
+        .component_id = id,
+        .method = q->method,
+        .authority = authority,
+        .path_with_query = q->path_with_query,
+        .headers = hd,
+        .nheaders = q->nheaders,
+        .has_body = q->has_body,
+    };
+    char why[sizeof err->message];
+    int rc = http_chain_start(s->config.chain, sr->ex, &cr, &o->chain, why, sizeof why);
+    spry_free(hd);
+    if (rc != HTTP_CHAIN_OK) {
+        spry_log(SPRY_LOG_WARN, "component %s: chained request to %s failed: %s",
+                 s->config.component_id, authority, why);
+        spry_free(o);
+        err->code = rc == HTTP_CHAIN_LOOP   ? HTTP_ERR_LOOP_DETECTED
+                    : rc == HTTP_CHAIN_BUSY ? HTTP_ERR_CONNECTION_LIMIT_REACHED
+                                            : WASIHTTP_EC_INTERNAL_ERROR;
+        snprintf(err->message, sizeof err->message, "%s", why);
+        return rc == HTTP_CHAIN_RESOURCES ? SPRY_ENOMEM : SPRY_EINVALID;
+    }
+    o->s = s;
+    *req = o;
+    return 0;
+}
+
 static int out_start(void *user, const struct wasihttp_outgoing_request *q, void **req,
                      struct wasihttp_error *err)
 {
-    struct spin_executor *s = user;
+    struct spin_req *sr = user;
+    struct spin_executor *s = sr->s;
     const char *id = s->config.component_id;
     const char *authority = q->authority != NULL && q->authority[0] != '\0' ? q->authority : NULL;
     /* No scheme: http for the app itself, else https (the safer guess). */
@@ -155,12 +218,8 @@ static int out_start(void *user, const struct wasihttp_outgoing_request *q, void
         deny(err, why);
         return SPRY_EINVALID;
     }
-    if (route == SPIN_ROUTE_CHAIN) {
-        err->code = WASIHTTP_EC_INTERNAL_ERROR;
-        snprintf(err->message, sizeof err->message,
-                 "service chaining (%s) is not supported yet by Spry", authority);
-        return SPRY_EUNSUPPORTED;
-    }
+    if (route == SPIN_ROUTE_CHAIN)
+        return chain_start(sr, q, authority != NULL ? authority : "", req, err);
     if (route == SPIN_ROUTE_SELF && s->config.self_origin == NULL) {
         deny(err, "the app's own address is not known");
         return SPRY_EINVALID;
@@ -217,18 +276,30 @@ static int out_start(void *user, const struct wasihttp_outgoing_request *q, void
 
 static int64_t out_body_capacity(void *req)
 {
-    return http_client_body_capacity(((struct spin_out *)req)->r);
+    struct spin_out *o = req;
+    return o->chain != NULL ? http_chain_body_capacity(o->chain) : http_client_body_capacity(o->r);
 }
 
 static int out_body_write(void *req, const uint8_t *p, size_t n)
 {
-    return http_client_body_write(((struct spin_out *)req)->r, p, n);
+    struct spin_out *o = req;
+    return o->chain != NULL ? http_chain_body_write(o->chain, p, n)
+                            : http_client_body_write(o->r, p, n);
 }
 
 static int out_body_finish(void *req, struct wasihttp_error *err)
 {
+    struct spin_out *o = req;
+    if (o->chain != NULL) {
+        int rc = http_chain_body_finish(o->chain);
+        if (rc != 0) {
+            err->code = HTTP_ERR_CONNECTION_TERMINATED;
+            snprintf(err->message, sizeof err->message, "the chained request was cancelled");
+        }
+        return rc;
+    }
     struct http_client_error e;
-    int rc = http_client_body_finish(((struct spin_out *)req)->r, &e);
+    int rc = http_client_body_finish(o->r, &e);
     if (rc != 0)
         copy_error(&e, err);
     return rc;
@@ -243,10 +314,42 @@ static struct wasihttp_header *convert(const struct http_client_header *h, size_
     return v;
 }
 
+/* The head of a chained request's response. */
+static int chain_head(struct spin_out *o, uint16_t *status, const struct wasihttp_header **headers,
+                      size_t *n, struct wasihttp_error *err)
+{
+    const struct http_header_pair *h;
+    size_t k;
+    int rc = http_chain_head(o->chain, status, &h, &k);
+    if (rc == SPRY_EBUSY)
+        return rc;
+    if (rc != 0) {
+        err->code = HTTP_ERR_CONNECTION_TERMINATED;
+        snprintf(err->message, sizeof err->message, "the chained request was cancelled");
+        return rc;
+    }
+    if (o->head == NULL) {
+        o->head = spry_alloc_array(k == 0 ? 1 : k, sizeof *o->head);
+        if (o->head == NULL) {
+            err->code = WASIHTTP_EC_INTERNAL_ERROR;
+            snprintf(err->message, sizeof err->message, "out of memory");
+            return SPRY_ENOMEM;
+        }
+        for (size_t i = 0; i < k; i++)
+            o->head[i] = (struct wasihttp_header){h[i].name, h[i].value};
+        o->nhead = k;
+    }
+    *headers = o->head;
+    *n = o->nhead;
+    return 0;
+}
+
 static int out_head(void *req, uint16_t *status, const struct wasihttp_header **headers, size_t *n,
                     struct wasihttp_error *err)
 {
     struct spin_out *o = req;
+    if (o->chain != NULL)
+        return chain_head(o, status, headers, n, err);
     struct http_client_response resp;
     struct http_client_error e;
     int rc = http_client_head(o->r, &resp, &e);
@@ -271,8 +374,18 @@ static int out_head(void *req, uint16_t *status, const struct wasihttp_header **
 static int64_t out_body_read(void *req, uint8_t *buf, size_t cap, bool *eof,
                              struct wasihttp_error *err)
 {
+    struct spin_out *o = req;
+    if (o->chain != NULL) {
+        int64_t k = http_chain_body_read(o->chain, buf, cap, eof);
+        if (k < 0) {
+            err->code = HTTP_ERR_HTTP_RESPONSE_INCOMPLETE;
+            snprintf(err->message, sizeof err->message,
+                     "the chained component broke its response off");
+        }
+        return k;
+    }
     struct http_client_error e;
-    int64_t k = http_client_body_read(((struct spin_out *)req)->r, buf, cap, eof, &e);
+    int64_t k = http_client_body_read(o->r, buf, cap, eof, &e);
     if (k < 0)
         copy_error(&e, err);
     return k;
@@ -283,6 +396,11 @@ static void out_trailers(void *req, const struct wasihttp_header **t, size_t *n)
     struct spin_out *o = req;
     const struct http_client_header *h;
     size_t k;
+    if (o->chain != NULL) { /* the exchange carries no trailers */
+        *t = NULL;
+        *n = 0;
+        return;
+    }
     http_client_trailers(o->r, &h, &k);
     if (o->trailers == NULL && k > 0)
         o->trailers = convert(h, k);
@@ -293,17 +411,27 @@ static void out_trailers(void *req, const struct wasihttp_header **t, size_t *n)
 
 static void out_clear(void *req)
 {
-    http_client_request_clear(((struct spin_out *)req)->r);
+    struct spin_out *o = req;
+    if (o->chain != NULL)
+        http_chain_clear(o->chain);
+    else
+        http_client_request_clear(o->r);
 }
 
 static bool out_changed(void *req)
 {
+    if (((struct spin_out *)req)->chain != NULL)
+        return http_chain_changed(((struct spin_out *)req)->chain);
     struct pollfd p = {.fd = http_client_request_fd(((struct spin_out *)req)->r), .events = POLLIN};
     return poll(&p, 1, 0) > 0;
 }
 
 static void out_wait(void *req, uint64_t ns)
 {
+    if (((struct spin_out *)req)->chain != NULL) {
+        http_chain_wait(((struct spin_out *)req)->chain, ns);
+        return;
+    }
     struct pollfd p = {.fd = http_client_request_fd(((struct spin_out *)req)->r), .events = POLLIN};
     struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u),
                           .tv_nsec = (long)(ns % 1000000000u)};
@@ -313,7 +441,10 @@ static void out_wait(void *req, uint64_t ns)
 static void out_destroy(void *req)
 {
     struct spin_out *o = req;
-    http_client_request_destroy(o->r);
+    if (o->chain != NULL)
+        http_chain_destroy(o->chain);
+    else
+        http_client_request_destroy(o->r);
     spry_free(o->head);
     spry_free(o->trailers);
     spry_free(o);
@@ -443,7 +574,9 @@ static int handle(void *data, struct http_exchange *ex)
     double t_start = timed ? now_us() : 0, t_ctx = 0, t_acq = 0, t_run = 0;
     struct spry_report report;
     spry_report_init(&report);
-    struct spin_req sr = {.ex = ex, .req = http_exchange_request(ex)};
+    struct spin_req sr = {.s = s, .ex = ex, .req = http_exchange_request(ex)};
+    sr.outgoing = s->outgoing;
+    sr.outgoing.user = &sr;
     struct wasihttp_server server = {
         .user = &sr,
         .read_body = read_body,
@@ -452,7 +585,7 @@ static int handle(void *data, struct http_exchange *ex)
         .write = write_body,
         .finish = finish,
         .outgoing = s->config.client != NULL && s->config.route != NULL && s->config.allow != NULL
-                        ? &s->outgoing
+                        ? &sr.outgoing
                         : NULL,
     };
     static const char *const no_args[] = {""};
@@ -596,7 +729,7 @@ int spin_executor_create(const struct spin_config *config, struct spin_executor 
         return rc;
     }
     s->outgoing = (struct wasihttp_outgoing){
-        .user = s,
+        .user = NULL, /* per request: its spin_req (handle) */
         .start = out_start,
         .body_capacity = out_body_capacity,
         .body_write = out_body_write,

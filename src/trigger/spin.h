@@ -22,14 +22,16 @@
  * error-code; after the head went out, an error aborts the response. The
  * deadline interrupts the guest (the server answers 504).
  *
- * Threading: handle() runs on the server's worker threads, any number at
- * once; the executor is read-only after creation.
+ * Threading: handle() runs on the server's worker threads, and for a
+ * chained request on a thread of http_chain.c, any number at once; the
+ * executor is read-only after creation.
  */
 #ifndef SPRY_TRIGGER_SPIN_H
 #define SPRY_TRIGGER_SPIN_H
 
 #include "host/http_client.h"
 #include "spry/pool.h"
+#include "trigger/http_chain.h"
 #include "spry/wasi.h"
 #include "trigger/http_exchange.h"
 
@@ -42,7 +44,7 @@ enum spin_route {
     SPIN_ROUTE_DENIED,  /* HTTP-request-denied, no connection */
     SPIN_ROUTE_NETWORK, /* to scheme://authority */
     SPIN_ROUTE_SELF,    /* a relative request: to the app itself (self_origin) */
-    SPIN_ROUTE_CHAIN,   /* <component-id>.spin.internal: not served yet */
+    SPIN_ROUTE_CHAIN,   /* <component-id>.spin.internal: in-process (chain) */
 };
 
 struct spin_config {
@@ -71,6 +73,10 @@ struct spin_config {
      * requests go; borrowed and read at each request (the server fills
      * it once it listens). */
     const char *self_origin;
+    /* Service chaining (http_chain.h): where a request the route callback
+     * sent to SPIN_ROUTE_CHAIN runs. Borrowed; NULL: such requests answer
+     * internal-error. */
+    struct http_chain_app *chain;
 };
 
 struct spin_executor;

@@ -18,6 +18,18 @@
  *   /trap      writes "stderr: about to trap\n" to stderr, then traps
  *   /silent    returns without setting the response-outparam
  *   /error     sets the outparam to error-code.internal-error("refused")
+ *   /sink      reads the whole request body, then 200 "N H\n": its length and
+ *              its FNV-1a 32-bit hash, in decimal
+ *   /big       200, 3 MiB + 17 bytes: byte i is x >> 24 where x starts at
+ *              12345 and becomes x * 1103515245 + 12345 (mod 2^32) before
+ *              each byte
+ *   /chain     an outgoing request (wasi:http/outgoing-handler) to the URL in
+ *              request header x-chain-url ("http://host[:port]/path?query"),
+ *              with the same method, header x-chain-url passed on, and for
+ *              POST and PUT the request body streamed through; answers
+ *              with the response's status, headers and body streamed back,
+ *              or 502 "error-code N\n" (N the error-code case; for
+ *              internal-error N: MESSAGE) when the request failed
  *   other      404, "no route\n"
  *
  * Memory: a bump allocator reset at the start of every request chunk
@@ -148,6 +160,40 @@ IMPORT(STREAMS, "[method]output-stream.blocking-flush")
 void out_blocking_flush(int32_t self, void *ret);
 IMPORT(STREAMS, "[method]output-stream.blocking-write-and-flush")
 void out_blocking_write_and_flush(int32_t self, const void *p, size_t n, void *ret);
+IMPORT(TYPES, "[method]fields.get")
+void fields_get(int32_t self, const char *name, size_t nlen, void *ret);
+IMPORT(TYPES, "[constructor]outgoing-request")
+int32_t out_request_new(int32_t headers);
+IMPORT(TYPES, "[method]outgoing-request.body")
+void out_request_body(int32_t self, void *ret);
+IMPORT(TYPES, "[method]outgoing-request.set-method")
+int32_t out_request_set_method(int32_t self, int32_t disc, const char *p, size_t n);
+IMPORT(TYPES, "[method]outgoing-request.set-path-with-query")
+int32_t out_request_set_path(int32_t self, int32_t some, const char *p, size_t n);
+IMPORT(TYPES, "[method]outgoing-request.set-scheme")
+int32_t out_request_set_scheme(int32_t self, int32_t some, int32_t disc, const char *p, size_t n);
+IMPORT(TYPES, "[method]outgoing-request.set-authority")
+int32_t out_request_set_authority(int32_t self, int32_t some, const char *p, size_t n);
+IMPORT("wasi:http/outgoing-handler@0.2.0", "handle")
+void outgoing_handle(int32_t request, int32_t has_options, int32_t options, void *ret);
+IMPORT(TYPES, "[method]future-incoming-response.subscribe")
+int32_t future_subscribe(int32_t self);
+IMPORT(TYPES, "[method]future-incoming-response.get")
+void future_get(int32_t self, void *ret);
+IMPORT(TYPES, "[resource-drop]future-incoming-response")
+void drop_future(int32_t h);
+IMPORT(TYPES, "[method]incoming-response.status")
+int32_t in_response_status(int32_t self);
+IMPORT(TYPES, "[method]incoming-response.headers")
+int32_t in_response_headers(int32_t self);
+IMPORT(TYPES, "[method]incoming-response.consume")
+void in_response_consume(int32_t self, void *ret);
+IMPORT(TYPES, "[resource-drop]incoming-response")
+void drop_in_response(int32_t h);
+IMPORT("wasi:io/poll@0.2.0", "[method]pollable.block")
+void pollable_block(int32_t self);
+IMPORT("wasi:io/poll@0.2.0", "[resource-drop]pollable")
+void drop_pollable(int32_t h);
 IMPORT("wasi:cli/stdout@0.2.0", "get-stdout")
 int32_t get_stdout(void);
 IMPORT("wasi:cli/stderr@0.2.0", "get-stderr")
@@ -336,6 +382,235 @@ static void error(int32_t outparam)
     outparam_set(outparam, 1, 38, 1, (int64_t)(uintptr_t)msg, sizeof msg - 1, 0, 0, 0);
 }
 
+static char *decimal(char *p, uint32_t v)
+{
+    char tmp[12];
+    int n = 0;
+    do
+        tmp[n++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    while (n > 0)
+        *p++ = tmp[--n];
+    return p;
+}
+
+static void sink(int32_t request, int32_t outparam)
+{
+    struct ret_handle r;
+    request_consume(request, &r);
+    int32_t body = ok_handle(&r);
+    in_body_stream(body, &r);
+    int32_t in = ok_handle(&r);
+    uint32_t len = 0, hash = 2166136261u;
+    for (;;) {
+        uintptr_t mark = heap_next;
+        struct {
+            uint8_t disc;
+            uint32_t a, b;
+        } rd;
+        in_blocking_read(in, 65536, &rd);
+        if (rd.disc != 0)
+            break;
+        const uint8_t *p = (const uint8_t *)(uintptr_t)rd.a;
+        for (uint32_t i = 0; i < rd.b; i++)
+            hash = (hash ^ p[i]) * 16777619u;
+        len += rd.b;
+        heap_next = mark;
+    }
+    drop_input(in);
+    drop_future_trailers(in_body_finish(body));
+    static char msg[32];
+    char *e = decimal(msg, len);
+    *e++ = ' ';
+    e = decimal(e, hash);
+    *e++ = '\n';
+    *e = 0;
+    text(outparam, 200, msg);
+}
+
+static void produce_big(int32_t out, void *ctx)
+{
+    (void)ctx;
+    static uint8_t chunk[65536];
+    uint32_t x = 12345;
+    size_t left = (3u << 20) + 17;
+    while (left > 0) {
+        size_t k = left < sizeof chunk ? left : sizeof chunk;
+        for (size_t i = 0; i < k; i++) {
+            x = x * 1103515245u + 12345u;
+            chunk[i] = (uint8_t)(x >> 24);
+        }
+        write_all(out, chunk, k);
+        left -= k;
+    }
+}
+
+/* ---- /chain: an outgoing request ---- */
+
+/* "error-code N\n" (with internal-error's message) for the error-code
+ * value at e: discriminant at 0, payload at 8. */
+static void chain_failed(int32_t outparam, const uint8_t *e)
+{
+    static char msg[256];
+    size_t n = 0;
+    const char *head = "error-code ";
+    while (*head)
+        msg[n++] = *head++;
+    unsigned code = e[0];
+    if (code >= 10)
+        msg[n++] = (char)('0' + code / 10);
+    msg[n++] = (char)('0' + code % 10);
+    if (code == 38 && e[8] == 1) { /* internal-error(some(message)) */
+        const char *m = (const char *)(uintptr_t) * (const uint32_t *)(e + 12);
+        uint32_t len = *(const uint32_t *)(e + 16);
+        msg[n++] = ':';
+        msg[n++] = ' ';
+        for (uint32_t i = 0; i < len && n + 2 < sizeof msg; i++)
+            msg[n++] = m[i];
+    }
+    msg[n++] = '\n';
+    msg[n] = 0;
+    text(outparam, 502, msg);
+}
+
+/* Streams the input stream into the output stream until it closes. */
+static void pump(int32_t in, int32_t out)
+{
+    produce_echo(out, &in);
+}
+
+/* The value of request header `name` (its first), or NULL. */
+static const char *header_value(int32_t request, const char *name, size_t *len)
+{
+    int32_t h = request_headers(request);
+    struct {
+        uint32_t ptr, len;
+    } list;
+    fields_get(h, name, slen(name), &list);
+    drop_fields(h);
+    if (list.len == 0)
+        return NULL;
+    const uint32_t *v = (const uint32_t *)(uintptr_t)list.ptr;
+    *len = v[1];
+    return (const char *)(uintptr_t)v[0];
+}
+
+static void chain(int32_t request, int32_t outparam)
+{
+    size_t ulen;
+    const char *url = header_value(request, "x-chain-url", &ulen);
+    if (url == NULL) {
+        text(outparam, 400, "no x-chain-url\n");
+        return;
+    }
+    /* scheme://authority/path?query */
+    size_t i = 0;
+    while (i + 2 < ulen && !(url[i] == ':' && url[i + 1] == '/' && url[i + 2] == '/'))
+        i++;
+    if (i + 2 >= ulen) {
+        text(outparam, 400, "bad x-chain-url\n");
+        return;
+    }
+    const char *scheme = url;
+    size_t scheme_len = i;
+    const char *auth = url + i + 3;
+    size_t alen = 0;
+    while (auth + alen < url + ulen && auth[alen] != '/')
+        alen++;
+    const char *path = auth + alen;
+    size_t plen = (size_t)(url + ulen - path);
+
+    struct {
+        uint8_t disc;
+        uint32_t ptr, len;
+    } m;
+    request_method(request, &m);
+    int has_body = m.disc == 2 || m.disc == 3; /* post, put */
+
+    int32_t h = fields_new();
+    {
+        uint8_t ret[2];
+        fields_append(h, "x-chain-url", 11, url, ulen, ret);
+        if (ret[0] != 0)
+            __builtin_trap();
+    }
+    int32_t req = out_request_new(h);
+    int https = scheme_len == 5 && scheme[4] == 's';
+    if (out_request_set_method(req, m.disc, (const char *)(uintptr_t)m.ptr, m.len) != 0 ||
+        out_request_set_scheme(req, 1, https ? 1 : 0, 0, 0) != 0 ||
+        out_request_set_authority(req, 1, auth, alen) != 0 ||
+        out_request_set_path(req, 1, plen ? path : "/", plen ? plen : 1) != 0)
+        __builtin_trap();
+    struct ret_handle r;
+    int32_t out_body = 0;
+    if (has_body) {
+        out_request_body(req, &r);
+        out_body = ok_handle(&r);
+    }
+    uint64_t ret[7]; /* result<own<future-incoming-response>, error-code> */
+    outgoing_handle(req, 0, 0, ret);
+    const uint8_t *rb = (const uint8_t *)ret;
+    if (rb[0] != 0) {
+        chain_failed(outparam, rb + 8);
+        return;
+    }
+    if (has_body) {
+        /* The request body goes out while the response may come. */
+        int32_t in_body;
+        request_consume(request, &r);
+        in_body = ok_handle(&r);
+        in_body_stream(in_body, &r);
+        int32_t in = ok_handle(&r);
+        body_write(out_body, &r);
+        int32_t out = ok_handle(&r);
+        pump(in, out);
+        drop_output(out);
+        drop_input(in);
+        drop_future_trailers(in_body_finish(in_body));
+        uint64_t fin[8];
+        body_finish(out_body, 0, 0, fin);
+    }
+    int32_t future = *(const int32_t *)(rb + 8);
+    int32_t p = future_subscribe(future);
+    pollable_block(p);
+    drop_pollable(p);
+    uint64_t got[7]; /* option<result<result<own<incoming-response>, error-code>>> */
+    future_get(future, got);
+    const uint8_t *g = (const uint8_t *)got;
+    if (g[0] != 1 || g[8] != 0)
+        __builtin_trap(); /* block returned: the value is there, taken once */
+    if (g[16] != 0) {
+        drop_future(future);
+        chain_failed(outparam, g + 24);
+        return;
+    }
+    int32_t resp = *(const int32_t *)(g + 24);
+    int status_code = in_response_status(resp);
+    /* The response's headers, copied into ours. */
+    int32_t rh = in_response_headers(resp);
+    struct {
+        uint32_t ptr, len;
+    } list;
+    fields_entries(rh, &list);
+    drop_fields(rh);
+    int32_t mine = fields_new();
+    const struct pair *e = (const struct pair *)(uintptr_t)list.ptr;
+    for (uint32_t k = 0; k < list.len; k++) {
+        uint8_t ar[2];
+        fields_append(mine, (const char *)(uintptr_t)e[k].name, e[k].nlen,
+                      (const void *)(uintptr_t)e[k].value, e[k].vlen, ar);
+    }
+    in_response_consume(resp, &r);
+    int32_t body = ok_handle(&r);
+    in_body_stream(body, &r);
+    int32_t in = ok_handle(&r);
+    respond(outparam, mine, status_code, produce_echo, &in);
+    drop_input(in);
+    drop_future_trailers(in_body_finish(body));
+    drop_in_response(resp);
+    drop_future(future);
+}
+
 static volatile int forever = 1;
 
 EXPORT("wasi:http/incoming-handler@0.2.0#handle")
@@ -369,6 +644,12 @@ void handle(int32_t request, int32_t outparam)
         ; /* no response */
     else if (prefix(path, n, "/error"))
         error(outparam);
+    else if (prefix(path, n, "/sink"))
+        sink(request, outparam);
+    else if (prefix(path, n, "/big"))
+        respond(outparam, fields_new(), 200, produce_big, 0);
+    else if (prefix(path, n, "/chain"))
+        chain(request, outparam);
     else
         text(outparam, 404, "no route\n");
     drop_request(request);

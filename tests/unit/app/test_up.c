@@ -1138,3 +1138,225 @@ TEST(up, http_component_denied_hosts_ports_and_schemes_make_no_connection)
     loopback_stop(&other);
     loopback_stop(&allowed_srv);
 }
+
+/* ---- service chaining: <component-id>.spin.internal, in-process ------------ */
+
+/* front serves /chain (the handler's outgoing request to x-chain-url) with
+ * `allowed` as its allowed_outbound_hosts; back (the same handler) and
+ * probe (the WAGI probe) have private routes only; lonely has no route. */
+static int up_chain_with(struct up *u, const char *allowed, const char *arg1, const char *arg2)
+{
+    static char manifest[8192];
+    const char *handler = http_component("handler");
+    snprintf(manifest, sizeof manifest,
+             "spin_manifest_version = 2\n"
+             "[application]\nname = \"chain\"\n"
+             "[[trigger.http]]\nroute = \"/chain\"\ncomponent = \"front\"\n"
+             "[[trigger.http]]\nroute = { private = true }\ncomponent = \"back\"\n"
+             "[[trigger.http]]\nroute = { private = true }\ncomponent = \"probe\"\n"
+             "executor = { type = \"wagi\" }\n"
+             "[component.front]\nsource = \"%s\"\nallowed_outbound_hosts = [%s]\n"
+             "[component.back]\nsource = \"%s\"\n"
+             "[component.probe]\nsource = \"PROBE\"\n"
+             "[component.lonely]\nsource = \"%s\"\n",
+             handler, allowed, handler, handler);
+    int rc = up_start(u, manifest, "--quiet", arg1, arg2, NULL);
+    if (rc != -1)
+        fprintf(stderr, "spry up: %s\n", up_stderr());
+    return rc;
+}
+
+static int up_chain(struct up *u, const char *allowed)
+{
+    return up_chain_with(u, allowed, NULL, NULL);
+}
+
+/* GET /chain asking front to request `url`. */
+static const char *chain_get(const struct up *u, const char *extra, const char *url)
+{
+    char args[6000];
+    snprintf(args, sizeof args, "%s -H 'x-chain-url: %s'", extra, url);
+    return http(u, args, "/chain");
+}
+
+/* A private route is out of reach from outside, a chained request reaches
+ * it with the metadata Spin gives a chained request (the wildcard match,
+ * the whole path as path-info, client 0.0.0.0:0), and a WAGI component
+ * serves a chained request too. */
+TEST(up, chained_request_reaches_private_routes_with_spin_metadata)
+{
+    struct up u;
+    ASSERT_EQ_INT(up_chain(&u, "\"http://back.spin.internal\", \"http://probe.spin.internal\""),
+                  -1);
+    ASSERT_EQ_INT(status_of(http(&u, "", "/headers")), 404);
+    /* The Host header chooses nothing: the path is routed as ever. */
+    ASSERT_EQ_INT(status_of(http(&u, "-H 'Host: back.spin.internal'", "/headers")), 404);
+    ASSERT_EQ_INT(status_of(http(&u, "-H 'Host: back.spin.internal'", "/hello")), 404);
+
+    const char *r = chain_get(&u, "", "http://back.spin.internal/headers/deep?q=1");
+    ASSERT_EQ_INT(status_of(r), 200);
+    static const char *const want[] = {
+        "host: back.spin.internal",
+        "x-chain-url: http://back.spin.internal/headers/deep?q=1",
+        "spin-full-url: http://back.spin.internal/headers/deep?q=1",
+        "spin-path-info: /headers/deep",
+        "spin-matched-route: /...",
+        "spin-raw-component-route: /...",
+        "spin-component-route: ",
+        "spin-base-path: /",
+        "spin-client-addr: 0.0.0.0:0",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        if (!has_line(r, want[i]))
+            fprintf(stderr, "missing '%s' in:\n%s\n", want[i], r);
+        ASSERT_TRUE(has_line(r, want[i]));
+    }
+    /* The caller's own spin-* headers are not passed on as the target's. */
+    ASSERT_TRUE(strstr(r, "spin-path-info: /chain") == NULL);
+
+    /* Status, headers and body come back as the target answered. */
+    r = chain_get(&u, "--http2-prior-knowledge", "http://back.spin.internal/status");
+    ASSERT_EQ_INT(status_of(r), 418);
+    ASSERT_TRUE(strstr(r, "x-custom: custom value\r\n") != NULL);
+    ASSERT_TRUE(strstr(r, "\r\n\r\nteapot\n") != NULL);
+
+    /* A WAGI target: CGI variables of a chained request, the body on stdin. */
+    r = chain_get(&u, "", "http://probe.spin.internal/env?a=1");
+    ASSERT_EQ_INT(status_of(r), 200);
+    ASSERT_TRUE(has_line(r, "PATH_INFO=/env"));
+    ASSERT_TRUE(has_line(r, "QUERY_STRING=a=1"));
+    ASSERT_TRUE(has_line(r, "X_MATCHED_ROUTE=/..."));
+    ASSERT_TRUE(has_line(r, "REMOTE_ADDR=0.0.0.0"));
+    ASSERT_TRUE(has_line(r, "HTTP_HOST=probe.spin.internal"));
+    r = chain_get(&u, "--data-binary 'sent along the chain'", "http://probe.spin.internal/echo");
+    ASSERT_EQ_INT(status_of(r), 200);
+    ASSERT_TRUE(strstr(r, "\r\n\r\nsent along the chain") != NULL);
+    ASSERT_EQ_INT(up_stop(&u), 0);
+}
+
+/* Chaining needs the target in allowed_outbound_hosts, a component of the
+ * app, and a route of that component; the guest sees the error-code. */
+TEST(up, chained_requests_need_allowed_hosts_and_a_component_with_a_route)
+{
+    struct up u;
+    ASSERT_EQ_INT(up_chain(&u, "\"http://lonely.spin.internal\""), -1);
+    const char *r = chain_get(&u, "", "http://back.spin.internal/hello");
+    ASSERT_EQ_INT(status_of(r), 502);
+    ASSERT_TRUE(strstr(r, "\r\n\r\nerror-code 15\n") != NULL); /* HTTP-request-denied */
+    r = chain_get(&u, "", "http://nosuch.spin.internal/hello");
+    ASSERT_EQ_INT(status_of(r), 502);
+    ASSERT_TRUE(strstr(r, "\r\n\r\nerror-code 15\n") != NULL);
+    r = chain_get(&u, "", "http://lonely.spin.internal/hello");
+    ASSERT_EQ_INT(status_of(r), 502);
+    ASSERT_TRUE(strstr(r, "\r\n\r\nerror-code 38: component 'lonely' has no HTTP route") !=
+                NULL); /* internal-error */
+    ASSERT_EQ_INT(up_stop(&u), 0);
+    const char *err = up_stderr();
+    ASSERT_TRUE(strstr(err, "back.spin.internal denied") != NULL);
+}
+
+/* A component that chains to itself stops at the depth bound with
+ * loop-detected, and the server goes on serving. */
+TEST(up, a_chain_loop_ends_with_loop_detected)
+{
+    struct up u;
+    ASSERT_EQ_INT(up_chain(&u, "\"*://*.spin.internal:*\""), -1);
+    const char *r = chain_get(&u, "", "http://front.spin.internal/chain");
+    ASSERT_EQ_INT(status_of(r), 502);
+    ASSERT_TRUE(strstr(r, "\r\n\r\nerror-code 36\n") != NULL); /* loop-detected */
+    r = chain_get(&u, "", "http://back.spin.internal/hello");
+    ASSERT_EQ_INT(status_of(r), 200);
+    ASSERT_TRUE(strstr(r, "\r\n\r\nhello from a wasi:http component\n") != NULL);
+    ASSERT_EQ_INT(up_stop(&u), 0);
+    ASSERT_TRUE(strstr(up_stderr(), "would be 11 requests deep") != NULL);
+}
+
+/* A component built with Spin's JavaScript SDK chains with fetch(). */
+TEST(up, js_component_fetches_a_private_component_by_chaining)
+{
+    const char *app = test_build_path("tests/http-components/js-app.wasm");
+    if (access(app, R_OK) != 0)
+        test_skip("%s is not built (scripts/build-js-app.sh BUILD needs node and npm)", app);
+    static char manifest[8192];
+    snprintf(manifest, sizeof manifest,
+             "spin_manifest_version = 2\n"
+             "[application]\nname = \"js-chain\"\n"
+             "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"js\"\n"
+             "[[trigger.http]]\nroute = { private = true }\ncomponent = \"back\"\n"
+             "[component.js]\nsource = \"%s\"\n"
+             "allowed_outbound_hosts = [\"http://back.spin.internal\"]\n"
+             "[component.back]\nsource = \"%s\"\n",
+             app, http_component("handler"));
+    struct up u;
+    ASSERT_EQ_INT(up_start(&u, manifest, "--quiet", NULL), -1);
+    const char *r = http(&u, "-H 'x-target-url: http://back.spin.internal/status'", "/outbound");
+    ASSERT_EQ_INT(status_of(r), 200);
+    ASSERT_TRUE(strstr(r, "\"status\":418") != NULL);
+    ASSERT_TRUE(strstr(r, "\"x-custom\":\"custom value\"") != NULL);
+    ASSERT_TRUE(strstr(r, "\"body\":\"teapot\\n\"") != NULL);
+    r = http(&u,
+             "-H 'x-target-url: http://back.spin.internal/echo' -H 'x-target-method: POST' "
+             "--data-binary 'from js'",
+             "/outbound");
+    ASSERT_EQ_INT(status_of(r), 200);
+    ASSERT_TRUE(strstr(r, "\"body\":\"from js\"") != NULL);
+    ASSERT_EQ_INT(up_stop(&u), 0);
+}
+
+/* With one instance, which the caller holds, a chained request could only
+ * wait for it: it is refused at once (connection-limit-reached) and the
+ * server goes on serving. */
+TEST(up, a_chained_request_never_waits_for_an_instance_its_caller_holds)
+{
+    struct up u;
+    ASSERT_EQ_INT(up_chain_with(&u, "\"http://*.spin.internal\"", "--max-instances", "1"), -1);
+    for (int i = 0; i < 2; i++) {
+        const char *r = chain_get(&u, "", "http://back.spin.internal/hello");
+        ASSERT_EQ_INT(status_of(r), 502);
+        ASSERT_TRUE(strstr(r, "\r\n\r\nerror-code 11\n") != NULL);
+    }
+    ASSERT_EQ_INT(up_stop(&u), 0);
+    ASSERT_TRUE(strstr(up_stderr(), "chained requests run already") != NULL);
+}
+
+/* 3 MiB + 17 bytes each way: the request body streams to a target that
+ * hashes it, and a target's 3 MiB answer streams back byte for byte. */
+TEST(up, bodies_larger_than_1_mib_pass_through_a_chain)
+{
+    struct up u;
+    ASSERT_EQ_INT(up_chain(&u, "\"http://*.spin.internal\""), -1);
+    char in[4400], out[4400], cmd[24000];
+    snprintf(in, sizeof in, "%s/body.bin", test_tmpdir());
+    snprintf(out, sizeof out, "%s/big.bin", test_tmpdir());
+    FILE *f = fopen(in, "wb");
+    ASSERT_NOT_NULL(f);
+    /* The bytes the handler's /big writes (handler.c); hashed for /sink. */
+    uint32_t x = 12345, hash = 2166136261u;
+    const size_t size = (3u << 20) + 17;
+    for (size_t i = 0; i < size; i++) {
+        x = x * 1103515245u + 12345u;
+        fputc((int)(x >> 24), f);
+        hash = (hash ^ (x >> 24)) * 16777619u;
+    }
+    fclose(f);
+    char want[64];
+    snprintf(want, sizeof want, "\r\n\r\n%zu %u\n", size, hash);
+    const char *protos[] = {"", "--http2-prior-knowledge"};
+    for (int k = 0; k < 2; k++) {
+        char args[4600];
+        snprintf(args, sizeof args, "%s -H 'Expect:' --data-binary @'%s'", protos[k], in);
+        const char *r = chain_get(&u, args, "http://back.spin.internal/sink");
+        ASSERT_EQ_INT(status_of(r), 200);
+        if (strstr(r, want) == NULL)
+            fprintf(stderr, "want '%s' in:\n%s\n", want + 4, r);
+        ASSERT_TRUE(strstr(r, want) != NULL);
+
+        snprintf(cmd, sizeof cmd,
+                 "curl -s --max-time 30 %s -o '%s' -H 'x-chain-url: http://back.spin.internal/big' "
+                 "http://127.0.0.1:%d/chain && cmp '%s' '%s' && echo SAME",
+                 protos[k], out, u.port, in, out);
+        ASSERT_TRUE(strstr(run_cmd(cmd), "SAME\n") != NULL);
+        unlink(out);
+    }
+    ASSERT_EQ_INT(up_stop(&u), 0);
+}

@@ -1,0 +1,119 @@
+/*
+ * Service chaining: a request from one component of the app to another,
+ * `http://<component-id>.spin.internal/...`, served in-process without a
+ * socket (docs/http.md, "Service chaining").
+ *
+ * The caller (the spin executor's outbound hook, on a worker thread inside
+ * a guest's host call) starts a chained request; the target component's
+ * executor runs it on a thread of its own with a local exchange (no I/O
+ * loop, no deadline of its own): the same http_exchange an executor gets
+ * from the server, so a wasi:http or a WAGI component serves it unchanged.
+ * The caller writes the request body into the exchange's 256 KiB window
+ * (http_chain_body_capacity says how much fits) while the target reads it,
+ * and reads the response as the target writes it (the target blocks while
+ * 256 KiB wait): back-pressure both ways, no size limit but max_body_bytes
+ * for a WAGI target, which takes its body whole.
+ *
+ * Why a thread per chained request, not a server worker: the caller holds
+ * its worker until the chained response is read, so queueing the chained
+ * request behind the workers could deadlock them (every worker waiting on
+ * a request that no worker is free to run); running it on the caller's
+ * thread could not stream (the caller writes the request body and reads
+ * the response while the target runs). The thread takes an instance from
+ * the pool, which must never make it wait (its caller may hold the slot
+ * it would wait for) nor take the slot an I/O loop's speculative run
+ * counts on: at most max_running chained requests run at once, the slots
+ * the workers and loops cannot use; one more is refused at once
+ * (HTTP_CHAIN_BUSY). The depth bound keeps one outside request to at most
+ * HTTP_CHAIN_MAX_DEPTH of them.
+ *
+ * The target is the component's route (its first [[trigger.http]] entry,
+ * private or not) matched as Spin does for a chained request: as if by the
+ * wildcard route `/...`, whatever the path: spin-matched-route and
+ * spin-raw-component-route `/...`, spin-component-route empty,
+ * spin-path-info the whole path, spin-base-path `/`, spin-client-addr
+ * `0.0.0.0:0`, spin-full-url `http://<authority><path?query>`. Only the
+ * URL's authority chooses the component (the caller's Host header is
+ * replaced by it).
+ *
+ * Lifetime: the caller's http_chain_destroy cancels a chained request
+ * still running (its guest is interrupted) and returns at once; the thread
+ * ends on its own. http_chain_app_destroy waits for every thread.
+ */
+#ifndef SPRY_TRIGGER_HTTP_CHAIN_H
+#define SPRY_TRIGGER_HTTP_CHAIN_H
+
+#include "trigger/http_exchange.h"
+#include "trigger/router.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A request chained this many times deep is refused (loop-detected). */
+#define HTTP_CHAIN_MAX_DEPTH 10
+
+struct http_chain_app;
+struct http_chain;
+
+/* max_body_bytes: the most a WAGI target takes (0: 16 MiB); max_running:
+ * chained requests at once (0: none). */
+int http_chain_app_create(uint64_t max_body_bytes, size_t max_running, struct http_chain_app **out);
+/* The app's route table (borrowed: it must outlive the chain app), where
+ * chained requests find their component. Before the first request. */
+void http_chain_app_set_routes(struct http_chain_app *app, const struct http_route *routes,
+                               size_t n);
+/* Waits until every chained request's thread ended, then frees. NULL is a
+ * no-op. */
+void http_chain_app_destroy(struct http_chain_app *app);
+
+struct http_chain_request {
+    const char *component_id; /* the target */
+    const char *method;
+    const char *authority;       /* "<id>.spin.internal[:port]", as the caller wrote it */
+    const char *path_with_query; /* NULL: "/" */
+    const struct http_header_pair *headers;
+    size_t nheaders;
+    bool has_body;
+};
+
+enum http_chain_error {
+    HTTP_CHAIN_OK,
+    HTTP_CHAIN_LOOP,      /* deeper than HTTP_CHAIN_MAX_DEPTH */
+    HTTP_CHAIN_NO_ROUTE,  /* the component has no HTTP route */
+    HTTP_CHAIN_INVALID,   /* a method, path or header the exchange cannot carry */
+    HTTP_CHAIN_BUSY,      /* max_running chained requests run already */
+    HTTP_CHAIN_RESOURCES, /* out of memory, no thread */
+};
+
+/* Starts a chained request from the caller's exchange `from` (its depth).
+ * 0 with *out, or an http_chain_error with `why`. */
+int http_chain_start(struct http_chain_app *app, const struct http_exchange *from,
+                     const struct http_chain_request *r, struct http_chain **out, char *why,
+                     size_t cap);
+
+/* The request body: how many bytes body_write takes now (0: none now; the
+ * body is dropped once the target answered and ended), < 0 when it
+ * failed; body_finish ends it. */
+int64_t http_chain_body_capacity(struct http_chain *c);
+int http_chain_body_write(struct http_chain *c, const void *p, size_t n);
+int http_chain_body_finish(struct http_chain *c);
+
+/* The response head: 0 (valid until destroy; content-length added when
+ * the target gave one), SPRY_EBUSY not yet, SPRY_EINTERRUPTED cancelled. */
+int http_chain_head(struct http_chain *c, uint16_t *status, const struct http_header_pair **headers,
+                    size_t *n);
+/* Response bytes: the count (0 with !*eof: none yet), or < 0 when the
+ * target broke its response off (SPRY_EIO) or the request was cancelled. */
+int64_t http_chain_body_read(struct http_chain *c, void *buf, size_t cap, bool *eof);
+
+/* Change detection for polls: clear before looking at the state; changed
+ * says whether it may have moved since; wait blocks up to ns for that. */
+void http_chain_clear(struct http_chain *c);
+bool http_chain_changed(struct http_chain *c);
+void http_chain_wait(struct http_chain *c, uint64_t ns);
+
+/* Cancels what still runs and frees the caller's side. */
+void http_chain_destroy(struct http_chain *c);
+
+#endif
