@@ -146,7 +146,7 @@ struct http_exchange {
     struct body_decoder body_dec;
     h2o_generator_t generator;
     h2o_timeout_entry_t deadline;
-    h2o_timeout_entry_t send_soon; /* loop->wrap_timeout: an inline answer, sent at the pass's end */
+    h2o_timeout_entry_t send_soon; /* loop->wrap_timeout: an inline answer, sent later */
     h2o_multithread_message_t msg;
     struct http_exchange *next; /* worker queue link (queue's lock) */
 };
