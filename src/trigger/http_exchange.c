@@ -726,6 +726,8 @@ static void on_req_dispose(void *p)
     struct http_exchange *ex = ((struct dispose_link *)p)->ex;
     if (h2o_timeout_is_linked(&ex->deadline))
         h2o_timeout_unlink(&ex->deadline);
+    if (h2o_timeout_is_linked(&ex->send_soon))
+        h2o_timeout_unlink(&ex->send_soon);
     pthread_mutex_lock(&ex->mu);
     stop_body_reading(ex);
     ex->h2o_req = NULL;
@@ -737,7 +739,7 @@ static void on_req_dispose(void *p)
     exchange_release(ex);
 }
 
-void exchange_attach(struct http_exchange *ex, h2o_req_t *req, const struct stream_claim *claim)
+static void attach_req(struct http_exchange *ex, h2o_req_t *req)
 {
     struct dispose_link *link = h2o_mem_alloc_shared(&req->pool, sizeof(*link), on_req_dispose);
     link->ex = ex;
@@ -748,6 +750,32 @@ void exchange_attach(struct http_exchange *ex, h2o_req_t *req, const struct stre
     pthread_mutex_lock(&ex->mu);
     ex->h2o_req = req;
     pthread_mutex_unlock(&ex->mu);
+}
+
+/* An answer made on the loop (speculation) is sent at the end of the loop
+ * pass, after every socket the pass read was handled, not at once: the
+ * pass's responses then reach the client in a burst, which wakes a client
+ * waiting for them once per burst instead of once per response (on a
+ * machine the client shares, each such wake-up cost the loop a few us of
+ * CPU: docs/benchmarks.md). loop->wrap_timeout is a zero timeout, run in
+ * the same pass before the next poll; the guard's entries that a sent
+ * response arms go on the same list and so still run before the next
+ * read (http_accept.c). */
+static void on_send_soon(h2o_timeout_entry_t *entry)
+{
+    pump(H2O_STRUCT_FROM_MEMBER(struct http_exchange, send_soon, entry));
+}
+
+void exchange_attach_answered(struct http_exchange *ex, h2o_req_t *req)
+{
+    attach_req(ex, req);
+    ex->send_soon.cb = on_send_soon;
+    h2o_timeout_link(ex->loop->ctx.loop, &ex->loop->wrap_timeout, &ex->send_soon);
+}
+
+void exchange_attach(struct http_exchange *ex, h2o_req_t *req, const struct stream_claim *claim)
+{
+    attach_req(ex, req);
     struct http1_guard *g = claim != NULL ? http1_guard_of(claim->sock) : NULL;
     if (g != NULL) {
         h2o_socket_t *sock = claim->sock;

@@ -152,6 +152,7 @@ struct http_exchange {
     struct body_decoder body_dec;
     h2o_generator_t generator;
     h2o_timeout_entry_t deadline;
+    h2o_timeout_entry_t send_soon; /* loop->wrap_timeout: an inline answer, sent later */
     h2o_multithread_message_t msg;
     struct http_exchange *next; /* worker queue link (queue's lock) */
 };
@@ -167,6 +168,7 @@ void exchange_release(struct http_exchange *ex);
 /* Loop side: hooks + deadline; with a claim, reading the body from the
  * socket starts. */
 void exchange_attach(struct http_exchange *ex, h2o_req_t *req, const struct stream_claim *claim);
+void exchange_attach_answered(struct http_exchange *ex, h2o_req_t *req);
 /* Loop side, in the handler: the claim for this request, or NULL. A claimed
  * request's connection is not kept alive unless its body is read whole. */
 const struct stream_claim *stream_claim_take(struct http_loop *loop, h2o_req_t *req,

@@ -376,7 +376,7 @@ static void dispatch(struct http_loop *loop, h2o_req_t *req, const struct http_m
     /* Only a whole body can be speculated on (a streamed one would block). */
     if (executor->speculate && !executor->stream_body &&
         workers_run_inline(s->workers, (uint32_t)(loop - s->loops), ex)) {
-        exchange_attach(ex, req, claim); /* answered on this loop: sends it */
+        exchange_attach_answered(ex, req); /* answered on this loop: sends it */
         return;
     }
     if (workers_push(s->workers, ex) != 0) {

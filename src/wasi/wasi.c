@@ -160,35 +160,28 @@ int wasi_iovecs(const struct wasi_call *c, uint32_t iovs, uint32_t n, struct iov
 
 /* Copies n strings into a NULL-terminated array; *bytes gets the sum of
  * their lengths plus NULs (the guest's buffer size). */
+/* The strings and the vector pointing at them, in one allocation. */
 static int copy_strings(const char *const *in, size_t n, char ***out, size_t *bytes)
 {
-    char **v = spry_calloc(n + 1, sizeof *v);
+    size_t sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += strlen(in[i]) + 1;
+    if (sum > UINT32_MAX || n > (SIZE_MAX - sum) / sizeof(char *) - 1)
+        return SPRY_ENOMEM;
+    char **v = spry_malloc((n + 1) * sizeof *v + sum);
     if (v == NULL)
         return SPRY_ENOMEM;
-    size_t sum = 0;
+    char *p = (char *)(v + n + 1);
     for (size_t i = 0; i < n; i++) {
-        v[i] = spry_strdup(in[i]);
-        if (v[i] == NULL)
-            goto fail;
-        sum += strlen(in[i]) + 1;
+        size_t len = strlen(in[i]) + 1;
+        memcpy(p, in[i], len);
+        v[i] = p;
+        p += len;
     }
-    if (sum > UINT32_MAX)
-        goto fail;
+    v[n] = NULL;
     *out = v;
     *bytes = sum;
     return 0;
-fail:
-    for (size_t i = 0; i < n; i++)
-        spry_free(v[i]);
-    spry_free(v);
-    return SPRY_ENOMEM;
-}
-
-static void free_strings(char **v)
-{
-    for (size_t i = 0; v != NULL && v[i] != NULL; i++)
-        spry_free(v[i]);
-    spry_free(v);
 }
 
 /* Guest fd `index` (0..2) from its stdio config. */
@@ -353,8 +346,8 @@ void spry_wasi_destroy(struct spry_wasi *w)
     for (int i = 0; i < 3; i++)
         wasi_stream_fini(&w->streams[i]);
     spry_free(w->fds);
-    free_strings(w->args);
-    free_strings(w->env);
+    spry_free(w->args);
+    spry_free(w->env);
     spry_free(w);
 }
 
