@@ -59,7 +59,7 @@ struct app {
     struct wagi_executor **executors; /* per trigger, NULL for static responses */
     struct http_router *router;
     struct http_server *server;
-    bool speculate;             /* WAGI guests run on the I/O loop first (wagi.h) */
+    bool speculate; /* guests run on the I/O loop first (wagi.h, spin.h) */
     struct http_client *client; /* outbound HTTP for every wasi:http component */
     char self_origin[128];      /* "http://127.0.0.1:3000" once the server listens */
 };
@@ -410,6 +410,7 @@ static int prepare_spin(struct app *app, struct component_rt *c, struct spry_rep
         .stdout_log_fd = c->stdout_fd,
         .stderr_log_fd = c->stderr_fd,
         .echo = !app->opt->quiet,
+        .speculate = app->speculate,
     };
     rc = prepare_outbound(app, c, report);
     if (rc != 0) {

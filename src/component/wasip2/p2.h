@@ -135,6 +135,8 @@ struct wasip2 {
     uint32_t live, max_objs;
     bool seeded;
     uint64_t seed[2]; /* insecure-seed: fixed per context */
+    int (*on_block)(void *user); /* wasip2_set_block_hook */
+    void *on_block_user;
 };
 
 /* ---- the context and object table (ctx.c) ---- */
