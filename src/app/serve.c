@@ -59,7 +59,7 @@ struct app {
     struct wagi_executor **executors; /* per trigger, NULL for static responses */
     struct http_router *router;
     struct http_server *server;
-    bool speculate; /* guests run on the I/O loop first (wagi.h, spin.h) */
+    bool speculate;             /* guests run on the I/O loop first (wagi.h, spin.h) */
     struct http_client *client; /* outbound HTTP for every wasi:http component */
     char self_origin[128];      /* "http://127.0.0.1:3000" once the server listens */
 };

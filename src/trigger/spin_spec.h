@@ -49,7 +49,8 @@ void spin_spec_fini(struct spin_spec *sp);
 
 /* Records why the run must stop (the first reason is kept), interrupts the
  * store, and returns SPRY_EINTERRUPTED. */
-int spin_spec_veto(struct spin_spec *sp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int spin_spec_veto(struct spin_spec *sp, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* The gate (canon_gate.allow; ctx is the struct spin_spec). */
 bool spin_spec_allow(void *ctx, const char *name);

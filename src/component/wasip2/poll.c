@@ -182,8 +182,8 @@ int p2_wait_stdin(struct ccall *call, struct wasip2 *ctx)
         return 0;
     if (ctx->on_block != NULL) {
         struct pollfd now = {.fd = fd, .events = POLLIN};
-        int rc = wait_slice(&now, 1, 0) == 0 && now.revents == 0 ? ctx->on_block(ctx->on_block_user)
-                                                                  : 0;
+        int rc =
+            wait_slice(&now, 1, 0) == 0 && now.revents == 0 ? ctx->on_block(ctx->on_block_user) : 0;
         if (rc != 0)
             return rc;
     }
