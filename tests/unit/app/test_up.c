@@ -893,11 +893,17 @@ TEST(up, http_component_runs_on_the_loop_first_and_each_stop_falls_back_to_a_wor
     unsetenv("SPRY_LOG");
     ASSERT_EQ_INT(started, -1);
 
-    /* Within the gate: answered from the loop, nothing deferred. */
+    /* A slot's first request instantiates the component, which may take
+     * the loop's whole CPU budget on a slow build (ASan): requests until
+     * one is answered from the loop (then no back-off is pending). */
     const char *r = http(&u, "", "/bench");
+    for (int i = 0; i < 200 && log_count(answered) == 0; i++)
+        r = http(&u, "", "/bench");
+    /* Within the gate: answered from the loop. */
     ASSERT_EQ_INT(status_of(r), 200);
     ASSERT_TRUE(strstr(r, "\r\n\r\nhello from a wasi:http component\n") != NULL);
     ASSERT_EQ_INT(log_count(answered), 1);
+    int slow_starts = log_count(deferred); /* 0 but on slow builds */
     /* An HTTP/1 body is streamed from the connection (it may not have
      * arrived): such a request goes to a worker without trying. */
     r = http(&u, "--data-binary 'a small body'", "/echo");
@@ -909,7 +915,7 @@ TEST(up, http_component_runs_on_the_loop_first_and_each_stop_falls_back_to_a_wor
     ASSERT_EQ_INT(status_of(r), 200);
     ASSERT_TRUE(strstr(r, "\r\n\r\na small body") != NULL);
     ASSERT_EQ_INT(log_count(answered), 2);
-    ASSERT_EQ_INT(log_count(deferred), 0);
+    ASSERT_EQ_INT(log_count(deferred), slow_starts);
 
     static const struct {
         const char *path;
@@ -925,14 +931,14 @@ TEST(up, http_component_runs_on_the_loop_first_and_each_stop_falls_back_to_a_wor
         {"/loop", 504, "", "it was interrupted (its CPU budget on the loop ran out)"},
     };
     for (size_t i = 0; i < sizeof stops / sizeof stops[0]; i++) {
-        int before = log_count(deferred);
+        char line[256];
+        snprintf(line, sizeof line, "%s%s", deferred, stops[i].why);
+        int before = log_count(deferred), had = log_count(line);
         r = http(&u, "", stops[i].path);
         ASSERT_EQ_INT(status_of(r), stops[i].status);
         ASSERT_TRUE(strstr(r, "\r\n\r\n") != NULL);
         ASSERT_EQ_INT(strncmp(strstr(r, "\r\n\r\n") + 4, stops[i].body, strlen(stops[i].body)), 0);
-        char line[256];
-        snprintf(line, sizeof line, "%s%s", deferred, stops[i].why);
-        ASSERT_EQ_INT(log_count(line), 1);
+        ASSERT_EQ_INT(log_count(line), had + 1);
         ASSERT_EQ_INT(log_count(deferred), before + 1);
         /* Backing off: the next 64 requests skip the loop, then it speculates again. */
         int now = log_count(answered);
