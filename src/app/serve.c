@@ -60,7 +60,7 @@ struct app {
     struct wagi_executor **executors; /* per trigger, NULL for static responses */
     struct http_router *router;
     struct http_server *server;
-    bool speculate;             /* WAGI guests run on the I/O loop first (wagi.h) */
+    bool speculate;             /* guests run on the I/O loop first (wagi.h, spin.h) */
     struct http_client *client; /* outbound HTTP for every wasi:http component */
     /* Service chaining between the app's components (http_chain.h). */
     struct http_chain_app *chain;
@@ -413,6 +413,7 @@ static int prepare_spin(struct app *app, struct component_rt *c, struct spry_rep
         .stdout_log_fd = c->stdout_fd,
         .stderr_log_fd = c->stderr_fd,
         .echo = !app->opt->quiet,
+        .speculate = app->speculate,
     };
     rc = prepare_outbound(app, c, report);
     if (rc != 0) {

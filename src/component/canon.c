@@ -245,9 +245,19 @@ int canon_lowered_call(void *user, struct spry_instance *caller, uint64_t *slots
     return canon_call_host(l, l->inst, &l->opts, caller, slots);
 }
 
+static _Thread_local const struct canon_gate *gate_current;
+
+void canon_gate_set(const struct canon_gate *gate)
+{
+    gate_current = gate;
+}
+
 int canon_call_host(const struct canon_lowered *l, struct canon_inst *inst,
                     const struct canon_options *opts, struct spry_instance *caller, uint64_t *slots)
 {
+    const struct canon_gate *g = gate_current;
+    if (g != NULL && !g->allow(g->ctx, l->name))
+        return SPRY_EINTERRUPTED; /* nothing lifted, nothing called */
     struct spry_arena arena;
     struct handles_scope scope;
     struct canon_cx cx;

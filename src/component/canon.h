@@ -244,6 +244,21 @@ int canon_call_host(const struct canon_lowered *l, struct canon_inst *inst,
                     const struct canon_options *opts, struct spry_instance *caller,
                     uint64_t *slots);
 
+/*
+ * A gate on host calls (the spin executor's speculative runs, docs/http.md
+ * "Speculation"): while one is set on a thread, every host function that a
+ * guest running on that thread reaches through canon lower is first shown
+ * to allow(ctx, name), name as canon_lowered.name
+ * ("wasi:io/streams@0.2.0#[method]output-stream.write"). When it answers
+ * false the host function is not called and the guest stops with
+ * SPRY_EINTERRUPTED. Resource destructors are not gated. NULL: no gate.
+ */
+struct canon_gate {
+    bool (*allow)(void *ctx, const char *name);
+    void *ctx;
+};
+void canon_gate_set(const struct canon_gate *gate);
+
 /* A core function lifted into a component export. */
 struct canon_lifted {
     const char *name;

@@ -368,6 +368,7 @@ bool exchange_run_inline(struct http_exchange *ex)
     ex->speculative = false;
     ex->user = NULL;
     if (rc == HTTP_EXCHANGE_DEFER && !ex->started) {
+        ex->copy_off = 0; /* the worker's run reads the whole body again */
         pthread_mutex_unlock(&ex->mu);
         return false;
     }

@@ -373,8 +373,9 @@ static void dispatch(struct http_loop *loop, h2o_req_t *req, const struct http_m
         send_error(req, 500, "Internal Server Error\n", false);
         return;
     }
-    /* Only a whole body can be speculated on (a streamed one would block). */
-    if (executor->speculate && !executor->stream_body &&
+    /* Only a whole body can be speculated on (a streamed one would block):
+     * one here with the head, or none. */
+    if (executor->speculate && claim == NULL &&
         workers_run_inline(s->workers, (uint32_t)(loop - s->loops), ex)) {
         exchange_attach_answered(ex, req); /* answered on this loop: sends it */
         return;

@@ -10,10 +10,12 @@
 #include "component/link.h"
 #include "component/wasihttp/wasihttp.h"
 #include "component/wasip2/wasip2.h"
+#include "trigger/spin_spec.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -22,6 +24,7 @@
 
 enum {
     MAX_OUTPUT = 1 << 20, /* guest stdout and stderr kept per request, for the logs */
+    SPEC_BACKOFF = 64,    /* requests sent straight to a worker after a deferral */
 };
 
 /* The handler interface; any 0.2.x export is served (clink_export_find). */
@@ -34,6 +37,7 @@ struct spin_executor {
     const struct clink_export *handle;
     struct http_executor http;
     struct wasihttp_outgoing outgoing;
+    atomic_uint spec_skip; /* speculative runs still to decline (SPEC_BACKOFF) */
 };
 
 /* Per request: what the wasi:http callbacks need. */
@@ -42,6 +46,7 @@ struct spin_req {
     struct http_exchange *ex;
     const struct http_request *req;
     struct wasihttp_outgoing outgoing; /* s->outgoing with this request as user */
+    struct spin_spec *spec; /* a speculative run's (spin_spec.h); NULL on a worker */
 };
 
 /* ---- the request body ----
@@ -52,6 +57,10 @@ struct spin_req {
 static int read_body(void *user, uint8_t *buf, size_t cap, size_t *n)
 {
     struct spin_req *r = user;
+    if (r->spec != NULL && !http_exchange_body_ready(r->ex)) {
+        *n = 0;
+        return spin_spec_veto(r->spec, "its request body has not arrived");
+    }
     ssize_t k = http_exchange_read_body(r->ex, buf, cap);
     if (k < 0) {
         *n = 0;
@@ -72,6 +81,8 @@ static int respond(void *user, uint16_t status, const struct wasihttp_header *he
                    int64_t content_length)
 {
     struct spin_req *r = user;
+    if (r->spec != NULL)
+        return spin_spec_respond(r->spec, status, headers, n, content_length);
     struct http_header_pair *h = spry_alloc_array(n == 0 ? 1 : n, sizeof *h);
     if (h == NULL)
         return SPRY_ENOMEM;
@@ -84,7 +95,10 @@ static int respond(void *user, uint16_t status, const struct wasihttp_header *he
 
 static int write_body(void *user, const uint8_t *p, size_t n)
 {
-    return http_exchange_write(((struct spin_req *)user)->ex, p, n);
+    struct spin_req *r = user;
+    if (r->spec != NULL)
+        return spin_spec_write(r->spec, p, n);
+    return http_exchange_write(r->ex, p, n);
 }
 
 /* Trailers are dropped: the exchange has no way to send them yet (h2o can
@@ -93,7 +107,10 @@ static int finish(void *user, const struct wasihttp_header *trailers, size_t n)
 {
     (void)trailers;
     (void)n;
-    return http_exchange_finish(((struct spin_req *)user)->ex);
+    struct spin_req *r = user;
+    if (r->spec != NULL)
+        return spin_spec_finish(r->spec);
+    return http_exchange_finish(r->ex);
 }
 
 /* ---- outbound HTTP: wasihttp's hook on the http_client ---- */
@@ -484,8 +501,10 @@ static void pass_output(const struct spin_executor *s, struct spry_wasi *wasi)
 
 /* ---- a request ---- */
 
+/* Runs the handler; failures are logged unless `quiet` (a speculative
+ * run, which the worker's run repeats). */
 static int run(struct spin_executor *s, struct http_exchange *ex, struct cinst *ci,
-               struct wasihttp *h)
+               struct wasihttp *h, bool quiet, struct spry_trap *trap)
 {
     const struct http_request *req = http_exchange_request(ex);
     const char *id = s->config.component_id;
@@ -514,21 +533,22 @@ static int run(struct spin_executor *s, struct http_exchange *ex, struct cinst *
     struct spry_arena arena;
     spry_arena_init(&arena, CANON_ARENA_LIMIT);
     struct cval result;
-    struct spry_trap trap;
-    memset(&trap, 0, sizeof trap);
-    rc = clink_call(ci, s->handle, args, &arena, &result, &trap);
+    memset(trap, 0, sizeof *trap);
+    rc = clink_call(ci, s->handle, args, &arena, &result, trap);
     spry_arena_fini(&arena);
+    if (rc != 0 && quiet)
+        return rc;
     if (rc != 0 && http_exchange_cancelled(ex))
         return SPRY_EINTERRUPTED; /* the deadline passed: the server answered 504 */
     if (rc == SPRY_ETRAP) {
         spry_log(SPRY_LOG_ERROR, "component %s: trap in %s: %s", id,
-                 trap.func_name[0] != '\0' ? trap.func_name : "wasi:http/incoming-handler.handle",
-                 trap.message);
+                 trap->func_name[0] != '\0' ? trap->func_name : "wasi:http/incoming-handler.handle",
+                 trap->message);
         return rc;
     }
     if (rc == SPRY_EEXIT) {
         spry_log(SPRY_LOG_ERROR, "component %s: exited with status %d while handling a request", id,
-                 trap.exit_code);
+                 trap->exit_code);
         return rc;
     }
     if (rc != 0) {
@@ -536,7 +556,10 @@ static int run(struct spin_executor *s, struct http_exchange *ex, struct cinst *
         return rc;
     }
     char why[200];
-    switch (wasihttp_outcome(h, why, sizeof why)) {
+    enum wasihttp_outcome outcome = wasihttp_outcome(h, why, sizeof why);
+    if (quiet && outcome != WASIHTTP_DONE)
+        return SPRY_ENORESPONSE;
+    switch (outcome) {
     case WASIHTTP_DONE:
         return 0;
     case WASIHTTP_NOT_SET:
@@ -561,10 +584,58 @@ static double now_us(void)
     return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
+/* Whether this speculative request is to be declined at once (backing off
+ * after a deferral). */
+static bool spec_declined(struct spin_executor *s)
+{
+    unsigned n = atomic_load_explicit(&s->spec_skip, memory_order_relaxed);
+    while (n > 0 && !atomic_compare_exchange_weak(&s->spec_skip, &n, n - 1))
+        ;
+    return n > 0;
+}
+
+/* Ends a speculative run that may not answer: the request goes to a worker
+ * (and the next SPEC_BACKOFF ones straight there). */
+static int spec_defer(struct spin_executor *s, const struct spin_spec *spec, int rc,
+                      const struct spry_trap *trap)
+{
+    atomic_store_explicit(&s->spec_skip, SPEC_BACKOFF, memory_order_relaxed);
+    if (spry_log_enabled(SPRY_LOG_DEBUG)) {
+        const char *id = s->config.component_id;
+        if (spec->cause[0] != '\0')
+            spry_log(SPRY_LOG_DEBUG, "component %s: speculative run deferred to a worker: %s", id,
+                     spec->cause);
+        else if (trap != NULL && trap->kind == SPRY_TRAP_INTERRUPTED)
+            spry_log(SPRY_LOG_DEBUG,
+                     "component %s: speculative run deferred to a worker: it was interrupted "
+                     "(its CPU budget on the loop ran out)",
+                     id);
+        else
+            spry_log(SPRY_LOG_DEBUG,
+                     "component %s: speculative run deferred to a worker: it failed (%s)", id,
+                     rc != 0 ? spry_strerror(rc) : "no complete response");
+    }
+    return HTTP_EXCHANGE_DEFER;
+}
+
 static int handle(void *data, struct http_exchange *ex)
 {
     struct spin_executor *s = data;
     const char *id = s->config.component_id;
+    /* A speculative run (on the I/O loop: spin_spec.h) logs nothing and
+     * answers nothing unless the handler succeeded within the gate;
+     * otherwise it defers, and the worker's run does what the request
+     * deserves. */
+    const bool speculative = s->config.speculate && http_exchange_speculative(ex);
+    if (speculative && spec_declined(s))
+        return HTTP_EXCHANGE_DEFER;
+    struct spin_spec spec_state;
+    struct spin_spec *spec = NULL;
+    if (speculative) {
+        spin_spec_init(&spec_state);
+        spec = &spec_state;
+    }
+    bool deferred = false;
     /* With SPRY_LOG=debug every request logs where its time went: making
      * the WASI and wasi:http contexts, taking an instance from the pool
      * (instantiating it the first time a slot serves this component),
@@ -574,7 +645,7 @@ static int handle(void *data, struct http_exchange *ex)
     double t_start = timed ? now_us() : 0, t_ctx = 0, t_acq = 0, t_run = 0;
     struct spry_report report;
     spry_report_init(&report);
-    struct spin_req sr = {.s = s, .ex = ex, .req = http_exchange_request(ex)};
+    struct spin_req sr = {.s = s, .ex = ex, .req = http_exchange_request(ex), .spec = spec};
     sr.outgoing = s->outgoing;
     sr.outgoing.user = &sr;
     struct wasihttp_server server = {
@@ -603,19 +674,30 @@ static int handle(void *data, struct http_exchange *ex)
     struct wasip2 *p2 = NULL;
     struct wasihttp *h = NULL;
     struct cinst *ci = NULL;
+    struct spry_trap trap;
+    memset(&trap, 0, sizeof trap);
     int rc = wasip2_create(&wc, &p2, &report);
     if (rc == 0 && (rc = wasihttp_create(&server, &h)) != 0)
         spry_report_set(&report, rc, "out of memory");
+    if (rc != 0 && spec != NULL) {
+        rc = spec_defer(s, spec, rc, NULL);
+        deferred = true;
+        goto done;
+    }
     if (rc != 0) {
         spry_log(SPRY_LOG_ERROR, "component %s: %s", id, report.message);
         goto done;
     }
-    struct spry_trap trap;
     if (timed)
         t_ctx = now_us();
     rc = clink_acquire(s->link, &ci, &report, &trap);
     if (timed)
         t_acq = now_us();
+    if (rc != 0 && spec != NULL) {
+        rc = spec_defer(s, spec, rc, NULL);
+        deferred = true;
+        goto done;
+    }
     if (rc == SPRY_EBUSY || rc == SPRY_ETIMEOUT) {
         /* No instance free (spry up runs no more workers than instances,
          * so this is for embedders that share a pool): 503, as WAGI. */
@@ -641,17 +723,39 @@ static int handle(void *data, struct http_exchange *ex)
     wasip2_attach(p2, store);
     wasihttp_attach(h, store);
     http_exchange_set_user(ex, store);
-    rc = run(s, ex, ci, h);
+    if (spec != NULL) {
+        spec->store = store;
+        wasip2_set_block_hook(p2, spin_spec_on_block, spec);
+        const struct canon_gate gate = {spin_spec_allow, spec};
+        canon_gate_set(&gate);
+        rc = run(s, ex, ci, h, true, &trap);
+        canon_gate_set(NULL);
+    } else {
+        rc = run(s, ex, ci, h, false, &trap);
+    }
     http_exchange_set_user(ex, NULL); /* before the store serves someone else */
+    if (spec != NULL) {
+        if (rc != 0 || spec->cause[0] != '\0' || !spec->finished) {
+            rc = spec_defer(s, spec, rc, &trap);
+            deferred = true;
+            goto done;
+        }
+        rc = spin_spec_commit(spec, ex);
+        if (timed)
+            spry_log(SPRY_LOG_DEBUG, "component %s: answered from the I/O loop (speculative run)",
+                     id);
+    }
     if (timed)
         t_run = now_us();
 done:
     if (ci != NULL)
         clink_release(ci); /* drops what the guest still holds, contexts attached */
-    if (p2 != NULL)
+    if (p2 != NULL && !deferred)
         pass_output(s, wasip2_wasi(p2));
     wasip2_destroy(p2); /* closes body streams, which point into h */
     wasihttp_destroy(h);
+    if (spec != NULL)
+        spin_spec_fini(spec);
     if (timed && t_run > 0)
         spry_log(SPRY_LOG_DEBUG,
                  "component %s: request timing: contexts %.1f us, acquire %.1f us, "
@@ -746,6 +850,8 @@ int spin_executor_create(const struct spin_config *config, struct spin_executor 
     s->http.handle = handle;
     s->http.interrupt = interrupt;
     s->http.stream_body = true;
+    s->http.speculate = config->speculate;
+    atomic_init(&s->spec_skip, 0);
     *out = s;
     return 0;
 }

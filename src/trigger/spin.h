@@ -23,8 +23,12 @@
  * deadline interrupts the guest (the server answers 504).
  *
  * Threading: handle() runs on the server's worker threads, and for a
- * chained request on a thread of http_chain.c, any number at once; the
- * executor is read-only after creation.
+ * chained request on a thread of http_chain.c, any number at once, and,
+ * with `speculate`, first on the I/O loop that received the
+ * request, under the gate of spin_spec.h (docs/http.md, "Speculation"); a
+ * run that reaches past it is stopped and the request run again on a
+ * worker. The executor's only mutable state is an atomic counter (after
+ * such a deferral the next requests go straight to a worker).
  */
 #ifndef SPRY_TRIGGER_SPIN_H
 #define SPRY_TRIGGER_SPIN_H
@@ -77,6 +81,10 @@ struct spin_config {
      * sent to SPIN_ROUTE_CHAIN runs. Borrowed; NULL: such requests answer
      * internal-error. */
     struct http_chain_app *chain;
+    /* Run requests speculatively on the I/O loop first (spin_spec.h). Only
+     * when the pool has a slot for each loop beyond the workers' (a loop
+     * must never wait for one). */
+    bool speculate;
 };
 
 struct spin_executor;

@@ -188,13 +188,14 @@ int spry_pool_create(const struct spry_pool_config *config, struct spry_pool **o
     pool->slots = spry_calloc(cfg.slots, sizeof *pool->slots);
     if (region == MAP_FAILED || pool->slots == NULL) {
         int err = errno;
+        size_t slot_bytes = pool->slot_bytes;
         if (region != MAP_FAILED)
             munmap(region, pool->region_len);
         spry_free(pool->slots);
         spry_free(pool);
         return spry_report_set(report, SPRY_ENOMEM,
                                "pool: cannot reserve %u slots of %zu bytes of address space: %s",
-                               cfg.slots, pool->slot_bytes, strerror(err));
+                               cfg.slots, slot_bytes, strerror(err));
     }
     pool->region = region;
     pthread_mutex_init(&pool->lock, NULL);

@@ -30,6 +30,9 @@
  *              with the response's status, headers and body streamed back,
  *              or 502 "error-code N\n" (N the error-code case; for
  *              internal-error N: MESSAGE) when the request failed
+ *   /sleep     waits 20 ms on a monotonic-clock pollable, then 200 "slept\n"
+ *   /network   takes the instance-network and drops it, then 200 "network\n"
+ *   /wide      200, a body of 200 KiB ('x' repeated, a newline last)
  *   other      404, "no route\n"
  *
  * Memory: a bump allocator reset at the start of every request chunk
@@ -202,6 +205,16 @@ IMPORT(STREAMS, "[resource-drop]input-stream")
 void drop_input(int32_t h);
 IMPORT(STREAMS, "[resource-drop]output-stream")
 void drop_output(int32_t h);
+IMPORT("wasi:clocks/monotonic-clock@0.2.0", "subscribe-duration")
+int32_t subscribe_duration(int64_t ns);
+IMPORT("wasi:io/poll@0.2.0", "[method]pollable.block")
+void pollable_block(int32_t self);
+IMPORT("wasi:io/poll@0.2.0", "[resource-drop]pollable")
+void drop_pollable(int32_t h);
+IMPORT("wasi:sockets/instance-network@0.2.0", "instance-network")
+int32_t instance_network(void);
+IMPORT("wasi:sockets/network@0.2.0", "[resource-drop]network")
+void drop_network(int32_t h);
 
 /* ---- helpers ---- */
 
@@ -613,6 +626,21 @@ static void chain(int32_t request, int32_t outparam)
 
 static volatile int forever = 1;
 
+enum { WIDE = 200 * 1024 };
+
+static void produce_wide(int32_t out, void *ctx)
+{
+    (void)ctx;
+    static uint8_t chunk[4096];
+    for (size_t i = 0; i < sizeof chunk; i++)
+        chunk[i] = 'x';
+    for (size_t sent = 0; sent < WIDE; sent += sizeof chunk) {
+        if (sent + sizeof chunk == WIDE)
+            chunk[sizeof chunk - 1] = '\n';
+        write_all(out, chunk, sizeof chunk);
+    }
+}
+
 EXPORT("wasi:http/incoming-handler@0.2.0#handle")
 void handle(int32_t request, int32_t outparam)
 {
@@ -650,6 +678,16 @@ void handle(int32_t request, int32_t outparam)
         respond(outparam, fields_new(), 200, produce_big, 0);
     else if (prefix(path, n, "/chain"))
         chain(request, outparam);
+    else if (prefix(path, n, "/sleep")) {
+        int32_t p = subscribe_duration(20 * 1000 * 1000);
+        pollable_block(p);
+        drop_pollable(p);
+        text(outparam, 200, "slept\n");
+    } else if (prefix(path, n, "/network")) {
+        drop_network(instance_network());
+        text(outparam, 200, "network\n");
+    } else if (prefix(path, n, "/wide"))
+        respond(outparam, fields_new(), 200, produce_wide, NULL);
     else
         text(outparam, 404, "no route\n");
     drop_request(request);

@@ -57,6 +57,12 @@ struct spry_wasi *wasip2_wasi(struct wasip2 *p2)
     return p2->wasi;
 }
 
+void wasip2_set_block_hook(struct wasip2 *p2, int (*hook)(void *user), void *user)
+{
+    p2->on_block = hook;
+    p2->on_block_user = user;
+}
+
 struct wasip2 *wasip2_of_store(struct spry_store *store)
 {
     return store != NULL ? spry_store_data(store, SPRY_STORE_DATA_WASI_P2) : NULL;

@@ -134,7 +134,9 @@ struct wasip2 {
     uint32_t free_head;  /* first free slot + 1, or 0 */
     uint32_t live, max_objs;
     bool seeded;
-    uint64_t seed[2]; /* insecure-seed: fixed per context */
+    uint64_t seed[2];            /* insecure-seed: fixed per context */
+    int (*on_block)(void *user); /* wasip2_set_block_hook */
+    void *on_block_user;
 };
 
 /* ---- the context and object table (ctx.c) ---- */

@@ -159,6 +159,8 @@ int p2_wait(struct ccall *call, struct wasip2 *ctx, const uint32_t *slots, size_
         }
         if (any || !block)
             goto done;
+        if (!flushed && ctx->on_block != NULL && (rc = ctx->on_block(ctx->on_block_user)) != 0)
+            goto done;
         if (!flushed) {
             wasi_streams_flush(ctx->wasi, NULL); /* output shows before the guest sleeps */
             flushed = true;
@@ -178,6 +180,13 @@ int p2_wait_stdin(struct ccall *call, struct wasip2 *ctx)
     int fd = stdin_fd(ctx);
     if (fd < 0)
         return 0;
+    if (ctx->on_block != NULL) {
+        struct pollfd now = {.fd = fd, .events = POLLIN};
+        int rc =
+            wait_slice(&now, 1, 0) == 0 && now.revents == 0 ? ctx->on_block(ctx->on_block_user) : 0;
+        if (rc != 0)
+            return rc;
+    }
     wasi_streams_flush(ctx->wasi, NULL); /* a prompt shows before stdin blocks */
     for (;;) {
         struct pollfd pfd = {.fd = fd, .events = POLLIN};

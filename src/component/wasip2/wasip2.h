@@ -60,6 +60,13 @@ void wasip2_attach(struct wasip2 *p2, struct spry_store *store);
  * spry_wasi_output. Owned by p2. */
 struct spry_wasi *wasip2_wasi(struct wasip2 *p2);
 
+/* Called when a wait (wasi:io/poll's poll and pollable.block, and the
+ * blocking stream calls that wait on one) finds nothing ready and is about
+ * to sleep, or a read of host stdin would block: a nonzero return ends the
+ * wait with that code instead (the guest stops with it). For runs that must
+ * never block (the spin executor's speculative runs). NULL: none. */
+void wasip2_set_block_hook(struct wasip2 *p2, int (*hook)(void *user), void *user);
+
 /*
  * Streams with a backend of the embedder's (wasi:http bodies): an
  * input-stream or output-stream whose reads or writes call `ops`.

@@ -844,6 +844,124 @@ TEST(up, http_component_echoes_a_body_larger_than_1_mib)
     ASSERT_EQ_INT(up_stop(&u), 0);
 }
 
+/* How many times `needle` occurs in the stderr spry up wrote (read whole:
+ * a debug log outgrows up_stderr's buffer). */
+static int log_count(const char *needle)
+{
+    char path[4400];
+    snprintf(path, sizeof path, "%s/stderr.txt", test_tmpdir());
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    for (size_t k; buf != NULL && (k = fread(buf + n, 1, cap - 1 - n, f)) > 0;) {
+        n += k;
+        if (n + 1 == cap) {
+            char *more = realloc(buf, cap * 2);
+            if (more == NULL)
+                break;
+            buf = more;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    int count = 0;
+    if (buf != NULL) {
+        buf[n] = '\0';
+        for (const char *p = buf; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+            count++;
+    }
+    free(buf);
+    return count;
+}
+
+/* wasi:http requests run first on the I/O loop that received them
+ * (docs/http.md, "Speculation"). A handler that stays within the gate is
+ * answered from there; each thing that stops such a run (an import outside
+ * the gate, a wait, a response over 128 KiB, a trap, the CPU budget) sends
+ * the request to a worker, which answers it as usual, and the next 64
+ * requests go straight to a worker. The debug log says which way each
+ * request went and why. */
+TEST(up, http_component_runs_on_the_loop_first_and_each_stop_falls_back_to_a_worker)
+{
+    static const char answered[] = "component handler: answered from the I/O loop";
+    static const char deferred[] = "component handler: speculative run deferred to a worker: ";
+    struct up u;
+    setenv("SPRY_LOG", "debug", 1);
+    int started = up_http(&u, "handler", "--request-timeout", "1500ms");
+    unsetenv("SPRY_LOG");
+    ASSERT_EQ_INT(started, -1);
+
+    /* A slot's first request instantiates the component, which may take
+     * the loop's whole CPU budget on a slow build (ASan): requests until
+     * one is answered from the loop (then no back-off is pending). */
+    const char *r = http(&u, "", "/bench");
+    for (int i = 0; i < 200 && log_count(answered) == 0; i++)
+        r = http(&u, "", "/bench");
+    /* Within the gate: answered from the loop. */
+    ASSERT_EQ_INT(status_of(r), 200);
+    ASSERT_TRUE(strstr(r, "\r\n\r\nhello from a wasi:http component\n") != NULL);
+    ASSERT_EQ_INT(log_count(answered), 1);
+    int slow_starts = log_count(deferred); /* 0 but on slow builds */
+    /* An HTTP/1 body is streamed from the connection (it may not have
+     * arrived): such a request goes to a worker without trying. */
+    r = http(&u, "--data-binary 'a small body'", "/echo");
+    ASSERT_EQ_INT(status_of(r), 200);
+    ASSERT_TRUE(strstr(r, "\r\n\r\na small body") != NULL);
+    ASSERT_EQ_INT(log_count(answered), 1);
+    /* An HTTP/2 body is whole when the request is dispatched: read on the loop. */
+    r = http(&u, "--http2-prior-knowledge --data-binary 'a small body'", "/echo");
+    ASSERT_EQ_INT(status_of(r), 200);
+    ASSERT_TRUE(strstr(r, "\r\n\r\na small body") != NULL);
+    ASSERT_EQ_INT(log_count(answered), 2);
+    ASSERT_EQ_INT(log_count(deferred), slow_starts);
+
+    static const struct {
+        const char *path;
+        int status;
+        const char *body; /* the start of the body the worker answers */
+        const char *why;  /* the deferral's reason in the log */
+    } stops[] = {
+        {"/network", 200, "network\n",
+         "it called wasi:sockets/instance-network@0.2.0#instance-network"},
+        {"/sleep", 200, "slept\n", "it would wait (wasi:io/poll)"},
+        {"/wide", 200, "xxxxxxxx", "its response is larger than 131072 bytes"},
+        {"/trap", 500, "Internal Server Error", "it failed"},
+        {"/loop", 504, "", "it was interrupted (its CPU budget on the loop ran out)"},
+    };
+    for (size_t i = 0; i < sizeof stops / sizeof stops[0]; i++) {
+        char line[256];
+        snprintf(line, sizeof line, "%s%s", deferred, stops[i].why);
+        int before = log_count(deferred), had = log_count(line);
+        r = http(&u, "", stops[i].path);
+        ASSERT_EQ_INT(status_of(r), stops[i].status);
+        ASSERT_TRUE(strstr(r, "\r\n\r\n") != NULL);
+        ASSERT_EQ_INT(strncmp(strstr(r, "\r\n\r\n") + 4, stops[i].body, strlen(stops[i].body)), 0);
+        ASSERT_EQ_INT(log_count(line), had + 1);
+        ASSERT_EQ_INT(log_count(deferred), before + 1);
+        /* Backing off: the next 64 requests skip the loop, then it speculates again. */
+        int now = log_count(answered);
+        http(&u, "-o /dev/null", "/bench?[1-64]");
+        ASSERT_EQ_INT(log_count(answered), now);
+        ASSERT_EQ_INT(status_of(http(&u, "", "/bench")), 200);
+        ASSERT_EQ_INT(log_count(answered), now + 1);
+    }
+    r = http(&u, "", "/wide");
+    ASSERT_TRUE(strstr(r, "\r\n\r\n") != NULL);
+    ASSERT_EQ_INT((long long)strlen(strstr(r, "\r\n\r\n") + 4), 200 * 1024);
+    ASSERT_EQ_INT(up_stop(&u), 0);
+    /* The worker's run alone was logged: one trap line, and the guest's
+     * stderr of the first run was dropped. */
+    ASSERT_EQ_INT(log_count("component handler: trap in"), 1);
+    char path[4600];
+    snprintf(path, sizeof path, "%s/.spin/logs/handler_stderr.txt", u.dir);
+    const char *err = read_text(path);
+    ASSERT_TRUE(strstr(err, "stderr: about to trap\n") != NULL);
+    ASSERT_TRUE(strstr(strstr(err, "stderr: about to trap\n") + 1, "stderr: about to trap") ==
+                NULL);
+}
+
 TEST(up, http_component_traps_and_missing_responses_answer_500_and_are_logged)
 {
     struct up u;
