@@ -38,6 +38,7 @@ struct spin_executor {
 struct spin_req {
     struct http_exchange *ex;
     const struct http_request *req;
+    struct wasihttp_header *trailers; /* the request's, converted once */
 };
 
 /* ---- the request body ----
@@ -62,6 +63,26 @@ static bool body_ready(void *user)
     return http_exchange_body_ready(((struct spin_req *)user)->ex);
 }
 
+static int request_trailers(void *user, const struct wasihttp_header **t, size_t *n)
+{
+    struct spin_req *r = user;
+    const struct http_header_pair *p;
+    int rc = http_exchange_request_trailers(r->ex, &p, n);
+    if (rc != 0 || *n == 0) {
+        *t = NULL;
+        return rc;
+    }
+    if (r->trailers == NULL) {
+        r->trailers = spry_alloc_array(*n, sizeof *r->trailers);
+        if (r->trailers == NULL)
+            return SPRY_ENOMEM;
+        for (size_t i = 0; i < *n; i++)
+            r->trailers[i] = (struct wasihttp_header){p[i].name, p[i].value};
+    }
+    *t = r->trailers;
+    return 0;
+}
+
 /* ---- the response ---- */
 
 static int respond(void *user, uint16_t status, const struct wasihttp_header *headers, size_t n,
@@ -83,13 +104,21 @@ static int write_body(void *user, const uint8_t *p, size_t n)
     return http_exchange_write(((struct spin_req *)user)->ex, p, n);
 }
 
-/* Trailers are dropped: the exchange has no way to send them yet (h2o can
- * for HTTP/2; docs/http.md). */
+/* Trailers follow an HTTP/1.1 chunked body and are dropped otherwise (the
+ * exchange's rules; docs/http.md, "Trailers"). */
 static int finish(void *user, const struct wasihttp_header *trailers, size_t n)
 {
-    (void)trailers;
-    (void)n;
-    return http_exchange_finish(((struct spin_req *)user)->ex);
+    struct http_exchange *ex = ((struct spin_req *)user)->ex;
+    if (n == 0)
+        return http_exchange_finish(ex);
+    struct http_header_pair *t = spry_alloc_array(n, sizeof *t);
+    if (t == NULL)
+        return SPRY_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        t[i] = (struct http_header_pair){trailers[i].name, trailers[i].value};
+    int rc = http_exchange_finish_trailers(ex, t, n);
+    spry_free(t);
+    return rc;
 }
 
 /* ---- outbound HTTP: wasihttp's hook on the http_client ---- */
@@ -448,6 +477,7 @@ static int handle(void *data, struct http_exchange *ex)
         .user = &sr,
         .read_body = read_body,
         .body_ready = body_ready,
+        .trailers = request_trailers,
         .respond = respond,
         .write = write_body,
         .finish = finish,
@@ -519,6 +549,7 @@ done:
         pass_output(s, wasip2_wasi(p2));
     wasip2_destroy(p2); /* closes body streams, which point into h */
     wasihttp_destroy(h);
+    spry_free(sr.trailers);
     if (timed && t_run > 0)
         spry_log(SPRY_LOG_DEBUG,
                  "component %s: request timing: contexts %.1f us, acquire %.1f us, "
