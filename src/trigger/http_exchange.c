@@ -368,7 +368,11 @@ int http_exchange_finish_trailers(struct http_exchange *ex, const struct http_he
     for (size_t i = 0; rc == 0 && i < n; i++) {
         if (reserved_response_header(trailers[i].name))
             continue;
+        size_t at = ex->trailers.len;
         rc = spry_buf_append(&ex->trailers, trailers[i].name, strlen(trailers[i].name) + 1);
+        for (size_t k = at; rc == 0 && ex->trailers.data[k] != 0; k++)
+            if (ex->trailers.data[k] >= 'A' && ex->trailers.data[k] <= 'Z')
+                ex->trailers.data[k] = (uint8_t)(ex->trailers.data[k] - 'A' + 'a');
         if (rc == 0)
             rc = spry_buf_append(&ex->trailers, trailers[i].value, strlen(trailers[i].value) + 1);
     }

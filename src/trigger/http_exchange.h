@@ -127,8 +127,8 @@ int http_exchange_finish(struct http_exchange *ex);
  * client when the response is HTTP/1.1 chunked (started with an unknown
  * length; not for HEAD, 1xx, 204 or 304) and are dropped otherwise: h2o
  * 2.2 cannot send HTTP/2 trailers (docs/http.md, "Trailers"). Names must
- * be tokens and values free of CR and LF (else SPRY_EINVAL, nothing
- * finished); content-length, transfer-encoding and connection are left
+ * be tokens (sent lower case) and values free of CR and LF (else
+ * SPRY_EINVAL, nothing finished); content-length, transfer-encoding and connection are left
  * out. */
 int http_exchange_finish_trailers(struct http_exchange *ex, const struct http_header_pair *trailers,
                                   size_t n);

@@ -13,7 +13,10 @@
  *   /dup             two routes; the later ("dup-second") wins
  *   /sleep           sleeps ?ms=N (stops early when cancelled)
  *   /loop            spins until interrupt() sets its flag (a looping guest)
- *   /chunks          ?n=N chunks of "chunk-I\n" without a content length
+ *   /chunks          ?n=N chunks of "chunk-I\n" without a content length;
+ *                    ?status=S answers S; ?trailers=1 ends with the
+ *                    trailers x-chunks: N and x-end: yes; ?abort=1 fails
+ *                    (SPRY_ETRAP) after the chunks instead of finishing
  *   /fail            returns SPRY_ETRAP without a response (-> 500)
  *   /status/:code    answers that status
  *   /static          static response 201, x-static: yes, "static body" (and
@@ -22,7 +25,9 @@
  *                    it ?piece=N bytes at a time (sleeping ?sleep=MS after
  *                    each read) and answers "len=L sum=S reads=R" (S: FNV-1a
  *                    64 of the body, hex); with ?progress=1 it starts the
- *                    response after its first read, with "first=N" at once
+ *                    response after its first read, with "first=N" at once;
+ *                    the request's trailers follow as " name=value" each,
+ *                    and are sent back as response trailers named echo-NAME
  *   /stream-last     the outcome of the last /stream request: its answer,
  *                    or "error=SPRY_E..." when a read failed
  *   private          component "secret", unreachable
@@ -143,14 +148,21 @@ static int test_handle(void *data, struct http_exchange *ex)
         rc = spec ? HTTP_EXCHANGE_DEFER : SPRY_EINTERRUPTED;
     } else if (strcmp(id, "chunks") == 0) {
         long n = query_num(r->query, "n", 3);
-        rc = http_exchange_start(ex, 200, NULL, 0, -1);
+        rc = http_exchange_start(ex, (uint16_t)query_num(r->query, "status", 200), NULL, 0, -1);
         for (long i = 0; rc == 0 && i < n; i++) {
             char line[32];
             int len = snprintf(line, sizeof line, "chunk-%ld\n", i);
             rc = http_exchange_write(ex, line, (size_t)len);
             sleep_ms(2);
         }
-        if (rc == 0)
+        char count[32];
+        snprintf(count, sizeof count, "%ld", n);
+        const struct http_header_pair trailers[] = {{"x-chunks", count}, {"X-End", "yes"}};
+        if (rc == 0 && query_num(r->query, "abort", 0) != 0)
+            rc = SPRY_ETRAP;
+        else if (rc == 0 && query_num(r->query, "trailers", 0) != 0)
+            rc = http_exchange_finish_trailers(ex, trailers, 2);
+        else if (rc == 0)
             rc = http_exchange_finish(ex);
     } else if (strcmp(id, "fail") == 0) {
         rc = SPRY_ETRAP;
@@ -230,7 +242,28 @@ static int stream_handle(void *data, struct http_exchange *ex)
                      (unsigned long long)sum, (unsigned long long)reads);
     record_stream(text);
     rc = http_exchange_write(ex, text, (size_t)k);
-    return rc == 0 ? http_exchange_finish(ex) : rc;
+    const struct http_header_pair *t;
+    size_t nt;
+    if (rc == 0)
+        rc = http_exchange_request_trailers(ex, &t, &nt);
+    if (rc != 0 || nt == 0)
+        return rc == 0 ? http_exchange_finish(ex) : rc;
+    struct http_header_pair *echo_t = calloc(nt, sizeof *echo_t);
+    char(*names)[80] = calloc(nt, sizeof *names);
+    if (echo_t == NULL || names == NULL)
+        rc = SPRY_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < nt; i++) {
+        char line[256];
+        int m = snprintf(line, sizeof line, " %s=%s", t[i].name, t[i].value);
+        rc = http_exchange_write(ex, line, (size_t)(m < (int)sizeof line ? m : (int)sizeof line - 1));
+        snprintf(names[i], sizeof names[i], "echo-%s", t[i].name);
+        echo_t[i] = (struct http_header_pair){names[i], t[i].value};
+    }
+    if (rc == 0)
+        rc = http_exchange_finish_trailers(ex, echo_t, nt);
+    free(echo_t);
+    free(names);
+    return rc;
 }
 
 static const struct http_executor stream_executor = {.handle = stream_handle, .stream_body = true};
