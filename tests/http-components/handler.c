@@ -18,6 +18,13 @@
  *   /trap      writes "stderr: about to trap\n" to stderr, then traps
  *   /silent    returns without setting the response-outparam
  *   /error     sets the outparam to error-code.internal-error("refused")
+ *   /trailers  200, body "with trailers\n" (no content-length), finished
+ *              with the trailers x-trailer: one and x-sum: 42
+ *   /req-trailers  200, reads the request body (its length is the first
+ *              line, "len=N"), then waits for the request's trailers and
+ *              lists them, one "name: value\n" line each ("none\n": none)
+ *   /unfinished  200, body "partial\n" (no content-length), then drops
+ *              the outgoing-body without finishing it
  *   other      404, "no route\n"
  *
  * Memory: a bump allocator reset at the start of every request chunk
@@ -138,6 +145,16 @@ IMPORT(TYPES, "[resource-drop]incoming-request")
 void drop_request(int32_t h);
 IMPORT(TYPES, "[resource-drop]future-trailers")
 void drop_future_trailers(int32_t h);
+IMPORT(TYPES, "[method]future-trailers.subscribe")
+int32_t future_trailers_subscribe(int32_t self);
+IMPORT(TYPES, "[method]future-trailers.get")
+void future_trailers_get(int32_t self, void *ret);
+IMPORT(TYPES, "[resource-drop]outgoing-body")
+void drop_outgoing_body(int32_t h);
+IMPORT("wasi:io/poll@0.2.0", "[method]pollable.block")
+void pollable_block(int32_t self);
+IMPORT("wasi:io/poll@0.2.0", "[resource-drop]pollable")
+void drop_pollable(int32_t h);
 IMPORT(STREAMS, "[method]input-stream.blocking-read")
 void in_blocking_read(int32_t self, int64_t len, void *ret);
 IMPORT(STREAMS, "[method]output-stream.check-write")
@@ -336,6 +353,115 @@ static void error(int32_t outparam)
     outparam_set(outparam, 1, 38, 1, (int64_t)(uintptr_t)msg, sizeof msg - 1, 0, 0, 0);
 }
 
+/* Finishes a body of "with trailers\n" with two trailers. */
+static void with_trailers(int32_t outparam)
+{
+    int32_t resp = response_new(fields_new());
+    struct ret_handle r;
+    response_body(resp, &r);
+    int32_t body = ok_handle(&r);
+    outparam_set(outparam, 0, resp, 0, 0, 0, 0, 0, 0);
+    body_write(body, &r);
+    int32_t out = ok_handle(&r);
+    produce_text(out, "with trailers\n");
+    drop_output(out);
+    int32_t t = fields_new();
+    add_header(t, "x-trailer", "one");
+    add_header(t, "x-sum", "42");
+    uint64_t fin[8];
+    body_finish(body, 1, t, fin);
+    if (((uint8_t *)fin)[0] != 0)
+        __builtin_trap();
+}
+
+/* Writes "name: value\n" for each entry of fields h. */
+static void list_fields(int32_t out, int32_t h)
+{
+    struct {
+        uint32_t ptr, len;
+    } list;
+    fields_entries(h, &list);
+    const struct pair *p = (const struct pair *)(uintptr_t)list.ptr;
+    for (uint32_t i = 0; i < list.len; i++) {
+        write_all(out, (const uint8_t *)(uintptr_t)p[i].name, p[i].nlen);
+        write_all(out, (const uint8_t *)": ", 2);
+        write_all(out, (const uint8_t *)(uintptr_t)p[i].value, p[i].vlen);
+        write_all(out, (const uint8_t *)"\n", 1);
+    }
+}
+
+static void produce_request_trailers(int32_t out, void *ctx)
+{
+    int32_t request = *(int32_t *)ctx;
+    struct ret_handle r;
+    request_consume(request, &r);
+    int32_t body = ok_handle(&r);
+    in_body_stream(body, &r);
+    int32_t in = ok_handle(&r);
+    uint64_t len = 0;
+    for (;;) {
+        uintptr_t mark = heap_next;
+        struct {
+            uint8_t disc;
+            uint32_t a, b;
+        } rd;
+        in_blocking_read(in, 65536, &rd);
+        heap_next = mark;
+        if (rd.disc != 0)
+            break;
+        len += rd.b;
+    }
+    drop_input(in);
+    char line[32] = "len=";
+    size_t k = 4;
+    char digits[24];
+    size_t nd = 0;
+    do {
+        digits[nd++] = (char)('0' + len % 10);
+        len /= 10;
+    } while (len > 0);
+    while (nd > 0)
+        line[k++] = digits[--nd];
+    line[k++] = '\n';
+    write_all(out, (const uint8_t *)line, k);
+    int32_t ft = in_body_finish(body);
+    int32_t poll = future_trailers_subscribe(ft);
+    pollable_block(poll);
+    drop_pollable(poll);
+    /* option<result<result<option<trailers>, error-code>>>: each level's
+     * payload 8 bytes on (error-code holds a u64). */
+    uint8_t ret[48] __attribute__((aligned(8)));
+    future_trailers_get(ft, ret);
+    if (ret[0] != 1 || ret[8] != 0)
+        __builtin_trap(); /* not ready after the pollable, or taken */
+    if (ret[16] != 0) {
+        write_all(out, (const uint8_t *)"error\n", 6);
+    } else if (ret[24] == 0) {
+        write_all(out, (const uint8_t *)"none\n", 5);
+    } else {
+        int32_t t = *(int32_t *)(ret + 28);
+        list_fields(out, t);
+        drop_fields(t);
+    }
+    drop_future_trailers(ft);
+}
+
+static void unfinished(int32_t outparam)
+{
+    int32_t resp = response_new(fields_new());
+    struct ret_handle r;
+    response_body(resp, &r);
+    int32_t body = ok_handle(&r);
+    outparam_set(outparam, 0, resp, 0, 0, 0, 0, 0, 0);
+    body_write(body, &r);
+    int32_t out = ok_handle(&r);
+    produce_text(out, "partial\n");
+    uint8_t fl[12];
+    out_blocking_flush(out, fl);
+    drop_output(out);
+    drop_outgoing_body(body);
+}
+
 static volatile int forever = 1;
 
 EXPORT("wasi:http/incoming-handler@0.2.0#handle")
@@ -369,6 +495,14 @@ void handle(int32_t request, int32_t outparam)
         ; /* no response */
     else if (prefix(path, n, "/error"))
         error(outparam);
+    else if (prefix(path, n, "/trailers"))
+        with_trailers(outparam);
+    else if (prefix(path, n, "/req-trailers")) {
+        int32_t h = fields_new();
+        add_header(h, "content-type", "text/plain");
+        respond(outparam, h, 200, produce_request_trailers, &request);
+    } else if (prefix(path, n, "/unfinished"))
+        unfinished(outparam);
     else
         text(outparam, 404, "no route\n");
     drop_request(request);
