@@ -143,7 +143,10 @@ static uint64_t out_check_write(void *user)
 
 static void out_close(void *user)
 {
-    ((struct wh_obody *)user)->stream_alive = false;
+    struct wh_obody *b = user;
+    b->stream_alive = false;
+    if (b->out != NULL)
+        wh_outs_sweep(b->h); /* a request body's stream: its request may be done */
 }
 
 static bool out_ready(void *user)
