@@ -25,6 +25,10 @@
  *              lists them, one "name: value\n" line each ("none\n": none)
  *   /unfinished  200, body "partial\n" (no content-length), then drops
  *              the outgoing-body without finishing it
+ *   /fetch-many/PORT/N  makes N outbound GETs, one after the other, to
+ *              http://127.0.0.1:PORT/I, reads each response's body and
+ *              drops everything; 200, "ok=K bytes=B fail=F\n" (K of them
+ *              answered 2xx, B body bytes in all, F failed)
  *   other      404, "no route\n"
  *
  * Memory: a bump allocator reset at the start of every request chunk
@@ -151,6 +155,31 @@ IMPORT(TYPES, "[method]future-trailers.get")
 void future_trailers_get(int32_t self, void *ret);
 IMPORT(TYPES, "[resource-drop]outgoing-body")
 void drop_outgoing_body(int32_t h);
+IMPORT(TYPES, "[constructor]outgoing-request")
+int32_t out_request_new(int32_t headers);
+IMPORT(TYPES, "[method]outgoing-request.set-path-with-query")
+int32_t out_request_set_path(int32_t self, int32_t some, const char *p, size_t n);
+IMPORT(TYPES, "[method]outgoing-request.set-scheme")
+int32_t out_request_set_scheme(int32_t self, int32_t some, int32_t scheme, const char *p,
+                               size_t n);
+IMPORT(TYPES, "[method]outgoing-request.set-authority")
+int32_t out_request_set_authority(int32_t self, int32_t some, const char *p, size_t n);
+IMPORT("wasi:http/outgoing-handler@0.2.0", "handle")
+void outgoing_handle(int32_t request, int32_t has_options, int32_t options, void *ret);
+IMPORT(TYPES, "[method]future-incoming-response.subscribe")
+int32_t future_response_subscribe(int32_t self);
+IMPORT(TYPES, "[method]future-incoming-response.get")
+void future_response_get(int32_t self, void *ret);
+IMPORT(TYPES, "[resource-drop]future-incoming-response")
+void drop_future_response(int32_t h);
+IMPORT(TYPES, "[method]incoming-response.status")
+int32_t in_response_status(int32_t self);
+IMPORT(TYPES, "[method]incoming-response.consume")
+void in_response_consume(int32_t self, void *ret);
+IMPORT(TYPES, "[resource-drop]incoming-response")
+void drop_in_response(int32_t h);
+IMPORT(TYPES, "[resource-drop]incoming-body")
+void drop_in_body(int32_t h);
 IMPORT("wasi:io/poll@0.2.0", "[method]pollable.block")
 void pollable_block(int32_t self);
 IMPORT("wasi:io/poll@0.2.0", "[resource-drop]pollable")
@@ -462,6 +491,126 @@ static void unfinished(int32_t outparam)
     drop_outgoing_body(body);
 }
 
+/* Decimal digits of v into p; returns the count. */
+static size_t put_num(char *p, uint64_t v)
+{
+    char d[24];
+    size_t n = 0, k = 0;
+    do {
+        d[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    while (n > 0)
+        p[k++] = d[--n];
+    return k;
+}
+
+/* Reads a decimal number at *s (up to end), moving *s past it. */
+static uint32_t get_num(const char **s, const char *end)
+{
+    uint32_t v = 0;
+    while (*s < end && **s >= '0' && **s <= '9')
+        v = v * 10 + (uint32_t)(*(*s)++ - '0');
+    return v;
+}
+
+struct fetch {
+    const char *path; /* after "/fetch-many/" */
+    size_t len;
+};
+
+/* One GET to 127.0.0.1:port/i; returns the body's length, or -1 when it
+ * failed, and whether the status was 2xx. */
+static int64_t fetch_one(const char *authority, size_t alen, uint32_t i, int *ok)
+{
+    int32_t req = out_request_new(fields_new());
+    char path[16] = "/";
+    size_t pn = 1 + put_num(path + 1, i);
+    if (out_request_set_path(req, 1, path, pn) != 0 ||
+        out_request_set_scheme(req, 1, 0, 0, 0) != 0 ||
+        out_request_set_authority(req, 1, authority, alen) != 0)
+        __builtin_trap();
+    /* result<own<future-incoming-response>, error-code>: payload at 8. */
+    uint8_t hr[40] __attribute__((aligned(8)));
+    outgoing_handle(req, 0, 0, hr);
+    if (hr[0] != 0)
+        return -1;
+    int32_t fut = *(int32_t *)(hr + 8);
+    int32_t poll = future_response_subscribe(fut);
+    pollable_block(poll);
+    drop_pollable(poll);
+    /* option<result<result<own<incoming-response>, error-code>>>. */
+    uint8_t gr[48] __attribute__((aligned(8)));
+    future_response_get(fut, gr);
+    drop_future_response(fut);
+    if (gr[0] != 1 || gr[8] != 0)
+        __builtin_trap();
+    if (gr[16] != 0)
+        return -1;
+    int32_t resp = *(int32_t *)(gr + 24);
+    int32_t status = in_response_status(resp);
+    *ok = status >= 200 && status < 300;
+    struct ret_handle r;
+    in_response_consume(resp, &r);
+    int32_t body = ok_handle(&r);
+    in_body_stream(body, &r);
+    int32_t in = ok_handle(&r);
+    int64_t len = 0;
+    for (;;) {
+        uintptr_t mark = heap_next;
+        struct {
+            uint8_t disc;
+            uint32_t a, b;
+        } rd;
+        in_blocking_read(in, 65536, &rd);
+        heap_next = mark;
+        if (rd.disc != 0)
+            break;
+        len += rd.b;
+    }
+    drop_input(in);
+    drop_in_body(body);
+    drop_in_response(resp);
+    return len;
+}
+
+static void produce_fetch_many(int32_t out, void *ctx)
+{
+    const struct fetch *f = ctx;
+    const char *s = f->path, *end = f->path + f->len;
+    const char *port = s;
+    get_num(&s, end);
+    size_t plen = (size_t)(s - port);
+    if (s < end && *s == '/')
+        s++;
+    uint32_t n = get_num(&s, end);
+    char authority[32] = "127.0.0.1:";
+    size_t alen = 10;
+    for (size_t i = 0; i < plen && alen < sizeof authority; i++)
+        authority[alen++] = port[i];
+    uint64_t ok = 0, bytes = 0, fail = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        int good = 0;
+        int64_t len = fetch_one(authority, alen, i, &good);
+        if (len < 0) {
+            fail++;
+            continue;
+        }
+        ok += good != 0;
+        bytes += (uint64_t)len;
+    }
+    char line[96];
+    size_t k = 0;
+    memcpy(line, "ok=", 3), k = 3;
+    k += put_num(line + k, ok);
+    memcpy(line + k, " bytes=", 7), k += 7;
+    k += put_num(line + k, bytes);
+    memcpy(line + k, " fail=", 6), k += 6;
+    k += put_num(line + k, fail);
+    line[k++] = '\n';
+    write_all(out, (const uint8_t *)line, k);
+}
+
 static volatile int forever = 1;
 
 EXPORT("wasi:http/incoming-handler@0.2.0#handle")
@@ -503,6 +652,12 @@ void handle(int32_t request, int32_t outparam)
         respond(outparam, h, 200, produce_request_trailers, &request);
     } else if (prefix(path, n, "/unfinished"))
         unfinished(outparam);
+    else if (prefix(path, n, "/fetch-many") && n > 12) {
+        struct fetch f = {path + 12, n - 12};
+        int32_t h = fields_new();
+        add_header(h, "content-type", "text/plain");
+        respond(outparam, h, 200, produce_fetch_many, &f);
+    }
     else
         text(outparam, 404, "no route\n");
     drop_request(request);

@@ -1204,6 +1204,41 @@ TEST(up, http_component_fetches_an_allowed_loopback_server)
     loopback_stop(&l);
 }
 
+/* One handler makes 2,000 outbound requests one after the other (more
+ * than the client's 1,024 in flight at once): each is given back when the
+ * guest drops its response and body, so none is refused. */
+TEST(up, http_component_makes_2000_sequential_outbound_requests)
+{
+    enum { N = 2000 };
+    struct loopback l;
+    loopback_start(&l);
+    static char manifest[8192];
+    snprintf(manifest, sizeof manifest,
+             "spin_manifest_version = 2\n"
+             "[application]\nname = \"http-app\"\n"
+             "[[trigger.http]]\nroute = \"/...\"\ncomponent = \"handler\"\n"
+             "[component.handler]\nsource = \"%s\"\n"
+             "allowed_outbound_hosts = [\"http://127.0.0.1:%d\"]\n",
+             http_component("handler"), l.port);
+    struct up u;
+    ASSERT_EQ_INT(up_start(&u, manifest, "--quiet", "--request-timeout", "300s", NULL), -1);
+    char path[64], cmd[256];
+    snprintf(path, sizeof path, "/fetch-many/%d/%d", l.port, N);
+    snprintf(cmd, sizeof cmd, "curl -s --max-time 300 'http://127.0.0.1:%d%s'", u.port, path);
+    /* The loopback answers "seen GET /I body=" to each. */
+    uint64_t bytes = 0;
+    for (int i = 0; i < N; i++) {
+        char one[64];
+        bytes += (uint64_t)snprintf(one, sizeof one, "seen GET /%d body=", i);
+    }
+    char want[128];
+    snprintf(want, sizeof want, "ok=%d bytes=%llu fail=0\n", N, (unsigned long long)bytes);
+    ASSERT_EQ_STR(run_cmd(cmd), want);
+    ASSERT_EQ_INT(atomic_load(&l.connections), N);
+    ASSERT_EQ_INT(up_stop(&u), 0);
+    loopback_stop(&l);
+}
+
 TEST(up, http_component_denied_hosts_ports_and_schemes_make_no_connection)
 {
     struct loopback allowed_srv, other;
