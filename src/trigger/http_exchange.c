@@ -519,9 +519,9 @@ static void apply_head(struct http_exchange *ex, h2o_req_t *req)
      * writes the final `0 CRLF CRLF` itself. Not for responses without a
      * body (h2o's filter's own rules). */
     uint16_t st = ex->status;
-    ex->own_chunks =
-        req->version == 0x101 && ex->content_length < 0 && !(st >= 100 && st < 200) && st != 204 &&
-        st != 304 && !h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD"));
+    ex->own_chunks = req->version == 0x101 && ex->content_length < 0 && !(st >= 100 && st < 200) &&
+                     st != 204 && st != 304 &&
+                     !h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD"));
     if (ex->own_chunks)
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_TRANSFER_ENCODING, NULL,
                        H2O_STRLIT("chunked"));

@@ -160,8 +160,7 @@ int32_t out_request_new(int32_t headers);
 IMPORT(TYPES, "[method]outgoing-request.set-path-with-query")
 int32_t out_request_set_path(int32_t self, int32_t some, const char *p, size_t n);
 IMPORT(TYPES, "[method]outgoing-request.set-scheme")
-int32_t out_request_set_scheme(int32_t self, int32_t some, int32_t scheme, const char *p,
-                               size_t n);
+int32_t out_request_set_scheme(int32_t self, int32_t some, int32_t scheme, const char *p, size_t n);
 IMPORT(TYPES, "[method]outgoing-request.set-authority")
 int32_t out_request_set_authority(int32_t self, int32_t some, const char *p, size_t n);
 IMPORT("wasi:http/outgoing-handler@0.2.0", "handle")
@@ -657,8 +656,7 @@ void handle(int32_t request, int32_t outparam)
         int32_t h = fields_new();
         add_header(h, "content-type", "text/plain");
         respond(outparam, h, 200, produce_fetch_many, &f);
-    }
-    else
+    } else
         text(outparam, 404, "no route\n");
     drop_request(request);
 }

@@ -186,7 +186,7 @@ static char last_stream[128] = "none";
 static void record_stream(const char *text)
 {
     pthread_mutex_lock(&last_mu);
-    snprintf(last_stream, sizeof last_stream, "%s", text);
+    snprintf(last_stream, sizeof last_stream, "%.127s", text);
     pthread_mutex_unlock(&last_mu);
 }
 
@@ -237,15 +237,18 @@ static int stream_handle(void *data, struct http_exchange *ex)
         if (pause > 0)
             sleep_ms(pause);
     }
-    char text[128];
+    char text[1024];
     int k = snprintf(text, sizeof text, "len=%llu sum=%016llx reads=%llu", (unsigned long long)len,
                      (unsigned long long)sum, (unsigned long long)reads);
     record_stream(text);
-    rc = http_exchange_write(ex, text, (size_t)k);
     const struct http_header_pair *t;
     size_t nt;
+    rc = http_exchange_request_trailers(ex, &t, &nt);
+    /* The trailers go into the same write, so one chunk has them all. */
+    for (size_t i = 0; rc == 0 && i < nt && (size_t)k < sizeof text; i++)
+        k += snprintf(text + k, sizeof text - (size_t)k, " %s=%s", t[i].name, t[i].value);
     if (rc == 0)
-        rc = http_exchange_request_trailers(ex, &t, &nt);
+        rc = http_exchange_write(ex, text, (size_t)k < sizeof text ? (size_t)k : sizeof text - 1);
     if (rc != 0 || nt == 0)
         return rc == 0 ? http_exchange_finish(ex) : rc;
     struct http_header_pair *echo_t = calloc(nt, sizeof *echo_t);
@@ -253,9 +256,6 @@ static int stream_handle(void *data, struct http_exchange *ex)
     if (echo_t == NULL || names == NULL)
         rc = SPRY_ENOMEM;
     for (size_t i = 0; rc == 0 && i < nt; i++) {
-        char line[256];
-        int m = snprintf(line, sizeof line, " %s=%s", t[i].name, t[i].value);
-        rc = http_exchange_write(ex, line, (size_t)(m < (int)sizeof line ? m : (int)sizeof line - 1));
         snprintf(names[i], sizeof names[i], "echo-%s", t[i].name);
         echo_t[i] = (struct http_header_pair){names[i], t[i].value};
     }

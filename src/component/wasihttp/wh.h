@@ -196,8 +196,8 @@ struct wasihttp {
     uint32_t n, cap, free_head, live;
     struct wh_ibody *ibodies;
     struct wh_obody *obodies;
-    struct wh_out *outs;  /* outbound requests with the embedder's request */
-    struct wh_out *spent; /* and those whose request was given back (req NULL) */
+    struct wh_out *outs;      /* outbound requests with the embedder's request */
+    struct wh_out *spent;     /* and those whose request was given back (req NULL) */
     struct spry_store *store; /* attached to (interrupt checks while blocking) */
     /* The response: what response-outparam.set did. */
     bool set, set_error, responded, body_done;
