@@ -577,13 +577,27 @@ static void pump(struct http_exchange *ex)
     if ((ex->abort || ex->finished) && !ex->body_end)
         req->http1_is_persistent = 0;
     if (ex->abort) {
+        /* What was written still goes out, then the break: h2o closes an
+         * HTTP/1 connection (no last chunk) or resets the HTTP/2 stream. */
         ex->final_sent = true;
+        struct spry_buf t = ex->sending;
+        ex->sending = ex->pending;
+        ex->pending = t;
+        pthread_cond_broadcast(&ex->space);
         pthread_mutex_unlock(&ex->mu);
         if (start) {
             apply_head(ex, req);
             h2o_start_response(req, &ex->generator);
         }
-        h2o_send(req, NULL, 0, H2O_SEND_STATE_ERROR);
+        h2o_iovec_t iov[3];
+        size_t niov;
+        if (ex->own_chunks) {
+            niov = frame_chunk(ex, ex->sending.data, ex->sending.len, false, iov);
+        } else {
+            iov[0] = h2o_iovec_init(ex->sending.data, ex->sending.len);
+            niov = iov[0].len ? 1 : 0;
+        }
+        h2o_send(req, iov, niov, H2O_SEND_STATE_ERROR);
         return;
     }
     if (!start && ex->pending.len == 0 && !ex->finished) {
