@@ -5,12 +5,15 @@
  * rest is the raw body. Checks: decoding the input whole with ample room
  * and decoding it in small slices with little room give the same result,
  * the same body and stop at the same byte; the body never passes the
- * limit; a length body is a prefix of the input. body_framing_of, run on
+ * limit; a length body is a prefix of the input; the trailer fields kept
+ * are the same both ways, and are "name\0value\0" pairs with lower-case
+ * token names. body_framing_of, run on
  * the input as a head, keeps its length and renames framing fields only.
  */
 #include "spry/error.h"
 #include "trigger/http_body.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -19,10 +22,12 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int run(const struct body_framing *f, uint64_t max, const uint8_t *in, size_t len,
-               size_t step, size_t room, uint8_t *out, size_t *outlen, size_t *used_total)
+               size_t step, size_t room, uint8_t *out, size_t *outlen, size_t *used_total,
+               struct spry_buf *trailers)
 {
     struct body_decoder d;
     body_decoder_init(&d, f, max);
+    d.trailers = trailers;
     size_t have = 0, at = 0, o = 0;
     int rc = BODY_MORE;
     for (;;) {
@@ -62,10 +67,37 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     size_t na, ua, nb, ub;
-    int ra = run(&f, max, in, len, len + 1, len + 1, a, &na, &ua);
-    int rb = run(&f, max, in, len, step, room, b, &nb, &ub);
+    struct spry_buf ta, tb;
+    spry_buf_init(&ta, 2 * BODY_TRAILER_MAX);
+    spry_buf_init(&tb, 2 * BODY_TRAILER_MAX);
+    int ra = run(&f, max, in, len, len + 1, len + 1, a, &na, &ua, &ta);
+    int rb = run(&f, max, in, len, step, room, b, &nb, &ub, &tb);
     if (ra != rb || na != nb || ua != ub || memcmp(a, b, na) != 0)
         __builtin_trap();
+    if (ta.len != tb.len || (ta.len > 0 && memcmp(ta.data, tb.data, ta.len) != 0))
+        __builtin_trap();
+    if (ra == BODY_DONE) { /* whole pairs, names lower case and not empty */
+        size_t k = 0, nul = 0;
+        bool in_name = true, empty = true;
+        for (; k < ta.len; k++) {
+            uint8_t c = ta.data[k];
+            if (c == 0) {
+                if (in_name && empty)
+                    __builtin_trap();
+                in_name = !in_name;
+                empty = true;
+                nul++;
+                continue;
+            }
+            empty = false;
+            if (in_name && ((c >= 'A' && c <= 'Z') || c <= ' ' || c == ':'))
+                __builtin_trap();
+        }
+        if (nul % 2 != 0)
+            __builtin_trap();
+    }
+    spry_buf_fini(&ta);
+    spry_buf_fini(&tb);
     if (ra != BODY_MORE && ra != BODY_DONE && ra != SPRY_EMALFORMED && ra != SPRY_ETOOBIG)
         __builtin_trap();
     if (na > max || na > ua)

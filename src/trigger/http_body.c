@@ -124,14 +124,16 @@ enum {
     S_DATA_CR,    /* the CRLF after a chunk's data */
     S_DATA_LF,    /* */
     S_TRAILER0,   /* the start of a trailer line (CR: the end) */
-    S_TRAILER,    /* a trailer field up to CR */
+    S_TRAILER,    /* a trailer field's name up to ':' */
+    S_TVALUE0,    /* whitespace before its value */
+    S_TVALUE,     /* its value up to CR */
     S_TRAILER_LF, /* */
     S_END_LF,     /* the LF of the final empty line */
     S_DONE,
 };
 
 #define CHUNK_LINE_MAX 4096
-#define TRAILER_MAX    (64u * 1024)
+#define TRAILER_MAX    BODY_TRAILER_MAX
 
 void body_decoder_init(struct body_decoder *d, const struct body_framing *f, uint64_t max)
 {
@@ -160,6 +162,20 @@ static int hex_value(uint8_t c)
 static bool ctl(uint8_t c)
 {
     return (c < 0x20 && c != '\t') || c == 0x7f;
+}
+
+/* RFC 9110 section 5.6.2: tchar. */
+static bool tchar(uint8_t c)
+{
+    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+        return true;
+    return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+/* Keeps one byte of a trailer field (when the caller wants them). */
+static int keep(struct body_decoder *d, uint8_t c)
+{
+    return d->trailers == NULL ? 0 : spry_buf_append_byte(d->trailers, c);
 }
 
 int body_decode(struct body_decoder *d, const uint8_t *in, size_t inlen, uint8_t *out,
@@ -255,18 +271,57 @@ int body_decode(struct body_decoder *d, const uint8_t *in, size_t inlen, uint8_t
                 d->state = S_END_LF;
                 break;
             }
-            d->state = S_TRAILER;
-            __attribute__((fallthrough)); /* the byte belongs to a field line */
-        case S_TRAILER:
-            if (c == '\r')
-                d->state = S_TRAILER_LF;
-            else if (ctl(c) || ++d->trailer > TRAILER_MAX) {
+            if (!tchar(c)) { /* an empty name, or obs-fold */
                 rc = SPRY_EMALFORMED;
                 goto out;
             }
+            d->state = S_TRAILER;
+            __attribute__((fallthrough)); /* the byte is the name's first */
+        case S_TRAILER:
+            if (++d->trailer > TRAILER_MAX) {
+                rc = SPRY_EMALFORMED;
+                goto out;
+            }
+            if (c == ':') {
+                d->state = S_TVALUE0;
+                rc = keep(d, 0);
+                if (d->trailers != NULL)
+                    d->value_at = d->trailers->len;
+            } else if (tchar(c)) {
+                rc = keep(d, c >= 'A' && c <= 'Z' ? (uint8_t)(c - 'A' + 'a') : c);
+            } else {
+                rc = SPRY_EMALFORMED;
+            }
+            if (rc != 0)
+                goto out;
+            break;
+        case S_TVALUE0:
+        case S_TVALUE:
+            if (c == '\r') {
+                if (d->trailers != NULL) {
+                    /* Trailing whitespace is not part of the value. */
+                    struct spry_buf *t = d->trailers;
+                    while (t->len > d->value_at &&
+                           (t->data[t->len - 1] == ' ' || t->data[t->len - 1] == '\t'))
+                        t->len--;
+                    if ((rc = keep(d, 0)) != 0)
+                        goto out;
+                }
+                d->state = S_TRAILER_LF;
+                break;
+            }
+            if (ctl(c) || ++d->trailer > TRAILER_MAX) {
+                rc = SPRY_EMALFORMED;
+                goto out;
+            }
+            if (d->state == S_TVALUE0 && (c == ' ' || c == '\t'))
+                break;
+            d->state = S_TVALUE;
+            if ((rc = keep(d, c)) != 0)
+                goto out;
             break;
         case S_TRAILER_LF:
-            if (c != '\n') {
+            if (c != '\n' || ++d->trailer > TRAILER_MAX) {
                 rc = SPRY_EMALFORMED;
                 goto out;
             }
@@ -283,7 +338,7 @@ int body_decode(struct body_decoder *d, const uint8_t *in, size_t inlen, uint8_t
             rc = SPRY_EMALFORMED;
             goto out;
         }
-        if (++d->line > CHUNK_LINE_MAX && d->state != S_TRAILER) {
+        if (d->state < S_TRAILER0 && ++d->line > CHUNK_LINE_MAX) {
             rc = SPRY_EMALFORMED;
             goto out;
         }

@@ -7,6 +7,8 @@
 #ifndef SPRY_TRIGGER_HTTP_BODY_H
 #define SPRY_TRIGGER_HTTP_BODY_H
 
+#include "base/buf.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -50,7 +52,16 @@ struct body_decoder {
     uint64_t max;   /* the most `total` may reach */
     size_t line;    /* chunked: bytes of the current size or trailer line */
     size_t trailer; /* chunked: bytes of trailer fields */
+    /* Where the trailer fields go (NULL: checked and dropped), as
+     * "name\0value\0" pairs: names lower-cased, values without the OWS
+     * around them. Owned by the caller; at most BODY_TRAILER_MAX bytes of
+     * field lines arrive, so a buffer of twice that never fills. */
+    struct spry_buf *trailers;
+    size_t value_at; /* trailers: where the current field's value starts */
 };
+
+/* The most bytes of trailer field lines (with their line ends). */
+#define BODY_TRAILER_MAX (64u * 1024)
 
 void body_decoder_init(struct body_decoder *d, const struct body_framing *f, uint64_t max);
 
@@ -62,7 +73,8 @@ enum { BODY_MORE = 0, BODY_DONE = 1 };
  * Returns BODY_DONE once the body ended (*used stops at its last byte, so
  * what follows is the next request), BODY_MORE when it needs more input or
  * more room, SPRY_EMALFORMED for bad chunked framing (a bare LF, a bad
- * size, a control character, a trailer over 64 KiB) and SPRY_ETOOBIG when
+ * size, a control character, a trailer field that is not `token ":" value`
+ * or starts with whitespace (obs-fold), trailers over BODY_TRAILER_MAX) and SPRY_ETOOBIG when
  * the body would pass `max` (found from the chunk size, before its data).
  */
 int body_decode(struct body_decoder *d, const uint8_t *in, size_t inlen, uint8_t *out,

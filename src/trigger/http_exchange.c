@@ -31,6 +31,10 @@ static void exchange_free(struct http_exchange *ex)
     spry_buf_fini(&ex->pending);
     spry_buf_fini(&ex->sending);
     spry_buf_fini(&ex->window);
+    spry_buf_fini(&ex->trailers);
+    spry_buf_fini(&ex->chunk_tail);
+    spry_buf_fini(&ex->req_trailers);
+    spry_free(ex->req_trailer_pairs);
     spry_arena_fini(&ex->arena);
     pthread_mutex_destroy(&ex->mu);
     pthread_cond_destroy(&ex->space);
@@ -155,6 +159,47 @@ ssize_t http_exchange_read_body(struct http_exchange *ex, void *buf, size_t len)
         n = 0;
     unlock_post(ex);
     return n;
+}
+
+int http_exchange_request_trailers(struct http_exchange *ex, const struct http_header_pair **out,
+                                   size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    pthread_mutex_lock(&ex->mu);
+    int rc = 0;
+    if (!ex->body_end) {
+        rc = SPRY_EBUSY;
+    } else if (!ex->req_trailers_made) {
+        /* Count the pairs, then point into the buffer (nothing writes it
+         * once the body ended). */
+        const char *p = (const char *)ex->req_trailers.data;
+        const char *end = p + ex->req_trailers.len;
+        size_t k = 0;
+        for (const char *q = p; q < end; q += strlen(q) + 1)
+            k++;
+        k /= 2;
+        if (k > 0) {
+            ex->req_trailer_pairs = spry_alloc_array(k, sizeof(*ex->req_trailer_pairs));
+            if (ex->req_trailer_pairs == NULL)
+                rc = SPRY_ENOMEM;
+        }
+        for (size_t i = 0; rc == 0 && i < k; i++) {
+            const char *name = p, *value = name + strlen(name) + 1;
+            ex->req_trailer_pairs[i] = (struct http_header_pair){name, value};
+            p = value + strlen(value) + 1;
+        }
+        if (rc == 0) {
+            ex->nreq_trailers = k;
+            ex->req_trailers_made = true;
+        }
+    }
+    if (rc == 0) {
+        *out = ex->req_trailer_pairs;
+        *n = ex->nreq_trailers;
+    }
+    pthread_mutex_unlock(&ex->mu);
+    return rc;
 }
 
 bool http_exchange_body_ready(struct http_exchange *ex)
@@ -304,6 +349,52 @@ int http_exchange_finish(struct http_exchange *ex)
     return rc;
 }
 
+static bool token_ok(const char *s)
+{
+    if (*s == '\0')
+        return false;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              strchr("!#$%&'*+-.^_`|~", c) != NULL))
+            return false;
+    }
+    return true;
+}
+
+int http_exchange_finish_trailers(struct http_exchange *ex, const struct http_header_pair *trailers,
+                                  size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (trailers[i].name == NULL || trailers[i].value == NULL || !token_ok(trailers[i].name) ||
+            !text_ok(trailers[i].value))
+            return SPRY_EINVAL;
+    pthread_mutex_lock(&ex->mu);
+    int rc = ex->cancelled ? SPRY_EINTERRUPTED : ex->finished ? SPRY_EINVAL : 0;
+    if (rc != 0) {
+        pthread_mutex_unlock(&ex->mu);
+        return rc;
+    }
+    spry_buf_reset(&ex->trailers);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (reserved_response_header(trailers[i].name))
+            continue;
+        size_t at = ex->trailers.len;
+        rc = spry_buf_append(&ex->trailers, trailers[i].name, strlen(trailers[i].name) + 1);
+        for (size_t k = at; rc == 0 && ex->trailers.data[k] != 0; k++)
+            if (ex->trailers.data[k] >= 'A' && ex->trailers.data[k] <= 'Z')
+                ex->trailers.data[k] = (uint8_t)(ex->trailers.data[k] - 'A' + 'a');
+        if (rc == 0)
+            rc = spry_buf_append(&ex->trailers, trailers[i].value, strlen(trailers[i].value) + 1);
+    }
+    if (rc == 0)
+        rc = finish_locked(ex);
+    else
+        spry_buf_reset(&ex->trailers);
+    unlock_post(ex);
+    return rc;
+}
+
 static const char *component_of(const struct http_exchange *ex)
 {
     const char *id = ex->req.route ? ex->req.route->component_id : NULL;
@@ -445,6 +536,51 @@ static void apply_head(struct http_exchange *ex, h2o_req_t *req)
                               val.len);
         p = value + vl + 1;
     }
+    /* An HTTP/1.1 body of unknown length: we frame the chunks ourselves
+     * (h2o's chunked filter leaves a response that has transfer-encoding
+     * set alone), so that trailers can follow the last chunk; h2o's filter
+     * writes the final `0 CRLF CRLF` itself. Not for responses without a
+     * body (h2o's filter's own rules). */
+    uint16_t st = ex->status;
+    ex->own_chunks = req->version == 0x101 && ex->content_length < 0 && !(st >= 100 && st < 200) &&
+                     st != 204 && st != 304 &&
+                     !h2o_memis(req->input.method.base, req->input.method.len, H2O_STRLIT("HEAD"));
+    if (ex->own_chunks)
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_TRANSFER_ENCODING, NULL,
+                       H2O_STRLIT("chunked"));
+}
+
+/* Frames data[0,len) as a chunk (none when empty) into iov, followed on
+ * the final send by the last chunk and the trailers (loop thread; the
+ * bytes live in ex until the next send). Returns the iovec count. */
+static size_t frame_chunk(struct http_exchange *ex, const uint8_t *data, size_t len, bool final,
+                          h2o_iovec_t iov[3])
+{
+    size_t n = 0;
+    spry_buf_reset(&ex->chunk_tail);
+    if (len > 0) {
+        int k = snprintf(ex->chunk_size, sizeof(ex->chunk_size), "%zx\r\n", len);
+        iov[n++] = h2o_iovec_init(ex->chunk_size, (size_t)k);
+        iov[n++] = h2o_iovec_init(data, len);
+        spry_buf_append(&ex->chunk_tail, "\r\n", 2);
+    }
+    if (final) {
+        spry_buf_append(&ex->chunk_tail, "0\r\n", 3);
+        /* mu is not held: the trailers are fixed once finished. */
+        const char *p = (const char *)ex->trailers.data, *end = p + ex->trailers.len;
+        while (p != NULL && p < end) {
+            const char *value = p + strlen(p) + 1;
+            spry_buf_append_str(&ex->chunk_tail, p);
+            spry_buf_append(&ex->chunk_tail, ": ", 2);
+            spry_buf_append_str(&ex->chunk_tail, value);
+            spry_buf_append(&ex->chunk_tail, "\r\n", 2);
+            p = value + strlen(value) + 1;
+        }
+        spry_buf_append(&ex->chunk_tail, "\r\n", 2);
+    }
+    if (ex->chunk_tail.len > 0)
+        iov[n++] = h2o_iovec_init(ex->chunk_tail.data, ex->chunk_tail.len);
+    return n;
 }
 
 static void pump(struct http_exchange *ex)
@@ -464,13 +600,27 @@ static void pump(struct http_exchange *ex)
     if ((ex->abort || ex->finished) && !ex->body_end)
         req->http1_is_persistent = 0;
     if (ex->abort) {
+        /* What was written still goes out, then the break: h2o closes an
+         * HTTP/1 connection (no last chunk) or resets the HTTP/2 stream. */
         ex->final_sent = true;
+        struct spry_buf t = ex->sending;
+        ex->sending = ex->pending;
+        ex->pending = t;
+        pthread_cond_broadcast(&ex->space);
         pthread_mutex_unlock(&ex->mu);
         if (start) {
             apply_head(ex, req);
             h2o_start_response(req, &ex->generator);
         }
-        h2o_send(req, NULL, 0, H2O_SEND_STATE_ERROR);
+        h2o_iovec_t iov[3];
+        size_t niov;
+        if (ex->own_chunks) {
+            niov = frame_chunk(ex, ex->sending.data, ex->sending.len, false, iov);
+        } else {
+            iov[0] = h2o_iovec_init(ex->sending.data, ex->sending.len);
+            niov = iov[0].len ? 1 : 0;
+        }
+        h2o_send(req, iov, niov, H2O_SEND_STATE_ERROR);
         return;
     }
     if (!start && ex->pending.len == 0 && !ex->finished) {
@@ -483,17 +633,24 @@ static void pump(struct http_exchange *ex)
     bool final = ex->finished;
     ex->final_sent = final;
     ex->inflight = !final;
-    h2o_iovec_t iov = h2o_iovec_init(ex->sending.data, ex->sending.len);
     pthread_cond_broadcast(&ex->space);
     pthread_mutex_unlock(&ex->mu);
     if (start) {
         apply_head(ex, req);
         h2o_start_response(req, &ex->generator);
     }
+    h2o_iovec_t iov[3];
+    size_t niov;
+    if (ex->own_chunks) {
+        niov = frame_chunk(ex, ex->sending.data, ex->sending.len, final, iov);
+    } else {
+        iov[0] = h2o_iovec_init(ex->sending.data, ex->sending.len);
+        niov = iov[0].len ? 1 : 0;
+    }
     /* h2o may dispose the request inside a final send; ex survives (the
      * loop reference is dropped by the dispose hook, and the caller holds
      * another). */
-    h2o_send(req, &iov, iov.len ? 1 : 0, final ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
+    h2o_send(req, iov, niov, final ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
 }
 
 void exchange_on_message(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
@@ -785,6 +942,7 @@ void exchange_attach(struct http_exchange *ex, h2o_req_t *req, const struct stre
         req->http1_is_persistent = claim->keep_alive; /* pump closes if the body is not read */
         body_decoder_init(&ex->body_dec, &claim->framing,
                           ex->loop->server->config.limits.max_body_bytes);
+        ex->body_dec.trailers = &ex->req_trailers;
         g->stream = ex;
         body_feed(ex);
     }
@@ -807,6 +965,9 @@ int exchange_create(struct http_loop *loop, const struct http_executor *executor
     spry_buf_init(&ex->head, 64 * 1024);
     spry_buf_init(&ex->pending, PENDING_MAX + 64 * 1024);
     spry_buf_init(&ex->sending, PENDING_MAX + 64 * 1024);
+    spry_buf_init(&ex->trailers, 64 * 1024);
+    spry_buf_init(&ex->chunk_tail, 3 * 64 * 1024);
+    spry_buf_init(&ex->req_trailers, 2 * BODY_TRAILER_MAX);
     ex->executor = executor;
     ex->loop = loop;
     ex->local = loop == NULL;

@@ -126,6 +126,15 @@ int http_exchange_finish(struct http_exchange *ex);
 /* How many chained requests (service chaining, http_chain.h) led to this
  * one: 0 for a request from the network. */
 uint32_t http_exchange_depth(const struct http_exchange *ex);
+/* Ends the response with trailer fields after the body. They reach the
+ * client when the response is HTTP/1.1 chunked (started with an unknown
+ * length; not for HEAD, 1xx, 204 or 304) and are dropped otherwise: h2o
+ * 2.2 cannot send HTTP/2 trailers (docs/http.md, "Trailers"). Names must
+ * be tokens (sent lower case) and values free of CR and LF (else
+ * SPRY_EINVAL, nothing finished); content-length, transfer-encoding and connection are left
+ * out. */
+int http_exchange_finish_trailers(struct http_exchange *ex, const struct http_header_pair *trailers,
+                                  size_t n);
 /* True once the deadline expired or the client went away. */
 bool http_exchange_cancelled(const struct http_exchange *ex);
 /* True while handle() runs speculatively on an I/O loop (see speculate). */
@@ -142,6 +151,15 @@ bool http_exchange_speculative(const struct http_exchange *ex);
  * the exchange is cancelled. Any thread, one at a time (the worker).
  */
 ssize_t http_exchange_read_body(struct http_exchange *ex, void *buf, size_t len);
+/*
+ * The request's trailer fields, once read_body returned 0 (the end):
+ * those of an HTTP/1.1 chunked body, checked as header fields are (names
+ * lower case, at most 64 KiB of field lines). None for other bodies (h2o
+ * 2.2 folds HTTP/2 request trailers into the header list before dispatch).
+ * SPRY_EBUSY before the end; the pairs are owned by the exchange.
+ */
+int http_exchange_request_trailers(struct http_exchange *ex, const struct http_header_pair **out,
+                                   size_t *n);
 /* True when read_body would return at once (bytes, the end, an error or
  * cancellation): what a pollable for the body stream asks. */
 bool http_exchange_body_ready(struct http_exchange *ex);

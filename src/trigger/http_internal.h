@@ -134,6 +134,13 @@ struct http_exchange {
     int64_t content_length;
     struct spry_buf head; /* response headers: "name\0value\0" pairs */
     struct spry_buf pending, sending;
+    /* Response trailers ("name\0value\0" pairs), set by finish. */
+    struct spry_buf trailers;
+    /* loop thread only: HTTP/1.1 chunks we frame ourselves (so trailers
+     * can follow the last one), and the bytes around a chunk's data. */
+    bool own_chunks;
+    char chunk_size[24];
+    struct spry_buf chunk_tail;
     void *user;
     /* The request body (guarded by mu). Either the whole of it, `copy`
      * (h2o read it), or a window the loop fills from the socket while the
@@ -145,6 +152,13 @@ struct http_exchange {
     bool body_end;     /* nothing more will come */
     bool body_blocked; /* the loop stopped reading: the window was full */
     int body_err;      /* < 0 once the body failed */
+    /* Request trailers of a chunked body we decode ("name\0value\0",
+     * written by body_decode), complete once body_end; and, once asked
+     * for, as pairs. */
+    struct spry_buf req_trailers;
+    struct http_header_pair *req_trailer_pairs;
+    size_t nreq_trailers;
+    bool req_trailers_made;
     pthread_cond_t body_cv;
     /* loop thread only */
     h2o_socket_t *body_sock; /* while the body is read off the connection */

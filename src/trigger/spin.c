@@ -47,6 +47,7 @@ struct spin_req {
     const struct http_request *req;
     struct wasihttp_outgoing outgoing; /* s->outgoing with this request as user */
     struct spin_spec *spec; /* a speculative run's (spin_spec.h); NULL on a worker */
+    struct wasihttp_header *trailers; /* the request's, converted once */
 };
 
 /* ---- the request body ----
@@ -75,6 +76,26 @@ static bool body_ready(void *user)
     return http_exchange_body_ready(((struct spin_req *)user)->ex);
 }
 
+static int request_trailers(void *user, const struct wasihttp_header **t, size_t *n)
+{
+    struct spin_req *r = user;
+    const struct http_header_pair *p;
+    int rc = http_exchange_request_trailers(r->ex, &p, n);
+    if (rc != 0 || *n == 0) {
+        *t = NULL;
+        return rc;
+    }
+    if (r->trailers == NULL) {
+        r->trailers = spry_alloc_array(*n, sizeof *r->trailers);
+        if (r->trailers == NULL)
+            return SPRY_ENOMEM;
+        for (size_t i = 0; i < *n; i++)
+            r->trailers[i] = (struct wasihttp_header){p[i].name, p[i].value};
+    }
+    *t = r->trailers;
+    return 0;
+}
+
 /* ---- the response ---- */
 
 static int respond(void *user, uint16_t status, const struct wasihttp_header *headers, size_t n,
@@ -101,16 +122,25 @@ static int write_body(void *user, const uint8_t *p, size_t n)
     return http_exchange_write(r->ex, p, n);
 }
 
-/* Trailers are dropped: the exchange has no way to send them yet (h2o can
- * for HTTP/2; docs/http.md). */
+/* Trailers follow an HTTP/1.1 chunked body and are dropped otherwise (the
+ * exchange's rules; docs/http.md, "Trailers"). */
 static int finish(void *user, const struct wasihttp_header *trailers, size_t n)
 {
-    (void)trailers;
-    (void)n;
     struct spin_req *r = user;
     if (r->spec != NULL)
-        return spin_spec_finish(r->spec);
-    return http_exchange_finish(r->ex);
+        return n == 0 ? spin_spec_finish(r->spec)
+                      : spin_spec_veto(r->spec, "it sends trailers");
+    struct http_exchange *ex = r->ex;
+    if (n == 0)
+        return http_exchange_finish(ex);
+    struct http_header_pair *t = spry_alloc_array(n, sizeof *t);
+    if (t == NULL)
+        return SPRY_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        t[i] = (struct http_header_pair){trailers[i].name, trailers[i].value};
+    int rc = http_exchange_finish_trailers(ex, t, n);
+    spry_free(t);
+    return rc;
 }
 
 /* ---- outbound HTTP: wasihttp's hook on the http_client ---- */
@@ -652,6 +682,7 @@ static int handle(void *data, struct http_exchange *ex)
         .user = &sr,
         .read_body = read_body,
         .body_ready = body_ready,
+        .trailers = request_trailers,
         .respond = respond,
         .write = write_body,
         .finish = finish,
@@ -756,6 +787,7 @@ done:
     wasihttp_destroy(h);
     if (spec != NULL)
         spin_spec_fini(spec);
+    spry_free(sr.trailers);
     if (timed && t_run > 0)
         spry_log(SPRY_LOG_DEBUG,
                  "component %s: request timing: contexts %.1f us, acquire %.1f us, "

@@ -33,6 +33,17 @@
  *   /sleep     waits 20 ms on a monotonic-clock pollable, then 200 "slept\n"
  *   /network   takes the instance-network and drops it, then 200 "network\n"
  *   /wide      200, a body of 200 KiB ('x' repeated, a newline last)
+ *   /trailers  200, body "with trailers\n" (no content-length), finished
+ *              with the trailers x-trailer: one and x-sum: 42
+ *   /req-trailers  200, reads the request body (its length is the first
+ *              line, "len=N"), then waits for the request's trailers and
+ *              lists them, one "name: value\n" line each ("none\n": none)
+ *   /unfinished  200, body "partial\n" (no content-length), then drops
+ *              the outgoing-body without finishing it
+ *   /fetch-many/PORT/N  makes N outbound GETs, one after the other, to
+ *              http://127.0.0.1:PORT/I, reads each response's body and
+ *              drops everything; 200, "ok=K bytes=B fail=F\n" (K of them
+ *              answered 2xx, B body bytes in all, F failed)
  *   other      404, "no route\n"
  *
  * Memory: a bump allocator reset at the start of every request chunk
@@ -153,6 +164,14 @@ IMPORT(TYPES, "[resource-drop]incoming-request")
 void drop_request(int32_t h);
 IMPORT(TYPES, "[resource-drop]future-trailers")
 void drop_future_trailers(int32_t h);
+IMPORT(TYPES, "[method]future-trailers.subscribe")
+int32_t future_trailers_subscribe(int32_t self);
+IMPORT(TYPES, "[method]future-trailers.get")
+void future_trailers_get(int32_t self, void *ret);
+IMPORT(TYPES, "[resource-drop]outgoing-body")
+void drop_outgoing_body(int32_t h);
+IMPORT(TYPES, "[resource-drop]incoming-body")
+void drop_in_body(int32_t h);
 IMPORT(STREAMS, "[method]input-stream.blocking-read")
 void in_blocking_read(int32_t self, int64_t len, void *ret);
 IMPORT(STREAMS, "[method]output-stream.check-write")
@@ -624,6 +643,235 @@ static void chain(int32_t request, int32_t outparam)
     drop_future(future);
 }
 
+/* Finishes a body of "with trailers\n" with two trailers. */
+static void with_trailers(int32_t outparam)
+{
+    int32_t resp = response_new(fields_new());
+    struct ret_handle r;
+    response_body(resp, &r);
+    int32_t body = ok_handle(&r);
+    outparam_set(outparam, 0, resp, 0, 0, 0, 0, 0, 0);
+    body_write(body, &r);
+    int32_t out = ok_handle(&r);
+    produce_text(out, "with trailers\n");
+    drop_output(out);
+    int32_t t = fields_new();
+    add_header(t, "x-trailer", "one");
+    add_header(t, "x-sum", "42");
+    uint64_t fin[8];
+    body_finish(body, 1, t, fin);
+    if (((uint8_t *)fin)[0] != 0)
+        __builtin_trap();
+}
+
+/* Writes "name: value\n" for each entry of fields h. */
+static void list_fields(int32_t out, int32_t h)
+{
+    struct {
+        uint32_t ptr, len;
+    } list;
+    fields_entries(h, &list);
+    const struct pair *p = (const struct pair *)(uintptr_t)list.ptr;
+    for (uint32_t i = 0; i < list.len; i++) {
+        write_all(out, (const uint8_t *)(uintptr_t)p[i].name, p[i].nlen);
+        write_all(out, (const uint8_t *)": ", 2);
+        write_all(out, (const uint8_t *)(uintptr_t)p[i].value, p[i].vlen);
+        write_all(out, (const uint8_t *)"\n", 1);
+    }
+}
+
+static void produce_request_trailers(int32_t out, void *ctx)
+{
+    int32_t request = *(int32_t *)ctx;
+    struct ret_handle r;
+    request_consume(request, &r);
+    int32_t body = ok_handle(&r);
+    in_body_stream(body, &r);
+    int32_t in = ok_handle(&r);
+    uint64_t len = 0;
+    for (;;) {
+        uintptr_t mark = heap_next;
+        struct {
+            uint8_t disc;
+            uint32_t a, b;
+        } rd;
+        in_blocking_read(in, 65536, &rd);
+        heap_next = mark;
+        if (rd.disc != 0)
+            break;
+        len += rd.b;
+    }
+    drop_input(in);
+    char line[32] = "len=";
+    size_t k = 4;
+    char digits[24];
+    size_t nd = 0;
+    do {
+        digits[nd++] = (char)('0' + len % 10);
+        len /= 10;
+    } while (len > 0);
+    while (nd > 0)
+        line[k++] = digits[--nd];
+    line[k++] = '\n';
+    write_all(out, (const uint8_t *)line, k);
+    int32_t ft = in_body_finish(body);
+    int32_t poll = future_trailers_subscribe(ft);
+    pollable_block(poll);
+    drop_pollable(poll);
+    /* option<result<result<option<trailers>, error-code>>>: each level's
+     * payload 8 bytes on (error-code holds a u64). */
+    uint8_t ret[48] __attribute__((aligned(8)));
+    future_trailers_get(ft, ret);
+    if (ret[0] != 1 || ret[8] != 0)
+        __builtin_trap(); /* not ready after the pollable, or taken */
+    if (ret[16] != 0) {
+        write_all(out, (const uint8_t *)"error\n", 6);
+    } else if (ret[24] == 0) {
+        write_all(out, (const uint8_t *)"none\n", 5);
+    } else {
+        int32_t t = *(int32_t *)(ret + 28);
+        list_fields(out, t);
+        drop_fields(t);
+    }
+    drop_future_trailers(ft);
+}
+
+static void unfinished(int32_t outparam)
+{
+    int32_t resp = response_new(fields_new());
+    struct ret_handle r;
+    response_body(resp, &r);
+    int32_t body = ok_handle(&r);
+    outparam_set(outparam, 0, resp, 0, 0, 0, 0, 0, 0);
+    body_write(body, &r);
+    int32_t out = ok_handle(&r);
+    produce_text(out, "partial\n");
+    uint8_t fl[12];
+    out_blocking_flush(out, fl);
+    drop_output(out);
+    drop_outgoing_body(body);
+}
+
+/* Decimal digits of v into p; returns the count. */
+static size_t put_num(char *p, uint64_t v)
+{
+    char d[24];
+    size_t n = 0, k = 0;
+    do {
+        d[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    while (n > 0)
+        p[k++] = d[--n];
+    return k;
+}
+
+/* Reads a decimal number at *s (up to end), moving *s past it. */
+static uint32_t get_num(const char **s, const char *end)
+{
+    uint32_t v = 0;
+    while (*s < end && **s >= '0' && **s <= '9')
+        v = v * 10 + (uint32_t)(*(*s)++ - '0');
+    return v;
+}
+
+struct fetch {
+    const char *path; /* after "/fetch-many/" */
+    size_t len;
+};
+
+/* One GET to 127.0.0.1:port/i; returns the body's length, or -1 when it
+ * failed, and whether the status was 2xx. */
+static int64_t fetch_one(const char *authority, size_t alen, uint32_t i, int *ok)
+{
+    int32_t req = out_request_new(fields_new());
+    char path[16] = "/";
+    size_t pn = 1 + put_num(path + 1, i);
+    if (out_request_set_path(req, 1, path, pn) != 0 ||
+        out_request_set_scheme(req, 1, 0, 0, 0) != 0 ||
+        out_request_set_authority(req, 1, authority, alen) != 0)
+        __builtin_trap();
+    /* result<own<future-incoming-response>, error-code>: payload at 8. */
+    uint8_t hr[40] __attribute__((aligned(8)));
+    outgoing_handle(req, 0, 0, hr);
+    if (hr[0] != 0)
+        return -1;
+    int32_t fut = *(int32_t *)(hr + 8);
+    int32_t poll = future_subscribe(fut);
+    pollable_block(poll);
+    drop_pollable(poll);
+    /* option<result<result<own<incoming-response>, error-code>>>. */
+    uint8_t gr[48] __attribute__((aligned(8)));
+    future_get(fut, gr);
+    drop_future(fut);
+    if (gr[0] != 1 || gr[8] != 0)
+        __builtin_trap();
+    if (gr[16] != 0)
+        return -1;
+    int32_t resp = *(int32_t *)(gr + 24);
+    int32_t status = in_response_status(resp);
+    *ok = status >= 200 && status < 300;
+    struct ret_handle r;
+    in_response_consume(resp, &r);
+    int32_t body = ok_handle(&r);
+    in_body_stream(body, &r);
+    int32_t in = ok_handle(&r);
+    int64_t len = 0;
+    for (;;) {
+        uintptr_t mark = heap_next;
+        struct {
+            uint8_t disc;
+            uint32_t a, b;
+        } rd;
+        in_blocking_read(in, 65536, &rd);
+        heap_next = mark;
+        if (rd.disc != 0)
+            break;
+        len += rd.b;
+    }
+    drop_input(in);
+    drop_in_body(body);
+    drop_in_response(resp);
+    return len;
+}
+
+static void produce_fetch_many(int32_t out, void *ctx)
+{
+    const struct fetch *f = ctx;
+    const char *s = f->path, *end = f->path + f->len;
+    const char *port = s;
+    get_num(&s, end);
+    size_t plen = (size_t)(s - port);
+    if (s < end && *s == '/')
+        s++;
+    uint32_t n = get_num(&s, end);
+    char authority[32] = "127.0.0.1:";
+    size_t alen = 10;
+    for (size_t i = 0; i < plen && alen < sizeof authority; i++)
+        authority[alen++] = port[i];
+    uint64_t ok = 0, bytes = 0, fail = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        int good = 0;
+        int64_t len = fetch_one(authority, alen, i, &good);
+        if (len < 0) {
+            fail++;
+            continue;
+        }
+        ok += good != 0;
+        bytes += (uint64_t)len;
+    }
+    char line[96];
+    size_t k = 0;
+    memcpy(line, "ok=", 3), k = 3;
+    k += put_num(line + k, ok);
+    memcpy(line + k, " bytes=", 7), k += 7;
+    k += put_num(line + k, bytes);
+    memcpy(line + k, " fail=", 6), k += 6;
+    k += put_num(line + k, fail);
+    line[k++] = '\n';
+    write_all(out, (const uint8_t *)line, k);
+}
+
 static volatile int forever = 1;
 
 enum { WIDE = 200 * 1024 };
@@ -688,7 +936,20 @@ void handle(int32_t request, int32_t outparam)
         text(outparam, 200, "network\n");
     } else if (prefix(path, n, "/wide"))
         respond(outparam, fields_new(), 200, produce_wide, NULL);
-    else
+    else if (prefix(path, n, "/trailers"))
+        with_trailers(outparam);
+    else if (prefix(path, n, "/req-trailers")) {
+        int32_t h = fields_new();
+        add_header(h, "content-type", "text/plain");
+        respond(outparam, h, 200, produce_request_trailers, &request);
+    } else if (prefix(path, n, "/unfinished"))
+        unfinished(outparam);
+    else if (prefix(path, n, "/fetch-many") && n > 12) {
+        struct fetch f = {path + 12, n - 12};
+        int32_t h = fields_new();
+        add_header(h, "content-type", "text/plain");
+        respond(outparam, h, 200, produce_fetch_many, &f);
+    } else
         text(outparam, 404, "no route\n");
     drop_request(request);
 }

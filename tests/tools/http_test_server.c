@@ -13,7 +13,10 @@
  *   /dup             two routes; the later ("dup-second") wins
  *   /sleep           sleeps ?ms=N (stops early when cancelled)
  *   /loop            spins until interrupt() sets its flag (a looping guest)
- *   /chunks          ?n=N chunks of "chunk-I\n" without a content length
+ *   /chunks          ?n=N chunks of "chunk-I\n" without a content length;
+ *                    ?status=S answers S; ?trailers=1 ends with the
+ *                    trailers x-chunks: N and x-end: yes; ?abort=1 fails
+ *                    (SPRY_ETRAP) after the chunks instead of finishing
  *   /fail            returns SPRY_ETRAP without a response (-> 500)
  *   /status/:code    answers that status
  *   /static          static response 201, x-static: yes, "static body" (and
@@ -22,7 +25,9 @@
  *                    it ?piece=N bytes at a time (sleeping ?sleep=MS after
  *                    each read) and answers "len=L sum=S reads=R" (S: FNV-1a
  *                    64 of the body, hex); with ?progress=1 it starts the
- *                    response after its first read, with "first=N" at once
+ *                    response after its first read, with "first=N" at once;
+ *                    the request's trailers follow as " name=value" each,
+ *                    and are sent back as response trailers named echo-NAME
  *   /stream-last     the outcome of the last /stream request: its answer,
  *                    or "error=SPRY_E..." when a read failed
  *   private          component "secret", unreachable
@@ -143,14 +148,21 @@ static int test_handle(void *data, struct http_exchange *ex)
         rc = spec ? HTTP_EXCHANGE_DEFER : SPRY_EINTERRUPTED;
     } else if (strcmp(id, "chunks") == 0) {
         long n = query_num(r->query, "n", 3);
-        rc = http_exchange_start(ex, 200, NULL, 0, -1);
+        rc = http_exchange_start(ex, (uint16_t)query_num(r->query, "status", 200), NULL, 0, -1);
         for (long i = 0; rc == 0 && i < n; i++) {
             char line[32];
             int len = snprintf(line, sizeof line, "chunk-%ld\n", i);
             rc = http_exchange_write(ex, line, (size_t)len);
             sleep_ms(2);
         }
-        if (rc == 0)
+        char count[32];
+        snprintf(count, sizeof count, "%ld", n);
+        const struct http_header_pair trailers[] = {{"x-chunks", count}, {"X-End", "yes"}};
+        if (rc == 0 && query_num(r->query, "abort", 0) != 0)
+            rc = SPRY_ETRAP;
+        else if (rc == 0 && query_num(r->query, "trailers", 0) != 0)
+            rc = http_exchange_finish_trailers(ex, trailers, 2);
+        else if (rc == 0)
             rc = http_exchange_finish(ex);
     } else if (strcmp(id, "fail") == 0) {
         rc = SPRY_ETRAP;
@@ -174,7 +186,7 @@ static char last_stream[128] = "none";
 static void record_stream(const char *text)
 {
     pthread_mutex_lock(&last_mu);
-    snprintf(last_stream, sizeof last_stream, "%s", text);
+    snprintf(last_stream, sizeof last_stream, "%.127s", text);
     pthread_mutex_unlock(&last_mu);
 }
 
@@ -225,12 +237,33 @@ static int stream_handle(void *data, struct http_exchange *ex)
         if (pause > 0)
             sleep_ms(pause);
     }
-    char text[128];
+    char text[1024];
     int k = snprintf(text, sizeof text, "len=%llu sum=%016llx reads=%llu", (unsigned long long)len,
                      (unsigned long long)sum, (unsigned long long)reads);
     record_stream(text);
-    rc = http_exchange_write(ex, text, (size_t)k);
-    return rc == 0 ? http_exchange_finish(ex) : rc;
+    const struct http_header_pair *t;
+    size_t nt;
+    rc = http_exchange_request_trailers(ex, &t, &nt);
+    /* The trailers go into the same write, so one chunk has them all. */
+    for (size_t i = 0; rc == 0 && i < nt && (size_t)k < sizeof text; i++)
+        k += snprintf(text + k, sizeof text - (size_t)k, " %s=%s", t[i].name, t[i].value);
+    if (rc == 0)
+        rc = http_exchange_write(ex, text, (size_t)k < sizeof text ? (size_t)k : sizeof text - 1);
+    if (rc != 0 || nt == 0)
+        return rc == 0 ? http_exchange_finish(ex) : rc;
+    struct http_header_pair *echo_t = calloc(nt, sizeof *echo_t);
+    char(*names)[80] = calloc(nt, sizeof *names);
+    if (echo_t == NULL || names == NULL)
+        rc = SPRY_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < nt; i++) {
+        snprintf(names[i], sizeof names[i], "echo-%s", t[i].name);
+        echo_t[i] = (struct http_header_pair){names[i], t[i].value};
+    }
+    if (rc == 0)
+        rc = http_exchange_finish_trailers(ex, echo_t, nt);
+    free(echo_t);
+    free(names);
+    return rc;
 }
 
 static const struct http_executor stream_executor = {.handle = stream_handle, .stream_body = true};

@@ -143,7 +143,10 @@ static uint64_t out_check_write(void *user)
 
 static void out_close(void *user)
 {
-    ((struct wh_obody *)user)->stream_alive = false;
+    struct wh_obody *b = user;
+    b->stream_alive = false;
+    if (b->out != NULL)
+        wh_outs_sweep(b->h); /* a request body's stream: its request may be done */
 }
 
 static bool out_ready(void *user)
@@ -245,6 +248,14 @@ static int ready_pollable(struct ccall *call, struct cval *result)
     return 0;
 }
 
+/* The request's trailers are there once its body ended: what is left of
+ * the body is read and dropped (as far as it has arrived) first. */
+static bool request_trailers_ready(void *user)
+{
+    struct wasihttp *h = user;
+    return h->server.body_ready == NULL || h->server.body_ready(h->server.user);
+}
+
 static int trailers_subscribe(struct ccall *call, const struct cval *args, struct cval *result)
 {
     struct wasihttp *h;
@@ -256,11 +267,43 @@ static int trailers_subscribe(struct ccall *call, const struct cval *args, struc
         return rc;
     if (ft->out != NULL)
         return wh_out_trailers_subscribe(call, ft, result);
-    return ready_pollable(call, result);
+    if (ft->taken || h->server.trailers == NULL)
+        return ready_pollable(call, result);
+    struct wasip2 *p2;
+    if ((rc = p2_of(call, &p2)) != 0)
+        return rc;
+    uint32_t rep;
+    rc = wasip2_pollable_create(p2, request_trailers_ready, h, &rep);
+    if (rc == SPRY_EEXHAUSTED)
+        return ccall_trap(call, "wasi:http: too many live handles");
+    if (rc != 0)
+        return wh_oom(call);
+    *result = (struct cval){.kind = CT_OWN, .of.rep = rep};
+    return 0;
 }
 
-/* The request's trailers: Spry's server passes none, so the future is
- * resolved at once to some(ok(ok(none))); a second get is some(err). */
+/* Reads the rest of the request body without blocking: 1 at its end, 0
+ * when more is to come, < 0 when it failed. */
+static int drain_request_body(struct wasihttp *h)
+{
+    if (h->server.read_body == NULL)
+        return 1;
+    uint8_t sink[4096];
+    for (;;) {
+        if (h->server.body_ready != NULL && !h->server.body_ready(h->server.user))
+            return 0;
+        size_t n = 0;
+        int rc = h->server.read_body(h->server.user, sink, sizeof sink, &n);
+        if (rc != 0)
+            return rc < 0 ? rc : SPRY_EIO;
+        if (n == 0)
+            return 1;
+    }
+}
+
+/* The request's trailers: none until the body ended (the future is not
+ * ready), then some(ok(ok(trailers))) once, or some(ok(err)) when the body
+ * failed; a second get is some(err). */
 static int trailers_get(struct ccall *call, const struct cval *args, struct cval *result)
 {
     struct wasihttp *h;
@@ -272,18 +315,52 @@ static int trailers_get(struct ccall *call, const struct cval *args, struct cval
         return rc;
     if (ft->out != NULL)
         return wh_out_trailers(call, ft, result);
-    struct cval *v = wh_vals(call, 3);
+    struct cval *v = wh_vals(call, 4);
     if (v == NULL)
         return wh_oom(call);
     if (ft->taken) {
         v[0] = (struct cval){.kind = CT_RESULT, .of.var = {1, NULL}};
-    } else {
-        ft->taken = true;
-        wh_none(&v[2]);                                                /* option<trailers> */
-        v[1] = (struct cval){.kind = CT_RESULT, .of.var = {0, &v[2]}}; /* ok(none) */
-        v[0] = (struct cval){.kind = CT_RESULT, .of.var = {0, &v[1]}}; /* ok(ok(none)) */
+        return wh_some(call, result, &v[0]);
     }
-    return wh_some(call, result, &v[0]);
+    const struct wasihttp_header *t = NULL;
+    size_t n = 0;
+    int end = 1;
+    if (h->server.trailers != NULL) {
+        end = drain_request_body(h);
+        if (end == 0) {
+            wh_none(result);
+            return 0;
+        }
+        if (end > 0 && (rc = h->server.trailers(h->server.user, &t, &n)) != 0)
+            end = rc;
+    }
+    ft->taken = true;
+    if (end < 0) {
+        rc = wh_internal_error(call, "the request body failed", &v[2]);
+        if (rc == 0)
+            rc = wh_result(call, &v[1], 1, &v[2]);
+    } else {
+        if (n == 0) {
+            wh_none(&v[2]);
+        } else {
+            struct wh_fields f = {0};
+            rc = 0;
+            for (size_t i = 0; rc == 0 && i < n; i++)
+                rc = wh_fields_add(&f, t[i].name, strlen(t[i].name), (const uint8_t *)t[i].value,
+                                   strlen(t[i].value));
+            if (rc == 0)
+                rc = wh_fields_handle(call, h, &f, true, &v[3]);
+            wh_fields_fini(&f);
+            if (rc != 0)
+                return rc == SPRY_ENOMEM || rc == SPRY_ETOOBIG ? wh_oom(call) : rc;
+            if ((rc = wh_some(call, &v[2], &v[3])) != 0)
+                return rc;
+        }
+        rc = wh_result(call, &v[1], 0, &v[2]);
+    }
+    if (rc == 0)
+        rc = wh_result(call, &v[0], 0, &v[1]);
+    return rc == 0 ? wh_some(call, result, &v[0]) : rc;
 }
 
 /* ---- outgoing-body ---- */

@@ -205,8 +205,12 @@ void wh_drop(struct ccall *call, uint32_t rep)
     struct wh_slot *s = &h->slots[i];
     if (s->kind == WH_FREE || s->gen != rep >> 16)
         return; /* the canonical ABI only drops what it handed out */
+    uint8_t kind = s->kind;
     wh_free_obj(s->kind, s->obj);
     slot_free(h, s);
+    if (kind == WH_FUTURE_RESPONSE || kind == WH_IN_RESPONSE || kind == WH_FUTURE_TRAILERS ||
+        kind == WH_IN_BODY || kind == WH_OUT_BODY)
+        wh_outs_sweep(h); /* an outbound request may be unreachable now */
 }
 
 /* ---- the request the handler gets ---- */

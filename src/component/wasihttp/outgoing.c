@@ -100,6 +100,8 @@ int wh_out_write(struct wh_obody *b, const uint8_t *p, size_t n)
 {
     struct wh_out *o = b->out;
     const struct wasihttp_outgoing *og = hook(o);
+    if (o->req == NULL)
+        return WASIP2_IO_FAILED;
     while (n > 0) {
         og->clear(o->req);
         int64_t cap = og->body_capacity(o->req);
@@ -123,6 +125,8 @@ int wh_out_write(struct wh_obody *b, const uint8_t *p, size_t n)
 
 uint64_t wh_out_check_write(struct wh_obody *b)
 {
+    if (b->out->req == NULL)
+        return 1; /* given back: let the write report it */
     int64_t cap = hook(b->out)->body_capacity(b->out->req);
     return cap < 0 ? 1 : (uint64_t)cap; /* failed: let the write report it */
 }
@@ -130,8 +134,12 @@ uint64_t wh_out_check_write(struct wh_obody *b)
 int wh_out_finish(struct ccall *call, struct wh_obody *b, struct cval *result)
 {
     struct wasihttp_error err = {0};
-    if (hook(b->out)->body_finish(b->out->req, &err) == 0)
+    if (b->out->req == NULL) {
+        err.code = WH_EC_INTERNAL_ERROR;
+        snprintf(err.message, sizeof err.message, "the request was given back");
+    } else if (hook(b->out)->body_finish(b->out->req, &err) == 0) {
         return wh_result(call, result, 0, NULL);
+    }
     b->failed = true;
     struct cval ec;
     int rc = error_value(call, &err, &ec);
@@ -153,6 +161,68 @@ void wh_outs_free(struct wasihttp *h)
         struct wh_out *o = h->outs;
         h->outs = o->next;
         out_free(o);
+    }
+    while (h->spent != NULL) {
+        struct wh_out *o = h->spent;
+        h->spent = o->next;
+        out_free(o);
+    }
+}
+
+static void reach(struct wh_out *o)
+{
+    if (o != NULL)
+        o->reached = true;
+}
+
+void wh_outs_sweep(struct wasihttp *h)
+{
+    if (h->outs == NULL)
+        return;
+    for (struct wh_out *o = h->outs; o != NULL; o = o->next)
+        o->reached = false;
+    for (uint32_t i = 0; i < h->n; i++) {
+        void *obj = h->slots[i].obj;
+        switch (h->slots[i].kind) {
+        case WH_FUTURE_RESPONSE:
+            reach(((struct wh_future_response *)obj)->o);
+            break;
+        case WH_IN_RESPONSE:
+            reach(((struct wh_in_response *)obj)->o);
+            break;
+        case WH_FUTURE_TRAILERS:
+            reach(((struct wh_future_trailers *)obj)->out);
+            break;
+        case WH_IN_BODY:
+            if (((struct wh_body *)obj)->in != NULL)
+                reach(((struct wh_body *)obj)->in->out);
+            break;
+        case WH_OUT_BODY:
+            if (((struct wh_body *)obj)->out != NULL)
+                reach(((struct wh_body *)obj)->out->out);
+            break;
+        default:
+            break;
+        }
+    }
+    for (struct wh_ibody *b = h->ibodies; b != NULL; b = b->next)
+        if (b->stream_alive)
+            reach(b->out);
+    for (struct wh_obody *b = h->obodies; b != NULL; b = b->next)
+        if (b->stream_alive)
+            reach(b->out);
+    struct wh_out **link = &h->outs;
+    while (*link != NULL) {
+        struct wh_out *o = *link;
+        if (o->reached) {
+            link = &o->next;
+            continue;
+        }
+        *link = o->next;
+        hook(o)->destroy(o->req);
+        o->req = NULL;
+        o->next = h->spent;
+        h->spent = o;
     }
 }
 
@@ -248,6 +318,7 @@ int wh_outgoing_handle(struct ccall *call, const struct cval *args, struct cval 
     }
     struct wasihttp_error err = {0};
     struct wh_out *o = NULL;
+    wh_outs_sweep(h); /* what the guest let go of no longer counts */
     if (h->server.outgoing == NULL) {
         err.code = WH_EC_INTERNAL_ERROR;
         snprintf(err.message, sizeof err.message, "outbound HTTP is not available here");
@@ -290,7 +361,8 @@ static bool head_ready(void *user)
     const struct wasihttp_header *hd;
     size_t n;
     struct wasihttp_error err;
-    return o->head_taken || hook(o)->head(o->req, &status, &hd, &n, &err) != SPRY_EBUSY;
+    return o->head_taken || o->req == NULL ||
+           hook(o)->head(o->req, &status, &hd, &n, &err) != SPRY_EBUSY;
 }
 
 static int p2_of(struct ccall *call, struct wasip2 **p2)
@@ -470,12 +542,14 @@ static int client_read(void *user, uint8_t *buf, size_t cap, bool block, size_t 
 static bool client_ready(void *user)
 {
     struct wh_ibody *b = user;
-    return b->eof || b->out->more || hook(b->out)->changed(b->out->req);
+    return b->eof || b->out->more || b->out->req == NULL || hook(b->out)->changed(b->out->req);
 }
 
 static void client_close(void *user)
 {
-    ((struct wh_ibody *)user)->stream_alive = false;
+    struct wh_ibody *b = user;
+    b->stream_alive = false;
+    wh_outs_sweep(b->h);
 }
 
 const struct wasip2_stream_ops wh_client_in_ops = {
@@ -486,6 +560,8 @@ const struct wasip2_stream_ops wh_client_in_ops = {
 static bool trailers_ready(void *user)
 {
     struct wh_out *o = user;
+    if (o->req == NULL)
+        return true; /* a pollable kept after its future was dropped */
     uint8_t sink[4096];
     for (;;) {
         bool eof = false;

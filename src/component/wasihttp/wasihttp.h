@@ -133,6 +133,10 @@ struct wasihttp_server {
      * what the body stream's pollable and non-blocking reads ask. NULL:
      * always. */
     bool (*body_ready)(void *user);
+    /* The request's trailers once read_body said the end: 0 with them
+     * (valid until the context is destroyed; n 0: none), SPRY_EBUSY
+     * before the end, another error otherwise. NULL: never any. */
+    int (*trailers)(void *user, const struct wasihttp_header **t, size_t *n);
     /* The response head (the outparam was set). content_length < 0:
      * unknown (no valid content-length header). */
     int (*respond)(void *user, uint16_t status, const struct wasihttp_header *headers, size_t n,

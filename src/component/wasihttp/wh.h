@@ -112,6 +112,7 @@ struct wh_out {
     void *req;       /* the embedder's request */
     bool more;       /* the last body read returned bytes: there may be more */
     bool head_taken; /* future-incoming-response.get returned the response */
+    bool reached;    /* wh_outs_sweep: a live object still leads here */
     struct wh_out *next;
 };
 
@@ -195,7 +196,8 @@ struct wasihttp {
     uint32_t n, cap, free_head, live;
     struct wh_ibody *ibodies;
     struct wh_obody *obodies;
-    struct wh_out *outs;
+    struct wh_out *outs;      /* outbound requests with the embedder's request */
+    struct wh_out *spent;     /* and those whose request was given back (req NULL) */
     struct spry_store *store; /* attached to (interrupt checks while blocking) */
     /* The response: what response-outparam.set did. */
     bool set, set_error, responded, body_done;
@@ -274,6 +276,11 @@ int wh_out_trailers_subscribe(struct ccall *call, struct wh_future_trailers *ft,
                               struct cval *result);
 /* Frees the context's outbound requests. */
 void wh_outs_free(struct wasihttp *h);
+/* Gives back (the embedder's destroy) every outbound request that no live
+ * guest object leads to any more: its future, response, body or stream,
+ * or its trailers' future. The small wh_out stays, req NULL, until the
+ * context ends, since a pollable the guest kept may still ask about it. */
+void wh_outs_sweep(struct wasihttp *h);
 extern const struct chost_func wh_outgoing_funcs[];
 extern const size_t wh_noutgoing_funcs;
 int wh_outgoing_handle(struct ccall *call, const struct cval *args, struct cval *result);

@@ -74,12 +74,15 @@ TEST(trigger_http_body, stripping_renames_only_framing_field_names)
 
 /* Decodes `in` fed `step` bytes at a time with `room` bytes of output per
  * call; returns the final code, the body in out and the raw bytes used. */
+static struct spry_buf *keep_trailers; /* set: decode keeps them there */
+
 static int decode(bool chunked, uint64_t length, uint64_t max, const char *in, size_t inlen,
                   size_t step, size_t room, char *out, size_t *outlen, size_t *used_total)
 {
     struct body_framing f = {chunked ? BODY_CHUNKED : BODY_LENGTH, length, false};
     struct body_decoder d;
     body_decoder_init(&d, &f, max);
+    d.trailers = keep_trailers;
     size_t have = 0, at = 0, o = 0; /* input made available so far; consumed; produced */
     int rc = BODY_MORE;
     for (int guard = 0; guard < 1000000; guard++) {
@@ -114,6 +117,58 @@ TEST(trigger_http_body, chunked_decoding_in_any_slicing)
             ASSERT_EQ_INT((int)used, (int)(sizeof in - 1 - 4)); /* "NEXT" is left */
         }
     }
+}
+
+TEST(trigger_http_body, trailer_fields_are_kept_in_any_slicing)
+{
+    const char in[] =
+        "3\r\nabc\r\n0\r\nX-Trailer:  t v \r\nY:u\r\nEmpty:\r\nz-Tab:\tq\t\r\n\r\nNEXT";
+    static const char want[] = "x-trailer\0t v\0y\0u\0empty\0\0z-tab\0q\0";
+    char out[64];
+    struct spry_buf t;
+    spry_buf_init(&t, 2 * BODY_TRAILER_MAX);
+    keep_trailers = &t;
+    for (size_t step = 1; step <= sizeof in; step++) {
+        spry_buf_reset(&t);
+        size_t n, used;
+        int rc = decode(true, 0, 1000, in, sizeof in - 1, step, 2, out, &n, &used);
+        ASSERT_EQ_INT(rc, BODY_DONE);
+        ASSERT_EQ_INT((int)used, (int)(sizeof in - 1 - 4));
+        ASSERT_EQ_INT((int)t.len, (int)sizeof want - 1);
+        ASSERT_TRUE(memcmp(t.data, want, sizeof want - 1) == 0);
+    }
+    /* Broken field lines: 400 material, whether kept or not. */
+    static const char *const bad[] = {
+        "0\r\nX y: v\r\n\r\n",     /* not a token */
+        "0\r\nnocolon\r\n\r\n",    /* no colon */
+        "0\r\n: v\r\n\r\n",        /* empty name */
+        "0\r\nX: a\r\n b\r\n\r\n", /* obs-fold */
+        "0\r\nX : a\r\n\r\n",      /* whitespace before the colon */
+    };
+    for (int keep = 0; keep < 2; keep++) {
+        keep_trailers = keep ? &t : NULL;
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            size_t n, used;
+            int rc = decode(true, 0, 1000, bad[i], strlen(bad[i]), 1, 64, out, &n, &used);
+            if (rc != SPRY_EMALFORMED)
+                test_fail_int(__FILE__, __LINE__, "case", "==", "SPRY_EMALFORMED", (long long)i,
+                              rc);
+        }
+    }
+    /* At most BODY_TRAILER_MAX bytes of field lines. */
+    size_t big = BODY_TRAILER_MAX + 16;
+    char *in2 = malloc(big + 32);
+    ASSERT_NOT_NULL(in2);
+    int k = snprintf(in2, 32, "0\r\nx: ");
+    memset(in2 + k, 'a', big);
+    memcpy(in2 + k + big, "\r\n\r\n", 5);
+    keep_trailers = &t;
+    size_t n, used;
+    ASSERT_EQ_INT(decode(true, 0, 1000, in2, strlen(in2), 4096, 64, out, &n, &used),
+                  SPRY_EMALFORMED);
+    free(in2);
+    keep_trailers = NULL;
+    spry_buf_fini(&t);
 }
 
 TEST(trigger_http_body, length_decoding_stops_at_the_end)

@@ -469,6 +469,224 @@ TEST(trigger_http, chunked_request_and_response)
     ASSERT_EQ_INT(stop(&s), 0);
 }
 
+TEST(trigger_http, response_trailers_follow_the_last_chunk)
+{
+    need("curl");
+    struct srv s = start("");
+    char out[65536];
+    bool closed;
+    /* Two requests on one connection: the first's trailers end its
+     * response cleanly, so the second is answered on the same connection. */
+    const char req[] = "GET /chunks?n=2&trailers=1 HTTP/1.1\r\nHost: a\r\n\r\n"
+                       "GET /chunks?n=1&trailers=1&status=404 HTTP/1.1\r\nHost: a\r\n"
+                       "Connection: close\r\n\r\n";
+    raw(&s, req, sizeof req - 1, out, sizeof out, &closed);
+    ASSERT_EQ_INT(status_of(out), 200);
+    ASSERT_TRUE(strcasestr(out, "transfer-encoding: chunked\r\n") != NULL);
+    const char *end1 = strstr(out, "chunk-1\n\r\n0\r\nx-chunks: 2\r\nx-end: yes\r\n\r\n");
+    ASSERT_NOT_NULL(end1);
+    const char *second = strstr(end1, "HTTP/1.1 404");
+    ASSERT_NOT_NULL(second);
+    ASSERT_TRUE(strcasestr(second, "transfer-encoding: chunked\r\n") != NULL);
+    ASSERT_TRUE(strstr(second, "chunk-0\n\r\n0\r\nx-chunks: 1\r\nx-end: yes\r\n\r\n") != NULL);
+    ASSERT_TRUE(closed);
+    /* curl parses them as trailers: its header dump has them after the
+     * head's empty line. */
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "curl -s -D - -o /dev/null --max-time 20 'http://127.0.0.1:%d/chunks?n=3&trailers=1'",
+             s.port);
+    run(cmd, out, sizeof out);
+    const char *blank = strstr(out, "\r\n\r\n");
+    ASSERT_NOT_NULL(blank);
+    ASSERT_EQ_STR(blank + 4, "x-chunks: 3\r\nx-end: yes\r\n");
+    /* HTTP/1.0 has no chunks and HTTP/2 trailers are beyond h2o 2.2: the
+     * body arrives whole and the trailers are dropped. */
+    const char req10[] = "GET /chunks?n=2&trailers=1 HTTP/1.0\r\nHost: a\r\n\r\n";
+    raw(&s, req10, sizeof req10 - 1, out, sizeof out, &closed);
+    ASSERT_TRUE(strstr(out, "chunk-0\nchunk-1\n") != NULL || strstr(out, "chunk-1\n") != NULL);
+    ASSERT_TRUE(strstr(out, "x-chunks") == NULL && closed);
+    curl(&s, "--http2-prior-knowledge", "/chunks?n=2&trailers=1", out, sizeof out);
+    ASSERT_EQ_STR(out, "chunk-0\nchunk-1\n\n200 2");
+    ASSERT_EQ_INT(stop(&s), 0);
+}
+
+/* A chunked request with trailer section `trailers` to /stream/x. */
+static void post_with_trailers(const struct srv *s, const char *trailers, char *out, size_t cap)
+{
+    char req[1024];
+    int n = snprintf(req, sizeof req,
+                     "POST /stream/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
+                     "Connection: close\r\n\r\n5\r\nhello\r\n0\r\n%s\r\n",
+                     trailers);
+    bool closed;
+    raw(s, req, (size_t)n, out, cap, &closed);
+}
+
+TEST(trigger_http, request_trailers_reach_the_executor)
+{
+    struct srv s = start("");
+    char out[65536];
+    post_with_trailers(&s, "X-Sig: abc \r\nx-two:2\r\nEmpty:\r\n", out, sizeof out);
+    ASSERT_EQ_INT(status_of(out), 200);
+    /* Names lower case, values without the whitespace around them. */
+    ASSERT_TRUE(strstr(out, "len=5 ") != NULL);
+    ASSERT_TRUE(strstr(out, " x-sig=abc x-two=2 empty=\r\n") != NULL);
+    /* ...and the executor's echo of them as response trailers. */
+    ASSERT_TRUE(strstr(out, "\r\n0\r\necho-x-sig: abc\r\necho-x-two: 2\r\necho-empty: \r\n\r\n") !=
+                NULL);
+    /* None: the executor sees none. */
+    post_with_trailers(&s, "", out, sizeof out);
+    ASSERT_EQ_INT(status_of(out), 200);
+    ASSERT_TRUE(strstr(out, "reads=1\r\n0\r\n\r\n") != NULL);
+    /* Trailer fields follow the rules of header fields: 400 otherwise. */
+    const char *bad[] = {"bad name: v\r\n", "x: v\r\n folded\r\n", "no-colon\r\n",
+                         ": empty name\r\n", "x: a\001b\r\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        post_with_trailers(&s, bad[i], out, sizeof out);
+        ASSERT_EQ_INT(status_of(out), 400);
+    }
+    /* 64 KiB of trailer field lines at most. */
+    size_t big = 70 * 1024;
+    char *t = malloc(big + 16);
+    ASSERT_NOT_NULL(t);
+    memcpy(t, "x-big: ", 7);
+    memset(t + 7, 'a', big);
+    memcpy(t + 7 + big, "\r\n", 3);
+    char *req = malloc(big + 512);
+    ASSERT_NOT_NULL(req);
+    int n = snprintf(req, big + 512,
+                     "POST /stream/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
+                     "Connection: close\r\n\r\n5\r\nhello\r\n0\r\n%s\r\n",
+                     t);
+    bool closed;
+    raw(&s, req, (size_t)n, out, sizeof out, &closed);
+    ASSERT_EQ_INT(status_of(out), 400);
+    free(req);
+    free(t);
+    ASSERT_EQ_INT(stop(&s), 0);
+}
+
+/* An HTTP/2 frame header + payload appended at *n. */
+static void h2_frame(uint8_t *buf, size_t *n, uint8_t type, uint8_t flags, uint32_t stream,
+                     const void *payload, size_t len)
+{
+    uint8_t *p = buf + *n;
+    p[0] = (uint8_t)(len >> 16), p[1] = (uint8_t)(len >> 8), p[2] = (uint8_t)len;
+    p[3] = type, p[4] = flags;
+    p[5] = (uint8_t)(stream >> 24), p[6] = (uint8_t)(stream >> 16), p[7] = (uint8_t)(stream >> 8);
+    p[8] = (uint8_t)stream;
+    memcpy(p + 9, payload, len);
+    *n += 9 + len;
+}
+
+/* An HPACK "literal without indexing, new name" field (names and values
+ * under 127 bytes, no Huffman). */
+static void hpack_field(uint8_t *buf, size_t *n, const char *name, const char *value)
+{
+    buf[(*n)++] = 0;
+    buf[(*n)++] = (uint8_t)strlen(name);
+    memcpy(buf + *n, name, strlen(name));
+    *n += strlen(name);
+    buf[(*n)++] = (uint8_t)strlen(value);
+    memcpy(buf + *n, value, strlen(value));
+    *n += strlen(value);
+}
+
+/* h2o 2.2 parses the trailing HEADERS frame of an HTTP/2 request into the
+ * request's own header list before dispatch: the executor sees them as
+ * headers, and request_trailers has none (docs/http.md, "Trailers"). */
+TEST(trigger_http, h2_request_trailers_arrive_as_headers)
+{
+    struct srv s = start("");
+    uint8_t out[4096], block[512];
+    size_t n = 0, b = 0;
+    static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    memcpy(out, preface, sizeof preface - 1);
+    n = sizeof preface - 1;
+    h2_frame(out, &n, 4, 0, 0, "", 0); /* SETTINGS */
+    hpack_field(block, &b, ":method", "POST");
+    hpack_field(block, &b, ":scheme", "http");
+    hpack_field(block, &b, ":path", "/echo/h2");
+    hpack_field(block, &b, ":authority", "a");
+    h2_frame(out, &n, 1, 0x4, 1, block, b); /* HEADERS, END_HEADERS */
+    h2_frame(out, &n, 0, 0, 1, "hello", 5); /* DATA */
+    b = 0;
+    hpack_field(block, &b, "x-trail", "late");
+    h2_frame(out, &n, 1, 0x5, 1, block, b); /* HEADERS, END_STREAM | END_HEADERS */
+    int fd = connect_to(&s);
+    send_all(fd, out, n);
+    /* The response's DATA frames on stream 1 until END_STREAM. */
+    static uint8_t in[65536];
+    char body[8192];
+    size_t have = 0, bl = 0;
+    bool end = false;
+    while (!end) {
+        ssize_t k = recv(fd, in + have, sizeof in - have, 0);
+        ASSERT_GT_INT((int)k, 0);
+        have += (size_t)k;
+        size_t at = 0;
+        while (have - at >= 9) {
+            size_t len = (size_t)in[at] << 16 | (size_t)in[at + 1] << 8 | in[at + 2];
+            if (have - at < 9 + len)
+                break;
+            uint32_t stream = ((uint32_t)in[at + 5] << 24 | (uint32_t)in[at + 6] << 16 |
+                               (uint32_t)in[at + 7] << 8 | in[at + 8]) &
+                              0x7fffffffu;
+            if (in[at + 3] == 0 && stream == 1) { /* DATA */
+                ASSERT_TRUE(bl + len < sizeof body);
+                memcpy(body + bl, in + at + 9, len);
+                bl += len;
+                end = (in[at + 4] & 1) != 0;
+            }
+            ASSERT_TRUE(in[at + 3] != 3); /* no RST_STREAM */
+            at += 9 + len;
+        }
+        memmove(in, in + at, have - at);
+        have -= at;
+    }
+    close(fd);
+    body[bl] = '\0';
+    ASSERT_TRUE(strstr(body, "path=/echo/h2\n") != NULL);
+    ASSERT_TRUE(strstr(body, "\nx-trail: late\n") != NULL);
+    ASSERT_TRUE(strstr(body, "body=hello") != NULL);
+    ASSERT_EQ_INT(stop(&s), 0);
+}
+
+TEST(trigger_http, response_broken_off_is_incomplete_to_the_client)
+{
+    need("curl");
+    struct srv s = start("");
+    char out[65536];
+    bool closed;
+    /* HTTP/1.1: the connection closes with no last chunk. */
+    const char req[] = "GET /chunks?n=2&abort=1 HTTP/1.1\r\nHost: a\r\n\r\n";
+    raw(&s, req, sizeof req - 1, out, sizeof out, &closed);
+    ASSERT_EQ_INT(status_of(out), 200);
+    ASSERT_TRUE(closed);
+    ASSERT_TRUE(strstr(out, "chunk-1\n") != NULL);
+    ASSERT_TRUE(strstr(out, "\r\n0\r\n\r\n") == NULL);
+    /* curl says so: 18, a transfer closed with data outstanding. */
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "curl -s -o /dev/null --max-time 20 'http://127.0.0.1:%d/chunks?n=2&abort=1'; "
+             "echo rc=$?",
+             s.port);
+    run(cmd, out, sizeof out);
+    ASSERT_EQ_STR(out, "rc=18\n");
+    /* HTTP/2: the stream is reset (RST_STREAM), which curl reports as an
+     * HTTP/2 stream error (92), where a clean end is 0. */
+    snprintf(cmd, sizeof cmd,
+             "curl -s -o /dev/null --max-time 20 --http2-prior-knowledge "
+             "'http://127.0.0.1:%d/chunks?n=2&abort=1'; echo rc=$?; "
+             "curl -s -o /dev/null --max-time 20 --http2-prior-knowledge "
+             "'http://127.0.0.1:%d/chunks?n=2'; echo rc=$?",
+             s.port, s.port);
+    run(cmd, out, sizeof out);
+    ASSERT_EQ_STR(out, "rc=92\nrc=0\n");
+    ASSERT_EQ_INT(stop(&s), 0);
+}
+
 TEST(trigger_http, looping_guest_gets_504_while_others_succeed)
 {
     need("curl");
