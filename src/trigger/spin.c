@@ -46,8 +46,8 @@ struct spin_req {
     struct http_exchange *ex;
     const struct http_request *req;
     struct wasihttp_outgoing outgoing; /* s->outgoing with this request as user */
-    struct spin_spec *spec; /* a speculative run's (spin_spec.h); NULL on a worker */
-    struct wasihttp_header *trailers; /* the request's, converted once */
+    struct spin_spec *spec;            /* a speculative run's (spin_spec.h); NULL on a worker */
+    struct wasihttp_header *trailers;  /* the request's, converted once */
 };
 
 /* ---- the request body ----
@@ -128,8 +128,7 @@ static int finish(void *user, const struct wasihttp_header *trailers, size_t n)
 {
     struct spin_req *r = user;
     if (r->spec != NULL)
-        return n == 0 ? spin_spec_finish(r->spec)
-                      : spin_spec_veto(r->spec, "it sends trailers");
+        return n == 0 ? spin_spec_finish(r->spec) : spin_spec_veto(r->spec, "it sends trailers");
     struct http_exchange *ex = r->ex;
     if (n == 0)
         return http_exchange_finish(ex);
