@@ -414,16 +414,42 @@ static void error(int32_t outparam)
     outparam_set(outparam, 1, 38, 1, (int64_t)(uintptr_t)msg, sizeof msg - 1, 0, 0, 0);
 }
 
-static char *decimal(char *p, uint32_t v)
+/* Decimal digits of v into p; returns the count. */
+static size_t put_num(char *p, uint64_t v)
 {
-    char tmp[12];
-    int n = 0;
-    do
-        tmp[n++] = (char)('0' + v % 10);
-    while ((v /= 10) != 0);
+    char d[24];
+    size_t n = 0, k = 0;
+    do {
+        d[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
     while (n > 0)
-        *p++ = tmp[--n];
-    return p;
+        p[k++] = d[--n];
+    return k;
+}
+
+/* Reads input stream `in` to its end, returning how many bytes came and,
+ * when hash is not NULL, folding them into *hash (FNV-1a 32-bit). */
+static uint64_t drain(int32_t in, uint32_t *hash)
+{
+    uint64_t len = 0;
+    for (;;) {
+        uintptr_t mark = heap_next;
+        struct {
+            uint8_t disc;
+            uint32_t a, b;
+        } rd;
+        in_blocking_read(in, 65536, &rd);
+        heap_next = mark;
+        if (rd.disc != 0)
+            return len; /* closed (or failed): the end */
+        if (hash != NULL) {
+            const uint8_t *p = (const uint8_t *)(uintptr_t)rd.a;
+            for (uint32_t i = 0; i < rd.b; i++)
+                *hash = (*hash ^ p[i]) * 16777619u;
+        }
+        len += rd.b;
+    }
 }
 
 static void sink(int32_t request, int32_t outparam)
@@ -433,30 +459,16 @@ static void sink(int32_t request, int32_t outparam)
     int32_t body = ok_handle(&r);
     in_body_stream(body, &r);
     int32_t in = ok_handle(&r);
-    uint32_t len = 0, hash = 2166136261u;
-    for (;;) {
-        uintptr_t mark = heap_next;
-        struct {
-            uint8_t disc;
-            uint32_t a, b;
-        } rd;
-        in_blocking_read(in, 65536, &rd);
-        if (rd.disc != 0)
-            break;
-        const uint8_t *p = (const uint8_t *)(uintptr_t)rd.a;
-        for (uint32_t i = 0; i < rd.b; i++)
-            hash = (hash ^ p[i]) * 16777619u;
-        len += rd.b;
-        heap_next = mark;
-    }
+    uint32_t hash = 2166136261u;
+    uint64_t len = drain(in, &hash);
     drop_input(in);
     drop_future_trailers(in_body_finish(body));
-    static char msg[32];
-    char *e = decimal(msg, len);
-    *e++ = ' ';
-    e = decimal(e, hash);
-    *e++ = '\n';
-    *e = 0;
+    static char msg[48];
+    size_t k = put_num(msg, len);
+    msg[k++] = ' ';
+    k += put_num(msg + k, hash);
+    msg[k++] = '\n';
+    msg[k] = 0;
     text(outparam, 200, msg);
 }
 
@@ -688,30 +700,10 @@ static void produce_request_trailers(int32_t out, void *ctx)
     int32_t body = ok_handle(&r);
     in_body_stream(body, &r);
     int32_t in = ok_handle(&r);
-    uint64_t len = 0;
-    for (;;) {
-        uintptr_t mark = heap_next;
-        struct {
-            uint8_t disc;
-            uint32_t a, b;
-        } rd;
-        in_blocking_read(in, 65536, &rd);
-        heap_next = mark;
-        if (rd.disc != 0)
-            break;
-        len += rd.b;
-    }
+    uint64_t len = drain(in, NULL);
     drop_input(in);
     char line[32] = "len=";
-    size_t k = 4;
-    char digits[24];
-    size_t nd = 0;
-    do {
-        digits[nd++] = (char)('0' + len % 10);
-        len /= 10;
-    } while (len > 0);
-    while (nd > 0)
-        line[k++] = digits[--nd];
+    size_t k = 4 + put_num(line + 4, len);
     line[k++] = '\n';
     write_all(out, (const uint8_t *)line, k);
     int32_t ft = in_body_finish(body);
@@ -750,20 +742,6 @@ static void unfinished(int32_t outparam)
     out_blocking_flush(out, fl);
     drop_output(out);
     drop_outgoing_body(body);
-}
-
-/* Decimal digits of v into p; returns the count. */
-static size_t put_num(char *p, uint64_t v)
-{
-    char d[24];
-    size_t n = 0, k = 0;
-    do {
-        d[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v > 0);
-    while (n > 0)
-        p[k++] = d[--n];
-    return k;
 }
 
 /* Reads a decimal number at *s (up to end), moving *s past it. */
@@ -816,19 +794,7 @@ static int64_t fetch_one(const char *authority, size_t alen, uint32_t i, int *ok
     int32_t body = ok_handle(&r);
     in_body_stream(body, &r);
     int32_t in = ok_handle(&r);
-    int64_t len = 0;
-    for (;;) {
-        uintptr_t mark = heap_next;
-        struct {
-            uint8_t disc;
-            uint32_t a, b;
-        } rd;
-        in_blocking_read(in, 65536, &rd);
-        heap_next = mark;
-        if (rd.disc != 0)
-            break;
-        len += rd.b;
-    }
+    int64_t len = (int64_t)drain(in, NULL);
     drop_input(in);
     drop_in_body(body);
     drop_in_response(resp);
