@@ -163,14 +163,17 @@ const struct clink *clink_of(const struct cinst *ci);
  * not be entered again), SPRY_EEXIT (trap->exit_code) or SPRY_ENOMEM.
  * Handles in args and result are representations (ctype.h): an own<R> of
  * a resource the component defines, returned to the host, is the host's
- * to drop with clink_drop_own.
+ * to drop with clink_drop_own (naming the export it came from).
  */
 int clink_call(struct cinst *ci, const struct clink_export *e, const struct cval *args,
                struct spry_arena *arena, struct cval *result, struct spry_trap *trap);
 
-/* Drops a resource the host owns, of type `t` (an own<R> from an export's
- * type): runs the component's destructor for R with `rep`, if it has one.
- * SPRY_EINVAL when t is not an own of a resource the component defines. */
-int clink_drop_own(struct cinst *ci, const struct ctype *t, uint32_t rep, struct spry_trap *trap);
+/* Drops a resource the host owns, of type `t` (an own<R> from the type of
+ * export `e`, which says whose R it is: a component instantiated twice
+ * defines R twice): runs the destructor of the component instance that
+ * defines that R with `rep`, if it has one. SPRY_EINVAL when t is not an
+ * own of a resource a component instance defines. */
+int clink_drop_own(struct cinst *ci, const struct clink_export *e, const struct ctype *t,
+                   uint32_t rep, struct spry_trap *trap);
 
 #endif

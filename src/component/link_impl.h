@@ -12,7 +12,6 @@
  *   lifts[k]    (struct llift)     lifted[k]   (struct canon_lifted)
  *   defined[k]  (struct ldefined)  defined[k]  (struct canon_rtype)
  *   cres[k][id] (struct lres)      rtypes[k * nres + id] (const struct canon_rtype *)
- *   res[id]     (the host's view)  rtypes[ncinsts * nres + id]
  *   ncinsts                        cis[k]      (struct canon_inst)
  *
  * hostfns[k] is the descriptor a core host function carries as its `user`
@@ -143,8 +142,9 @@ struct clink {
     /* Resource ids are per component definition; each component instance
      * binds them on its own (a definition instantiated twice defines two
      * resource types): cres[k][id] is what id means in instance k. res[id]
-     * is the first binding of id anywhere, which is how the host reads the
-     * types of exports (clink_drop_own). */
+     * is the first binding of id anywhere (checking the root's imports
+     * against the host's types). The type of an export means what
+     * cres[lifts[e->lift].cinst] says (clink_drop_own). */
     struct lres *res;   /* [bin->nresources] */
     struct lres **cres; /* [ncinsts][bin->nresources] */
     uint32_t ncinsts;   /* component instances (the root is 0) */
@@ -162,7 +162,7 @@ struct cinst {
     struct spry_instance *inst; /* member 0 of the acquired slot */
     struct spry_store *store;
     struct canon_inst *cis;            /* [ncinsts] */
-    const struct canon_rtype **rtypes; /* [(ncinsts + 1) * bin->nresources] */
+    const struct canon_rtype **rtypes; /* [ncinsts * bin->nresources] */
     struct canon_rtype *defined;       /* [ndefined] */
     struct canon_lowered *lowered;     /* [nlowers] */
     struct handles_builtin *builtins;  /* [nbuiltins] */

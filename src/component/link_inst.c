@@ -74,9 +74,9 @@ static int slot_build(const struct clink *l, struct spry_instance *inst, struct 
     ci->link = l;
     ci->store = spry_instance_store(inst);
     ci->cis = spry_calloc(l->ncinsts + 1, sizeof *ci->cis);
-    /* one resource-type space per component instance, then the host's view */
+    /* one resource-type space per component instance */
     size_t nres = l->bin->nresources;
-    ci->rtypes = spry_calloc(((size_t)l->ncinsts + 1) * nres + 1, sizeof *ci->rtypes);
+    ci->rtypes = spry_calloc((size_t)l->ncinsts * nres + 1, sizeof *ci->rtypes);
     ci->defined = spry_calloc(l->ndefined + 1, sizeof *ci->defined);
     ci->lowered = spry_calloc(l->nlowers + 1, sizeof *ci->lowered);
     ci->builtins = spry_calloc(l->nbuiltins + 1, sizeof *ci->builtins);
@@ -90,8 +90,8 @@ static int slot_build(const struct clink *l, struct spry_instance *inst, struct 
         ci->defined[k] = (struct canon_rtype){.name = d->name, .impl = &ci->cis[d->cinst]};
         rc = resolve_func(inst, &d->dtor, &ci->defined[k].dtor, report);
     }
-    for (uint32_t k = 0; rc == 0 && k <= l->ncinsts; k++) {
-        const struct lres *res = k < l->ncinsts ? l->cres[k] : l->res;
+    for (uint32_t k = 0; rc == 0 && k < l->ncinsts; k++) {
+        const struct lres *res = l->cres[k];
         for (size_t id = 0; id < nres; id++) {
             const struct lres *r = &res[id];
             ci->rtypes[k * nres + id] = r->kind == LRES_HOST      ? &l->host->rtypes[r->index]
@@ -195,13 +195,17 @@ int clink_call(struct cinst *ci, const struct clink_export *e, const struct cval
     return canon_lifted_call(&ci->lifted[e->lift], args, arena, result, trap);
 }
 
-int clink_drop_own(struct cinst *ci, const struct ctype *t, uint32_t rep, struct spry_trap *trap)
+int clink_drop_own(struct cinst *ci, const struct clink_export *e, const struct ctype *t,
+                   uint32_t rep, struct spry_trap *trap)
 {
-    if (t == NULL || t->kind != CT_OWN || t->u.resource >= ci->link->bin->nresources)
+    const struct clink *l = ci->link;
+    if (e == NULL || e->lift >= l->nlifts || t == NULL || t->kind != CT_OWN ||
+        t->u.resource >= l->bin->nresources)
         return SPRY_EINVAL;
-    /* the host's view: after the instances' spaces */
+    /* The export's type names resources as the component instance that
+     * lifted it sees them: R in that instance's resource-type space. */
     const struct canon_rtype *rt =
-        ci->rtypes[(size_t)ci->link->ncinsts * ci->link->bin->nresources + t->u.resource];
+        ci->rtypes[(size_t)l->lifts[e->lift].cinst * l->bin->nresources + t->u.resource];
     if (rt == NULL || rt->impl == NULL)
         return SPRY_EINVAL;
     if (rt->dtor == NULL)

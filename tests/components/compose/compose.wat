@@ -253,4 +253,11 @@
   (export "call-boom" (func $a "call-boom"))
   (export "cross-instance" (func $a "cross-instance"))
   (export "drops-other" (func $b2 "drops"))
+  ;; each instance's counter, made for the host to own and drop
+  (alias export $b "counter" (type $counter))
+  (alias export $b2 "counter" (type $counter-other))
+  (export "counter" (type $counter))
+  (export "counter-other" (type $counter-other))
+  (export "make" (func $b "[constructor]counter"))
+  (export "make-other" (func $b2 "[constructor]counter"))
 )

@@ -624,8 +624,8 @@ static void resource_checks(const char *variant)
     ASSERT_EQ_STR(call("live-accumulators", NULL), "2");
     /* The host owns a and b: dropping them runs the guest's destructor. */
     const struct ctype *own = ctor->type->result;
-    ASSERT_OK(clink_drop_own(A.ci, own, a.of.rep, &A.trap));
-    ASSERT_OK(clink_drop_own(A.ci, own, b.of.rep, &A.trap));
+    ASSERT_OK(clink_drop_own(A.ci, ctor, own, a.of.rep, &A.trap));
+    ASSERT_OK(clink_drop_own(A.ci, ctor, own, b.of.rep, &A.trap));
     ASSERT_EQ_STR(call("live-accumulators", NULL), "0");
     /* A method on a destroyed accumulator traps in the guest (unreachable). */
     ASSERT_EQ_STR(call("[method]accumulator.total", ARGS(ba)), "trap: unreachable");
@@ -664,8 +664,8 @@ TEST(link_abi, each_acquire_gets_a_fresh_instance)
         if (i == 0)
             first_rep = a.of.rep;
         ASSERT_EQ_UINT(a.of.rep, first_rep);
-        ASSERT_OK(clink_drop_own(A.ci, guest_export("[constructor]accumulator")->type->result,
-                                 a.of.rep, &A.trap));
+        const struct clink_export *ctor = guest_export("[constructor]accumulator");
+        ASSERT_OK(clink_drop_own(A.ci, ctor, ctor->type->result, a.of.rep, &A.trap));
         clink_release(A.ci);
         A.ci = NULL;
         struct spry_report r;

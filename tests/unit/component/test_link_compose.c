@@ -8,7 +8,8 @@
  * callee, a resource of the callee made, borrowed, moved (own) and dropped
  * from the caller, a moved or unknown handle trapping, an instance
  * re-entering itself trapping, a component instantiated twice defining two
- * resource types, and fresh instances per acquire. imports.wat: imported
+ * resource types (a host drop runs the right one's destructor), and fresh
+ * instances per acquire. imports.wat: imported
  * core modules and components as instantiation arguments. multimem.wat: a
  * core module with two memories, refused.
  */
@@ -247,6 +248,40 @@ TEST(link_compose, two_instances_of_a_component_define_two_resource_types)
     ASSERT_EQ_INT(call("cross-instance", NULL, &v), SPRY_ETRAP);
     ASSERT_EQ_STR(C.trap.message, "[method]counter.get: handle 2 is a counter of another "
                                   "component instance than the counter expected");
+    teardown();
+}
+
+/* Makes a counter through the root export `name` (a nested instance's
+ * constructor): the host owns it. */
+static uint32_t make_counter(const char *name, uint32_t start)
+{
+    struct cval arg = {.kind = CT_U32, .of.u = start}, v;
+    int rc = call(name, &arg, &v);
+    if (rc != 0)
+        fprintf(stderr, "%s: %s\n", name, C.trap.message);
+    ASSERT_OK(rc);
+    ASSERT_EQ_INT(v.kind, CT_OWN);
+    return v.of.rep;
+}
+
+TEST(link_compose, a_host_drop_runs_the_destructor_of_the_instance_that_made_it)
+{
+    setup();
+    /* $b and $b2 are two instances of one component: the same resource id
+     * in the export types, two resource types with their own destructor
+     * (each counts its drops in its own globals). */
+    const struct clink_export *mk = fn("make"), *mk_other = fn("make-other");
+    uint32_t mine = make_counter("make", 3), other = make_counter("make-other", 4);
+    ASSERT_EQ_UINT(call_u32("drops"), 0);
+    ASSERT_EQ_UINT(call_u32("drops-other"), 0);
+    ASSERT_OK(clink_drop_own(C.ci, mk_other, mk_other->type->result, other, &C.trap));
+    ASSERT_EQ_UINT(call_u32("drops"), 0);
+    ASSERT_EQ_UINT(call_u32("drops-other"), 1);
+    ASSERT_OK(clink_drop_own(C.ci, mk, mk->type->result, mine, &C.trap));
+    ASSERT_EQ_UINT(call_u32("drops"), 1);
+    ASSERT_EQ_UINT(call_u32("drops-other"), 1);
+    /* a type that is no own is refused */
+    ASSERT_EQ_INT(clink_drop_own(C.ci, mk, NULL, mine, &C.trap), SPRY_EINVAL);
     teardown();
 }
 
