@@ -236,6 +236,13 @@ static int destroy(struct canon_cx *cx, const struct canon_rtype *rt, uint32_t r
         spry_arena_fini(&arena);
         return 0;
     }
+    /* CanonicalABI.md (0.2), canon resource.drop: an instance dropping a
+     * resource another instance defines must not re-enter that one while
+     * it is on the stack (or trapped), destructor or not. */
+    if (rt->impl != NULL && rt->impl != cx->inst && !rt->impl->may_enter)
+        return canon_trap(cx, "cannot enter the component instance that defines %s to destroy "
+                              "it (it is running or trapped)",
+                          rt_name(rt));
     if (rt->dtor == NULL)
         return 0;
     struct spry_val arg = {.type = SPRY_I32, .of.i32 = (int32_t)rep};

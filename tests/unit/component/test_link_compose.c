@@ -10,7 +10,8 @@
  * re-entering itself trapping, a component instantiated twice defining two
  * resource types (a host drop runs the right one's destructor), and fresh
  * instances per acquire. imports.wat: imported
- * core modules and components as instantiation arguments. multimem.wat: a
+ * core modules and components as instantiation arguments. dtor-enter.wat: a
+ * resource.drop that would re-enter the defining instance. multimem.wat: a
  * core module with two memories, refused.
  */
 #include "harness/test.h"
@@ -338,6 +339,31 @@ TEST(link_compose, imported_modules_and_components_are_the_arguments)
     ASSERT_EQ_UINT(call_u32("f-outer"), 7);
     ASSERT_EQ_UINT(call_u32("g1"), 42);
     ASSERT_EQ_UINT(call_u32("g2"), 42);
+    teardown();
+}
+
+TEST(link_compose, a_drop_in_another_instance_traps_while_the_definer_is_on_the_stack)
+{
+    setup_file("dtor-enter");
+    struct cval v;
+    /* The root drops its own resource while running: the destructor runs. */
+    ASSERT_OK(call("drop-own", NULL, &v));
+    ASSERT_EQ_UINT(call_u32("drops"), 1);
+    /* The host moves a resource of the root into the nested instance, which
+     * drops it: the root is not running, its destructor runs. */
+    ASSERT_OK(call("make", NULL, &v));
+    ASSERT_EQ_INT(v.kind, CT_OWN);
+    struct cval own = {.kind = CT_OWN, .of.rep = v.of.rep};
+    ASSERT_OK(call("take", &own, &v));
+    ASSERT_EQ_UINT(call_u32("drops"), 2);
+    /* The root, on the stack, gives one to the nested instance, whose drop
+     * would re-enter the root to run the destructor: a trap. */
+    int rc = call("give", NULL, &v);
+    if (rc != SPRY_ETRAP)
+        fprintf(stderr, "give: rc %d, drops %u\n", rc, (unsigned)call_u32("drops"));
+    ASSERT_EQ_INT(rc, SPRY_ETRAP);
+    ASSERT_EQ_STR(C.trap.message, "resource.drop r: cannot enter the component instance that "
+                                  "defines r to destroy it (it is running or trapped)");
     teardown();
 }
 
