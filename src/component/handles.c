@@ -240,8 +240,9 @@ static int destroy(struct canon_cx *cx, const struct canon_rtype *rt, uint32_t r
      * resource another instance defines must not re-enter that one while
      * it is on the stack (or trapped), destructor or not. */
     if (rt->impl != NULL && rt->impl != cx->inst && !rt->impl->may_enter)
-        return canon_trap(cx, "cannot enter the component instance that defines %s to destroy "
-                              "it (it is running or trapped)",
+        return canon_trap(cx,
+                          "cannot enter the component instance that defines %s to destroy "
+                          "it (it is running or trapped)",
                           rt_name(rt));
     if (rt->dtor == NULL)
         return 0;
