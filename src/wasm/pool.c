@@ -215,8 +215,13 @@ void spry_pool_destroy(struct spry_pool *pool)
     if (pool == NULL)
         return;
     SPRY_ASSERT(pool->nprepared == 0 && pool->in_use == 0);
-    for (uint32_t i = 0; i < pool->config.slots; i++)
-        spry_store_destroy(pool->slots[i].store);
+    for (uint32_t i = 0; i < pool->config.slots; i++) {
+        struct pool_slot *s = &pool->slots[i];
+        spry_store_destroy(s->store);
+        for (uint32_t k = 0; k < s->nextra; k++)
+            munmap(s->extra[k].base, s->extra[k].reserved);
+        spry_free(s->extra);
+    }
     munmap(pool->region, pool->region_len);
     pthread_mutex_destroy(&pool->lock);
     spry_free(pool->slots);

@@ -30,6 +30,12 @@ struct slot_snapshot {
 struct pool_slot {
     struct spry_pool *pool;
     struct slot_memory mem;
+    /* Reservations for the group members' other memories (a composed
+     * component's nested instances), each like `mem`: made when a group
+     * first needs them here, kept for the pool's life. extra[i] holds the
+     * owner's extra[i] while the slot has an owner. */
+    struct slot_memory *extra;
+    uint32_t nextra;
     struct spry_store *store;    /* created on first use, kept for the pool's life */
     struct spry_prepared *owner; /* whose instances the slot holds, or NULL */
     /* The owner's member instances (owner->nmembers; inst == insts[0]):
@@ -74,11 +80,11 @@ struct prepared_member {
     uint32_t *export_index;           /* SPRY_LINK_EXPORT imports: index in the source's exports */
 };
 
+/* A memory of a group member other than memory_member: loaded from its own
+ * image into a slot's extra reservation, reset as the slot's memory is. */
 struct prepared_extra_memory {
     uint32_t member;
-    uint8_t *init;      /* the memory's first init_len bytes after instantiation */
-    uint64_t init_len;  /* up to its last non-zero byte */
-    uint64_t init_size; /* its size after instantiation */
+    struct memory_image image; /* the memory after every member's instantiation */
 };
 
 struct spry_prepared {
@@ -90,8 +96,8 @@ struct spry_prepared {
     bool has_memory;
     struct memory_image image;
     /* Members defining a memory besides memory_member (a component's
-     * nested instances each have their own): such a memory lives outside
-     * the slot's reservation and is put back to its initial bytes at reset. */
+     * nested instances each have their own): each has its image and lives
+     * in one of the slot's extra reservations. */
     struct prepared_extra_memory *extra;
     uint32_t nextra;
     struct pool_slot *free_head; /* free slots holding this module's instance */

@@ -19,9 +19,11 @@
  * is instantiated: a member's segments may write an earlier member's table
  * (a component's "fixup" module fills its "shim" module's table this way).
  * Later members that define a memory of their own (the nested component
- * instances of a composed component) get an ordinary memory in the slot's
- * store; the group keeps a copy of its initial bytes, and reset copies them
- * back, zeroes the rest and shrinks it to its initial size.
+ * instances of a composed component) are treated the same way, each in a
+ * reservation of its own in the slot (slot->extra[i], made when a group
+ * first needs it there): an image of that memory after instantiation,
+ * loaded copy-on-write when large enough, and a reset of that memory alone
+ * (slot_memory_reset with its own resident budget).
  */
 #include "base/alloc.h"
 #include "base/assert.h"
@@ -30,7 +32,6 @@
 
 #include <string.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
 /* ---- snapshots -------------------------------------------------------------- */
 
@@ -99,43 +100,60 @@ static void snapshot_restore(const struct slot_snapshot *snap, struct spry_insta
 
 /* ---- extra memories ------------------------------------------------------- */
 
-/* Keeps the initial bytes of each extra memory (instantiated in `insts`). */
-static int extra_capture(struct spry_prepared *p, struct spry_instance *const *insts)
+/* Builds each extra memory's image from the memory as instantiation left it
+ * (in `insts`): up to the furthest active data segment of the members whose
+ * memory it is (their own or imported: one memory per module). */
+static int extra_images(struct spry_prepared *p, struct spry_instance *const *insts)
 {
     for (uint32_t i = 0; i < p->nextra; i++) {
         struct prepared_extra_memory *x = &p->extra[i];
         const struct spry_memory *mem = insts[x->member]->memories[0];
-        uint64_t len = mem->size;
-        while (len > 0 && mem->base[len - 1] == 0)
-            len--;
-        x->init_size = mem->size;
-        x->init_len = len;
-        x->init = spry_malloc(len + 1);
-        if (x->init == NULL)
-            return SPRY_ENOMEM;
-        if (len > 0)
-            memcpy(x->init, mem->base, len);
+        uint64_t extent = 0;
+        for (uint32_t k = 0; k < p->nmembers; k++) {
+            uint64_t e;
+            if (insts[k]->module->nmemories == 0 || insts[k]->memories[0] != mem)
+                continue;
+            int rc = instance_data_extent(insts[k], &e);
+            if (rc != 0)
+                return rc;
+            if (e > extent)
+                extent = e;
+        }
+        int rc = image_init(&x->image, mem->base, mem->size, extent, IMAGE_COW_MIN_BYTES);
+        if (rc != 0)
+            return rc;
     }
     return 0;
 }
 
-/* Puts an extra memory back to its initial bytes and size: what lies past
- * them (up to every byte ever made read-write) becomes zero again, whole
- * pages by giving them back to the kernel. */
-static int extra_reset(const struct prepared_extra_memory *x, struct spry_memory *mem)
+/* Gives the slot at least n extra reservations, each as large as its own. */
+static int slot_reserve_extra(struct pool_slot *slot, uint32_t n)
 {
-    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-    uint64_t end = mem->rw;
-    uint64_t from = x->init_len;
-    uint64_t aligned = (from + page - 1) / page * page;
-    if (aligned > end)
-        aligned = end;
-    memcpy(mem->base, x->init, x->init_len);
-    memset(mem->base + from, 0, aligned - from);
-    if (end > aligned && madvise(mem->base + aligned, end - aligned, MADV_DONTNEED) != 0)
-        memset(mem->base + aligned, 0, end - aligned);
-    memory_set_slack(mem, x->init_size, mem->rw);
+    if (slot->nextra >= n)
+        return 0;
+    struct slot_memory *x = spry_realloc_array(slot->extra, n, sizeof *x);
+    if (x == NULL)
+        return SPRY_ENOMEM;
+    slot->extra = x;
+    size_t bytes = slot->pool->slot_bytes;
+    while (slot->nextra < n) {
+        void *base =
+            mmap(NULL, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (base == MAP_FAILED)
+            return SPRY_ENOMEM;
+        slot->extra[slot->nextra++] = (struct slot_memory){.base = base, .reserved = bytes};
+    }
     return 0;
+}
+
+/* Puts a slot memory back to its image and `mem` (the instance's view of
+ * it) back to the image's size. */
+static int memory_reset(struct slot_memory *sm, struct spry_memory *mem, size_t keep_resident)
+{
+    int rc = slot_memory_reset(sm, mem->rw, keep_resident);
+    if (rc == 0)
+        memory_set_slack(mem, sm->loaded->initial, sm->rw);
+    return rc;
 }
 
 /* ---- members' imports ----------------------------------------------------- */
@@ -193,8 +211,9 @@ static int member_imports(struct spry_store *store, const struct spry_prepared *
     return 0;
 }
 
-/* Instantiates every member in order into `store` (memory in `where` when
- * not NULL); insts[] receives them. */
+/* Instantiates every member in order into `store`; insts[] receives them.
+ * where: NULL, or per member where its memory lives (memory_base NULL: an
+ * ordinary memory). */
 static int build_members(struct spry_store *store, const struct spry_prepared *p,
                          const struct instance_slot *where, struct spry_instance **insts,
                          struct spry_report *report)
@@ -209,7 +228,8 @@ static int build_members(struct spry_store *store, const struct spry_prepared *p
         rc = member_imports(store, p, k, insts, imports, report);
         if (rc == 0)
             rc = instance_build(store, m->module, imports, nimports,
-                                (int32_t)k == p->memory_member ? where : NULL, &insts[k], report);
+                                where != NULL && where[k].memory_base != NULL ? &where[k] : NULL,
+                                &insts[k], report);
         spry_free(imports);
         if (rc != 0 && p->nmembers > 1) {
             struct spry_report inner = *report;
@@ -239,21 +259,29 @@ static void slot_members_free(struct pool_slot *slot, const struct spry_prepared
     slot->inst = NULL;
 }
 
+/* The wipe of a slot memory must cover every page its memory grew into. */
+static void cover_growth(struct slot_memory *sm, const struct spry_instance *inst)
+{
+    if (inst != NULL && inst->memories[0]->rw > sm->rw)
+        sm->rw = (size_t)inst->memories[0]->rw;
+}
+
 void prepared_evict(struct pool_slot *slot)
 {
     const struct spry_prepared *p = slot->owner;
-    if (p != NULL && p->has_memory && slot->insts != NULL &&
-        slot->insts[p->memory_member] != NULL) {
-        /* The wipe below must cover every page the memory grew into. */
-        const struct spry_memory *mem = slot->insts[p->memory_member]->memories[0];
-        if (mem->rw > slot->mem.rw)
-            slot->mem.rw = (size_t)mem->rw;
+    if (p != NULL && slot->insts != NULL) {
+        if (p->has_memory)
+            cover_growth(&slot->mem, slot->insts[p->memory_member]);
+        for (uint32_t i = 0; i < p->nextra && i < slot->nextra; i++)
+            cover_growth(&slot->extra[i], slot->insts[p->extra[i].member]);
     }
     if (slot->owner != NULL)
         slot_members_free(slot, slot->owner);
     if (slot->store != NULL)
         runtime_store_clear(slot->store);
     slot_memory_wipe(&slot->mem);
+    for (uint32_t i = 0; i < slot->nextra; i++)
+        slot_memory_wipe(&slot->extra[i]);
     slot->owner = NULL;
 }
 
@@ -267,14 +295,32 @@ int prepared_instantiate(struct pool_slot *slot, struct spry_prepared *prepared,
         return spry_report_set(report, SPRY_ENOMEM, "pool: out of memory creating a store");
     if (prepared->has_memory && slot_memory_load(&slot->mem, &prepared->image) != 0)
         return spry_report_set(report, SPRY_ENOMEM, "pool: cannot map the memory image");
+    if (slot_reserve_extra(slot, prepared->nextra) != 0)
+        return spry_report_set(report, SPRY_ENOMEM,
+                               "pool: cannot reserve address space for %u more memories",
+                               prepared->nextra);
+    for (uint32_t i = 0; i < prepared->nextra; i++)
+        if (slot_memory_load(&slot->extra[i], &prepared->extra[i].image) != 0)
+            return spry_report_set(report, SPRY_ENOMEM,
+                                   "pool: cannot map the image of member %u's memory",
+                                   prepared->extra[i].member);
     /* The owner is set first so that a failure below frees through it. */
     slot->owner = prepared;
     slot->insts = spry_calloc(prepared->nmembers, sizeof *slot->insts);
     slot->snaps = spry_calloc(prepared->nmembers, sizeof *slot->snaps);
-    if (slot->insts == NULL || slot->snaps == NULL)
+    struct instance_slot *where = spry_calloc(prepared->nmembers, sizeof *where);
+    if (slot->insts == NULL || slot->snaps == NULL || where == NULL) {
+        spry_free(where);
         return spry_report_set(report, SPRY_ENOMEM, "pool: out of memory instantiating");
-    struct instance_slot where = {slot->mem.base, slot->mem.reserved, true};
-    int rc = build_members(slot->store, prepared, &where, slot->insts, report);
+    }
+    if (prepared->has_memory)
+        where[prepared->memory_member] =
+            (struct instance_slot){slot->mem.base, slot->mem.reserved, true};
+    for (uint32_t i = 0; i < prepared->nextra; i++)
+        where[prepared->extra[i].member] =
+            (struct instance_slot){slot->extra[i].base, slot->extra[i].reserved, true};
+    int rc = build_members(slot->store, prepared, where, slot->insts, report);
+    spry_free(where);
     for (uint32_t k = 0; k < prepared->nmembers && rc == 0; k++) {
         slot->insts[k]->pool_slot = slot;
         rc = snapshot_take(&slot->snaps[k], slot->insts[k]);
@@ -290,15 +336,16 @@ int prepared_instantiate(struct pool_slot *slot, struct spry_prepared *prepared,
 int prepared_reset(struct pool_slot *slot)
 {
     const struct spry_prepared *p = slot->owner;
+    size_t keep = slot->pool->config.keep_resident_bytes;
     if (p->has_memory) {
-        struct spry_memory *mem = slot->insts[p->memory_member]->memories[0];
-        int rc = slot_memory_reset(&slot->mem, mem->rw, slot->pool->config.keep_resident_bytes);
+        int rc = memory_reset(&slot->mem, slot->insts[p->memory_member]->memories[0], keep);
         if (rc != 0)
             return rc;
-        memory_set_slack(mem, p->image.initial, slot->mem.rw);
     }
+    /* Each memory on its own: its image, its written pages, its budget. */
     for (uint32_t i = 0; i < p->nextra; i++) {
-        int rc = extra_reset(&p->extra[i], slot->insts[p->extra[i].member]->memories[0]);
+        int rc =
+            memory_reset(&slot->extra[i], slot->insts[p->extra[i].member]->memories[0], keep);
         if (rc != 0)
             return rc;
     }
@@ -335,8 +382,11 @@ static int build_image(struct spry_prepared *p, struct spry_report *report)
         if (rc != 0)
             spry_report_set(report, rc, "cannot build the initial memory image");
     }
-    if (rc == 0 && extra_capture(p, insts) != 0)
-        rc = spry_report_set(report, SPRY_ENOMEM, "out of memory keeping a member's memory");
+    if (rc == 0) {
+        rc = extra_images(p, insts);
+        if (rc != 0)
+            spry_report_set(report, rc, "cannot build the image of a member's memory");
+    }
     spry_free(insts);
     spry_store_destroy(store);
     return rc;
@@ -352,7 +402,7 @@ static void prepared_free(struct spry_prepared *p)
     }
     image_fini(&p->image);
     for (uint32_t i = 0; i < p->nextra; i++)
-        spry_free(p->extra[i].init);
+        image_fini(&p->extra[i].image);
     spry_free(p->extra);
     spry_free(p->members);
     spry_free(p);
@@ -417,7 +467,7 @@ static int resolve_member(struct spry_prepared *p, uint32_t k, struct spry_repor
         if (x == NULL)
             return spry_report_set(report, SPRY_ENOMEM, "out of memory");
         p->extra = x;
-        p->extra[p->nextra++] = (struct prepared_extra_memory){.member = k};
+        p->extra[p->nextra++] = (struct prepared_extra_memory){.member = k, .image.fd = -1};
     }
     return 0;
 }
