@@ -100,26 +100,38 @@ static void snapshot_restore(const struct slot_snapshot *snap, struct spry_insta
 
 /* ---- extra memories ------------------------------------------------------- */
 
+/* The bytes of `mem` that instantiation may have written: up to the
+ * furthest active data segment of the members whose memory it is (their
+ * own or imported: a module has one memory at most). */
+static int memory_extent(const struct spry_prepared *p, struct spry_instance *const *insts,
+                         const struct spry_memory *mem, uint64_t *out)
+{
+    uint64_t extent = 0;
+    for (uint32_t k = 0; k < p->nmembers; k++) {
+        uint64_t e;
+        if (insts[k]->module->nmemories == 0 || insts[k]->memories[0] != mem)
+            continue;
+        int rc = instance_data_extent(insts[k], &e);
+        if (rc != 0)
+            return rc;
+        if (e > extent)
+            extent = e;
+    }
+    *out = extent;
+    return 0;
+}
+
 /* Builds each extra memory's image from the memory as instantiation left it
- * (in `insts`): up to the furthest active data segment of the members whose
- * memory it is (their own or imported: one memory per module). */
+ * (in `insts`). */
 static int extra_images(struct spry_prepared *p, struct spry_instance *const *insts)
 {
     for (uint32_t i = 0; i < p->nextra; i++) {
         struct prepared_extra_memory *x = &p->extra[i];
         const struct spry_memory *mem = insts[x->member]->memories[0];
-        uint64_t extent = 0;
-        for (uint32_t k = 0; k < p->nmembers; k++) {
-            uint64_t e;
-            if (insts[k]->module->nmemories == 0 || insts[k]->memories[0] != mem)
-                continue;
-            int rc = instance_data_extent(insts[k], &e);
-            if (rc != 0)
-                return rc;
-            if (e > extent)
-                extent = e;
-        }
-        int rc = image_init(&x->image, mem->base, mem->size, extent, IMAGE_COW_MIN_BYTES);
+        uint64_t extent;
+        int rc = memory_extent(p, insts, mem, &extent);
+        if (rc == 0)
+            rc = image_init(&x->image, mem->base, mem->size, extent, IMAGE_COW_MIN_BYTES);
         if (rc != 0)
             return rc;
     }
@@ -344,8 +356,7 @@ int prepared_reset(struct pool_slot *slot)
     }
     /* Each memory on its own: its image, its written pages, its budget. */
     for (uint32_t i = 0; i < p->nextra; i++) {
-        int rc =
-            memory_reset(&slot->extra[i], slot->insts[p->extra[i].member]->memories[0], keep);
+        int rc = memory_reset(&slot->extra[i], slot->insts[p->extra[i].member]->memories[0], keep);
         if (rc != 0)
             return rc;
     }
@@ -370,13 +381,8 @@ static int build_image(struct spry_prepared *p, struct spry_report *report)
         rc = build_members(store, p, NULL, insts, report);
     if (rc == 0 && p->has_memory) {
         const struct spry_memory *mem = insts[p->memory_member]->memories[0];
-        uint64_t extent = 0;
-        for (uint32_t k = 0; k < p->nmembers && rc == 0; k++) {
-            uint64_t e;
-            rc = instance_data_extent(insts[k], &e);
-            if (rc == 0 && e > extent)
-                extent = e;
-        }
+        uint64_t extent;
+        rc = memory_extent(p, insts, mem, &extent);
         if (rc == 0)
             rc = image_init(&p->image, mem->base, mem->size, extent, IMAGE_COW_MIN_BYTES);
         if (rc != 0)

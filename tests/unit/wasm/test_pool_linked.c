@@ -6,9 +6,11 @@
 
 #include "spry/pool.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Member 0, the shim: a table of two functions it calls indirectly. */
 static const char *const SHIM_WAT =
@@ -280,6 +282,126 @@ TEST(pool_linked, a_second_memory_is_put_back_at_every_reset)
         ASSERT_EQ_INT(call_i(m1, "poke", 0), 903070);
         spry_pool_release(inst);
     }
+    spry_prepared_destroy(p);
+    spry_pool_destroy(pool);
+    spry_module_destroy(first);
+    spry_module_destroy(second);
+}
+
+/* A member whose memory has data past 64 KiB, so its image is large enough
+ * to be mapped copy-on-write (image.h): `scribble` returns the 4 bytes at 16
+ * plus the 4 at 100000, then overwrites both; `peek(a)` reads a byte. */
+static const char *const BIG_IMAGE_WAT =
+    "(module\n"
+    "  (memory (export \"m\") 2 4)\n"
+    "  (data (i32.const 16) \"pristine\")\n"
+    "  (data (i32.const 100000) \"far!\")\n"
+    "  (func (export \"scribble\") (param i32) (result i32) (local $r i32)\n"
+    "    (local.set $r (i32.add (i32.load (i32.const 16)) (i32.load (i32.const 100000))))\n"
+    "    (i32.store (i32.const 16) (i32.const -1))\n"
+    "    (i32.store (i32.const 100000) (i32.const -1))\n"
+    "    (drop (memory.grow (i32.const 1)))\n"
+    "    (i32.store (i32.const 140000) (i32.const -1))\n"
+    "    (local.get $r))\n"
+    "  (func (export \"peek\") (param i32) (result i32) (i32.load8_u (local.get 0))))\n";
+
+static uint32_t le32(const char *s)
+{
+    return (uint32_t)(uint8_t)s[0] | (uint32_t)(uint8_t)s[1] << 8 | (uint32_t)(uint8_t)s[2] << 16 |
+           (uint32_t)(uint8_t)s[3] << 24;
+}
+
+/* The line of /proc/self/maps of the mapping that starts at `addr`. */
+static bool mapping_at(const void *addr, char *line, size_t size)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    ASSERT_NOT_NULL(f);
+    bool found = false;
+    while (!found && fgets(line, (int)size, f) != NULL)
+        found = strtoull(line, NULL, 16) == (unsigned long long)(uintptr_t)addr;
+    fclose(f);
+    return found;
+}
+
+/* The /proc/self/pagemap entry of the page at addr (0 when unreadable). */
+static uint64_t pagemap_entry(const void *addr)
+{
+    FILE *f = fopen("/proc/self/pagemap", "rb");
+    if (f == NULL)
+        return 0;
+    uint64_t e = 0;
+    long page = sysconf(_SC_PAGESIZE);
+    if (fseek(f, (long)((uintptr_t)addr / (uintptr_t)page * sizeof e), SEEK_SET) != 0 ||
+        fread(&e, sizeof e, 1, f) != 1)
+        e = 0;
+    fclose(f);
+    return e;
+}
+
+#define PM_PRESENT ((uint64_t)1 << 63)
+#define PM_FILE    ((uint64_t)1 << 61)
+
+TEST(pool_linked, a_second_memory_is_a_copy_on_write_image_reset_in_place)
+{
+    struct spry_module *first = wat_load("(module (memory (export \"m\") 1)"
+                                         "  (func (export \"poke\") (param i32) (result i32)"
+                                         "    (i32.store8 (i32.const 8) (i32.const 3))"
+                                         "    (i32.load8_u (i32.const 8))))");
+    struct spry_module *second = wat_load(BIG_IMAGE_WAT);
+    struct spry_link_member two[2] = {{first, NULL}, {second, NULL}};
+    struct spry_pool *pool = small_pool();
+    struct spry_prepared *p;
+    struct spry_report r;
+    spry_report_init(&r);
+    int rc = spry_prepared_create_linked(pool, two, 2, NULL, &p, &r);
+    if (rc != 0)
+        fprintf(stderr, "prepare: %s\n", r.message);
+    ASSERT_OK(rc);
+    uint8_t *base = NULL;
+    for (int i = 0; i < 4; i++) {
+        struct spry_instance *inst;
+        ASSERT_OK(spry_pool_acquire(p, &inst, NULL, NULL));
+        struct spry_instance *m1 = spry_pool_member(inst, 1);
+        struct spry_extern e;
+        ASSERT_OK(spry_instance_export(m1, "m", &e));
+        ASSERT_EQ_INT(e.kind, SPRY_EXTERN_MEMORY);
+        /* The slot's memory and the second one are distinct reservations,
+         * and the second stays where it is from one use of the slot to the
+         * next (reset in place, not remapped elsewhere). */
+        uint8_t *data = spry_memory_data(e.of.memory);
+        ASSERT_EQ_UINT(spry_memory_size(e.of.memory), 2 * 65536);
+        if (i == 0)
+            base = data;
+        ASSERT_TRUE(data == base);
+        /* It starts as a private mapping of the image's memfd. */
+        char line[512];
+        ASSERT_TRUE(mapping_at(data, line, sizeof line));
+        if (strstr(line, "rw-p") == NULL || strstr(line, "spry-image") == NULL)
+            fprintf(stderr, "mapping: %s", line);
+        ASSERT_TRUE(strstr(line, "rw-p") != NULL);
+        ASSERT_TRUE(strstr(line, "spry-image") != NULL);
+        /* A page the instance only reads is the image's page, not a copy
+         * (present, file-backed), before and after the writes elsewhere. */
+        ASSERT_EQ_INT(call_i(m1, "peek", 40000), 0);
+        uint64_t pm = pagemap_entry(data + 40000);
+        if (pm != 0) {
+            ASSERT_TRUE((pm & PM_PRESENT) != 0);
+            ASSERT_TRUE((pm & PM_FILE) != 0);
+        }
+        /* Every instance sees the data segments, whatever the last one
+         * wrote (both image pages and a grown page). */
+        ASSERT_EQ_UINT((uint32_t)call_i(m1, "scribble", 0), le32("pris") + le32("far!"));
+        ASSERT_EQ_INT(call_i(m1, "peek", 16), 0xff);
+        ASSERT_EQ_INT(call_i(inst, "poke", 0), 3);
+        spry_pool_release(inst);
+        if (pm != 0) {
+            pm = pagemap_entry(data + 40000);
+            ASSERT_TRUE((pm & PM_FILE) != 0 || (pm & PM_PRESENT) == 0);
+        }
+    }
+    struct spry_pool_stats st;
+    spry_pool_stats(pool, &st);
+    ASSERT_EQ_UINT(st.instantiated, 1);
     spry_prepared_destroy(p);
     spry_pool_destroy(pool);
     spry_module_destroy(first);
