@@ -7,12 +7,14 @@
 (component
   (component $callee
     (core module $m
-      (memory (export "mem") 1)
+      ;; two pages: data past 64 KiB makes the memory's image copy-on-write
+      (memory (export "mem") 2)
       (table (export "t") 1 funcref)
       (global $heap (mut i32) (i32.const 4096))
       (global $posts (mut i32) (i32.const 0))
       (global $drops (mut i32) (i32.const 0))
       (data (i32.const 16) "hello, ")
+      (data (i32.const 0x18000) "far!")
       ;; A bump allocator that grows memory as needed.
       (func $realloc (export "realloc") (param i32 i32 i32 i32) (result i32)
         (local $p i32)
@@ -64,6 +66,13 @@
         (global.set $drops (i32.add (global.get $drops) (i32.const 1))))
       (func (export "drops") (result i32) (global.get $drops))
       (func (export "boom") (result i32) unreachable)
+      ;; the 4 bytes at 16 plus the 4 at 0x18000, then overwrites both
+      (func (export "scribble") (result i32)
+        (local $r i32)
+        (local.set $r (i32.add (i32.load (i32.const 16)) (i32.load (i32.const 0x18000))))
+        (i32.store (i32.const 16) (i32.const -1))
+        (i32.store (i32.const 0x18000) (i32.const -1))
+        (local.get $r))
       ;; calls table[0]: the component's own `posts`, lowered (re-entering)
       (func (export "reenter") (result i32)
         (call_indirect (result i32) (i32.const 0)))
@@ -107,6 +116,7 @@
     (func $posts (export "posts") (result u32) (canon lift (core func $mi "posts")))
     (func (export "drops") (result u32) (canon lift (core func $mi "drops")))
     (func (export "boom") (result u32) (canon lift (core func $mi "boom")))
+    (func (export "scribble") (result u32) (canon lift (core func $mi "scribble")))
     ;; `reenter` calls `posts` through the canonical ABI: the instance is on
     ;; the stack, so that call traps.
     (core func $posts-lowered (canon lower (func $posts)))
@@ -253,6 +263,8 @@
   (export "call-boom" (func $a "call-boom"))
   (export "cross-instance" (func $a "cross-instance"))
   (export "drops-other" (func $b2 "drops"))
+  (export "scribble" (func $b "scribble"))
+  (export "scribble-other" (func $b2 "scribble"))
   ;; each instance's counter, made for the host to own and drop
   (alias export $b "counter" (type $counter))
   (alias export $b2 "counter" (type $counter-other))

@@ -329,6 +329,38 @@ TEST(link_compose, every_acquire_gets_fresh_instances_and_memories)
     teardown();
 }
 
+static uint32_t le32(const char *s)
+{
+    return (uint32_t)(uint8_t)s[0] | (uint32_t)(uint8_t)s[1] << 8 | (uint32_t)(uint8_t)s[2] << 16 |
+           (uint32_t)(uint8_t)s[3] << 24;
+}
+
+TEST(link_compose, every_acquire_sees_each_memory_s_data_segments_again)
+{
+    setup();
+    struct spry_report r;
+    spry_report_init(&r);
+    /* $b's memory is the slot's; $b2's (the same module instantiated again)
+     * and the caller's are the group's other memories, each with its own
+     * copy-on-write image (its data reaches past 64 KiB). Each instance
+     * overwrites the data segments' bytes in both callees' memories; the
+     * next one must read them as the segments left them. */
+    uint32_t want = le32("hell") + le32("far!");
+    for (int i = 0; i < 6; i++) {
+        relay("again"); /* reads $b's "hello, "; writes the caller's memory too */
+        ASSERT_EQ_UINT(call_u32("scribble-other"), want);
+        ASSERT_EQ_UINT(call_u32("scribble"), want);
+        /* within one instance the writes stay */
+        ASSERT_EQ_UINT(call_u32("scribble-other"), 0xfffffffeu);
+        clink_release(C.ci);
+        ASSERT_OK(clink_acquire(C.link, &C.ci, &r, &C.trap));
+    }
+    struct spry_pool_stats st;
+    spry_pool_stats(C.pool, &st);
+    ASSERT_EQ_UINT(st.instantiated, 1); /* one slot, reset in place each time */
+    teardown();
+}
+
 TEST(link_compose, imported_modules_and_components_are_the_arguments)
 {
     setup_file("imports");
