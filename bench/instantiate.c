@@ -7,8 +7,12 @@
  * memory is all data (64 KiB to 16 MiB). The export `run(n)` writes n bytes
  * from address 0 with memory.fill (the module without memory ignores n).
  *
+ * Then a linked group whose second member has its own memory (as the
+ * nested instances of a composed component do) against the same module
+ * alone, and the pool under threads.
+ *
  * Usage: bench-instantiate [ITERATIONS]   (default 3000; the naive path runs
- * a tenth as many; BENCH_NAIVE=0 skips it). Prints a Markdown table.
+ * a tenth as many; BENCH_NAIVE=0 skips it). Prints Markdown tables.
  */
 #include "spry/pool.h"
 
@@ -82,7 +86,7 @@ static struct bytes assemble(uint32_t pages, size_t data_len)
     s.len = 0;
     put(&s, "\1\3run\0\0", 7);
     put_section(&m, 7, &s);
-    if (pages > 0) {
+    if (pages > 0 && data_len > 0) {
         s.len = 0;
         put_byte(&s, 1); /* data count */
         put_section(&m, 12, &s);
@@ -154,7 +158,9 @@ static void run_export(struct spry_instance *inst, int32_t n)
         die("call", NULL);
 }
 
-static struct stats bench_pooled(struct spry_prepared *p, int32_t write, int iters)
+/* Acquire, run(write) in group member `member` (0: the module itself),
+ * release. */
+static struct stats bench_member(struct spry_prepared *p, uint32_t member, int32_t write, int iters)
 {
     double *t = malloc(sizeof(double) * (size_t)iters);
     for (int i = -iters / 10; i < iters; i++) {
@@ -164,7 +170,7 @@ static struct stats bench_pooled(struct spry_prepared *p, int32_t write, int ite
         spry_report_init(&r);
         if (spry_pool_acquire(p, &inst, &r, NULL) != 0)
             die("acquire", &r);
-        run_export(inst, write);
+        run_export(member == 0 ? inst : spry_pool_member(inst, member), write);
         spry_pool_release(inst);
         if (i >= 0)
             t[i] = now_us() - t0;
@@ -172,6 +178,11 @@ static struct stats bench_pooled(struct spry_prepared *p, int32_t write, int ite
     struct stats s = summarize(t, iters);
     free(t);
     return s;
+}
+
+static struct stats bench_pooled(struct spry_prepared *p, int32_t write, int iters)
+{
+    return bench_member(p, 0, write, iters);
 }
 
 static struct stats bench_naive(struct spry_module *m, int32_t write, int iters)
@@ -295,6 +306,37 @@ int main(int argc, char **argv)
         }
         spry_prepared_destroy(p);
         spry_module_destroy(m);
+    }
+
+    /* A linked group's second memory (a composed component's nested
+     * instance): 1 MiB of data in member 1's own memory, beside member 0's
+     * 1 MiB without data (the slot's memory), against member 1's module
+     * alone (its memory the slot's), measured here. */
+    {
+        struct bytes small = assemble(16, 0), big = assemble(16, 16 * 65536);
+        struct spry_module *m0, *m1;
+        struct spry_prepared *alone, *group;
+        if (spry_module_load(small.p, small.len, NULL, &m0, &r) != 0 ||
+            spry_module_load(big.p, big.len, NULL, &m1, &r) != 0)
+            die("load", &r);
+        free(small.p);
+        free(big.p);
+        struct spry_link_member two[2] = {{m0, NULL}, {m1, NULL}};
+        if (spry_prepared_create(pool, m1, NULL, 0, NULL, 0, &alone, &r) != 0 ||
+            spry_prepared_create_linked(pool, two, 2, NULL, &group, &r) != 0)
+            die("prepare", &r);
+        printf("\n| 1 MiB of data, 16 KiB written | median us | p99 us | / alone |\n"
+               "|---|---|---|---|\n");
+        struct stats a = bench_member(alone, 0, 16 << 10, iters);
+        struct stats g = bench_member(group, 1, 16 << 10, iters);
+        printf("| the module alone (the slot's memory) | %.2f | %.2f | 1.00x |\n", a.median, a.p99);
+        printf("| a group's second memory | %.2f | %.2f | %.2fx |\n", g.median, g.p99,
+               g.median / a.median);
+        fflush(stdout);
+        spry_prepared_destroy(group);
+        spry_prepared_destroy(alone);
+        spry_module_destroy(m1);
+        spry_module_destroy(m0);
     }
 
     /* Threads: the pool's lock alone (no memory: nothing but the lock and
