@@ -171,12 +171,12 @@ int wagi_argv(const char *argv_template, const char *path_and_query, struct wagi
  * and copying it out (docs/benchmarks.md, "WAGI's host side").
  */
 struct env {
-    char **items;      /* cap + 1 */
-    size_t *name_len;  /* cap */
-    char *text;        /* text_cap bytes */
+    char **items;     /* cap + 1 */
+    size_t *name_len; /* cap */
+    char *text;       /* text_cap bytes */
     size_t len, text_cap;
     size_t count, cap;
-    size_t nextra;     /* entries [0, nextra) came from the manifest */
+    size_t nextra; /* entries [0, nextra) came from the manifest */
     int rc;
 };
 
@@ -359,9 +359,8 @@ enum { ENV_FIXED_BYTES = 1024 };
  * every header as an HTTP_ variable (name + "HTTP_", value, ", " joining
  * it to an earlier one, '=' and NUL) and CONTENT_TYPE's value again.
  */
-static bool env_text_bound(const struct wagi_request *req, const char *const *extra,
-                           size_t nextra, const char *host, const char *content_type,
-                           size_t *out)
+static bool env_text_bound(const struct wagi_request *req, const char *const *extra, size_t nextra,
+                           const char *host, const char *content_type, size_t *out)
 {
     size_t sum = ENV_FIXED_BYTES;
     bool ok = true;
@@ -376,8 +375,7 @@ static bool env_text_bound(const struct wagi_request *req, const char *const *ex
          bound_add(&sum, 1, len_of(req->raw_component_route)) &&
          bound_add(&sum, 1, len_of(req->base_path)) && bound_add(&sum, 1, len_of(content_type));
     for (size_t i = 0; i < req->npath_matches && ok; i++) /* name cut at 300: see below */
-        ok = bound_add(&sum, 1, 300 + 2) &&
-             bound_add(&sum, 1, len_of(req->path_matches[i].value));
+        ok = bound_add(&sum, 1, 300 + 2) && bound_add(&sum, 1, len_of(req->path_matches[i].value));
     for (size_t i = 0; i < req->nheaders && ok; i++)
         ok = bound_add(&sum, 1, 5 + len_of(req->headers[i].name) + 2 + 2) &&
              bound_add(&sum, 1, len_of(req->headers[i].value));
@@ -466,8 +464,7 @@ int wagi_env(const struct wagi_request *req, const char *const *extra, size_t ne
         } else {
             for (size_t i = 0; i < n; i++) {
                 char c = s[i];
-                if (c == '%' && i + 2 < n && hex_value(s[i + 1]) >= 0 &&
-                    hex_value(s[i + 2]) >= 0) {
+                if (c == '%' && i + 2 < n && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
                     c = (char)(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
                     i += 2;
                 }
