@@ -324,7 +324,10 @@ static int fill_request(struct http_exchange *ex, h2o_req_t *req, const struct h
     if (!r->method || !r->target || !r->path || !r->query || !r->authority || !r->client_addr ||
         !r->path_info)
         return SPRY_ENOMEM;
-    struct header_list hl = {a, NULL, 0, req->headers.size + 2 + 8 + HTTP_ROUTE_MAX_PARAMS};
+    /* Room for the client's fields, host and content-length, and the spin-*
+     * fields (7 and one per capture): sized exactly, so that a usual
+     * request fits in the arena's first block. */
+    struct header_list hl = {a, NULL, 0, req->headers.size + 2 + 8 + m->ncaptures};
     hl.items = spry_arena_alloc_array(a, hl.cap, sizeof(*hl.items));
     if (hl.items == NULL)
         return SPRY_ENOMEM;
