@@ -71,10 +71,15 @@ struct spry_wasi_config {
     size_t nsockets;
     struct spry_wasi_stdio stdio[3]; /* zeroed: inherit 0, 1, 2 */
     uint32_t max_fds;                /* the guest's fd table limit (0: 1024) */
+    /* args and env are used where they are instead of copied: the caller
+     * keeps them, unchanged, until spry_wasi_destroy (a server building
+     * them per request saves a copy). */
+    bool borrow_strings;
 };
 
-/* Builds a WASI context; strings are copied, preopens opened now (a
- * missing directory fails with SPRY_ENOTFOUND naming it). */
+/* Builds a WASI context; strings are copied (unless borrow_strings),
+ * preopens opened now (a missing directory fails with SPRY_ENOTFOUND
+ * naming it). */
 SPRY_API int spry_wasi_create(const struct spry_wasi_config *config, struct spry_wasi **out,
                               struct spry_report *report);
 /* Flushes buffered guest output, closes every fd the context owns. NULL is

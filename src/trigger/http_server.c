@@ -15,6 +15,7 @@
 #include "trigger/http_head.h"
 #include "trigger/http_status.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
@@ -251,10 +252,37 @@ static char *arena_strndup(struct spry_arena *a, const char *s, size_t n)
     return d;
 }
 
+/* n in decimal at p; returns the end. */
+static char *put_decimal(char *p, unsigned n)
+{
+    char digits[10];
+    int k = 0;
+    do {
+        digits[k++] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n != 0);
+    while (k > 0)
+        *p++ = digits[--k];
+    return p;
+}
+
 static void peer_text(h2o_req_t *req, char *out, size_t cap)
 {
     struct sockaddr_storage ss;
     socklen_t sl = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
+    if (sl >= sizeof(struct sockaddr_in) && ss.ss_family == AF_INET && cap >= 22) {
+        /* "a.b.c.d:port" without printf (every request formats it). */
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
+        uint32_t a = ntohl(sin->sin_addr.s_addr);
+        char *p = out;
+        for (int shift = 24; shift >= 0; shift -= 8) {
+            p = put_decimal(p, (a >> shift) & 0xff);
+            *p++ = shift > 0 ? '.' : ':';
+        }
+        p = put_decimal(p, ntohs(sin->sin_port));
+        *p = '\0';
+        return;
+    }
     char host[NI_MAXHOST];
     size_t hl = sl ? h2o_socket_getnumerichost((struct sockaddr *)&ss, sl, host) : SIZE_MAX;
     if (hl == SIZE_MAX) {
@@ -296,7 +324,10 @@ static int fill_request(struct http_exchange *ex, h2o_req_t *req, const struct h
     if (!r->method || !r->target || !r->path || !r->query || !r->authority || !r->client_addr ||
         !r->path_info)
         return SPRY_ENOMEM;
-    struct header_list hl = {a, NULL, 0, req->headers.size + 2 + 8 + HTTP_ROUTE_MAX_PARAMS};
+    /* Room for the client's fields, host and content-length, and the spin-*
+     * fields (7 and one per capture): sized exactly, so that a usual
+     * request fits in the arena's first block. */
+    struct header_list hl = {a, NULL, 0, req->headers.size + 2 + 8 + m->ncaptures};
     hl.items = spry_arena_alloc_array(a, hl.cap, sizeof(*hl.items));
     if (hl.items == NULL)
         return SPRY_ENOMEM;

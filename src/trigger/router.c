@@ -444,12 +444,16 @@ int http_router_match(const struct http_router *r, const char *path, size_t path
  * header line early. */
 static int append_clean(struct spry_buf *b, const char *s, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '\r' || s[i] == '\n' || s[i] == '\0')
-            continue;
-        int rc = spry_buf_append_byte(b, (uint8_t)s[i]);
+    /* Runs of clean bytes at a time (a value usually is one run). */
+    size_t i = 0;
+    while (i < n) {
+        size_t j = i;
+        while (j < n && s[j] != '\r' && s[j] != '\n' && s[j] != '\0')
+            j++;
+        int rc = spry_buf_append(b, s + i, j - i);
         if (rc != 0)
             return rc;
+        i = j + 1; /* past the byte left out */
     }
     return 0;
 }
@@ -473,7 +477,11 @@ int http_router_spin_headers(const struct http_match *m, const struct http_reque
     /* Every value is bounded by the request target, the host and the
      * patterns, each of which the server limits; 1 MiB is far above them. */
     spry_buf_init(&b, 1 << 20);
-    int rc = spry_buf_printf(&b, "%s://", f->scheme);
+    int rc = spry_buf_reserve(&b, 512); /* one allocation for the usual request */
+    if (rc == 0)
+        rc = spry_buf_append_str(&b, f->scheme);
+    if (rc == 0)
+        rc = spry_buf_append(&b, "://", 3);
     if (rc == 0 && f->authority != NULL)
         rc = append_clean(&b, f->authority, strlen(f->authority));
     if (rc == 0)

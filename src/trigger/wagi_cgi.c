@@ -160,32 +160,82 @@ int wagi_argv(const char *argv_template, const char *path_and_query, struct wagi
 /* ---- environment ------------------------------------------------------------------ */
 
 /*
- * The environment as it is built: "NAME=value\0" strings back to back in
- * `text` (the order the guest sees), and for each its offset and name
- * length, so a name is looked up without rescanning the text. The first
- * setting of a name wins (see the order in wagi_env). Measured on the
- * example app's hello route, building it this way takes about a fifth of
- * what separate name/value buffers with strcmp lookups and printf did
- * (docs/benchmarks.md, "HTTP").
+ * The environment is written straight into the block the caller gets: the
+ * pointer array, then each entry's name length (for lookups without
+ * rescanning the text), then the "NAME=value\0" strings back to back in
+ * the order the guest sees them. The text's size is bounded before it is
+ * built (env_text_bound), so it takes one allocation and no copy; going
+ * past the bound is our bug and fails with SPRY_ETOOBIG. The first setting
+ * of a name wins (see the order in wagi_env). Measured on the bench's
+ * hello route, this is about a third of building it in growing buffers
+ * and copying it out (docs/benchmarks.md, "WAGI's host side").
  */
-struct env_entry {
-    size_t at, name_len;
-};
-
 struct env {
-    struct spry_buf text;
-    struct env_entry *entries; /* cap entries, allocated once */
+    char **items;       /* cap + 1 */
+    uint16_t *name_len; /* cap (every name is under 300 bytes) */
+    char *text;         /* text_cap bytes */
+    size_t len, text_cap;
     size_t count, cap;
+    size_t nextra; /* entries [0, nextra) came from the manifest */
     int rc;
 };
 
-static bool env_has(const struct env *e, const char *name, size_t len)
+/* Whether a name is set among entries [0, e->nextra) and [from, count). */
+static bool env_has(const struct env *e, size_t from, const char *name, size_t len)
 {
-    for (size_t i = 0; i < e->count; i++)
-        if (e->entries[i].name_len == len &&
-            memcmp(e->text.data + e->entries[i].at, name, len) == 0)
+    for (size_t i = 0; i < e->count; i++) {
+        if (i == e->nextra && from > i)
+            i = from;
+        if (i >= e->count)
+            break;
+        if (e->name_len[i] == len && memcmp(e->items[i], name, len) == 0)
             return true;
+    }
     return false;
+}
+
+/* Starts entry NAME= unless it is set already (checked among the extras
+ * and entries from `from` on); false when it is not to be written. */
+static bool env_begin(struct env *e, size_t from, const char *name, size_t name_len)
+{
+    if (e->rc != 0 || env_has(e, from, name, name_len))
+        return false;
+    if (e->count == e->cap || name_len > UINT16_MAX || e->text_cap - e->len < name_len + 2) {
+        e->rc = SPRY_ETOOBIG; /* the bounds are computed from the request: our bug */
+        return false;
+    }
+    e->items[e->count] = e->text + e->len;
+    e->name_len[e->count] = (uint16_t)name_len;
+    memcpy(e->text + e->len, name, name_len);
+    e->len += name_len;
+    e->text[e->len++] = '=';
+    return true;
+}
+
+/* Appends n bytes to the entry being written; a value ends at a NUL
+ * (PATH_TRANSLATED decodes "%00"): the guest sees C strings. Returns false
+ * when the value ended. */
+static bool env_more(struct env *e, const char *s, size_t n)
+{
+    if (e->rc != 0)
+        return false;
+    const char *nul = memchr(s, 0, n);
+    size_t k = nul != NULL ? (size_t)(nul - s) : n;
+    if (e->text_cap - e->len < k + 1) { /* + the NUL env_end writes */
+        e->rc = SPRY_ETOOBIG;
+        return false;
+    }
+    memcpy(e->text + e->len, s, k);
+    e->len += k;
+    return nul == NULL;
+}
+
+static void env_end(struct env *e)
+{
+    if (e->rc != 0)
+        return;
+    e->text[e->len++] = '\0'; /* room checked by env_begin / env_more */
+    e->count++;
 }
 
 /* A piece of a value: n bytes at s. */
@@ -195,51 +245,27 @@ struct env_part {
 };
 
 /* Adds NAME=value where value is the concatenation of parts[0, n). */
-static void env_put_parts(struct env *e, const char *name, size_t name_len,
+static void env_put_parts(struct env *e, size_t from, const char *name, size_t name_len,
                           const struct env_part *parts, size_t n)
 {
-    if (e->rc != 0 || env_has(e, name, name_len))
+    if (!env_begin(e, from, name, name_len))
         return;
-    if (e->count == e->cap) {
-        e->rc = SPRY_ETOOBIG; /* cap is computed from the request: our bug */
-        return;
-    }
-    size_t at = e->text.len;
-    e->rc = spry_buf_append(&e->text, name, name_len);
-    if (e->rc == 0)
-        e->rc = spry_buf_append_byte(&e->text, '=');
-    /* A value ends at a NUL (PATH_TRANSLATED decodes "%00"): the guest
-     * sees C strings, and the list below is split at NULs. */
-    for (size_t i = 0; i < n && e->rc == 0; i++) {
-        const char *nul = memchr(parts[i].s, 0, parts[i].n);
-        e->rc = spry_buf_append(&e->text, parts[i].s,
-                                nul != NULL ? (size_t)(nul - parts[i].s) : parts[i].n);
-        if (nul != NULL)
-            break;
-    }
-    if (e->rc == 0)
-        e->rc = spry_buf_append_byte(&e->text, 0);
-    if (e->rc == 0)
-        e->entries[e->count++] = (struct env_entry){at, name_len};
+    for (size_t i = 0; i < n && env_more(e, parts[i].s, parts[i].n); i++)
+        ;
+    env_end(e);
 }
 
+/* The fixed variables are distinct, so each is checked against the
+ * manifest's only (from = count: no later entries to look at). */
 static void env_set(struct env *e, const char *name, const char *value, size_t value_len)
 {
     struct env_part p = {value, value_len};
-    env_put_parts(e, name, strlen(name), &p, 1);
+    env_put_parts(e, e->count, name, strlen(name), &p, 1);
 }
 
 static void env_str(struct env *e, const char *name, const char *value)
 {
     env_set(e, name, value != NULL ? value : "", value != NULL ? strlen(value) : 0);
-}
-
-static const char *header_value(const struct wagi_request *req, const char *name)
-{
-    for (size_t i = 0; i < req->nheaders; i++)
-        if (strcasecmp(req->headers[i].name, name) == 0)
-            return req->headers[i].value;
-    return NULL;
 }
 
 /* Header names longer than this are cut in their HTTP_ variable's name. */
@@ -272,34 +298,24 @@ static bool same_http_var(const char *a, const char *b)
 }
 
 /* HTTP_<name> for header i, the values of every header of that variable
- * joined with ", " (RFC 3875 4.1.18), unless it is set already. */
-static void env_header(struct env *e, const struct wagi_request *req, size_t i,
-                       struct spry_buf *tmp)
+ * joined with ", " (RFC 3875 4.1.18), unless it is set already (by the
+ * manifest or an earlier header: entries from `from` on). */
+static void env_header(struct env *e, size_t from, const struct wagi_request *req, size_t i)
 {
     char name[5 + HTTP_VAR_NAME_MAX + 1];
     size_t len = http_var_name(req->headers[i].name, name);
-    if (e->rc != 0 || (len == 18 && memcmp(name, "HTTP_AUTHORIZATION", 18) == 0) ||
-        (len == 15 && memcmp(name, "HTTP_CONNECTION", 15) == 0) || env_has(e, name, len))
+    if ((len == 18 && memcmp(name, "HTTP_AUTHORIZATION", 18) == 0) ||
+        (len == 15 && memcmp(name, "HTTP_CONNECTION", 15) == 0))
+        return;
+    if (!env_begin(e, from, name, len))
         return;
     const char *value = req->headers[i].value;
-    size_t j = i + 1;
-    while (j < req->nheaders && !same_http_var(req->headers[i].name, req->headers[j].name))
-        j++;
-    if (j == req->nheaders) { /* the usual case: no repeat */
-        env_set(e, name, value, strlen(value));
-        return;
-    }
-    spry_buf_reset(tmp);
-    int rc = spry_buf_append_str(tmp, value);
-    for (; j < req->nheaders && rc == 0; j++) {
-        if (!same_http_var(req->headers[i].name, req->headers[j].name))
-            continue;
-        rc = spry_buf_append_str(tmp, ", ");
-        if (rc == 0)
-            rc = spry_buf_append_str(tmp, req->headers[j].value);
-    }
-    e->rc = rc;
-    env_set(e, name, (const char *)tmp->data, tmp->len);
+    bool open = env_more(e, value, strlen(value));
+    for (size_t j = i + 1; open && j < req->nheaders; j++)
+        if (same_http_var(req->headers[i].name, req->headers[j].name))
+            open = env_more(e, ", ", 2) &&
+                   env_more(e, req->headers[j].value, strlen(req->headers[j].value));
+    env_end(e);
 }
 
 /* n in decimal into out (at least 21 bytes); returns the length. */
@@ -317,39 +333,104 @@ static size_t format_u64(uint64_t n, char *out)
     return k;
 }
 
+/* s's length, 0 for NULL. */
+static size_t len_of(const char *s)
+{
+    return s != NULL ? strlen(s) : 0;
+}
+
+/* Adds n * len to *sum; false on overflow. */
+static bool bound_add(size_t *sum, size_t n, size_t len)
+{
+    size_t t;
+    return !spry_mul_overflow(n, len, &t) && !spry_add_overflow(*sum, t, sum);
+}
+
+/* Names, '=' and NUL of the 23 fixed variables (346 bytes), and their
+ * literal values ("CGI/1.1", "WAGI/1", "443", "://", a decimal length: 39
+ * bytes; "localhost" counts as the host). Small enough that the usual
+ * request's block stays within malloc's per-thread cache. */
+enum { ENV_FIXED_BYTES = 512 };
+
+/*
+ * An upper bound of the environment's text: each request string times the
+ * number of variables it can appear in (QUERY_STRING and X_FULL_URL hold
+ * the target; SERVER_NAME, SERVER_PORT and X_FULL_URL the host; REMOTE_ADDR,
+ * REMOTE_HOST and X_CLIENT_ADDR the client; PATH_INFO, X_RAW_PATH_INFO and
+ * PATH_TRANSLATED, which only shrinks in decoding, the path info), plus
+ * every header as an HTTP_ variable (name + "HTTP_", value, ", " joining
+ * it to an earlier one, '=' and NUL) and CONTENT_TYPE's value again.
+ */
+static bool env_text_bound(const struct wagi_request *req, const char *const *extra, size_t nextra,
+                           const char *host, const char *content_type, size_t *out)
+{
+    size_t sum = ENV_FIXED_BYTES;
+    bool ok = true;
+    for (size_t i = 0; i < nextra && ok; i++)
+        ok = bound_add(&sum, 1, strlen(extra[i]) + 1);
+    ok = ok && bound_add(&sum, 2, len_of(req->path_and_query)) &&
+         bound_add(&sum, 3, len_of(host)) && bound_add(&sum, 3, len_of(req->client_addr)) &&
+         bound_add(&sum, 3, len_of(req->path_info)) && bound_add(&sum, 1, len_of(req->method)) &&
+         bound_add(&sum, 1, len_of(req->protocol)) && bound_add(&sum, 1, len_of(req->scheme)) &&
+         bound_add(&sum, 2, len_of(req->component_route)) &&
+         bound_add(&sum, 1, len_of(req->matched_route)) &&
+         bound_add(&sum, 1, len_of(req->raw_component_route)) &&
+         bound_add(&sum, 1, len_of(req->base_path)) && bound_add(&sum, 1, len_of(content_type));
+    for (size_t i = 0; i < req->npath_matches && ok; i++) /* name cut at 300: see below */
+        ok = bound_add(&sum, 1, 300 + 2) && bound_add(&sum, 1, len_of(req->path_matches[i].value));
+    for (size_t i = 0; i < req->nheaders && ok; i++)
+        ok = bound_add(&sum, 1, 5 + len_of(req->headers[i].name) + 2 + 2) &&
+             bound_add(&sum, 1, len_of(req->headers[i].value));
+    *out = sum;
+    return ok && sum <= MAX_ENV_BYTES;
+}
+
 int wagi_env(const struct wagi_request *req, const char *const *extra, size_t nextra,
              struct wagi_strings *out, struct spry_report *report)
 {
-    struct env e = {.count = 0, .rc = 0};
-    spry_buf_init(&e.text, MAX_ENV_BYTES);
-    struct spry_buf tmp;
-    spry_buf_init(&tmp, MAX_ENV_BYTES);
+    /* The two headers read by name, in one pass. */
+    const char *host = NULL, *content_type = NULL;
+    for (size_t i = 0; i < req->nheaders; i++) {
+        const char *n = req->headers[i].name;
+        if (host == NULL && strcasecmp(n, "host") == 0)
+            host = req->headers[i].value;
+        else if (content_type == NULL && strcasecmp(n, "content-type") == 0)
+            content_type = req->headers[i].value;
+    }
+    if (host == NULL || host[0] == '\0')
+        host = "localhost";
+
     /* Every variable: the extras, 24 fixed ones, the captures, the headers. */
-    e.cap = nextra + 24 + req->npath_matches + req->nheaders;
-    if (e.cap < nextra || e.cap > SIZE_MAX / sizeof *e.entries)
+    struct env e = {.cap = nextra + 24 + req->npath_matches + req->nheaders, .nextra = 0};
+    size_t ptr_bytes, len_bytes, block_bytes;
+    if (e.cap < nextra || spry_mul_overflow(e.cap + 1, sizeof *e.items, &ptr_bytes) ||
+        spry_mul_overflow(e.cap, sizeof *e.name_len, &len_bytes) ||
+        !env_text_bound(req, extra, nextra, host, content_type, &e.text_cap) ||
+        spry_add_overflow(ptr_bytes + len_bytes, e.text_cap, &block_bytes)) {
         e.rc = SPRY_ETOOBIG;
-    else
-        e.entries = spry_malloc(e.cap * sizeof *e.entries);
-    if (e.rc == 0 && e.entries == NULL)
-        e.rc = SPRY_ENOMEM;
-    if (e.rc == 0)
-        e.rc = spry_buf_reserve(&e.text, 2048);
+    } else {
+        e.items = spry_malloc(block_bytes);
+        if (e.items == NULL)
+            e.rc = SPRY_ENOMEM;
+        else {
+            e.name_len = (uint16_t *)(void *)((char *)e.items + ptr_bytes);
+            e.text = (char *)e.name_len + len_bytes;
+        }
+    }
 
     /* The component's own environment comes first: the first setting of a
      * name wins, so a request never replaces what the operator set. */
-    for (size_t i = 0; i < nextra; i++) {
+    for (size_t i = 0; i < nextra && e.rc == 0; i++) {
         const char *eq = strchr(extra[i], '=');
         if (eq == NULL || eq == extra[i] || (size_t)(eq - extra[i]) >= 300)
             continue;
         struct env_part value = {eq + 1, strlen(eq + 1)};
-        env_put_parts(&e, extra[i], (size_t)(eq - extra[i]), &value, 1);
+        env_put_parts(&e, 0, extra[i], (size_t)(eq - extra[i]), &value, 1);
     }
+    e.nextra = e.count;
 
     const char *target = req->path_and_query;
     const char *q = strchr(target, '?');
-    const char *host = header_value(req, "host");
-    if (host == NULL || host[0] == '\0')
-        host = "localhost";
     const char *colon = strchr(host, ':');
     if (host[0] == '[') /* an IPv6 literal: the port follows the ']' */
         colon = strstr(host, "]:") != NULL ? strstr(host, "]:") + 1 : NULL;
@@ -357,7 +438,7 @@ int wagi_env(const struct wagi_request *req, const char *const *extra, size_t ne
 
     env_str(&e, "AUTH_TYPE", "");
     env_set(&e, "CONTENT_LENGTH", num, format_u64(req->content_length, num));
-    env_str(&e, "CONTENT_TYPE", header_value(req, "content-type"));
+    env_str(&e, "CONTENT_TYPE", content_type);
     env_str(&e, "GATEWAY_INTERFACE", "CGI/1.1");
     env_str(&e, "QUERY_STRING", q != NULL ? q + 1 : "");
     /* REMOTE_ADDR is the client's address without the port. */
@@ -376,10 +457,26 @@ int wagi_env(const struct wagi_request *req, const char *const *extra, size_t ne
     env_str(&e, "SCRIPT_NAME", req->component_route);
     env_str(&e, "PATH_INFO", req->path_info);
     env_str(&e, "X_RAW_PATH_INFO", req->path_info);
-    spry_buf_reset(&tmp);
-    if (e.rc == 0)
-        e.rc = append_decoded(&tmp, req->path_info, strlen(req->path_info), false);
-    env_set(&e, "PATH_TRANSLATED", (const char *)(tmp.data ? tmp.data : (uint8_t *)""), tmp.len);
+    if (env_begin(&e, e.count, "PATH_TRANSLATED", 15)) {
+        /* Percent-decoded in place; it can only shrink. */
+        const char *s = req->path_info;
+        size_t n = strlen(s);
+        if (e.text_cap - e.len < n + 1) {
+            e.rc = SPRY_ETOOBIG;
+        } else {
+            for (size_t i = 0; i < n; i++) {
+                char c = s[i];
+                if (c == '%' && i + 2 < n && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
+                    c = (char)(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
+                    i += 2;
+                }
+                if (c == '\0')
+                    break;
+                e.text[e.len++] = c;
+            }
+        }
+        env_end(&e);
+    }
     if (colon != NULL) {
         env_set(&e, "SERVER_NAME", host, (size_t)(colon - host));
         env_str(&e, "SERVER_PORT", colon + 1);
@@ -397,34 +494,38 @@ int wagi_env(const struct wagi_request *req, const char *const *extra, size_t ne
         {host, strlen(host)},
         {target, strlen(target)},
     };
-    env_put_parts(&e, "X_FULL_URL", strlen("X_FULL_URL"), url, 4);
+    env_put_parts(&e, e.count, "X_FULL_URL", strlen("X_FULL_URL"), url, 4);
     env_str(&e, "X_MATCHED_ROUTE", req->matched_route);
     env_str(&e, "X_BASE_PATH", req->base_path);
     env_str(&e, "X_RAW_COMPONENT_ROUTE", req->raw_component_route);
     env_str(&e, "X_COMPONENT_ROUTE", req->component_route);
     env_str(&e, "X_CLIENT_ADDR", req->client_addr);
+    size_t first_capture = e.count;
     for (size_t i = 0; i < req->npath_matches; i++) {
         char name[300] = "X_PATH_MATCH_";
         size_t n = sizeof "X_PATH_MATCH_" - 1;
         for (const char *c = req->path_matches[i].name; *c != '\0' && n + 1 < sizeof name; c++)
             name[n++] = (char)toupper((unsigned char)*c);
-        name[n] = '\0';
-        env_str(&e, name, req->path_matches[i].value);
+        const char *v = req->path_matches[i].value != NULL ? req->path_matches[i].value : "";
+        struct env_part p = {v, strlen(v)};
+        env_put_parts(&e, first_capture, name, n, &p, 1);
     }
 
-    /* HTTP_* for every header but Authorization and Connection (4.1.18). */
+    /* HTTP_* for every header but Authorization and Connection (4.1.18);
+     * no fixed variable starts with HTTP_. */
+    size_t first_header = e.count;
     for (size_t i = 0; i < req->nheaders && e.rc == 0; i++)
-        env_header(&e, req, i, &tmp);
+        env_header(&e, first_header, req, i);
 
     int rc = e.rc;
-    if (rc == 0)
-        rc = strings_from_buf(&e.text, e.count, out);
-    spry_free(e.entries);
-    spry_buf_fini(&e.text);
-    spry_buf_fini(&tmp);
-    if (rc != 0)
+    if (rc != 0) {
+        spry_free(e.items);
         return spry_report_set(report, rc, "wagi: cannot build the environment: %s",
                                spry_strerror(rc));
+    }
+    e.items[e.count] = NULL;
+    out->items = e.items;
+    out->count = e.count;
     return 0;
 }
 

@@ -65,10 +65,11 @@ struct wasi_fd {
 };
 
 struct spry_wasi {
-    char **args; /* copies; NUL-terminated */
+    char **args; /* copies (or the caller's: borrowed); NUL-terminated */
     size_t nargs, args_bytes;
     char **env;
     size_t nenv, env_bytes;
+    bool borrowed; /* args and env are the caller's (spry_wasi_config.borrow_strings) */
     struct wasi_fd *fds;
     uint32_t nfds, max_fds;
     struct wasi_stream streams[3];

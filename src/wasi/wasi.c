@@ -158,15 +158,26 @@ int wasi_iovecs(const struct wasi_call *c, uint32_t iovs, uint32_t n, struct iov
     return 0;
 }
 
-/* Copies n strings into a NULL-terminated array; *bytes gets the sum of
- * their lengths plus NULs (the guest's buffer size). */
-/* The strings and the vector pointing at them, in one allocation. */
-static int copy_strings(const char *const *in, size_t n, char ***out, size_t *bytes)
+/* The sum of n strings' lengths plus NULs (the guest's buffer size), which
+ * the guest's 32-bit sizes must hold. */
+static int strings_size(const char *const *in, size_t n, size_t *bytes)
 {
     size_t sum = 0;
     for (size_t i = 0; i < n; i++)
         sum += strlen(in[i]) + 1;
-    if (sum > UINT32_MAX || n > (SIZE_MAX - sum) / sizeof(char *) - 1)
+    if (sum > UINT32_MAX || n > UINT32_MAX)
+        return SPRY_ENOMEM;
+    *bytes = sum;
+    return 0;
+}
+
+/* Copies n strings into a NULL-terminated array; *bytes gets the sum of
+ * their lengths plus NULs. The strings and the vector pointing at them are
+ * one allocation. */
+static int copy_strings(const char *const *in, size_t n, char ***out, size_t *bytes)
+{
+    size_t sum;
+    if (strings_size(in, n, &sum) != 0 || n > (SIZE_MAX - sum) / sizeof(char *) - 1)
         return SPRY_ENOMEM;
     char **v = spry_malloc((n + 1) * sizeof *v + sum);
     if (v == NULL)
@@ -306,8 +317,18 @@ int spry_wasi_create(const struct spry_wasi_config *config, struct spry_wasi **o
         rc = spry_report_set(report, SPRY_EINVAL, "wasi: max_fds is below the configured fds");
         goto fail;
     }
-    if (copy_strings(config->args, config->nargs, &w->args, &w->args_bytes) != 0 ||
-        copy_strings(config->env, config->nenv, &w->env, &w->env_bytes) != 0) {
+    if (config->borrow_strings) {
+        w->borrowed = true;
+        if (strings_size(config->args, config->nargs, &w->args_bytes) != 0 ||
+            strings_size(config->env, config->nenv, &w->env_bytes) != 0) {
+            rc = spry_report_set(report, SPRY_ENOMEM, "wasi: arguments too large");
+            goto fail;
+        }
+        /* The guest only reads them (args_get/environ_get copy them out). */
+        w->args = (char **)config->args;
+        w->env = (char **)config->env;
+    } else if (copy_strings(config->args, config->nargs, &w->args, &w->args_bytes) != 0 ||
+               copy_strings(config->env, config->nenv, &w->env, &w->env_bytes) != 0) {
         rc = spry_report_set(report, SPRY_ENOMEM, "wasi: out of memory or arguments too large");
         goto fail;
     }
@@ -346,8 +367,10 @@ void spry_wasi_destroy(struct spry_wasi *w)
     for (int i = 0; i < 3; i++)
         wasi_stream_fini(&w->streams[i]);
     spry_free(w->fds);
-    spry_free(w->args);
-    spry_free(w->env);
+    if (!w->borrowed) {
+        spry_free(w->args);
+        spry_free(w->env);
+    }
     spry_free(w);
 }
 

@@ -402,6 +402,83 @@ TEST(up, wagi_guest_sees_cgi_variables_argv_and_only_its_environment)
     ASSERT_EQ_INT(up_stop(&u), 0);
 }
 
+/* Sends `req` on fd and reads the answer's body into a static buffer;
+ * asserts a 200. */
+static const char *keepalive_exchange(int fd, const char *req)
+{
+    static char body[1 << 16];
+    ASSERT_EQ_INT(send(fd, req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
+    ASSERT_EQ_INT(client_read(fd, body, sizeof body), 200);
+    return body;
+}
+
+/* The environment and argv are built per request (into one block that the
+ * guest's WASI context borrows): on one keep-alive connection, so the same
+ * loop and the same pooled instance serve all three, each request sees
+ * its own method, query, headers, captures and client address, and
+ * nothing of the one before. */
+TEST(up, each_wagi_request_sees_only_its_own_cgi_variables)
+{
+    struct up u;
+    ASSERT_EQ_INT(up_start(&u, APP, NULL), -1);
+    int fd = client_connect(u.port);
+    ASSERT_GE_INT(fd, 0);
+    struct sockaddr_in me;
+    socklen_t len = sizeof me;
+    ASSERT_EQ_INT(getsockname(fd, (struct sockaddr *)&me, &len), 0);
+    char client[64];
+    snprintf(client, sizeof client, "X_CLIENT_ADDR=127.0.0.1:%d", ntohs(me.sin_port));
+
+    const char *r = keepalive_exchange(fd, "GET /probe/env?first=1 HTTP/1.1\r\n"
+                                           "Host: one.test:81\r\n"
+                                           "X-Test: one\r\nX-Only-First: yes\r\n"
+                                           "X-Test: uno\r\n\r\n");
+    ASSERT_TRUE(has_line(r, client));
+    ASSERT_TRUE(has_line(r, "QUERY_STRING=first=1"));
+    ASSERT_TRUE(has_line(r, "argv[1]=first"));
+    ASSERT_TRUE(has_line(r, "argv[2]=1"));
+    ASSERT_TRUE(has_line(r, "HTTP_X_TEST=one, uno"));
+    ASSERT_TRUE(has_line(r, "HTTP_X_ONLY_FIRST=yes"));
+    ASSERT_TRUE(has_line(r, "SERVER_NAME=one.test"));
+    ASSERT_TRUE(has_line(r, "SERVER_PORT=81"));
+    ASSERT_TRUE(has_line(r, "X_FULL_URL=http://one.test:81/probe/env?first=1"));
+    ASSERT_TRUE(has_line(r, "REQUEST_METHOD=GET"));
+    ASSERT_TRUE(has_line(r, "CONTENT_LENGTH=0"));
+    ASSERT_TRUE(has_line(r, "PATH_INFO=/env"));
+
+    r = keepalive_exchange(fd, "POST /users/7/env?second HTTP/1.1\r\n"
+                               "Host: two.test\r\nX-Test: two\r\n"
+                               "Content-Type: text/x-two\r\nContent-Length: 5\r\n\r\nhello");
+    ASSERT_TRUE(has_line(r, client));
+    ASSERT_TRUE(has_line(r, "QUERY_STRING=second"));
+    ASSERT_TRUE(has_line(r, "argv[1]=second"));
+    ASSERT_TRUE(strstr(r, "argv[2]=") == NULL);
+    ASSERT_TRUE(has_line(r, "HTTP_X_TEST=two"));
+    ASSERT_TRUE(strstr(r, "X_ONLY_FIRST") == NULL);
+    ASSERT_TRUE(strstr(r, "first") == NULL);
+    ASSERT_TRUE(has_line(r, "SERVER_NAME=two.test"));
+    ASSERT_TRUE(has_line(r, "SERVER_PORT=80"));
+    ASSERT_TRUE(has_line(r, "REQUEST_METHOD=POST"));
+    ASSERT_TRUE(has_line(r, "CONTENT_LENGTH=5"));
+    ASSERT_TRUE(has_line(r, "CONTENT_TYPE=text/x-two"));
+    ASSERT_TRUE(has_line(r, "X_PATH_MATCH_ID=7"));
+    ASSERT_TRUE(has_line(r, "X_MATCHED_ROUTE=/users/:id/..."));
+    ASSERT_TRUE(has_line(r, "SCRIPT_NAME=/users/:id"));
+
+    r = keepalive_exchange(fd, "GET /probe/env HTTP/1.1\r\nHost: three.test\r\n\r\n");
+    ASSERT_TRUE(has_line(r, "QUERY_STRING="));
+    ASSERT_TRUE(strstr(r, "argv[1]=") == NULL);
+    ASSERT_TRUE(strstr(r, "HTTP_X_TEST") == NULL);
+    ASSERT_TRUE(strstr(r, "CONTENT_TYPE=text") == NULL);
+    ASSERT_TRUE(strstr(r, "X_PATH_MATCH_ID") == NULL);
+    ASSERT_TRUE(has_line(r, "CONTENT_LENGTH=0"));
+    ASSERT_TRUE(has_line(r, "SERVER_NAME=three.test"));
+    ASSERT_TRUE(has_line(r, "SCRIPT_NAME=/probe"));
+    ASSERT_TRUE(has_line(r, "GREETING=hi"));
+    close(fd);
+    ASSERT_EQ_INT(up_stop(&u), 0);
+}
+
 TEST(up, static_responses_reserved_routes_private_routes_and_404)
 {
     struct up u;

@@ -137,6 +137,80 @@ TEST(wagi_cgi, environment_without_host_and_with_ipv6_client)
     wagi_strings_free(&env);
 }
 
+/* The environment is written into one block sized before it is built:
+ * a request using every part at its largest (100 fields of one name, all
+ * joined into one variable, long values everywhere, the manifest setting
+ * a header's variable, captures with long names) is complete and exact. */
+TEST(wagi_cgi, environment_of_a_large_request_is_complete)
+{
+    enum { N = 100, V = 200 };
+    static char values[N][V + 1];
+    static struct http_header_pair headers[N + 2];
+    for (size_t i = 0; i < N; i++) {
+        memset(values[i], 'a' + (int)(i % 26), V);
+        values[i][V] = '\0';
+        headers[i] = (struct http_header_pair){i % 2 ? "X-Rep" : "x-rep", values[i]};
+    }
+    headers[N] = (struct http_header_pair){"Host", values[1]};
+    headers[N + 1] = (struct http_header_pair){"X-Set", "from the request"};
+    char long_name[400];
+    memset(long_name, 'n', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = '\0';
+    const struct http_header_pair matches[] = {{long_name, values[2]}, {"id", "7"}};
+    char target[2 * V + 8];
+    snprintf(target, sizeof target, "/%s?%s", values[3], values[4]);
+    struct wagi_request req = {
+        .method = "PATCH",
+        .path_and_query = target,
+        .scheme = "https",
+        .protocol = "HTTP/2.0",
+        .client_addr = "[2001:db8::1]:65535",
+        .content_length = UINT64_MAX,
+        .headers = headers,
+        .nheaders = N + 2,
+        .matched_route = "/...",
+        .raw_component_route = "/...",
+        .component_route = "",
+        .base_path = "/",
+        .path_info = values[3],
+        .path_matches = matches,
+        .npath_matches = 2,
+    };
+    const char *extra[] = {"HTTP_X_SET=from the manifest", "A=1"};
+    struct wagi_strings env;
+    ASSERT_OK(wagi_env(&req, extra, 2, &env, NULL));
+    /* HTTP_X_REP: the N values joined with ", ". */
+    const char *rep = find_env(&env, "HTTP_X_REP");
+    ASSERT_NOT_NULL(rep);
+    ASSERT_EQ_UINT(strlen(rep), N * V + (N - 1) * 2);
+    for (size_t i = 0; i < N; i++)
+        ASSERT_EQ_INT(memcmp(rep + i * (V + 2), values[i], V), 0);
+    ASSERT_EQ_STR(find_env(&env, "HTTP_X_SET"), "from the manifest");
+    ASSERT_EQ_STR(find_env(&env, "CONTENT_LENGTH"), "18446744073709551615");
+    ASSERT_EQ_STR(find_env(&env, "SERVER_NAME"), values[1]);
+    ASSERT_EQ_STR(find_env(&env, "SERVER_PORT"), "443");
+    ASSERT_EQ_STR(find_env(&env, "QUERY_STRING"), values[4]);
+    ASSERT_EQ_STR(find_env(&env, "PATH_TRANSLATED"), values[3]);
+    ASSERT_EQ_STR(find_env(&env, "REMOTE_ADDR"), "2001:db8::1");
+    ASSERT_EQ_STR(find_env(&env, "X_PATH_MATCH_ID"), "7");
+    char want_url[3 * V + 16];
+    snprintf(want_url, sizeof want_url, "https://%s%s", values[1], target);
+    ASSERT_EQ_STR(find_env(&env, "X_FULL_URL"), want_url);
+    /* The long capture name is cut (at 299 bytes), its value whole. */
+    size_t found = 0;
+    for (size_t i = 0; i < env.count; i++)
+        if (strncmp(env.items[i], "X_PATH_MATCH_NNN", 16) == 0) {
+            ASSERT_EQ_UINT((size_t)(strchr(env.items[i], '=') - env.items[i]), 299);
+            ASSERT_EQ_STR(strchr(env.items[i], '=') + 1, values[2]);
+            found++;
+        }
+    ASSERT_EQ_UINT(found, 1);
+    /* extras 2 + 23 fixed + 2 captures + HTTP_X_REP, HTTP_HOST (X-Set is the manifest's) */
+    ASSERT_EQ_UINT(env.count, 2 + 23 + 2 + 2);
+    ASSERT_NULL(env.items[env.count]);
+    wagi_strings_free(&env);
+}
+
 static int parse(const char *text, struct wagi_response *r, struct spry_report *report)
 {
     spry_report_init(report);
