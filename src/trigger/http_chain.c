@@ -12,6 +12,8 @@
 #include "base/log.h"
 
 #include <errno.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -347,6 +349,9 @@ static int start(struct http_chain_app *app, const struct http_exchange *from,
         snprintf(why, cap, "out of memory");
         return HTTP_CHAIN_RESOURCES;
     }
+    /* Without them a guest's poll asks every millisecond instead. */
+    ex->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    ex->body_wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     c->app = app;
     c->ex = ex;
     spry_buf_init(&c->head_text, 1 << 20);
@@ -416,8 +421,10 @@ int http_chain_body_write(struct http_chain *c, const void *p, size_t n)
             rc = SPRY_EINVAL; /* more than body_capacity allowed */
         else
             rc = spry_buf_append(&ex->window, p, n);
-        if (rc == 0)
+        if (rc == 0) {
             pthread_cond_broadcast(&ex->body_cv);
+            exchange_wake_locked(ex->body_wake_fd, &ex->body_wake_armed);
+        }
     }
     pthread_mutex_unlock(&ex->mu);
     return rc;
@@ -430,6 +437,7 @@ int http_chain_body_finish(struct http_chain *c)
     int rc = ex->cancelled ? SPRY_EINTERRUPTED : 0;
     ex->body_end = true;
     pthread_cond_broadcast(&ex->body_cv);
+    exchange_wake_locked(ex->body_wake_fd, &ex->body_wake_armed);
     pthread_mutex_unlock(&ex->mu);
     return rc;
 }
@@ -544,6 +552,37 @@ void http_chain_wait(struct http_chain *c, uint64_t ns)
            pthread_cond_timedwait(&ex->space, &ex->mu, &until) != ETIMEDOUT)
         ;
     pthread_mutex_unlock(&ex->mu);
+}
+
+/* Empties fd and arms it (mu held). */
+static int rearm_locked(int fd, bool *armed)
+{
+    if (fd < 0)
+        return -1;
+    uint64_t v;
+    ssize_t r = read(fd, &v, sizeof v); /* EAGAIN: it was empty */
+    (void)r;
+    *armed = true;
+    return fd;
+}
+
+int http_chain_wake_fd(struct http_chain *c)
+{
+    struct http_exchange *ex = c->ex;
+    pthread_mutex_lock(&ex->mu);
+    int fd = rearm_locked(ex->wake_fd, &ex->wake_armed);
+    pthread_mutex_unlock(&ex->mu);
+    return fd;
+}
+
+int http_chain_body_wake_fd(struct http_exchange *ex)
+{
+    if (!ex->local)
+        return -1;
+    pthread_mutex_lock(&ex->mu);
+    int fd = rearm_locked(ex->body_wake_fd, &ex->body_wake_armed);
+    pthread_mutex_unlock(&ex->mu);
+    return fd;
 }
 
 void http_chain_destroy(struct http_chain *c)

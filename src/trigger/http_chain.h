@@ -113,6 +113,14 @@ void http_chain_clear(struct http_chain *c);
 bool http_chain_changed(struct http_chain *c);
 void http_chain_wait(struct http_chain *c, uint64_t ns);
 
+/* For a guest's wasi:io poll (wasihttp_outgoing.wake_fd): re-arms and
+ * returns an fd that polls readable once the state moved after this call
+ * (what changed tracks is untouched); -1 when there is none. */
+int http_chain_wake_fd(struct http_chain *c);
+/* The target's side of the same for its request body (its body_ready):
+ * -1 unless ex is a chained request's exchange. */
+int http_chain_body_wake_fd(struct http_exchange *ex);
+
 /* Cancels what still runs and frees the caller's side. */
 void http_chain_destroy(struct http_chain *c);
 

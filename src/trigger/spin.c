@@ -76,6 +76,11 @@ static bool body_ready(void *user)
     return http_exchange_body_ready(((struct spin_req *)user)->ex);
 }
 
+static int body_wake_fd(void *user)
+{
+    return http_chain_body_wake_fd(((struct spin_req *)user)->ex);
+}
+
 static int request_trailers(void *user, const struct wasihttp_header **t, size_t *n)
 {
     struct spin_req *r = user;
@@ -484,6 +489,12 @@ static void out_wait(void *req, uint64_t ns)
     ppoll(&p, 1, &ts, NULL);
 }
 
+static int out_wake_fd(void *req)
+{
+    struct spin_out *o = req;
+    return o->chain != NULL ? http_chain_wake_fd(o->chain) : -1;
+}
+
 static void out_destroy(void *req)
 {
     struct spin_out *o = req;
@@ -681,6 +692,7 @@ static int handle(void *data, struct http_exchange *ex)
         .user = &sr,
         .read_body = read_body,
         .body_ready = body_ready,
+        .body_wake_fd = body_wake_fd,
         .trailers = request_trailers,
         .respond = respond,
         .write = write_body,
@@ -875,6 +887,7 @@ int spin_executor_create(const struct spin_config *config, struct spin_executor 
         .clear = out_clear,
         .changed = out_changed,
         .wait = out_wait,
+        .wake_fd = out_wake_fd,
         .destroy = out_destroy,
     };
     s->http.data = s;
