@@ -29,6 +29,17 @@ enum {
 
 static const char CLIENT_ADDR[] = "0.0.0.0:0"; /* Spin's for a chained request */
 
+/* Outbound HTTP's defaults (host/http_client.c) for what the caller left
+ * unset. */
+static const uint64_t DEFAULT_IO_NS = 60000u * 1000000u;
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 struct http_chain_app {
     pthread_mutex_t mu;
     pthread_cond_t idle;
@@ -48,6 +59,9 @@ struct http_chain {
     struct http_header_pair *head;
     size_t nhead;
     char length[24];
+    uint64_t first_byte_ns, between_ns; /* the caller's timeouts */
+    uint64_t t_start, t_last;           /* CLOCK_MONOTONIC: started; head or bytes last taken */
+    int failed;                         /* SPRY_ETIMEOUT once a timeout passed, else 0 */
 };
 
 struct chain_run {
@@ -354,6 +368,9 @@ static int start(struct http_chain_app *app, const struct http_exchange *from,
     ex->body_wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     c->app = app;
     c->ex = ex;
+    c->first_byte_ns = r->first_byte_timeout_ns != 0 ? r->first_byte_timeout_ns : DEFAULT_IO_NS;
+    c->between_ns = r->between_bytes_timeout_ns != 0 ? r->between_bytes_timeout_ns : DEFAULT_IO_NS;
+    c->t_start = now_ns();
     spry_buf_init(&c->head_text, 1 << 20);
     *run = (struct chain_run){app, ex};
     pthread_attr_t attr;
@@ -472,16 +489,42 @@ static int take_head(struct http_chain *c, const struct http_exchange *ex)
     return 0;
 }
 
+/* Whether a timeout passed while the caller waits (mu held). */
+static bool overdue_locked(const struct http_chain *c)
+{
+    const struct http_exchange *ex = c->ex;
+    if (ex->cancelled || ex->abort)
+        return false;
+    if (!ex->started)
+        return now_ns() - c->t_start >= c->first_byte_ns;
+    bool waiting = c->head != NULL && c->send_off == ex->sending.len && ex->pending.len == 0 &&
+                   !ex->finished;
+    return waiting && now_ns() - c->t_last >= c->between_ns;
+}
+
+/* A timeout passed: the target is cancelled, the request fails (mu held). */
+static int time_out_locked(struct http_chain *c)
+{
+    if (!ended_locked(c->ex))
+        exchange_cancel_locked(c->ex);
+    c->failed = SPRY_ETIMEOUT;
+    return SPRY_ETIMEOUT;
+}
+
 int http_chain_head(struct http_chain *c, uint16_t *status, const struct http_header_pair **headers,
                     size_t *n)
 {
     struct http_exchange *ex = c->ex;
+    if (c->failed != 0)
+        return c->failed;
     pthread_mutex_lock(&ex->mu);
     int rc = 0;
     if (!ex->started)
         rc = ex->cancelled ? SPRY_EINTERRUPTED : SPRY_EBUSY;
-    else if (c->head == NULL)
-        rc = take_head(c, ex);
+    else if (c->head == NULL && (rc = take_head(c, ex)) == 0)
+        c->t_last = now_ns();
+    if (rc == SPRY_EBUSY && now_ns() - c->t_start >= c->first_byte_ns)
+        rc = time_out_locked(c);
     if (rc == 0) {
         *status = ex->status;
         *headers = c->head;
@@ -495,6 +538,8 @@ int64_t http_chain_body_read(struct http_chain *c, void *buf, size_t cap, bool *
 {
     struct http_exchange *ex = c->ex;
     *eof = false;
+    if (c->failed != 0)
+        return c->failed;
     pthread_mutex_lock(&ex->mu);
     if (c->send_off == ex->sending.len && ex->pending.len > 0) {
         struct spry_buf t = ex->sending; /* take what waits; the writer may go on */
@@ -510,12 +555,15 @@ int64_t http_chain_body_read(struct http_chain *c, void *buf, size_t cap, bool *
         k = (int64_t)(left < cap ? left : cap);
         memcpy(buf, ex->sending.data + c->send_off, (size_t)k);
         c->send_off += (size_t)k;
+        c->t_last = now_ns();
     } else if (ex->abort) {
         k = SPRY_EIO;
     } else if (ex->cancelled) {
         k = SPRY_EINTERRUPTED;
     } else if (ex->finished) {
         *eof = true;
+    } else if (overdue_locked(c)) {
+        k = time_out_locked(c);
     }
     pthread_mutex_unlock(&ex->mu);
     return k;
@@ -531,7 +579,7 @@ void http_chain_clear(struct http_chain *c)
 bool http_chain_changed(struct http_chain *c)
 {
     pthread_mutex_lock(&c->ex->mu);
-    bool changed = c->ex->version != c->seen;
+    bool changed = c->ex->version != c->seen || overdue_locked(c);
     pthread_mutex_unlock(&c->ex->mu);
     return changed;
 }

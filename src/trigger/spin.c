@@ -232,6 +232,8 @@ static int chain_start(struct spin_req *sr, const struct wasihttp_outgoing_reque
         .headers = hd,
         .nheaders = q->nheaders,
         .has_body = q->has_body,
+        .first_byte_timeout_ns = q->first_byte_timeout_ns,
+        .between_bytes_timeout_ns = q->between_bytes_timeout_ns,
     };
     char why[sizeof err->message];
     int rc = http_chain_start(s->config.chain, sr->ex, &cr, &o->chain, why, sizeof why);
@@ -374,6 +376,12 @@ static int chain_head(struct spin_out *o, uint16_t *status, const struct wasihtt
     int rc = http_chain_head(o->chain, status, &h, &k);
     if (rc == SPRY_EBUSY)
         return rc;
+    if (rc == SPRY_ETIMEOUT) {
+        err->code = HTTP_ERR_CONNECTION_READ_TIMEOUT;
+        snprintf(err->message, sizeof err->message,
+                 "no response within the first-byte timeout (the chained request was cancelled)");
+        return rc;
+    }
     if (rc != 0) {
         err->code = HTTP_ERR_CONNECTION_TERMINATED;
         snprintf(err->message, sizeof err->message, "the chained request was cancelled");
@@ -428,7 +436,12 @@ static int64_t out_body_read(void *req, uint8_t *buf, size_t cap, bool *eof,
     struct spin_out *o = req;
     if (o->chain != NULL) {
         int64_t k = http_chain_body_read(o->chain, buf, cap, eof);
-        if (k < 0) {
+        if (k == SPRY_ETIMEOUT) {
+            err->code = HTTP_ERR_CONNECTION_READ_TIMEOUT;
+            snprintf(err->message, sizeof err->message,
+                     "no data within the between-bytes timeout (the chained request was "
+                     "cancelled)");
+        } else if (k < 0) {
             err->code = HTTP_ERR_HTTP_RESPONSE_INCOMPLETE;
             snprintf(err->message, sizeof err->message,
                      "the chained component broke its response off");

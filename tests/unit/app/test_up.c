@@ -1433,7 +1433,8 @@ TEST(up, http_component_denied_hosts_ports_and_schemes_make_no_connection)
 
 /* ---- service chaining: <component-id>.spin.internal, in-process ------------ */
 
-/* front serves /chain (the handler's outgoing request to x-chain-url) with
+/* front serves /chain (the handler's outgoing request to x-chain-url) and
+ * /chain-timed (the same with request-options) with
  * `allowed` as its allowed_outbound_hosts; back (the same handler) and
  * probe (the WAGI probe) have private routes only; lonely has no route. */
 static int up_chain_with(struct up *u, const char *allowed, const char *arg1, const char *arg2)
@@ -1444,6 +1445,7 @@ static int up_chain_with(struct up *u, const char *allowed, const char *arg1, co
              "spin_manifest_version = 2\n"
              "[application]\nname = \"chain\"\n"
              "[[trigger.http]]\nroute = \"/chain\"\ncomponent = \"front\"\n"
+             "[[trigger.http]]\nroute = \"/chain-timed\"\ncomponent = \"front\"\n"
              "[[trigger.http]]\nroute = { private = true }\ncomponent = \"back\"\n"
              "[[trigger.http]]\nroute = { private = true }\ncomponent = \"probe\"\n"
              "executor = { type = \"wagi\" }\n"
@@ -1650,5 +1652,43 @@ TEST(up, bodies_larger_than_1_mib_pass_through_a_chain)
         ASSERT_TRUE(strstr(run_cmd(cmd), "SAME\n") != NULL);
         unlink(out);
     }
+    ASSERT_EQ_INT(up_stop(&u), 0);
+}
+
+/* GET /chain-timed asking front to request `url` with the request-options
+ * timeouts in `extra` (x-first-byte-ms and friends). */
+static const char *chain_timed(const struct up *u, const char *extra, const char *url)
+{
+    char args[6000];
+    snprintf(args, sizeof args, "%s -H 'x-chain-url: %s'", extra, url);
+    return http(u, args, "/chain-timed");
+}
+
+/* The caller's request-options bound a chained request as they bound an
+ * outbound one: no head within the first-byte timeout (the target's /sleep
+ * waits 20 ms) or no bytes within the between-bytes timeout (its /drip
+ * waits 1 s between two lines) is connection-read-timeout (error-code
+ * case 9 in the WIT), and the request is cut off; longer timeouts let the
+ * same requests through, and a connect timeout has nothing to wait for. */
+TEST(up, a_chained_request_honours_the_callers_timeouts)
+{
+    struct up u;
+    ASSERT_EQ_INT(up_chain_with(&u, "\"http://*.spin.internal\"", NULL, NULL), -1);
+    const char *r = chain_timed(&u, "-H 'x-first-byte-ms: 1'", "http://back.spin.internal/sleep");
+    ASSERT_EQ_INT(status_of(r), 502);
+    ASSERT_TRUE(strstr(r, "\r\n\r\nerror-code 9\n") != NULL);
+    r = chain_timed(&u, "-H 'x-first-byte-ms: 20000'", "http://back.spin.internal/sleep");
+    ASSERT_EQ_INT(status_of(r), 200);
+    ASSERT_TRUE(strstr(r, "\r\n\r\nslept\n") != NULL);
+    r = chain_timed(&u, "-H 'x-connect-ms: 1'", "http://back.spin.internal/sleep");
+    ASSERT_EQ_INT(status_of(r), 200);
+
+    r = chain_timed(&u, "-H 'x-between-bytes-ms: 200'", "http://back.spin.internal/drip");
+    ASSERT_EQ_INT(status_of(r), 200); /* the head came; the body stops short */
+    ASSERT_TRUE(strstr(r, "\r\n\r\nfirst\n") != NULL);
+    ASSERT_TRUE(strstr(r, "second") == NULL);
+    r = chain_timed(&u, "-H 'x-between-bytes-ms: 20000'", "http://back.spin.internal/drip");
+    ASSERT_EQ_INT(status_of(r), 200);
+    ASSERT_TRUE(strstr(r, "\r\n\r\nfirst\nsecond\n") != NULL);
     ASSERT_EQ_INT(up_stop(&u), 0);
 }
