@@ -497,8 +497,8 @@ static bool overdue_locked(const struct http_chain *c)
         return false;
     if (!ex->started)
         return now_ns() - c->t_start >= c->first_byte_ns;
-    bool waiting = c->head != NULL && c->send_off == ex->sending.len && ex->pending.len == 0 &&
-                   !ex->finished;
+    bool waiting =
+        c->head != NULL && c->send_off == ex->sending.len && ex->pending.len == 0 && !ex->finished;
     return waiting && now_ns() - c->t_last >= c->between_ns;
 }
 

@@ -745,9 +745,23 @@ static int handle(void *data, struct http_exchange *ex)
     }
     if (timed)
         t_ctx = now_us();
-    rc = clink_acquire(s->link, &ci, &report, &trap);
+    /* On the loop only a slot that holds the component already: a cold
+     * one would instantiate there, outside the run's CPU budget. None free
+     * is nothing the guest did: deferred without the back-off. */
+    rc = spec != NULL ? clink_acquire_warm(s->link, &ci, &report, &trap)
+                      : clink_acquire(s->link, &ci, &report, &trap);
     if (timed)
         t_acq = now_us();
+    if (rc == SPRY_EBUSY && spec != NULL) {
+        if (timed)
+            spry_log(SPRY_LOG_DEBUG,
+                     "component %s: speculative run deferred to a worker: no warm instance "
+                     "(instantiating is a worker's job)",
+                     id);
+        rc = HTTP_EXCHANGE_DEFER;
+        deferred = true;
+        goto done;
+    }
     if (rc != 0 && spec != NULL) {
         rc = spec_defer(s, spec, rc, NULL);
         deferred = true;

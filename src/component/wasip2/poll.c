@@ -129,7 +129,7 @@ int p2_wait(struct ccall *call, struct wasip2 *ctx, const uint32_t *slots, size_
 {
     struct pollfd *pfd = spry_alloc_array(n == 0 ? 1 : n, sizeof *pfd);
     size_t *pidx = spry_alloc_array(n == 0 ? 1 : n, sizeof *pidx); /* pfd of slot i, or SIZE_MAX */
-    int *wfd = spry_alloc_array(n == 0 ? 1 : n, sizeof *wfd); /* wake fd of slot i, or -1 */
+    int *wfd = spry_alloc_array(n == 0 ? 1 : n, sizeof *wfd);      /* wake fd of slot i, or -1 */
     int rc = 0;
     if (pfd == NULL || pidx == NULL || wfd == NULL) {
         rc = p2_oom(call);

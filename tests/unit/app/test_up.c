@@ -1692,3 +1692,37 @@ TEST(up, a_chained_request_honours_the_callers_timeouts)
     ASSERT_TRUE(strstr(r, "\r\n\r\nfirst\nsecond\n") != NULL);
     ASSERT_EQ_INT(up_stop(&u), 0);
 }
+
+/* Speculation takes only a slot that holds the component already: a fresh
+ * server's first request would instantiate on the I/O loop, outside the
+ * run's CPU budget, so it goes to a worker (which instantiates) and is
+ * answered as usual; with that slot warm (once the worker gave it back),
+ * later requests run on the loop again. */
+TEST(up, speculation_never_instantiates_on_the_loop_and_the_fallback_answers)
+{
+    static const char answered[] = "component handler: answered from the I/O loop";
+    static const char cold[] = "component handler: speculative run deferred to a worker: no warm "
+                               "instance";
+    struct up u;
+    setenv("SPRY_LOG", "debug", 1);
+    int started = up_http(&u, "handler", NULL, NULL);
+    unsetenv("SPRY_LOG");
+    ASSERT_EQ_INT(started, -1);
+    const char *r = http(&u, "", "/bench");
+    ASSERT_EQ_INT(status_of(r), 200);
+    ASSERT_TRUE(strstr(r, "\r\n\r\nhello from a wasi:http component\n") != NULL);
+    ASSERT_EQ_INT(log_count(cold), 1);
+    ASSERT_EQ_INT(log_count(answered), 0);
+    int colds = 1;
+    /* Warm now: from the loop (a slow build's run may overrun its budget
+     * and defer, backing off; then it comes back after the back-off). */
+    for (int i = 0; i < 200 && log_count(answered) == 0; i++) {
+        r = http(&u, "", "/bench");
+        colds = log_count(cold); /* again while the worker had not given the slot back yet */
+        ASSERT_EQ_INT(status_of(r), 200);
+        ASSERT_TRUE(strstr(r, "\r\n\r\nhello from a wasi:http component\n") != NULL);
+    }
+    ASSERT_EQ_INT(log_count(answered), 1);
+    ASSERT_LT_INT(colds, 10);
+    ASSERT_EQ_INT(up_stop(&u), 0);
+}
