@@ -205,15 +205,18 @@ static char *arena_str(struct spry_arena *a, const char *s, size_t n)
     return d;
 }
 
+/* The component's last route: as Spin, whose settings for a component
+ * are those of its last [[trigger.http]] entry. */
 static const struct http_route *find_route(const struct http_chain_app *app, const char *id)
 {
+    const struct http_route *found = NULL;
     for (size_t i = 0; i < app->nroutes; i++) {
         const struct http_route *r = &app->routes[i];
         if (r->kind == HTTP_TARGET_COMPONENT && r->component_id != NULL &&
             strcmp(r->component_id, id) == 0 && r->executor != NULL)
-            return r;
+            found = r;
     }
-    return NULL;
+    return found;
 }
 
 static bool line_ok(const char *s)

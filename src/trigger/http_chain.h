@@ -27,8 +27,10 @@
  * (HTTP_CHAIN_BUSY). The depth bound keeps one outside request to at most
  * HTTP_CHAIN_MAX_DEPTH of them.
  *
- * The target is the component's route (its first [[trigger.http]] entry,
- * private or not) matched as Spin does for a chained request: as if by the
+ * The target is the component's route (its last [[trigger.http]] entry,
+ * private or not, whose executor and its settings, e.g. WAGI argv, serve
+ * the request: Spin keeps one trigger configuration per component, the
+ * last one) matched as Spin does for a chained request: as if by the
  * wildcard route `/...`, whatever the path: spin-matched-route and
  * spin-raw-component-route `/...`, spin-component-route empty,
  * spin-path-info the whole path, spin-base-path `/`, spin-client-addr

@@ -1726,3 +1726,46 @@ TEST(up, speculation_never_instantiates_on_the_loop_and_the_fallback_answers)
     ASSERT_LT_INT(colds, 10);
     ASSERT_EQ_INT(up_stop(&u), 0);
 }
+
+/* One WAGI component on two routes with different argv: each request runs
+ * with the settings of the route it matched; a chained request, which
+ * matches no route of its own, with those of the component's last route
+ * (as Spin, which keeps the last trigger configuration of a component). */
+TEST(up, a_wagi_component_on_two_routes_runs_with_the_matched_routes_settings)
+{
+    static const char manifest[] =
+        "spin_manifest_version = 2\n"
+        "[application]\nname = \"routes\"\n"
+        "[[trigger.http]]\nroute = \"/one/...\"\ncomponent = \"probe\"\n"
+        "executor = { type = \"wagi\", argv = \"first-route ${ARGS}\" }\n"
+        "[[trigger.http]]\nroute = \"/two/...\"\ncomponent = \"probe\"\n"
+        "executor = { type = \"wagi\", argv = \"second-route ${ARGS}\" }\n"
+        "[[trigger.http]]\nroute = \"/chain\"\ncomponent = \"front\"\n"
+        "[component.probe]\nsource = \"PROBE\"\n"
+        "[component.front]\nsource = \"HANDLER\"\n"
+        "allowed_outbound_hosts = [\"http://probe.spin.internal\"]\n";
+    char text[sizeof manifest + 4096];
+    const char *at = strstr(manifest, "HANDLER");
+    snprintf(text, sizeof text, "%.*s%s%s", (int)(at - manifest), manifest,
+             http_component("handler"), at + strlen("HANDLER"));
+    struct up u;
+    ASSERT_EQ_INT(up_start(&u, text, "--quiet", NULL), -1);
+    const char *r = http(&u, "", "/one/env?a");
+    ASSERT_EQ_INT(status_of(r), 200);
+    ASSERT_TRUE(has_line(r, "argv[0]=first-route"));
+    ASSERT_TRUE(has_line(r, "argv[1]=a"));
+    ASSERT_TRUE(has_line(r, "X_MATCHED_ROUTE=/one/..."));
+    r = http(&u, "", "/two/env?b");
+    ASSERT_EQ_INT(status_of(r), 200);
+    ASSERT_TRUE(has_line(r, "argv[0]=second-route"));
+    ASSERT_TRUE(has_line(r, "argv[1]=b"));
+    ASSERT_TRUE(has_line(r, "X_MATCHED_ROUTE=/two/..."));
+    r = http(&u, "", "/one/env");
+    ASSERT_TRUE(has_line(r, "argv[0]=first-route"));
+    r = chain_get(&u, "", "http://probe.spin.internal/env?c");
+    ASSERT_EQ_INT(status_of(r), 200);
+    ASSERT_TRUE(has_line(r, "argv[0]=second-route"));
+    ASSERT_TRUE(has_line(r, "argv[1]=c"));
+    ASSERT_TRUE(has_line(r, "X_MATCHED_ROUTE=/..."));
+    ASSERT_EQ_INT(up_stop(&u), 0);
+}
