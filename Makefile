@@ -213,6 +213,12 @@ bench-wasi: $(BUILD)/spry | $(DEPS_STAMP)
 bench-http: $(BUILD)/spry $(BUILD)/spry-up $(HELLO_APP) | $(DEPS_STAMP)
 	@bench/http.sh $(BUILD)
 
+# Service chaining against a direct request (bench/chain.sh); SPRY_UP_BIN
+# runs another build's spry for a before/after comparison.
+.PHONY: bench-chain
+bench-chain: $(BUILD)/spry $(BUILD)/spry-up | $(DEPS_STAMP)
+	@bench/chain.sh $(BUILD)
+
 # The WASI guest suite alone (also part of make test); GUEST_RUNTIME=node
 # runs it on node:wasi instead.
 .PHONY: test-guests

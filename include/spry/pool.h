@@ -159,6 +159,13 @@ SPRY_API void spry_pool_set_slot_data(struct spry_instance *inst, void *data);
  */
 SPRY_API int spry_pool_acquire(struct spry_prepared *prepared, struct spry_instance **out,
                                struct spry_report *report, struct spry_trap *trap);
+/* As spry_pool_acquire, but only from a free slot that already holds the
+ * prepared module's instance (the last one it served): no instantiation,
+ * no waiting. SPRY_EBUSY when there is none. For callers with a time
+ * budget that instantiating could overrun (the spin executor's speculative
+ * runs on an I/O loop). */
+SPRY_API int spry_pool_acquire_warm(struct spry_prepared *prepared, struct spry_instance **out,
+                                    struct spry_report *report, struct spry_trap *trap);
 /* Gives the instance back (any member of a group gives the whole group
  * back); it must not be used afterwards. */
 SPRY_API void spry_pool_release(struct spry_instance *inst);

@@ -146,6 +146,10 @@ struct cinst;
  */
 int clink_acquire(struct clink *link, struct cinst **out, struct spry_report *report,
                   struct spry_trap *trap);
+/* The same from a slot that holds this component's instance already
+ * (spry_pool_acquire_warm): SPRY_EBUSY, at once, when none is free. */
+int clink_acquire_warm(struct clink *link, struct cinst **out, struct spry_report *report,
+                       struct spry_trap *trap);
 /* Drops what the guest still owns (host resources' drops run, with the
  * store's request data still attached), then gives the slot back. */
 void clink_release(struct cinst *ci);

@@ -141,14 +141,19 @@ static int slot_build(const struct clink *l, struct spry_instance *inst, struct 
 
 /* ---- per request ------------------------------------------------------------------ */
 
-int clink_acquire(struct clink *l, struct cinst **out, struct spry_report *report,
-                  struct spry_trap *trap)
+static int acquire(struct clink *l, bool warm, struct cinst **out, struct spry_report *report,
+                   struct spry_trap *trap)
 {
     struct spry_instance *inst;
-    int rc = spry_pool_acquire(l->prepared, &inst, report, trap);
+    int rc = warm ? spry_pool_acquire_warm(l->prepared, &inst, report, trap)
+                  : spry_pool_acquire(l->prepared, &inst, report, trap);
     if (rc != 0)
         return rc;
     struct cinst *ci = spry_pool_slot_data(inst);
+    if (ci == NULL && warm) { /* its objects were never built: not warm after all */
+        spry_pool_release(inst);
+        return spry_report_set(report, SPRY_EBUSY, "no free slot holds an instance of it");
+    }
     if (ci == NULL) {
         rc = slot_build(l, inst, &ci, report);
         if (rc != 0) {
@@ -167,6 +172,18 @@ int clink_acquire(struct clink *l, struct cinst **out, struct spry_report *repor
     spry_store_set_data(ci->store, SPRY_STORE_DATA_COMPONENT, ci);
     *out = ci;
     return 0;
+}
+
+int clink_acquire(struct clink *l, struct cinst **out, struct spry_report *report,
+                  struct spry_trap *trap)
+{
+    return acquire(l, false, out, report, trap);
+}
+
+int clink_acquire_warm(struct clink *l, struct cinst **out, struct spry_report *report,
+                       struct spry_trap *trap)
+{
+    return acquire(l, true, out, report, trap);
 }
 
 void clink_release(struct cinst *ci)

@@ -12,6 +12,8 @@
 #include "base/log.h"
 
 #include <errno.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -26,6 +28,17 @@ enum {
 };
 
 static const char CLIENT_ADDR[] = "0.0.0.0:0"; /* Spin's for a chained request */
+
+/* Outbound HTTP's defaults (host/http_client.c) for what the caller left
+ * unset. */
+static const uint64_t DEFAULT_IO_NS = 60000u * 1000000u;
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 struct http_chain_app {
     pthread_mutex_t mu;
@@ -46,6 +59,9 @@ struct http_chain {
     struct http_header_pair *head;
     size_t nhead;
     char length[24];
+    uint64_t first_byte_ns, between_ns; /* the caller's timeouts */
+    uint64_t t_start, t_last;           /* CLOCK_MONOTONIC: started; head or bytes last taken */
+    int failed;                         /* SPRY_ETIMEOUT once a timeout passed, else 0 */
 };
 
 struct chain_run {
@@ -189,15 +205,18 @@ static char *arena_str(struct spry_arena *a, const char *s, size_t n)
     return d;
 }
 
+/* The component's last route: as Spin, whose settings for a component
+ * are those of its last [[trigger.http]] entry. */
 static const struct http_route *find_route(const struct http_chain_app *app, const char *id)
 {
+    const struct http_route *found = NULL;
     for (size_t i = 0; i < app->nroutes; i++) {
         const struct http_route *r = &app->routes[i];
         if (r->kind == HTTP_TARGET_COMPONENT && r->component_id != NULL &&
             strcmp(r->component_id, id) == 0 && r->executor != NULL)
-            return r;
+            found = r;
     }
-    return NULL;
+    return found;
 }
 
 static bool line_ok(const char *s)
@@ -347,8 +366,14 @@ static int start(struct http_chain_app *app, const struct http_exchange *from,
         snprintf(why, cap, "out of memory");
         return HTTP_CHAIN_RESOURCES;
     }
+    /* Without them a guest's poll asks every millisecond instead. */
+    ex->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    ex->body_wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     c->app = app;
     c->ex = ex;
+    c->first_byte_ns = r->first_byte_timeout_ns != 0 ? r->first_byte_timeout_ns : DEFAULT_IO_NS;
+    c->between_ns = r->between_bytes_timeout_ns != 0 ? r->between_bytes_timeout_ns : DEFAULT_IO_NS;
+    c->t_start = now_ns();
     spry_buf_init(&c->head_text, 1 << 20);
     *run = (struct chain_run){app, ex};
     pthread_attr_t attr;
@@ -416,8 +441,10 @@ int http_chain_body_write(struct http_chain *c, const void *p, size_t n)
             rc = SPRY_EINVAL; /* more than body_capacity allowed */
         else
             rc = spry_buf_append(&ex->window, p, n);
-        if (rc == 0)
+        if (rc == 0) {
             pthread_cond_broadcast(&ex->body_cv);
+            exchange_wake_locked(ex->body_wake_fd, &ex->body_wake_armed);
+        }
     }
     pthread_mutex_unlock(&ex->mu);
     return rc;
@@ -430,6 +457,7 @@ int http_chain_body_finish(struct http_chain *c)
     int rc = ex->cancelled ? SPRY_EINTERRUPTED : 0;
     ex->body_end = true;
     pthread_cond_broadcast(&ex->body_cv);
+    exchange_wake_locked(ex->body_wake_fd, &ex->body_wake_armed);
     pthread_mutex_unlock(&ex->mu);
     return rc;
 }
@@ -464,16 +492,42 @@ static int take_head(struct http_chain *c, const struct http_exchange *ex)
     return 0;
 }
 
+/* Whether a timeout passed while the caller waits (mu held). */
+static bool overdue_locked(const struct http_chain *c)
+{
+    const struct http_exchange *ex = c->ex;
+    if (ex->cancelled || ex->abort)
+        return false;
+    if (!ex->started)
+        return now_ns() - c->t_start >= c->first_byte_ns;
+    bool waiting =
+        c->head != NULL && c->send_off == ex->sending.len && ex->pending.len == 0 && !ex->finished;
+    return waiting && now_ns() - c->t_last >= c->between_ns;
+}
+
+/* A timeout passed: the target is cancelled, the request fails (mu held). */
+static int time_out_locked(struct http_chain *c)
+{
+    if (!ended_locked(c->ex))
+        exchange_cancel_locked(c->ex);
+    c->failed = SPRY_ETIMEOUT;
+    return SPRY_ETIMEOUT;
+}
+
 int http_chain_head(struct http_chain *c, uint16_t *status, const struct http_header_pair **headers,
                     size_t *n)
 {
     struct http_exchange *ex = c->ex;
+    if (c->failed != 0)
+        return c->failed;
     pthread_mutex_lock(&ex->mu);
     int rc = 0;
     if (!ex->started)
         rc = ex->cancelled ? SPRY_EINTERRUPTED : SPRY_EBUSY;
-    else if (c->head == NULL)
-        rc = take_head(c, ex);
+    else if (c->head == NULL && (rc = take_head(c, ex)) == 0)
+        c->t_last = now_ns();
+    if (rc == SPRY_EBUSY && now_ns() - c->t_start >= c->first_byte_ns)
+        rc = time_out_locked(c);
     if (rc == 0) {
         *status = ex->status;
         *headers = c->head;
@@ -487,6 +541,8 @@ int64_t http_chain_body_read(struct http_chain *c, void *buf, size_t cap, bool *
 {
     struct http_exchange *ex = c->ex;
     *eof = false;
+    if (c->failed != 0)
+        return c->failed;
     pthread_mutex_lock(&ex->mu);
     if (c->send_off == ex->sending.len && ex->pending.len > 0) {
         struct spry_buf t = ex->sending; /* take what waits; the writer may go on */
@@ -502,12 +558,15 @@ int64_t http_chain_body_read(struct http_chain *c, void *buf, size_t cap, bool *
         k = (int64_t)(left < cap ? left : cap);
         memcpy(buf, ex->sending.data + c->send_off, (size_t)k);
         c->send_off += (size_t)k;
+        c->t_last = now_ns();
     } else if (ex->abort) {
         k = SPRY_EIO;
     } else if (ex->cancelled) {
         k = SPRY_EINTERRUPTED;
     } else if (ex->finished) {
         *eof = true;
+    } else if (overdue_locked(c)) {
+        k = time_out_locked(c);
     }
     pthread_mutex_unlock(&ex->mu);
     return k;
@@ -523,7 +582,7 @@ void http_chain_clear(struct http_chain *c)
 bool http_chain_changed(struct http_chain *c)
 {
     pthread_mutex_lock(&c->ex->mu);
-    bool changed = c->ex->version != c->seen;
+    bool changed = c->ex->version != c->seen || overdue_locked(c);
     pthread_mutex_unlock(&c->ex->mu);
     return changed;
 }
@@ -544,6 +603,37 @@ void http_chain_wait(struct http_chain *c, uint64_t ns)
            pthread_cond_timedwait(&ex->space, &ex->mu, &until) != ETIMEDOUT)
         ;
     pthread_mutex_unlock(&ex->mu);
+}
+
+/* Empties fd and arms it (mu held). */
+static int rearm_locked(int fd, bool *armed)
+{
+    if (fd < 0)
+        return -1;
+    uint64_t v;
+    ssize_t r = read(fd, &v, sizeof v); /* EAGAIN: it was empty */
+    (void)r;
+    *armed = true;
+    return fd;
+}
+
+int http_chain_wake_fd(struct http_chain *c)
+{
+    struct http_exchange *ex = c->ex;
+    pthread_mutex_lock(&ex->mu);
+    int fd = rearm_locked(ex->wake_fd, &ex->wake_armed);
+    pthread_mutex_unlock(&ex->mu);
+    return fd;
+}
+
+int http_chain_body_wake_fd(struct http_exchange *ex)
+{
+    if (!ex->local)
+        return -1;
+    pthread_mutex_lock(&ex->mu);
+    int fd = rearm_locked(ex->body_wake_fd, &ex->body_wake_armed);
+    pthread_mutex_unlock(&ex->mu);
+    return fd;
 }
 
 void http_chain_destroy(struct http_chain *c)

@@ -27,8 +27,10 @@
  * (HTTP_CHAIN_BUSY). The depth bound keeps one outside request to at most
  * HTTP_CHAIN_MAX_DEPTH of them.
  *
- * The target is the component's route (its first [[trigger.http]] entry,
- * private or not) matched as Spin does for a chained request: as if by the
+ * The target is the component's route (its last [[trigger.http]] entry,
+ * private or not, whose executor and its settings, e.g. WAGI argv, serve
+ * the request: Spin keeps one trigger configuration per component, the
+ * last one) matched as Spin does for a chained request: as if by the
  * wildcard route `/...`, whatever the path: spin-matched-route and
  * spin-raw-component-route `/...`, spin-component-route empty,
  * spin-path-info the whole path, spin-base-path `/`, spin-client-addr
@@ -75,6 +77,13 @@ struct http_chain_request {
     const struct http_header_pair *headers;
     size_t nheaders;
     bool has_body;
+    /* The caller's wasi:http request-options (0: the defaults, 60 s each,
+     * as outbound HTTP's): no response head that long after the start, or
+     * no response bytes that long while the caller reads, fails the request
+     * with SPRY_ETIMEOUT (connection-read-timeout) and cancels the target.
+     * A chained request has no connection to wait for: a connect timeout
+     * never passes. */
+    uint64_t first_byte_timeout_ns, between_bytes_timeout_ns;
 };
 
 enum http_chain_error {
@@ -100,18 +109,29 @@ int http_chain_body_write(struct http_chain *c, const void *p, size_t n);
 int http_chain_body_finish(struct http_chain *c);
 
 /* The response head: 0 (valid until destroy; content-length added when
- * the target gave one), SPRY_EBUSY not yet, SPRY_EINTERRUPTED cancelled. */
+ * the target gave one), SPRY_EBUSY not yet, SPRY_EINTERRUPTED cancelled,
+ * SPRY_ETIMEOUT past the first-byte timeout. */
 int http_chain_head(struct http_chain *c, uint16_t *status, const struct http_header_pair **headers,
                     size_t *n);
 /* Response bytes: the count (0 with !*eof: none yet), or < 0 when the
- * target broke its response off (SPRY_EIO) or the request was cancelled. */
+ * target broke its response off (SPRY_EIO), the request was cancelled, or
+ * none came within the between-bytes timeout (SPRY_ETIMEOUT). */
 int64_t http_chain_body_read(struct http_chain *c, void *buf, size_t cap, bool *eof);
 
 /* Change detection for polls: clear before looking at the state; changed
- * says whether it may have moved since; wait blocks up to ns for that. */
+ * says whether it may have moved since (a timeout passing counts); wait
+ * blocks up to ns for that. */
 void http_chain_clear(struct http_chain *c);
 bool http_chain_changed(struct http_chain *c);
 void http_chain_wait(struct http_chain *c, uint64_t ns);
+
+/* For a guest's wasi:io poll (wasihttp_outgoing.wake_fd): re-arms and
+ * returns an fd that polls readable once the state moved after this call
+ * (what changed tracks is untouched); -1 when there is none. */
+int http_chain_wake_fd(struct http_chain *c);
+/* The target's side of the same for its request body (its body_ready):
+ * -1 unless ex is a chained request's exchange. */
+int http_chain_body_wake_fd(struct http_exchange *ex);
 
 /* Cancels what still runs and frees the caller's side. */
 void http_chain_destroy(struct http_chain *c);

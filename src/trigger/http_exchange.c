@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* The worker blocks in http_exchange_write while this much is pending. */
 #define PENDING_MAX (256u * 1024)
@@ -39,6 +40,10 @@ static void exchange_free(struct http_exchange *ex)
     pthread_mutex_destroy(&ex->mu);
     pthread_cond_destroy(&ex->space);
     pthread_cond_destroy(&ex->body_cv);
+    if (ex->wake_fd >= 0)
+        close(ex->wake_fd);
+    if (ex->body_wake_fd >= 0)
+        close(ex->body_wake_fd);
     if (ex->loop != NULL)
         atomic_fetch_sub(&ex->loop->server->active, 1);
     spry_free(ex);
@@ -56,9 +61,10 @@ void exchange_release(struct http_exchange *ex)
  * a futex wait and wake per request. */
 static void post_locked(struct http_exchange *ex)
 {
-    if (ex->local) { /* the caller waits on space for a new version */
+    if (ex->local) { /* the caller waits on space (or its poll on wake_fd) */
         ex->version++;
         pthread_cond_broadcast(&ex->space);
+        exchange_wake_locked(ex->wake_fd, &ex->wake_armed);
         return;
     }
     if (ex->msg_pending || ex->h2o_req == NULL)
@@ -473,12 +479,24 @@ bool exchange_run_inline(struct http_exchange *ex)
     return true;
 }
 
+void exchange_wake_locked(int fd, bool *armed)
+{
+    if (fd < 0 || !*armed)
+        return;
+    *armed = false;
+    uint64_t one = 1;
+    ssize_t w = write(fd, &one, sizeof one); /* EAGAIN: it is readable already */
+    (void)w;
+}
+
 void exchange_cancel_locked(struct http_exchange *ex)
 {
     ex->cancelled = true;
     ex->version++;
     pthread_cond_broadcast(&ex->space);
     pthread_cond_broadcast(&ex->body_cv);
+    exchange_wake_locked(ex->wake_fd, &ex->wake_armed);
+    exchange_wake_locked(ex->body_wake_fd, &ex->body_wake_armed);
     interrupt_locked(ex);
 }
 
@@ -971,6 +989,7 @@ int exchange_create(struct http_loop *loop, const struct http_executor *executor
     ex->executor = executor;
     ex->loop = loop;
     ex->local = loop == NULL;
+    ex->wake_fd = ex->body_wake_fd = -1;
     atomic_init(&ex->refs, 2); /* loop side + worker side */
     if (loop != NULL)
         atomic_fetch_add(&loop->server->active, 1);

@@ -129,6 +129,11 @@ struct http_exchange {
      * `version` moves (post_locked). depth: 0 from the network. */
     bool local;
     uint64_t version;
+    /* A local exchange's eventfds (-1: none), written once armed: wake_fd
+     * when version moves, body_wake_fd when the request body does; a
+     * guest's wasi:io poll sleeps on them (http_chain_wake_fd). */
+    int wake_fd, body_wake_fd;
+    bool wake_armed, body_wake_armed;
     uint32_t depth;
     uint16_t status;
     int64_t content_length;
@@ -190,6 +195,8 @@ const struct stream_claim *stream_claim_take(struct http_loop *loop, h2o_req_t *
 void exchange_on_message(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages);
 void exchange_run(struct http_exchange *ex);  /* worker: handle() and the ending */
 void exchange_skip(struct http_exchange *ex); /* worker: cancelled before it ran */
+/* Writes a local exchange's armed eventfd (mu held). */
+void exchange_wake_locked(int fd, bool *armed);
 /* A local exchange's caller went away (mu held): cancelled, handle()
  * interrupted, every waiter woken. */
 void exchange_cancel_locked(struct http_exchange *ex);

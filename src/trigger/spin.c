@@ -76,6 +76,11 @@ static bool body_ready(void *user)
     return http_exchange_body_ready(((struct spin_req *)user)->ex);
 }
 
+static int body_wake_fd(void *user)
+{
+    return http_chain_body_wake_fd(((struct spin_req *)user)->ex);
+}
+
 static int request_trailers(void *user, const struct wasihttp_header **t, size_t *n)
 {
     struct spin_req *r = user;
@@ -227,6 +232,8 @@ static int chain_start(struct spin_req *sr, const struct wasihttp_outgoing_reque
         .headers = hd,
         .nheaders = q->nheaders,
         .has_body = q->has_body,
+        .first_byte_timeout_ns = q->first_byte_timeout_ns,
+        .between_bytes_timeout_ns = q->between_bytes_timeout_ns,
     };
     char why[sizeof err->message];
     int rc = http_chain_start(s->config.chain, sr->ex, &cr, &o->chain, why, sizeof why);
@@ -369,6 +376,12 @@ static int chain_head(struct spin_out *o, uint16_t *status, const struct wasihtt
     int rc = http_chain_head(o->chain, status, &h, &k);
     if (rc == SPRY_EBUSY)
         return rc;
+    if (rc == SPRY_ETIMEOUT) {
+        err->code = HTTP_ERR_CONNECTION_READ_TIMEOUT;
+        snprintf(err->message, sizeof err->message,
+                 "no response within the first-byte timeout (the chained request was cancelled)");
+        return rc;
+    }
     if (rc != 0) {
         err->code = HTTP_ERR_CONNECTION_TERMINATED;
         snprintf(err->message, sizeof err->message, "the chained request was cancelled");
@@ -423,7 +436,12 @@ static int64_t out_body_read(void *req, uint8_t *buf, size_t cap, bool *eof,
     struct spin_out *o = req;
     if (o->chain != NULL) {
         int64_t k = http_chain_body_read(o->chain, buf, cap, eof);
-        if (k < 0) {
+        if (k == SPRY_ETIMEOUT) {
+            err->code = HTTP_ERR_CONNECTION_READ_TIMEOUT;
+            snprintf(err->message, sizeof err->message,
+                     "no data within the between-bytes timeout (the chained request was "
+                     "cancelled)");
+        } else if (k < 0) {
             err->code = HTTP_ERR_HTTP_RESPONSE_INCOMPLETE;
             snprintf(err->message, sizeof err->message,
                      "the chained component broke its response off");
@@ -482,6 +500,12 @@ static void out_wait(void *req, uint64_t ns)
     struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u),
                           .tv_nsec = (long)(ns % 1000000000u)};
     ppoll(&p, 1, &ts, NULL);
+}
+
+static int out_wake_fd(void *req)
+{
+    struct spin_out *o = req;
+    return o->chain != NULL ? http_chain_wake_fd(o->chain) : -1;
 }
 
 static void out_destroy(void *req)
@@ -681,6 +705,7 @@ static int handle(void *data, struct http_exchange *ex)
         .user = &sr,
         .read_body = read_body,
         .body_ready = body_ready,
+        .body_wake_fd = body_wake_fd,
         .trailers = request_trailers,
         .respond = respond,
         .write = write_body,
@@ -720,9 +745,23 @@ static int handle(void *data, struct http_exchange *ex)
     }
     if (timed)
         t_ctx = now_us();
-    rc = clink_acquire(s->link, &ci, &report, &trap);
+    /* On the loop only a slot that holds the component already: a cold
+     * one would instantiate there, outside the run's CPU budget. None free
+     * is nothing the guest did: deferred without the back-off. */
+    rc = spec != NULL ? clink_acquire_warm(s->link, &ci, &report, &trap)
+                      : clink_acquire(s->link, &ci, &report, &trap);
     if (timed)
         t_acq = now_us();
+    if (rc == SPRY_EBUSY && spec != NULL) {
+        if (timed)
+            spry_log(SPRY_LOG_DEBUG,
+                     "component %s: speculative run deferred to a worker: no warm instance "
+                     "(instantiating is a worker's job)",
+                     id);
+        rc = HTTP_EXCHANGE_DEFER;
+        deferred = true;
+        goto done;
+    }
     if (rc != 0 && spec != NULL) {
         rc = spec_defer(s, spec, rc, NULL);
         deferred = true;
@@ -875,6 +914,7 @@ int spin_executor_create(const struct spin_config *config, struct spin_executor 
         .clear = out_clear,
         .changed = out_changed,
         .wait = out_wait,
+        .wake_fd = out_wake_fd,
         .destroy = out_destroy,
     };
     s->http.data = s;

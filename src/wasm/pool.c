@@ -302,6 +302,9 @@ static void give_back_evicted(struct spry_pool *pool, struct pool_slot *s)
     pthread_mutex_unlock(&pool->lock);
 }
 
+static int acquired(struct spry_prepared *prepared, struct pool_slot *s, struct spry_instance **out,
+                    struct spry_report *report, struct spry_trap *trap);
+
 int spry_pool_acquire(struct spry_prepared *prepared, struct spry_instance **out,
                       struct spry_report *report, struct spry_trap *trap)
 {
@@ -314,6 +317,28 @@ int spry_pool_acquire(struct spry_prepared *prepared, struct spry_instance **out
     pthread_mutex_unlock(&pool->lock);
     if (rc != 0)
         return rc;
+    return acquired(prepared, s, out, report, trap);
+}
+
+int spry_pool_acquire_warm(struct spry_prepared *prepared, struct spry_instance **out,
+                           struct spry_report *report, struct spry_trap *trap)
+{
+    struct spry_pool *pool = prepared->pool;
+    pthread_mutex_lock(&pool->lock);
+    struct pool_slot *s = prepared->free_head != NULL ? take_free(pool, prepared) : NULL;
+    pthread_mutex_unlock(&pool->lock);
+    if (s == NULL)
+        return spry_report_set(report, SPRY_EBUSY, "no free slot holds an instance of it");
+    return acquired(prepared, s, out, report, trap);
+}
+
+/* The rest of an acquire once slot s is taken: instantiated into it unless
+ * it holds prepared's instance already, start functions run. */
+static int acquired(struct spry_prepared *prepared, struct pool_slot *s, struct spry_instance **out,
+                    struct spry_report *report, struct spry_trap *trap)
+{
+    struct spry_pool *pool = prepared->pool;
+    int rc = 0;
 
     if (s->owner == prepared) {
         atomic_fetch_add(&pool->reused, 1);

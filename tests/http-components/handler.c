@@ -44,6 +44,11 @@
  *              http://127.0.0.1:PORT/I, reads each response's body and
  *              drops everything; 200, "ok=K bytes=B fail=F\n" (K of them
  *              answered 2xx, B body bytes in all, F failed)
+ *   /chain-timed  as /chain, with request-options from the request headers
+ *              x-connect-ms, x-first-byte-ms and x-between-bytes-ms (each
+ *              set when present)
+ *   /drip      200, "first\n", then 1 s later "second\n" (no
+ *              content-length)
  *   other      404, "no route\n"
  *
  * Memory: a bump allocator reset at the start of every request chunk
@@ -539,7 +544,15 @@ static const char *header_value(int32_t request, const char *name, size_t *len)
     return (const char *)(uintptr_t)v[0];
 }
 
+static void chain_with(int32_t request, int32_t outparam, int32_t options);
+
 static void chain(int32_t request, int32_t outparam)
+{
+    chain_with(request, outparam, 0);
+}
+
+/* options: own<request-options>, or 0 for none. */
+static void chain_with(int32_t request, int32_t outparam, int32_t options)
 {
     size_t ulen;
     const char *url = header_value(request, "x-chain-url", &ulen);
@@ -592,7 +605,7 @@ static void chain(int32_t request, int32_t outparam)
         out_body = ok_handle(&r);
     }
     uint64_t ret[7]; /* result<own<future-incoming-response>, error-code> */
-    outgoing_handle(req, 0, 0, ret);
+    outgoing_handle(req, options != 0, options, ret);
     const uint8_t *rb = (const uint8_t *)ret;
     if (rb[0] != 0) {
         chain_failed(outparam, rb + 8);
@@ -855,6 +868,56 @@ static void produce_wide(int32_t out, void *ctx)
     }
 }
 
+/* ---- /chain-timed and /drip ---- */
+
+IMPORT(TYPES, "[constructor]request-options")
+int32_t request_options_new(void);
+IMPORT(TYPES, "[method]request-options.set-connect-timeout")
+int32_t request_options_set_connect(int32_t self, int32_t some, int64_t ns);
+IMPORT(TYPES, "[method]request-options.set-first-byte-timeout")
+int32_t request_options_set_first_byte(int32_t self, int32_t some, int64_t ns);
+IMPORT(TYPES, "[method]request-options.set-between-bytes-timeout")
+int32_t request_options_set_between_bytes(int32_t self, int32_t some, int64_t ns);
+
+/* Request header `name` as a count of milliseconds, or -1. */
+static int64_t header_ms(int32_t request, const char *name)
+{
+    size_t len;
+    const char *v = header_value(request, name, &len);
+    if (v == NULL || len == 0)
+        return -1;
+    int64_t ms = 0;
+    for (size_t i = 0; i < len && v[i] >= '0' && v[i] <= '9'; i++)
+        ms = ms * 10 + (v[i] - '0');
+    return ms;
+}
+
+static void chain_timed(int32_t request, int32_t outparam)
+{
+    int32_t o = request_options_new();
+    int64_t ms;
+    if ((ms = header_ms(request, "x-connect-ms")) >= 0 &&
+        request_options_set_connect(o, 1, ms * 1000000) != 0)
+        __builtin_trap();
+    if ((ms = header_ms(request, "x-first-byte-ms")) >= 0 &&
+        request_options_set_first_byte(o, 1, ms * 1000000) != 0)
+        __builtin_trap();
+    if ((ms = header_ms(request, "x-between-bytes-ms")) >= 0 &&
+        request_options_set_between_bytes(o, 1, ms * 1000000) != 0)
+        __builtin_trap();
+    chain_with(request, outparam, o);
+}
+
+static void produce_drip(int32_t out, void *ctx)
+{
+    (void)ctx;
+    write_all(out, (const uint8_t *)"first\n", 6);
+    int32_t p = subscribe_duration(1000 * 1000 * 1000);
+    pollable_block(p);
+    drop_pollable(p);
+    write_all(out, (const uint8_t *)"second\n", 7);
+}
+
 EXPORT("wasi:http/incoming-handler@0.2.0#handle")
 void handle(int32_t request, int32_t outparam)
 {
@@ -915,7 +978,11 @@ void handle(int32_t request, int32_t outparam)
         int32_t h = fields_new();
         add_header(h, "content-type", "text/plain");
         respond(outparam, h, 200, produce_fetch_many, &f);
-    } else
+    } else if (prefix(path, n, "/chain-timed"))
+        chain_timed(request, outparam);
+    else if (prefix(path, n, "/drip"))
+        respond(outparam, fields_new(), 200, produce_drip, NULL);
+    else
         text(outparam, 404, "no route\n");
     drop_request(request);
 }

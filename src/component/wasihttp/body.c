@@ -98,8 +98,14 @@ static bool in_ready(void *user)
     return b->h->server.body_ready(b->h->server.user);
 }
 
+static int in_wake_fd(void *user)
+{
+    const struct wh_ibody *b = user;
+    return b->h->server.body_wake_fd != NULL ? b->h->server.body_wake_fd(b->h->server.user) : -1;
+}
+
 static const struct wasip2_stream_ops in_ops = {
-    .read = in_read, .close = in_close, .ready = in_ready};
+    .read = in_read, .close = in_close, .ready = in_ready, .wake_fd = in_wake_fd};
 
 static int out_write(void *user, const uint8_t *p, size_t n)
 {
@@ -154,8 +160,17 @@ static bool out_ready(void *user)
     return out_check_write(user) > 0;
 }
 
-static const struct wasip2_stream_ops out_ops = {
-    .write = out_write, .check_write = out_check_write, .ready = out_ready, .close = out_close};
+static int out_wake_fd(void *user)
+{
+    struct wh_obody *b = user;
+    return b->out != NULL ? wh_out_wake_fd(b->out) : -1;
+}
+
+static const struct wasip2_stream_ops out_ops = {.write = out_write,
+                                                 .check_write = out_check_write,
+                                                 .ready = out_ready,
+                                                 .close = out_close,
+                                                 .wake_fd = out_wake_fd};
 
 static int p2_of(struct ccall *call, struct wasip2 **p2)
 {
@@ -250,6 +265,12 @@ static int ready_pollable(struct ccall *call, struct cval *result)
 
 /* The request's trailers are there once its body ended: what is left of
  * the body is read and dropped (as far as it has arrived) first. */
+static int request_trailers_wake_fd(void *user)
+{
+    const struct wasihttp *h = user;
+    return h->server.body_wake_fd != NULL ? h->server.body_wake_fd(h->server.user) : -1;
+}
+
 static bool request_trailers_ready(void *user)
 {
     struct wasihttp *h = user;
@@ -273,7 +294,7 @@ static int trailers_subscribe(struct ccall *call, const struct cval *args, struc
     if ((rc = p2_of(call, &p2)) != 0)
         return rc;
     uint32_t rep;
-    rc = wasip2_pollable_create(p2, request_trailers_ready, h, &rep);
+    rc = wasip2_pollable_create_fd(p2, request_trailers_ready, request_trailers_wake_fd, h, &rep);
     if (rc == SPRY_EEXHAUSTED)
         return ccall_trap(call, "wasi:http: too many live handles");
     if (rc != 0)

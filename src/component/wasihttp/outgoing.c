@@ -123,6 +123,16 @@ int wh_out_write(struct wh_obody *b, const uint8_t *p, size_t n)
     return WASIP2_IO_OK;
 }
 
+int wh_out_wake_fd(struct wh_out *o)
+{
+    return o->req != NULL && hook(o)->wake_fd != NULL ? hook(o)->wake_fd(o->req) : -1;
+}
+
+static int out_wake_fd(void *user)
+{
+    return wh_out_wake_fd(user);
+}
+
 uint64_t wh_out_check_write(struct wh_obody *b)
 {
     if (b->out->req == NULL)
@@ -372,14 +382,16 @@ static int p2_of(struct ccall *call, struct wasip2 **p2)
                        : ccall_trap(call, "wasi:http: no WASI 0.2 context attached to the store");
 }
 
-static int pollable(struct ccall *call, bool (*ready)(void *), void *user, struct cval *result)
+/* A pollable on ready(o), woken through o's wake fd. */
+static int pollable(struct ccall *call, bool (*ready)(void *), struct wh_out *user,
+                    struct cval *result)
 {
     struct wasip2 *p2;
     int rc = p2_of(call, &p2);
     if (rc != 0)
         return rc;
     uint32_t rep;
-    rc = wasip2_pollable_create(p2, ready, user, &rep);
+    rc = wasip2_pollable_create_fd(p2, ready, out_wake_fd, user, &rep);
     if (rc == SPRY_EEXHAUSTED)
         return ccall_trap(call, "wasi:http: too many live handles");
     if (rc != 0)
@@ -552,8 +564,13 @@ static void client_close(void *user)
     wh_outs_sweep(b->h);
 }
 
+static int client_wake_fd(void *user)
+{
+    return wh_out_wake_fd(((struct wh_ibody *)user)->out);
+}
+
 const struct wasip2_stream_ops wh_client_in_ops = {
-    .read = client_read, .ready = client_ready, .close = client_close};
+    .read = client_read, .ready = client_ready, .close = client_close, .wake_fd = client_wake_fd};
 
 /* future-trailers of a response: the rest of the body is read (and
  * dropped) until its end, then the trailers are there. */

@@ -99,6 +99,10 @@ struct wasihttp_outgoing_request {
  *  - trailers: after eof, the trailers (n 0: none);
  *  - clear: call before looking at the state; changed: whether the state
  *    may have changed since; wait: block up to ns for a change;
+ *  - wake_fd (NULL: none): an fd that polls readable once the request's
+ *    state changed after this call (which re-arms it, without touching
+ *    what clear and changed track): a guest's wasi:io poll sleeps on it
+ *    rather than asking every millisecond; -1: none for this request;
  *  - destroy: cancels what is in flight and frees req.
  */
 struct wasihttp_outgoing {
@@ -116,6 +120,7 @@ struct wasihttp_outgoing {
     void (*clear)(void *req);
     bool (*changed)(void *req);
     void (*wait)(void *req, uint64_t ns);
+    int (*wake_fd)(void *req);
     void (*destroy)(void *req);
 };
 
@@ -133,6 +138,11 @@ struct wasihttp_server {
      * what the body stream's pollable and non-blocking reads ask. NULL:
      * always. */
     bool (*body_ready)(void *user);
+    /* An fd that polls readable once body_ready may have turned true after
+     * this call (which re-arms it), for the guest's polls to sleep on
+     * (wasip2_stream_ops.wake_fd); -1 or NULL: none (asked every
+     * millisecond). */
+    int (*body_wake_fd)(void *user);
     /* The request's trailers once read_body said the end: 0 with them
      * (valid until the context is destroyed; n 0: none), SPRY_EBUSY
      * before the end, another error otherwise. NULL: never any. */

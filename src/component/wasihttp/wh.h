@@ -268,6 +268,8 @@ extern const struct wasip2_stream_ops wh_client_in_ops;
 /* A request body's writes once the request was sent. */
 int wh_out_write(struct wh_obody *b, const uint8_t *p, size_t n);
 uint64_t wh_out_check_write(struct wh_obody *b);
+/* The wake fd of o's request (wasihttp_outgoing.wake_fd), or -1. */
+int wh_out_wake_fd(struct wh_out *o);
 /* Ends a sent request's body: 0, or an error-code into result. */
 int wh_out_finish(struct ccall *call, struct wh_obody *b, struct cval *result);
 /* future-trailers.get of a response body. */

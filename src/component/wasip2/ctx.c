@@ -96,12 +96,19 @@ int wasip2_pollable_ready(struct wasip2 *p2, uint32_t *rep)
 
 int wasip2_pollable_create(struct wasip2 *p2, bool (*ready)(void *user), void *user, uint32_t *rep)
 {
+    return wasip2_pollable_create_fd(p2, ready, NULL, user, rep);
+}
+
+int wasip2_pollable_create_fd(struct wasip2 *p2, bool (*ready)(void *user),
+                              int (*wake_fd)(void *user), void *user, uint32_t *rep)
+{
     uint32_t slot;
     int rc = p2_new(p2, P2_POLLABLE, 0, &slot);
     if (rc != 0)
         return rc;
     p2->objs[slot].u.poll.how = P2_POLL_FN;
     p2->objs[slot].u.poll.ready = ready;
+    p2->objs[slot].u.poll.wake_fd = wake_fd;
     p2->objs[slot].u.poll.user = user;
     *rep = p2_rep(p2, slot);
     return 0;

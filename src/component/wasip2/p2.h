@@ -102,7 +102,8 @@ struct p2_obj {
         struct {
             uint8_t how; /* enum p2_poll_how */
             uint64_t deadline;
-            bool (*ready)(void *user); /* P2_POLL_FN */
+            bool (*ready)(void *user);  /* P2_POLL_FN */
+            int (*wake_fd)(void *user); /* P2_POLL_FN: NULL, or wasip2.h's */
             void *user;
         } poll;
         struct {

@@ -7,6 +7,11 @@
  *    (readable, hung up or in error); every other stream always (files,
  *    memory stdin, and output, which Spry writes synchronously),
  *  - always, when made ready (a stream already gone).
+ * A pollable of the embedder's (a custom stream's, or one of
+ * wasip2_pollable_create's) is ready when its ready() says so; while a wait
+ * sleeps it is asked again every millisecond, or, when it has a wake fd,
+ * only once that fd polls readable: every wake fd is re-armed before any
+ * ready() is asked, so a change after the asking wakes the wait at once.
  * Waiting checks everything once without blocking; if nothing is ready it
  * writes buffered stdio out (as preview 1 does before the guest sleeps)
  * and blocks in ppoll for the earliest deadline or fd event, in slices of
@@ -56,8 +61,24 @@ static bool custom_ready(const struct wasip2 *ctx, const struct p2_obj *o)
             s->u.stream.ops->ready(s->u.stream.user));
 }
 
-/* What pollable slot waits for: READY, WAIT_FD (*fd) or WAIT_CLOCK. */
-static int classify(struct wasip2 *ctx, uint32_t slot, int *fd, uint64_t *deadline)
+/* Re-arms and returns the wake fd of a pollable of the embedder's, or -1. */
+static int wake_fd(const struct wasip2 *ctx, uint32_t slot)
+{
+    const struct p2_obj *o = &ctx->objs[slot];
+    if (o->u.poll.how == P2_POLL_FN)
+        return o->u.poll.wake_fd != NULL ? o->u.poll.wake_fd(o->u.poll.user) : -1;
+    if (o->u.poll.how != P2_POLL_PARENT)
+        return -1;
+    const struct p2_obj *s = &ctx->objs[o->parent - 1];
+    if (s->u.stream.how != P2_STREAM_CUSTOM || s->u.stream.closed ||
+        s->u.stream.ops->wake_fd == NULL)
+        return -1;
+    return s->u.stream.ops->wake_fd(s->u.stream.user);
+}
+
+/* What pollable slot waits for: READY, WAIT_FD (*fd) or WAIT_CLOCK. wfd:
+ * its wake fd (re-armed), or -1. */
+static int classify(struct wasip2 *ctx, uint32_t slot, int wfd, int *fd, uint64_t *deadline)
 {
     const struct p2_obj *o = &ctx->objs[slot];
     switch (o->u.poll.how) {
@@ -67,16 +88,14 @@ static int classify(struct wasip2 *ctx, uint32_t slot, int *fd, uint64_t *deadli
     case P2_POLL_FN:
         if (o->u.poll.ready(o->u.poll.user))
             return READY;
-        *deadline = p2_monotonic_now() + CUSTOM_RECHECK_NS;
-        return WAIT_CLOCK;
+        break;
     case P2_POLL_PARENT: {
         const struct p2_obj *s = &ctx->objs[o->parent - 1];
         if (s->u.stream.how == P2_STREAM_CUSTOM && !s->u.stream.closed &&
             s->u.stream.ops->ready != NULL) {
             if (s->u.stream.ops->ready(s->u.stream.user))
                 return READY;
-            *deadline = p2_monotonic_now() + CUSTOM_RECHECK_NS; /* looked at again then */
-            return WAIT_CLOCK;
+            break;
         }
         if (s->kind == P2_INPUT && s->u.stream.how == P2_STREAM_STDIO && !s->u.stream.closed) {
             *fd = stdin_fd(ctx);
@@ -88,6 +107,13 @@ static int classify(struct wasip2 *ctx, uint32_t slot, int *fd, uint64_t *deadli
     default:
         return READY;
     }
+    /* The embedder's, not ready: woken by its fd, or looked at again soon. */
+    if (wfd >= 0) {
+        *fd = wfd;
+        return WAIT_FD;
+    }
+    *deadline = p2_monotonic_now() + CUSTOM_RECHECK_NS;
+    return WAIT_CLOCK;
 }
 
 static int wait_slice(struct pollfd *pfd, size_t npfd, uint64_t ns)
@@ -103,8 +129,9 @@ int p2_wait(struct ccall *call, struct wasip2 *ctx, const uint32_t *slots, size_
 {
     struct pollfd *pfd = spry_alloc_array(n == 0 ? 1 : n, sizeof *pfd);
     size_t *pidx = spry_alloc_array(n == 0 ? 1 : n, sizeof *pidx); /* pfd of slot i, or SIZE_MAX */
+    int *wfd = spry_alloc_array(n == 0 ? 1 : n, sizeof *wfd);      /* wake fd of slot i, or -1 */
     int rc = 0;
-    if (pfd == NULL || pidx == NULL) {
+    if (pfd == NULL || pidx == NULL || wfd == NULL) {
         rc = p2_oom(call);
         goto done;
     }
@@ -112,12 +139,14 @@ int p2_wait(struct ccall *call, struct wasip2 *ctx, const uint32_t *slots, size_
     for (uint64_t wait_ns = 0;;) {
         size_t npfd = 0;
         uint64_t earliest = UINT64_MAX;
+        for (size_t i = 0; i < n; i++) /* every one re-armed before any is asked */
+            wfd[i] = wake_fd(ctx, slots[i]);
         for (size_t i = 0; i < n; i++) {
             int fd = -1;
             uint64_t deadline = 0;
             ready[i] = false;
             pidx[i] = SIZE_MAX;
-            switch (classify(ctx, slots[i], &fd, &deadline)) {
+            switch (classify(ctx, slots[i], wfd[i], &fd, &deadline)) {
             case READY:
                 ready[i] = true;
                 wait_ns = 0;
@@ -149,8 +178,8 @@ int p2_wait(struct ccall *call, struct wasip2 *ctx, const uint32_t *slots, size_
         bool any = false;
         for (size_t i = 0; i < n; i++) {
             const struct p2_obj *o = &ctx->objs[slots[i]];
-            if (pidx[i] != SIZE_MAX && pfd[pidx[i]].revents != 0)
-                ready[i] = true;
+            if (pidx[i] != SIZE_MAX && pfd[pidx[i]].revents != 0 && wfd[i] < 0)
+                ready[i] = true; /* stdin; a wake fd only says to ask again */
             else if (o->u.poll.how == P2_POLL_CLOCK && o->u.poll.deadline <= now)
                 ready[i] = true;
             else if (custom_ready(ctx, o))
@@ -170,6 +199,7 @@ int p2_wait(struct ccall *call, struct wasip2 *ctx, const uint32_t *slots, size_
         wait_ns = P2_SLICE_NS;
     }
 done:
+    spry_free(wfd);
     spry_free(pidx);
     spry_free(pfd);
     return rc;

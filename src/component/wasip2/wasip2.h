@@ -79,6 +79,10 @@ void wasip2_set_block_hook(struct wasip2 *p2, int (*hook)(void *user), void *use
  *  - check_write: what a write may carry now (0: not now); NULL means
  *    P2's default grant.
  *  - ready: whether a pollable on the stream is ready; NULL: always.
+ *  - wake_fd: an fd a waiting poll sleeps on instead of asking ready()
+ *    every millisecond: it must poll readable once ready() may have turned
+ *    true after this call (the call re-arms it: a wait calls it for every
+ *    pollable before it asks any ready()); -1 or NULL: none.
  *  - close: the stream object is freed (dropped by the guest, or the
  *    context destroyed); NULL: nothing to do. `user` is not used after.
  * `ops` and `user` are borrowed until close.
@@ -91,6 +95,7 @@ struct wasip2_stream_ops {
     uint64_t (*check_write)(void *user);
     bool (*ready)(void *user);
     void (*close)(void *user);
+    int (*wake_fd)(void *user);
 };
 
 /* A new stream object (an input-stream when !output) on ops/user; its rep
@@ -107,6 +112,9 @@ int wasip2_pollable_ready(struct wasip2 *p2, uint32_t *rep);
  * every millisecond while a poll waits); `user` must outlive it (the
  * context: wasip2_destroy frees it first). Errors as above. */
 int wasip2_pollable_create(struct wasip2 *p2, bool (*ready)(void *user), void *user, uint32_t *rep);
+/* The same with a wake_fd (as a stream's, above): a poll sleeps on it. */
+int wasip2_pollable_create_fd(struct wasip2 *p2, bool (*ready)(void *user),
+                              int (*wake_fd)(void *user), void *user, uint32_t *rep);
 
 /* The context attached to a store (wasip2_attach), or NULL. */
 struct wasip2 *wasip2_of_store(struct spry_store *store);

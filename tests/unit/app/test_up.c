@@ -1510,7 +1510,8 @@ TEST(up, http_component_denied_hosts_ports_and_schemes_make_no_connection)
 
 /* ---- service chaining: <component-id>.spin.internal, in-process ------------ */
 
-/* front serves /chain (the handler's outgoing request to x-chain-url) with
+/* front serves /chain (the handler's outgoing request to x-chain-url) and
+ * /chain-timed (the same with request-options) with
  * `allowed` as its allowed_outbound_hosts; back (the same handler) and
  * probe (the WAGI probe) have private routes only; lonely has no route. */
 static int up_chain_with(struct up *u, const char *allowed, const char *arg1, const char *arg2)
@@ -1521,6 +1522,7 @@ static int up_chain_with(struct up *u, const char *allowed, const char *arg1, co
              "spin_manifest_version = 2\n"
              "[application]\nname = \"chain\"\n"
              "[[trigger.http]]\nroute = \"/chain\"\ncomponent = \"front\"\n"
+             "[[trigger.http]]\nroute = \"/chain-timed\"\ncomponent = \"front\"\n"
              "[[trigger.http]]\nroute = { private = true }\ncomponent = \"back\"\n"
              "[[trigger.http]]\nroute = { private = true }\ncomponent = \"probe\"\n"
              "executor = { type = \"wagi\" }\n"
@@ -1727,5 +1729,120 @@ TEST(up, bodies_larger_than_1_mib_pass_through_a_chain)
         ASSERT_TRUE(strstr(run_cmd(cmd), "SAME\n") != NULL);
         unlink(out);
     }
+    ASSERT_EQ_INT(up_stop(&u), 0);
+}
+
+/* GET /chain-timed asking front to request `url` with the request-options
+ * timeouts in `extra` (x-first-byte-ms and friends). */
+static const char *chain_timed(const struct up *u, const char *extra, const char *url)
+{
+    char args[6000];
+    snprintf(args, sizeof args, "%s -H 'x-chain-url: %s'", extra, url);
+    return http(u, args, "/chain-timed");
+}
+
+/* The caller's request-options bound a chained request as they bound an
+ * outbound one: no head within the first-byte timeout (the target's /sleep
+ * waits 20 ms) or no bytes within the between-bytes timeout (its /drip
+ * waits 1 s between two lines) is connection-read-timeout (error-code
+ * case 9 in the WIT), and the request is cut off; longer timeouts let the
+ * same requests through, and a connect timeout has nothing to wait for. */
+TEST(up, a_chained_request_honours_the_callers_timeouts)
+{
+    struct up u;
+    ASSERT_EQ_INT(up_chain_with(&u, "\"http://*.spin.internal\"", NULL, NULL), -1);
+    const char *r = chain_timed(&u, "-H 'x-first-byte-ms: 1'", "http://back.spin.internal/sleep");
+    ASSERT_EQ_INT(status_of(r), 502);
+    ASSERT_TRUE(strstr(r, "\r\n\r\nerror-code 9\n") != NULL);
+    r = chain_timed(&u, "-H 'x-first-byte-ms: 20000'", "http://back.spin.internal/sleep");
+    ASSERT_EQ_INT(status_of(r), 200);
+    ASSERT_TRUE(strstr(r, "\r\n\r\nslept\n") != NULL);
+    r = chain_timed(&u, "-H 'x-connect-ms: 1'", "http://back.spin.internal/sleep");
+    ASSERT_EQ_INT(status_of(r), 200);
+
+    r = chain_timed(&u, "-H 'x-between-bytes-ms: 200'", "http://back.spin.internal/drip");
+    ASSERT_EQ_INT(status_of(r), 200); /* the head came; the body stops short */
+    ASSERT_TRUE(strstr(r, "\r\n\r\nfirst\n") != NULL);
+    ASSERT_TRUE(strstr(r, "second") == NULL);
+    r = chain_timed(&u, "-H 'x-between-bytes-ms: 20000'", "http://back.spin.internal/drip");
+    ASSERT_EQ_INT(status_of(r), 200);
+    ASSERT_TRUE(strstr(r, "\r\n\r\nfirst\nsecond\n") != NULL);
+    ASSERT_EQ_INT(up_stop(&u), 0);
+}
+
+/* Speculation takes only a slot that holds the component already: a fresh
+ * server's first request would instantiate on the I/O loop, outside the
+ * run's CPU budget, so it goes to a worker (which instantiates) and is
+ * answered as usual; with that slot warm (once the worker gave it back),
+ * later requests run on the loop again. */
+TEST(up, speculation_never_instantiates_on_the_loop_and_the_fallback_answers)
+{
+    static const char answered[] = "component handler: answered from the I/O loop";
+    static const char cold[] = "component handler: speculative run deferred to a worker: no warm "
+                               "instance";
+    struct up u;
+    setenv("SPRY_LOG", "debug", 1);
+    int started = up_http(&u, "handler", NULL, NULL);
+    unsetenv("SPRY_LOG");
+    ASSERT_EQ_INT(started, -1);
+    const char *r = http(&u, "", "/bench");
+    ASSERT_EQ_INT(status_of(r), 200);
+    ASSERT_TRUE(strstr(r, "\r\n\r\nhello from a wasi:http component\n") != NULL);
+    ASSERT_EQ_INT(log_count(cold), 1);
+    ASSERT_EQ_INT(log_count(answered), 0);
+    int colds = 1;
+    /* Warm now: from the loop (a slow build's run may overrun its budget
+     * and defer, backing off; then it comes back after the back-off). */
+    for (int i = 0; i < 200 && log_count(answered) == 0; i++) {
+        r = http(&u, "", "/bench");
+        colds = log_count(cold); /* again while the worker had not given the slot back yet */
+        ASSERT_EQ_INT(status_of(r), 200);
+        ASSERT_TRUE(strstr(r, "\r\n\r\nhello from a wasi:http component\n") != NULL);
+    }
+    ASSERT_EQ_INT(log_count(answered), 1);
+    ASSERT_LT_INT(colds, 10);
+    ASSERT_EQ_INT(up_stop(&u), 0);
+}
+
+/* One WAGI component on two routes with different argv: each request runs
+ * with the settings of the route it matched; a chained request, which
+ * matches no route of its own, with those of the component's last route
+ * (as Spin, which keeps the last trigger configuration of a component). */
+TEST(up, a_wagi_component_on_two_routes_runs_with_the_matched_routes_settings)
+{
+    static const char manifest[] =
+        "spin_manifest_version = 2\n"
+        "[application]\nname = \"routes\"\n"
+        "[[trigger.http]]\nroute = \"/one/...\"\ncomponent = \"probe\"\n"
+        "executor = { type = \"wagi\", argv = \"first-route ${ARGS}\" }\n"
+        "[[trigger.http]]\nroute = \"/two/...\"\ncomponent = \"probe\"\n"
+        "executor = { type = \"wagi\", argv = \"second-route ${ARGS}\" }\n"
+        "[[trigger.http]]\nroute = \"/chain\"\ncomponent = \"front\"\n"
+        "[component.probe]\nsource = \"PROBE\"\n"
+        "[component.front]\nsource = \"HANDLER\"\n"
+        "allowed_outbound_hosts = [\"http://probe.spin.internal\"]\n";
+    char text[sizeof manifest + 4096];
+    const char *at = strstr(manifest, "HANDLER");
+    snprintf(text, sizeof text, "%.*s%s%s", (int)(at - manifest), manifest,
+             http_component("handler"), at + strlen("HANDLER"));
+    struct up u;
+    ASSERT_EQ_INT(up_start(&u, text, "--quiet", NULL), -1);
+    const char *r = http(&u, "", "/one/env?a");
+    ASSERT_EQ_INT(status_of(r), 200);
+    ASSERT_TRUE(has_line(r, "argv[0]=first-route"));
+    ASSERT_TRUE(has_line(r, "argv[1]=a"));
+    ASSERT_TRUE(has_line(r, "X_MATCHED_ROUTE=/one/..."));
+    r = http(&u, "", "/two/env?b");
+    ASSERT_EQ_INT(status_of(r), 200);
+    ASSERT_TRUE(has_line(r, "argv[0]=second-route"));
+    ASSERT_TRUE(has_line(r, "argv[1]=b"));
+    ASSERT_TRUE(has_line(r, "X_MATCHED_ROUTE=/two/..."));
+    r = http(&u, "", "/one/env");
+    ASSERT_TRUE(has_line(r, "argv[0]=first-route"));
+    r = chain_get(&u, "", "http://probe.spin.internal/env?c");
+    ASSERT_EQ_INT(status_of(r), 200);
+    ASSERT_TRUE(has_line(r, "argv[0]=second-route"));
+    ASSERT_TRUE(has_line(r, "argv[1]=c"));
+    ASSERT_TRUE(has_line(r, "X_MATCHED_ROUTE=/..."));
     ASSERT_EQ_INT(up_stop(&u), 0);
 }

@@ -11,9 +11,11 @@
 #include "wasm/runtime.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -400,5 +402,82 @@ TEST(wasip2_io, the_handle_table_is_bounded)
                      cv_flags(0), cv_str("."), cv_flags(OF_DIRECTORY), cv_flags(DF_READ)));
     ASSERT_EQ_UINT(r_err(&r), FS_INSUFFICIENT_MEMORY);
     ASSERT_EQ_INT(P2CALL0(&t, "wasi:cli/stdout", "get-stdout", &r), SPRY_ETRAP);
+    p2t_teardown(&t);
+}
+
+/* An embedder's pollable with a wake fd: a waiting poll sleeps on the fd
+ * (asking ready() once per wake-up or per 10 ms interrupt check) instead
+ * of every millisecond, a wake-up with nothing ready puts it back to
+ * sleep, and a change it is woken for ends the wait. */
+struct waker {
+    int fd;
+    atomic_bool flag;
+    atomic_uint asked;
+    atomic_uint armed;
+};
+
+static bool waker_ready(void *user)
+{
+    struct waker *w = user;
+    atomic_fetch_add(&w->asked, 1);
+    return atomic_load(&w->flag);
+}
+
+static int waker_fd(void *user)
+{
+    struct waker *w = user;
+    uint64_t v;
+    ssize_t n = read(w->fd, &v, sizeof v); /* re-armed: emptied */
+    (void)n;
+    atomic_fetch_add(&w->armed, 1);
+    return w->fd;
+}
+
+static void *wake_later(void *arg)
+{
+    struct waker *w = arg;
+    uint64_t one = 1;
+    usleep(60 * 1000);
+    ssize_t n = write(w->fd, &one, sizeof one); /* nothing changed: asleep again */
+    usleep(140 * 1000);
+    atomic_store(&w->flag, true);
+    n = write(w->fd, &one, sizeof one);
+    (void)n;
+    return NULL;
+}
+
+TEST(wasip2_io, a_pollable_with_a_wake_fd_sleeps_until_it_is_woken)
+{
+    struct p2t t;
+    p2t_setup(&t, NULL);
+    struct waker w = {.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)};
+    ASSERT_GE_INT(w.fd, 0);
+    atomic_init(&w.flag, false);
+    atomic_init(&w.asked, 0);
+    atomic_init(&w.armed, 0);
+    uint32_t p;
+    ASSERT_OK(wasip2_pollable_create_fd(t.p2, waker_ready, waker_fd, &w, &p));
+    struct cval r;
+    ASSERT_OK(P2CALL(&t, POLL, "[method]pollable.ready", &r, cv_borrow(p)));
+    ASSERT_FALSE(r.of.b);
+    atomic_store(&w.asked, 0);
+    pthread_t th;
+    uint64_t start = now_ns();
+    ASSERT_EQ_INT(pthread_create(&th, NULL, wake_later, &w), 0);
+    ASSERT_OK(P2CALL(&t, POLL, "[method]pollable.block", &r, cv_borrow(p)));
+    uint64_t elapsed = now_ns() - start;
+    pthread_join(th, NULL);
+    ASSERT_TRUE(atomic_load(&w.flag)); /* it returned for the change */
+    ASSERT_GE_UINT(atomic_load(&w.armed), 2);
+    /* Two questions a wake-up (the stale one, the real one) or a 10 ms
+     * slice, and the first look: asked every millisecond it would be
+     * about 2 * elapsed / 1 ms. */
+    unsigned bound = 2 * (unsigned)(elapsed / (10 * 1000000u)) + 8;
+    if (atomic_load(&w.asked) > bound)
+        fprintf(stderr, "asked %u times in %llu ms\n", atomic_load(&w.asked),
+                (unsigned long long)(elapsed / 1000000u));
+    ASSERT_LE_UINT(atomic_load(&w.asked), bound);
+    p2t_drop(&t, POLL, "pollable", p);
+    close(w.fd);
     p2t_teardown(&t);
 }

@@ -720,3 +720,45 @@ TEST(pool, allocation_failures_are_reported_and_leak_nothing)
     free(want);
     spry_module_destroy(m);
 }
+
+/* acquire_warm takes only a free slot that holds the module's instance:
+ * none at first, nor while that slot is in use, nor once another module
+ * took the slot over; never instantiating, never waiting. */
+TEST(pool, acquire_warm_takes_only_a_slot_that_holds_the_module)
+{
+    struct spry_module *m = wat_load("(module (memory 1))");
+    struct spry_module *other = wat_load("(module (memory 2))");
+    struct spry_pool *pool = make_pool(1, 4, 10000);
+    struct spry_prepared *p, *q;
+    ASSERT_OK(spry_prepared_create(pool, m, NULL, 0, NULL, 0, &p, NULL));
+    ASSERT_OK(spry_prepared_create(pool, other, NULL, 0, NULL, 0, &q, NULL));
+    struct spry_instance *inst, *warm;
+    struct spry_report report;
+    spry_report_init(&report);
+    ASSERT_EQ_INT(spry_pool_acquire_warm(p, &warm, &report, NULL), SPRY_EBUSY);
+    ASSERT_EQ_STR(report.message, "no free slot holds an instance of it");
+    ASSERT_OK(spry_pool_acquire(p, &inst, NULL, NULL));
+    ASSERT_EQ_INT(spry_pool_acquire_warm(p, &warm, NULL, NULL), SPRY_EBUSY); /* in use */
+    spry_pool_release(inst);
+    ASSERT_OK(spry_pool_acquire_warm(p, &warm, NULL, NULL));
+    spry_pool_release(warm);
+    struct spry_pool_stats stats;
+    spry_pool_stats(pool, &stats);
+    ASSERT_EQ_UINT(stats.instantiated, 1);
+    ASSERT_EQ_UINT(stats.reused, 1);
+    ASSERT_EQ_UINT(stats.waiting, 0);
+    /* Another module takes the only slot: p is cold again. */
+    ASSERT_OK(spry_pool_acquire(q, &inst, NULL, NULL));
+    spry_pool_release(inst);
+    ASSERT_EQ_INT(spry_pool_acquire_warm(p, &warm, NULL, NULL), SPRY_EBUSY);
+    ASSERT_OK(spry_pool_acquire_warm(q, &warm, NULL, NULL));
+    spry_pool_release(warm);
+    spry_pool_stats(pool, &stats);
+    ASSERT_EQ_UINT(stats.instantiated, 2);
+    ASSERT_EQ_UINT(stats.in_use, 0);
+    spry_prepared_destroy(q);
+    spry_prepared_destroy(p);
+    spry_pool_destroy(pool);
+    spry_module_destroy(other);
+    spry_module_destroy(m);
+}
