@@ -273,8 +273,7 @@ static int next(struct canon_cx *cx, struct canon_flat *in, uint64_t *v)
 static int lift_flat_variant(struct canon_cx *cx, const struct ctype *t, struct canon_flat *in,
                              struct cval *out)
 {
-    uint8_t flat[LAYOUT_MAX_FLAT];
-    uint32_t nflat = layout_flatten(t, flat), start = in->i;
+    uint32_t nflat = layout_flat_count(t), start = in->i;
     if (nflat > in->n - start)
         return canon_trap(cx, "fewer core values than the type needs");
     uint32_t disc = (uint32_t)in->v[in->i++];

@@ -264,8 +264,7 @@ static int lower_flat_variant(struct canon_cx *cx, const struct ctype *t, const 
     int rc = variant_case(cx, t, v, &pt);
     if (rc != 0)
         return rc;
-    uint8_t flat[LAYOUT_MAX_FLAT];
-    uint32_t nflat = layout_flatten(t, flat), start = out->i;
+    uint32_t nflat = layout_flat_count(t), start = out->i;
     if (nflat > out->n - start)
         return canon_trap(cx, "more core values than the signature has");
     out->v[out->i++] = v->of.var.disc;
