@@ -15,11 +15,11 @@
 enum { WASM_PAGES_MAX = 65536 };
 
 /* The ctype's cached layout (32-bit pointers) beside the cvt's (64-bit). */
-#define PRIM(k, sz)                                                                                \
-    [k] = {.t = {.kind = k, .align = sz, .nflat = 1, .size = sz},                                  \
-           .size = 1,                                                                              \
-           .elem_size = sz,                                                                        \
-           .align = sz,                                                                            \
+#define PRIM(k, sz)                                               \
+    [k] = {.t = {.kind = k, .align = sz, .nflat = 1, .size = sz}, \
+           .size = 1,                                             \
+           .elem_size = sz,                                       \
+           .align = sz,                                           \
            .depth = 1}
 
 const struct cvt ctypes_prims[CT_STRING + 1] = {
