@@ -204,7 +204,8 @@ static int lowered_run(const struct canon_lowered *l, struct canon_cx *cx, uint6
             return canon_trap(cx, "out of memory for %u arguments", ft->nparams);
     }
     struct canon_flat in = {slots, l->flat.nparams, 0};
-    int rc = canon_lift_values_via(cx, ft->nparams, ft->params, l->flat.params_in_memory,
+    int rc = canon_lift_values_via(cx, ft->nparams, ft->params,
+                                   l->flat.params_in_memory ? &l->flat.params_block : NULL,
                                    "parameters", &in, args);
     if (rc != 0)
         return rc;
@@ -228,8 +229,9 @@ static int lowered_run(const struct canon_lowered *l, struct canon_cx *cx, uint6
     if (ft->result != NULL) {
         struct ctype_field rf = {NULL, ft->result};
         struct canon_flat out = {slots, l->flat.nresults, 0};
-        rc = canon_lower_values_via(cx, 1, &rf, &result, l->flat.results_in_memory,
-                                    l->flat.results_in_memory ? &retptr : NULL, &out);
+        bool mem = l->flat.results_in_memory;
+        rc = canon_lower_values_via(cx, 1, &rf, &result, mem ? &l->flat.results_block : NULL,
+                                    mem ? &retptr : NULL, &out);
         if (rc != 0)
             return rc;
     }
@@ -309,7 +311,8 @@ static int lifted_run(const struct canon_lifted *l, struct canon_cx *cx, struct 
     uint64_t slots[LAYOUT_MAX_FLAT_PARAMS + 1];
     struct canon_flat out = {slots, cf->nparams, 0};
     int rc =
-        canon_lower_values_via(cx, ft->nparams, ft->params, args, cf->params_in_memory, NULL, &out);
+        canon_lower_values_via(cx, ft->nparams, ft->params, args,
+                               cf->params_in_memory ? &cf->params_block : NULL, NULL, &out);
     if (rc != 0)
         return rc;
     SPRY_ASSERT(out.i == cf->nparams);
@@ -329,7 +332,8 @@ static int lifted_run(const struct canon_lifted *l, struct canon_cx *cx, struct 
     if (ft->result != NULL) {
         struct ctype_field rf = {NULL, ft->result};
         struct canon_flat in = {rslots, cf->nresults, 0};
-        rc = canon_lift_values_via(cx, 1, &rf, cf->results_in_memory, "results", &in, result);
+        rc = canon_lift_values_via(cx, 1, &rf, cf->results_in_memory ? &cf->results_block : NULL,
+                                   "results", &in, result);
         if (rc != 0)
             return rc;
     }

@@ -187,15 +187,16 @@ int canon_lift_values(struct canon_cx *cx, uint32_t n, const struct ctype_field 
 int canon_lower_values(struct canon_cx *cx, uint32_t n, const struct ctype_field *fields,
                        const struct cval *vs, uint32_t max_flat, const uint32_t *out_ptr,
                        struct canon_flat *out);
-/* The same with the choice made already (a struct layout_corefunc's
- * params_in_memory or results_in_memory for these fields), so that a call
- * does not flatten the whole signature again. */
+/* The same with the choice made already, so that a call neither flattens
+ * nor lays out the whole signature again: mem is NULL when the values are
+ * flat, else their layout in memory (a struct layout_corefunc's
+ * params_block or results_block). */
 int canon_lift_values_via(struct canon_cx *cx, uint32_t n, const struct ctype_field *fields,
-                          bool in_memory, const char *what, struct canon_flat *in,
+                          const struct layout_block *mem, const char *what, struct canon_flat *in,
                           struct cval *out);
 int canon_lower_values_via(struct canon_cx *cx, uint32_t n, const struct ctype_field *fields,
-                           const struct cval *vs, bool in_memory, const uint32_t *out_ptr,
-                           struct canon_flat *out);
+                           const struct cval *vs, const struct layout_block *mem,
+                           const uint32_t *out_ptr, struct canon_flat *out);
 
 /* ---- strings (canon_string.c) --------------------------------------------- */
 

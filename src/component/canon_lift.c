@@ -398,15 +398,17 @@ int canon_lift_values(struct canon_cx *cx, uint32_t n, const struct ctype_field 
 {
     uint8_t flat[LAYOUT_MAX_FLAT];
     bool in_memory = layout_flatten_fields(n, fields, flat) > max_flat;
-    return canon_lift_values_via(cx, n, fields, in_memory,
+    struct layout_block mem = {layout_fields_size(n, fields), layout_fields_align(n, fields)};
+    return canon_lift_values_via(cx, n, fields, in_memory ? &mem : NULL,
                                  max_flat == LAYOUT_MAX_FLAT_RESULTS ? "results" : "parameters", in,
                                  out);
 }
 
 int canon_lift_values_via(struct canon_cx *cx, uint32_t n, const struct ctype_field *fields,
-                          bool in_memory, const char *what, struct canon_flat *in, struct cval *out)
+                          const struct layout_block *mem, const char *what, struct canon_flat *in,
+                          struct cval *out)
 {
-    if (!in_memory) {
+    if (mem == NULL) {
         for (uint32_t i = 0; i < n; i++) {
             int rc = canon_lift_flat(cx, fields[i].type, in, &out[i]);
             if (rc != 0)
@@ -417,8 +419,7 @@ int canon_lift_values_via(struct canon_cx *cx, uint32_t n, const struct ctype_fi
     uint64_t ptr = 0;
     int rc = next(cx, in, &ptr);
     if (rc == 0)
-        rc = canon_check_range(cx, (uint32_t)ptr, layout_fields_size(n, fields),
-                               layout_fields_align(n, fields), what);
+        rc = canon_check_range(cx, (uint32_t)ptr, mem->size, mem->align, what);
     if (rc != 0)
         return rc;
     return load_fields(cx, n, fields, (uint32_t)ptr, out);

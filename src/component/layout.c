@@ -445,6 +445,8 @@ void layout_flatten_functype(const struct cfunctype *ft, enum layout_context con
         out->params[0] = SPRY_I32;
         out->nparams = 1;
         out->params_in_memory = true;
+        out->params_block.size = layout_fields_size(ft->nparams, ft->params);
+        out->params_block.align = layout_fields_align(ft->nparams, ft->params);
     }
     uint8_t results[LAYOUT_MAX_FLAT];
     uint32_t nresults = ft->result != NULL ? layout_flatten(ft->result, results) : 0;
@@ -458,6 +460,10 @@ void layout_flatten_functype(const struct cfunctype *ft, enum layout_context con
     } else {
         out->params[out->nparams++] = SPRY_I32;
         out->results_in_memory = true;
+    }
+    if (out->results_in_memory) {
+        out->results_block.size = layout_size(ft->result);
+        out->results_block.align = layout_align(ft->result);
     }
 }
 

@@ -205,6 +205,11 @@ uint8_t layout_join(uint8_t a, uint8_t b);
  * for the results). */
 enum layout_context { LAYOUT_LIFT, LAYOUT_LOWER };
 
+/* Where a tuple of values goes in memory. */
+struct layout_block {
+    uint32_t size, align;
+};
+
 /* The core signature of a lifted or lowered function (flatten_functype). */
 struct layout_corefunc {
     uint32_t nparams, nresults;
@@ -213,6 +218,8 @@ struct layout_corefunc {
     bool params_in_memory;  /* params is one i32: a pointer to the parameter tuple */
     bool results_in_memory; /* lift: results is one i32 pointer; lower: params ends
                                with an i32 pointer where the callee stores the result */
+    struct layout_block params_block;  /* the parameter tuple's layout (params_in_memory) */
+    struct layout_block results_block; /* the result's layout (results_in_memory) */
 };
 
 void layout_flatten_functype(const struct cfunctype *ft, enum layout_context context,
