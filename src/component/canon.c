@@ -263,8 +263,11 @@ int canon_call_host(const struct canon_lowered *l, struct canon_inst *inst,
     struct spry_arena arena;
     struct handles_scope scope;
     struct canon_cx cx;
+    /* Most host calls lift a few values and lend a handle or two: this is
+     * room for them without a malloc per call. */
+    _Alignas(16) unsigned char scratch[CANON_HOST_SCRATCH];
     memset(&scope, 0, sizeof scope);
-    spry_arena_init(&arena, inst->arena_limit);
+    spry_arena_init_buf(&arena, inst->arena_limit, scratch, sizeof scratch);
     canon_cx_init(&cx, opts, inst, &arena, &scope, caller, true);
 
     int rc;

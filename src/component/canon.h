@@ -72,6 +72,8 @@ enum canon_encoding { CANON_UTF8, CANON_UTF16, CANON_LATIN1_UTF16 };
  * a host call, results of an export call) unless the instance sets its own
  * limit; past it the call traps. */
 #define CANON_ARENA_LIMIT ((size_t)64 << 20)
+/* Bytes of that arena a host call keeps on its stack before it mallocs. */
+#define CANON_HOST_SCRATCH 1024
 
 /* Canonical options of one lift or lower. The decoder guarantees memory
  * and realloc are present when the function type needs them; a missing
