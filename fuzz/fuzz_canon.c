@@ -7,11 +7,12 @@
  * Lifting anything must never crash, leak or read outside memory.
  *
  * Input: [encoding] [type program...] [pointer: 4] [flat slots: 16 x 8]
- * [memory bytes...]. The encoding byte's top bit caches the type's layouts
- * (layout_cache, as the decoder does), after checking that the cached
- * layouts equal the ones computed from the whole tree. The type program is a prefix code: one byte picks a
+ * [memory bytes...]. The type program is a prefix code: one byte picks a
  * kind; records, tuples, variants, enums, flags and results read their
- * shape from the next byte. Depth and node count are capped.
+ * shape from the next byte. Depth and node count are capped. The encoding
+ * byte's top bit caches the type's layouts (layout_cache, as the decoder
+ * does), after checking that the cached layouts equal the ones computed
+ * from the whole tree.
  */
 #include "component/canon.h"
 

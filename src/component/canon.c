@@ -313,9 +313,8 @@ static int lifted_run(const struct canon_lifted *l, struct canon_cx *cx, struct 
     const struct layout_corefunc *cf = &l->flat;
     uint64_t slots[LAYOUT_MAX_FLAT_PARAMS + 1];
     struct canon_flat out = {slots, cf->nparams, 0};
-    int rc =
-        canon_lower_values_via(cx, ft->nparams, ft->params, args,
-                               cf->params_in_memory ? &cf->params_block : NULL, NULL, &out);
+    int rc = canon_lower_values_via(cx, ft->nparams, ft->params, args,
+                                    cf->params_in_memory ? &cf->params_block : NULL, NULL, &out);
     if (rc != 0)
         return rc;
     SPRY_ASSERT(out.i == cf->nparams);

@@ -218,8 +218,9 @@ struct layout_corefunc {
     bool params_in_memory;  /* params is one i32: a pointer to the parameter tuple */
     bool results_in_memory; /* lift: results is one i32 pointer; lower: params ends
                                with an i32 pointer where the callee stores the result */
-    struct layout_block params_block;  /* the parameter tuple's layout (params_in_memory) */
-    struct layout_block results_block; /* the result's layout (results_in_memory) */
+    /* The parameter tuple's and the result's layout in memory, when they
+     * go there (params_in_memory, results_in_memory). */
+    struct layout_block params_block, results_block;
 };
 
 void layout_flatten_functype(const struct cfunctype *ft, enum layout_context context,

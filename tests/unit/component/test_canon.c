@@ -276,18 +276,18 @@ TEST(component_canon, nested_records_and_wide_variants_at_hand_offsets)
     const struct ctype *u8 = cb_prim(CT_U8), *u16 = cb_prim(CT_U16), *u64 = cb_prim(CT_U64);
     /* record { u8, {u16, u8}, u64, {u8}, f32 }: u8 at 0, u16 at 2, u8 at 4,
      * u64 at 8, u8 at 16, f32 at 20; 24 bytes. */
-    const struct ctype *a = cb_record(5, u8, cb_record(2, u16, u8), u64, cb_record(1, u8),
-                                      cb_prim(CT_F32));
+    const struct ctype *a =
+        cb_record(5, u8, cb_record(2, u16, u8), u64, cb_record(1, u8), cb_prim(CT_F32));
     struct cval v = cv_record(CT_RECORD, 5, cv_u(CT_U8, 0x11),
                               cv_record(CT_RECORD, 2, cv_u(CT_U16, 0x2233), cv_u(CT_U8, 0x44)),
                               cv_u(CT_U64, 0x5566778899aabbccull),
                               cv_record(CT_RECORD, 1, cv_u(CT_U8, 0x77)), cv_f32(1.0f));
     memset(fx.base + 0x100, 0xcc, 32);
     ASSERT_OK(canon_store(&fx.cx, a, &v, 0x100));
-    static const uint8_t want[32] = {
-        0x11, 0xcc, 0x33, 0x22, 0x44, 0xcc, 0xcc, 0xcc, 0xcc, 0xbb, 0xaa,
-        0x99, 0x88, 0x77, 0x66, 0x55, 0x77, 0xcc, 0xcc, 0xcc, 0,    0,
-        0x80, 0x3f, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc};
+    static const uint8_t want[32] = {0x11, 0xcc, 0x33, 0x22, 0x44, 0xcc, 0xcc, 0xcc,
+                                     0xcc, 0xbb, 0xaa, 0x99, 0x88, 0x77, 0x66, 0x55,
+                                     0x77, 0xcc, 0xcc, 0xcc, 0,    0,    0x80, 0x3f,
+                                     0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc};
     expect_bytes(0x100, want, 32);
     struct cval back = load(a, 0x100);
     ASSERT_EQ_UINT(back.of.list.v[1].of.list.v[1].of.u, 0x44);

@@ -537,8 +537,7 @@ TEST(component_layout, flags_past_32_labels_are_invalid)
     ASSERT_EQ_INT(layout_check(cb_record(1, cb_flags(33)), NULL), SPRY_EINVALID);
     /* record { bool, flags(9), flags(17), flags(32) }: 2 bytes at 2, 4 at 4,
      * 4 at 8; 12 bytes, one i32 each. */
-    const struct ctype *r =
-        cb_record(4, cb_prim(CT_BOOL), cb_flags(9), cb_flags(17), cb_flags(32));
+    const struct ctype *r = cb_record(4, cb_prim(CT_BOOL), cb_flags(9), cb_flags(17), cb_flags(32));
     expect_layout(r, 12, 4);
     ASSERT_EQ_STR(flat_str(r), "iiii");
 }
