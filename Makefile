@@ -219,6 +219,13 @@ bench-http: $(BUILD)/spry $(BUILD)/spry-up $(HELLO_APP) | $(DEPS_STAMP)
 bench-chain: $(BUILD)/spry $(BUILD)/spry-up | $(DEPS_STAMP)
 	@bench/chain.sh $(BUILD)
 
+# The C wasi:http component served by this build and by BASE (a directory
+# with spry and spry-up of the commit to compare against), in alternating
+# pairs: medians and new/base ratios (bench/http-ab.sh).
+.PHONY: bench-http-ab
+bench-http-ab: $(BUILD)/spry $(BUILD)/spry-up | $(DEPS_STAMP)
+	@bench/http-ab.sh "$(BASE)" $(BUILD)
+
 # The WASI guest suite alone (also part of make test); GUEST_RUNTIME=node
 # runs it on node:wasi instead.
 .PHONY: test-guests

@@ -9,7 +9,10 @@
  * Input: [encoding] [type program...] [pointer: 4] [flat slots: 16 x 8]
  * [memory bytes...]. The type program is a prefix code: one byte picks a
  * kind; records, tuples, variants, enums, flags and results read their
- * shape from the next byte. Depth and node count are capped.
+ * shape from the next byte. Depth and node count are capped. The encoding
+ * byte's top bit caches the type's layouts (layout_cache, as the decoder
+ * does), after checking that the cached layouts equal the ones computed
+ * from the whole tree.
  */
 #include "component/canon.h"
 
@@ -218,6 +221,29 @@ static bool same(const struct ctype *t, const struct cval *a, const struct cval 
     }
 }
 
+/* Caches every node's layout, children first (build allocates a node
+ * before its children), and checks each against the uncached layout. */
+static void cache_all(void)
+{
+    uint32_t size[MAX_NODES], align[MAX_NODES], nflat[MAX_NODES], payload[MAX_NODES];
+    for (unsigned i = 0; i < nnodes; i++) {
+        const struct ctype *t = &nodes[i];
+        size[i] = layout_size(t);
+        align[i] = layout_align(t);
+        nflat[i] = layout_flat_count(t);
+        payload[i] = layout_is_variant(t) ? layout_payload_offset(t) : 0;
+    }
+    for (unsigned i = nnodes; i-- > 0;)
+        layout_cache(&nodes[i]);
+    for (unsigned i = 0; i < nnodes; i++) {
+        const struct ctype *t = &nodes[i];
+        if (t->align == 0 || layout_size(t) != size[i] || layout_align(t) != align[i] ||
+            layout_flat_count(t) != nflat[i] ||
+            (layout_is_variant(t) && layout_payload_offset(t) != payload[i]))
+            __builtin_trap();
+    }
+}
+
 /* A fresh instance holding own handles 1..4 (reps 101..104). */
 static void fresh_inst(struct canon_inst *inst, struct canon_cx *cx)
 {
@@ -234,11 +260,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     setup();
     struct reader r = {data, size};
-    struct canon_options opts = {byte(&r) % 3, memory, realloc_fn, NULL};
+    uint8_t encoding = byte(&r);
+    struct canon_options opts = {encoding % 3, memory, realloc_fn, NULL};
     nnodes = nfields = ncases = 0;
     const struct ctype *t = build(&r, 0);
     if (t == NULL || layout_check(t, NULL) != 0)
         return 0;
+    if (encoding & 0x80)
+        cache_all();
     uint32_t ptr = 0;
     for (int i = 0; i < 4; i++)
         ptr |= (uint32_t)byte(&r) << (8 * i);

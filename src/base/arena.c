@@ -22,6 +22,20 @@ void spry_arena_init(struct spry_arena *arena, size_t limit)
     arena->head = NULL;
     arena->used = 0;
     arena->limit = limit;
+    arena->buf = NULL;
+}
+
+void spry_arena_init_buf(struct spry_arena *arena, size_t limit, void *buf, size_t size)
+{
+    spry_arena_init(arena, limit);
+    if (size < sizeof(struct spry_arena_block) + ARENA_ALIGN)
+        return;
+    struct spry_arena_block *b = buf;
+    b->next = NULL;
+    b->size = size - sizeof *b;
+    b->pos = 0;
+    arena->head = b;
+    arena->buf = buf;
 }
 
 void spry_arena_fini(struct spry_arena *arena)
@@ -29,7 +43,8 @@ void spry_arena_fini(struct spry_arena *arena)
     struct spry_arena_block *b = arena->head;
     while (b != NULL) {
         struct spry_arena_block *next = b->next;
-        spry_free(b);
+        if ((void *)b != arena->buf)
+            spry_free(b);
         b = next;
     }
     spry_arena_init(arena, arena->limit);

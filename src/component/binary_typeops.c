@@ -12,6 +12,7 @@
  * path to a substituted resource: a type without resources is shared as is.
  */
 #include "component/binary_impl.h"
+#include "component/layout.h"
 
 #include "base/alloc.h"
 #include "base/assert.h"
@@ -142,6 +143,7 @@ int ctypes_finish(struct cdec *d, size_t at, struct cvt *n)
         return cdec_fail(d, SPRY_EINVALID, at, "value type takes 2^28 bytes or more in memory");
     n->size = (uint32_t)f.size;
     n->depth = (uint8_t)f.depth;
+    layout_cache(&n->t); /* the children are finished, and cached, already */
     return 0;
 }
 

@@ -14,7 +14,13 @@
 
 enum { WASM_PAGES_MAX = 65536 };
 
-#define PRIM(k, sz) [k] = {.t = {.kind = k}, .size = 1, .elem_size = sz, .align = sz, .depth = 1}
+/* The ctype's cached layout (32-bit pointers) beside the cvt's (64-bit). */
+#define PRIM(k, sz)                                               \
+    [k] = {.t = {.kind = k, .align = sz, .nflat = 1, .size = sz}, \
+           .size = 1,                                             \
+           .elem_size = sz,                                       \
+           .align = sz,                                           \
+           .depth = 1}
 
 const struct cvt ctypes_prims[CT_STRING + 1] = {
     PRIM(CT_BOOL, 1),
@@ -29,7 +35,7 @@ const struct cvt ctypes_prims[CT_STRING + 1] = {
     PRIM(CT_F32, 4),
     PRIM(CT_F64, 8),
     PRIM(CT_CHAR, 4),
-    [CT_STRING] = {.t = {.kind = CT_STRING},
+    [CT_STRING] = {.t = {.kind = CT_STRING, .align = 4, .nflat = 2, .size = 8},
                    .size = 1,
                    .elem_size = 16,
                    .align = 8,

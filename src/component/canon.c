@@ -204,7 +204,8 @@ static int lowered_run(const struct canon_lowered *l, struct canon_cx *cx, uint6
             return canon_trap(cx, "out of memory for %u arguments", ft->nparams);
     }
     struct canon_flat in = {slots, l->flat.nparams, 0};
-    int rc = canon_lift_values_via(cx, ft->nparams, ft->params, l->flat.params_in_memory,
+    int rc = canon_lift_values_via(cx, ft->nparams, ft->params,
+                                   l->flat.params_in_memory ? &l->flat.params_block : NULL,
                                    "parameters", &in, args);
     if (rc != 0)
         return rc;
@@ -228,8 +229,9 @@ static int lowered_run(const struct canon_lowered *l, struct canon_cx *cx, uint6
     if (ft->result != NULL) {
         struct ctype_field rf = {NULL, ft->result};
         struct canon_flat out = {slots, l->flat.nresults, 0};
-        rc = canon_lower_values_via(cx, 1, &rf, &result, l->flat.results_in_memory,
-                                    l->flat.results_in_memory ? &retptr : NULL, &out);
+        bool mem = l->flat.results_in_memory;
+        rc = canon_lower_values_via(cx, 1, &rf, &result, mem ? &l->flat.results_block : NULL,
+                                    mem ? &retptr : NULL, &out);
         if (rc != 0)
             return rc;
     }
@@ -261,8 +263,11 @@ int canon_call_host(const struct canon_lowered *l, struct canon_inst *inst,
     struct spry_arena arena;
     struct handles_scope scope;
     struct canon_cx cx;
+    /* Most host calls lift a few values and lend a handle or two: this is
+     * room for them without a malloc per call. */
+    _Alignas(16) unsigned char scratch[CANON_HOST_SCRATCH];
     memset(&scope, 0, sizeof scope);
-    spry_arena_init(&arena, inst->arena_limit);
+    spry_arena_init_buf(&arena, inst->arena_limit, scratch, sizeof scratch);
     canon_cx_init(&cx, opts, inst, &arena, &scope, caller, true);
 
     int rc;
@@ -308,8 +313,8 @@ static int lifted_run(const struct canon_lifted *l, struct canon_cx *cx, struct 
     const struct layout_corefunc *cf = &l->flat;
     uint64_t slots[LAYOUT_MAX_FLAT_PARAMS + 1];
     struct canon_flat out = {slots, cf->nparams, 0};
-    int rc =
-        canon_lower_values_via(cx, ft->nparams, ft->params, args, cf->params_in_memory, NULL, &out);
+    int rc = canon_lower_values_via(cx, ft->nparams, ft->params, args,
+                                    cf->params_in_memory ? &cf->params_block : NULL, NULL, &out);
     if (rc != 0)
         return rc;
     SPRY_ASSERT(out.i == cf->nparams);
@@ -329,7 +334,8 @@ static int lifted_run(const struct canon_lifted *l, struct canon_cx *cx, struct 
     if (ft->result != NULL) {
         struct ctype_field rf = {NULL, ft->result};
         struct canon_flat in = {rslots, cf->nresults, 0};
-        rc = canon_lift_values_via(cx, 1, &rf, cf->results_in_memory, "results", &in, result);
+        rc = canon_lift_values_via(cx, 1, &rf, cf->results_in_memory ? &cf->results_block : NULL,
+                                   "results", &in, result);
         if (rc != 0)
             return rc;
     }

@@ -72,6 +72,8 @@ enum canon_encoding { CANON_UTF8, CANON_UTF16, CANON_LATIN1_UTF16 };
  * a host call, results of an export call) unless the instance sets its own
  * limit; past it the call traps. */
 #define CANON_ARENA_LIMIT ((size_t)64 << 20)
+/* Bytes of that arena a host call keeps on its stack before it mallocs. */
+#define CANON_HOST_SCRATCH 1024
 
 /* Canonical options of one lift or lower. The decoder guarantees memory
  * and realloc are present when the function type needs them; a missing
@@ -187,15 +189,16 @@ int canon_lift_values(struct canon_cx *cx, uint32_t n, const struct ctype_field 
 int canon_lower_values(struct canon_cx *cx, uint32_t n, const struct ctype_field *fields,
                        const struct cval *vs, uint32_t max_flat, const uint32_t *out_ptr,
                        struct canon_flat *out);
-/* The same with the choice made already (a struct layout_corefunc's
- * params_in_memory or results_in_memory for these fields), so that a call
- * does not flatten the whole signature again. */
+/* The same with the choice made already, so that a call neither flattens
+ * nor lays out the whole signature again: mem is NULL when the values are
+ * flat, else their layout in memory (a struct layout_corefunc's
+ * params_block or results_block). */
 int canon_lift_values_via(struct canon_cx *cx, uint32_t n, const struct ctype_field *fields,
-                          bool in_memory, const char *what, struct canon_flat *in,
+                          const struct layout_block *mem, const char *what, struct canon_flat *in,
                           struct cval *out);
 int canon_lower_values_via(struct canon_cx *cx, uint32_t n, const struct ctype_field *fields,
-                           const struct cval *vs, bool in_memory, const uint32_t *out_ptr,
-                           struct canon_flat *out);
+                           const struct cval *vs, const struct layout_block *mem,
+                           const uint32_t *out_ptr, struct canon_flat *out);
 
 /* ---- strings (canon_string.c) --------------------------------------------- */
 

@@ -273,8 +273,7 @@ static int next(struct canon_cx *cx, struct canon_flat *in, uint64_t *v)
 static int lift_flat_variant(struct canon_cx *cx, const struct ctype *t, struct canon_flat *in,
                              struct cval *out)
 {
-    uint8_t flat[LAYOUT_MAX_FLAT];
-    uint32_t nflat = layout_flatten(t, flat), start = in->i;
+    uint32_t nflat = layout_flat_count(t), start = in->i;
     if (nflat > in->n - start)
         return canon_trap(cx, "fewer core values than the type needs");
     uint32_t disc = (uint32_t)in->v[in->i++];
@@ -399,15 +398,17 @@ int canon_lift_values(struct canon_cx *cx, uint32_t n, const struct ctype_field 
 {
     uint8_t flat[LAYOUT_MAX_FLAT];
     bool in_memory = layout_flatten_fields(n, fields, flat) > max_flat;
-    return canon_lift_values_via(cx, n, fields, in_memory,
+    struct layout_block mem = {layout_fields_size(n, fields), layout_fields_align(n, fields)};
+    return canon_lift_values_via(cx, n, fields, in_memory ? &mem : NULL,
                                  max_flat == LAYOUT_MAX_FLAT_RESULTS ? "results" : "parameters", in,
                                  out);
 }
 
 int canon_lift_values_via(struct canon_cx *cx, uint32_t n, const struct ctype_field *fields,
-                          bool in_memory, const char *what, struct canon_flat *in, struct cval *out)
+                          const struct layout_block *mem, const char *what, struct canon_flat *in,
+                          struct cval *out)
 {
-    if (!in_memory) {
+    if (mem == NULL) {
         for (uint32_t i = 0; i < n; i++) {
             int rc = canon_lift_flat(cx, fields[i].type, in, &out[i]);
             if (rc != 0)
@@ -418,8 +419,7 @@ int canon_lift_values_via(struct canon_cx *cx, uint32_t n, const struct ctype_fi
     uint64_t ptr = 0;
     int rc = next(cx, in, &ptr);
     if (rc == 0)
-        rc = canon_check_range(cx, (uint32_t)ptr, layout_fields_size(n, fields),
-                               layout_fields_align(n, fields), what);
+        rc = canon_check_range(cx, (uint32_t)ptr, mem->size, mem->align, what);
     if (rc != 0)
         return rc;
     return load_fields(cx, n, fields, (uint32_t)ptr, out);

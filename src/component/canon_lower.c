@@ -264,8 +264,7 @@ static int lower_flat_variant(struct canon_cx *cx, const struct ctype *t, const 
     int rc = variant_case(cx, t, v, &pt);
     if (rc != 0)
         return rc;
-    uint8_t flat[LAYOUT_MAX_FLAT];
-    uint32_t nflat = layout_flatten(t, flat), start = out->i;
+    uint32_t nflat = layout_flat_count(t), start = out->i;
     if (nflat > out->n - start)
         return canon_trap(cx, "more core values than the signature has");
     out->v[out->i++] = v->of.var.disc;
@@ -355,15 +354,16 @@ int canon_lower_values(struct canon_cx *cx, uint32_t n, const struct ctype_field
 {
     uint8_t flat[LAYOUT_MAX_FLAT];
     bool in_memory = layout_flatten_fields(n, fields, flat) > max_flat;
-    return canon_lower_values_via(cx, n, fields, vs, in_memory, out_ptr, out);
+    struct layout_block mem = {layout_fields_size(n, fields), layout_fields_align(n, fields)};
+    return canon_lower_values_via(cx, n, fields, vs, in_memory ? &mem : NULL, out_ptr, out);
 }
 
 int canon_lower_values_via(struct canon_cx *cx, uint32_t n, const struct ctype_field *fields,
-                           const struct cval *vs, bool in_memory, const uint32_t *out_ptr,
-                           struct canon_flat *out)
+                           const struct cval *vs, const struct layout_block *mem,
+                           const uint32_t *out_ptr, struct canon_flat *out)
 {
     int rc;
-    if (!in_memory) {
+    if (mem == NULL) {
         for (uint32_t i = 0; i < n; i++) {
             rc = canon_lower_flat(cx, fields[i].type, &vs[i], out);
             if (rc != 0)
@@ -371,7 +371,7 @@ int canon_lower_values_via(struct canon_cx *cx, uint32_t n, const struct ctype_f
         }
         return 0;
     }
-    uint32_t size = layout_fields_size(n, fields), align = layout_fields_align(n, fields), ptr;
+    uint32_t size = mem->size, align = mem->align, ptr;
     if (out_ptr != NULL) {
         ptr = *out_ptr;
         rc = canon_check_range(cx, ptr, size, align, "result pointer");

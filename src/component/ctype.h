@@ -71,8 +71,20 @@ struct ctype_case {
 /* The component model limits flags to 32 labels (Binary.md). */
 #define CTYPE_MAX_FLAGS 32
 
+/*
+ * A node also carries its canonical ABI layout (layout.h), worked out once
+ * when the node is finished (layout_cache) so that lifting and lowering do
+ * not walk the tree below it on every call: `align` is 0 until then, and
+ * every layout function computes what it needs from the children instead.
+ * A node must not change after layout_cache.
+ */
 struct ctype {
     uint8_t kind; /* enum ctype_kind */
+    /* The cached layout (valid when align != 0): */
+    uint8_t align;          /* alignment in memory: 1, 2, 4 or 8 */
+    uint8_t payload_offset; /* variant-like types: where the payload starts */
+    uint8_t nflat;          /* flat values, LAYOUT_FLAT_MANY for that many or more */
+    uint32_t size;          /* bytes in memory */
     union {
         const struct ctype *elem; /* list<elem>, option<elem> */
         struct {

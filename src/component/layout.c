@@ -119,67 +119,6 @@ int layout_check_functype(const struct cfunctype *ft, struct spry_report *report
     return rc;
 }
 
-/* ---- variants seen through despecialization ------------------------------ */
-
-bool layout_is_variant(const struct ctype *t)
-{
-    return t->kind == CT_VARIANT || t->kind == CT_ENUM || t->kind == CT_OPTION ||
-           t->kind == CT_RESULT;
-}
-
-uint32_t layout_ncases(const struct ctype *t)
-{
-    switch (t->kind) {
-    case CT_VARIANT:
-    case CT_ENUM:
-        return t->u.variant.n;
-    case CT_OPTION:
-    case CT_RESULT:
-        return 2;
-    default:
-        SPRY_ASSERT(!"not a variant");
-        return 0;
-    }
-}
-
-const struct ctype *layout_case_type(const struct ctype *t, uint32_t i)
-{
-    switch (t->kind) {
-    case CT_VARIANT:
-        return t->u.variant.cases[i].type;
-    case CT_ENUM:
-        return NULL;
-    case CT_OPTION: /* none, some(T) */
-        return i == 0 ? NULL : t->u.elem;
-    case CT_RESULT: /* ok(T?), error(E?) */
-        return i == 0 ? t->u.result.ok : t->u.result.err;
-    default:
-        SPRY_ASSERT(!"not a variant");
-        return NULL;
-    }
-}
-
-/* discriminant_type: ceil(log2(n) / 8) bytes, at least one. */
-uint32_t layout_disc_size(uint32_t ncases)
-{
-    if (ncases <= 1u << 8)
-        return 1;
-    if (ncases <= 1u << 16)
-        return 2;
-    return 4;
-}
-
-uint32_t layout_flags_size(uint32_t n)
-{
-    if (n == 0)
-        return 0;
-    if (n <= 8)
-        return 1;
-    if (n <= 16)
-        return 2;
-    return 4;
-}
-
 /* ---- size and alignment -------------------------------------------------- */
 
 static uint32_t max_case_align(const struct ctype *t)
@@ -207,7 +146,7 @@ uint32_t layout_fields_align(uint32_t n, const struct ctype_field *fields)
     return a;
 }
 
-uint32_t layout_align(const struct ctype *t)
+uint32_t layout_compute_align(const struct ctype *t)
 {
     switch (t->kind) {
     case CT_BOOL:
@@ -262,12 +201,12 @@ uint32_t layout_fields_size(uint32_t n, const struct ctype_field *fields)
     return layout_align_to(s, a);
 }
 
-uint32_t layout_payload_offset(const struct ctype *t)
+uint32_t layout_compute_payload_offset(const struct ctype *t)
 {
     return layout_align_to(layout_disc_size(layout_ncases(t)), max_case_align(t));
 }
 
-uint32_t layout_size(const struct ctype *t)
+uint32_t layout_compute_size(const struct ctype *t)
 {
     switch (t->kind) {
     case CT_BOOL:
@@ -314,6 +253,78 @@ uint32_t layout_size(const struct ctype *t)
         SPRY_ASSERT(!"bad ctype kind");
         return 0;
     }
+}
+
+/* ---- the cache ------------------------------------------------------------ */
+
+/* a + b saturating at LAYOUT_FLAT_MANY. */
+static uint32_t flat_add(uint32_t a, uint32_t b)
+{
+    return b >= LAYOUT_FLAT_MANY - a ? LAYOUT_FLAT_MANY : a + b;
+}
+
+uint32_t layout_compute_flat_count(const struct ctype *t)
+{
+    uint32_t n = 0;
+    switch (t->kind) {
+    case CT_STRING:
+    case CT_LIST:
+        return 2;
+    case CT_RECORD:
+    case CT_TUPLE:
+        for (uint32_t i = 0; i < t->u.record.n && n < LAYOUT_FLAT_MANY; i++)
+            n = flat_add(n, layout_flat_count(t->u.record.fields[i].type));
+        return n;
+    case CT_VARIANT:
+    case CT_ENUM:
+    case CT_OPTION:
+    case CT_RESULT: {
+        /* The discriminant, then as many values as the longest case. */
+        uint32_t k = layout_ncases(t);
+        for (uint32_t i = 0; i < k && n < LAYOUT_FLAT_MANY; i++) {
+            const struct ctype *p = layout_case_type(t, i);
+            uint32_t pn = p != NULL ? layout_flat_count(p) : 0;
+            if (pn > n)
+                n = pn;
+        }
+        return flat_add(1, n);
+    }
+    case CT_FLAGS:
+        return t->u.flags.n == 0 ? 0 : 1;
+    default:
+        return 1;
+    }
+}
+
+/* Whether every child type t names is present. */
+static bool children_present(const struct ctype *t)
+{
+    switch (t->kind) {
+    case CT_LIST:
+    case CT_OPTION:
+        return t->u.elem != NULL;
+    case CT_RECORD:
+    case CT_TUPLE:
+        for (uint32_t i = 0; i < t->u.record.n; i++)
+            if (t->u.record.fields[i].type == NULL)
+                return false;
+        return true;
+    default:
+        return t->kind < CT_KINDS;
+    }
+}
+
+void layout_cache(struct ctype *t)
+{
+    if (!children_present(t))
+        return;
+    t->align = 0; /* computed afresh from the children */
+    uint32_t size = layout_compute_size(t), align = layout_compute_align(t);
+    uint32_t payload = layout_is_variant(t) ? layout_compute_payload_offset(t) : 0;
+    t->size = size;
+    t->payload_offset = (uint8_t)payload; /* at most 8 */
+    t->nflat = (uint8_t)layout_compute_flat_count(t);
+    t->align = (uint8_t)align; /* last: the node counts as cached from here */
 }
 
 /* ---- flattening ---------------------------------------------------------- */
@@ -434,6 +445,8 @@ void layout_flatten_functype(const struct cfunctype *ft, enum layout_context con
         out->params[0] = SPRY_I32;
         out->nparams = 1;
         out->params_in_memory = true;
+        out->params_block.size = layout_fields_size(ft->nparams, ft->params);
+        out->params_block.align = layout_fields_align(ft->nparams, ft->params);
     }
     uint8_t results[LAYOUT_MAX_FLAT];
     uint32_t nresults = ft->result != NULL ? layout_flatten(ft->result, results) : 0;
@@ -447,6 +460,10 @@ void layout_flatten_functype(const struct cfunctype *ft, enum layout_context con
     } else {
         out->params[out->nparams++] = SPRY_I32;
         out->results_in_memory = true;
+    }
+    if (out->results_in_memory) {
+        out->results_block.size = layout_size(ft->result);
+        out->results_block.align = layout_align(ft->result);
     }
 }
 

@@ -39,13 +39,17 @@
  * something (empty aggregates have size 0, alignment 1 and no flat values),
  * but the results are meaningless.
  *
- * Cost. Size and alignment are recomputed from the type tree on each call:
- * O(nodes below t). WIT types are small and shallow (a handful of levels),
- * so the canonical ABI's walkers, which ask for the layout of each node
- * they visit, stay within a small factor of a single pass; the node and
- * depth bounds keep pathological types polynomial. A side table keyed by
- * node would trade that for lookups on every visit and an owner for the
- * table; nothing measured asks for it yet.
+ * Cost. Each node caches its own layout (ctype.h): size, alignment, the
+ * payload offset of a variant-like type and its number of flat values.
+ * layout_cache fills a finished node from its children's, in O(children);
+ * the decoder calls it on every value type it builds (bottom-up, so a
+ * node's children are cached before it), and the canonical ABI's walkers
+ * then read layouts in O(1) per node visited: a record's field offsets are
+ * the running sum of its fields' cached sizes rounded to their cached
+ * alignments, worked out in the same loop that visits the fields. On a
+ * node without a cache (types built by hand: WIT host tables, tests) the
+ * same functions compute the values from the children, recursively, with
+ * the same results; the fuzzer (fuzz_canon.c) checks the two agree.
  */
 #ifndef SPRY_COMPONENT_LAYOUT_H
 #define SPRY_COMPONENT_LAYOUT_H
@@ -87,26 +91,100 @@ static inline uint32_t layout_align_to(uint32_t x, uint32_t align)
     return (x + align - 1) & ~(align - 1);
 }
 
-uint32_t layout_size(const struct ctype *t);
-uint32_t layout_align(const struct ctype *t);
+/* Fills t's cached layout (ctype.h) from its children's layouts (cached or
+ * computed). Does nothing when a child type is missing (an invalid type).
+ * t must be finished (its children too) and must not change afterwards;
+ * whoever shares it across threads must cache it before. */
+void layout_cache(struct ctype *t);
+
+/* What layout_cache stores, computed from t's children (their caches used)
+ * whatever t's own cache holds. */
+uint32_t layout_compute_size(const struct ctype *t);
+uint32_t layout_compute_align(const struct ctype *t);
+uint32_t layout_compute_payload_offset(const struct ctype *t);
+uint32_t layout_compute_flat_count(const struct ctype *t);
+
+/* ctype.nflat for a type of this many flat values or more. */
+#define LAYOUT_FLAT_MANY 255u
+
+static inline uint32_t layout_size(const struct ctype *t)
+{
+    return t->align != 0 ? t->size : layout_compute_size(t);
+}
+
+static inline uint32_t layout_align(const struct ctype *t)
+{
+    return t->align != 0 ? t->align : layout_compute_align(t);
+}
+
+/* The number of flat values of t (its flattening's length), or
+ * LAYOUT_FLAT_MANY when that is LAYOUT_FLAT_MANY or more. */
+static inline uint32_t layout_flat_count(const struct ctype *t)
+{
+    return t->align != 0 ? t->nflat : layout_compute_flat_count(t);
+}
 
 /* Records, tuples and the parameter list of a function type (a tuple when
  * it goes through memory): the layout of fields[0..n). */
 uint32_t layout_fields_size(uint32_t n, const struct ctype_field *fields);
 uint32_t layout_fields_align(uint32_t n, const struct ctype_field *fields);
 
-/* Variant-like types (variant, enum, option, result) seen as variants:
- * their number of cases and case i's payload type (NULL: none). */
-bool layout_is_variant(const struct ctype *t);
-uint32_t layout_ncases(const struct ctype *t);
-const struct ctype *layout_case_type(const struct ctype *t, uint32_t i);
-/* Bytes of the discriminant for a variant of ncases cases: 1, 2 or 4. */
-uint32_t layout_disc_size(uint32_t ncases);
+/* Variant-like types (variant, enum, option, result) seen as variants. */
+static inline bool layout_is_variant(const struct ctype *t)
+{
+    return t->kind == CT_VARIANT || t->kind == CT_ENUM || t->kind == CT_OPTION ||
+           t->kind == CT_RESULT;
+}
+
+/* A variant-like type's number of cases (0 for any other type). */
+static inline uint32_t layout_ncases(const struct ctype *t)
+{
+    switch (t->kind) {
+    case CT_VARIANT:
+    case CT_ENUM:
+        return t->u.variant.n;
+    case CT_OPTION:
+    case CT_RESULT:
+        return 2;
+    default:
+        return 0;
+    }
+}
+
+/* Case i's payload type of a variant-like type (NULL: none; i < ncases). */
+static inline const struct ctype *layout_case_type(const struct ctype *t, uint32_t i)
+{
+    switch (t->kind) {
+    case CT_VARIANT:
+        return t->u.variant.cases[i].type;
+    case CT_OPTION: /* none, some(T) */
+        return i == 0 ? NULL : t->u.elem;
+    case CT_RESULT: /* ok(T?), error(E?) */
+        return i == 0 ? t->u.result.ok : t->u.result.err;
+    default: /* enum: no payloads */
+        return NULL;
+    }
+}
+
+/* Bytes of the discriminant for a variant of ncases cases: 1, 2 or 4
+ * (discriminant_type: ceil(log2(n) / 8) bytes, at least one). */
+static inline uint32_t layout_disc_size(uint32_t ncases)
+{
+    return ncases <= 1u << 8 ? 1 : ncases <= 1u << 16 ? 2 : 4;
+}
+
 /* Offset of a variant-like type's payload: the discriminant's size rounded
  * up to the largest case alignment. */
-uint32_t layout_payload_offset(const struct ctype *t);
+static inline uint32_t layout_payload_offset(const struct ctype *t)
+{
+    return t->align != 0 ? t->payload_offset : layout_compute_payload_offset(t);
+}
+
 /* Bytes of a flags type with n labels: 0 (invalid), 1, 2 or 4. */
-uint32_t layout_flags_size(uint32_t n);
+static inline uint32_t layout_flags_size(uint32_t n)
+{
+    return n == 0 ? 0 : n <= 8 ? 1 : n <= 16 ? 2 : 4;
+}
 
 /*
  * Flattening. A flat type is an enum spry_valtype code (SPRY_I32, SPRY_I64,
@@ -127,6 +205,11 @@ uint8_t layout_join(uint8_t a, uint8_t b);
  * for the results). */
 enum layout_context { LAYOUT_LIFT, LAYOUT_LOWER };
 
+/* Where a tuple of values goes in memory. */
+struct layout_block {
+    uint32_t size, align;
+};
+
 /* The core signature of a lifted or lowered function (flatten_functype). */
 struct layout_corefunc {
     uint32_t nparams, nresults;
@@ -135,6 +218,9 @@ struct layout_corefunc {
     bool params_in_memory;  /* params is one i32: a pointer to the parameter tuple */
     bool results_in_memory; /* lift: results is one i32 pointer; lower: params ends
                                with an i32 pointer where the callee stores the result */
+    /* The parameter tuple's and the result's layout in memory, when they
+     * go there (params_in_memory, results_in_memory). */
+    struct layout_block params_block, results_block;
 };
 
 void layout_flatten_functype(const struct cfunctype *ft, enum layout_context context,

@@ -93,6 +93,37 @@ TEST(base_arena, allocations_are_aligned_zeroed_and_limited)
     spry_arena_fini(&a);
 }
 
+TEST(base_arena, a_caller_buffer_is_the_first_block_and_is_not_freed)
+{
+    _Alignas(16) unsigned char buf[256];
+    memset(buf, 0xee, sizeof buf);
+    struct spry_arena a;
+    spry_arena_init_buf(&a, 64 * 1024, buf, sizeof buf);
+    /* Small allocations come from buf (after its 32-byte block header). */
+    unsigned char *p = spry_arena_alloc(&a, 40), *q = spry_arena_alloc(&a, 100);
+    ASSERT_TRUE(p >= buf && p + 40 <= buf + sizeof buf);
+    ASSERT_TRUE(q >= p + 40 && q + 100 <= buf + sizeof buf);
+    ASSERT_EQ_UINT(q[99], 0); /* zeroed */
+    /* Past it, blocks come from malloc; fini frees those and not buf (ASan
+     * would catch freeing a stack address). */
+    unsigned char *r = spry_arena_alloc(&a, 200);
+    ASSERT_NOT_NULL(r);
+    ASSERT_TRUE(r + 200 <= buf || r >= buf + sizeof buf);
+    spry_arena_fini(&a);
+    ASSERT_NULL(a.head);
+    ASSERT_NULL(a.buf);
+    /* The limit still counts what buf holds. */
+    spry_arena_init_buf(&a, 64, buf, sizeof buf);
+    ASSERT_NOT_NULL(spry_arena_alloc(&a, 64));
+    ASSERT_NULL(spry_arena_alloc(&a, 1));
+    spry_arena_fini(&a);
+    /* A buffer too small for a block is ignored. */
+    spry_arena_init_buf(&a, 1024, buf, 16);
+    ASSERT_NULL(a.head);
+    ASSERT_NOT_NULL(spry_arena_alloc(&a, 8));
+    spry_arena_fini(&a);
+}
+
 TEST(base_error, names_and_first_error_wins)
 {
     ASSERT_EQ_STR(spry_errname(SPRY_ENOMEM), "SPRY_ENOMEM");

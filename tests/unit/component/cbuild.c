@@ -2,6 +2,8 @@
 
 #include "harness/test.h"
 
+#include "component/layout.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -25,23 +27,32 @@ static struct ctype *node(uint8_t kind)
     return t;
 }
 
+/* Caches t's layout (layout.h) as the decoder does with every node it
+ * finishes: the canonical ABI tests then run on cached layouts, as
+ * components do. */
+static const struct ctype *done(struct ctype *t)
+{
+    layout_cache(t);
+    return t;
+}
+
 const struct ctype *cb_prim(uint8_t kind)
 {
-    return node(kind);
+    return done(node(kind));
 }
 
 const struct ctype *cb_list(const struct ctype *elem)
 {
     struct ctype *t = node(CT_LIST);
     t->u.elem = elem;
-    return t;
+    return done(t);
 }
 
 const struct ctype *cb_option(const struct ctype *elem)
 {
     struct ctype *t = node(CT_OPTION);
     t->u.elem = elem;
-    return t;
+    return done(t);
 }
 
 const struct ctype *cb_result(const struct ctype *ok, const struct ctype *err)
@@ -49,21 +60,21 @@ const struct ctype *cb_result(const struct ctype *ok, const struct ctype *err)
     struct ctype *t = node(CT_RESULT);
     t->u.result.ok = ok;
     t->u.result.err = err;
-    return t;
+    return done(t);
 }
 
 const struct ctype *cb_own(uint32_t resource)
 {
     struct ctype *t = node(CT_OWN);
     t->u.resource = resource;
-    return t;
+    return done(t);
 }
 
 const struct ctype *cb_borrow(uint32_t resource)
 {
     struct ctype *t = node(CT_BORROW);
     t->u.resource = resource;
-    return t;
+    return done(t);
 }
 
 static const char *name_of(const char *prefix, uint32_t i)
@@ -83,7 +94,7 @@ static const struct ctype *fields_v(uint8_t kind, uint32_t n, va_list ap)
     }
     t->u.record.n = n;
     t->u.record.fields = f;
-    return t;
+    return done(t);
 }
 
 const struct ctype *cb_record(uint32_t n, ...)
@@ -117,7 +128,7 @@ const struct ctype *cb_variant(uint32_t n, ...)
     va_end(ap);
     t->u.variant.n = n;
     t->u.variant.cases = c;
-    return t;
+    return done(t);
 }
 
 const struct ctype *cb_enum(uint32_t n)
@@ -128,7 +139,7 @@ const struct ctype *cb_enum(uint32_t n)
         c[i].name = "e";
     t->u.variant.n = n;
     t->u.variant.cases = c;
-    return t;
+    return done(t);
 }
 
 const struct ctype *cb_flags(uint32_t n)
@@ -139,7 +150,7 @@ const struct ctype *cb_flags(uint32_t n)
         names[i] = name_of("l", i);
     t->u.flags.n = n;
     t->u.flags.names = names;
-    return t;
+    return done(t);
 }
 
 const struct cfunctype *cb_func(uint32_t n, ...)

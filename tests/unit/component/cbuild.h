@@ -1,6 +1,9 @@
 /*
  * Test helpers: component value types and values built by hand, from a
  * static pool (each test runs in its own process; nothing is freed).
+ * Every type node comes back with its layout cached (layout_cache), as the
+ * decoder leaves them; a test that changes a node afterwards calls
+ * layout_cache on it again.
  */
 #ifndef SPRY_TEST_CBUILD_H
 #define SPRY_TEST_CBUILD_H

@@ -270,6 +270,69 @@ TEST(component_canon, variants_discriminants_and_payload_offsets)
     fx_fini();
 }
 
+TEST(component_canon, nested_records_and_wide_variants_at_hand_offsets)
+{
+    fx_init(CANON_UTF8);
+    const struct ctype *u8 = cb_prim(CT_U8), *u16 = cb_prim(CT_U16), *u64 = cb_prim(CT_U64);
+    /* record { u8, {u16, u8}, u64, {u8}, f32 }: u8 at 0, u16 at 2, u8 at 4,
+     * u64 at 8, u8 at 16, f32 at 20; 24 bytes. */
+    const struct ctype *a =
+        cb_record(5, u8, cb_record(2, u16, u8), u64, cb_record(1, u8), cb_prim(CT_F32));
+    struct cval v = cv_record(CT_RECORD, 5, cv_u(CT_U8, 0x11),
+                              cv_record(CT_RECORD, 2, cv_u(CT_U16, 0x2233), cv_u(CT_U8, 0x44)),
+                              cv_u(CT_U64, 0x5566778899aabbccull),
+                              cv_record(CT_RECORD, 1, cv_u(CT_U8, 0x77)), cv_f32(1.0f));
+    memset(fx.base + 0x100, 0xcc, 32);
+    ASSERT_OK(canon_store(&fx.cx, a, &v, 0x100));
+    static const uint8_t want[32] = {0x11, 0xcc, 0x33, 0x22, 0x44, 0xcc, 0xcc, 0xcc,
+                                     0xcc, 0xbb, 0xaa, 0x99, 0x88, 0x77, 0x66, 0x55,
+                                     0x77, 0xcc, 0xcc, 0xcc, 0,    0,    0x80, 0x3f,
+                                     0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc};
+    expect_bytes(0x100, want, 32);
+    struct cval back = load(a, 0x100);
+    ASSERT_EQ_UINT(back.of.list.v[1].of.list.v[1].of.u, 0x44);
+    ASSERT_EQ_UINT(back.of.list.v[2].of.u, 0x5566778899aabbccull);
+    ASSERT_EQ_UINT(back.of.list.v[3].of.list.v[0].of.u, 0x77);
+    ASSERT_TRUE(back.of.list.v[4].of.f32 == 1.0f);
+    /* A variant of 300 cases (7: u64, 299: u8): a 2-byte discriminant, the
+     * payload at 8. */
+    struct ctype *w = (struct ctype *)cb_variant(0);
+    struct ctype_case *c = cb_alloc(sizeof *c * 300);
+    c[7].type = u64;
+    c[299].type = u8;
+    w->u.variant.n = 300;
+    w->u.variant.cases = c;
+    layout_cache(w);
+    struct cval p = cv_u(CT_U8, 0x5a);
+    v = cv_var(CT_VARIANT, 299, &p);
+    memset(fx.base + 0x200, 0xcc, 16);
+    ASSERT_OK(canon_store(&fx.cx, w, &v, 0x200));
+    static const uint8_t want_w[16] = {0x2b, 0x01, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc,
+                                       0x5a, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc};
+    expect_bytes(0x200, want_w, 16);
+    back = load(w, 0x200);
+    ASSERT_EQ_UINT(back.of.var.disc, 299);
+    ASSERT_EQ_UINT(back.of.var.payload->of.u, 0x5a);
+    /* Flat: (i32 disc, i64) whichever case; the u8 goes zero-extended. */
+    uint64_t slots[2] = {0, 0};
+    struct canon_flat out = {slots, 2, 0};
+    ASSERT_OK(canon_lower_flat(&fx.cx, w, &v, &out));
+    ASSERT_EQ_UINT(out.i, 2);
+    ASSERT_EQ_UINT(slots[0], 299);
+    ASSERT_EQ_UINT(slots[1], 0x5a);
+    slots[1] = 0x123456789abcull;
+    slots[0] = 7;
+    struct canon_flat in = {slots, 2, 0};
+    ASSERT_OK(canon_lift_flat(&fx.cx, w, &in, &back));
+    ASSERT_EQ_UINT(in.i, 2);
+    ASSERT_EQ_UINT(back.of.var.payload->of.u, 0x123456789abcull);
+    /* One slot short traps. */
+    struct canon_flat shorter = {slots, 1, 0};
+    fx_expect_trap(canon_lift_flat(&fx.cx, w, &shorter, &back),
+                   "fewer core values than the type needs");
+    fx_fini();
+}
+
 TEST(component_canon, nested_variants_round_trip_in_memory)
 {
     fx_init(CANON_UTF8);

@@ -1,7 +1,10 @@
 /*
  * Canonical ABI layout: sizes, alignments and flat types, each worked out
  * by hand from CanonicalABI.md's rules (alignment, elem_size,
- * flatten_type), never taken from the code under test.
+ * flatten_type), never taken from the code under test. Every expectation
+ * is checked twice: on the types as cbuild makes them (layouts cached in
+ * the nodes, as the decoder leaves them) and on a copy without caches
+ * (computed from the tree).
  */
 #include "cbuild.h"
 #include "harness/test.h"
@@ -12,11 +15,78 @@
 
 enum { I32 = SPRY_I32, I64 = SPRY_I64, F32 = SPRY_F32, F64 = SPRY_F64 };
 
+/* A deep copy of t with no cached layout anywhere. */
+static const struct ctype *uncached(const struct ctype *t)
+{
+    if (t == NULL)
+        return NULL;
+    struct ctype *c = cb_alloc(sizeof *c);
+    *c = *t;
+    c->align = 0;
+    c->size = 0;
+    c->payload_offset = 0;
+    c->nflat = 0;
+    switch (t->kind) {
+    case CT_LIST:
+    case CT_OPTION:
+        c->u.elem = uncached(t->u.elem);
+        break;
+    case CT_RESULT:
+        c->u.result.ok = uncached(t->u.result.ok);
+        c->u.result.err = uncached(t->u.result.err);
+        break;
+    case CT_RECORD:
+    case CT_TUPLE: {
+        struct ctype_field *f = cb_alloc(sizeof *f * (t->u.record.n + 1));
+        for (uint32_t i = 0; i < t->u.record.n; i++)
+            f[i] = (struct ctype_field){t->u.record.fields[i].name,
+                                        uncached(t->u.record.fields[i].type)};
+        c->u.record.fields = f;
+        break;
+    }
+    case CT_VARIANT: {
+        struct ctype_case *k = cb_alloc(sizeof *k * (t->u.variant.n + 1));
+        for (uint32_t i = 0; i < t->u.variant.n; i++)
+            k[i] = (struct ctype_case){t->u.variant.cases[i].name,
+                                       uncached(t->u.variant.cases[i].type)};
+        c->u.variant.cases = k;
+        break;
+    }
+    default:
+        break;
+    }
+    return c;
+}
+
+/* The flat count as layout_flat_count gives it: the length of the
+ * flattening, LAYOUT_FLAT_MANY from there on. */
+static uint32_t flat_count(const struct ctype *t)
+{
+    uint8_t flat[LAYOUT_MAX_FLAT];
+    uint32_t n = layout_flatten(t, flat);
+    return n < LAYOUT_FLAT_MANY ? n : LAYOUT_FLAT_MANY;
+}
+
+/* size, align and the flat count of t, cached and computed. */
+static void expect_layout_any(const struct ctype *t, uint32_t size, uint32_t align)
+{
+    const struct ctype *u = uncached(t);
+    ASSERT_NE_UINT(t->align, 0); /* cbuild cached it */
+    ASSERT_EQ_UINT(u->align, 0);
+    ASSERT_EQ_UINT(layout_size(t), size);
+    ASSERT_EQ_UINT(layout_align(t), align);
+    ASSERT_EQ_UINT(layout_size(u), size);
+    ASSERT_EQ_UINT(layout_align(u), align);
+    ASSERT_EQ_UINT(layout_flat_count(t), flat_count(u));
+    ASSERT_EQ_UINT(layout_flat_count(u), flat_count(u));
+    if (layout_is_variant(t))
+        ASSERT_EQ_UINT(layout_payload_offset(t), layout_payload_offset(u));
+}
+
 static void expect_layout(const struct ctype *t, uint32_t size, uint32_t align)
 {
     ASSERT_OK(layout_check(t, NULL));
-    ASSERT_EQ_UINT(layout_size(t), size);
-    ASSERT_EQ_UINT(layout_align(t), align);
+    expect_layout_any(t, size, align);
 }
 
 /* The flat types of t, as a string of letters: i (i32), I (i64), f, F. */
@@ -113,8 +183,9 @@ TEST(component_layout, zero_size_records_and_tuples_are_invalid)
     ASSERT_EQ_INT(layout_check(t, NULL), SPRY_EINVALID);
     ASSERT_EQ_INT(layout_check(cb_list(r), NULL), SPRY_EINVALID);
     ASSERT_EQ_INT(layout_check(cb_option(cb_tuple(1, t)), NULL), SPRY_EINVALID);
-    ASSERT_EQ_UINT(layout_size(r), 0);
-    ASSERT_EQ_UINT(layout_align(r), 1);
+    expect_layout_any(r, 0, 1);
+    expect_layout_any(t, 0, 1);
+    ASSERT_EQ_UINT(layout_flat_count(r), 0);
     ASSERT_EQ_STR(flat_str(t), "");
     ASSERT_EQ_INT(layout_check(cb_variant(0), NULL), SPRY_EINVALID);
     ASSERT_EQ_INT(layout_check(cb_enum(0), NULL), SPRY_EINVALID);
@@ -159,6 +230,7 @@ TEST(component_layout, discriminant_grows_at_256_and_65536_cases)
         c[i].type = i == 100 ? cb_prim(CT_U8) : NULL;
     v->u.variant.n = 257;
     v->u.variant.cases = c;
+    layout_cache(v);
     expect_layout(v, 4, 2);
     ASSERT_EQ_UINT(layout_payload_offset(v), 2);
     ASSERT_EQ_STR(flat_str(v), "ii");
@@ -260,6 +332,7 @@ TEST(component_layout, long_flat_sequences_are_counted)
         f[i].type = i == 20 ? cb_prim(CT_F64) : u32;
     r->u.record.n = 40;
     r->u.record.fields = f;
+    layout_cache(r);
     ASSERT_EQ_UINT(layout_flatten(r, flat), 40);
     ASSERT_EQ_UINT(flat[15], I32);
     ASSERT_EQ_UINT(layout_size(r), 168); /* f64 at 80, ends at 164, rounded to 8 */
@@ -279,6 +352,7 @@ static const struct ctype *repeat_u32(uint32_t n)
         f[i].type = cb_prim(CT_U32);
     r->u.record.n = n;
     r->u.record.fields = f;
+    layout_cache(r);
     return r;
 }
 
@@ -385,4 +459,150 @@ TEST(component_layout, check_bounds_depth_and_effective_size)
     ASSERT_OK(layout_check_functype(cb_func(2, cb_prim(CT_U8), cb_flags(3), cb_enum(2)), NULL));
     ASSERT_EQ_INT(layout_check_functype(cb_func(1, cb_flags(0), NULL), NULL), SPRY_EINVALID);
     ASSERT_EQ_INT(layout_check_functype(cb_func(0, cb_record(0)), NULL), SPRY_EINVALID);
+}
+
+/* A variant of n cases, payloads NULL but case i's (i < n). */
+static const struct ctype *variant_n(uint32_t n, uint32_t i1, const struct ctype *p1, uint32_t i2,
+                                     const struct ctype *p2)
+{
+    struct ctype *v = (struct ctype *)cb_variant(0);
+    struct ctype_case *c = cb_alloc(sizeof *c * n);
+    c[i1].type = p1;
+    c[i2].type = p2;
+    v->u.variant.n = n;
+    v->u.variant.cases = c;
+    layout_cache(v);
+    return v;
+}
+
+TEST(component_layout, nested_records_with_mixed_alignment)
+{
+    const struct ctype *u8 = cb_prim(CT_U8), *u16 = cb_prim(CT_U16), *u64 = cb_prim(CT_U64),
+                       *f32 = cb_prim(CT_F32);
+    /* record { u16, u8 }: u8 at 2, 3 bytes rounded to 4. */
+    const struct ctype *b = cb_record(2, u16, u8);
+    expect_layout(b, 4, 2);
+    expect_layout(cb_record(1, u8), 1, 1);
+    /* record { u8, {u16, u8}, u64, {u8}, f32 }: u8 at 0, the inner record at
+     * 2 (to 6), u64 at 8 (to 16), {u8} at 16, f32 at 20: 24 bytes, align 8. */
+    const struct ctype *a = cb_record(5, u8, b, u64, cb_record(1, u8), f32);
+    expect_layout(a, 24, 8);
+    ASSERT_EQ_STR(flat_str(a), "iiiIif");
+    /* That record then a u8: 25 bytes rounded to 32. */
+    const struct ctype *d = cb_record(2, a, u8);
+    expect_layout(d, 32, 8);
+    ASSERT_EQ_STR(flat_str(d), "iiiIifi");
+    /* tuple<u8, tuple<u8, u16>, u8>: inner 4 bytes align 2 at 2, u8 at 6. */
+    expect_layout(cb_tuple(3, u8, cb_tuple(2, u8, u16), u8), 8, 2);
+    /* record { string, u8, list<u64> }: 8, then u8 at 8, the list at 12. */
+    expect_layout(cb_record(3, cb_prim(CT_STRING), u8, cb_list(u64)), 20, 4);
+    /* The same node shared twice: tuple<{u16,u8}, {u16,u8}> is 8 bytes. */
+    expect_layout(cb_tuple(2, b, b), 8, 2);
+}
+
+TEST(component_layout, variants_with_many_cases_widen_the_discriminant)
+{
+    const struct ctype *u8 = cb_prim(CT_U8), *u16 = cb_prim(CT_U16), *u64 = cb_prim(CT_U64);
+    /* 300 cases, one u64 and one u8 payload: a u16 discriminant, the payload
+     * at 8 (the u64's alignment), 16 bytes; flat (i32, i64 | i32 = i64). */
+    const struct ctype *v = variant_n(300, 7, u64, 299, u8);
+    expect_layout(v, 16, 8);
+    ASSERT_EQ_UINT(layout_payload_offset(v), 8);
+    ASSERT_EQ_STR(flat_str(v), "iI");
+    /* 300 cases, only u8 payloads: the payload right after the 2 bytes. */
+    v = variant_n(300, 0, u8, 1, u8);
+    expect_layout(v, 4, 2);
+    ASSERT_EQ_UINT(layout_payload_offset(v), 2);
+    /* 256 cases still fit a u8 discriminant: a u16 payload at 2. */
+    v = variant_n(256, 0, u16, 255, NULL);
+    expect_layout(v, 4, 2);
+    ASSERT_EQ_UINT(layout_payload_offset(v), 2);
+    /* 65537 cases: a 4-byte discriminant, a u8 payload at 4, 8 bytes. */
+    v = variant_n(65537, 65536, u8, 0, NULL);
+    expect_layout(v, 8, 4);
+    ASSERT_EQ_UINT(layout_payload_offset(v), 4);
+    ASSERT_EQ_STR(flat_str(v), "ii");
+    /* In a record after a u8: at 4, 12 bytes. */
+    expect_layout(cb_record(2, u8, v), 12, 4);
+}
+
+TEST(component_layout, flags_past_32_labels_are_invalid)
+{
+    /* CanonicalABI.md's elem_size_flags asserts 0 < n <= 32 (Binary.md
+     * limits flags to 32 labels): 33 and 65 are refused. */
+    struct spry_report report;
+    spry_report_init(&report);
+    ASSERT_EQ_INT(layout_check(cb_flags(65), &report), SPRY_EINVALID);
+    ASSERT_EQ_STR(report.message, "flags with 65 labels (at most 32)");
+    ASSERT_EQ_INT(layout_check(cb_record(1, cb_flags(33)), NULL), SPRY_EINVALID);
+    /* record { bool, flags(9), flags(17), flags(32) }: 2 bytes at 2, 4 at 4,
+     * 4 at 8; 12 bytes, one i32 each. */
+    const struct ctype *r = cb_record(4, cb_prim(CT_BOOL), cb_flags(9), cb_flags(17), cb_flags(32));
+    expect_layout(r, 12, 4);
+    ASSERT_EQ_STR(flat_str(r), "iiii");
+}
+
+TEST(component_layout, payload_less_and_empty_types)
+{
+    /* result with no payloads and a one-case enum: the discriminant only. */
+    expect_layout(cb_result(NULL, NULL), 1, 1);
+    expect_layout(cb_enum(1), 1, 1);
+    expect_layout(cb_variant(2, NULL, NULL), 1, 1);
+    /* Invalid (empty records and tuples) but laid out all the same, cached
+     * or not: an empty payload adds nothing, an empty field takes no room. */
+    const struct ctype *e = cb_tuple(0);
+    expect_layout_any(cb_option(e), 1, 1);
+    ASSERT_EQ_STR(flat_str(cb_option(e)), "i");
+    expect_layout_any(cb_record(2, cb_prim(CT_U32), cb_record(0)), 4, 4);
+    expect_layout_any(cb_variant(2, NULL, cb_record(0)), 1, 1);
+    expect_layout_any(cb_list(e), 8, 4);
+    expect_layout_any(cb_flags(0), 0, 1);
+    ASSERT_EQ_UINT(layout_flat_count(cb_flags(0)), 0);
+    /* A node with a missing child is left uncached (and layout_check says
+     * why); its parent is cached from what the child computes. */
+    ASSERT_EQ_UINT(cb_list(NULL)->align, 0);
+    ASSERT_EQ_UINT(cb_record(1, NULL)->align, 0);
+}
+
+TEST(component_layout, flat_counts_saturate_in_the_cache)
+{
+    /* 254 u32 fields: 254 flat values; in an option 255; 300 fields: at
+     * least LAYOUT_FLAT_MANY (the exact count is layout_flatten's). */
+    uint8_t flat[LAYOUT_MAX_FLAT];
+    const struct ctype *t254 = repeat_u32(254), *t300 = repeat_u32(300);
+    expect_layout(t254, 1016, 4);
+    ASSERT_EQ_UINT(layout_flat_count(t254), 254);
+    ASSERT_EQ_UINT(layout_flat_count(cb_option(t254)), 255);
+    ASSERT_EQ_UINT(layout_flatten(cb_option(t254), flat), 255);
+    expect_layout(t300, 1200, 4);
+    ASSERT_EQ_UINT(layout_flat_count(t300), LAYOUT_FLAT_MANY);
+    ASSERT_EQ_UINT(layout_flatten(t300, flat), 300);
+    ASSERT_EQ_UINT(layout_flat_count(cb_tuple(2, t300, t300)), LAYOUT_FLAT_MANY);
+    ASSERT_EQ_UINT(layout_flat_count(cb_variant(2, t300, NULL)), LAYOUT_FLAT_MANY);
+}
+
+TEST(component_layout, functype_blocks_in_memory)
+{
+    struct layout_corefunc cf;
+    const struct ctype *u8 = cb_prim(CT_U8), *u64 = cb_prim(CT_U64);
+    /* (u8, tuple of 16 u64): 17 flat, through memory: u8 at 0, the tuple at
+     * 8, 136 bytes, align 8. */
+    struct ctype *t = (struct ctype *)repeat_u32(16);
+    struct ctype_field *f = (struct ctype_field *)t->u.record.fields;
+    for (int i = 0; i < 16; i++)
+        f[i].type = u64;
+    layout_cache(t);
+    layout_flatten_functype(cb_func(2, u8, t, NULL), LAYOUT_LIFT, &cf);
+    ASSERT_TRUE(cf.params_in_memory);
+    ASSERT_EQ_UINT(cf.params_block.size, 136);
+    ASSERT_EQ_UINT(cf.params_block.align, 8);
+    /* result<u64, string>: (i32, i64, i32), through memory: payload at 8. */
+    const struct ctype *r = cb_result(u64, cb_prim(CT_STRING));
+    layout_flatten_functype(cb_func(0, r), LAYOUT_LOWER, &cf);
+    ASSERT_TRUE(cf.results_in_memory);
+    ASSERT_FALSE(cf.params_in_memory);
+    ASSERT_EQ_UINT(cf.results_block.size, 16);
+    ASSERT_EQ_UINT(cf.results_block.align, 8);
+    layout_flatten_functype(cb_func(1, u8, u8), LAYOUT_LIFT, &cf);
+    ASSERT_FALSE(cf.params_in_memory || cf.results_in_memory);
 }
