@@ -1538,6 +1538,11 @@ TEST(trigger_http, h2_streamed_body_is_read_while_the_client_sends_it)
     ASSERT_EQ_INT(stop(&s), 0);
 }
 
+static bool sent_at_least(struct h2c *c, void *arg)
+{
+    return c->streams[0].closed || c->streams[0].up_off >= *(size_t *)arg;
+}
+
 static bool never(struct h2c *c, void *arg)
 {
     (void)c, (void)arg;
@@ -1557,10 +1562,11 @@ TEST(trigger_http, h2_slow_reader_holds_back_the_client)
     h2c_open(&c, s.port);
     int i = h2c_request(&c, "POST", "/stream/x?progress=1&piece=1000&sleep=100", NULL, body, len,
                         len, NULL);
-    h2c_run(&c, never, NULL, 600); /* until nothing came for 0.6 s */
+    size_t window = 200 * 1024;
+    ASSERT_TRUE(h2c_run(&c, sent_at_least, &window, 5000)); /* the window it was given */
+    h2c_run(&c, never, NULL, 600); /* then until nothing came for 0.6 s */
     size_t sent = c.streams[i].up_off;
-    ASSERT_TRUE(sent >= 200 * 1024);  /* the window it was given */
-    ASSERT_TRUE(sent <= 512 * 1024);  /* and hardly more */
+    ASSERT_TRUE(sent <= 512 * 1024); /* and hardly more */
     ASSERT_TRUE(h2c_send_window(&c, i) < 64 * 1024);
     ASSERT_FALSE(c.streams[i].closed);
     h2c_close(&c);
@@ -1590,6 +1596,14 @@ TEST(trigger_http, h2_body_over_limit_is_413)
     int d = h2c_request(&c, "POST", "/stream/x", NULL, body, len, len, NULL);
     ASSERT_TRUE(h2c_run(&c, h2c_closed, &d, 5000));
     ASSERT_EQ_INT(c.streams[d].status, 413);
+    /* The same while the executor reads (it answered after its first
+     * read): its read fails, and the response it started is reset. */
+    int p = h2c_request(&c, "POST", "/stream/x?progress=1", NULL, body, len, 1000, NULL);
+    ASSERT_TRUE(h2c_run(&c, first_seen, &p, 5000));
+    ASSERT_EQ_INT(c.streams[p].status, 200);
+    h2c_allow(&c, p, len);
+    ASSERT_TRUE(h2c_run(&c, h2c_closed, &p, 5000));
+    ASSERT_EQ_INT((int)c.streams[p].error, 2); /* INTERNAL_ERROR: broken off */
     expect_last_stream(&s, "error=SPRY_ETOOBIG");
     int e = h2c_request(&c, "POST", "/echo/x", NULL, body, len, len, NULL);
     ASSERT_TRUE(h2c_run(&c, h2c_closed, &e, 5000));
