@@ -375,9 +375,9 @@ static int fill_request(struct http_exchange *ex, struct h2_stream *st, const st
         p = value + strlen(value) + 1;
     }
     /* The body's length: declared (a streamed body), or what came. */
-    int64_t length = streamed ? st->declared : st->received > 0 || st->declared >= 0
-                                                   ? (int64_t)st->body.len
-                                                   : -1;
+    int64_t length = streamed                                ? st->declared
+                     : st->received > 0 || st->declared >= 0 ? (int64_t)st->body.len
+                                                             : -1;
     if (rc == 0 && length >= 0) {
         char len[24];
         int n = snprintf(len, sizeof(len), "%lld", (long long)length);
@@ -426,9 +426,8 @@ static void dispatch(struct h2_stream *st, bool streamed)
         return;
     }
     const struct http_executor *executor = m.route->executor;
-    size_t arena_max =
-        st->body.len + 2 * (size_t)s->config.limits.max_header_block + 4 * strlen(st->path) +
-        64 * 1024;
+    size_t arena_max = st->body.len + 2 * (size_t)s->config.limits.max_header_block +
+                       4 * strlen(st->path) + 64 * 1024;
     struct http_exchange *ex;
     if (exchange_create(loop, executor, arena_max, &ex) != 0) {
         respond_error(st, 503, "Service Unavailable\n");
@@ -913,8 +912,7 @@ void h2_accept(struct http_loop *loop, h2o_socket_t *sock)
         {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, H2_MAX_STREAMS},
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, HTTP_BODY_WINDOW},
         /* The block limit as HTTP/2 counts it: 32 bytes more per field. */
-        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE,
-         l->max_header_block + 32 * l->max_header_fields},
+        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, l->max_header_block + 32 * l->max_header_fields},
     };
     nghttp2_submit_settings(c->session, NGHTTP2_FLAG_NONE, settings,
                             sizeof(settings) / sizeof(settings[0]));
@@ -953,8 +951,8 @@ void h2_loop_shutdown(struct http_loop *loop)
         node = node->next; /* conn_flush may close c */
         /* Streams begun so far are served; later ones are refused. */
         nghttp2_submit_goaway(c->session, NGHTTP2_FLAG_NONE,
-                              nghttp2_session_get_last_proc_stream_id(c->session),
-                              NGHTTP2_NO_ERROR, NULL, 0);
+                              nghttp2_session_get_last_proc_stream_id(c->session), NGHTTP2_NO_ERROR,
+                              NULL, 0);
         conn_flush(c);
     }
 }

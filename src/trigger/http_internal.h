@@ -164,11 +164,12 @@ struct http_exchange {
     size_t copy_len, copy_off;
     struct spry_buf window; /* [window_off, len) not read yet */
     size_t window_off;
-    bool body_end;     /* nothing more will come */
-    bool body_blocked; /* the loop stopped reading: the window was full */
-    bool h2_body;      /* the window is fed by HTTP/2 DATA frames (http2.c) */
-    size_t body_unacked; /* HTTP/2: bytes read off the window, not yet given back as flow-control credit */
-    int body_err;      /* < 0 once the body failed */
+    bool body_end;       /* nothing more will come */
+    bool body_blocked;   /* the loop stopped reading: the window was full */
+    bool h2_body;        /* the window is fed by HTTP/2 DATA frames (http2.c) */
+    size_t body_unacked; /* HTTP/2: bytes read off the window, not yet given back as flow-control
+                            credit */
+    int body_err;        /* < 0 once the body failed */
     /* Request trailers of a chunked body we decode ("name\0value\0",
      * written by body_decode), complete once body_end; and, once asked
      * for, as pairs. */

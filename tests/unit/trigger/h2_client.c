@@ -156,8 +156,7 @@ void h2c_close(struct h2c *c)
 }
 
 int h2c_request(struct h2c *c, const char *method, const char *path, const char *const *fields,
-                const uint8_t *body, size_t body_len, size_t up_limit,
-                const char *const *trailers)
+                const uint8_t *body, size_t body_len, size_t up_limit, const char *const *trailers)
 {
     ASSERT_TRUE(c->n < H2C_MAX_STREAMS);
     nghttp2_nv nv[128];

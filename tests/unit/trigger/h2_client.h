@@ -47,8 +47,7 @@ void h2c_close(struct h2c *c);
  * four with `method` and `path`). body NULL: END_STREAM on HEADERS.
  * Returns the stream's index in c->streams. */
 int h2c_request(struct h2c *c, const char *method, const char *path, const char *const *fields,
-                const uint8_t *body, size_t body_len, size_t up_limit,
-                const char *const *trailers);
+                const uint8_t *body, size_t body_len, size_t up_limit, const char *const *trailers);
 /* Raises the stream's send limit and resumes its body. */
 void h2c_allow(struct h2c *c, int idx, size_t up_limit);
 /* Runs the session until done(c, arg) is true or timeout_ms pass without

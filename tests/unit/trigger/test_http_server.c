@@ -671,7 +671,7 @@ TEST(trigger_http, h2_request_trailers_reach_the_executor)
             }
             if ((in[at + 3] == 0 || in[at + 3] == 1) && (stream == 1 || stream == 3) &&
                 (in[at + 4] & 1) != 0)
-                ended++; /* END_STREAM, on DATA or the trailers' HEADERS */
+                ended++;                  /* END_STREAM, on DATA or the trailers' HEADERS */
             ASSERT_TRUE(in[at + 3] != 3); /* no RST_STREAM */
             at += 9 + len;
         }
@@ -1521,7 +1521,8 @@ TEST(trigger_http, h2_streamed_body_is_read_while_the_client_sends_it)
     uint8_t *body = pattern(len);
     struct h2c c;
     h2c_open(&c, s.port);
-    int i = h2c_request(&c, "POST", "/stream/x?progress=1&piece=1000", NULL, body, len, first, NULL);
+    int i =
+        h2c_request(&c, "POST", "/stream/x?progress=1&piece=1000", NULL, body, len, first, NULL);
     ASSERT_TRUE(h2c_run(&c, first_seen, &i, 5000));
     ASSERT_FALSE(c.streams[i].closed);
     ASSERT_EQ_INT(c.streams[i].status, 200);
@@ -1564,7 +1565,7 @@ TEST(trigger_http, h2_slow_reader_holds_back_the_client)
                         len, NULL);
     size_t window = 200 * 1024;
     ASSERT_TRUE(h2c_run(&c, sent_at_least, &window, 5000)); /* the window it was given */
-    h2c_run(&c, never, NULL, 600); /* then until nothing came for 0.6 s */
+    h2c_run(&c, never, NULL, 600);                          /* then until nothing came for 0.6 s */
     size_t sent = c.streams[i].up_off;
     ASSERT_TRUE(sent <= 512 * 1024); /* and hardly more */
     ASSERT_TRUE(h2c_send_window(&c, i) < 64 * 1024);
@@ -1629,12 +1630,13 @@ TEST(trigger_http, h2_malformed_requests_are_stream_errors)
     static const char *const conn[] = {"connection", "keep-alive", NULL};
     static const char *const te[] = {"te", "gzip", NULL};
     static const char *const up[] = {"upgrade", "h2c", NULL};
-    static const char *const late[] = {":method", "GET", ":scheme", "http", "x-a", "1",
-                                       ":path",   "/echo/late", ":authority", "a", NULL};
-    static const char *const nopath[] = {":method", "GET", ":scheme", "http", ":authority", "a",
-                                         NULL};
-    static const char *const twice[] = {":method", "GET", ":method", "GET", ":scheme", "http",
-                                        ":path", "/echo/2", ":authority", "a", NULL};
+    static const char *const late[] = {":method", "GET",        ":scheme",    "http", "x-a", "1",
+                                       ":path",   "/echo/late", ":authority", "a",    NULL};
+    static const char *const nopath[] = {":method",    "GET", ":scheme", "http",
+                                         ":authority", "a",   NULL};
+    static const char *const twice[] = {":method",    "GET",  ":method", "GET",
+                                        ":scheme",    "http", ":path",   "/echo/2",
+                                        ":authority", "a",    NULL};
     static const char *const cl[] = {"content-length", "3", NULL};
     int bad[7];
     bad[0] = h2c_request(&c, "GET", "/echo/conn", conn, NULL, 0, 0, NULL);
@@ -1737,8 +1739,8 @@ TEST(trigger_http, h2_many_concurrent_streams_on_one_connection)
             h2c_request(&c, "POST", paths[i], NULL, body, 1000, 1000, NULL);
             break;
         default:
-            h2c_request(&c, "GET", i % 2 ? "/static" : "/.well-known/spin/health", NULL, NULL, 0,
-                        0, NULL);
+            h2c_request(&c, "GET", i % 2 ? "/static" : "/.well-known/spin/health", NULL, NULL, 0, 0,
+                        NULL);
         }
     }
     ASSERT_TRUE(h2c_run(&c, h2c_all_closed, NULL, 10000));
