@@ -1805,3 +1805,27 @@ TEST(trigger_http, h2_sigterm_sends_goaway_and_drains)
     ASSERT_EQ_INT(waitpid(s.pid, &st, 0), s.pid);
     ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
+
+static bool ended(struct h2c *c, void *arg)
+{
+    (void)arg;
+    return c->eof;
+}
+
+/* An HTTP/2 connection without streams is closed after idle_timeout_ms,
+ * with a GOAWAY (NO_ERROR) first; one with a stream in flight is not. */
+TEST(trigger_http, h2_idle_connection_is_closed_with_goaway)
+{
+    struct srv s = start("--idle 400");
+    struct h2c c;
+    h2c_open(&c, s.port);
+    int i = h2c_request(&c, "GET", "/sleep?ms=700", NULL, NULL, 0, 0, NULL);
+    ASSERT_TRUE(h2c_run(&c, h2c_closed, &i, 5000)); /* longer than the idle time */
+    ASSERT_EQ_INT(c.streams[i].status, 200);
+    ASSERT_FALSE(c.goaway);
+    ASSERT_TRUE(h2c_run(&c, ended, NULL, 5000));
+    ASSERT_TRUE(c.goaway);
+    ASSERT_EQ_INT((int)c.goaway_error, 0);
+    h2c_close(&c);
+    ASSERT_EQ_INT(stop(&s), 0);
+}
