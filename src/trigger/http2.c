@@ -82,6 +82,8 @@ struct h2_stream {
     struct http_exchange *ex; /* the executor's exchange, until the stream closes */
     bool deferred;            /* the data provider waits for the pump */
     struct spry_buf nvbuf;    /* names and values of an nv array being built */
+    nghttp2_nv *nv;           /* that array */
+    size_t nv_cap;
 };
 
 static void conn_flush(struct h2_conn *c);
@@ -89,16 +91,29 @@ static void conn_close(struct h2_conn *c);
 
 /* ---- responses answered on the loop ---------------------------------- */
 
+/* A header list for nghttp2 being built in st->nv (grown as needed). */
 struct nv_list {
-    nghttp2_nv nv[128];
+    struct h2_stream *st;
+    nghttp2_nv *nv; /* st->nv once complete */
     size_t n;
+    bool failed; /* out of memory: not submitted */
 };
 
 static void nv_add(struct nv_list *l, const char *name, size_t nl, const char *value, size_t vl)
 {
-    if (l->n == sizeof(l->nv) / sizeof(l->nv[0]))
-        return;
-    l->nv[l->n++] = (nghttp2_nv){(uint8_t *)name, (uint8_t *)value, nl, vl, NGHTTP2_NV_FLAG_NONE};
+    struct h2_stream *st = l->st;
+    if (l->n == st->nv_cap) {
+        size_t cap = st->nv_cap ? 2 * st->nv_cap : 16;
+        nghttp2_nv *nv = spry_realloc_array(st->nv, cap, sizeof(*nv));
+        if (nv == NULL) {
+            l->failed = true;
+            return;
+        }
+        st->nv = nv;
+        st->nv_cap = cap;
+    }
+    st->nv[l->n++] = (nghttp2_nv){(uint8_t *)name, (uint8_t *)value, nl, vl, NGHTTP2_NV_FLAG_NONE};
+    l->nv = st->nv;
 }
 
 /* Lower-cased copies of "name\0value\0" pairs, into st->nvbuf (the nv
@@ -149,7 +164,7 @@ static bool is_head(const struct h2_stream *st)
 static void respond(struct h2_stream *st, uint16_t status, const char *ctype,
                     const struct http_header_pair *headers, size_t n, const void *body, size_t len)
 {
-    struct nv_list l = {.n = 0};
+    struct nv_list l = {.st = st};
     char code[8], clen[24];
     snprintf(code, sizeof(code), "%03u", status);
     int cl = snprintf(clen, sizeof(clen), "%zu", len);
@@ -171,7 +186,10 @@ static void respond(struct h2_stream *st, uint16_t status, const char *ctype,
     if (!no_body && spry_buf_append(&st->simple, body, len) != 0)
         no_body = true;
     nghttp2_data_provider dp = {.source.ptr = st, .read_callback = simple_read};
-    nghttp2_submit_response(st->conn->session, st->id, l.nv, l.n, no_body ? NULL : &dp);
+    if (l.failed ||
+        nghttp2_submit_response(st->conn->session, st->id, l.nv, l.n, no_body ? NULL : &dp) != 0)
+        nghttp2_submit_rst_stream(st->conn->session, NGHTTP2_FLAG_NONE, st->id,
+                                  NGHTTP2_INTERNAL_ERROR);
 }
 
 static void respond_error(struct h2_stream *st, uint16_t status, const char *msg)
@@ -218,9 +236,9 @@ static ssize_t exchange_read(nghttp2_session *session, int32_t id, uint8_t *buf,
     if (drained && ex->finished) {
         ex->final_sent = true;
         *flags |= NGHTTP2_DATA_FLAG_EOF;
-        struct nv_list l = {.n = 0};
+        struct nv_list l = {.st = st};
         if (ex->trailers.len > 0 && pairs_to_nv(st, &ex->trailers, &l) == 0 && l.n > 0 &&
-            nghttp2_submit_trailer(session, st->id, l.nv, l.n) == 0)
+            !l.failed && nghttp2_submit_trailer(session, st->id, l.nv, l.n) == 0)
             *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
     } else if (n == 0) {
         st->deferred = true;
@@ -234,7 +252,7 @@ static ssize_t exchange_read(nghttp2_session *session, int32_t id, uint8_t *buf,
 /* The response head (mu held: it is fixed once started). */
 static void submit_head_locked(struct h2_stream *st, struct http_exchange *ex)
 {
-    struct nv_list l = {.n = 0};
+    struct nv_list l = {.st = st};
     char code[8], clen[24];
     snprintf(code, sizeof(code), "%03u", ex->status);
     nv_add(&l, ":status", 7, code, 3);
@@ -250,7 +268,8 @@ static void submit_head_locked(struct h2_stream *st, struct http_exchange *ex)
         no_body = true;
     nghttp2_data_provider dp = {.source.ptr = st, .read_callback = exchange_read};
     st->deferred = false;
-    if (nghttp2_submit_response(st->conn->session, st->id, l.nv, l.n, no_body ? NULL : &dp) != 0)
+    if (l.failed ||
+        nghttp2_submit_response(st->conn->session, st->id, l.nv, l.n, no_body ? NULL : &dp) != 0)
         nghttp2_submit_rst_stream(st->conn->session, NGHTTP2_FLAG_NONE, st->id,
                                   NGHTTP2_INTERNAL_ERROR);
     if (no_body)
@@ -746,6 +765,7 @@ static void stream_free(struct h2_stream *st)
     spry_buf_fini(&st->trailers);
     spry_buf_fini(&st->simple);
     spry_buf_fini(&st->nvbuf);
+    spry_free(st->nv);
     spry_free(st);
 }
 
