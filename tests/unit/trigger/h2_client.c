@@ -139,8 +139,14 @@ void h2c_open(struct h2c *c, int port)
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data);
     nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_close);
     nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame);
+    /* Header blocks over nghttp2's 64 KiB default may be sent: the server's
+     * limits are what the tests look at. */
+    nghttp2_option *opt;
+    ASSERT_EQ_INT(nghttp2_option_new(&opt), 0);
+    nghttp2_option_set_max_send_header_block_length(opt, 1u << 20);
     nghttp2_session *s;
-    ASSERT_EQ_INT(nghttp2_session_client_new(&s, cb, c), 0);
+    ASSERT_EQ_INT(nghttp2_session_client_new2(&s, cb, c, opt), 0);
+    nghttp2_option_del(opt);
     nghttp2_session_callbacks_del(cb);
     c->session = s;
     nghttp2_settings_entry iv = {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 200};

@@ -1829,3 +1829,50 @@ TEST(trigger_http, h2_idle_connection_is_closed_with_goaway)
     h2c_close(&c);
     ASSERT_EQ_INT(stop(&s), 0);
 }
+
+/* The limits of docs/http.md over HTTP/2, counted as an HTTP/1 head would
+ * carry the fields: 414 for a long target, 431 for a long field, a large
+ * block or too many fields (`host` from :authority counts); the
+ * connection goes on. */
+TEST(trigger_http, h2_request_limits_are_414_and_431)
+{
+    struct srv s = start("");
+    struct h2c c;
+    h2c_open(&c, s.port);
+    static char path[9100], big[9001], wide[9][7401], names[101][8];
+    memcpy(path, "/echo/", 6);
+    memset(path + 6, 'a', 9000);
+    memset(big, 'b', 9000);
+    int p = h2c_request(&c, "GET", path, NULL, NULL, 0, 0, NULL);
+    const char *one[] = {"x-big", big, NULL};
+    int f = h2c_request(&c, "GET", "/echo/f", one, NULL, 0, 0, NULL);
+    const char *block[19];
+    for (int i = 0; i < 9; i++) {
+        memset(wide[i], 'w', 7400);
+        snprintf(names[i], sizeof names[i], "x-w%d", i);
+        block[2 * i] = names[i];
+        block[2 * i + 1] = wide[i];
+    }
+    block[18] = NULL;
+    int b = h2c_request(&c, "GET", "/echo/b", block, NULL, 0, 0, NULL);
+    const char *many[203];
+    for (int i = 0; i < 101; i++) {
+        snprintf(names[i], sizeof names[i], "x-f%d", i);
+        many[2 * i] = names[i];
+        many[2 * i + 1] = "v";
+    }
+    many[202] = NULL;
+    int m = h2c_request(&c, "GET", "/echo/m", many, NULL, 0, 0, NULL);
+    many[2 * 99] = NULL; /* 99 fields and host: exactly 100 */
+    int ok = h2c_request(&c, "GET", "/users/3", many, NULL, 0, 0, NULL);
+    ASSERT_TRUE(h2c_run(&c, h2c_all_closed, NULL, 5000));
+    ASSERT_EQ_INT(c.streams[p].status, 414);
+    ASSERT_EQ_INT(c.streams[f].status, 431);
+    ASSERT_EQ_INT(c.streams[b].status, 431);
+    ASSERT_EQ_INT(c.streams[m].status, 431);
+    ASSERT_EQ_STR(c.streams[m].body, "too many fields\n");
+    ASSERT_EQ_INT(c.streams[ok].status, 200);
+    ASSERT_TRUE(strstr(c.streams[ok].body, "x-f98: v\n") != NULL);
+    h2c_close(&c);
+    ASSERT_EQ_INT(stop(&s), 0);
+}
