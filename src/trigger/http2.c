@@ -147,7 +147,8 @@ static ssize_t simple_read(nghttp2_session *session, int32_t id, uint8_t *buf, s
     size_t n = st->simple.len - st->simple_off;
     if (n > length)
         n = length;
-    memcpy(buf, st->simple.data + st->simple_off, n);
+    if (n > 0)
+        memcpy(buf, st->simple.data + st->simple_off, n);
     st->simple_off += n;
     if (st->simple_off == st->simple.len)
         *flags |= NGHTTP2_DATA_FLAG_EOF;
@@ -223,7 +224,8 @@ static ssize_t exchange_read(nghttp2_session *session, int32_t id, uint8_t *buf,
     size_t n = ex->sending.len - ex->send_off;
     if (n > length)
         n = length;
-    memcpy(buf, ex->sending.data + ex->send_off, n);
+    if (n > 0) /* sending.data is NULL until first used */
+        memcpy(buf, ex->sending.data + ex->send_off, n);
     ex->send_off += n;
     bool drained = ex->send_off == ex->sending.len && ex->pending.len == 0;
     if (drained && ex->abort) {
@@ -975,4 +977,10 @@ void h2_loop_shutdown(struct http_loop *loop)
                               NULL, 0);
         conn_flush(c);
     }
+}
+
+void h2_loop_close(struct http_loop *loop)
+{
+    while (!h2o_linklist_is_empty(&loop->h2_conns))
+        conn_close(H2O_STRUCT_FROM_MEMBER(struct h2_conn, link, loop->h2_conns.next));
 }

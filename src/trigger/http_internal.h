@@ -274,6 +274,8 @@ void h2_accept(struct http_loop *loop, h2o_socket_t *sock);
 void h2_init_loop(struct http_loop *loop);
 /* Shutdown: GOAWAY on every connection; each closes once its streams end. */
 void h2_loop_shutdown(struct http_loop *loop);
+/* The loop stops: every HTTP/2 connection still open is closed. */
+void h2_loop_close(struct http_loop *loop);
 /* Loop thread: sends what the exchange has for its stream (and gives the
  * body bytes the worker read back to the client as window). */
 void h2_stream_pump(struct h2_stream *st);

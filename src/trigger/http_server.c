@@ -554,6 +554,7 @@ static void *loop_main(void *arg)
     sem_post(&loop->server->loops_ready); /* http_server_start waits for it */
     while (!atomic_load(&loop->stop))
         h2o_evloop_run(loop->ctx.loop, INT32_MAX);
+    h2_loop_close(loop);
     close_listener(loop);
     return NULL;
 }
