@@ -16,12 +16,12 @@ TEST_CPPFLAGS := -Itests
 CFLAGS   := -std=c17 $(OPT) -g -Wall -Wextra -Werror -Wshadow -Wvla -fvisibility=hidden \
             -fno-strict-aliasing -ffp-contract=off -pthread -MMD -MP
 LDFLAGS  := -pthread
-# The HTTP server's libraries (docs/http.md): h2o's evloop flavour and OpenSSL,
+# The HTTP server's libraries (docs/http.md): h2o's evloop flavour, nghttp2 and OpenSSL,
 # shared objects only (Debian ships no static h2o). Everything dynamic links
 # them; the static spry binary does not need them (it runs `spry up` through
 # spry-up, src/cli/main.c) and links BIN_LIBS.
-HTTP_LIBS := $(shell pkg-config --libs libh2o-evloop libssl libcrypto 2>/dev/null || \
-                     echo -lh2o-evloop -lssl -lcrypto)
+HTTP_LIBS := $(shell pkg-config --libs libh2o-evloop libnghttp2 libssl libcrypto 2>/dev/null || \
+                     echo -lh2o-evloop -lnghttp2 -lssl -lcrypto)
 LDLIBS   := $(HTTP_LIBS) -lm
 BIN_LIBS := -lm -lcrypto
 

@@ -18,6 +18,8 @@ packages=(
                                           # with it; with Debian 12's nodejs 18 they skip
     strace                                # syscall checks in pool tests
     libh2o-evloop-dev libssl-dev pkg-config  # the HTTP server (docs/http.md)
+    libnghttp2-dev                        # its HTTP/2 (docs/http.md, "Libraries")
+    nghttp2-client                        # HTTP/2 tests: nghttp shows response trailers
     curl openssl                          # HTTP tests: client, test certificates
     libcurl4-openssl-dev libssl-dev       # manifest URL sources (download, sha256); outbound HTTP
     python3                               # a loopback HTTP server in manifest tests

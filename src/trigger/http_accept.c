@@ -261,7 +261,8 @@ static void hand_over(struct first_head *fh, bool http2)
     size_t head_len = fh->head_len;
     first_head_free(fh);
     if (http2) {
-        h2o_http2_accept(&loop->accept_ctx, sock, at);
+        (void)at;
+        h2_accept(loop, sock);
         return;
     }
     struct http1_guard *g = spry_calloc(1, sizeof(*g));

@@ -23,8 +23,13 @@
 
 /* The worker blocks in http_exchange_write while this much is pending. */
 #define PENDING_MAX (256u * 1024)
-/* At most this much of a streamed request body waits for the worker. */
-#define BODY_WINDOW (256u * 1024)
+#define BODY_WINDOW HTTP_BODY_WINDOW
+
+/* The request is still there to answer (mu held). */
+static bool attached_locked(const struct http_exchange *ex)
+{
+    return ex->h2o_req != NULL || ex->h2 != NULL;
+}
 
 static void exchange_free(struct http_exchange *ex)
 {
@@ -67,7 +72,7 @@ static void post_locked(struct http_exchange *ex)
         exchange_wake_locked(ex->wake_fd, &ex->wake_armed);
         return;
     }
-    if (ex->msg_pending || ex->h2o_req == NULL)
+    if (ex->msg_pending || !attached_locked(ex))
         return;
     ex->msg_pending = true;
     ex->send_due = true;
@@ -157,6 +162,14 @@ ssize_t http_exchange_read_body(struct http_exchange *ex, void *buf, size_t len)
         if (ex->body_blocked && ex->window.len - ex->window_off <= BODY_WINDOW / 2) {
             ex->body_blocked = false;
             post_locked(ex);
+        }
+        /* HTTP/2: the bytes read are given back to the client as window
+         * (http2.c), a quarter of the window at a time or once it is
+         * empty. */
+        if (ex->h2_body) {
+            ex->body_unacked += k;
+            if (ex->body_unacked >= BODY_WINDOW / 4 || ex->window_off == ex->window.len)
+                post_locked(ex);
         }
     } else {
         n = 0; /* body_end */
@@ -465,6 +478,7 @@ bool exchange_run_inline(struct http_exchange *ex)
     ex->speculative = false;
     ex->user = NULL;
     if (rc == HTTP_EXCHANGE_DEFER && !ex->started) {
+        ex->send_off = 0;
         ex->copy_off = 0; /* the worker's run reads the whole body again */
         pthread_mutex_unlock(&ex->mu);
         return false;
@@ -601,8 +615,17 @@ static size_t frame_chunk(struct http_exchange *ex, const uint8_t *data, size_t 
     return n;
 }
 
+void exchange_pump(struct http_exchange *ex)
+{
+    pump(ex);
+}
+
 static void pump(struct http_exchange *ex)
 {
+    if (ex->h2 != NULL) { /* loop thread: only it sets and clears h2 */
+        h2_stream_pump(ex->h2);
+        return;
+    }
     pthread_mutex_lock(&ex->mu);
     h2o_req_t *req = ex->h2o_req;
     if (req == NULL || ex->final_sent || ex->inflight || !ex->started) {
@@ -724,7 +747,7 @@ static void on_deadline(h2o_timeout_entry_t *entry)
 {
     struct http_exchange *ex = H2O_STRUCT_FROM_MEMBER(struct http_exchange, deadline, entry);
     pthread_mutex_lock(&ex->mu);
-    if (ex->h2o_req == NULL || ex->final_sent) {
+    if (!attached_locked(ex) || ex->final_sent) {
         pthread_mutex_unlock(&ex->mu);
         return;
     }
@@ -769,7 +792,7 @@ static void body_fail_locked(struct http_exchange *ex, int code)
 {
     stop_body_reading(ex);
     ex->body_err = code;
-    if (ex->h2o_req == NULL || ex->final_sent) {
+    if (!attached_locked(ex) || ex->final_sent) {
         pthread_cond_broadcast(&ex->body_cv);
         return;
     }
@@ -899,14 +922,23 @@ struct dispose_link {
 /* h2o frees the request (response written, or the client went away). */
 static void on_req_dispose(void *p)
 {
-    struct http_exchange *ex = ((struct dispose_link *)p)->ex;
+    exchange_detach(((struct dispose_link *)p)->ex);
+}
+
+void exchange_detach(struct http_exchange *ex)
+{
     if (h2o_timeout_is_linked(&ex->deadline))
         h2o_timeout_unlink(&ex->deadline);
     if (h2o_timeout_is_linked(&ex->send_soon))
         h2o_timeout_unlink(&ex->send_soon);
     pthread_mutex_lock(&ex->mu);
     stop_body_reading(ex);
+    /* An HTTP/2 stream that ended (reset, connection closed) before its
+     * body did: the body read fails as a cut HTTP/1 connection's does. */
+    if (ex->h2 != NULL && !ex->body_end && ex->body_err == 0 && !ex->cancelled)
+        ex->body_err = SPRY_EIO;
     ex->h2o_req = NULL;
+    ex->h2 = NULL;
     ex->cancelled = true;
     pthread_cond_broadcast(&ex->space);
     pthread_cond_broadcast(&ex->body_cv);
@@ -926,6 +958,70 @@ static void attach_req(struct http_exchange *ex, h2o_req_t *req)
     pthread_mutex_lock(&ex->mu);
     ex->h2o_req = req;
     pthread_mutex_unlock(&ex->mu);
+}
+
+/* ---- loop side: HTTP/2 streams (http2.c) ------------------------------ */
+
+void exchange_attach_h2(struct http_exchange *ex, struct h2_stream *st, bool streamed)
+{
+    ex->deadline.cb = on_deadline;
+    h2o_timeout_link(ex->loop->ctx.loop, &ex->loop->deadline, &ex->deadline);
+    pthread_mutex_lock(&ex->mu);
+    ex->h2 = st;
+    ex->h2_body = streamed;
+    pthread_mutex_unlock(&ex->mu);
+    pump(ex); /* the worker may have answered already */
+}
+
+void exchange_h2_body(struct http_exchange *ex, const uint8_t *data, size_t len)
+{
+    pthread_mutex_lock(&ex->mu);
+    if (ex->window_off > 0) {
+        size_t keep = ex->window.len - ex->window_off;
+        memmove(ex->window.data, ex->window.data + ex->window_off, keep);
+        ex->window.len = keep;
+        ex->window_off = 0;
+    }
+    /* The stream's window (BODY_WINDOW, opened only as the worker reads)
+     * bounds what can be here: nghttp2 refuses a peer that sends more. */
+    if (spry_buf_append(&ex->window, data, len) != 0) {
+        body_fail_locked(ex, SPRY_ENOMEM);
+        pthread_mutex_unlock(&ex->mu);
+        pump(ex);
+        return;
+    }
+    pthread_cond_broadcast(&ex->body_cv);
+    pthread_mutex_unlock(&ex->mu);
+}
+
+void exchange_h2_body_end(struct http_exchange *ex)
+{
+    pthread_mutex_lock(&ex->mu);
+    ex->body_end = true;
+    pthread_cond_broadcast(&ex->body_cv);
+    pthread_mutex_unlock(&ex->mu);
+}
+
+void exchange_h2_body_fail(struct http_exchange *ex, int code)
+{
+    pthread_mutex_lock(&ex->mu);
+    if (ex->body_err == 0)
+        body_fail_locked(ex, code);
+    pthread_mutex_unlock(&ex->mu);
+    pump(ex);
+}
+
+bool exchange_h2_trailer(struct http_exchange *ex, const uint8_t *name, size_t nl,
+                         const uint8_t *value, size_t vl)
+{
+    pthread_mutex_lock(&ex->mu);
+    bool ok = ex->req_trailers.len + nl + vl + 4 <= BODY_TRAILER_MAX &&
+              spry_buf_append(&ex->req_trailers, name, nl) == 0 &&
+              spry_buf_append_byte(&ex->req_trailers, 0) == 0 &&
+              spry_buf_append(&ex->req_trailers, value, vl) == 0 &&
+              spry_buf_append_byte(&ex->req_trailers, 0) == 0;
+    pthread_mutex_unlock(&ex->mu);
+    return ok;
 }
 
 /* An answer made on the loop (speculation) is sent at the end of the loop

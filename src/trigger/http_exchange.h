@@ -24,12 +24,13 @@
  *
  * Request body. An executor with `stream_body` set gets an empty req.body
  * and reads the body with http_exchange_read_body while the client sends
- * it: for HTTP/1 the server reads the socket only as fast as the executor
- * reads (at most 256 KiB wait in the exchange), so a body of any size up to
- * max_body_bytes passes without being held whole. (HTTP/2 bodies, and a
- * later HTTP/1 request with `Expect: 100-continue`, are still received
- * whole by h2o 2.2 before dispatch; read_body serves them the same way.
- * docs/http.md, "Streaming request bodies".) Without the flag
+ * it: the server reads an HTTP/1 socket only as fast as the executor
+ * reads, and opens an HTTP/2 stream's flow-control window only as far (at
+ * most 256 KiB wait in the exchange), so a body of any size up to
+ * max_body_bytes passes without being held whole. (A later HTTP/1 request
+ * with `Expect: 100-continue` is still received whole by h2o 2.2 before
+ * dispatch; read_body serves it the same way. docs/http.md, "Streaming
+ * request bodies".) Without the flag
  * req.body holds the whole body, and read_body reads it too.
  *
  * Ending. handle returns 0 after http_exchange_finish, or an error code:
@@ -128,8 +129,9 @@ int http_exchange_finish(struct http_exchange *ex);
 uint32_t http_exchange_depth(const struct http_exchange *ex);
 /* Ends the response with trailer fields after the body. They reach the
  * client when the response is HTTP/1.1 chunked (started with an unknown
- * length; not for HEAD, 1xx, 204 or 304) and are dropped otherwise: h2o
- * 2.2 cannot send HTTP/2 trailers (docs/http.md, "Trailers"). Names must
+ * length; not for HEAD, 1xx, 204 or 304) or HTTP/2 (a HEADERS frame after
+ * the body; not for HEAD, 204 or 304), and are dropped otherwise
+ * (docs/http.md, "Trailers"). Names must
  * be tokens (sent lower case) and values free of CR and LF (else
  * SPRY_EINVAL, nothing finished); content-length, transfer-encoding and connection are left
  * out. */
@@ -154,8 +156,8 @@ ssize_t http_exchange_read_body(struct http_exchange *ex, void *buf, size_t len)
 /*
  * The request's trailer fields, once read_body returned 0 (the end):
  * those of an HTTP/1.1 chunked body, checked as header fields are (names
- * lower case, at most 64 KiB of field lines). None for other bodies (h2o
- * 2.2 folds HTTP/2 request trailers into the header list before dispatch).
+ * lower case, at most 64 KiB of field lines), or of the HEADERS frame that
+ * followed an HTTP/2 body. None for other bodies.
  * SPRY_EBUSY before the end; the pairs are owned by the exchange.
  */
 int http_exchange_request_trailers(struct http_exchange *ex, const struct http_header_pair **out,

@@ -12,6 +12,11 @@
  * The last release frees it. `mu` guards the response state, which both
  * sides touch; h2o objects (h2o_req, the deadline entry) are only touched
  * on the loop thread, and h2o_req is NULL once the request is gone.
+ *
+ * Transports. An HTTP/1 request is an h2o_req_t (`h2o_req`); an HTTP/2
+ * request is a stream of an nghttp2 session (`h2`, http2.c). Exactly one
+ * of them is set while the request lives ("attached"); the loop-side
+ * pump and the request body go through the one that is.
  */
 #ifndef SPRY_TRIGGER_HTTP_INTERNAL_H
 #define SPRY_TRIGGER_HTTP_INTERNAL_H
@@ -21,6 +26,7 @@
 #include <h2o.h>
 #include <h2o/http1.h>
 #include <h2o/http2.h>
+#include <nghttp2/nghttp2.h>
 
 #include "base/arena.h"
 #include "base/buf.h"
@@ -35,6 +41,10 @@
 #include <strings.h>
 
 struct http_workers;
+
+/* At most this much of a streamed request body waits for the worker: the
+ * HTTP/1 read window, and the HTTP/2 stream window (http2.c). */
+#define HTTP_BODY_WINDOW (256u * 1024)
 
 /* A connection's first HTTP/1 request whose body we read ourselves: set by
  * the accept path around h2o_http1_accept, which parses the (framing-
@@ -91,6 +101,9 @@ struct http_loop {
     struct head_refusal refusal;  /* loop thread only */
     h2o_timeout_t wrap_timeout;   /* zero: runs in the loop pass that armed it */
     h2o_socket_cb h2o_http1_read; /* h2o's HTTP/1 read callback (learned at start) */
+    h2o_linklist_t h2_conns;      /* HTTP/2 connections (http2.c), loop thread only */
+    h2o_timeout_t h2_idle;        /* idle_timeout_ms, for them */
+    bool draining;                /* shutdown asked: new HTTP/2 connections get GOAWAY */
 };
 
 struct http_server {
@@ -121,6 +134,7 @@ struct http_exchange {
     pthread_cond_t space; /* signalled when pending drained or cancelled */
     /* guarded by mu */
     h2o_req_t *h2o_req;
+    struct h2_stream *h2; /* the HTTP/2 stream (http2.c); set and cleared on the loop */
     bool running, cancelled, started, head_sent, finished, final_sent, inflight, msg_pending, abort;
     bool send_due;    /* msg_pending set, message not sent yet (worker side) */
     bool speculative; /* handle() runs on the loop (exchange_run_inline) */
@@ -139,6 +153,7 @@ struct http_exchange {
     int64_t content_length;
     struct spry_buf head; /* response headers: "name\0value\0" pairs */
     struct spry_buf pending, sending;
+    size_t send_off; /* HTTP/2: sending[0, send_off) was given to nghttp2 */
     /* Response trailers ("name\0value\0" pairs), set by finish. */
     struct spry_buf trailers;
     /* loop thread only: HTTP/1.1 chunks we frame ourselves (so trailers
@@ -154,9 +169,12 @@ struct http_exchange {
     size_t copy_len, copy_off;
     struct spry_buf window; /* [window_off, len) not read yet */
     size_t window_off;
-    bool body_end;     /* nothing more will come */
-    bool body_blocked; /* the loop stopped reading: the window was full */
-    int body_err;      /* < 0 once the body failed */
+    bool body_end;       /* nothing more will come */
+    bool body_blocked;   /* the loop stopped reading: the window was full */
+    bool h2_body;        /* the window is fed by HTTP/2 DATA frames (http2.c) */
+    size_t body_unacked; /* HTTP/2: bytes read off the window, not yet given back as flow-control
+                            credit */
+    int body_err;        /* < 0 once the body failed */
     /* Request trailers of a chunked body we decode ("name\0value\0",
      * written by body_decode), complete once body_end; and, once asked
      * for, as pairs. */
@@ -200,6 +218,21 @@ void exchange_wake_locked(int fd, bool *armed);
 /* A local exchange's caller went away (mu held): cancelled, handle()
  * interrupted, every waiter woken. */
 void exchange_cancel_locked(struct http_exchange *ex);
+/* HTTP/2 (http2.c), loop thread. attach_h2: the exchange is the stream's
+ * (deadline armed, the response pumped through h2_stream_pump); with
+ * `streamed`, the body arrives through exchange_h2_body / _end / _fail.
+ * detach: the stream is gone (the loop side's reference is dropped). */
+void exchange_attach_h2(struct http_exchange *ex, struct h2_stream *st, bool streamed);
+void exchange_detach(struct http_exchange *ex);
+void exchange_h2_body(struct http_exchange *ex, const uint8_t *data, size_t len);
+void exchange_h2_body_end(struct http_exchange *ex);
+void exchange_h2_body_fail(struct http_exchange *ex, int code);
+/* Appends one request trailer field ("name\0value\0"); false once over
+ * BODY_TRAILER_MAX. */
+bool exchange_h2_trailer(struct http_exchange *ex, const uint8_t *name, size_t nl,
+                         const uint8_t *value, size_t vl);
+/* The loop-side pump (any transport). */
+void exchange_pump(struct http_exchange *ex);
 /* Loop thread, before exchange_attach: runs handle() speculatively. True
  * when it answered (the response waits in ex for exchange_attach; the
  * worker side's reference is gone), false when it deferred: ex is as it
@@ -239,6 +272,30 @@ static inline bool reserved_response_header(const char *name)
 {
     return strcasecmp(name, "content-length") == 0 || strcasecmp(name, "transfer-encoding") == 0 ||
            strcasecmp(name, "connection") == 0;
+}
+
+/* http2.c: HTTP/2 on nghttp2, on the loop's h2o sockets. */
+/* Takes an accepted connection that speaks HTTP/2 (ALPN h2, or the h2c
+ * preface at the start of sock->input). */
+void h2_accept(struct http_loop *loop, h2o_socket_t *sock);
+void h2_init_loop(struct http_loop *loop);
+/* Shutdown: GOAWAY on every connection; each closes once its streams end. */
+void h2_loop_shutdown(struct http_loop *loop);
+/* The loop stops: every HTTP/2 connection still open is closed. */
+void h2_loop_close(struct http_loop *loop);
+/* Loop thread: sends what the exchange has for its stream (and gives the
+ * body bytes the worker read back to the client as window). */
+void h2_stream_pump(struct h2_stream *st);
+
+/* http_server.c: the answer for /.well-known/spin/... (path[0, len)), into body. */
+int well_known_answer(struct http_server *s, const char *path, size_t len,
+                      const char **content_type, struct spry_buf *body);
+/* Response fields that are HTTP/1 connection-specific: never sent over
+ * HTTP/2 (RFC 9113 section 8.2.2). */
+static inline bool connection_specific_header(const char *name)
+{
+    return strcasecmp(name, "keep-alive") == 0 || strcasecmp(name, "proxy-connection") == 0 ||
+           strcasecmp(name, "upgrade") == 0 || strcasecmp(name, "te") == 0;
 }
 
 /* http_tls.c */

@@ -179,28 +179,40 @@ static void json_string(struct spry_buf *b, const char *s)
     spry_buf_append_byte(b, '"');
 }
 
-static void serve_well_known(struct http_server *s, h2o_req_t *req, const char *path, size_t len)
+int well_known_answer(struct http_server *s, const char *path, size_t len,
+                      const char **content_type, struct spry_buf *body)
 {
     const char *rest = path + sizeof(WELL_KNOWN) - 1;
     size_t rl = len - (sizeof(WELL_KNOWN) - 1);
     if (rl == 6 && memcmp(rest, "health", 6) == 0) {
-        send_text(req, 200, "text/plain", "OK", 2);
-        return;
+        *content_type = "text/plain";
+        spry_buf_append_str(body, "OK");
+        return 200;
     }
     if (rl == 4 && memcmp(rest, "info", 4) == 0) {
-        struct spry_buf b;
-        spry_buf_init(&b, 64 * 1024);
-        spry_buf_append_str(&b, "{\"name\":");
-        json_string(&b, s->config.app_name ? s->config.app_name : "");
-        spry_buf_append_str(&b, ",\"version\":");
-        json_string(&b, s->config.app_version ? s->config.app_version : "");
-        spry_buf_append_str(&b, "}");
-        h2o_iovec_t body = h2o_strdup(&req->pool, (const char *)b.data, b.len);
-        spry_buf_fini(&b);
-        send_text(req, 200, "application/json", body.base, body.len);
-        return;
+        *content_type = "application/json";
+        spry_buf_append_str(body, "{\"name\":");
+        json_string(body, s->config.app_name ? s->config.app_name : "");
+        spry_buf_append_str(body, ",\"version\":");
+        json_string(body, s->config.app_version ? s->config.app_version : "");
+        spry_buf_append_str(body, "}");
+        return 200;
     }
-    send_error(req, 404, "Not Found\n", false);
+    return 404;
+}
+
+static void serve_well_known(struct http_server *s, h2o_req_t *req, const char *path, size_t len)
+{
+    struct spry_buf b;
+    spry_buf_init(&b, 64 * 1024);
+    const char *ctype = "text/plain";
+    if (well_known_answer(s, path, len, &ctype, &b) == 200) {
+        h2o_iovec_t body = h2o_strdup(&req->pool, (const char *)b.data, b.len);
+        send_text(req, 200, ctype, body.base, body.len);
+    } else {
+        send_error(req, 404, "Not Found\n", false);
+    }
+    spry_buf_fini(&b);
 }
 
 static void serve_static(h2o_req_t *req, const struct http_static_response *sr)
@@ -518,6 +530,7 @@ static void on_control(h2o_multithread_receiver_t *receiver, h2o_linklist_t *mes
         if (m->kind == CONTROL_SHUTDOWN) {
             close_listener(loop);
             h2o_context_request_shutdown(&loop->ctx);
+            h2_loop_shutdown(loop);
         } else {
             atomic_store(&loop->stop, true);
         }
@@ -555,6 +568,7 @@ static void init_loop_context(struct http_loop *loop)
     h2o_multithread_register_receiver(loop->ctx.queue, &loop->control, on_control);
     h2o_timeout_init(loop->ctx.loop, &loop->deadline, s->config.limits.request_timeout_ms);
     h2o_timeout_init(loop->ctx.loop, &loop->head_timeout, s->config.limits.header_timeout_ms);
+    h2_init_loop(loop);
     accept_init_loop(loop); /* last: its zero timer runs after the others */
     loop->listener =
         h2o_evloop_socket_create(loop->ctx.loop, loop->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
@@ -571,6 +585,7 @@ static void *loop_main(void *arg)
     sem_post(&loop->server->loops_ready); /* http_server_start waits for it */
     while (!atomic_load(&loop->stop))
         h2o_evloop_run(loop->ctx.loop, INT32_MAX);
+    h2_loop_close(loop);
     close_listener(loop);
     return NULL;
 }

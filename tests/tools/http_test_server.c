@@ -3,7 +3,7 @@
  * end-to-end tests in tests/unit/trigger/test_http_server.c.
  *
  * Usage: http_test_server [--listen A] [--loops N] [--workers N] [--queue N]
- *        [--timeout MS] [--max-body N] [--tls-cert F --tls-key F]
+ *        [--timeout MS] [--max-body N] [--idle MS] [--tls-cert F --tls-key F]
  *        [--speculate 1]
  * Prints "port N" once listening; SIGINT/SIGTERM drain and exit 0.
  *
@@ -295,6 +295,8 @@ int main(int argc, char **argv)
             config.limits.request_timeout_ms = (uint32_t)atoi(v);
         else if (strcmp(k, "--max-body") == 0)
             config.limits.max_body_bytes = (uint64_t)atoll(v);
+        else if (strcmp(k, "--idle") == 0)
+            config.limits.idle_timeout_ms = (uint32_t)atoi(v);
         else if (strcmp(k, "--tls-cert") == 0)
             config.tls_cert = v;
         else if (strcmp(k, "--tls-key") == 0)

@@ -3,6 +3,7 @@
  * (tests/apps/), and curl asks. Only 127.0.0.1.
  */
 #include "harness/test.h"
+#include "unit/trigger/h2_client.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -996,10 +997,15 @@ TEST(up, http_component_runs_on_the_loop_first_and_each_stop_falls_back_to_a_wor
     ASSERT_EQ_INT(status_of(r), 200);
     ASSERT_TRUE(strstr(r, "\r\n\r\na small body") != NULL);
     ASSERT_EQ_INT(log_count(answered), 1);
-    /* An HTTP/2 body is whole when the request is dispatched: read on the loop. */
+    /* So is an HTTP/2 body that follows its HEADERS frame. */
     r = http(&u, "--http2-prior-knowledge --data-binary 'a small body'", "/echo");
     ASSERT_EQ_INT(status_of(r), 200);
     ASSERT_TRUE(strstr(r, "\r\n\r\na small body") != NULL);
+    ASSERT_EQ_INT(log_count(answered), 1);
+    /* An HTTP/2 request that ends with its HEADERS frame: on the loop. */
+    r = http(&u, "--http2-prior-knowledge", "/bench");
+    ASSERT_EQ_INT(status_of(r), 200);
+    ASSERT_TRUE(strstr(r, "\r\n\r\nhello from a wasi:http component\n") != NULL);
     if (SLOW_BUILD)
         ASSERT_EQ_INT(log_count(answered) + log_count(deferred), 2 + slow_starts);
     else
@@ -1146,7 +1152,8 @@ static const char *dechunk(char *r)
 }
 
 /* outgoing-body.finish(some(trailers)) reaches an HTTP/1.1 client after
- * the last chunk; HTTP/2 gets the body (h2o 2.2 cannot send trailers). */
+ * the last chunk, and an HTTP/2 client as a HEADERS frame after the body
+ * (curl's header dump lists them after the head). */
 TEST(up, http_component_trailers_follow_a_chunked_body)
 {
     struct up u;
@@ -1158,6 +1165,11 @@ TEST(up, http_component_trailers_follow_a_chunked_body)
     r = http(&u, "--http2-prior-knowledge", "/trailers");
     ASSERT_EQ_INT(status_of(r), 200);
     ASSERT_TRUE(strstr(r, "\r\n\r\nwith trailers\n") != NULL);
+    r = http(&u, "--http2-prior-knowledge -D - -o /dev/null", "/trailers");
+    ASSERT_TRUE(strncmp(r, "HTTP/2 200", 10) == 0);
+    const char *blank = strstr(r, "\r\n\r\n");
+    ASSERT_NOT_NULL(blank);
+    ASSERT_EQ_STR(blank + 4, "x-trailer: one\r\nx-sum: 42\r\n");
     ASSERT_EQ_INT(up_stop(&u), 0);
 }
 
@@ -1186,12 +1198,89 @@ TEST(up, http_component_reads_request_trailers)
                                      &closed));
     ASSERT_EQ_INT(status_of(r), 200);
     ASSERT_TRUE(strstr(r, "len=3\nnone\n") != NULL);
-    /* A content-length body has none either (nor has HTTP/2 here: h2o 2.2
-     * folds its request trailers into the headers). */
+    /* A content-length body has none either, nor an HTTP/2 body without a
+     * trailing HEADERS frame. */
     r = http(&u, "--data-binary abcd", "/req-trailers");
     ASSERT_TRUE(strstr(r, "len=4\nnone\n") != NULL);
     r = http(&u, "--http2-prior-knowledge --data-binary abcd", "/req-trailers");
     ASSERT_TRUE(strstr(r, "len=4\nnone\n") != NULL);
+    /* HTTP/2: the fields of the HEADERS frame after the DATA (curl cannot
+     * send them: an nghttp2 client). */
+    struct h2c c;
+    h2c_open(&c, u.port);
+    static const char *const trailers[] = {"x-digest", "abc123", "x-count", "2", NULL};
+    int i = h2c_request(&c, "POST", "/req-trailers", NULL, (const uint8_t *)"hello world", 11, 11,
+                        trailers);
+    int k = h2c_request(&c, "POST", "/req-trailers", NULL, (const uint8_t *)"abc", 3, 3, NULL);
+    ASSERT_TRUE(h2c_run(&c, h2c_all_closed, NULL, 20000));
+    ASSERT_EQ_INT(c.streams[i].status, 200);
+    ASSERT_TRUE(strstr(c.streams[i].body, "len=11\n") != NULL);
+    ASSERT_TRUE(strstr(c.streams[i].body, "x-digest: abc123\nx-count: 2\n") != NULL);
+    ASSERT_EQ_INT(c.streams[k].status, 200);
+    ASSERT_TRUE(strstr(c.streams[k].body, "len=3\nnone\n") != NULL);
+    h2c_close(&c);
+    ASSERT_EQ_INT(up_stop(&u), 0);
+}
+
+static long peak_rss_kib(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    ASSERT_NOT_NULL(f);
+    long kib = -1;
+    while (fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
+            break;
+    fclose(f);
+    return kib;
+}
+
+static bool sent_at_least(struct h2c *c, void *arg)
+{
+    return c->streams[0].closed || c->streams[0].up_off >= *(size_t *)arg;
+}
+
+/* An HTTP/2 upload to a component is streamed: the guest reads it while
+ * the client sends (the client gets past the stream's first 256 KiB
+ * window only as the guest reads), and 64 MiB pass with the server's peak
+ * memory growing far less than the body. */
+TEST(up, http2_upload_is_streamed_to_a_component_with_bounded_memory)
+{
+    struct up u;
+    ASSERT_EQ_INT(up_http(&u, "handler", "--max-body", "134217728"), -1);
+    const size_t size = 64u << 20, first = 1u << 20;
+    uint8_t *body = malloc(size);
+    ASSERT_NOT_NULL(body);
+    uint32_t x = 12345, hash = 2166136261u;
+    for (size_t i = 0; i < size; i++) {
+        x = x * 1103515245u + 12345u;
+        body[i] = (uint8_t)(x >> 24);
+        hash = (hash ^ body[i]) * 16777619u;
+    }
+    /* The component is instantiated once before the peak is taken. */
+    const char *r = http(&u, "--http2-prior-knowledge --data-binary abc", "/sink");
+    ASSERT_EQ_INT(status_of(r), 200);
+    long before = peak_rss_kib(u.pid);
+    struct h2c c;
+    h2c_open(&c, u.port);
+    int i = h2c_request(&c, "POST", "/sink", NULL, body, size, first, NULL);
+    size_t want = first;
+    ASSERT_TRUE(h2c_run(&c, sent_at_least, &want, 20000));
+    ASSERT_FALSE(c.streams[i].closed); /* /sink answers only at the end */
+    h2c_allow(&c, i, size);
+    ASSERT_TRUE(h2c_run(&c, h2c_all_closed, NULL, 60000));
+    ASSERT_EQ_INT(c.streams[i].status, 200);
+    char line[64];
+    snprintf(line, sizeof line, "%zu %u\n", size, hash);
+    ASSERT_EQ_STR(c.streams[i].body, line);
+    long after = peak_rss_kib(u.pid);
+    h2c_close(&c);
+    free(body);
+    ASSERT_TRUE(before > 0 && after > 0);
+    if (after - before >= 16 * 1024)
+        fprintf(stderr, "peak RSS %ld KiB -> %ld KiB\n", before, after);
+    ASSERT_TRUE(after - before < 16 * 1024); /* a body held whole: > 64 MiB */
     ASSERT_EQ_INT(up_stop(&u), 0);
 }
 

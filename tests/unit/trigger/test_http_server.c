@@ -5,6 +5,7 @@
  * 127.0.0.1 only.
  */
 #include "harness/test.h"
+#include "unit/trigger/h2_client.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -500,14 +501,38 @@ TEST(trigger_http, response_trailers_follow_the_last_chunk)
     const char *blank = strstr(out, "\r\n\r\n");
     ASSERT_NOT_NULL(blank);
     ASSERT_EQ_STR(blank + 4, "x-chunks: 3\r\nx-end: yes\r\n");
-    /* HTTP/1.0 has no chunks and HTTP/2 trailers are beyond h2o 2.2: the
-     * body arrives whole and the trailers are dropped. */
+    /* HTTP/1.0 has no chunks: the body arrives whole and the trailers are
+     * dropped. */
     const char req10[] = "GET /chunks?n=2&trailers=1 HTTP/1.0\r\nHost: a\r\n\r\n";
     raw(&s, req10, sizeof req10 - 1, out, sizeof out, &closed);
     ASSERT_TRUE(strstr(out, "chunk-0\nchunk-1\n") != NULL || strstr(out, "chunk-1\n") != NULL);
     ASSERT_TRUE(strstr(out, "x-chunks") == NULL && closed);
+    /* HTTP/2: a HEADERS frame after the last DATA, which curl reports as
+     * trailers too; the body is unchanged. */
     curl(&s, "--http2-prior-knowledge", "/chunks?n=2&trailers=1", out, sizeof out);
     ASSERT_EQ_STR(out, "chunk-0\nchunk-1\n\n200 2");
+    snprintf(cmd, sizeof cmd,
+             "curl -s -D - -o /dev/null --max-time 20 --http2-prior-knowledge "
+             "'http://127.0.0.1:%d/chunks?n=3&trailers=1'",
+             s.port);
+    run(cmd, out, sizeof out);
+    ASSERT_TRUE(strncmp(out, "HTTP/2 200", 10) == 0);
+    blank = strstr(out, "\r\n\r\n");
+    ASSERT_NOT_NULL(blank);
+    ASSERT_EQ_STR(blank + 4, "x-chunks: 3\r\nx-end: yes\r\n");
+    /* The trailing HEADERS frame ends the stream: a client of its own. */
+    struct h2c c;
+    h2c_open(&c, s.port);
+    int i = h2c_request(&c, "GET", "/chunks?n=2&trailers=1&status=404", NULL, NULL, 0, 0, NULL);
+    int k = h2c_request(&c, "GET", "/chunks?n=1", NULL, NULL, 0, 0, NULL);
+    ASSERT_TRUE(h2c_run(&c, h2c_all_closed, NULL, 5000));
+    ASSERT_EQ_INT(c.streams[i].status, 404);
+    ASSERT_EQ_STR(c.streams[i].body, "chunk-0\nchunk-1\n");
+    ASSERT_EQ_STR(c.streams[i].trailers, "x-chunks: 2\nx-end: yes\n");
+    ASSERT_EQ_INT((int)c.streams[i].error, 0);
+    ASSERT_EQ_STR(c.streams[k].trailers, ""); /* none asked for: none sent */
+    ASSERT_EQ_STR(c.streams[k].body, "chunk-0\n");
+    h2c_close(&c);
     ASSERT_EQ_INT(stop(&s), 0);
 }
 
@@ -593,10 +618,11 @@ static void hpack_field(uint8_t *buf, size_t *n, const char *name, const char *v
     *n += strlen(value);
 }
 
-/* h2o 2.2 parses the trailing HEADERS frame of an HTTP/2 request into the
- * request's own header list before dispatch: the executor sees them as
- * headers, and request_trailers has none (docs/http.md, "Trailers"). */
-TEST(trigger_http, h2_request_trailers_arrive_as_headers)
+/* The trailing HEADERS frame of an HTTP/2 request carries its trailers:
+ * a streaming executor gets them from request_trailers after the body's
+ * end (and echoes them as response trailers); they are not header fields
+ * (raw frames, as a client would write them, no library in between). */
+TEST(trigger_http, h2_request_trailers_reach_the_executor)
 {
     struct srv s = start("");
     uint8_t out[4096], block[512];
@@ -605,23 +631,27 @@ TEST(trigger_http, h2_request_trailers_arrive_as_headers)
     memcpy(out, preface, sizeof preface - 1);
     n = sizeof preface - 1;
     h2_frame(out, &n, 4, 0, 0, "", 0); /* SETTINGS */
-    hpack_field(block, &b, ":method", "POST");
-    hpack_field(block, &b, ":scheme", "http");
-    hpack_field(block, &b, ":path", "/echo/h2");
-    hpack_field(block, &b, ":authority", "a");
-    h2_frame(out, &n, 1, 0x4, 1, block, b); /* HEADERS, END_HEADERS */
-    h2_frame(out, &n, 0, 0, 1, "hello", 5); /* DATA */
-    b = 0;
-    hpack_field(block, &b, "x-trail", "late");
-    h2_frame(out, &n, 1, 0x5, 1, block, b); /* HEADERS, END_STREAM | END_HEADERS */
+    for (uint32_t id = 1; id <= 3; id += 2) {
+        b = 0;
+        hpack_field(block, &b, ":method", "POST");
+        hpack_field(block, &b, ":scheme", "http");
+        hpack_field(block, &b, ":path", id == 1 ? "/stream/x" : "/echo/h2");
+        hpack_field(block, &b, ":authority", "a");
+        h2_frame(out, &n, 1, 0x4, id, block, b); /* HEADERS, END_HEADERS */
+        h2_frame(out, &n, 0, 0, id, "hello", 5); /* DATA */
+        b = 0;
+        hpack_field(block, &b, "x-trail", "late");
+        hpack_field(block, &b, "x-two", "2");
+        h2_frame(out, &n, 1, 0x5, id, block, b); /* HEADERS, END_STREAM | END_HEADERS */
+    }
     int fd = connect_to(&s);
     send_all(fd, out, n);
-    /* The response's DATA frames on stream 1 until END_STREAM. */
+    /* The responses' DATA frames on streams 1 and 3 until both ended. */
     static uint8_t in[65536];
-    char body[8192];
-    size_t have = 0, bl = 0;
-    bool end = false;
-    while (!end) {
+    char body[2][8192];
+    size_t have = 0, bl[2] = {0, 0};
+    int ended = 0;
+    while (ended < 2) {
         ssize_t k = recv(fd, in + have, sizeof in - have, 0);
         ASSERT_GT_INT((int)k, 0);
         have += (size_t)k;
@@ -633,12 +663,15 @@ TEST(trigger_http, h2_request_trailers_arrive_as_headers)
             uint32_t stream = ((uint32_t)in[at + 5] << 24 | (uint32_t)in[at + 6] << 16 |
                                (uint32_t)in[at + 7] << 8 | in[at + 8]) &
                               0x7fffffffu;
-            if (in[at + 3] == 0 && stream == 1) { /* DATA */
-                ASSERT_TRUE(bl + len < sizeof body);
-                memcpy(body + bl, in + at + 9, len);
-                bl += len;
-                end = (in[at + 4] & 1) != 0;
+            int which = stream == 1 ? 0 : 1;
+            if (in[at + 3] == 0 && (stream == 1 || stream == 3)) { /* DATA */
+                ASSERT_TRUE(bl[which] + len < sizeof body[0]);
+                memcpy(body[which] + bl[which], in + at + 9, len);
+                bl[which] += len;
             }
+            if ((in[at + 3] == 0 || in[at + 3] == 1) && (stream == 1 || stream == 3) &&
+                (in[at + 4] & 1) != 0)
+                ended++;                  /* END_STREAM, on DATA or the trailers' HEADERS */
             ASSERT_TRUE(in[at + 3] != 3); /* no RST_STREAM */
             at += 9 + len;
         }
@@ -646,10 +679,25 @@ TEST(trigger_http, h2_request_trailers_arrive_as_headers)
         have -= at;
     }
     close(fd);
-    body[bl] = '\0';
-    ASSERT_TRUE(strstr(body, "path=/echo/h2\n") != NULL);
-    ASSERT_TRUE(strstr(body, "\nx-trail: late\n") != NULL);
-    ASSERT_TRUE(strstr(body, "body=hello") != NULL);
+    body[0][bl[0]] = body[1][bl[1]] = '\0';
+    ASSERT_TRUE(strstr(body[0], "len=5 ") != NULL);
+    ASSERT_TRUE(strstr(body[0], " x-trail=late x-two=2") != NULL);
+    /* The executor that takes its body whole: the trailers are not among
+     * its header fields. */
+    ASSERT_TRUE(strstr(body[1], "path=/echo/h2\n") != NULL);
+    ASSERT_TRUE(strstr(body[1], "body=hello") != NULL);
+    ASSERT_TRUE(strstr(body[1], "x-trail") == NULL);
+    /* The same through a client library, with the echo as response
+     * trailers. */
+    struct h2c c;
+    h2c_open(&c, s.port);
+    static const char *const trailers[] = {"x-sig", "abc", NULL};
+    int i = h2c_request(&c, "POST", "/stream/y", NULL, (const uint8_t *)"hello", 5, 5, trailers);
+    ASSERT_TRUE(h2c_run(&c, h2c_all_closed, NULL, 5000));
+    ASSERT_EQ_INT(c.streams[i].status, 200);
+    ASSERT_TRUE(strstr(c.streams[i].body, " x-sig=abc") != NULL);
+    ASSERT_EQ_STR(c.streams[i].trailers, "echo-x-sig: abc\n");
+    h2c_close(&c);
     ASSERT_EQ_INT(stop(&s), 0);
 }
 
@@ -1453,5 +1501,378 @@ TEST(trigger_http, slow_reader_holds_back_the_client)
     close(fd);
     free(body);
     expect_last_stream(&s, "error=");
+    ASSERT_EQ_INT(stop(&s), 0);
+}
+
+/* ---- HTTP/2 request bodies and streams (nghttp2 on both sides) -------- */
+
+static bool first_seen(struct h2c *c, void *arg)
+{
+    const struct h2c_stream *st = &c->streams[*(int *)arg];
+    return st->closed || (st->body != NULL && strstr(st->body, "first=") != NULL);
+}
+
+/* The executor reads an HTTP/2 body while the client still holds most of
+ * it back: the server did not wait for END_STREAM. */
+TEST(trigger_http, h2_streamed_body_is_read_while_the_client_sends_it)
+{
+    struct srv s = start("");
+    const size_t len = 3u * 1024 * 1024 + 17, first = 40000;
+    uint8_t *body = pattern(len);
+    struct h2c c;
+    h2c_open(&c, s.port);
+    int i =
+        h2c_request(&c, "POST", "/stream/x?progress=1&piece=1000", NULL, body, len, first, NULL);
+    ASSERT_TRUE(h2c_run(&c, first_seen, &i, 5000));
+    ASSERT_FALSE(c.streams[i].closed);
+    ASSERT_EQ_INT(c.streams[i].status, 200);
+    ASSERT_EQ_INT((int)c.streams[i].up_off, (int)first); /* the rest is not sent yet */
+    h2c_allow(&c, i, len);
+    ASSERT_TRUE(h2c_run(&c, h2c_closed, &i, 10000));
+    ASSERT_EQ_INT((int)c.streams[i].error, 0);
+    expect_digest(c.streams[i].body, body, len);
+    unsigned long long reads = 0;
+    ASSERT_TRUE(sscanf(strstr(c.streams[i].body, "reads="), "reads=%llu", &reads) == 1);
+    ASSERT_TRUE(reads >= len / 1000);
+    h2c_close(&c);
+    free(body);
+    ASSERT_EQ_INT(stop(&s), 0);
+}
+
+static bool sent_at_least(struct h2c *c, void *arg)
+{
+    return c->streams[0].closed || c->streams[0].up_off >= *(size_t *)arg;
+}
+
+static bool never(struct h2c *c, void *arg)
+{
+    (void)c, (void)arg;
+    return false;
+}
+
+/* A slow reader holds an HTTP/2 client back with the stream's window: the
+ * server opens it only as the executor reads (256 KiB at most wait), so a
+ * client with 40 MiB to send stalls after about that much, although the
+ * connection's window would let it send far more. */
+TEST(trigger_http, h2_slow_reader_holds_back_the_client)
+{
+    struct srv s = start("--max-body 67108864 --timeout 3000");
+    const size_t len = 40u * 1024 * 1024;
+    uint8_t *body = pattern(len);
+    struct h2c c;
+    h2c_open(&c, s.port);
+    int i = h2c_request(&c, "POST", "/stream/x?progress=1&piece=1000&sleep=100", NULL, body, len,
+                        len, NULL);
+    size_t window = 200 * 1024;
+    ASSERT_TRUE(h2c_run(&c, sent_at_least, &window, 5000)); /* the window it was given */
+    h2c_run(&c, never, NULL, 600);                          /* then until nothing came for 0.6 s */
+    size_t sent = c.streams[i].up_off;
+    ASSERT_TRUE(sent <= 512 * 1024); /* and hardly more */
+    ASSERT_TRUE(h2c_send_window(&c, i) < 64 * 1024);
+    ASSERT_FALSE(c.streams[i].closed);
+    h2c_close(&c);
+    free(body);
+    expect_last_stream(&s, "error=");
+    ASSERT_EQ_INT(stop(&s), 0);
+}
+
+/* max_body_bytes over HTTP/2: a declared content-length over it is 413
+ * before any DATA; a body without one is cut off once it passes it, for an
+ * executor that streams it (its read fails) and for one that takes it
+ * whole. The connection goes on. */
+TEST(trigger_http, h2_body_over_limit_is_413)
+{
+    struct srv s = start("--max-body 100000");
+    const size_t len = 150000;
+    uint8_t *body = pattern(len);
+    struct h2c c;
+    h2c_open(&c, s.port);
+    static const char *const cl[] = {"content-length", "150000", NULL};
+    int a = h2c_request(&c, "POST", "/stream/x", cl, body, len, 0, NULL);
+    int b = h2c_request(&c, "POST", "/echo/x", cl, body, len, 0, NULL);
+    ASSERT_TRUE(h2c_run(&c, h2c_all_closed, NULL, 5000));
+    ASSERT_EQ_INT(c.streams[a].status, 413);
+    ASSERT_EQ_INT(c.streams[b].status, 413);
+    ASSERT_EQ_INT((int)c.streams[a].up_off, 0);
+    int d = h2c_request(&c, "POST", "/stream/x", NULL, body, len, len, NULL);
+    ASSERT_TRUE(h2c_run(&c, h2c_closed, &d, 5000));
+    ASSERT_EQ_INT(c.streams[d].status, 413);
+    /* The same while the executor reads (it answered after its first
+     * read): its read fails, and the response it started is reset. */
+    int p = h2c_request(&c, "POST", "/stream/x?progress=1", NULL, body, len, 1000, NULL);
+    ASSERT_TRUE(h2c_run(&c, first_seen, &p, 5000));
+    ASSERT_EQ_INT(c.streams[p].status, 200);
+    h2c_allow(&c, p, len);
+    ASSERT_TRUE(h2c_run(&c, h2c_closed, &p, 5000));
+    ASSERT_EQ_INT((int)c.streams[p].error, 2); /* INTERNAL_ERROR: broken off */
+    expect_last_stream(&s, "error=SPRY_ETOOBIG");
+    int e = h2c_request(&c, "POST", "/echo/x", NULL, body, len, len, NULL);
+    ASSERT_TRUE(h2c_run(&c, h2c_closed, &e, 5000));
+    ASSERT_EQ_INT(c.streams[e].status, 413);
+    int ok = h2c_request(&c, "POST", "/stream/x", NULL, body, 100000, 100000, NULL);
+    ASSERT_TRUE(h2c_run(&c, h2c_closed, &ok, 5000));
+    ASSERT_EQ_INT(c.streams[ok].status, 200);
+    expect_digest(c.streams[ok].body, body, 100000);
+    h2c_close(&c);
+    free(body);
+    ASSERT_EQ_INT(stop(&s), 0);
+}
+
+/* RFC 9113 section 8.2 and 8.3: connection-specific fields, upper-case
+ * names, misplaced or missing pseudo-header fields and a body longer than
+ * its content-length are stream errors (RST_STREAM PROTOCOL_ERROR, no
+ * response); the connection and its other streams go on. */
+TEST(trigger_http, h2_malformed_requests_are_stream_errors)
+{
+    struct srv s = start("");
+    struct h2c c;
+    h2c_open(&c, s.port);
+    static const char *const conn[] = {"connection", "keep-alive", NULL};
+    static const char *const te[] = {"te", "gzip", NULL};
+    static const char *const up[] = {"upgrade", "h2c", NULL};
+    static const char *const late[] = {":method", "GET",        ":scheme",    "http", "x-a", "1",
+                                       ":path",   "/echo/late", ":authority", "a",    NULL};
+    static const char *const nopath[] = {":method",    "GET", ":scheme", "http",
+                                         ":authority", "a",   NULL};
+    static const char *const twice[] = {":method",    "GET",  ":method", "GET",
+                                        ":scheme",    "http", ":path",   "/echo/2",
+                                        ":authority", "a",    NULL};
+    static const char *const cl[] = {"content-length", "3", NULL};
+    int bad[7];
+    bad[0] = h2c_request(&c, "GET", "/echo/conn", conn, NULL, 0, 0, NULL);
+    bad[1] = h2c_request(&c, "GET", "/echo/te", te, NULL, 0, 0, NULL);
+    bad[2] = h2c_request(&c, "GET", "/echo/upgrade", up, NULL, 0, 0, NULL);
+    bad[3] = h2c_request(&c, NULL, NULL, late, NULL, 0, 0, NULL);
+    bad[4] = h2c_request(&c, NULL, NULL, nopath, NULL, 0, 0, NULL);
+    bad[5] = h2c_request(&c, NULL, NULL, twice, NULL, 0, 0, NULL);
+    bad[6] = h2c_request(&c, "POST", "/echo/cl", cl, (const uint8_t *)"hello", 5, 5, NULL);
+    int good = h2c_request(&c, "GET", "/users/4", NULL, NULL, 0, 0, NULL);
+    ASSERT_TRUE(h2c_run(&c, h2c_all_closed, NULL, 5000));
+    for (int k = 0; k < 7; k++) {
+        ASSERT_EQ_INT(c.streams[bad[k]].status, 0);
+        ASSERT_EQ_INT((int)c.streams[bad[k]].error, 1); /* PROTOCOL_ERROR */
+    }
+    ASSERT_EQ_INT(c.streams[good].status, 200);
+    ASSERT_TRUE(strstr(c.streams[good].body, "spin-path-match-id: 4\n") != NULL);
+    ASSERT_FALSE(c.goaway);
+    h2c_close(&c);
+    /* An upper-case name (the library lower-cases what it sends: raw
+     * frames), then a good request on the same connection. */
+    uint8_t out[2048], block[256];
+    size_t n = 0, b = 0;
+    static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    memcpy(out, preface, sizeof preface - 1);
+    n = sizeof preface - 1;
+    h2_frame(out, &n, 4, 0, 0, "", 0);
+    for (uint32_t id = 1; id <= 3; id += 2) {
+        b = 0;
+        hpack_field(block, &b, ":method", "GET");
+        hpack_field(block, &b, ":scheme", "http");
+        hpack_field(block, &b, ":path", id == 1 ? "/echo/upper" : "/users/5");
+        hpack_field(block, &b, ":authority", "a");
+        if (id == 1)
+            hpack_field(block, &b, "X-Upper", "1");
+        h2_frame(out, &n, 1, 0x5, id, block, b);
+    }
+    int fd = connect_to(&s);
+    send_all(fd, out, n);
+    static uint8_t in[65536];
+    size_t have = 0;
+    uint32_t reset1 = 0xffffffffu;
+    bool end3 = false, answer1 = false;
+    while (!end3 || reset1 == 0xffffffffu) {
+        ssize_t k = recv(fd, in + have, sizeof in - have, 0);
+        ASSERT_GT_INT((int)k, 0);
+        have += (size_t)k;
+        size_t at = 0;
+        while (have - at >= 9) {
+            size_t len = (size_t)in[at] << 16 | (size_t)in[at + 1] << 8 | in[at + 2];
+            if (have - at < 9 + len)
+                break;
+            uint32_t stream = (uint32_t)in[at + 8]; /* small ids */
+            uint8_t type = in[at + 3];
+            if (stream == 1 && type == 3 && len == 4)
+                reset1 = (uint32_t)in[at + 9] << 24 | (uint32_t)in[at + 10] << 16 |
+                         (uint32_t)in[at + 11] << 8 | in[at + 12];
+            if (stream == 1 && (type == 0 || type == 1))
+                answer1 = true;
+            if (stream == 3 && (type == 0 || type == 1) && (in[at + 4] & 1))
+                end3 = true;
+            at += 9 + len;
+        }
+        memmove(in, in + at, have - at);
+        have -= at;
+    }
+    close(fd);
+    ASSERT_EQ_INT((int)reset1, 1); /* PROTOCOL_ERROR */
+    ASSERT_FALSE(answer1);
+    ASSERT_EQ_INT(stop(&s), 0);
+}
+
+/* Many streams at once on one connection, of every kind: whole and
+ * streamed bodies, chunked answers with trailers, static and well-known
+ * answers. */
+TEST(trigger_http, h2_many_concurrent_streams_on_one_connection)
+{
+    struct srv s = start("--workers 4");
+    const size_t len = 100000;
+    uint8_t *body = pattern(len);
+    struct h2c c;
+    h2c_open(&c, s.port);
+    char paths[100][64];
+    for (int i = 0; i < 100; i++) {
+        switch (i % 5) {
+        case 0:
+            snprintf(paths[i], sizeof paths[i], "/users/%d", i);
+            h2c_request(&c, "GET", paths[i], NULL, NULL, 0, 0, NULL);
+            break;
+        case 1:
+            snprintf(paths[i], sizeof paths[i], "/stream/%d?piece=5000", i);
+            h2c_request(&c, "POST", paths[i], NULL, body, len, len, NULL);
+            break;
+        case 2:
+            snprintf(paths[i], sizeof paths[i], "/chunks?n=%d&trailers=1", i % 7 + 1);
+            h2c_request(&c, "GET", paths[i], NULL, NULL, 0, 0, NULL);
+            break;
+        case 3:
+            snprintf(paths[i], sizeof paths[i], "/echo/%d", i);
+            h2c_request(&c, "POST", paths[i], NULL, body, 1000, 1000, NULL);
+            break;
+        default:
+            h2c_request(&c, "GET", i % 2 ? "/static" : "/.well-known/spin/health", NULL, NULL, 0, 0,
+                        NULL);
+        }
+    }
+    ASSERT_TRUE(h2c_run(&c, h2c_all_closed, NULL, 10000));
+    for (int i = 0; i < 100; i++) {
+        const struct h2c_stream *st = &c.streams[i];
+        ASSERT_EQ_INT((int)st->error, 0);
+        char want[96];
+        switch (i % 5) {
+        case 0:
+            ASSERT_EQ_INT(st->status, 200);
+            snprintf(want, sizeof want, "spin-path-match-id: %d\n", i);
+            ASSERT_TRUE(strstr(st->body, want) != NULL);
+            break;
+        case 1:
+            ASSERT_EQ_INT(st->status, 200);
+            expect_digest(st->body, body, len);
+            break;
+        case 2:
+            ASSERT_EQ_INT(st->status, 200);
+            snprintf(want, sizeof want, "x-chunks: %d\nx-end: yes\n", i % 7 + 1);
+            ASSERT_EQ_STR(st->trailers, want);
+            break;
+        case 3:
+            ASSERT_EQ_INT(st->status, 200);
+            ASSERT_TRUE(strstr(st->body, "content-length: 1000\n") != NULL);
+            break;
+        default:
+            ASSERT_EQ_INT(st->status, i % 2 ? 201 : 200);
+            ASSERT_EQ_STR(st->body, i % 2 ? "static body" : "OK");
+        }
+    }
+    h2c_close(&c);
+    free(body);
+    ASSERT_EQ_INT(stop(&s), 0);
+}
+
+static bool started_sleeping(struct h2c *c, void *arg)
+{
+    (void)arg;
+    return c->goaway || c->streams[0].closed;
+}
+
+/* SIGTERM with an HTTP/2 request in flight: GOAWAY (NO_ERROR) at once, the
+ * request still answered, then the server exits 0. */
+TEST(trigger_http, h2_sigterm_sends_goaway_and_drains)
+{
+    struct srv s = start("");
+    struct h2c c;
+    h2c_open(&c, s.port);
+    int i = h2c_request(&c, "GET", "/sleep?ms=800", NULL, NULL, 0, 0, NULL);
+    h2c_run(&c, never, NULL, 200); /* the request is in */
+    ASSERT_FALSE(c.streams[i].closed);
+    kill(s.pid, SIGTERM);
+    ASSERT_TRUE(h2c_run(&c, started_sleeping, NULL, 5000));
+    ASSERT_TRUE(c.goaway);
+    ASSERT_EQ_INT((int)c.goaway_error, 0);
+    ASSERT_TRUE(h2c_run(&c, h2c_closed, &i, 5000));
+    ASSERT_EQ_INT(c.streams[i].status, 200);
+    ASSERT_EQ_STR(c.streams[i].body, "slept");
+    h2c_close(&c);
+    int st;
+    ASSERT_EQ_INT(waitpid(s.pid, &st, 0), s.pid);
+    ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+static bool ended(struct h2c *c, void *arg)
+{
+    (void)arg;
+    return c->eof;
+}
+
+/* An HTTP/2 connection without streams is closed after idle_timeout_ms,
+ * with a GOAWAY (NO_ERROR) first; one with a stream in flight is not. */
+TEST(trigger_http, h2_idle_connection_is_closed_with_goaway)
+{
+    struct srv s = start("--idle 400");
+    struct h2c c;
+    h2c_open(&c, s.port);
+    int i = h2c_request(&c, "GET", "/sleep?ms=700", NULL, NULL, 0, 0, NULL);
+    ASSERT_TRUE(h2c_run(&c, h2c_closed, &i, 5000)); /* longer than the idle time */
+    ASSERT_EQ_INT(c.streams[i].status, 200);
+    ASSERT_FALSE(c.goaway);
+    ASSERT_TRUE(h2c_run(&c, ended, NULL, 5000));
+    ASSERT_TRUE(c.goaway);
+    ASSERT_EQ_INT((int)c.goaway_error, 0);
+    h2c_close(&c);
+    ASSERT_EQ_INT(stop(&s), 0);
+}
+
+/* The limits of docs/http.md over HTTP/2, counted as an HTTP/1 head would
+ * carry the fields: 414 for a long target, 431 for a long field, a large
+ * block or too many fields (`host` from :authority counts); the
+ * connection goes on. */
+TEST(trigger_http, h2_request_limits_are_414_and_431)
+{
+    struct srv s = start("");
+    struct h2c c;
+    h2c_open(&c, s.port);
+    static char path[9100], big[9001], wide[9][7401], names[101][8];
+    memcpy(path, "/echo/", 6);
+    memset(path + 6, 'a', 9000);
+    memset(big, 'b', 9000);
+    int p = h2c_request(&c, "GET", path, NULL, NULL, 0, 0, NULL);
+    const char *one[] = {"x-big", big, NULL};
+    int f = h2c_request(&c, "GET", "/echo/f", one, NULL, 0, 0, NULL);
+    const char *block[19];
+    for (int i = 0; i < 9; i++) {
+        memset(wide[i], 'w', 7400);
+        snprintf(names[i], sizeof names[i], "x-w%d", i);
+        block[2 * i] = names[i];
+        block[2 * i + 1] = wide[i];
+    }
+    block[18] = NULL;
+    int b = h2c_request(&c, "GET", "/echo/b", block, NULL, 0, 0, NULL);
+    const char *many[203];
+    for (int i = 0; i < 101; i++) {
+        snprintf(names[i], sizeof names[i], "x-f%d", i);
+        many[2 * i] = names[i];
+        many[2 * i + 1] = "v";
+    }
+    many[202] = NULL;
+    int m = h2c_request(&c, "GET", "/echo/m", many, NULL, 0, 0, NULL);
+    many[2 * 99] = NULL; /* 99 fields and host: exactly 100 */
+    int ok = h2c_request(&c, "GET", "/users/3", many, NULL, 0, 0, NULL);
+    ASSERT_TRUE(h2c_run(&c, h2c_all_closed, NULL, 5000));
+    ASSERT_EQ_INT(c.streams[p].status, 414);
+    ASSERT_EQ_INT(c.streams[f].status, 431);
+    ASSERT_EQ_INT(c.streams[b].status, 431);
+    ASSERT_EQ_INT(c.streams[m].status, 431);
+    ASSERT_EQ_STR(c.streams[m].body, "too many fields\n");
+    ASSERT_EQ_INT(c.streams[ok].status, 200);
+    ASSERT_TRUE(strstr(c.streams[ok].body, "x-f98: v\n") != NULL);
+    h2c_close(&c);
     ASSERT_EQ_INT(stop(&s), 0);
 }
