@@ -1247,8 +1247,22 @@ static bool sent_at_least(struct h2c *c, void *arg)
  * memory growing far less than the body. */
 TEST(up, http2_upload_is_streamed_to_a_component_with_bounded_memory)
 {
+    /* ASan keeps freed memory in a quarantine (256 MiB by default), which
+     * would count as the server's: none for this server. */
+    const char *asan = getenv("ASAN_OPTIONS");
+    char *saved = asan != NULL ? strdup(asan) : NULL;
+    char opts[1024];
+    snprintf(opts, sizeof opts, "%s%squarantine_size_mb=0", saved ? saved : "",
+             saved && *saved ? ":" : "");
+    setenv("ASAN_OPTIONS", opts, 1);
     struct up u;
-    ASSERT_EQ_INT(up_http(&u, "handler", "--max-body", "134217728"), -1);
+    int started = up_http(&u, "handler", "--max-body", "134217728");
+    if (saved != NULL)
+        setenv("ASAN_OPTIONS", saved, 1);
+    else
+        unsetenv("ASAN_OPTIONS");
+    free(saved);
+    ASSERT_EQ_INT(started, -1);
     const size_t size = 64u << 20, first = 1u << 20;
     uint8_t *body = malloc(size);
     ASSERT_NOT_NULL(body);
