@@ -158,6 +158,15 @@ int wasi_iovecs(const struct wasi_call *c, uint32_t iovs, uint32_t n, struct iov
     return 0;
 }
 
+void wasi_iovecs_mark(struct wasi_call *c, const struct iovec *iov, uint32_t n, uint64_t bytes)
+{
+    for (uint32_t i = 0; i < n && bytes > 0; i++) {
+        uint64_t len = iov[i].iov_len < bytes ? iov[i].iov_len : bytes;
+        wasi_mark(c, (uint32_t)((uint8_t *)iov[i].iov_base - c->mem), len);
+        bytes -= len;
+    }
+}
+
 /* Copies n strings into a NULL-terminated array; *bytes gets the sum of
  * their lengths plus NULs (the guest's buffer size). */
 /* The strings and the vector pointing at them, in one allocation. */

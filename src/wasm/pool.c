@@ -215,8 +215,10 @@ void spry_pool_destroy(struct spry_pool *pool)
     if (pool == NULL)
         return;
     SPRY_ASSERT(pool->nprepared == 0 && pool->in_use == 0);
-    for (uint32_t i = 0; i < pool->config.slots; i++)
+    for (uint32_t i = 0; i < pool->config.slots; i++) {
         spry_store_destroy(pool->slots[i].store);
+        slot_memory_fini(&pool->slots[i].mem);
+    }
     munmap(pool->region, pool->region_len);
     pthread_mutex_destroy(&pool->lock);
     spry_free(pool->slots);

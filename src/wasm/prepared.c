@@ -273,7 +273,7 @@ int prepared_instantiate(struct pool_slot *slot, struct spry_prepared *prepared,
     slot->snaps = spry_calloc(prepared->nmembers, sizeof *slot->snaps);
     if (slot->insts == NULL || slot->snaps == NULL)
         return spry_report_set(report, SPRY_ENOMEM, "pool: out of memory instantiating");
-    struct instance_slot where = {slot->mem.base, slot->mem.reserved, true};
+    struct instance_slot where = {slot->mem.base, slot->mem.reserved, true, slot->mem.written};
     int rc = build_members(slot->store, prepared, &where, slot->insts, report);
     for (uint32_t k = 0; k < prepared->nmembers && rc == 0; k++) {
         slot->insts[k]->pool_slot = slot;
