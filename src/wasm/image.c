@@ -164,21 +164,16 @@ static bool zero_bytes(const uint8_t *p, size_t n)
 int64_t written_check(const uint8_t *mem, const uint8_t *map, size_t size, const uint8_t *expect,
                       size_t expect_len)
 {
-    static const uint8_t zeroes[GRANULE];
     for (size_t i = 0; i < size >> WRITTEN_SHIFT; i++) {
         if (map[i] != 0)
             continue;
-        size_t off = i << WRITTEN_SHIFT;
-        const uint8_t *want = zeroes;
-        size_t n = GRANULE;
-        if (off < expect_len) {
-            want = expect + off;
-            if (expect_len - off < n)
-                n = expect_len - off;
-        }
-        if (memcmp(mem + off, want, n) != 0 ||
-            (n < GRANULE && !zero_bytes(mem + off + n, GRANULE - n)))
-            return (int64_t)off;
+        /* A store into the granule before may have spilled into this one. */
+        size_t skip = i > 0 && map[i - 1] != 0 ? WRITTEN_SPILL : 0;
+        size_t off = (i << WRITTEN_SHIFT) + skip, end = (i + 1) << WRITTEN_SHIFT;
+        size_t from_image = off >= expect_len ? 0 : (expect_len < end ? expect_len : end) - off;
+        if ((from_image > 0 && memcmp(mem + off, expect + off, from_image) != 0) ||
+            !zero_bytes(mem + off + from_image, end - off - from_image))
+            return (int64_t)(i << WRITTEN_SHIFT);
     }
     return -1;
 }
@@ -247,13 +242,36 @@ int slot_memory_load(struct slot_memory *sm, const struct memory_image *img)
     return 0;
 }
 
+/* Puts back [off, off + len) of a memory from the image (zeroes past it). */
+static void restore_bytes(uint8_t *base, const struct memory_image *img, size_t off, size_t len)
+{
+    size_t from_image = off >= img->len ? 0 : img->len - off < len ? img->len - off : len;
+    if (from_image > 0)
+        memcpy(base + off, img->bytes + off, from_image);
+    memset(base + off + from_image, 0, len - from_image);
+}
+
+/* The first WRITTEN_SPILL bytes of an unmarked granule at off, which a
+ * store into the granule before may have written (image.h): compared
+ * first, so that an untouched copy-on-write page is not copied. */
+static void restore_spill(uint8_t *base, const struct memory_image *img, size_t off)
+{
+    uint8_t want[WRITTEN_SPILL] = {0};
+    size_t from_image = off >= img->len                  ? 0
+                        : img->len - off < WRITTEN_SPILL ? img->len - off
+                                                         : WRITTEN_SPILL;
+    if (from_image > 0)
+        memcpy(want, img->bytes + off, from_image);
+    if (memcmp(base + off, want, WRITTEN_SPILL) != 0)
+        memcpy(base + off, want, WRITTEN_SPILL);
+}
+
 /*
  * Puts back, in place, the granules of [0, size) marked in sm->written
- * (the image's bytes below its length, zeroes above) and clears their
- * marks. Returns 1 when they add up to more than `budget` bytes (the marks
- * are then all cleared and the caller discards everything instead), else 0.
- * The map is read a word at a time: a request writes few granules, so most
- * words are zero.
+ * (the image's bytes below its length, zeroes above) and the spill into the
+ * unmarked granule after each, and clears their marks. Returns 1 when they add up to more than
+ * `budget` bytes (the marks are then all cleared and the caller discards everything instead), else
+ * 0. The map is read a word at a time: a request writes few granules, so most words are zero.
  */
 static int restore_marked(struct slot_memory *sm, size_t size, size_t budget)
 {
@@ -278,12 +296,9 @@ static int restore_marked(struct slot_memory *sm, size_t size, size_t budget)
             return 1;
         }
         size_t off = i << WRITTEN_SHIFT;
-        size_t from_image = off >= img->len            ? 0
-                            : img->len - off < GRANULE ? img->len - off
-                                                       : GRANULE;
-        if (from_image > 0)
-            memcpy(sm->base + off, img->bytes + off, from_image);
-        memset(sm->base + off + from_image, 0, GRANULE - from_image);
+        restore_bytes(sm->base, img, off, GRANULE);
+        if (i + 1 < n && map[i + 1] == 0)
+            restore_spill(sm->base, img, off + GRANULE);
     }
     return 0;
 }

@@ -731,15 +731,15 @@ __attribute__((noinline)) static int execute(struct spry_store *store, struct sp
     LOAD(I64_LOAD32_S, int32_t, 4, (uint64_t)(int64_t)v)
     LOAD(I64_LOAD32_U, uint32_t, 4, (uint64_t)v)
 
-    /* A store marks the granules of its first and last byte written
-     * (runtime.h); an out-of-bounds one faults or traps before. */
+    /* A store marks the granule of its first byte written; the at most
+     * WRITTEN_SPILL bytes it may put in the next granule are the reset's to
+     * find (image.h). An out-of-bounds store faults or traps before. */
 #define STORE_FORM(label, addr, val, off, ctype, n) \
     label : {                                       \
         MEM_ADDR(ea, addr, off, n);                 \
         ctype v = (ctype)(val);                     \
         memcpy(mem + ea, &v, n);                    \
         written[ea >> WRITTEN_SHIFT] = 1;           \
-        written[(ea + (n)-1) >> WRITTEN_SHIFT] = 1; \
         NEXT(3);                                    \
     }
 #define STORE(name, ctype, n)                                                        \

@@ -230,6 +230,12 @@ TEST(written, check_compares_unmarked_granules_with_the_image)
     mem[6001] = 1; /* the image's last granule, past its end */
     ASSERT_EQ_INT(written_check(mem, map, 65536, image, sizeof image), GRANULE);
     mem[6001] = 0;
+    /* A store into marked granule 2 may spill WRITTEN_SPILL bytes into 3. */
+    mem[3 * GRANULE + WRITTEN_SPILL - 1] = 1;
+    ASSERT_EQ_INT(written_check(mem, map, 65536, image, sizeof image), -1);
+    mem[3 * GRANULE + WRITTEN_SPILL] = 1;
+    ASSERT_EQ_INT(written_check(mem, map, 65536, image, sizeof image), 3 * GRANULE);
+    mem[3 * GRANULE + WRITTEN_SPILL] = 0;
     mem[0] = 8;
     ASSERT_EQ_INT(written_check(mem, map, 65536, image, sizeof image), 0);
     free(mem);
