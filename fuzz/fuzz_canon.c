@@ -163,6 +163,7 @@ static void setup(void)
     if (spry_memory_new(store, lim, &memory) != 0)
         abort();
     mem = spry_memory_data(memory);
+    spry_memory_note_write(memory, 0, spry_memory_size(memory)); /* written by the harness */
     static const uint8_t p[4] = {SPRY_I32, SPRY_I32, SPRY_I32, SPRY_I32};
     struct spry_functype ft = {4, 1, p, p};
     if (spry_func_new_host(store, &ft, fuzz_realloc, NULL, &realloc_fn) != 0)

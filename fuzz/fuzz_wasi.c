@@ -190,6 +190,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     struct spry_memory *mem = spry_instance_memory(inst, 0);
     uint8_t *base = spry_memory_data(mem);
+    spry_memory_note_write(mem, 0, spry_memory_size(mem)); /* written by the harness */
     /* Byte 0: bit 0 read-only preopen, the rest the memory image length / 16. */
     size_t image = in.left > 0 ? (size_t)(data[0] >> 1) * 16 : 0;
     if (image > in.left)

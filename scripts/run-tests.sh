@@ -6,6 +6,10 @@ set -uo pipefail
 build=${1:-build}
 export SPRY_SRC_DIR=${SPRY_SRC_DIR:-$(pwd)}
 export SPRY_BUILD_DIR=${SPRY_BUILD_DIR:-$(cd "$build" && pwd)}
+# Every suite runs with the written-page check on (src/wasm/image.h): a
+# pool reset or a freed memory that finds bytes changed in a 4 KiB granule
+# no writer marked aborts, so a write path that forgets to mark fails here.
+export SPRY_CHECK_WRITES=${SPRY_CHECK_WRITES:-1}
 
 # The canonical-ABI guest component the unit tests load (link_abi.*) is
 # built first; it needs jco, so node >= 20.19 and npm. Without them those

@@ -325,7 +325,12 @@ SPRY_API const struct spry_functype *spry_func_type(const struct spry_func *func
 /* Creates a standalone memory (limits in 64 KiB pages), e.g. for imports. */
 SPRY_API int spry_memory_new(struct spry_store *store, struct spry_limits limits,
                              struct spry_memory **out);
+/* The memory's bytes, [0, spry_memory_size). A host that writes them must
+ * say where with spry_memory_note_write: a pool resets only the pages
+ * marked written, so an unmarked write would outlive the request. */
 SPRY_API uint8_t *spry_memory_data(const struct spry_memory *mem);
+/* Marks [offset, offset + len) written (clipped to the memory's size). */
+SPRY_API void spry_memory_note_write(struct spry_memory *mem, uint64_t offset, uint64_t len);
 SPRY_API uint64_t spry_memory_size(const struct spry_memory *mem); /* bytes */
 /* Grows by `delta` pages; returns the old size in pages, or -1. */
 SPRY_API int64_t spry_memory_grow(struct spry_memory *mem, uint64_t delta);

@@ -17,8 +17,11 @@
 
 #include <string.h>
 
-static inline uint8_t *mem_at(struct canon_cx *cx, uint64_t ptr)
+/* Guest memory at ptr, about to receive len bytes (a range already
+ * checked): marked written, as every host write must be (spry_memory_data). */
+static inline uint8_t *mem_out(struct canon_cx *cx, uint64_t ptr, uint64_t len)
 {
+    spry_memory_note_write(cx->opts->memory, ptr, len);
     return spry_memory_data(cx->opts->memory) + ptr;
 }
 
@@ -112,7 +115,7 @@ static int lower_list(struct canon_cx *cx, const struct ctype *elem, const struc
         return rc;
     if (raw) {
         if (bytes > 0)
-            memmove(mem_at(cx, *ptr), v->of.raw.ptr, bytes);
+            memmove(mem_out(cx, *ptr, bytes), v->of.raw.ptr, bytes);
     } else {
         for (size_t i = 0; i < n; i++) {
             rc = canon_store(cx, elem, &v->of.list.v[i], *ptr + (uint32_t)(i * esize));
@@ -145,7 +148,7 @@ int canon_store(struct canon_cx *cx, const struct ctype *t, const struct cval *v
     int rc = check_kind(cx, t, v);
     if (rc != 0)
         return rc;
-    uint8_t *p = mem_at(cx, ptr);
+    uint8_t *p = mem_out(cx, ptr, layout_size(t));
     uint32_t a, b;
     switch (t->kind) {
     case CT_BOOL:

@@ -31,6 +31,14 @@ static inline uint8_t *mem_at(struct canon_cx *cx, uint64_t ptr)
     return spry_memory_data(cx->opts->memory) + ptr;
 }
 
+/* mem_at for a range of len bytes about to be written: marked written, as
+ * every host write must be (spry_memory_data). */
+static inline uint8_t *mem_out(struct canon_cx *cx, uint64_t ptr, uint64_t len)
+{
+    spry_memory_note_write(cx->opts->memory, ptr, len);
+    return mem_at(cx, ptr);
+}
+
 static inline uint16_t rd16(const uint8_t *p)
 {
     uint16_t v;
@@ -311,7 +319,7 @@ static int lower_utf16(struct canon_cx *cx, const uint8_t *s, size_t len, uint32
     int rc = canon_realloc(cx, 0, 0, 2, worst, &p);
     if (rc != 0)
         return rc;
-    uint32_t units = (uint32_t)put_utf16(mem_at(cx, p), s, 0, len);
+    uint32_t units = (uint32_t)put_utf16(mem_out(cx, p, worst), s, 0, len);
     if (2 * units < worst) {
         rc = canon_realloc(cx, p, worst, 2, 2 * units, &p);
         if (rc != 0)
@@ -332,6 +340,7 @@ static int lower_latin1_utf16(struct canon_cx *cx, const uint8_t *s, size_t len,
     int rc = canon_realloc(cx, 0, 0, 2, n, &p);
     if (rc != 0)
         return rc;
+    mem_out(cx, p, n); /* the Latin-1 bytes below */
     size_t i = 0;
     while (i < len) {
         size_t at = i;
@@ -346,7 +355,7 @@ static int lower_latin1_utf16(struct canon_cx *cx, const uint8_t *s, size_t len,
         rc = canon_realloc(cx, p, n, 2, worst, &p);
         if (rc != 0)
             return rc;
-        uint8_t *d = mem_at(cx, p);
+        uint8_t *d = mem_out(cx, p, worst);
         for (uint32_t j = written; j-- > 0;) { /* widen in place, from the end */
             d[2 * j] = d[j];
             d[2 * j + 1] = 0;
@@ -391,7 +400,7 @@ int canon_lower_string(struct canon_cx *cx, const char *str, size_t len, uint32_
         if (rc != 0)
             return rc;
         if (len > 0)
-            memmove(mem_at(cx, p), s, len);
+            memmove(mem_out(cx, p, len), s, len);
         *ptr = p;
         *tagged_len = (uint32_t)len;
         return 0;

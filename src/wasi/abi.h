@@ -230,7 +230,8 @@ enum {
 struct wasi_call {
     struct spry_wasi *wasi;
     struct spry_instance *caller;
-    uint8_t *mem; /* guest memory 0 */
+    struct spry_memory *memory; /* the caller's memory 0, or NULL */
+    uint8_t *mem;               /* its bytes */
     uint64_t size;
     const uint64_t *args; /* the call's arguments, as slots */
 };
@@ -251,19 +252,31 @@ static inline bool wasi_mem_ok(const struct wasi_call *c, uint32_t ptr, uint64_t
     return len <= c->size && (uint64_t)ptr <= c->size - len;
 }
 
+/* Marks [ptr, ptr+len), checked, as written (a pool resets only what is
+ * marked: spry_memory_data). Every write into guest memory goes through
+ * wasi_store* or is followed by this. */
+static inline void wasi_mark(struct wasi_call *c, uint32_t ptr, uint64_t len)
+{
+    if (c->memory != NULL)
+        spry_memory_note_write(c->memory, ptr, len);
+}
+
 static inline void wasi_store16(struct wasi_call *c, uint32_t ptr, uint16_t v)
 {
     memcpy(c->mem + ptr, &v, 2);
+    wasi_mark(c, ptr, 2);
 }
 
 static inline void wasi_store32(struct wasi_call *c, uint32_t ptr, uint32_t v)
 {
     memcpy(c->mem + ptr, &v, 4);
+    wasi_mark(c, ptr, 4);
 }
 
 static inline void wasi_store64(struct wasi_call *c, uint32_t ptr, uint64_t v)
 {
     memcpy(c->mem + ptr, &v, 8);
+    wasi_mark(c, ptr, 8);
 }
 
 static inline uint32_t wasi_load32(const struct wasi_call *c, uint32_t ptr)
@@ -298,6 +311,9 @@ enum { WASI_IOV_MAX = 1024 };
 struct iovec;
 int wasi_iovecs(const struct wasi_call *c, uint32_t iovs, uint32_t n, struct iovec *out,
                 uint64_t *total);
+/* Marks the first `bytes` bytes of the iovecs (from wasi_iovecs) written:
+ * what a read put there. */
+void wasi_iovecs_mark(struct wasi_call *c, const struct iovec *iov, uint32_t n, uint64_t bytes);
 
 /* ---- helpers shared by handlers (filestat.c) ---- */
 

@@ -114,6 +114,7 @@ int wasi_fd_readdir(struct wasi_call *c)
         memcpy(c->mem + buf + used, rec, head);
         if (take > WASI_DIRENT_SIZE)
             memcpy(c->mem + buf + used + WASI_DIRENT_SIZE, e->d_name, take - WASI_DIRENT_SIZE);
+        wasi_mark(c, buf + used, take);
         used += take;
         if (take < whole) {
             seekdir(f->dir, where); /* cut: hand it out whole next time */
@@ -138,6 +139,7 @@ int wasi_fd_prestat_get(struct wasi_call *c)
     if (wasi_out_ok(c, out, WASI_PRESTAT_SIZE) != 0)
         return WASI_EFAULT;
     memset(c->mem + out, 0, WASI_PRESTAT_SIZE); /* tag 0: directory */
+    wasi_mark(c, out, WASI_PRESTAT_SIZE);
     wasi_store32(c, out + 4, (uint32_t)f->prestat_len);
     return 0;
 }
@@ -156,5 +158,6 @@ int wasi_fd_prestat_dir_name(struct wasi_call *c)
     if (!wasi_mem_ok(c, path, f->prestat_len))
         return WASI_EFAULT;
     memcpy(c->mem + path, f->prestat_name, f->prestat_len);
+    wasi_mark(c, path, f->prestat_len);
     return 0;
 }

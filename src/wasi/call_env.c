@@ -22,6 +22,7 @@ static int put_strings(struct wasi_call *c, char **v, size_t n, size_t bytes, ui
         size_t len = strlen(v[i]) + 1;
         wasi_store32(c, vec + (uint32_t)i * 4, at);
         memcpy(c->mem + at, v[i], len);
+        wasi_mark(c, at, len);
         at += (uint32_t)len;
     }
     return 0;
@@ -106,6 +107,7 @@ int wasi_random_get(struct wasi_call *c)
         return WASI_EFAULT;
     uint32_t done = 0;
     while (done < len) {
+        wasi_mark(c, buf + done, len - done);
         ssize_t got = getrandom(c->mem + buf + done, len - done, 0);
         if (got < 0) {
             if (errno == EINTR)

@@ -47,6 +47,7 @@ int wasi_fd_read(struct wasi_call *c)
             return host_errno();
         got = (size_t)r;
     }
+    wasi_iovecs_mark(c, iov, n, got);
     wasi_store32(c, out, (uint32_t)got);
     return 0;
 }
@@ -112,6 +113,8 @@ static int positioned(struct wasi_call *c, bool write)
     while (r < 0 && errno == EINTR);
     if (r < 0)
         return host_errno();
+    if (!write)
+        wasi_iovecs_mark(c, iov, n, (uint64_t)r);
     wasi_store32(c, out, (uint32_t)r);
     return 0;
 }
@@ -194,6 +197,7 @@ int wasi_fd_fdstat_get(struct wasi_call *c)
     if (wasi_out_ok(c, out, WASI_FDSTAT_SIZE) != 0)
         return WASI_EFAULT;
     memset(c->mem + out, 0, WASI_FDSTAT_SIZE);
+    wasi_mark(c, out, WASI_FDSTAT_SIZE);
     c->mem[out] = f->filetype;
     wasi_store16(c, out + 2, current_fdflags(f));
     wasi_store64(c, out + 8, f->rights);
@@ -262,7 +266,7 @@ int wasi_fd_filestat_get(struct wasi_call *c)
     }
     wasi_put_filestat(c, out, &st);
     if (f->host < 0)
-        c->mem[out + 16] = f->filetype;
+        c->mem[out + 16] = f->filetype; /* marked by wasi_put_filestat */
     return 0;
 }
 

@@ -296,6 +296,7 @@ int wasi_path_readlink(struct wasi_call *c)
         /* A short buffer gets the first bytes, as readlink(2) does. */
         uint32_t take = (uint64_t)n < len ? (uint32_t)n : len;
         memcpy(c->mem + buf, target, take);
+        wasi_mark(c, buf, take);
         wasi_store32(c, used, take);
     }
     wasi_path_fini(&p);

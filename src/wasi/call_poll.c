@@ -57,6 +57,7 @@ static void put_event(struct wasi_call *c, uint32_t at, const struct sub *s, uin
                       uint64_t nbytes, uint16_t flags)
 {
     memset(c->mem + at, 0, WASI_EVENT_SIZE);
+    wasi_mark(c, at, WASI_EVENT_SIZE);
     wasi_store64(c, at, s->userdata);
     wasi_store16(c, at + 8, error);
     c->mem[at + 10] = s->tag;

@@ -93,6 +93,7 @@ int wasi_sock_recv(struct wasi_call *c)
     while (got < 0 && errno == EINTR);
     if (got < 0)
         return wasi_errno_from_host(errno);
+    wasi_iovecs_mark(c, iov, n, (uint64_t)got);
     wasi_store32(c, len_out, (uint32_t)got);
     wasi_store16(c, flags_out, msg.msg_flags & MSG_TRUNC ? WASI_ROFLAG_DATA_TRUNCATED : 0);
     return 0;

@@ -13,6 +13,7 @@ static uint64_t ns_of(const struct timespec *ts)
 void wasi_put_filestat(struct wasi_call *c, uint32_t ptr, const struct stat *st)
 {
     memset(c->mem + ptr, 0, WASI_FILESTAT_SIZE);
+    wasi_mark(c, ptr, WASI_FILESTAT_SIZE);
     wasi_store64(c, ptr + 0, (uint64_t)st->st_dev);
     wasi_store64(c, ptr + 8, (uint64_t)st->st_ino);
     c->mem[ptr + 16] = wasi_filetype_of_mode(st->st_mode);

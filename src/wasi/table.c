@@ -22,6 +22,7 @@ static int wasi_trampoline(void *user, struct spry_instance *caller, uint64_t *s
     struct wasi_call c = {.wasi = w, .caller = caller, .args = slots};
     struct spry_memory *mem = spry_instance_memory(caller, 0);
     if (mem != NULL) {
+        c.memory = mem;
         c.mem = spry_memory_data(mem);
         c.size = spry_memory_size(mem);
     }

@@ -158,6 +158,15 @@ int wasi_iovecs(const struct wasi_call *c, uint32_t iovs, uint32_t n, struct iov
     return 0;
 }
 
+void wasi_iovecs_mark(struct wasi_call *c, const struct iovec *iov, uint32_t n, uint64_t bytes)
+{
+    for (uint32_t i = 0; i < n && bytes > 0; i++) {
+        uint64_t len = iov[i].iov_len < bytes ? iov[i].iov_len : bytes;
+        wasi_mark(c, (uint32_t)((uint8_t *)iov[i].iov_base - c->mem), len);
+        bytes -= len;
+    }
+}
+
 /* The sum of n strings' lengths plus NULs (the guest's buffer size), which
  * the guest's 32-bit sizes must hold. */
 static int strings_size(const char *const *in, size_t n, size_t *bytes)

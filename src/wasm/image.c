@@ -1,11 +1,14 @@
 /*
  * Memory images and slot memories (see image.h).
  *
- * Resetting relies on two properties of Linux's madvise(MADV_DONTNEED):
- * on a private anonymous mapping the range reads as zeroes afterwards, and
- * on a private file mapping it reads as the file's contents again (the
- * copies made by earlier writes are dropped). So a reset costs in
- * proportion to the pages the request touched, not to the memory's size.
+ * A reset writes back the granules marked in the memory's written-page
+ * map, so it costs in proportion to what the request wrote plus a scan of
+ * one byte per 4 KiB of the memory, with no system call. When the marked
+ * granules are too many it discards everything instead, relying on two
+ * properties of Linux's madvise(MADV_DONTNEED): on a private anonymous
+ * mapping the range reads as zeroes afterwards, and on a private file
+ * mapping it reads as the file's contents again (the copies made by
+ * earlier writes are dropped).
  */
 #include "wasm/image.h"
 
@@ -14,10 +17,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+#define GRANULE ((size_t)1 << WRITTEN_SHIFT)
 
 static size_t page_size(void)
 {
@@ -106,6 +113,82 @@ void image_fini(struct memory_image *img)
     img->fd = -1;
 }
 
+/* ---- written-page maps --------------------------------------------------- */
+
+int written_map_create(size_t reserved, uint8_t **out, size_t *len)
+{
+    /* +1: a store's last byte may be the reservation's last. */
+    size_t n = round_up((reserved >> WRITTEN_SHIFT) + 1, page_size());
+    void *map =
+        mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (map == MAP_FAILED)
+        return SPRY_ENOMEM;
+    *out = map;
+    *len = n;
+    return 0;
+}
+
+void written_map_destroy(uint8_t *map, size_t len)
+{
+    if (map != NULL)
+        munmap(map, len);
+}
+
+/* -1: not read yet; 0 off; 1 on. */
+static atomic_int check_state = -1;
+
+bool written_check_enabled(void)
+{
+    int on = atomic_load_explicit(&check_state, memory_order_relaxed);
+    if (on < 0) {
+        const char *v = getenv("SPRY_CHECK_WRITES");
+        on = v != NULL && v[0] != '\0' && strcmp(v, "0") != 0;
+        atomic_store_explicit(&check_state, on, memory_order_relaxed);
+    }
+    return on != 0;
+}
+
+void written_check_force(int on)
+{
+    atomic_store(&check_state, on < 0 ? -1 : on != 0);
+}
+
+static bool zero_bytes(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != 0)
+            return false;
+    return true;
+}
+
+int64_t written_check(const uint8_t *mem, const uint8_t *map, size_t size, const uint8_t *expect,
+                      size_t expect_len)
+{
+    for (size_t i = 0; i < size >> WRITTEN_SHIFT; i++) {
+        if (map[i] != 0)
+            continue;
+        /* A store into the granule before may have spilled into this one. */
+        size_t skip = i > 0 && map[i - 1] != 0 ? WRITTEN_SPILL : 0;
+        size_t off = (i << WRITTEN_SHIFT) + skip, end = (i + 1) << WRITTEN_SHIFT;
+        size_t from_image = off >= expect_len ? 0 : (expect_len < end ? expect_len : end) - off;
+        if ((from_image > 0 && memcmp(mem + off, expect + off, from_image) != 0) ||
+            !zero_bytes(mem + off + from_image, end - off - from_image))
+            return (int64_t)(i << WRITTEN_SHIFT);
+    }
+    return -1;
+}
+
+_Noreturn void written_check_fail(const char *what, int64_t offset)
+{
+    fprintf(stderr,
+            "spry: SPRY_CHECK_WRITES: %s: bytes at offset %#llx (4 KiB granule %llu) changed "
+            "without being marked written; a write path misses spry_memory_note_write\n",
+            what, (unsigned long long)offset, (unsigned long long)(offset >> WRITTEN_SHIFT));
+    abort();
+}
+
+/* ---- slot memories ---------------------------------------------------------- */
+
 int slot_memory_wipe(struct slot_memory *sm)
 {
     size_t used = sm->rw > sm->mapped_len ? sm->rw : sm->mapped_len;
@@ -113,16 +196,29 @@ int slot_memory_wipe(struct slot_memory *sm)
         mmap(sm->base, used, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1,
              0) == MAP_FAILED)
         return SPRY_ENOMEM;
+    if (sm->written != NULL && used > 0)
+        memset(sm->written, 0, (used >> WRITTEN_SHIFT) + 1);
     sm->rw = 0;
     sm->mapped_len = 0;
     sm->loaded = NULL;
     return 0;
 }
 
+void slot_memory_fini(struct slot_memory *sm)
+{
+    slot_memory_wipe(sm);
+    written_map_destroy(sm->written, sm->written_len);
+    sm->written = NULL;
+    sm->written_len = 0;
+}
+
 int slot_memory_load(struct slot_memory *sm, const struct memory_image *img)
 {
     if (img->initial > sm->reserved)
         return SPRY_EEXHAUSTED;
+    if (sm->written == NULL &&
+        written_map_create(sm->reserved, &sm->written, &sm->written_len) != 0)
+        return SPRY_ENOMEM;
     int rc = slot_memory_wipe(sm);
     if (rc != 0)
         return rc;
@@ -146,68 +242,63 @@ int slot_memory_load(struct slot_memory *sm, const struct memory_image *img)
     return 0;
 }
 
-/* /proc/self/pagemap, opened once: -1 where it cannot be read. */
-static int pagemap_fd;
-static pthread_once_t pagemap_once = PTHREAD_ONCE_INIT;
-
-static void pagemap_open(void)
+/* Puts back [off, off + len) of a memory from the image (zeroes past it). */
+static void restore_bytes(uint8_t *base, const struct memory_image *img, size_t off, size_t len)
 {
-    pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    size_t from_image = off >= img->len ? 0 : img->len - off < len ? img->len - off : len;
+    if (from_image > 0)
+        memcpy(base + off, img->bytes + off, from_image);
+    memset(base + off + from_image, 0, len - from_image);
 }
 
-#define PAGEMAP_PRESENT ((uint64_t)1 << 63)
-#define PAGEMAP_FILE    ((uint64_t)1 << 61) /* file page or shared anonymous */
-#define PAGEMAP_EXCL    ((uint64_t)1 << 56) /* mapped once: not the shared zero page */
-#define PAGEMAP_BATCH   2048                /* entries read per pread (16 KiB of stack) */
-
-/* n: a multiple of 64. Ors a block of 64 bytes at a time (vectorised),
- * stopping at the first block that is not zero. */
-static bool all_zero(const uint8_t *p, size_t n)
+/* The first WRITTEN_SPILL bytes of an unmarked granule at off, which a
+ * store into the granule before may have written (image.h): compared
+ * first, so that an untouched copy-on-write page is not copied. */
+static void restore_spill(uint8_t *base, const struct memory_image *img, size_t off)
 {
-    const uint64_t *w = (const uint64_t *)p;
-    for (size_t i = 0; i < n / 8; i += 8) {
-        uint64_t acc = 0;
-        for (size_t k = 0; k < 8; k++)
-            acc |= w[i + k];
-        if (acc != 0)
-            return false;
-    }
-    return true;
+    uint8_t want[WRITTEN_SPILL] = {0};
+    size_t from_image = off >= img->len                  ? 0
+                        : img->len - off < WRITTEN_SPILL ? img->len - off
+                                                         : WRITTEN_SPILL;
+    if (from_image > 0)
+        memcpy(want, img->bytes + off, from_image);
+    if (memcmp(base + off, want, WRITTEN_SPILL) != 0)
+        memcpy(base + off, want, WRITTEN_SPILL);
 }
 
 /*
- * Puts back, in place, the pages of [0, size) that the instance may have
- * written: those present and not backed by the image's file (written
- * copy-on-write pages, touched anonymous pages, grown pages). Pages below
- * the image's length get the image's bytes, the others zeroes. They stay
- * resident, so the next request takes no page fault on them (grown ones
- * behind PROT_NONE until the memory grows again). Returns 1 when they add
- * up to more than `budget` bytes (the caller then discards everything
- * instead), 0 when done, or an error when the page map cannot be read.
+ * Puts back, in place, the granules of [0, size) marked in sm->written
+ * (the image's bytes below its length, zeroes above) and the spill into the
+ * unmarked granule after each, and clears their marks. Returns 1 when they add up to more than
+ * `budget` bytes (the marks are then all cleared and the caller discards everything instead), else
+ * 0. The map is read a word at a time: a request writes few granules, so most words are zero.
  */
-static int restore_written(struct slot_memory *sm, size_t size, size_t budget)
+static int restore_marked(struct slot_memory *sm, size_t size, size_t budget)
 {
     const struct memory_image *img = sm->loaded;
-    size_t page = page_size(), npages = size / page, resident = 0;
-    uint64_t entries[PAGEMAP_BATCH];
-    for (size_t first = 0; first < npages; first += PAGEMAP_BATCH) {
-        size_t n = npages - first < PAGEMAP_BATCH ? npages - first : PAGEMAP_BATCH;
-        off_t at = (off_t)(((uintptr_t)sm->base / page + first) * sizeof(uint64_t));
-        if (pread(pagemap_fd, entries, n * sizeof(uint64_t), at) != (ssize_t)(n * sizeof(uint64_t)))
-            return SPRY_EIO;
-        for (size_t k = 0; k < n; k++) {
-            if ((entries[k] & PAGEMAP_PRESENT) == 0 || (entries[k] & PAGEMAP_FILE) != 0)
+    uint8_t *map = sm->written;
+    size_t n = size >> WRITTEN_SHIFT, resident = 0;
+    for (size_t i = 0; i < n; i++) {
+        if ((i & 7) == 0 && n - i >= 8) {
+            uint64_t word;
+            memcpy(&word, map + i, 8);
+            if (word == 0) {
+                i += 7;
                 continue;
-            resident += page;
-            if (resident > budget)
-                return 1;
-            size_t off = (first + k) * page;
-            uint8_t *p = sm->base + off;
-            if (off < img->len)
-                memcpy(p, img->bytes + off, page);
-            else if ((entries[k] & PAGEMAP_EXCL) != 0 || !all_zero(p, page))
-                memset(p, 0, page); /* the zero page, mapped by a read, needs no write */
+            }
         }
+        if (map[i] == 0)
+            continue;
+        map[i] = 0;
+        resident += GRANULE;
+        if (resident > budget) {
+            memset(map, 0, n);
+            return 1;
+        }
+        size_t off = i << WRITTEN_SHIFT;
+        restore_bytes(sm->base, img, off, GRANULE);
+        if (i + 1 < n && map[i + 1] == 0)
+            restore_spill(sm->base, img, off + GRANULE);
     }
     return 0;
 }
@@ -218,9 +309,14 @@ int slot_memory_reset(struct slot_memory *sm, uint64_t rw_now, size_t keep_resid
     size_t initial = (size_t)img->initial, rw = (size_t)rw_now;
     if (rw > sm->rw)
         sm->rw = rw;
-    pthread_once(&pagemap_once, pagemap_open);
-    bool restored = rw > 0 && pagemap_fd >= 0 && keep_resident > 0 &&
-                    restore_written(sm, rw, keep_resident) == 0;
+    if (written_check_enabled()) {
+        int64_t bad = written_check(sm->base, sm->written, rw, img->bytes, img->len);
+        if (bad >= 0)
+            written_check_fail("a pool slot's memory at reset", bad);
+    }
+    bool restored = rw > 0 && keep_resident > 0 && restore_marked(sm, rw, keep_resident) == 0;
+    if (!restored && rw > 0)
+        memset(sm->written, 0, rw >> WRITTEN_SHIFT); /* everything is discarded below */
     if (rw > initial && (!restored || rw - initial > keep_resident)) {
         /* Too much was written to put back in place, or the memory grew
          * further than the slot keeps read-write (each reset reads the page

@@ -227,7 +227,7 @@ static int create_definitions(struct spry_instance *inst, const struct instance_
     for (uint32_t i = m->num_imported_memories; i < m->nmemories; i++) {
         struct spry_memory *mem;
         int rc = slot != NULL ? memory_create_in(store, m->memories[i].limits, slot->memory_base,
-                                                 slot->memory_reserved, &mem)
+                                                 slot->memory_reserved, slot->memory_written, &mem)
                               : memory_create(store, m->memories[i].limits, &mem);
         if (rc == 0 && runtime_list_add(&store->memories, mem) != 0) {
             memory_free(mem);
@@ -309,6 +309,7 @@ static int init_segments(struct spry_instance *inst, bool data_preloaded)
             return runtime_trap(store, SPRY_TRAP_MEMORY_OOB, NULL);
         if (d->size > 0)
             memcpy(mem->base + start, d->bytes, d->size);
+        memory_note_write(mem, start, d->size);
         inst->data_dropped[i] = 1;
     }
     return 0;

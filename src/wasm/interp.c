@@ -362,19 +362,22 @@ __attribute__((noinline)) static int execute(struct spry_store *store, struct sp
     struct spry_instance *inst = entry->inst;
     struct spry_memory *memory = mem0(inst);
     uint8_t *mem = memory != NULL ? memory->base : NULL;
+    uint8_t *written = memory != NULL ? memory->written : NULL; /* runtime.h */
 #if INTERP_CHECKED
     uint64_t memsize = memory != NULL ? memory->size : 0;
-#define RELOAD_MEM()                                 \
-    do {                                             \
-        memory = mem0(inst);                         \
-        mem = memory != NULL ? memory->base : NULL;  \
-        memsize = memory != NULL ? memory->size : 0; \
+#define RELOAD_MEM()                                       \
+    do {                                                   \
+        memory = mem0(inst);                               \
+        mem = memory != NULL ? memory->base : NULL;        \
+        written = memory != NULL ? memory->written : NULL; \
+        memsize = memory != NULL ? memory->size : 0;       \
     } while (0)
 #else
-#define RELOAD_MEM()                                \
-    do {                                            \
-        memory = mem0(inst);                        \
-        mem = memory != NULL ? memory->base : NULL; \
+#define RELOAD_MEM()                                       \
+    do {                                                   \
+        memory = mem0(inst);                               \
+        mem = memory != NULL ? memory->base : NULL;        \
+        written = memory != NULL ? memory->written : NULL; \
     } while (0)
 #endif
     const iword *pc = code->code;
@@ -728,11 +731,15 @@ __attribute__((noinline)) static int execute(struct spry_store *store, struct sp
     LOAD(I64_LOAD32_S, int32_t, 4, (uint64_t)(int64_t)v)
     LOAD(I64_LOAD32_U, uint32_t, 4, (uint64_t)v)
 
+    /* A store marks the granule of its first byte written; the at most
+     * WRITTEN_SPILL bytes it may put in the next granule are the reset's to
+     * find (image.h). An out-of-bounds store faults or traps before. */
 #define STORE_FORM(label, addr, val, off, ctype, n) \
     label : {                                       \
         MEM_ADDR(ea, addr, off, n);                 \
         ctype v = (ctype)(val);                     \
         memcpy(mem + ea, &v, n);                    \
+        written[ea >> WRITTEN_SHIFT] = 1;           \
         NEXT(3);                                    \
     }
 #define STORE(name, ctype, n)                                                        \
@@ -763,6 +770,7 @@ L_MEMORY_FILL : {
     if (!range_ok(d, n, memory->size))
         TRAP(SPRY_TRAP_MEMORY_OOB);
     memset(mem + d, (int)(uint8_t)S(A1HI), n);
+    memory_note_write(memory, d, n);
     NEXT(3);
 }
 L_MEMORY_COPY : {
@@ -770,6 +778,7 @@ L_MEMORY_COPY : {
     if (!range_ok(d, n, memory->size) || !range_ok(s, n, memory->size))
         TRAP(SPRY_TRAP_MEMORY_OOB);
     memmove(mem + d, mem + s, n);
+    memory_note_write(memory, d, n);
     NEXT(3);
 }
 L_MEMORY_INIT : {
@@ -780,6 +789,7 @@ L_MEMORY_INIT : {
     if (!range_ok(d, n, memory->size) || !range_ok(s, n, seg_size))
         TRAP(SPRY_TRAP_MEMORY_OOB);
     memcpy(mem + d, data->bytes + s, n);
+    memory_note_write(memory, d, n);
     NEXT(3);
 }
 L_DATA_DROP:

@@ -42,7 +42,7 @@ static uint64_t max_pages_of(const struct spry_store *store, struct spry_limits 
 }
 
 int memory_create_in(struct spry_store *store, struct spry_limits limits, uint8_t *base,
-                     size_t reserved, struct spry_memory **out)
+                     size_t reserved, uint8_t *written, struct spry_memory **out)
 {
     uint64_t max_pages = max_pages_of(store, limits);
     if (limits.min > max_pages || max_pages * WASM_PAGE_SIZE > reserved)
@@ -58,6 +58,7 @@ int memory_create_in(struct spry_store *store, struct spry_limits limits, uint8_
     mem->type = limits;
     mem->store = store;
     mem->pooled = true;
+    mem->written = written;
     *out = mem;
     return 0;
 }
@@ -77,7 +78,8 @@ int memory_create(struct spry_store *store, struct spry_limits limits, struct sp
         return SPRY_ENOMEM;
     }
     size_t size = (size_t)limits.min * WASM_PAGE_SIZE;
-    if (size > 0 && mprotect(base, size, PROT_READ | PROT_WRITE) != 0) {
+    if ((size > 0 && mprotect(base, size, PROT_READ | PROT_WRITE) != 0) ||
+        written_map_create(reserve, &mem->written, &mem->written_len) != 0) {
         munmap(base, reserve);
         spry_free(mem);
         return SPRY_ENOMEM;
@@ -130,8 +132,16 @@ void memory_free(struct spry_memory *mem)
     if (mem == NULL)
         return;
     memory_set_slack(mem, mem->size, mem->size); /* no longer counted */
-    if (!mem->pooled)
+    if (!mem->pooled) {
+        /* A memory created zero: every granule not marked must still be. */
+        if (written_check_enabled()) {
+            int64_t bad = written_check(mem->base, mem->written, mem->size, NULL, 0);
+            if (bad >= 0)
+                written_check_fail("a memory when freed", bad);
+        }
         munmap(mem->base, mem->reserved);
+        written_map_destroy(mem->written, mem->written_len);
+    }
     spry_free(mem);
 }
 

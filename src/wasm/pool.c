@@ -218,8 +218,11 @@ void spry_pool_destroy(struct spry_pool *pool)
     for (uint32_t i = 0; i < pool->config.slots; i++) {
         struct pool_slot *s = &pool->slots[i];
         spry_store_destroy(s->store);
-        for (uint32_t k = 0; k < s->nextra; k++)
+        slot_memory_fini(&s->mem);
+        for (uint32_t k = 0; k < s->nextra; k++) {
+            slot_memory_fini(&s->extra[k]);
             munmap(s->extra[k].base, s->extra[k].reserved);
+        }
         spry_free(s->extra);
     }
     munmap(pool->region, pool->region_len);

@@ -447,6 +447,13 @@ uint8_t *spry_memory_data(const struct spry_memory *mem)
     return mem->base;
 }
 
+void spry_memory_note_write(struct spry_memory *mem, uint64_t offset, uint64_t len)
+{
+    if (offset >= mem->size)
+        return;
+    memory_note_write(mem, offset, len < mem->size - offset ? len : mem->size - offset);
+}
+
 uint64_t spry_memory_size(const struct spry_memory *mem)
 {
     return mem->size;

@@ -15,6 +15,7 @@
 
 #include "spry/pool.h"
 #include "spry/wasm.h"
+#include "wasm/image.h"
 #include "wasm/interp.h"
 #include "wasm/module.h"
 
@@ -22,6 +23,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 struct spry_func {
     uint32_t type_id;                 /* interned (functype_intern) for call_indirect */
@@ -51,6 +53,11 @@ struct spry_func {
  * guard pages then do not cover [size, rw), so while rw > size the store
  * counts the memory in slack_memories and its code runs in the interpreter
  * that checks every access.
+ *
+ * `written` marks the 4 KiB granules written (image.h, "Written-page
+ * maps"): every path that writes [0, size) marks it, with memory_note_write
+ * or, in the interpreter's stores, directly. A pooled memory marks its
+ * slot's map (the pool's reset clears it); another memory owns its map.
  */
 struct spry_memory {
     struct spry_store *store; /* the owner: only its instances may import it */
@@ -61,7 +68,19 @@ struct spry_memory {
     size_t reserved;         /* bytes of address space at base */
     struct spry_limits type; /* as declared; min updated on growth */
     bool pooled;             /* lives in a pool slot's reservation, which the pool unmaps */
+    uint8_t *written;        /* one byte per 4 KiB of the reservation; non-zero: written */
+    size_t written_len;      /* bytes at `written` when the memory owns them, else 0 */
 };
+
+/* Marks [off, off + len) written; the caller has checked it lies in the
+ * memory's reservation. */
+static inline void memory_note_write(struct spry_memory *mem, uint64_t off, uint64_t len)
+{
+    if (len == 0)
+        return;
+    uint64_t first = off >> WRITTEN_SHIFT, last = (off + len - 1) >> WRITTEN_SHIFT;
+    memset(mem->written + first, 1, (size_t)(last - first + 1));
+}
 
 struct spry_table {
     struct spry_store *store;
@@ -137,9 +156,10 @@ int memory_create(struct spry_store *store, struct spry_limits limits, struct sp
 size_t memory_reservation_size(uint64_t max_pages);
 /* A memory in a reservation the caller owns (a pool slot): [base,
  * base + limits.min pages) must already be read-write and the rest of
- * `reserved` inaccessible. The memory never unmaps it. */
+ * `reserved` inaccessible, and `written` is the reservation's written-page
+ * map (written_map_create). The memory never unmaps either. */
 int memory_create_in(struct spry_store *store, struct spry_limits limits, uint8_t *base,
-                     size_t reserved, struct spry_memory **out);
+                     size_t reserved, uint8_t *written, struct spry_memory **out);
 /* Grows by delta pages: old size in pages, or -1. Never moves `base`
  * with guard pages; may move it with explicit bounds. */
 int64_t memory_grow(struct spry_memory *mem, uint64_t delta);
@@ -188,6 +208,7 @@ struct instance_slot {
     uint8_t *memory_base;
     size_t memory_reserved;
     bool data_preloaded;
+    uint8_t *memory_written; /* the reservation's written-page map */
 };
 
 /* Instantiation without the start function (instance.c): imports, the

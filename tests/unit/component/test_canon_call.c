@@ -267,6 +267,9 @@ static void setup(void)
         fprintf(stderr, "instantiate: %s\n", report.message);
     ASSERT_OK(rc);
     g.mem = spry_instance_memory(g.core, 0);
+    /* The tests write guest memory directly, as a guest would: all of it
+     * counts as written (SPRY_CHECK_WRITES, spry_memory_data). */
+    spry_memory_note_write(g.mem, 0, spry_memory_size(g.mem));
     g.opts.encoding = CANON_UTF8;
     g.opts.memory = g.mem;
     g.opts.realloc = export_func("realloc");

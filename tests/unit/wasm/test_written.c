@@ -1,0 +1,243 @@
+/*
+ * Written-page maps (src/wasm/image.h): every path that writes linear
+ * memory marks the 4 KiB granules it wrote, and a pool slot's reset
+ * restores exactly those. A write that is not marked would survive into
+ * the next request, so each writer is exercised here at a granule boundary
+ * (a mark missing for either end leaves a byte behind), and the check mode
+ * (SPRY_CHECK_WRITES) is shown to catch a host write that is not marked.
+ */
+#include "harness/test.h"
+#include "wat.h"
+
+#include "spry/pool.h"
+#include "wasm/image.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+enum { GRANULE = 4096, PAGES = 5, BYTES = PAGES * 65536, POKE_AT = 66 * GRANULE - 3 };
+
+/* The host function poke(mark): writes 6 bytes across a granule boundary
+ * through spry_memory_data, marking them only when `mark` is non-zero. */
+static int host_poke(void *user, struct spry_instance *caller, uint64_t *slots)
+{
+    (void)user;
+    struct spry_memory *mem = spry_instance_memory(caller, 0);
+    memcpy(spry_memory_data(mem) + POKE_AT, "poked!", 6);
+    if ((uint32_t)slots[0] != 0)
+        spry_memory_note_write(mem, POKE_AT, 6);
+    return 0;
+}
+
+static const uint8_t I32_PARAM[1] = {SPRY_I32};
+static const struct spry_host_def HOST_FUNCS[] = {
+    {"env", "poke", {1, 0, I32_PARAM, NULL}, host_poke, NULL},
+};
+
+/* One store per (width, addressing form), each at its own granule
+ * boundary: an even granule k's boundary is k * 4096, and a store of n
+ * bytes starts n/2 before it, so that its first and last bytes are in
+ * different granules (1-byte stores just before it) that no other writer
+ * touches. Values have no zero byte. */
+struct store_op {
+    const char *op, *value;
+    int width;
+};
+static const struct store_op STORES[] = {
+    {"i32.store", "(i32.const -1)", 4},   {"i64.store", "(i64.const -1)", 8},
+    {"f32.store", "(f32.const 1.1)", 4},  {"f64.store", "(f64.const 1.1)", 8},
+    {"i32.store8", "(i32.const -1)", 1},  {"i32.store16", "(i32.const -1)", 2},
+    {"i64.store8", "(i64.const -1)", 1},  {"i64.store16", "(i64.const -1)", 2},
+    {"i64.store32", "(i64.const -1)", 4},
+};
+enum { NSTORES = sizeof STORES / sizeof STORES[0], FORMS = 3 };
+
+static uint32_t store_addr(int i, int form)
+{
+    int w = STORES[i].width;
+    uint32_t boundary = (uint32_t)(2 + 2 * (i * FORMS + form)) * GRANULE;
+    return w == 1 ? boundary - 1 : boundary - (uint32_t)w / 2;
+}
+
+/* memory.fill, memory.copy and memory.init targets: past the stores
+ * (granules 1 to 54), each across a boundary of granules of its own. */
+enum {
+    FILL_AT = 56 * GRANULE - 10,
+    FILL_LEN = 3 * GRANULE + 20,
+    COPY_AT = 61 * GRANULE - 2,
+    INIT_AT = 63 * GRANULE - 4,
+    GROWN_STORE = BYTES + 2 * GRANULE - 4
+};
+
+static char *module_text(void)
+{
+    size_t cap = 16384, len = 0;
+    char *s = malloc(cap);
+    ASSERT_NOT_NULL(s);
+    len += (size_t)snprintf(s + len, cap - len,
+                            "(module (import \"env\" \"poke\" (func $poke (param i32)))\n"
+                            "  (memory %d 8)\n"
+                            "  (data (i32.const 100) \"image bytes\")\n"
+                            "  (data $pd \"passive!\")\n"
+                            "  (func (export \"write_all\") (param $z i32) (param $poke i32)"
+                            " (local $a i32)\n",
+                            PAGES);
+    for (int i = 0; i < NSTORES; i++) {
+        const struct store_op *o = &STORES[i];
+        /* Plain (address + offset), _A (address + local), _AI (address + constant). */
+        len += (size_t)snprintf(s + len, cap - len,
+                                "    (%s offset=%u (local.get $z) %s)\n"
+                                "    (local.set $a (i32.const %u))\n"
+                                "    (%s (i32.add (local.get $z) (local.get $a)) %s)\n"
+                                "    (%s (i32.add (local.get $z) (i32.const %u)) %s)\n",
+                                o->op, store_addr(i, 0), o->value, store_addr(i, 1), o->op,
+                                o->value, o->op, store_addr(i, 2), o->value);
+    }
+    len += (size_t)snprintf(s + len, cap - len,
+                            "    (memory.fill (i32.const %d) (i32.const 0xab) (i32.const %d))\n"
+                            "    (memory.copy (i32.const %d) (i32.const 100) (i32.const 11))\n"
+                            "    (memory.init $pd (i32.const %d) (i32.const 0) (i32.const 8))\n"
+                            "    (if (i32.ne (memory.grow (i32.const 1)) (i32.const %d))"
+                            " (then unreachable))\n"
+                            "    (i64.store (i32.const %d) (i64.const -1))\n"
+                            "    (call $poke (local.get $poke)))\n"
+                            "  (func (export \"load\") (param i32) (result i32)"
+                            " (i32.load8_u (local.get 0))))\n",
+                            FILL_AT, FILL_LEN, COPY_AT, INIT_AT, PAGES, GROWN_STORE);
+    ASSERT_LT_UINT(len, cap);
+    return s;
+}
+
+static struct spry_pool *make_pool(void)
+{
+    struct spry_pool_config config;
+    spry_pool_config_init(&config);
+    config.slots = 1;
+    config.max_memory_bytes = 64 << 20;
+    struct spry_pool *pool;
+    ASSERT_OK(spry_pool_create(&config, &pool, NULL));
+    return pool;
+}
+
+static void write_all(struct spry_instance *inst, int poke_marks)
+{
+    struct spry_val args[2] = {{.type = SPRY_I32, .of.i32 = 0},
+                               {.type = SPRY_I32, .of.i32 = poke_marks}};
+    ASSERT_OK(spry_instance_call(inst, "write_all", args, 2, NULL, 0, NULL));
+}
+
+TEST(written, every_writer_is_put_back_by_the_pool_reset)
+{
+    written_check_force(1); /* a missed mark also aborts inside the reset */
+    char *wat = module_text();
+    struct spry_module *m = wat_load(wat);
+    free(wat);
+    struct spry_pool *pool = make_pool();
+    struct spry_prepared *p;
+    ASSERT_OK(spry_prepared_create(pool, m, HOST_FUNCS, 1, NULL, 0, &p, NULL));
+    uint8_t *want = calloc(1, BYTES);
+    ASSERT_NOT_NULL(want);
+    memcpy(want + 100, "image bytes", 11);
+    for (int round = 0; round < 3; round++) {
+        struct spry_instance *inst;
+        ASSERT_OK(spry_pool_acquire(p, &inst, NULL, NULL));
+        struct spry_memory *mem = spry_instance_memory(inst, 0);
+        ASSERT_EQ_UINT(spry_memory_size(mem), BYTES);
+        ASSERT_EQ_MEM(spry_memory_data(mem), want, BYTES);
+        write_all(inst, 1);
+        const uint8_t *d = spry_memory_data(mem);
+        /* The writes happened, on both sides of each boundary. */
+        for (int i = 0; i < NSTORES; i++)
+            for (int form = 0; form < FORMS; form++) {
+                uint32_t at = store_addr(i, form);
+                ASSERT_NE_UINT(d[at], 0);
+                ASSERT_NE_UINT(d[at + (uint32_t)STORES[i].width - 1], 0);
+            }
+        ASSERT_EQ_UINT(d[FILL_AT], 0xab);
+        ASSERT_EQ_UINT(d[FILL_AT + FILL_LEN - 1], 0xab);
+        ASSERT_EQ_MEM(d + COPY_AT, "image bytes", 11);
+        ASSERT_EQ_MEM(d + INIT_AT, "passive!", 8);
+        ASSERT_EQ_MEM(d + POKE_AT, "poked!", 6);
+        ASSERT_EQ_UINT(d[GROWN_STORE + 7], 0xff);
+        spry_pool_release(inst);
+    }
+    struct spry_instance *inst;
+    ASSERT_OK(spry_pool_acquire(p, &inst, NULL, NULL));
+    ASSERT_EQ_MEM(spry_memory_data(spry_instance_memory(inst, 0)), want, BYTES);
+    int rc;
+    struct spry_val a = {.type = SPRY_I32, .of.i32 = BYTES}, r;
+    rc = spry_instance_call(inst, "load", &a, 1, &r, 1, NULL); /* the grown page is gone */
+    ASSERT_EQ_INT(rc, SPRY_ETRAP);
+    spry_pool_release(inst);
+    free(want);
+    spry_prepared_destroy(p);
+    spry_pool_destroy(pool);
+    spry_module_destroy(m);
+    written_check_force(-1);
+}
+
+/* Runs write_all in a child with the check on: its exit status. */
+static int child_status(int poke_marks)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    ASSERT_GE_INT(pid, 0);
+    if (pid == 0) {
+        written_check_force(1);
+        char *wat = module_text();
+        struct spry_module *m = wat_load(wat);
+        struct spry_pool *pool = make_pool();
+        struct spry_prepared *p;
+        struct spry_instance *inst;
+        if (spry_prepared_create(pool, m, HOST_FUNCS, 1, NULL, 0, &p, NULL) != 0 ||
+            spry_pool_acquire(p, &inst, NULL, NULL) != 0)
+            _exit(3);
+        write_all(inst, poke_marks);
+        spry_pool_release(inst); /* the reset checks */
+        _exit(0);
+    }
+    int status;
+    ASSERT_EQ_INT(waitpid(pid, &status, 0), pid);
+    return status;
+}
+
+TEST(written, check_mode_aborts_on_a_host_write_that_is_not_marked)
+{
+    int marked = child_status(1), unmarked = child_status(0);
+    ASSERT_TRUE(WIFEXITED(marked) && WEXITSTATUS(marked) == 0);
+    ASSERT_TRUE(WIFSIGNALED(unmarked) && WTERMSIG(unmarked) == SIGABRT);
+}
+
+TEST(written, check_compares_unmarked_granules_with_the_image)
+{
+    uint8_t *map;
+    size_t map_len;
+    ASSERT_OK(written_map_create(65536, &map, &map_len));
+    ASSERT_GE_UINT(map_len, 65536 / GRANULE + 1);
+    uint8_t *mem = calloc(1, 65536);
+    ASSERT_NOT_NULL(mem);
+    const uint8_t image[6000] = {[0] = 7, [5999] = 9};
+    memcpy(mem, image, sizeof image);
+    ASSERT_EQ_INT(written_check(mem, map, 65536, image, sizeof image), -1);
+    mem[2 * GRANULE + 5] = 1; /* past the image: must be zero */
+    ASSERT_EQ_INT(written_check(mem, map, 65536, image, sizeof image), 2 * GRANULE);
+    map[2] = 1;
+    ASSERT_EQ_INT(written_check(mem, map, 65536, image, sizeof image), -1);
+    mem[6001] = 1; /* the image's last granule, past its end */
+    ASSERT_EQ_INT(written_check(mem, map, 65536, image, sizeof image), GRANULE);
+    mem[6001] = 0;
+    /* A store into marked granule 2 may spill WRITTEN_SPILL bytes into 3. */
+    mem[3 * GRANULE + WRITTEN_SPILL - 1] = 1;
+    ASSERT_EQ_INT(written_check(mem, map, 65536, image, sizeof image), -1);
+    mem[3 * GRANULE + WRITTEN_SPILL] = 1;
+    ASSERT_EQ_INT(written_check(mem, map, 65536, image, sizeof image), 3 * GRANULE);
+    mem[3 * GRANULE + WRITTEN_SPILL] = 0;
+    mem[0] = 8;
+    ASSERT_EQ_INT(written_check(mem, map, 65536, image, sizeof image), 0);
+    free(mem);
+    written_map_destroy(map, map_len);
+}
