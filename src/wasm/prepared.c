@@ -329,9 +329,8 @@ int prepared_instantiate(struct pool_slot *slot, struct spry_prepared *prepared,
         where[prepared->memory_member] =
             (struct instance_slot){slot->mem.base, slot->mem.reserved, true, slot->mem.written};
     for (uint32_t i = 0; i < prepared->nextra; i++)
-        where[prepared->extra[i].member] =
-            (struct instance_slot){slot->extra[i].base, slot->extra[i].reserved, true,
-                                   slot->extra[i].written};
+        where[prepared->extra[i].member] = (struct instance_slot){
+            slot->extra[i].base, slot->extra[i].reserved, true, slot->extra[i].written};
     int rc = build_members(slot->store, prepared, where, slot->insts, report);
     spry_free(where);
     for (uint32_t k = 0; k < prepared->nmembers && rc == 0; k++) {
