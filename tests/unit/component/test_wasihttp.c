@@ -707,9 +707,12 @@ static int fake_write(void *req, const uint8_t *p, size_t n)
     return 0;
 }
 
-static int fake_finish(void *req, struct wasihttp_error *err)
+static int fake_finish(void *req, const struct wasihttp_header *trailers, size_t n,
+                       struct wasihttp_error *err)
 {
     (void)req;
+    (void)trailers;
+    (void)n;
     (void)err;
     fake.finished = true;
     return 0;
