@@ -59,6 +59,8 @@ struct http_chain {
     struct http_header_pair *head;
     size_t nhead;
     char length[24];
+    struct http_header_pair *trailers; /* the response's, once asked for */
+    size_t ntrailers;
     uint64_t first_byte_ns, between_ns; /* the caller's timeouts */
     uint64_t t_start, t_last;           /* CLOCK_MONOTONIC: started; head or bytes last taken */
     int failed;                         /* SPRY_ETIMEOUT once a timeout passed, else 0 */
@@ -225,6 +227,19 @@ static bool line_ok(const char *s)
         if (*s == '\r' || *s == '\n')
             return false;
     return true;
+}
+
+/* RFC 9110's tchar. */
+static bool tchar(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+/* A control character a field value may not hold (HTAB may). */
+static bool ctl(unsigned char c)
+{
+    return (c < 0x20 && c != '\t') || c == 0x7f;
 }
 
 /* ex->req from r (the arena is sized for it). */
@@ -450,11 +465,74 @@ int http_chain_body_write(struct http_chain *c, const void *p, size_t n)
     return rc;
 }
 
-int http_chain_body_finish(struct http_chain *c)
+static bool ows(char c)
 {
+    return c == ' ' || c == '\t';
+}
+
+/* Appends one request trailer field as the network's chunked decoder
+ * keeps it: the name lower case, the value without the whitespace around
+ * it (mu held; the buffer holds twice BODY_TRAILER_MAX). */
+static int add_req_trailer(struct spry_buf *b, const char *name, const char *value)
+{
+    size_t at = b->len, vl = strlen(value);
+    while (ows(*value))
+        value++, vl--;
+    while (vl > 0 && ows(value[vl - 1]))
+        vl--;
+    int rc = spry_buf_append(b, name, strlen(name) + 1);
+    for (size_t k = at; rc == 0 && b->data[k] != 0; k++)
+        if (b->data[k] >= 'A' && b->data[k] <= 'Z')
+            b->data[k] = (uint8_t)(b->data[k] - 'A' + 'a');
+    if (rc == 0)
+        rc = spry_buf_append(b, value, vl);
+    if (rc == 0)
+        rc = spry_buf_append_byte(b, 0);
+    return rc;
+}
+
+/* Checks trailer fields as the chunked decoder checks a request's trailer
+ * section: token names, no control characters in values, at most
+ * BODY_TRAILER_MAX bytes of "name: value\r\n" lines. */
+static int trailers_check(const struct http_header_pair *trailers, size_t n)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = trailers[i].name, *value = trailers[i].value;
+        if (name == NULL || value == NULL || name[0] == '\0')
+            return SPRY_EINVAL;
+        for (const char *p = name; *p != '\0'; p++)
+            if (!tchar((unsigned char)*p))
+                return SPRY_EINVAL;
+        for (const char *p = value; *p != '\0'; p++)
+            if (ctl((unsigned char)*p))
+                return SPRY_EINVAL;
+        bytes += strlen(name) + strlen(value) + 4;
+        if (bytes > BODY_TRAILER_MAX)
+            return SPRY_ETOOBIG;
+    }
+    return 0;
+}
+
+int http_chain_body_finish(struct http_chain *c, const struct http_header_pair *trailers, size_t n)
+{
+    int bad = trailers_check(trailers, n);
     struct http_exchange *ex = c->ex;
     pthread_mutex_lock(&ex->mu);
+    if (bad != 0) { /* as the server refuses such a body: the target is cancelled */
+        if (!ended_locked(ex))
+            exchange_cancel_locked(ex);
+        pthread_mutex_unlock(&ex->mu);
+        return bad;
+    }
     int rc = ex->cancelled ? SPRY_EINTERRUPTED : 0;
+    if (!ex->body_end) {
+        spry_buf_reset(&ex->req_trailers);
+        for (size_t i = 0; rc == 0 && i < n; i++)
+            rc = add_req_trailer(&ex->req_trailers, trailers[i].name, trailers[i].value);
+        if (rc != 0)
+            spry_buf_reset(&ex->req_trailers);
+    }
     ex->body_end = true;
     pthread_cond_broadcast(&ex->body_cv);
     exchange_wake_locked(ex->body_wake_fd, &ex->body_wake_armed);
@@ -572,6 +650,49 @@ int64_t http_chain_body_read(struct http_chain *c, void *buf, size_t cap, bool *
     return k;
 }
 
+/* Whether HTTP/1.1 would carry the response's trailers: chunked, a body
+ * of unknown length, not for HEAD, 1xx, 204 or 304 (mu held). */
+static bool chunked_locked(const struct http_exchange *ex)
+{
+    uint16_t st = ex->status;
+    return ex->content_length < 0 && !(st >= 100 && st < 200) && st != 204 && st != 304 &&
+           strcmp(ex->req.method, "HEAD") != 0;
+}
+
+int http_chain_trailers(struct http_chain *c, const struct http_header_pair **t, size_t *n)
+{
+    struct http_exchange *ex = c->ex;
+    *t = NULL;
+    *n = 0;
+    pthread_mutex_lock(&ex->mu);
+    int rc = 0;
+    if (!ex->finished || c->send_off < ex->sending.len || ex->pending.len > 0) {
+        rc = SPRY_EBUSY;
+    } else if (c->trailers == NULL && chunked_locked(ex) && ex->trailers.len > 0) {
+        /* Fixed once finished: the pairs point into the buffer. */
+        const char *p = (const char *)ex->trailers.data, *end = p + ex->trailers.len;
+        size_t k = 0;
+        for (const char *q = p; q < end; q += strlen(q) + 1)
+            k++;
+        c->trailers = spry_alloc_array(k / 2, sizeof *c->trailers);
+        if (c->trailers == NULL)
+            rc = SPRY_ENOMEM;
+        for (size_t i = 0; rc == 0 && i < k / 2; i++) {
+            const char *value = p + strlen(p) + 1;
+            c->trailers[i] = (struct http_header_pair){p, value};
+            p = value + strlen(value) + 1;
+        }
+        if (rc == 0)
+            c->ntrailers = k / 2;
+    }
+    if (rc == 0) {
+        *t = c->trailers;
+        *n = c->ntrailers;
+    }
+    pthread_mutex_unlock(&ex->mu);
+    return rc;
+}
+
 void http_chain_clear(struct http_chain *c)
 {
     pthread_mutex_lock(&c->ex->mu);
@@ -648,5 +769,6 @@ void http_chain_destroy(struct http_chain *c)
     exchange_release(ex);
     spry_buf_fini(&c->head_text);
     spry_free(c->head);
+    spry_free(c->trailers);
     spry_free(c);
 }

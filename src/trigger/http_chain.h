@@ -103,10 +103,15 @@ int http_chain_start(struct http_chain_app *app, const struct http_exchange *fro
 
 /* The request body: how many bytes body_write takes now (0: none now; the
  * body is dropped once the target answered and ended), < 0 when it
- * failed; body_finish ends it. */
+ * failed; body_finish ends it with n trailer fields (the target's
+ * http_exchange_request_trailers), checked as a chunked body's are: token
+ * names (sent lower case), values without control characters (else
+ * SPRY_EINVAL), at most BODY_TRAILER_MAX bytes of field lines (else
+ * SPRY_ETOOBIG); on either the target is cancelled, as the server refuses
+ * such a body. */
 int64_t http_chain_body_capacity(struct http_chain *c);
 int http_chain_body_write(struct http_chain *c, const void *p, size_t n);
-int http_chain_body_finish(struct http_chain *c);
+int http_chain_body_finish(struct http_chain *c, const struct http_header_pair *trailers, size_t n);
 
 /* The response head: 0 (valid until destroy; content-length added when
  * the target gave one), SPRY_EBUSY not yet, SPRY_EINTERRUPTED cancelled,
@@ -117,6 +122,13 @@ int http_chain_head(struct http_chain *c, uint16_t *status, const struct http_he
  * target broke its response off (SPRY_EIO), the request was cancelled, or
  * none came within the between-bytes timeout (SPRY_ETIMEOUT). */
 int64_t http_chain_body_read(struct http_chain *c, void *buf, size_t cap, bool *eof);
+
+/* The response's trailers once body_read said eof (valid until destroy;
+ * n 0: none): those the target finished with (http_exchange_finish_trailers,
+ * names lower case), when HTTP/1.1 would have carried them, i.e. chunked:
+ * a body of unknown length, not for HEAD, 1xx, 204 or 304. SPRY_EBUSY
+ * before the end. */
+int http_chain_trailers(struct http_chain *c, const struct http_header_pair **t, size_t *n);
 
 /* Change detection for polls: clear before looking at the state; changed
  * says whether it may have moved since (a timeout passing counts); wait

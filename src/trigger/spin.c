@@ -10,6 +10,7 @@
 #include "component/link.h"
 #include "component/wasihttp/wasihttp.h"
 #include "component/wasip2/wasip2.h"
+#include "trigger/http_body.h"
 #include "trigger/spin_spec.h"
 
 #include <ctype.h>
@@ -340,17 +341,43 @@ static int out_body_write(void *req, const uint8_t *p, size_t n)
                             : http_client_body_write(o->r, p, n);
 }
 
-static int out_body_finish(void *req, struct wasihttp_error *err)
+/* A chained request's body ends with the caller's trailers. */
+static int chain_body_finish(struct spin_out *o, const struct wasihttp_header *trailers, size_t n,
+                             struct wasihttp_error *err)
+{
+    struct http_header_pair *t = spry_alloc_array(n == 0 ? 1 : n, sizeof *t);
+    if (t == NULL) {
+        err->code = WASIHTTP_EC_INTERNAL_ERROR;
+        snprintf(err->message, sizeof err->message, "out of memory");
+        return SPRY_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        t[i] = (struct http_header_pair){trailers[i].name, trailers[i].value};
+    int rc = http_chain_body_finish(o->chain, t, n);
+    spry_free(t);
+    if (rc == SPRY_ETOOBIG) {
+        err->code = HTTP_ERR_HTTP_REQUEST_TRAILER_SECTION_SIZE;
+        snprintf(err->message, sizeof err->message,
+                 "the request trailers pass %u bytes (the chained request was cancelled)",
+                 BODY_TRAILER_MAX);
+    } else if (rc == SPRY_EINVAL) {
+        err->code = WASIHTTP_EC_INTERNAL_ERROR;
+        snprintf(err->message, sizeof err->message,
+                 "a request trailer is not a valid field (the chained request was cancelled)");
+    } else if (rc != 0) {
+        err->code = HTTP_ERR_CONNECTION_TERMINATED;
+        snprintf(err->message, sizeof err->message, "the chained request was cancelled");
+    }
+    return rc;
+}
+
+/* Trailers reach a chained request only: the client sends none. */
+static int out_body_finish(void *req, const struct wasihttp_header *trailers, size_t n,
+                           struct wasihttp_error *err)
 {
     struct spin_out *o = req;
-    if (o->chain != NULL) {
-        int rc = http_chain_body_finish(o->chain);
-        if (rc != 0) {
-            err->code = HTTP_ERR_CONNECTION_TERMINATED;
-            snprintf(err->message, sizeof err->message, "the chained request was cancelled");
-        }
-        return rc;
-    }
+    if (o->chain != NULL)
+        return chain_body_finish(o, trailers, n, err);
     struct http_client_error e;
     int rc = http_client_body_finish(o->r, &e);
     if (rc != 0)
@@ -460,14 +487,19 @@ static void out_trailers(void *req, const struct wasihttp_header **t, size_t *n)
     struct spin_out *o = req;
     const struct http_client_header *h;
     size_t k;
-    if (o->chain != NULL) { /* the exchange carries no trailers */
-        *t = NULL;
-        *n = 0;
-        return;
+    if (o->chain != NULL) {
+        const struct http_header_pair *ch;
+        if (http_chain_trailers(o->chain, &ch, &k) != 0)
+            k = 0; /* not at the end, or out of memory: none */
+        if (o->trailers == NULL && k > 0 &&
+            (o->trailers = spry_alloc_array(k, sizeof *o->trailers)) != NULL)
+            for (size_t i = 0; i < k; i++)
+                o->trailers[i] = (struct wasihttp_header){ch[i].name, ch[i].value};
+    } else {
+        http_client_trailers(o->r, &h, &k);
+        if (o->trailers == NULL && k > 0)
+            o->trailers = convert(h, k);
     }
-    http_client_trailers(o->r, &h, &k);
-    if (o->trailers == NULL && k > 0)
-        o->trailers = convert(h, k);
     o->ntrailers = o->trailers != NULL ? k : 0;
     *t = o->trailers;
     *n = o->ntrailers;

@@ -26,9 +26,10 @@
  *   /chain     an outgoing request (wasi:http/outgoing-handler) to the URL in
  *              request header x-chain-url ("http://host[:port]/path?query"),
  *              with the same method, header x-chain-url passed on, and for
- *              POST and PUT the request body streamed through; answers
- *              with the response's status, headers and body streamed back,
- *              or 502 "error-code N\n" (N the error-code case; for
+ *              POST and PUT the request body streamed through (its
+ *              trailers passed on as the outgoing body's); answers
+ *              with the response's status, headers and body streamed back
+ *              and its trailers as ours, or 502 "error-code N\n" (N the error-code case; for
  *              internal-error N: MESSAGE) when the request failed
  *   /sleep     waits 20 ms on a monotonic-clock pollable, then 200 "slept\n"
  *   /network   takes the instance-network and drops it, then 200 "network\n"
@@ -546,6 +547,23 @@ static const char *header_value(int32_t request, const char *name, size_t *len)
 
 static void chain_with(int32_t request, int32_t outparam, int32_t options);
 
+/* Waits for future-trailers ft and drops it: its trailers (own<fields>),
+ * or 0 for none or an error. */
+static int32_t trailers_of(int32_t ft)
+{
+    int32_t poll = future_trailers_subscribe(ft);
+    pollable_block(poll);
+    drop_pollable(poll);
+    /* option<result<result<option<trailers>, error-code>>>, as in
+     * produce_request_trailers. */
+    uint8_t ret[48] __attribute__((aligned(8)));
+    future_trailers_get(ft, ret);
+    drop_future_trailers(ft);
+    if (ret[0] != 1 || ret[8] != 0 || ret[16] != 0 || ret[24] == 0)
+        return 0;
+    return *(int32_t *)(ret + 28);
+}
+
 static void chain(int32_t request, int32_t outparam)
 {
     chain_with(request, outparam, 0);
@@ -623,9 +641,9 @@ static void chain_with(int32_t request, int32_t outparam, int32_t options)
         pump(in, out);
         drop_output(out);
         drop_input(in);
-        drop_future_trailers(in_body_finish(in_body));
+        int32_t t = trailers_of(in_body_finish(in_body));
         uint64_t fin[8];
-        body_finish(out_body, 0, 0, fin);
+        body_finish(out_body, t != 0, t, fin);
     }
     int32_t future = *(const int32_t *)(rb + 8);
     int32_t p = future_subscribe(future);
@@ -661,9 +679,23 @@ static void chain_with(int32_t request, int32_t outparam, int32_t options)
     int32_t body = ok_handle(&r);
     in_body_stream(body, &r);
     int32_t in = ok_handle(&r);
-    respond(outparam, mine, status_code, produce_echo, &in);
+    /* As respond(), finished with the response's trailers. */
+    int32_t ours = response_new(mine);
+    if (response_set_status(ours, status_code) != 0)
+        __builtin_trap();
+    response_body(ours, &r);
+    int32_t ours_body = ok_handle(&r);
+    outparam_set(outparam, 0, ours, 0, 0, 0, 0, 0, 0);
+    body_write(ours_body, &r);
+    int32_t out = ok_handle(&r);
+    produce_echo(out, &in);
+    drop_output(out);
     drop_input(in);
-    drop_future_trailers(in_body_finish(body));
+    int32_t t = trailers_of(in_body_finish(body));
+    uint64_t fin[8];
+    body_finish(ours_body, t != 0, t, fin);
+    if (((uint8_t *)fin)[0] != 0)
+        __builtin_trap();
     drop_in_response(resp);
     drop_future(future);
 }

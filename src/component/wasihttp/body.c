@@ -437,14 +437,19 @@ static int obody_finish(struct ccall *call, const struct cval *args, struct cval
         return rc;
     }
     spry_free(body);
-    if (!ob->response) {           /* a request body: ends the request's, or at handle */
-        wh_fields_fini(&trailers); /* the client sends no request trailers */
+    if (!ob->response) { /* a request body: ends the request's, or at handle */
         if (ob->out == NULL || ob->failed) {
+            if (ob->out == NULL && !ob->failed)
+                ob->trailers = trailers; /* sent at handle */
+            else
+                wh_fields_fini(&trailers);
             ob->finished = true;
             return wh_result(call, result, 0, NULL);
         }
         ob->finished = true;
-        return wh_out_finish(call, ob, result);
+        rc = wh_out_finish(call, ob, &trailers, result);
+        wh_fields_fini(&trailers);
+        return rc;
     }
     if (ob->declared >= 0 && ob->written != (uint64_t)ob->declared) {
         ob->failed = true;

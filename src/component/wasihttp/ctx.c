@@ -40,6 +40,7 @@ void wasihttp_destroy(struct wasihttp *h)
         struct wh_obody *b = h->obodies;
         h->obodies = b->next;
         spry_buf_fini(&b->pending);
+        wh_fields_fini(&b->trailers);
         spry_free(b);
     }
     spry_free(h);

@@ -141,15 +141,38 @@ uint64_t wh_out_check_write(struct wh_obody *b)
     return cap < 0 ? 1 : (uint64_t)cap; /* failed: let the write report it */
 }
 
-int wh_out_finish(struct ccall *call, struct wh_obody *b, struct cval *result)
+/* body_finish with the guest's trailers; 0 or nonzero with err. */
+static int finish_body(struct wh_out *o, const struct wh_fields *trailers,
+                       struct wasihttp_error *err)
+{
+    if (o->req == NULL) {
+        err->code = WH_EC_INTERNAL_ERROR;
+        snprintf(err->message, sizeof err->message, "the request was given back");
+        return SPRY_EINVAL;
+    }
+    struct wasihttp_header *t = NULL;
+    if (trailers->n > 0) {
+        t = spry_alloc_array(trailers->n, sizeof *t);
+        if (t == NULL) {
+            err->code = WH_EC_INTERNAL_ERROR;
+            snprintf(err->message, sizeof err->message, "out of memory");
+            return SPRY_ENOMEM;
+        }
+        for (size_t i = 0; i < trailers->n; i++)
+            t[i] =
+                (struct wasihttp_header){trailers->v[i].name, (const char *)trailers->v[i].value};
+    }
+    int rc = hook(o)->body_finish(o->req, t, trailers->n, err);
+    spry_free(t);
+    return rc;
+}
+
+int wh_out_finish(struct ccall *call, struct wh_obody *b, const struct wh_fields *trailers,
+                  struct cval *result)
 {
     struct wasihttp_error err = {0};
-    if (b->out->req == NULL) {
-        err.code = WH_EC_INTERNAL_ERROR;
-        snprintf(err.message, sizeof err.message, "the request was given back");
-    } else if (hook(b->out)->body_finish(b->out->req, &err) == 0) {
+    if (finish_body(b->out, trailers, &err) == 0)
         return wh_result(call, result, 0, NULL);
-    }
     b->failed = true;
     struct cval ec;
     int rc = error_value(call, &err, &ec);
@@ -302,7 +325,9 @@ static int send_early_body(struct ccall *call, struct wh_obody *b, struct cval *
     if (!b->finished || b->failed)
         return 0;
     struct wasihttp_error err = {0};
-    if (hook(b->out)->body_finish(b->out->req, &err) == 0)
+    int rc = finish_body(b->out, &b->trailers, &err);
+    wh_fields_fini(&b->trailers);
+    if (rc == 0)
         return 0;
     *failed = true;
     return error_value(call, &err, err_result);

@@ -92,7 +92,9 @@ struct wasihttp_outgoing_request {
  *    denial is HTTP-request-denied and must make no connection);
  *  - body_capacity: bytes body_write takes now (0: not now), < 0 failed;
  *  - body_write: len <= capacity; 0 or nonzero (failed);
- *  - body_finish: 0, or nonzero with err;
+ *  - body_finish: ends the body with n trailer fields (outgoing-body.finish's;
+ *    an embedder whose protocol cannot carry them drops them): 0, or
+ *    nonzero with err;
  *  - head: 0 with the response head (valid until destroy), SPRY_EBUSY not
  *    yet, another error with err;
  *  - body_read: the count (0 and !*eof: nothing yet), or < 0 with err;
@@ -111,7 +113,8 @@ struct wasihttp_outgoing {
                  struct wasihttp_error *err);
     int64_t (*body_capacity)(void *req);
     int (*body_write)(void *req, const uint8_t *p, size_t n);
-    int (*body_finish)(void *req, struct wasihttp_error *err);
+    int (*body_finish)(void *req, const struct wasihttp_header *trailers, size_t n,
+                       struct wasihttp_error *err);
     int (*head)(void *req, uint16_t *status, const struct wasihttp_header **headers, size_t *n,
                 struct wasihttp_error *err);
     int64_t (*body_read)(void *req, uint8_t *buf, size_t cap, bool *eof,

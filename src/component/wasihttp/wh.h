@@ -169,7 +169,8 @@ struct wh_obody {
     bool failed;      /* a write failed, or finish found the size wrong */
     int64_t declared; /* content-length at set, or -1 */
     uint64_t written;
-    struct spry_buf pending; /* written before `sent` */
+    struct spry_buf pending;   /* written before `sent` */
+    struct wh_fields trailers; /* a request body's, finished before handle */
     struct wh_obody *next;
 };
 
@@ -271,7 +272,8 @@ uint64_t wh_out_check_write(struct wh_obody *b);
 /* The wake fd of o's request (wasihttp_outgoing.wake_fd), or -1. */
 int wh_out_wake_fd(struct wh_out *o);
 /* Ends a sent request's body: 0, or an error-code into result. */
-int wh_out_finish(struct ccall *call, struct wh_obody *b, struct cval *result);
+int wh_out_finish(struct ccall *call, struct wh_obody *b, const struct wh_fields *trailers,
+                  struct cval *result);
 /* future-trailers.get of a response body. */
 int wh_out_trailers(struct ccall *call, struct wh_future_trailers *ft, struct cval *result);
 int wh_out_trailers_subscribe(struct ccall *call, struct wh_future_trailers *ft,

@@ -1745,6 +1745,57 @@ TEST(up, a_chain_loop_ends_with_loop_detected)
     ASSERT_TRUE(strstr(up_stderr(), "would be 11 requests deep") != NULL);
 }
 
+/* Trailers pass through a chained request both ways, as over HTTP/1.1
+ * chunked: the target's response trailers resolve the caller's
+ * incoming-body.finish (front's /chain finishes its own response with
+ * them), and the caller's outgoing-body.finish trailers are the target's
+ * request trailers (front passes on those of its own chunked request).
+ * Without any, there are none. */
+TEST(up, trailers_pass_through_a_chained_request_both_ways)
+{
+    struct up u;
+    ASSERT_EQ_INT(up_chain(&u, "\"http://back.spin.internal\""), -1);
+    const char *r = chain_get(&u, "--raw", "http://back.spin.internal/trailers");
+    ASSERT_EQ_INT(status_of(r), 200);
+    ASSERT_TRUE(strcasestr(r, "transfer-encoding: chunked\r\n") != NULL);
+    ASSERT_TRUE(strstr(r, "with trailers\n\r\n0\r\nx-trailer: one\r\nx-sum: 42\r\n\r\n") != NULL);
+    r = chain_get(&u, "--http2-prior-knowledge -D - -o /dev/null",
+                  "http://back.spin.internal/trailers");
+    ASSERT_TRUE(strncmp(r, "HTTP/2 200", 10) == 0);
+    const char *blank = strstr(r, "\r\n\r\n");
+    ASSERT_NOT_NULL(blank);
+    ASSERT_EQ_STR(blank + 4, "x-trailer: one\r\nx-sum: 42\r\n");
+    /* A chunked response without trailers ends with the bare last chunk. */
+    r = chain_get(&u, "--raw", "http://back.spin.internal/wide");
+    ASSERT_EQ_INT(status_of(r), 200);
+    size_t len = strlen(r);
+    ASSERT_TRUE(len > 8 && strcmp(r + len - 8, "\n\r\n0\r\n\r\n") == 0);
+
+    /* The request's trailers, names lower case, values trimmed. */
+    bool closed;
+    r = dechunk((char *)raw_exchange(u.port,
+                                     "POST /chain HTTP/1.1\r\nHost: a\r\n"
+                                     "x-chain-url: http://back.spin.internal/req-trailers\r\n"
+                                     "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                                     "6\r\nhello \r\n5\r\nworld\r\n0\r\n"
+                                     "X-Digest: abc123\r\nX-Count:  2 \r\n\r\n",
+                                     &closed));
+    ASSERT_EQ_INT(status_of(r), 200);
+    ASSERT_TRUE(strstr(r, "\r\n\r\nlen=11\nx-digest: abc123\nx-count: 2\n") != NULL);
+    r = dechunk((char *)raw_exchange(u.port,
+                                     "POST /chain HTTP/1.1\r\nHost: a\r\n"
+                                     "x-chain-url: http://back.spin.internal/req-trailers\r\n"
+                                     "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                                     "3\r\nabc\r\n0\r\n\r\n",
+                                     &closed));
+    ASSERT_EQ_INT(status_of(r), 200);
+    ASSERT_TRUE(strstr(r, "\r\n\r\nlen=3\nnone\n") != NULL);
+    r = chain_get(&u, "--data-binary abcd", "http://back.spin.internal/req-trailers");
+    ASSERT_EQ_INT(status_of(r), 200);
+    ASSERT_TRUE(strstr(r, "\r\n\r\nlen=4\nnone\n") != NULL);
+    ASSERT_EQ_INT(up_stop(&u), 0);
+}
+
 /* A component built with Spin's JavaScript SDK chains with fetch(). */
 TEST(up, js_component_fetches_a_private_component_by_chaining)
 {

@@ -660,8 +660,9 @@ static struct fake {
     size_t body_len;
     size_t capacity; /* body_capacity answers at most this (0: 1 MiB) */
     bool finished;
-    bool head_ready;  /* head() answers EBUSY until then */
-    const char *resp; /* the response body */
+    char trailers[128]; /* "name=value;" given to body_finish */
+    bool head_ready;    /* head() answers EBUSY until then */
+    const char *resp;   /* the response body */
     size_t resp_pos;
 } fake;
 
@@ -707,10 +708,16 @@ static int fake_write(void *req, const uint8_t *p, size_t n)
     return 0;
 }
 
-static int fake_finish(void *req, struct wasihttp_error *err)
+static int fake_finish(void *req, const struct wasihttp_header *trailers, size_t n,
+                       struct wasihttp_error *err)
 {
     (void)req;
     (void)err;
+    for (size_t i = 0; i < n; i++) {
+        size_t at = strlen(fake.trailers);
+        snprintf(fake.trailers + at, sizeof fake.trailers - at, "%s=%s;", trailers[i].name,
+                 trailers[i].value);
+    }
     fake.finished = true;
     return 0;
 }
@@ -920,6 +927,50 @@ TEST(wasihttp, outgoing_handle_sends_through_the_hook_and_reads_the_response)
     p2t_drop(&t.p2, T, "incoming-response", resp);
     ht_teardown(&t);
     ASSERT_EQ_UINT(fake.destroys, 1);
+}
+
+/* outgoing-body.finish(some(trailers)) of a request body gives the hook
+ * its trailers, whether the body was finished after handle or before it
+ * (then at handle). */
+TEST(wasihttp, request_trailers_reach_the_hook_at_finish_or_at_handle)
+{
+    for (int early = 0; early < 2; early++) {
+        memset(&fake, 0, sizeof fake);
+        fake.resp = "";
+        next_outgoing = &fake_hook;
+        struct ht t;
+        ht_setup(&t, NULL);
+        struct cval r;
+        uint32_t body, stream;
+        uint32_t req = out_request(&t, "example.com:81", &body, &stream);
+        put(&t, stream, "hello", true);
+        p2t_drop(&t.p2, IO, "output-stream", stream);
+        uint32_t f = new_fields(&t);
+        ASSERT_EQ_INT(append(&t, f, "x-digest", "abc", 3), -1);
+        ASSERT_EQ_INT(append(&t, f, "x-count", "2", 1), -1);
+        struct cval fo = cv_own(f);
+        struct cval fsome = {.kind = CT_OPTION, .of.var = {1, &fo}};
+        if (early) {
+            ASSERT_OK(P2CALL(&t.p2, T, "[static]outgoing-body.finish", &r, cv_own(body), fsome));
+            ASSERT_EQ_UINT(r.of.var.disc, 0);
+            ASSERT_FALSE(fake.finished);
+        }
+        ASSERT_OK(
+            P2CALL(&t.p2, "wasi:http/outgoing-handler", "handle", &r, cv_own(req), cv_none()));
+        ASSERT_EQ_UINT(r.of.var.disc, 0);
+        uint32_t future = r.of.var.payload->of.rep;
+        if (!early) {
+            ASSERT_FALSE(fake.finished);
+            ASSERT_OK(P2CALL(&t.p2, T, "[static]outgoing-body.finish", &r, cv_own(body), fsome));
+            ASSERT_EQ_UINT(r.of.var.disc, 0);
+        }
+        ASSERT_TRUE(fake.finished);
+        ASSERT_EQ_MEM(fake.body, "hello", 5);
+        ASSERT_EQ_STR(fake.trailers, "x-digest=abc;x-count=2;");
+        p2t_drop(&t.p2, T, "future-incoming-response", future);
+        ht_teardown(&t);
+        ASSERT_EQ_UINT(fake.destroys, 1);
+    }
 }
 
 TEST(wasihttp, a_request_the_hook_denies_answers_http_request_denied)
