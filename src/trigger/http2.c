@@ -13,12 +13,14 @@
  * the DATA received) and resets a stream that breaks them with
  * PROTOCOL_ERROR.
  *
- * Flow control is ours (NGHTTP2_OPT_NO_AUTO_WINDOW_UPDATE): the
- * connection's window is given back as DATA arrives, a stream's only as
- * its body is used: at once for a body we hold whole, and for a body the
- * executor streams, as the worker reads it (http_exchange_read_body counts
- * the bytes, the pump gives them back). A streamed body therefore never
- * has more than HTTP_BODY_WINDOW waiting in the exchange.
+ * Flow control is ours (NGHTTP2_OPT_NO_AUTO_WINDOW_UPDATE): window is
+ * given back only as a body is used: at once for a body we hold whole (or
+ * discard), and for a body the executor streams, as the worker reads it
+ * (http_exchange_read_body counts the bytes, the pump gives them back to
+ * the stream and the connection), or when its stream closes. A streamed
+ * body therefore never has more than HTTP_BODY_WINDOW waiting in the
+ * exchange, and all of a connection's streamed bodies together never more
+ * than H2_CONN_WINDOW.
  *
  * Writing: a response goes out through a data provider that reads the
  * exchange's pending bytes; with nothing to send it defers, and the pump
@@ -40,8 +42,9 @@
 #define WELL_KNOWN "/.well-known/spin/"
 /* Streams a client may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). */
 #define H2_MAX_STREAMS 100
-/* The connection's receive window: DATA of many streams in flight. */
-#define H2_CONN_WINDOW (16 * 1024 * 1024)
+/* The connection's receive window: streamed bodies waiting for their
+ * executors, all streams together (4 streams' windows; docs/http.md). */
+#define H2_CONN_WINDOW (4 * HTTP_BODY_WINDOW)
 /* One socket write gathers at most about this much of nghttp2's output. */
 #define H2_WRITE_CHUNK (256 * 1024)
 
@@ -75,6 +78,8 @@ struct h2_stream {
     bool whole, discard;
     struct spry_buf body, trailers;
     uint64_t received;
+    /* Streamed body bytes not yet given back to the connection's window. */
+    size_t conn_held;
     const struct http_route *route;
     /* A response answered on the loop (errors, static, well-known). */
     struct spry_buf simple;
@@ -114,6 +119,25 @@ static void nv_add(struct nv_list *l, const char *name, size_t nl, const char *v
     }
     st->nv[l->n++] = (nghttp2_nv){(uint8_t *)name, (uint8_t *)value, nl, vl, NGHTTP2_NV_FLAG_NONE};
     l->nv = st->nv;
+}
+
+/* The response's date (RFC 9110 section 6.6.1), as h2o's HTTP/1 writes
+ * it: the loop's cached IMF-fixdate, updated once per loop pass. nghttp2
+ * copies the value when the response is submitted. */
+static void nv_add_date(struct nv_list *l)
+{
+    h2o_context_t *ctx = &l->st->conn->loop->ctx;
+    h2o_get_timestamp(ctx, NULL, NULL); /* refreshes the cache */
+    const char *date = ctx->_timestamp_cache.value->rfc1123;
+    nv_add(l, "date", 4, date, strlen(date));
+}
+
+static bool nv_has(const struct nv_list *l, const char *name)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (l->nv[i].namelen == strlen(name) && memcmp(l->nv[i].name, name, l->nv[i].namelen) == 0)
+            return true;
+    return false;
 }
 
 /* Lower-cased copies of "name\0value\0" pairs, into st->nvbuf (the nv
@@ -182,6 +206,8 @@ static void respond(struct h2_stream *st, uint16_t status, const char *ctype,
     }
     pairs_to_nv(st, &pairs, &l);
     spry_buf_fini(&pairs);
+    if (!nv_has(&l, "date"))
+        nv_add_date(&l);
     nv_add(&l, "content-length", 14, clen, (size_t)cl);
     bool no_body = len == 0 || is_head(st) || status == 204 || status == 304;
     if (!no_body && spry_buf_append(&st->simple, body, len) != 0)
@@ -259,6 +285,8 @@ static void submit_head_locked(struct h2_stream *st, struct http_exchange *ex)
     snprintf(code, sizeof(code), "%03u", ex->status);
     nv_add(&l, ":status", 7, code, 3);
     pairs_to_nv(st, &ex->head, &l);
+    if (!nv_has(&l, "date"))
+        nv_add_date(&l);
     uint16_t status = ex->status;
     bool no_body = is_head(st) || status == 204 || status == 304 || status < 200;
     if (ex->content_length >= 0 && status != 204 && status != 304 && status >= 200) {
@@ -297,9 +325,15 @@ void h2_stream_pump(struct h2_stream *st)
         }
     }
     pthread_mutex_unlock(&ex->mu);
-    /* The bytes the worker read: the client may send as many more. */
-    if (ack > 0)
+    /* The bytes the worker read: the client may send as many more, on the
+     * stream and on the connection. */
+    if (ack > 0) {
+        size_t conn = ack < st->conn_held ? ack : st->conn_held;
+        st->conn_held -= conn;
         nghttp2_session_consume_stream(c->session, st->id, ack);
+        if (conn > 0)
+            nghttp2_session_consume_connection(c->session, conn);
+    }
     if (!c->in_recv)
         conn_flush(c);
 }
@@ -715,10 +749,9 @@ static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t id, co
 {
     (void)flags;
     struct h2_conn *c = user;
-    nghttp2_session_consume_connection(session, len);
     struct h2_stream *st = stream_of(c, id);
     if (st == NULL) {
-        nghttp2_session_consume_stream(session, id, len);
+        nghttp2_session_consume(session, id, len);
         return 0;
     }
     uint64_t max = c->loop->server->config.limits.max_body_bytes;
@@ -729,13 +762,14 @@ static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t id, co
             exchange_h2_body_fail(st->ex, SPRY_ETOOBIG);
         } else {
             exchange_h2_body(st->ex, data, len);
-            return 0; /* the window opens as the worker reads */
+            st->conn_held += len;
+            return 0; /* the windows open as the worker reads */
         }
     } else if (st->whole && !st->discard) {
         if (st->received > max || spry_buf_append(&st->body, data, len) != 0)
             respond_error(st, 413, "Request Entity Too Large\n");
     }
-    nghttp2_session_consume_stream(session, id, len);
+    nghttp2_session_consume(session, id, len);
     return 0;
 }
 
@@ -789,6 +823,10 @@ static int on_stream_close(nghttp2_session *session, int32_t id, uint32_t error,
     struct h2_stream *st = stream_of(c, id);
     if (st != NULL) {
         nghttp2_session_set_stream_user_data(session, id, NULL);
+        /* Body bytes no executor will read: the connection has them back. */
+        if (st->conn_held > 0)
+            nghttp2_session_consume_connection(session, st->conn_held);
+        st->conn_held = 0;
         stream_end(st);
     }
     return 0;
