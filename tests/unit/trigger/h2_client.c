@@ -236,8 +236,3 @@ int32_t h2c_send_window(struct h2c *c, int idx)
 {
     return nghttp2_session_get_stream_remote_window_size(c->session, c->streams[idx].id);
 }
-
-int32_t h2c_conn_send_window(struct h2c *c)
-{
-    return nghttp2_session_get_remote_window_size(c->session);
-}

@@ -58,7 +58,5 @@ bool h2c_all_closed(struct h2c *c, void *arg);
 bool h2c_closed(struct h2c *c, void *arg);
 /* The window the server gives the stream to send into now. */
 int32_t h2c_send_window(struct h2c *c, int idx);
-/* The connection's window the server gives the client now. */
-int32_t h2c_conn_send_window(struct h2c *c);
 
 #endif

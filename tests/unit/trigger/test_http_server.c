@@ -268,10 +268,10 @@ static void expect_date(const char *response)
     ASSERT_EQ_INT(n, 1);
 }
 
-/* Every response carries a date, over HTTP/1.1 (h2o) and HTTP/2 (ours):
- * an executor's, a static route's, /.well-known's and our errors; and the
- * two protocols agree on the server field (present with the same value, or
- * absent in both). */
+/* Every response carries one date, the server's, over HTTP/1.1 (h2o) and
+ * HTTP/2 (ours): an executor's, a static route's (whose own 1994 date is
+ * dropped), /.well-known's and our errors; and the two protocols agree on
+ * the server field (present with the same value, or absent in both). */
 TEST(trigger_http, responses_carry_a_date_on_both_protocols)
 {
     need("curl");
@@ -290,17 +290,27 @@ TEST(trigger_http, responses_carry_a_date_on_both_protocols)
         head_field(out2, "server", server2, sizeof server2);
         ASSERT_EQ_STR(server1, server2);
     }
-    /* 413 before the body (a declared length over --max-body). */
-    char body[256];
-    memset(body, 'x', 200);
-    body[200] = '\0';
+    /* Our refusals: 431 for a field over 8 KiB (on HTTP/1.1 written by
+     * the first-head check, before h2o). (A 413 over HTTP/2 would be
+     * followed by RST_STREAM NO_ERROR while curl sends the body, which
+     * curl 7.88 sometimes reports as a failure, exit 92.) */
+    char hfile[] = "/tmp/spry-h2date-XXXXXX";
+    int hfd = mkstemp(hfile);
+    ASSERT_GE_INT(hfd, 0);
+    static char field[9100];
+    memcpy(field, "x-long: ", 8);
+    memset(field + 8, 'v', 9000);
+    field[9008] = '\n';
+    ASSERT_EQ_INT((int)write(hfd, field, 9009), 9009);
+    close(hfd);
     char opts[512];
-    snprintf(opts, sizeof opts, "-i --data '%s'", body);
+    snprintf(opts, sizeof opts, "-i -H @%s", hfile);
     curl(&s, opts, "/echo/a", out1, sizeof out1);
-    snprintf(opts, sizeof opts, "-i --http2-prior-knowledge --data '%s'", body);
+    snprintf(opts, sizeof opts, "-i --http2-prior-knowledge -H @%s", hfile);
     curl(&s, opts, "/echo/a", out2, sizeof out2);
-    ASSERT_TRUE(strncmp(out1, "HTTP/1.1 413", 12) == 0);
-    ASSERT_TRUE(strncmp(out2, "HTTP/2 413", 10) == 0);
+    unlink(hfile);
+    ASSERT_TRUE(strncmp(out1, "HTTP/1.1 431", 12) == 0);
+    ASSERT_TRUE(strncmp(out2, "HTTP/2 431", 10) == 0);
     expect_date(out1);
     expect_date(out2);
     ASSERT_EQ_INT(stop(&s), 0);
@@ -1656,14 +1666,15 @@ TEST(trigger_http, h2_slow_reader_holds_back_the_client)
     ASSERT_EQ_INT(stop(&s), 0);
 }
 
-/* Streamed bodies waiting for slow readers hold at most the connection's
- * window (1 MiB, docs/http.md "HTTP/2"), not a stream window per stream:
- * 16 streams that could each have 256 KiB in flight stall the client once
- * about 1 MiB went out in all, with the connection's window used up. */
+/* Streamed bodies waiting for their executors are bounded per connection
+ * (docs/http.md, "Streaming request bodies"): a stream gets 16 KiB of
+ * window until a worker reads its body, then 256 KiB. 16 streams to slow
+ * readers on 2 workers stall the client after about 14 x 16 KiB + 2 x 256
+ * KiB (with 256 KiB for every stream it was 4 MiB). */
 TEST(trigger_http, h2_streamed_bodies_held_per_connection_are_bounded)
 {
     struct srv s = start("--max-body 67108864 --timeout 20000 --workers 2 --queue 64");
-    const size_t len = 1024 * 1024, conn_window = 1024 * 1024;
+    const size_t len = 1024 * 1024;
     const int n = 16;
     uint8_t *body = pattern(len);
     struct h2c c;
@@ -1676,12 +1687,10 @@ TEST(trigger_http, h2_streamed_bodies_held_per_connection_are_bounded)
         ASSERT_FALSE(c.streams[i].closed);
         sent += c.streams[i].up_off;
     }
-    /* More than one stream's window went out (streams share the
-     * connection), but no more than the connection's window, give or take
-     * the few KiB the two slow readers took. */
-    ASSERT_TRUE(sent > 256 * 1024);
-    ASSERT_TRUE(sent <= conn_window + 64 * 1024);
-    ASSERT_TRUE(h2c_conn_send_window(&c) < 64 * 1024);
+    /* Every stream sent some (they share the connection), but no more
+     * than the bound, give or take the few KiB the two readers took. */
+    ASSERT_TRUE(sent >= (size_t)n * 8 * 1024);
+    ASSERT_TRUE(sent <= (size_t)n * 16 * 1024 + 2 * 256 * 1024 + 64 * 1024);
     h2c_close(&c);
 
     /* One slow stream does not hold up another on its connection: a
@@ -1689,8 +1698,8 @@ TEST(trigger_http, h2_streamed_bodies_held_per_connection_are_bounded)
     const size_t big = 3u * 1024 * 1024;
     uint8_t *body2 = pattern(big);
     h2c_open(&c, s.port);
-    int slow = h2c_request(&c, "POST", "/stream/x?piece=1000&sleep=200", NULL, body, len, len,
-                           NULL);
+    int slow =
+        h2c_request(&c, "POST", "/stream/x?piece=1000&sleep=200", NULL, body, len, len, NULL);
     int fast = h2c_request(&c, "POST", "/stream/y?piece=65536", NULL, body2, big, big, NULL);
     ASSERT_TRUE(h2c_run(&c, h2c_closed, &fast, 10000));
     ASSERT_EQ_INT(c.streams[fast].status, 200);
