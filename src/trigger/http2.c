@@ -17,8 +17,14 @@
  * connection's window is given back as DATA arrives, a stream's only as
  * its body is used: at once for a body we hold whole, and for a body the
  * executor streams, as the worker reads it (http_exchange_read_body counts
- * the bytes, the pump gives them back). A streamed body therefore never
- * has more than HTTP_BODY_WINDOW waiting in the exchange.
+ * the bytes, the pump gives them back). A stream's window starts at
+ * H2_STREAM_WINDOW and grows to HTTP_BODY_WINDOW once its body is being
+ * read (a worker runs its executor) or held whole. So a streamed body
+ * never has more than HTTP_BODY_WINDOW waiting in the exchange, and one
+ * whose executor has not started reading (queued) no more than
+ * H2_STREAM_WINDOW: a connection holds at most H2_MAX_STREAMS x
+ * H2_STREAM_WINDOW plus HTTP_BODY_WINDOW per stream being read
+ * (docs/http.md, "Streaming request bodies").
  *
  * Writing: a response goes out through a data provider that reads the
  * exchange's pending bytes; with nothing to send it defers, and the pump
@@ -42,6 +48,8 @@
 #define H2_MAX_STREAMS 100
 /* The connection's receive window: DATA of many streams in flight. */
 #define H2_CONN_WINDOW (16 * 1024 * 1024)
+/* A stream's receive window until its body is read or held whole. */
+#define H2_STREAM_WINDOW (16 * 1024)
 /* One socket write gathers at most about this much of nghttp2's output. */
 #define H2_WRITE_CHUNK (256 * 1024)
 
@@ -75,6 +83,7 @@ struct h2_stream {
     bool whole, discard;
     struct spry_buf body, trailers;
     uint64_t received;
+    bool window_raised; /* to HTTP_BODY_WINDOW */
     const struct http_route *route;
     /* A response answered on the loop (errors, static, well-known). */
     struct spry_buf simple;
@@ -114,6 +123,18 @@ static void nv_add(struct nv_list *l, const char *name, size_t nl, const char *v
     }
     st->nv[l->n++] = (nghttp2_nv){(uint8_t *)name, (uint8_t *)value, nl, vl, NGHTTP2_NV_FLAG_NONE};
     l->nv = st->nv;
+}
+
+/* The response's date (RFC 9110 section 6.6.1), as h2o's HTTP/1 writes
+ * it: the loop's cached IMF-fixdate, updated once per loop pass (an
+ * executor's own is dropped: reserved_response_header). nghttp2 copies
+ * the value when the response is submitted. */
+static void nv_add_date(struct nv_list *l)
+{
+    h2o_context_t *ctx = &l->st->conn->loop->ctx;
+    h2o_get_timestamp(ctx, NULL, NULL); /* refreshes the cache */
+    const char *date = ctx->_timestamp_cache.value->rfc1123;
+    nv_add(l, "date", 4, date, strlen(date));
 }
 
 /* Lower-cased copies of "name\0value\0" pairs, into st->nvbuf (the nv
@@ -182,6 +203,7 @@ static void respond(struct h2_stream *st, uint16_t status, const char *ctype,
     }
     pairs_to_nv(st, &pairs, &l);
     spry_buf_fini(&pairs);
+    nv_add_date(&l);
     nv_add(&l, "content-length", 14, clen, (size_t)cl);
     bool no_body = len == 0 || is_head(st) || status == 204 || status == 304;
     if (!no_body && spry_buf_append(&st->simple, body, len) != 0)
@@ -259,6 +281,7 @@ static void submit_head_locked(struct h2_stream *st, struct http_exchange *ex)
     snprintf(code, sizeof(code), "%03u", ex->status);
     nv_add(&l, ":status", 7, code, 3);
     pairs_to_nv(st, &ex->head, &l);
+    nv_add_date(&l);
     uint16_t status = ex->status;
     bool no_body = is_head(st) || status == 204 || status == 304 || status < 200;
     if (ex->content_length >= 0 && status != 204 && status != 304 && status >= 200) {
@@ -276,6 +299,17 @@ static void submit_head_locked(struct h2_stream *st, struct http_exchange *ex)
                                   NGHTTP2_INTERNAL_ERROR);
     if (no_body)
         ex->final_sent = true;
+}
+
+/* The stream's body is read (or held whole): its window grows from
+ * H2_STREAM_WINDOW to HTTP_BODY_WINDOW. */
+static void stream_window_raise(struct h2_stream *st)
+{
+    if (st->window_raised)
+        return;
+    st->window_raised = true;
+    nghttp2_session_set_local_window_size(st->conn->session, NGHTTP2_FLAG_NONE, st->id,
+                                          HTTP_BODY_WINDOW);
 }
 
 void h2_stream_pump(struct h2_stream *st)
@@ -297,9 +331,12 @@ void h2_stream_pump(struct h2_stream *st)
         }
     }
     pthread_mutex_unlock(&ex->mu);
-    /* The bytes the worker read: the client may send as many more. */
-    if (ack > 0)
+    /* The bytes the worker read: the client may send as many more, and,
+     * now that the body is being read, a full window's worth. */
+    if (ack > 0) {
         nghttp2_session_consume_stream(c->session, st->id, ack);
+        stream_window_raise(st);
+    }
     if (!c->in_recv)
         conn_flush(c);
 }
@@ -556,6 +593,7 @@ static void head_done(struct h2_stream *st, bool end_stream)
         return;
     }
     st->whole = true; /* dispatched at END_STREAM */
+    stream_window_raise(st);
 }
 
 /* ---- nghttp2 callbacks ------------------------------------------------- */
@@ -932,7 +970,7 @@ void h2_accept(struct http_loop *loop, h2o_socket_t *sock)
     const struct http_limits *l = &loop->server->config.limits;
     nghttp2_settings_entry settings[] = {
         {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, H2_MAX_STREAMS},
-        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, HTTP_BODY_WINDOW},
+        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, H2_STREAM_WINDOW},
         /* The block limit as HTTP/2 counts it: 32 bytes more per field. */
         {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, l->max_header_block + 32 * l->max_header_fields},
     };

@@ -48,7 +48,7 @@ struct first_head {
     struct timeval connected_at;
     struct stream_claim claim; /* a body to stream, while 100 Continue is written */
     size_t head_len;
-    char response[256]; /* a rejection, kept until written */
+    char response[320]; /* a rejection, kept until written */
 };
 
 static void first_head_free(struct first_head *fh)
@@ -361,15 +361,18 @@ static void on_rejection_written(h2o_socket_t *sock, const char *err)
 }
 
 /* Answers like h2o's own 400 for a head it cannot parse: a complete
- * response with "Connection: close", then the close. */
+ * response with "Connection: close" and h2o's date, then the close. */
 static void reject(struct first_head *fh, const struct head_verdict *v)
 {
     h2o_socket_read_stop(fh->sock);
     h2o_timeout_unlink(&fh->timer);
+    h2o_context_t *ctx = &fh->loop->ctx;
+    h2o_get_timestamp(ctx, NULL, NULL); /* refreshes the cached date */
     int n = snprintf(fh->response, sizeof(fh->response),
-                     "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                     "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
                      "Connection: close\r\nContent-Length: %zu\r\n\r\n%s",
-                     v->status, http_status_reason(v->status), strlen(v->why), v->why);
+                     v->status, http_status_reason(v->status), ctx->_timestamp_cache.value->rfc1123,
+                     strlen(v->why), v->why);
     SPRY_ASSERT(n > 0 && (size_t)n < sizeof(fh->response)); /* our phrases are short */
     h2o_iovec_t buf = h2o_iovec_init(fh->response, (size_t)n);
     h2o_socket_write(fh->sock, &buf, 1, on_rejection_written);

@@ -266,12 +266,14 @@ struct http1_guard *http1_guard_of(h2o_socket_t *sock);
  * to check the next head before h2o parses it. */
 int http1_request_seen(struct http_loop *loop, h2o_req_t *req, const char **why);
 
-/* Response fields the server writes itself (from the content length and
- * the protocol); a static response or an executor cannot set them. */
+/* Response fields the server writes itself (from the content length, the
+ * protocol and the clock); a static response or an executor cannot set
+ * them. `date`: h2o 2.2's HTTP/1 always writes its own, so another would
+ * make two (docs/http.md, "HTTP/2"). */
 static inline bool reserved_response_header(const char *name)
 {
     return strcasecmp(name, "content-length") == 0 || strcasecmp(name, "transfer-encoding") == 0 ||
-           strcasecmp(name, "connection") == 0;
+           strcasecmp(name, "connection") == 0 || strcasecmp(name, "date") == 0;
 }
 
 /* http2.c: HTTP/2 on nghttp2, on the loop's h2o sockets. */

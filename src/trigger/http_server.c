@@ -655,6 +655,9 @@ int http_server_create(const struct http_server_config *config, struct http_serv
      * connection's first bytes by accept_connection. */
     s->globalconf.http1.upgrade_to_http2 = 0;
     s->globalconf.http2.graceful_shutdown_timeout = l->drain_timeout_ms;
+    /* No `server` field (h2o's default is "h2o/2.2.5"): HTTP/2 (nghttp2,
+     * http2.c) has none either, nor has Spin (hyper); docs/http.md. */
+    s->globalconf.server_name = h2o_iovec_init(NULL, 0);
     h2o_hostconf_t *host =
         h2o_config_register_host(&s->globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);

@@ -20,7 +20,7 @@
  *   /fail            returns SPRY_ETRAP without a response (-> 500)
  *   /status/:code    answers that status
  *   /static          static response 201, x-static: yes, "static body" (and
- *                    framing fields the server must drop)
+ *                    framing fields and a date the server must drop)
  *   /stream/...      an executor that streams the body (stream_body): reads
  *                    it ?piece=N bytes at a time (sleeping ?sleep=MS after
  *                    each read) and answers "len=L sum=S reads=R" (S: FNV-1a
@@ -268,11 +268,12 @@ static int stream_handle(void *data, struct http_exchange *ex)
 
 static const struct http_executor stream_executor = {.handle = stream_handle, .stream_body = true};
 
-/* The framing fields are the server's to write: these two are dropped. */
+/* The framing fields and the date are the server's to write: these are dropped. */
 static const struct http_header_pair static_headers[] = {{"X-Static", "yes"},
                                                          {"Content-Type", "text/plain"},
                                                          {"Transfer-Encoding", "chunked"},
-                                                         {"Content-Length", "999"}};
+                                                         {"Content-Length", "999"},
+                                                         {"Date", "Sun, 06 Nov 1994 08:49:37 GMT"}};
 
 int main(int argc, char **argv)
 {
@@ -321,7 +322,7 @@ int main(int argc, char **argv)
         {.pattern = "/status/:code", .component_id = "status"},
         {.pattern = "/static",
          .kind = HTTP_TARGET_STATIC,
-         .static_response = {201, static_headers, 4, "static body", 11}},
+         .static_response = {201, static_headers, 5, "static body", 11}},
         {.is_private = true, .component_id = "secret"},
         {.pattern = "/stream/...", .component_id = "stream"},
         {.pattern = "/stream-last", .component_id = "stream-last"},
