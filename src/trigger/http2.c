@@ -343,51 +343,6 @@ void h2_stream_pump(struct h2_stream *st)
 
 /* ---- requests ---------------------------------------------------------- */
 
-struct header_list {
-    struct spry_arena *arena;
-    struct http_header_pair *items;
-    size_t n, cap;
-};
-
-static int header_add(void *ctx, const char *name, size_t nl, const char *value, size_t vl)
-{
-    struct header_list *l = ctx;
-    if (l->n == l->cap)
-        return SPRY_ETOOBIG;
-    char *n = spry_arena_alloc(l->arena, nl + 1), *v = spry_arena_alloc(l->arena, vl + 1);
-    if (n == NULL || v == NULL)
-        return SPRY_ENOMEM;
-    memcpy(n, name, nl);
-    memcpy(v, value, vl);
-    l->items[l->n].name = n;
-    l->items[l->n].value = v;
-    l->n++;
-    return 0;
-}
-
-static char *arena_dup(struct spry_arena *a, const char *s, size_t n)
-{
-    char *d = spry_arena_alloc(a, n + 1);
-    if (d != NULL && n > 0)
-        memcpy(d, s, n);
-    return d;
-}
-
-static void peer_text(h2o_socket_t *sock, char *out, size_t cap)
-{
-    struct sockaddr_storage ss;
-    socklen_t sl = h2o_socket_getpeername(sock, (struct sockaddr *)&ss);
-    char host[NI_MAXHOST];
-    size_t hl = sl ? h2o_socket_getnumerichost((struct sockaddr *)&ss, sl, host) : SIZE_MAX;
-    if (hl == SIZE_MAX) {
-        snprintf(out, cap, "unknown:0");
-        return;
-    }
-    int32_t port = h2o_socket_getport((struct sockaddr *)&ss);
-    snprintf(out, cap, ss.ss_family == AF_INET6 ? "[%.*s]:%d" : "%.*s:%d", (int)hl, host,
-             (int)port);
-}
-
 /* Copies the stream's request into ex (as http_server.c's fill_request
  * does for h2o's). */
 static int fill_request(struct http_exchange *ex, struct h2_stream *st, const struct http_match *m,
@@ -397,17 +352,20 @@ static int fill_request(struct http_exchange *ex, struct h2_stream *st, const st
     struct spry_arena *a = &ex->arena;
     struct http_request *r = &ex->req;
     char client[NI_MAXHOST + 16];
-    peer_text(c->sock, client, sizeof(client));
+    struct sockaddr_storage peer;
+    socklen_t peer_len = h2o_socket_getpeername(c->sock, (struct sockaddr *)&peer);
+    http_peer_text(&peer, peer_len, client, sizeof(client));
     const char *target = st->path, *q = strchr(target, '?');
     size_t tlen = strlen(target), plen = q != NULL ? (size_t)(q - target) : tlen;
     const char *authority = st->authority != NULL ? st->authority : st->host ? st->host : "";
-    r->method = arena_dup(a, st->method, strlen(st->method));
-    r->target = arena_dup(a, target, tlen);
-    r->path = arena_dup(a, target, plen);
-    r->query = q != NULL ? arena_dup(a, q + 1, tlen - plen - 1) : arena_dup(a, "", 0);
+    r->method = http_arena_strndup(a, st->method, strlen(st->method));
+    r->target = http_arena_strndup(a, target, tlen);
+    r->path = http_arena_strndup(a, target, plen);
+    r->query =
+        q != NULL ? http_arena_strndup(a, q + 1, tlen - plen - 1) : http_arena_strndup(a, "", 0);
     r->scheme = c->tls ? "https" : "http";
-    r->authority = arena_dup(a, authority, strlen(authority));
-    r->client_addr = arena_dup(a, client, strlen(client));
+    r->authority = http_arena_strndup(a, authority, strlen(authority));
+    r->client_addr = http_arena_strndup(a, client, strlen(client));
     r->server_addr = c->loop->server->server_addr;
     r->http_version = 0x200;
     r->route = m->route;
@@ -415,21 +373,21 @@ static int fill_request(struct http_exchange *ex, struct h2_stream *st, const st
     r->raw_route = m->raw_route;
     r->component_route = m->component_route;
     r->base = m->base;
-    r->path_info = arena_dup(a, m->path_info, m->path_info_len);
+    r->path_info = http_arena_strndup(a, m->path_info, m->path_info_len);
     if (!r->method || !r->target || !r->path || !r->query || !r->authority || !r->client_addr ||
         !r->path_info)
         return SPRY_ENOMEM;
-    struct header_list hl = {a, NULL, 0, st->nfields + 2 + 8 + HTTP_ROUTE_MAX_PARAMS};
+    struct http_header_list hl = {a, NULL, 0, st->nfields + 2 + 8 + HTTP_ROUTE_MAX_PARAMS};
     hl.items = spry_arena_alloc_array(a, hl.cap, sizeof(*hl.items));
     if (hl.items == NULL)
         return SPRY_ENOMEM;
     int rc = 0;
     if (authority[0] != '\0')
-        rc = header_add(&hl, "host", 4, authority, strlen(authority));
+        rc = http_header_add(&hl, "host", 4, authority, strlen(authority));
     const char *p = (const char *)st->fields.data, *end = p + st->fields.len;
     while (rc == 0 && p < end) {
         const char *value = p + strlen(p) + 1;
-        rc = header_add(&hl, p, strlen(p), value, strlen(value));
+        rc = http_header_add(&hl, p, strlen(p), value, strlen(value));
         p = value + strlen(value) + 1;
     }
     /* The body's length: declared (a streamed body), or what came. */
@@ -439,12 +397,12 @@ static int fill_request(struct http_exchange *ex, struct h2_stream *st, const st
     if (rc == 0 && length >= 0) {
         char len[24];
         int n = snprintf(len, sizeof(len), "%lld", (long long)length);
-        rc = header_add(&hl, "content-length", 14, len, (size_t)n);
+        rc = http_header_add(&hl, "content-length", 14, len, (size_t)n);
     }
     r->nclient_headers = hl.n;
     struct http_request_facts f = {r->scheme, r->authority, r->target, tlen, r->client_addr};
     if (rc == 0)
-        rc = http_router_spin_headers(m, &f, header_add, &hl);
+        rc = http_router_spin_headers(m, &f, http_header_add, &hl);
     if (rc != 0)
         return rc;
     r->headers = hl.items;

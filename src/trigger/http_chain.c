@@ -172,26 +172,6 @@ static void *chain_main(void *arg)
 
 /* ---- starting ---- */
 
-struct header_list {
-    struct spry_arena *arena;
-    struct http_header_pair *items;
-    size_t n, cap;
-};
-
-static int header_add(void *ctx, const char *name, size_t nl, const char *value, size_t vl)
-{
-    struct header_list *l = ctx;
-    if (l->n == l->cap)
-        return SPRY_ETOOBIG;
-    char *n = spry_arena_alloc(l->arena, nl + 1), *v = spry_arena_alloc(l->arena, vl + 1);
-    if (n == NULL || v == NULL)
-        return SPRY_ENOMEM;
-    memcpy(n, name, nl);
-    memcpy(v, value, vl);
-    l->items[l->n++] = (struct http_header_pair){n, v};
-    return 0;
-}
-
 /* The caller's headers that the chained request replaces: the authority
  * chooses the Host, and the spin-* metadata is the target's own. */
 static bool replaced(const char *name)
@@ -277,15 +257,15 @@ static int fill(struct http_exchange *ex, const struct http_exchange *from,
     q->body_len = 0;
     if (q->method == NULL || q->path == NULL || q->query == NULL || q->authority == NULL)
         return SPRY_ENOMEM;
-    struct header_list hl = {a, NULL, 0, r->nheaders + 1 + MAX_SPIN_HEADERS};
+    struct http_header_list hl = {a, NULL, 0, r->nheaders + 1 + MAX_SPIN_HEADERS};
     hl.items = spry_arena_alloc_array(a, hl.cap, sizeof *hl.items);
     if (hl.items == NULL)
         return SPRY_ENOMEM;
-    int rc = header_add(&hl, "host", 4, q->authority, strlen(q->authority));
+    int rc = http_header_add(&hl, "host", 4, q->authority, strlen(q->authority));
     for (size_t i = 0; rc == 0 && i < r->nheaders; i++) {
         const struct http_header_pair *h = &r->headers[i];
         if (!replaced(h->name))
-            rc = header_add(&hl, h->name, strlen(h->name), h->value, strlen(h->value));
+            rc = http_header_add(&hl, h->name, strlen(h->name), h->value, strlen(h->value));
     }
     q->nclient_headers = hl.n;
     struct http_match m = {
@@ -299,7 +279,7 @@ static int fill(struct http_exchange *ex, const struct http_exchange *from,
     };
     struct http_request_facts f = {q->scheme, q->authority, target, strlen(target), CLIENT_ADDR};
     if (rc == 0)
-        rc = http_router_spin_headers(&m, &f, header_add, &hl);
+        rc = http_router_spin_headers(&m, &f, http_header_add, &hl);
     q->headers = hl.items;
     q->nheaders = hl.n;
     ex->body_end = !r->has_body;

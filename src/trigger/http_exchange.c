@@ -1092,3 +1092,23 @@ int exchange_create(struct http_loop *loop, const struct http_executor *executor
     *out = ex;
     return 0;
 }
+
+int http_header_add(void *ctx, const char *name, size_t nl, const char *value, size_t vl)
+{
+    struct http_header_list *l = ctx;
+    if (l->n == l->cap)
+        return SPRY_ETOOBIG;
+    char *n = http_arena_strndup(l->arena, name, nl), *v = http_arena_strndup(l->arena, value, vl);
+    if (n == NULL || v == NULL)
+        return SPRY_ENOMEM;
+    l->items[l->n++] = (struct http_header_pair){n, v};
+    return 0;
+}
+
+char *http_arena_strndup(struct spry_arena *a, const char *s, size_t n)
+{
+    char *d = spry_arena_alloc(a, n + 1);
+    if (d != NULL && n > 0)
+        memcpy(d, s, n);
+    return d;
+}

@@ -218,6 +218,22 @@ void exchange_wake_locked(int fd, bool *armed);
 /* A local exchange's caller went away (mu held): cancelled, handle()
  * interrupted, every waiter woken. */
 void exchange_cancel_locked(struct http_exchange *ex);
+
+/* Header pairs copied into an arena, at most cap of them: what the three
+ * request paths (HTTP/1, HTTP/2, chaining) fill an exchange's list with. */
+struct http_header_list {
+    struct spry_arena *arena;
+    struct http_header_pair *items;
+    size_t n, cap;
+};
+/* Appends a copy of name and value (ctx: a struct http_header_list):
+ * SPRY_ETOOBIG past cap, SPRY_ENOMEM. Fits http_router_spin_headers. */
+int http_header_add(void *ctx, const char *name, size_t nl, const char *value, size_t vl);
+/* The peer's address as "ip:port" ("[ip6]:port"; "unknown:0" when sl is
+ * 0): spin-client-addr. */
+void http_peer_text(struct sockaddr_storage *ss, socklen_t sl, char *out, size_t cap);
+/* s[0, n) NUL-terminated in a, or NULL. */
+char *http_arena_strndup(struct spry_arena *a, const char *s, size_t n);
 /* HTTP/2 (http2.c), loop thread. attach_h2: the exchange is the stream's
  * (deadline armed, the response pumped through h2_stream_pump); with
  * `streamed`, the body arrives through exchange_h2_body / _end / _fail.

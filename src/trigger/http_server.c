@@ -234,36 +234,6 @@ static void serve_static(h2o_req_t *req, const struct http_static_response *sr)
 
 /* ---- dispatch to an executor ----------------------------------------- */
 
-struct header_list {
-    struct spry_arena *arena;
-    struct http_header_pair *items;
-    size_t n, cap;
-};
-
-static int header_add(void *ctx, const char *name, size_t nl, const char *value, size_t vl)
-{
-    struct header_list *l = ctx;
-    if (l->n == l->cap)
-        return SPRY_ETOOBIG;
-    char *n = spry_arena_alloc(l->arena, nl + 1), *v = spry_arena_alloc(l->arena, vl + 1);
-    if (n == NULL || v == NULL)
-        return SPRY_ENOMEM;
-    memcpy(n, name, nl);
-    memcpy(v, value, vl);
-    l->items[l->n].name = n;
-    l->items[l->n].value = v;
-    l->n++;
-    return 0;
-}
-
-static char *arena_strndup(struct spry_arena *a, const char *s, size_t n)
-{
-    char *d = spry_arena_alloc(a, n + 1);
-    if (d != NULL && n > 0)
-        memcpy(d, s, n);
-    return d;
-}
-
 /* n in decimal at p; returns the end. */
 static char *put_decimal(char *p, unsigned n)
 {
@@ -278,13 +248,11 @@ static char *put_decimal(char *p, unsigned n)
     return p;
 }
 
-static void peer_text(h2o_req_t *req, char *out, size_t cap)
+void http_peer_text(struct sockaddr_storage *ss, socklen_t sl, char *out, size_t cap)
 {
-    struct sockaddr_storage ss;
-    socklen_t sl = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
-    if (sl >= sizeof(struct sockaddr_in) && ss.ss_family == AF_INET && cap >= 22) {
+    if (sl >= sizeof(struct sockaddr_in) && ss->ss_family == AF_INET && cap >= 22) {
         /* "a.b.c.d:port" without printf (every request formats it). */
-        const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
         uint32_t a = ntohl(sin->sin_addr.s_addr);
         char *p = out;
         for (int shift = 24; shift >= 0; shift -= 8) {
@@ -296,13 +264,13 @@ static void peer_text(h2o_req_t *req, char *out, size_t cap)
         return;
     }
     char host[NI_MAXHOST];
-    size_t hl = sl ? h2o_socket_getnumerichost((struct sockaddr *)&ss, sl, host) : SIZE_MAX;
+    size_t hl = sl ? h2o_socket_getnumerichost((struct sockaddr *)ss, sl, host) : SIZE_MAX;
     if (hl == SIZE_MAX) {
         snprintf(out, cap, "unknown:0");
         return;
     }
-    int32_t port = h2o_socket_getport((struct sockaddr *)&ss);
-    if (ss.ss_family == AF_INET6)
+    int32_t port = h2o_socket_getport((struct sockaddr *)ss);
+    if (ss->ss_family == AF_INET6)
         snprintf(out, cap, "[%.*s]:%d", (int)hl, host, (int)port);
     else
         snprintf(out, cap, "%.*s:%d", (int)hl, host, (int)port);
@@ -316,15 +284,15 @@ static int fill_request(struct http_exchange *ex, h2o_req_t *req, const struct h
     struct http_request *r = &ex->req;
     size_t qa = req->input.query_at;
     size_t plen = qa == SIZE_MAX ? req->input.path.len : qa;
-    r->method = arena_strndup(a, req->input.method.base, req->input.method.len);
-    r->target = arena_strndup(a, req->input.path.base, req->input.path.len);
-    r->path = arena_strndup(a, req->input.path.base, plen);
-    r->query = qa == SIZE_MAX
-                   ? arena_strndup(a, "", 0)
-                   : arena_strndup(a, req->input.path.base + qa + 1, req->input.path.len - qa - 1);
+    r->method = http_arena_strndup(a, req->input.method.base, req->input.method.len);
+    r->target = http_arena_strndup(a, req->input.path.base, req->input.path.len);
+    r->path = http_arena_strndup(a, req->input.path.base, plen);
+    r->query = qa == SIZE_MAX ? http_arena_strndup(a, "", 0)
+                              : http_arena_strndup(a, req->input.path.base + qa + 1,
+                                                   req->input.path.len - qa - 1);
     r->scheme = tls ? "https" : "http";
-    r->authority = arena_strndup(a, req->input.authority.base, req->input.authority.len);
-    r->client_addr = arena_strndup(a, client, strlen(client));
+    r->authority = http_arena_strndup(a, req->input.authority.base, req->input.authority.len);
+    r->client_addr = http_arena_strndup(a, client, strlen(client));
     r->server_addr = ex->loop->server->server_addr;
     r->http_version = req->version;
     r->route = m->route;
@@ -332,42 +300,42 @@ static int fill_request(struct http_exchange *ex, h2o_req_t *req, const struct h
     r->raw_route = m->raw_route;
     r->component_route = m->component_route;
     r->base = m->base;
-    r->path_info = arena_strndup(a, m->path_info, m->path_info_len);
+    r->path_info = http_arena_strndup(a, m->path_info, m->path_info_len);
     if (!r->method || !r->target || !r->path || !r->query || !r->authority || !r->client_addr ||
         !r->path_info)
         return SPRY_ENOMEM;
     /* Room for the client's fields, host and content-length, and the spin-*
      * fields (7 and one per capture): sized exactly, so that a usual
      * request fits in the arena's first block. */
-    struct header_list hl = {a, NULL, 0, req->headers.size + 2 + 8 + m->ncaptures};
+    struct http_header_list hl = {a, NULL, 0, req->headers.size + 2 + 8 + m->ncaptures};
     hl.items = spry_arena_alloc_array(a, hl.cap, sizeof(*hl.items));
     if (hl.items == NULL)
         return SPRY_ENOMEM;
     int rc = 0;
     if (req->input.authority.len)
-        rc = header_add(&hl, "host", 4, req->input.authority.base, req->input.authority.len);
+        rc = http_header_add(&hl, "host", 4, req->input.authority.base, req->input.authority.len);
     for (size_t i = 0; rc == 0 && i < req->headers.size; i++) {
         const h2o_header_t *h = &req->headers.entries[i];
         if (claim != NULL &&
             (h2o_memis(h->name->base, h->name->len, H2O_STRLIT(HEAD_STRIPPED_LENGTH)) ||
              h2o_memis(h->name->base, h->name->len, H2O_STRLIT(HEAD_STRIPPED_CODING))))
             continue; /* our renamed framing fields (http_body.h) */
-        rc = header_add(&hl, h->name->base, h->name->len, h->value.base, h->value.len);
+        rc = http_header_add(&hl, h->name->base, h->name->len, h->value.base, h->value.len);
     }
     if (rc == 0 && claim != NULL && claim->framing.kind == BODY_LENGTH) {
         char len[24];
         int n = snprintf(len, sizeof(len), "%llu", (unsigned long long)claim->framing.length);
-        rc = header_add(&hl, "content-length", 14, len, (size_t)n);
+        rc = http_header_add(&hl, "content-length", 14, len, (size_t)n);
     } else if (rc == 0 && req->entity.base != NULL) {
         char len[24];
         int n = snprintf(len, sizeof(len), "%zu", req->entity.len);
-        rc = header_add(&hl, "content-length", 14, len, (size_t)n);
+        rc = http_header_add(&hl, "content-length", 14, len, (size_t)n);
     }
     r->nclient_headers = hl.n;
     struct http_request_facts f = {r->scheme, r->authority, r->target, req->input.path.len,
                                    r->client_addr};
     if (rc == 0)
-        rc = http_router_spin_headers(m, &f, header_add, &hl);
+        rc = http_router_spin_headers(m, &f, http_header_add, &hl);
     if (rc != 0)
         return rc;
     r->headers = hl.items;
@@ -399,7 +367,9 @@ static void dispatch(struct http_loop *loop, h2o_req_t *req, const struct http_m
         return;
     }
     char client[NI_MAXHOST + 16];
-    peer_text(req, client, sizeof(client));
+    struct sockaddr_storage peer;
+    socklen_t peer_len = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&peer);
+    http_peer_text(&peer, peer_len, client, sizeof(client));
     /* Everything copied is bounded by the limits admit() checked. */
     size_t arena_max = req->entity.len + 2 * (size_t)s->config.limits.max_header_block +
                        4 * req->input.path.len + 64 * 1024;
