@@ -5,7 +5,9 @@
  * module path is what a WAGI request does (a preview-1 context, acquire,
  * _start, release); the component path is spry_component_run (a WASI 0.2
  * context over a preview-1 one, acquire, wasi:cli/run, release). Then the
- * component path's parts, and the one-off costs of loading.
+ * paths' parts (timed in a pass of their own, so that the totals carry only
+ * two clock readings each), where the time goes by core module (a sampling
+ * pass), and the one-off costs of loading.
  *
  * Usage: bench-component MODULE.wasm COMPONENT.wasm [ITERATIONS]  (default
  * 2000). Prints a Markdown table. Exits 1 when a run does not print
@@ -17,7 +19,11 @@
 #include "spry/component.h"
 #include "spry/pool.h"
 #include "spry/wasi.h"
+#include "wasm/interp.h"
+#include "wasm/module.h"
+#include "wasm/runtime.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,9 +116,11 @@ static double module_once(struct spry_prepared *p, double *parts)
     if (spry_wasi_create(&c, &w, &r) != 0 || spry_pool_acquire(p, &inst, &r, &trap) != 0)
         die("module acquire", &r);
     spry_wasi_attach(w, spry_instance_store(inst));
-    t[1] = now_us();
+    if (parts != NULL)
+        t[1] = now_us();
     int rc = spry_instance_call(inst, "_start", NULL, 0, NULL, 0, &trap);
-    t[2] = now_us();
+    if (parts != NULL)
+        t[2] = now_us();
     spry_pool_release(inst);
     spry_wasi_flush(w);
     t[3] = now_us();
@@ -120,7 +128,7 @@ static double module_once(struct spry_prepared *p, double *parts)
         die("module _start", NULL);
     check_output(w);
     spry_wasi_destroy(w);
-    for (int k = 0; k < M_NPARTS; k++)
+    for (int k = 0; k < M_NPARTS && parts != NULL; k++)
         parts[k] = t[k + 1] - t[k];
     return t[M_NPARTS] - t[0];
 }
@@ -146,26 +154,30 @@ static double component_once(struct clink *l, const struct clink_export *run, do
     struct cinst *ci;
     if (wasip2_create(&c, &p2, &r) != 0)
         die("wasip2_create", &r);
-    t[1] = now_us();
+    if (parts != NULL)
+        t[1] = now_us();
     if (clink_acquire(l, &ci, &r, &trap) != 0)
         die("acquire", &r);
     wasip2_attach(p2, clink_store(ci));
-    t[2] = now_us();
+    if (parts != NULL)
+        t[2] = now_us();
     struct spry_arena arena;
     spry_arena_init(&arena, 1 << 20);
     struct cval result;
     int rc = clink_call(ci, run, NULL, &arena, &result, &trap);
     spry_arena_fini(&arena);
-    t[3] = now_us();
+    if (parts != NULL)
+        t[3] = now_us();
     clink_release(ci);
-    t[4] = now_us();
+    if (parts != NULL)
+        t[4] = now_us();
     spry_wasi_flush(wasip2_wasi(p2));
     check_output(wasip2_wasi(p2));
     wasip2_destroy(p2);
     t[5] = now_us();
     if (rc != 0 || result.of.var.disc != 0)
         die("wasi:cli/run", NULL);
-    for (int k = 0; k < NPARTS; k++)
+    for (int k = 0; k < NPARTS && parts != NULL; k++)
         parts[k] = t[k + 1] - t[k];
     return t[NPARTS] - t[0];
 }
@@ -184,6 +196,111 @@ static double component_api_once(struct spry_component *c)
     if (rc != 0)
         die("spry_component_run", &r);
     return t1 - t0;
+}
+
+/* ---- where the time goes: a sampling pass ---------------------------------------- */
+
+/* A timer signal samples which core module's function the interpreter is
+ * running. A host call counts for the module that made it (the interpreter's
+ * current function is its caller); no activation means Spry's machinery
+ * outside wasm: contexts, acquire, release. */
+enum { SAMPLE_MODULES = 8 };
+static struct {
+    const struct spry_module *mods[SAMPLE_MODULES];
+    unsigned nmods;
+    volatile uint64_t hits[SAMPLE_MODULES + 2]; /* + another module, + outside wasm */
+} sampler;
+
+static void on_sample(int sig)
+{
+    (void)sig;
+    const struct interp_activation *a = interp_current_activation();
+    unsigned k = sampler.nmods + 1;
+    if (a != NULL && a->store->cur_func != NULL && a->store->cur_func->inst != NULL) {
+        const struct spry_module *m = a->store->cur_func->inst->api_module;
+        k = sampler.nmods;
+        for (unsigned i = 0; i < sampler.nmods; i++)
+            if (sampler.mods[i] == m)
+                k = i;
+    }
+    sampler.hits[k]++;
+}
+
+static const char *module_label(const struct spry_module *m, unsigned i, char *buf, size_t n)
+{
+    const char *name = runtime_module(m)->module_name;
+    if (name != NULL)
+        return name;
+    const struct wasm_module *wm = runtime_module(m);
+    snprintf(buf, n, "core module %u (%u functions)", i, wm->nfuncs - wm->num_imported_funcs);
+    return buf;
+}
+
+/* Runs `once` for about a second under a 2 kHz timer (a signal costs tens
+ * of microseconds on this VM, so sampling faster would distort the run);
+ * prints each module's share of the samples, and that share of `median`,
+ * the path's median from the timed pass. */
+static void sample_pass(const char *what, const struct spry_module *const *mods, unsigned nmods,
+                        double median, void (*once)(void *), void *arg)
+{
+    memset((void *)&sampler, 0, sizeof sampler);
+    sampler.nmods = nmods < SAMPLE_MODULES ? nmods : SAMPLE_MODULES;
+    for (unsigned i = 0; i < sampler.nmods; i++)
+        sampler.mods[i] = mods[i];
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sample;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGPROF, &sa, NULL);
+    struct sigevent ev;
+    memset(&ev, 0, sizeof ev);
+    ev.sigev_notify = SIGEV_SIGNAL;
+    ev.sigev_signo = SIGPROF;
+    timer_t timer;
+    if (timer_create(CLOCK_MONOTONIC, &ev, &timer) != 0)
+        die("timer_create", NULL);
+    struct itimerspec its = {{0, 500000}, {0, 500000}};
+    timer_settime(timer, 0, &its, NULL);
+    double t0 = now_us();
+    while (now_us() - t0 < 1e6)
+        for (int i = 0; i < 100; i++)
+            once(arg);
+    memset(&its, 0, sizeof its);
+    timer_settime(timer, 0, &its, NULL);
+    timer_delete(timer);
+    signal(SIGPROF, SIG_DFL);
+    uint64_t total = 0;
+    for (unsigned k = 0; k < sampler.nmods + 2; k++)
+        total += sampler.hits[k];
+    if (total == 0)
+        return;
+    for (unsigned k = 0; k < sampler.nmods + 2; k++) {
+        char buf[48];
+        const char *label = k < sampler.nmods    ? module_label(mods[k], k, buf, sizeof buf)
+                            : k == sampler.nmods ? "other wasm"
+                                                 : "outside wasm (contexts, acquire, release)";
+        if (sampler.hits[k] > 0 || k < sampler.nmods)
+            printf("| %s | %s | %.2f | %.0f %% |\n", what, label, median * sampler.hits[k] / total,
+                   100.0 * sampler.hits[k] / total);
+    }
+}
+
+struct module_pass {
+    struct spry_prepared *prepared;
+};
+static void module_pass_once(void *arg)
+{
+    module_once(((struct module_pass *)arg)->prepared, NULL);
+}
+
+struct component_pass {
+    struct clink *link;
+    const struct clink_export *run;
+};
+static void component_pass_once(void *arg)
+{
+    struct component_pass *c = arg;
+    component_once(c->link, c->run, NULL);
 }
 
 /* ---- the machinery alone: trivial module and component ------------------------- */
@@ -320,15 +437,21 @@ int main(int argc, char **argv)
         component_once(l, run, scratch);
         component_api_once(capi);
     }
+    /* The totals take two clock readings each (a reading costs ~30 ns
+     * here); the parts are timed in a pass of their own. */
+    for (int i = 0; i < iters; i++) {
+        tm[i] = module_once(mp, NULL);
+        tc[i] = component_once(l, run, NULL);
+        ta[i] = component_api_once(capi);
+    }
     for (int i = 0; i < iters; i++) {
         double p[NPARTS];
-        tm[i] = module_once(mp, p);
+        module_once(mp, p);
         for (int k = 0; k < M_NPARTS; k++)
             mparts[k][i] = p[k];
-        tc[i] = component_once(l, run, p);
+        component_once(l, run, p);
         for (int k = 0; k < NPARTS; k++)
             parts[k][i] = p[k];
-        ta[i] = component_api_once(capi);
     }
     double *ttm = calloc((size_t)iters, sizeof *ttm), *ttc = calloc((size_t)iters, sizeof *ttc);
     for (int i = 0; i < 20; i++) {
@@ -360,6 +483,15 @@ int main(int argc, char **argv)
         printf("| module: %s | %.1f |\n", module_part_names[k], summarize(mparts[k], iters).median);
     for (int k = 0; k < NPARTS; k++)
         printf("| component: %s | %.1f |\n", part_names[k], summarize(parts[k], iters).median);
+    printf("\nWhere the time goes (a sampling pass of its own; a host call counts for the module "
+           "that made it; us = share of the median above)\n\n| path | where | us per run | "
+           "share |\n|---|---|---:|---:|\n");
+    struct module_pass mpass = {mp};
+    sample_pass("module", (const struct spry_module *const *)&m, 1, sm.median, module_pass_once,
+                &mpass);
+    struct component_pass cpass = {l, run};
+    sample_pass("component", (const struct spry_module *const *)bin->modules, bin->nmodules,
+                sc.median, component_pass_once, &cpass);
     printf("\nOne-off costs\n\n| step | ms |\n|---|---:|\n");
     printf("| module: load + prepare | %.2f |\n", (t1 - t0) / 1e3);
     printf("| WASI 0.2 host interfaces: parse (once per process) | %.2f |\n", (t2 - t1) / 1e3);
