@@ -128,6 +128,14 @@ struct spry_link_options {
     /* Frees the data attached to a slot with spry_pool_set_slot_data when the
      * slot stops holding the group's instances. May be NULL. */
     void (*slot_data_free)(void *data);
+    /* The embedder promises that neither it nor its host functions write a
+     * member's table (spry_table_set, spry_table_grow, ...): only the
+     * members' own code and segments do. Then an imported function that
+     * only forwards its arguments to a constant element of a table no
+     * member's code writes (a component's shim module, whose table the
+     * fixup module fills) is bound to the element's function itself, so
+     * that calls skip the forwarder (docs/components.md, "Shim calls"). */
+    bool bind_forwarders;
 };
 
 /* Prepares a linked group. members, their modules and imports (and the

@@ -784,7 +784,9 @@ static int make_group(struct lbuild *b, struct spry_pool *pool)
     if (l->nmembers == 0)
         return spry_report_set(b->report, SPRY_EUNSUPPORTED,
                                "the component has no core instances: nothing to run");
-    struct spry_link_options opts = {.slot_data_free = link_slot_free};
+    /* Spry never writes a member's table from outside: a shim's forwarders can
+     * be bound past (docs/components.md, "Shim calls"). */
+    struct spry_link_options opts = {.slot_data_free = link_slot_free, .bind_forwarders = true};
     return spry_prepared_create_linked(pool, l->group, l->nmembers, &opts, &l->prepared, b->report);
 }
 

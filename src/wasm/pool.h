@@ -80,6 +80,16 @@ struct prepared_member {
     uint32_t *export_index;           /* SPRY_LINK_EXPORT imports: index in the source's exports */
 };
 
+/* A forwarder bound through (prepared.c, "Forwarders"): member `member`'s
+ * imported function `func` is a forwarder of member `shim_member` reading
+ * element `elem` of that member's table `table`, which holds function
+ * `target_func` of member `target_member`'s index space. */
+struct prepared_bind {
+    uint32_t member, func;
+    uint32_t shim_member, table, elem;
+    uint32_t target_member, target_func;
+};
+
 /* A memory of a group member other than memory_member: loaded from its own
  * image into a slot's extra reservation, reset as the slot's memory is. */
 struct prepared_extra_memory {
@@ -101,6 +111,11 @@ struct spry_prepared {
     struct prepared_extra_memory *extra;
     uint32_t nextra;
     struct pool_slot *free_head; /* free slots holding this module's instance */
+    /* Imports bound past their forwarder at each instantiation (only with
+     * spry_link_options.bind_forwarders). */
+    bool bind_forwarders;
+    struct prepared_bind *binds;
+    uint32_t nbinds;
 };
 
 /* prepared.c: the slot's instance becomes a fresh one of `prepared`

@@ -28,7 +28,9 @@
 #include "base/alloc.h"
 #include "base/assert.h"
 #include "wasm/pool.h"
+#include "wasm/reader.h"
 #include "wasm/runtime.h"
+#include "wasm/validate.h"
 
 #include <string.h>
 #include <sys/mman.h>
@@ -252,6 +254,198 @@ static int build_members(struct spry_store *store, const struct spry_prepared *p
     return rc;
 }
 
+/* ---- forwarders ------------------------------------------------------------- */
+
+/*
+ * A component made by wit-component binds the main module's preview-1
+ * imports and the adapter's imports to functions of a "shim" module whose
+ * bodies only forward: local.get 0 .. n-1, i32.const K, call_indirect T on
+ * the shim's table, which a later "fixup" module fills with an active
+ * element segment. With spry_link_options.bind_forwarders, the trial
+ * instantiation finds every imported function of that shape whose element
+ * is provably constant once the group is instantiated, and each
+ * instantiation then binds the import to the element's function itself:
+ *
+ * - the body is exactly that sequence (n = the function's parameters, no
+ *   declared locals) and T is the function's own type;
+ * - no member's code may write the table: no member that has the table in
+ *   its table space (defined, imported or imported again) contains
+ *   table.set, table.grow, table.fill, table.copy into it or table.init
+ *   into it; the embedder promised nothing else writes it, and every
+ *   active segment has been applied before the binding;
+ * - the element is a function (not null, inside the table) whose type is
+ *   T: where call_indirect would trap, the import stays the forwarder, and
+ *   the call traps as before.
+ *
+ * Under these conditions a call to the forwarder is a call to the element
+ * with the same arguments and results, so the binding is not observable
+ * except through the call depth (one frame less) and where a trap is
+ * reported: a host function reached this way fails "in" the importer's
+ * function that called it rather than in the forwarder. The binding is
+ * checked again at each instantiation: the element must still be the
+ * planned function (it is, instantiation being deterministic), else the
+ * import stays the forwarder.
+ */
+
+/* Whether defined function fi of m is a forwarder; its table and element. */
+static bool forwarder_of(const struct wasm_module *m, uint32_t fi, uint32_t *table, uint32_t *elem)
+{
+    const struct wasm_func *f = &m->funcs[fi];
+    size_t end;
+    if (f->imported || f->nlocals != 0 || f->type_index >= m->ntypes ||
+        spry_add_overflow(f->body_offset, f->body_size, &end) || end > m->len ||
+        f->expr_offset > end)
+        return false;
+    const struct wasm_functype *ft = &m->types[f->type_index];
+    struct wasm_reader r = {m->bytes, m->bytes + f->expr_offset, m->bytes + end};
+    uint8_t op;
+    uint32_t x, type, tab;
+    int32_t k;
+    for (uint32_t i = 0; i < ft->nparams; i++) {
+        if (reader_u8(&r, &op) != READER_OK || op != 0x20 /* local.get */ ||
+            reader_u32(&r, &x) != READER_OK || x != i)
+            return false;
+    }
+    if (reader_u8(&r, &op) != READER_OK || op != 0x41 /* i32.const */ ||
+        reader_s32(&r, &k) != READER_OK)
+        return false;
+    if (reader_u8(&r, &op) != READER_OK || op != 0x11 /* call_indirect */ ||
+        reader_u32(&r, &type) != READER_OK || reader_u32(&r, &tab) != READER_OK)
+        return false;
+    if (reader_u8(&r, &op) != READER_OK || op != 0x0b /* end */ || !reader_eof(&r))
+        return false;
+    if (type >= m->ntypes || tab >= m->ntables || m->types[type].type_id != ft->type_id)
+        return false;
+    *table = tab;
+    *elem = (uint32_t)k;
+    return true;
+}
+
+/* The member whose instance is inst, or nmembers. */
+static uint32_t member_of(const struct spry_prepared *p, struct spry_instance *const *insts,
+                          const struct spry_instance *inst)
+{
+    uint32_t k = 0;
+    while (k < p->nmembers && insts[k] != inst)
+        k++;
+    return k;
+}
+
+/* Which tables member k's code may write (written: its ntables bytes),
+ * scanning its bodies on first need (*done). */
+static int member_table_writes(const struct wasm_module *m, uint8_t *written, bool *done)
+{
+    if (*done)
+        return 0;
+    *done = true;
+    for (uint32_t i = m->num_imported_funcs; i < m->nfuncs; i++) {
+        if (validate_table_writes(m, i, written) != 0) {
+            memset(written, 1, m->ntables); /* cannot tell: assume every table */
+            return 0;
+        }
+    }
+    return 0;
+}
+
+/* Whether some member's code may write table t. */
+static bool table_written(const struct spry_prepared *p, struct spry_instance *const *insts,
+                          const struct spry_table *t, uint8_t **writes, bool *scanned)
+{
+    for (uint32_t k = 0; k < p->nmembers; k++) {
+        const struct wasm_module *m = insts[k]->module;
+        for (uint32_t x = 0; x < m->ntables; x++) {
+            if (insts[k]->tables[x] != t)
+                continue;
+            member_table_writes(m, writes[k], &scanned[k]);
+            if (writes[k][x])
+                return true;
+        }
+    }
+    return false;
+}
+
+/* Where func lives in the group: a member's defined function, or a host
+ * function some member imports. */
+static bool func_location(const struct spry_prepared *p, struct spry_instance *const *insts,
+                          const struct spry_func *func, uint32_t *member, uint32_t *index)
+{
+    if (func->inst != NULL) {
+        *member = member_of(p, insts, func->inst);
+        *index = func->index;
+        return *member < p->nmembers;
+    }
+    for (uint32_t k = 0; k < p->nmembers; k++) {
+        for (uint32_t i = 0; i < insts[k]->module->num_imported_funcs; i++) {
+            if (insts[k]->funcs[i] == func) {
+                *member = k;
+                *index = i;
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+/* Finds the imports to bind, from the trial instances. */
+static int plan_binds(struct spry_prepared *p, struct spry_instance *const *insts,
+                      struct spry_report *report)
+{
+    uint8_t **writes = spry_calloc(p->nmembers, sizeof *writes);
+    bool *scanned = spry_calloc(p->nmembers, sizeof *scanned);
+    int rc = writes == NULL || scanned == NULL ? SPRY_ENOMEM : 0;
+    for (uint32_t k = 0; k < p->nmembers && rc == 0; k++) {
+        writes[k] = spry_calloc(insts[k]->module->ntables + 1, 1);
+        if (writes[k] == NULL)
+            rc = SPRY_ENOMEM;
+    }
+    for (uint32_t k = 0; k < p->nmembers && rc == 0; k++) {
+        const struct spry_instance *inst = insts[k];
+        for (uint32_t i = 0; i < inst->module->num_imported_funcs && rc == 0; i++) {
+            const struct spry_func *f = inst->funcs[i];
+            struct prepared_bind b = {.member = k, .func = i};
+            if (f->def == NULL || !forwarder_of(f->inst->module, f->index, &b.table, &b.elem))
+                continue;
+            const struct spry_table *t = f->inst->tables[b.table];
+            b.shim_member = member_of(p, insts, f->inst);
+            if (b.shim_member == p->nmembers || b.elem >= t->size || t->elems[b.elem] == NULL)
+                continue;
+            const struct spry_func *target = t->elems[b.elem];
+            if (target->type_id != f->type_id ||
+                !func_location(p, insts, target, &b.target_member, &b.target_func) ||
+                table_written(p, insts, t, writes, scanned))
+                continue;
+            struct prepared_bind *nb = spry_realloc_array(p->binds, p->nbinds + 1, sizeof *nb);
+            if (nb == NULL) {
+                rc = SPRY_ENOMEM;
+                break;
+            }
+            p->binds = nb;
+            p->binds[p->nbinds++] = b;
+        }
+    }
+    for (uint32_t k = 0; writes != NULL && k < p->nmembers; k++)
+        spry_free(writes[k]);
+    spry_free(writes);
+    spry_free(scanned);
+    if (rc != 0)
+        spry_report_set(report, rc, "out of memory preparing a module");
+    return rc;
+}
+
+/* Binds the planned imports of a fresh instantiation. */
+static void apply_binds(const struct spry_prepared *p, struct spry_instance *const *insts)
+{
+    for (uint32_t i = 0; i < p->nbinds; i++) {
+        const struct prepared_bind *b = &p->binds[i];
+        struct spry_func **slot = &insts[b->member]->funcs[b->func];
+        const struct spry_table *t = insts[b->shim_member]->tables[b->table];
+        struct spry_func *target = insts[b->target_member]->funcs[b->target_func];
+        if (b->elem < t->size && t->elems[b->elem] == target &&
+            target->type_id == (*slot)->type_id)
+            *slot = target;
+    }
+}
+
 /* ---- slots ------------------------------------------------------------------ */
 
 static void slot_members_free(struct pool_slot *slot, const struct spry_prepared *owner)
@@ -333,6 +527,8 @@ int prepared_instantiate(struct pool_slot *slot, struct spry_prepared *prepared,
             slot->extra[i].base, slot->extra[i].reserved, true, slot->extra[i].written};
     int rc = build_members(slot->store, prepared, where, slot->insts, report);
     spry_free(where);
+    if (rc == 0)
+        apply_binds(prepared, slot->insts);
     for (uint32_t k = 0; k < prepared->nmembers && rc == 0; k++) {
         slot->insts[k]->pool_slot = slot;
         rc = snapshot_take(&slot->snaps[k], slot->insts[k]);
@@ -379,6 +575,8 @@ static int build_image(struct spry_prepared *p, struct spry_report *report)
     int rc = insts == NULL ? spry_report_set(report, SPRY_ENOMEM, "out of memory") : 0;
     if (rc == 0)
         rc = build_members(store, p, NULL, insts, report);
+    if (rc == 0 && p->bind_forwarders)
+        rc = plan_binds(p, insts, report);
     if (rc == 0 && p->has_memory) {
         const struct spry_memory *mem = insts[p->memory_member]->memories[0];
         uint64_t extent;
@@ -410,6 +608,7 @@ static void prepared_free(struct spry_prepared *p)
     for (uint32_t i = 0; i < p->nextra; i++)
         image_fini(&p->extra[i].image);
     spry_free(p->extra);
+    spry_free(p->binds);
     spry_free(p->members);
     spry_free(p);
 }
@@ -508,6 +707,7 @@ int spry_prepared_create_linked(struct spry_pool *pool, const struct spry_link_m
     p->image.fd = -1;
     p->memory_member = -1;
     p->slot_data_free = options != NULL ? options->slot_data_free : NULL;
+    p->bind_forwarders = options != NULL && options->bind_forwarders;
     p->members = spry_calloc(nmembers, sizeof *p->members);
     int rc = p->members == NULL ? spry_report_set(report, SPRY_ENOMEM, "out of memory") : 0;
     if (rc == 0)

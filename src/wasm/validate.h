@@ -64,6 +64,13 @@ int validate_func_body(struct validate_stacks *s, const struct wasm_module *m, u
 int validate_skim_body(const struct wasm_module *m, uint32_t func_index,
                        struct spry_report *report);
 
+/* Sets written[t] (m->ntables bytes) for every table the body of defined
+ * function `func_index` may write: table.set, table.grow, table.fill,
+ * table.copy (its destination) and table.init. For a valid module; a body
+ * that does not decode returns non-zero (SPRY_EMALFORMED, SPRY_EINVALID).
+ * Used by the pool to prove a table constant (prepared.c, "Forwarders"). */
+int validate_table_writes(const struct wasm_module *m, uint32_t func_index, uint8_t *written);
+
 /* The text format name of a value type ("i32", "funcref"), for messages. */
 const char *validate_type_name(uint8_t type);
 

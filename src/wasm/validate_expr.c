@@ -390,6 +390,45 @@ int validate_skim_body(const struct wasm_module *m, uint32_t func_index, struct 
     }
 }
 
+int validate_table_writes(const struct wasm_module *m, uint32_t func_index, uint8_t *written)
+{
+    pthread_once(&op_table_once, fill_op_table);
+    struct spry_report report;
+    spry_report_init(&report);
+    struct wasm_reader r;
+    int rc = body_reader(m, &m->funcs[func_index], &r, &report);
+    while (rc == 0 && !reader_eof(&r)) {
+        size_t at = reader_offset(&r);
+        const struct wasm_opinfo *info;
+        struct imm imm;
+        rc = read_opcode(&r, &info, &report);
+        if (rc == 0)
+            rc = read_imm(&r, m, info->imm, &imm, &report, at);
+        if (rc != 0)
+            break;
+        uint32_t t = UINT32_MAX;
+        switch (info->code) {
+        case OP_TABLE_SET:
+        case OP_TABLE_GROW:
+        case OP_TABLE_FILL:
+        case OP_TABLE_COPY: /* table.copy dst src */
+            t = imm.a;
+            break;
+        case OP_TABLE_INIT: /* table.init elem table */
+            t = imm.b;
+            break;
+        default:
+            break;
+        }
+        if (t != UINT32_MAX) {
+            if (t >= m->ntables)
+                return SPRY_EINVALID;
+            written[t] = 1;
+        }
+    }
+    return rc;
+}
+
 /* ---- typing -------------------------------------------------------------- */
 
 /* One body being validated. */
