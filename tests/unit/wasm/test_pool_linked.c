@@ -138,7 +138,7 @@ TEST(pool_linked, members_link_to_each_other_and_reset_together)
     struct spry_prepared *p;
     struct spry_report report;
     spry_report_init(&report);
-    struct spry_link_options opts = {count_free};
+    struct spry_link_options opts = {.slot_data_free = count_free};
     int rc = spry_prepared_create_linked(pool, g.members, 3, &opts, &p, &report);
     if (rc != 0)
         fprintf(stderr, "%s\n", report.message);
@@ -413,7 +413,7 @@ TEST(pool_linked, a_new_group_in_the_slot_frees_the_old_slot_data)
     struct group g;
     group_load(&g);
     struct spry_pool *pool = small_pool();
-    struct spry_link_options opts = {count_free};
+    struct spry_link_options opts = {.slot_data_free = count_free};
     struct spry_prepared *p, *q;
     ASSERT_OK(spry_prepared_create_linked(pool, g.members, 3, &opts, &p, NULL));
     ASSERT_OK(spry_prepared_create_linked(pool, g.members, 3, &opts, &q, NULL));
