@@ -12,7 +12,9 @@
  * instances per acquire. imports.wat: imported
  * core modules and components as instantiation arguments. dtor-enter.wat: a
  * resource.drop that would re-enter the defining instance. multimem.wat: a
- * core module with two memories, refused.
+ * core module with two memories, refused. shim.wat (link_shim.*): a shim
+ * module's forwarders bound past when their table is constant, and kept
+ * when a member may write the table or the element is empty.
  */
 #include "harness/test.h"
 
@@ -417,4 +419,65 @@ TEST(link_compose, a_core_module_with_two_memories_is_refused_at_decode)
     /* the engine's validation error, saying which module */
     ASSERT_EQ_STR(r.message, "multiple memories (2) (in the core module at offset 0x8)");
     free(bytes);
+}
+
+/* ---- shim.wat: forwarders bound past (docs/components.md, "Shim calls") ---- */
+
+static void reacquire(void)
+{
+    struct spry_report r;
+    spry_report_init(&r);
+    clink_release(C.ci);
+    C.ci = NULL;
+    ASSERT_OK(clink_acquire(C.link, &C.ci, &r, &C.trap));
+}
+
+static void call_traps(const char *name, const char *in_func, const char *message)
+{
+    struct cval v;
+    int rc = call(name, NULL, &v);
+    if (rc != SPRY_ETRAP || strcmp(C.trap.func_name, in_func) != 0 ||
+        strstr(C.trap.message, message) == NULL)
+        fprintf(stderr, "%s: rc %d, trap in '%s': %s\n", name, rc, C.trap.func_name,
+                C.trap.message);
+    ASSERT_EQ_INT(rc, SPRY_ETRAP);
+    ASSERT_EQ_STR(C.trap.func_name, in_func);
+    ASSERT_NOT_NULL(strstr(C.trap.message, message));
+    reacquire(); /* a trap leaves the instance closed */
+}
+
+/* The built-in behind a constant element of $ta fails in main's function
+ * that called it: the forwarder is no longer on the way. The same built-in
+ * behind $tb, which the writer may change, fails in the forwarder. */
+TEST(link_shim, a_forwarder_to_a_constant_element_is_bound_past)
+{
+    setup_file("shim");
+    for (int round = 0; round < 2; round++) {
+        call_traps("call-drop", "call-drop", "resource.drop");
+        call_traps("call-b-drop", "fwd-b-drop", "resource.drop");
+    }
+    teardown();
+}
+
+/* Through the writable table: what the writer puts there is called, until
+ * the release puts the table back. */
+TEST(link_shim, calls_through_a_table_a_member_may_write_see_its_writes)
+{
+    setup_file("shim");
+    ASSERT_EQ_UINT(call_u32("call-b"), 1);
+    struct cval v;
+    ASSERT_OK(call("retarget", NULL, &v));
+    ASSERT_EQ_UINT(call_u32("call-b"), 2);
+    reacquire();
+    ASSERT_EQ_UINT(call_u32("call-b"), 1);
+    teardown();
+}
+
+/* A forwarder to an element nothing fills stays a forwarder and traps as
+ * call_indirect does. */
+TEST(link_shim, a_forwarder_to_an_empty_element_still_traps)
+{
+    setup_file("shim");
+    call_traps("call-empty", "fwd-empty", "uninitialized element 1");
+    teardown();
 }
