@@ -440,8 +440,7 @@ static void apply_binds(const struct spry_prepared *p, struct spry_instance *con
         struct spry_func **slot = &insts[b->member]->funcs[b->func];
         const struct spry_table *t = insts[b->shim_member]->tables[b->table];
         struct spry_func *target = insts[b->target_member]->funcs[b->target_func];
-        if (b->elem < t->size && t->elems[b->elem] == target &&
-            target->type_id == (*slot)->type_id)
+        if (b->elem < t->size && t->elems[b->elem] == target && target->type_id == (*slot)->type_id)
             *slot = target;
     }
 }

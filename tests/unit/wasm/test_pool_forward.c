@@ -25,7 +25,8 @@ static const char *const SHIM =
     "  (func (export \"empty\") (result i32) (call_indirect (result i32) (i32.const 2)))\n"
     "  (func (export \"wrong\") (result i32) (call_indirect (result i32) (i32.const 0)))\n"
     "  (func (export \"swapped\") (param i32 i32) (result i32)\n"
-    "    (call_indirect (param i32 i32) (result i32) (local.get 1) (local.get 0) (i32.const 3))))\n";
+    "    (call_indirect (param i32 i32) (result i32)\n"
+    "      (local.get 1) (local.get 0) (i32.const 3))))\n";
 
 /* Member 1: calls every forwarder. */
 static const char *const MAIN =
@@ -77,11 +78,13 @@ static const struct spry_host_def SEVEN = {
         .kind = SPRY_LINK_EXPORT, .of.exp = {(member), (name), sizeof(name) - 1 } \
     }
 
-static const struct spry_link_import MAIN_IMPORTS[] = {
-    EXPORT(0, "double"), EXPORT(0, "seven"), EXPORT(0, "empty"), EXPORT(0, "wrong"),
-    EXPORT(0, "swapped")};
+static const struct spry_link_import MAIN_IMPORTS[] = {EXPORT(0, "double"), EXPORT(0, "seven"),
+                                                       EXPORT(0, "empty"), EXPORT(0, "wrong"),
+                                                       EXPORT(0, "swapped")};
 static const struct spry_link_import FIXUP_IMPORTS[] = {
-    EXPORT(1, "twice"), {.kind = SPRY_LINK_HOST_FUNC, .of.func = &SEVEN}, EXPORT(0, "t"),
+    EXPORT(1, "twice"),
+    {.kind = SPRY_LINK_HOST_FUNC, .of.func = &SEVEN},
+    EXPORT(0, "t"),
     EXPORT(1, "sub")};
 
 struct fgroup {
