@@ -14,9 +14,11 @@
 
 #include "component/binary.h"
 #include "component/link.h"
+#include "component/link_impl.h"
 #include "spry/pool.h"
 #include "unit/component/cbuild.h"
 #include "unit/component/cval_text.h"
+#include "wasm/runtime.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -677,6 +679,39 @@ TEST(link_abi, each_acquire_gets_a_fresh_instance)
     struct spry_pool_stats st;
     spry_pool_stats(A.pool, &st);
     ASSERT_EQ_UINT(st.instantiated, 1);
+    abi_teardown();
+}
+
+/* wit-component gave the guest a shim module (it exports its table as
+ * "$imports") whose functions forward the main module's imports that need
+ * its memory through that table. Spry binds those imports past the shim
+ * (docs/components.md, "Shim calls"): no member's import is a shim
+ * function any more, and calls still work. */
+TEST(link_abi, the_shim_s_forwarders_are_bound_past)
+{
+    abi_setup("utf8");
+    struct spry_instance *shim = NULL;
+    uint32_t nmembers = 0;
+    for (struct spry_instance *m; (m = spry_pool_member(A.ci->inst, nmembers)) != NULL;
+         nmembers++) {
+        struct spry_extern e;
+        if (spry_instance_export(m, "$imports", &e) == 0 && e.kind == SPRY_EXTERN_TABLE)
+            shim = m;
+    }
+    ASSERT_NOT_NULL(shim);
+    ASSERT_GT_INT((int)(shim->module->nfuncs - shim->module->num_imported_funcs), 0);
+    uint32_t through_shim = 0, host = 0;
+    for (uint32_t k = 0; k < nmembers; k++) {
+        struct spry_instance *m = spry_pool_member(A.ci->inst, k);
+        for (uint32_t i = 0; m != shim && i < m->module->num_imported_funcs; i++) {
+            through_shim += m->funcs[i]->inst == shim;
+            host += m->funcs[i]->def == NULL;
+        }
+    }
+    ASSERT_EQ_UINT(through_shim, 0);
+    ASSERT_GT_INT((int)host, 0);
+    const struct clink_export *run = clink_export_find(A.link, NULL, "run");
+    ASSERT_EQ_STR(call_e(run, NULL, NULL), "ok");
     abi_teardown();
 }
 
