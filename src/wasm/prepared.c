@@ -333,18 +333,17 @@ static uint32_t member_of(const struct spry_prepared *p, struct spry_instance *c
 
 /* Which tables member k's code may write (written: its ntables bytes),
  * scanning its bodies on first need (*done). */
-static int member_table_writes(const struct wasm_module *m, uint8_t *written, bool *done)
+static void member_table_writes(const struct wasm_module *m, uint8_t *written, bool *done)
 {
     if (*done)
-        return 0;
+        return;
     *done = true;
     for (uint32_t i = m->num_imported_funcs; i < m->nfuncs; i++) {
         if (validate_table_writes(m, i, written) != 0) {
             memset(written, 1, m->ntables); /* cannot tell: assume every table */
-            return 0;
+            return;
         }
     }
-    return 0;
 }
 
 /* Whether some member's code may write table t. */
