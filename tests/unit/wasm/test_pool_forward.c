@@ -199,6 +199,13 @@ TEST(pool_forward, without_the_option_calls_go_through_the_shim)
     seven_caller = NULL;
     call_ok(g.main, "c_seven", 0);
     ASSERT_TRUE(seven_caller == g.shim);
+    /* Which is what lets an embedder write the exported table: the next
+     * call sees the write. */
+    struct spry_extern t;
+    ASSERT_OK(spry_instance_export(g.shim, "t", &t));
+    ASSERT_EQ_INT(t.kind, SPRY_EXTERN_TABLE);
+    ASSERT_OK(spry_table_set(t.of.table, 1, NULL));
+    call_traps(g.main, "c_seven", SPRY_TRAP_UNINITIALIZED_ELEMENT);
     fgroup_close(&g);
 }
 
