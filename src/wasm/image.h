@@ -63,7 +63,7 @@ void image_fini(struct memory_image *img);
  * reset, and when a memory is freed) and a violation aborts the process;
  * the test suites run with it on.
  */
-#define WRITTEN_SHIFT 12
+#define WRITTEN_SHIFT 10
 #define WRITTEN_SPILL 7
 
 /* A map for a reservation of `reserved` bytes: *len bytes, zero, mapped
