@@ -41,7 +41,8 @@ static void slot_open(struct slot *s, bool cow)
         s->want[i] = (uint8_t)(i % 251 + 1);
     ASSERT_OK(image_init(&s->img, s->want, INITIAL, IMAGE_LEN, cow ? 0 : SIZE_MAX));
     ASSERT_EQ_INT(s->img.fd >= 0, cow);
-    s->sm.base = mmap(NULL, RESERVED, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    s->sm.base =
+        mmap(NULL, RESERVED, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     ASSERT_TRUE(s->sm.base != MAP_FAILED);
     s->sm.reserved = RESERVED;
     ASSERT_OK(slot_memory_load(&s->sm, &s->img));
