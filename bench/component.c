@@ -480,9 +480,9 @@ int main(int argc, char **argv)
            stc.p90, stc.median / stm.median);
     printf("\nBy parts (medians)\n\n| part | median us |\n|---|---:|\n");
     for (int k = 0; k < M_NPARTS; k++)
-        printf("| module: %s | %.1f |\n", module_part_names[k], summarize(mparts[k], iters).median);
+        printf("| module: %s | %.2f |\n", module_part_names[k], summarize(mparts[k], iters).median);
     for (int k = 0; k < NPARTS; k++)
-        printf("| component: %s | %.1f |\n", part_names[k], summarize(parts[k], iters).median);
+        printf("| component: %s | %.2f |\n", part_names[k], summarize(parts[k], iters).median);
     printf("\nWhere the time goes (a sampling pass of its own; a host call counts for the module "
            "that made it; us = share of the median above)\n\n| path | where | us per run | "
            "share |\n|---|---|---:|---:|\n");

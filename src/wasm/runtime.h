@@ -54,7 +54,7 @@ struct spry_func {
  * counts the memory in slack_memories and its code runs in the interpreter
  * that checks every access.
  *
- * `written` marks the 4 KiB granules written (image.h, "Written-page
+ * `written` marks the 1 KiB granules written (image.h, "Written-page
  * maps"): every path that writes [0, size) marks it, with memory_note_write
  * or, in the interpreter's stores, directly. A pooled memory marks its
  * slot's map (the pool's reset clears it); another memory owns its map.
@@ -68,7 +68,7 @@ struct spry_memory {
     size_t reserved;         /* bytes of address space at base */
     struct spry_limits type; /* as declared; min updated on growth */
     bool pooled;             /* lives in a pool slot's reservation, which the pool unmaps */
-    uint8_t *written;        /* one byte per 4 KiB of the reservation; non-zero: written */
+    uint8_t *written;        /* one byte per 1 KiB of the reservation; non-zero: written */
     size_t written_len;      /* bytes at `written` when the memory owns them, else 0 */
 };
 

@@ -1,6 +1,6 @@
 /*
  * Written-page maps (src/wasm/image.h): every path that writes linear
- * memory marks the 4 KiB granules it wrote, and a pool slot's reset
+ * memory marks the granules it wrote (1 << WRITTEN_SHIFT bytes), and a pool slot's reset
  * restores exactly those. A write that is not marked would survive into
  * the next request, so each writer is exercised here at a granule boundary
  * (a mark missing for either end leaves a byte behind), and the check mode
@@ -19,7 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-enum { GRANULE = 4096, PAGES = 5, BYTES = PAGES * 65536, POKE_AT = 66 * GRANULE - 3 };
+enum { GRANULE = 1 << WRITTEN_SHIFT, PAGES = 5, BYTES = PAGES * 65536, POKE_AT = 66 * GRANULE - 3 };
 
 /* The host function poke(mark): writes 6 bytes across a granule boundary
  * through spry_memory_data, marking them only when `mark` is non-zero. */
@@ -39,7 +39,7 @@ static const struct spry_host_def HOST_FUNCS[] = {
 };
 
 /* One store per (width, addressing form), each at its own granule
- * boundary: an even granule k's boundary is k * 4096, and a store of n
+ * boundary: an even granule k's boundary is k * GRANULE, and a store of n
  * bytes starts n/2 before it, so that its first and last bytes are in
  * different granules (1-byte stores just before it) that no other writer
  * touches. Values have no zero byte. */
@@ -223,12 +223,12 @@ TEST(written, check_compares_unmarked_granules_with_the_image)
     const uint8_t image[6000] = {[0] = 7, [5999] = 9};
     memcpy(mem, image, sizeof image);
     ASSERT_EQ_INT(written_check(mem, map, 65536, image, sizeof image), -1);
-    mem[2 * GRANULE + 5] = 1; /* past the image: must be zero */
+    mem[2 * GRANULE + 5] = 1; /* must equal the image's byte (0) */
     ASSERT_EQ_INT(written_check(mem, map, 65536, image, sizeof image), 2 * GRANULE);
     map[2] = 1;
     ASSERT_EQ_INT(written_check(mem, map, 65536, image, sizeof image), -1);
     mem[6001] = 1; /* the image's last granule, past its end */
-    ASSERT_EQ_INT(written_check(mem, map, 65536, image, sizeof image), GRANULE);
+    ASSERT_EQ_INT(written_check(mem, map, 65536, image, sizeof image), 6000 / GRANULE * GRANULE);
     mem[6001] = 0;
     /* A store into marked granule 2 may spill WRITTEN_SPILL bytes into 3. */
     mem[3 * GRANULE + WRITTEN_SPILL - 1] = 1;
