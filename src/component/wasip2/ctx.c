@@ -19,6 +19,8 @@ int wasip2_create(const struct spry_wasi_config *config, struct wasip2 **out,
         return rc;
     }
     p2->max_objs = P2_MAX_OBJECTS;
+    p2->objs = p2->inline_objs;
+    p2->cap = P2_INLINE_OBJECTS;
     *out = p2;
     return 0;
 }
@@ -42,7 +44,8 @@ void wasip2_destroy(struct wasip2 *p2)
     for (uint32_t i = 0; i < p2->nobjs; i++)
         if (p2->objs[i].kind != P2_FREE)
             close_obj(&p2->objs[i]);
-    spry_free(p2->objs);
+    if (p2->objs != p2->inline_objs)
+        spry_free(p2->objs);
     spry_wasi_destroy(p2->wasi);
     spry_free(p2);
 }
@@ -139,12 +142,16 @@ int p2_new(struct wasip2 *ctx, uint8_t kind, uint32_t parent, uint32_t *slot)
         ctx->free_head = ctx->objs[i].next_free;
     } else {
         if (ctx->nobjs == ctx->cap) {
-            uint32_t cap = ctx->cap == 0 ? 16 : ctx->cap * 2;
+            uint32_t cap = ctx->cap * 2;
             if (cap > P2_MAX_OBJECTS)
                 cap = P2_MAX_OBJECTS;
-            struct p2_obj *bigger = spry_realloc_array(ctx->objs, cap, sizeof *bigger);
+            bool inline_objs = ctx->objs == ctx->inline_objs;
+            struct p2_obj *bigger =
+                spry_realloc_array(inline_objs ? NULL : ctx->objs, cap, sizeof *bigger);
             if (bigger == NULL)
                 return SPRY_ENOMEM;
+            if (inline_objs)
+                memcpy(bigger, ctx->inline_objs, sizeof ctx->inline_objs);
             ctx->objs = bigger;
             ctx->cap = cap;
         }
