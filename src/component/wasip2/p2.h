@@ -138,7 +138,7 @@ struct wasip2 {
     struct spry_wasi *wasi; /* owned: args, env, stdio, preopens */
     struct p2_obj *objs;    /* inline_objs until more are needed */
     uint32_t nobjs, cap;    /* slots in use or freed; allocated */
-    uint32_t free_head;  /* first free slot + 1, or 0 */
+    uint32_t free_head;     /* first free slot + 1, or 0 */
     uint32_t live, max_objs;
     bool seeded;
     uint64_t seed[2];            /* insecure-seed: fixed per context */
