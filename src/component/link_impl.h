@@ -161,8 +161,7 @@ struct cinst {
     const struct clink *link;
     struct spry_instance *inst; /* member 0 of the acquired slot */
     struct spry_store *store;
-    struct canon_inst *cis;            /* [ncis] */
-    uint32_t ncis;                     /* ncinsts (link_slot_free may outlive the link) */
+    struct canon_inst *cis;            /* [ncinsts] */
     const struct canon_rtype **rtypes; /* [ncinsts * bin->nresources] */
     struct canon_rtype *defined;       /* [ndefined] */
     struct canon_lowered *lowered;     /* [nlowers] */

@@ -18,8 +18,10 @@ void link_slot_free(void *data)
     struct cinst *ci = data;
     if (ci == NULL)
         return;
-    for (uint32_t k = 0; ci->cis != NULL && k < ci->ncis; k++)
-        handles_fini(&ci->cis[k].handles); /* emptied by clink_release */
+    /* The link outlives its slots (clink_destroy destroys the pool
+     * first). The tables were emptied by clink_release: only storage. */
+    for (uint32_t k = 0; ci->cis != NULL && k < ci->link->ncinsts; k++)
+        handles_fini(&ci->cis[k].handles);
     spry_free(ci->cis);
     spry_free(ci->rtypes);
     spry_free(ci->defined);
@@ -87,8 +89,6 @@ static int slot_build(const struct clink *l, struct spry_instance *inst, struct 
     if (ci->cis == NULL || ci->rtypes == NULL || ci->defined == NULL || ci->lowered == NULL ||
         ci->builtins == NULL || ci->lifted == NULL)
         rc = spry_report_set(report, SPRY_ENOMEM, "out of memory");
-    if (ci->cis != NULL)
-        ci->ncis = l->ncinsts;
     for (uint32_t k = 0; rc == 0 && k < l->ndefined; k++) {
         const struct ldefined *d = &l->defined[k];
         ci->defined[k] = (struct canon_rtype){.name = d->name, .impl = &ci->cis[d->cinst]};
