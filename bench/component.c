@@ -357,9 +357,9 @@ int main(int argc, char **argv)
            stc.p90, stc.median / stm.median);
     printf("\nBy parts (medians)\n\n| part | median us |\n|---|---:|\n");
     for (int k = 0; k < M_NPARTS; k++)
-        printf("| module: %s | %.1f |\n", module_part_names[k], summarize(mparts[k], iters).median);
+        printf("| module: %s | %.2f |\n", module_part_names[k], summarize(mparts[k], iters).median);
     for (int k = 0; k < NPARTS; k++)
-        printf("| component: %s | %.1f |\n", part_names[k], summarize(parts[k], iters).median);
+        printf("| component: %s | %.2f |\n", part_names[k], summarize(parts[k], iters).median);
     printf("\nOne-off costs\n\n| step | ms |\n|---|---:|\n");
     printf("| module: load + prepare | %.2f |\n", (t1 - t0) / 1e3);
     printf("| WASI 0.2 host interfaces: parse (once per process) | %.2f |\n", (t2 - t1) / 1e3);
