@@ -5,14 +5,19 @@
 #include "base/alloc.h"
 #include "component/wasip2/p2.h"
 
+#include <stddef.h>
+#include <string.h>
 #include <unistd.h>
 
 int wasip2_create(const struct spry_wasi_config *config, struct wasip2 **out,
                   struct spry_report *report)
 {
-    struct wasip2 *p2 = spry_calloc(1, sizeof *p2);
+    /* Only the header is zeroed: p2_new initialises each inline slot as it
+     * hands it out, and nothing reads a slot past nobjs. */
+    struct wasip2 *p2 = spry_malloc(sizeof *p2);
     if (p2 == NULL)
         return spry_report_set(report, SPRY_ENOMEM, "wasi: out of memory");
+    memset(p2, 0, offsetof(struct wasip2, inline_objs));
     int rc = spry_wasi_create(config, &p2->wasi, report);
     if (rc != 0) {
         spry_free(p2);

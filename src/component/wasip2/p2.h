@@ -144,6 +144,7 @@ struct wasip2 {
     uint64_t seed[2];            /* insecure-seed: fixed per context */
     int (*on_block)(void *user); /* wasip2_set_block_hook */
     void *on_block_user;
+    /* Last: wasip2_create zeroes only what comes before it. */
     struct p2_obj inline_objs[P2_INLINE_OBJECTS];
 };
 
