@@ -130,8 +130,8 @@ struct p2_obj {
 };
 
 /* Object slots a context holds without a malloc: a command's stdio,
- * terminals and preopens, or a handler's request, fields, bodies and
- * streams fit. */
+ * terminals and preopens fit, as do a wasi:http handler's body streams and
+ * pollables. */
 #define P2_INLINE_OBJECTS 16
 
 struct wasip2 {
