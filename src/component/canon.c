@@ -29,7 +29,7 @@ int canon_inst_init(struct canon_inst *inst, struct spry_store *store, struct ci
     return 0;
 }
 
-void canon_inst_fini(struct canon_inst *inst)
+void canon_inst_reset(struct canon_inst *inst)
 {
     struct handles *h = &inst->handles;
     /* Newest first: resources are usually created after the ones they
@@ -47,7 +47,15 @@ void canon_inst_fini(struct canon_inst *inst)
         res->drop(&call, rep);
         spry_arena_fini(&arena);
     }
-    handles_fini(h);
+    handles_clear(h);
+    inst->may_enter = true;
+    inst->may_leave = true;
+}
+
+void canon_inst_fini(struct canon_inst *inst)
+{
+    canon_inst_reset(inst);
+    handles_fini(&inst->handles);
 }
 
 void canon_cx_init(struct canon_cx *cx, const struct canon_options *opts, struct canon_inst *inst,

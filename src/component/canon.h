@@ -13,7 +13,8 @@
  *
  *  - Per component instance, one struct canon_inst (embedded in the
  *    linker's struct cinst): the handle table, the resource-type space, the
- *    may_enter / may_leave flags. canon_inst_init / canon_inst_fini.
+ *    may_enter / may_leave flags. canon_inst_init once, canon_inst_reset
+ *    between requests, canon_inst_fini.
  *
  *  - Guest calls host (`canon lower` of a host function): a struct
  *    canon_lowered per lowered import, and a core host function created with
@@ -111,9 +112,14 @@ struct canon_inst {
 int canon_inst_init(struct canon_inst *inst, struct spry_store *store, struct cinst *cinst,
                     const struct canon_rtype *const *rtypes, uint32_t nrtypes,
                     uint32_t max_handles);
-/* Drops what the guest still owns: own handles of host resources go to
- * their chost_resource.drop (guest destructors are not run: the guest is
- * going away). inst may be reused after canon_inst_init. */
+/* Ends a request: drops what the guest still owns (own handles of host
+ * resources go to their chost_resource.drop; guest destructors are not
+ * run: the guest is going away), empties the handle table but keeps its
+ * storage, and opens the instance again (may_enter, may_leave), so that a
+ * pooled instance serves its next request without a malloc for handles. */
+void canon_inst_reset(struct canon_inst *inst);
+/* canon_inst_reset, then frees the table. inst may be reused after
+ * canon_inst_init. */
 void canon_inst_fini(struct canon_inst *inst);
 
 /*

@@ -19,6 +19,12 @@ void handles_init(struct handles *h, uint32_t max)
     h->max = max > HANDLES_MAX_SPEC ? HANDLES_MAX_SPEC : max;
 }
 
+void handles_clear(struct handles *h)
+{
+    h->len = 1;
+    h->free_head = 0;
+}
+
 void handles_fini(struct handles *h)
 {
     spry_free(h->v);

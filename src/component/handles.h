@@ -80,6 +80,9 @@ struct handles {
 };
 
 void handles_init(struct handles *h, uint32_t max);
+/* Empties the table (every index free, numbering starts again at 1) and
+ * keeps its storage for the next request. */
+void handles_clear(struct handles *h);
 void handles_fini(struct handles *h);
 
 /* The handle at index i, or a trap (no such handle). */

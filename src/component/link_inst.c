@@ -18,6 +18,10 @@ void link_slot_free(void *data)
     struct cinst *ci = data;
     if (ci == NULL)
         return;
+    /* The link outlives its slots (clink_destroy destroys the pool
+     * first). The tables were emptied by clink_release: only storage. */
+    for (uint32_t k = 0; ci->cis != NULL && k < ci->link->ncinsts; k++)
+        handles_fini(&ci->cis[k].handles);
     spry_free(ci->cis);
     spry_free(ci->rtypes);
     spry_free(ci->defined);
@@ -99,6 +103,14 @@ static int slot_build(const struct clink *l, struct spry_instance *inst, struct 
                                                                   : NULL;
         }
     }
+    /* The handle tables live as long as the slot: clink_release empties
+     * them, the next acquire finds them ready. */
+    for (uint32_t k = 0; rc == 0 && k < l->ncinsts; k++) {
+        canon_inst_init(&ci->cis[k], ci->store, ci, ci->rtypes + (size_t)k * nres, (uint32_t)nres,
+                        l->opts.max_handles);
+        if (l->opts.arena_limit != 0)
+            ci->cis[k].arena_limit = l->opts.arena_limit;
+    }
     for (uint32_t k = 0; rc == 0 && k < l->nlowers; k++) {
         const struct llower *lo = &l->lowers[k];
         struct canon_options o = {.encoding = lo->encoding};
@@ -163,12 +175,6 @@ static int acquire(struct clink *l, bool warm, struct cinst **out, struct spry_r
         spry_pool_set_slot_data(inst, ci);
     }
     ci->inst = inst;
-    for (uint32_t k = 0; k < l->ncinsts; k++) {
-        canon_inst_init(&ci->cis[k], ci->store, ci, ci->rtypes + (size_t)k * l->bin->nresources,
-                        l->bin->nresources, l->opts.max_handles);
-        if (l->opts.arena_limit != 0)
-            ci->cis[k].arena_limit = l->opts.arena_limit;
-    }
     spry_store_set_data(ci->store, SPRY_STORE_DATA_COMPONENT, ci);
     *out = ci;
     return 0;
@@ -189,7 +195,7 @@ int clink_acquire_warm(struct clink *l, struct cinst **out, struct spry_report *
 void clink_release(struct cinst *ci)
 {
     for (uint32_t k = ci->link->ncinsts; k-- > 0;)
-        canon_inst_fini(&ci->cis[k]);
+        canon_inst_reset(&ci->cis[k]);
     struct spry_instance *inst = ci->inst;
     ci->inst = NULL;
     spry_pool_release(inst);

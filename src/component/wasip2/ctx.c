@@ -5,20 +5,27 @@
 #include "base/alloc.h"
 #include "component/wasip2/p2.h"
 
+#include <stddef.h>
+#include <string.h>
 #include <unistd.h>
 
 int wasip2_create(const struct spry_wasi_config *config, struct wasip2 **out,
                   struct spry_report *report)
 {
-    struct wasip2 *p2 = spry_calloc(1, sizeof *p2);
+    /* Only the header is zeroed: p2_new initialises each inline slot as it
+     * hands it out, and nothing reads a slot past nobjs. */
+    struct wasip2 *p2 = spry_malloc(sizeof *p2);
     if (p2 == NULL)
         return spry_report_set(report, SPRY_ENOMEM, "wasi: out of memory");
+    memset(p2, 0, offsetof(struct wasip2, inline_objs));
     int rc = spry_wasi_create(config, &p2->wasi, report);
     if (rc != 0) {
         spry_free(p2);
         return rc;
     }
     p2->max_objs = P2_MAX_OBJECTS;
+    p2->objs = p2->inline_objs;
+    p2->cap = P2_INLINE_OBJECTS;
     *out = p2;
     return 0;
 }
@@ -42,7 +49,8 @@ void wasip2_destroy(struct wasip2 *p2)
     for (uint32_t i = 0; i < p2->nobjs; i++)
         if (p2->objs[i].kind != P2_FREE)
             close_obj(&p2->objs[i]);
-    spry_free(p2->objs);
+    if (p2->objs != p2->inline_objs)
+        spry_free(p2->objs);
     spry_wasi_destroy(p2->wasi);
     spry_free(p2);
 }
@@ -139,12 +147,16 @@ int p2_new(struct wasip2 *ctx, uint8_t kind, uint32_t parent, uint32_t *slot)
         ctx->free_head = ctx->objs[i].next_free;
     } else {
         if (ctx->nobjs == ctx->cap) {
-            uint32_t cap = ctx->cap == 0 ? 16 : ctx->cap * 2;
+            uint32_t cap = ctx->cap * 2;
             if (cap > P2_MAX_OBJECTS)
                 cap = P2_MAX_OBJECTS;
-            struct p2_obj *bigger = spry_realloc_array(ctx->objs, cap, sizeof *bigger);
+            bool inline_objs = ctx->objs == ctx->inline_objs;
+            struct p2_obj *bigger =
+                spry_realloc_array(inline_objs ? NULL : ctx->objs, cap, sizeof *bigger);
             if (bigger == NULL)
                 return SPRY_ENOMEM;
+            if (inline_objs)
+                memcpy(bigger, ctx->inline_objs, sizeof ctx->inline_objs);
             ctx->objs = bigger;
             ctx->cap = cap;
         }

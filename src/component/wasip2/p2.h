@@ -10,8 +10,9 @@
  *  - a slot's generation changes every time it is freed, so a stale rep
  *    (a bug, or a value from an earlier request) finds nothing;
  *  - slots never move between calls, but the array may be reallocated when
- *    a new object is made: code keeps slot numbers, not pointers, across
- *    p2_new;
+ *    a new object is made (it starts inside the context, P2_INLINE_OBJECTS
+ *    slots, and moves to the heap past them): code keeps slot numbers, not
+ *    pointers, across p2_new;
  *  - an object may depend on another (`parent`: a pollable on its stream,
  *    a file stream on its descriptor). The parent counts its `children`;
  *    when the guest drops a parent that still has children it is only
@@ -128,16 +129,23 @@ struct p2_obj {
     } u;
 };
 
+/* Object slots a context holds without a malloc: a command's stdio,
+ * terminals and preopens fit, as do a wasi:http handler's body streams and
+ * pollables. */
+#define P2_INLINE_OBJECTS 16
+
 struct wasip2 {
     struct spry_wasi *wasi; /* owned: args, env, stdio, preopens */
-    struct p2_obj *objs;
-    uint32_t nobjs, cap; /* slots in use or freed; allocated */
-    uint32_t free_head;  /* first free slot + 1, or 0 */
+    struct p2_obj *objs;    /* inline_objs until more are needed */
+    uint32_t nobjs, cap;    /* slots in use or freed; allocated */
+    uint32_t free_head;     /* first free slot + 1, or 0 */
     uint32_t live, max_objs;
     bool seeded;
     uint64_t seed[2];            /* insecure-seed: fixed per context */
     int (*on_block)(void *user); /* wasip2_set_block_hook */
     void *on_block_user;
+    /* Last: wasip2_create zeroes only what comes before it. */
+    struct p2_obj inline_objs[P2_INLINE_OBJECTS];
 };
 
 /* ---- the context and object table (ctx.c) ---- */

@@ -245,6 +245,43 @@ TEST(component_handles, fini_drops_what_the_guest_still_owns_newest_first)
     fx_fini();
 }
 
+TEST(component_handles, reset_drops_owns_and_serves_the_next_request_from_the_same_table)
+{
+    fx_init(CANON_UTF8);
+    lower_own(STREAM, 1);
+    lower_own(FIELDS, 2);
+    lower_own(STREAM, 3);
+    uint32_t rep;
+    ASSERT_OK(handles_lift_own(&fx.cx, cb_own(FIELDS), 2, &rep)); /* index 2 goes free */
+    const struct handle *storage = fx.inst.handles.v;
+    fx.inst.may_enter = false; /* as a trapped request leaves it */
+    fx.inst.may_leave = false;
+    canon_inst_reset(&fx.inst);
+    ASSERT_EQ_UINT(fx.ndropped, 2);
+    ASSERT_EQ_UINT(fx.dropped[0], 3);
+    ASSERT_EQ_UINT(fx.dropped[1], 1);
+    ASSERT_TRUE(fx.inst.may_enter);
+    ASSERT_TRUE(fx.inst.may_leave);
+    /* The next request: nothing of the last one is reachable, numbering
+     * starts again at 1 (not at the freed 2), in the same storage. */
+    fx_new_cx(true);
+    uint32_t i;
+    fx_expect_trap(handles_lift_own(&fx.cx, cb_own(STREAM), 1, &rep), "unknown handle 1");
+    fx_expect_trap(handles_lift_own(&fx.cx, cb_own(STREAM), 3, &rep), "unknown handle 3");
+    ASSERT_EQ_UINT(lower_own(STREAM, 7), 1);
+    ASSERT_EQ_UINT(lower_own(STREAM, 8), 2);
+    ASSERT_TRUE(fx.inst.handles.v == storage);
+    ASSERT_OK(handles_lift_own(&fx.cx, cb_own(STREAM), 2, &rep));
+    ASSERT_EQ_UINT(rep, 8);
+    ASSERT_OK(handles_lower_own(&fx.cx, cb_own(STREAM), 9, &i));
+    ASSERT_EQ_UINT(i, 2);
+    canon_inst_reset(&fx.inst); /* drops 9 then 7 */
+    ASSERT_EQ_UINT(fx.ndropped, 4);
+    ASSERT_EQ_UINT(fx.dropped[2], 9);
+    ASSERT_EQ_UINT(fx.dropped[3], 7);
+    fx_fini();
+}
+
 TEST(component_handles, own_and_borrow_through_load_and_store)
 {
     fx_init(CANON_UTF8);

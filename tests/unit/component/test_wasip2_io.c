@@ -405,6 +405,37 @@ TEST(wasip2_io, the_handle_table_is_bounded)
     p2t_teardown(&t);
 }
 
+/* The first P2_INLINE_OBJECTS slots live inside the context; past them the
+ * table moves to the heap, and every handle made before still names its
+ * object (slots are kept, not pointers). */
+TEST(wasip2_io, the_object_table_outgrows_its_inline_slots)
+{
+    struct p2t t;
+    p2t_setup(&t, NULL);
+    enum { N = 3 * P2_INLINE_OBJECTS + 1 };
+    uint32_t reps[N];
+    for (uint32_t i = 0; i < N; i++) {
+        if (i == P2_INLINE_OBJECTS)
+            ASSERT_TRUE(t.p2->objs == t.p2->inline_objs);
+        reps[i] = get_stdio(&t, 1 + (int)(i % 2));
+        ASSERT_EQ_UINT(reps[i] & 0xffff, i + 1);
+    }
+    ASSERT_TRUE(t.p2->objs != t.p2->inline_objs);
+    ASSERT_EQ_UINT(wasip2_live_objects(t.p2), N);
+    for (uint32_t i = 0; i < N; i++) {
+        struct p2_obj *o = p2_get(t.p2, reps[i], P2_OUTPUT, NULL);
+        ASSERT_NOT_NULL(o);
+        ASSERT_EQ_UINT(o->u.stream.stdio, 1 + i % 2);
+    }
+    /* Dropping one frees its slot for the next object, with a new rep. */
+    p2t_drop(&t, IO, "output-stream", reps[3]);
+    ASSERT_NULL(p2_get(t.p2, reps[3], P2_OUTPUT, NULL));
+    uint32_t again = get_stdio(&t, 1);
+    ASSERT_EQ_UINT(again & 0xffff, reps[3] & 0xffff);
+    ASSERT_NE_UINT(again, reps[3]);
+    p2t_teardown(&t); /* frees the heap table (asan) */
+}
+
 /* An embedder's pollable with a wake fd: a waiting poll sleeps on the fd
  * (asking ready() once per wake-up or per 10 ms interrupt check) instead
  * of every millisecond, a wake-up with nothing ready puts it back to
