@@ -345,6 +345,12 @@ typedef union iword {
  *   CALL           func,base                     callee frame at fp+base
  *   CALL_INDIRECT  table,base | type_id,idx      idx: slot of the element index
  *   RETURN_CALL, RETURN_CALL_INDIRECT: as above; args are moved to fp[0..)
+ *   CALL_ARGS      func,base | n,src0 | src1,src2 | ...
+ *   CALL_ARGS1/2/3 func,base | src0,src1 | src2     (1, 2 or 3 arguments; no n)
+ *   CALL_INDIRECT_ARGS  table,base | type_id,idx | n,src0 | src1,src2 | ...
+ *                  as CALL / CALL_INDIRECT, first copying fp[base+k] = fp[src_k]
+ *                  for each of the n arguments (src_k = base+k: in place), so
+ *                  that arguments still in locals or constant slots need no COPY
  *   (interruption: checked by every taken backward jump and at function entry)
  *   UNREACHABLE
  *   SELECT         dst,cond | a,b                fp[dst] = cond ? fp[a] : fp[b]
@@ -372,6 +378,11 @@ typedef union iword {
     X(CALL_INDIRECT)        \
     X(RETURN_CALL)          \
     X(RETURN_CALL_INDIRECT) \
+    X(CALL_ARGS1)           \
+    X(CALL_ARGS2)           \
+    X(CALL_ARGS3)           \
+    X(CALL_ARGS)            \
+    X(CALL_INDIRECT_ARGS)   \
     X(UNREACHABLE)          \
     X(SELECT)               \
     X(GLOBAL_GET)           \
@@ -426,6 +437,10 @@ struct interp_srcmap {
     uint32_t pos;    /* word index in code */
     uint32_t offset; /* byte offset in the module */
 };
+
+/* Every frame has at least nparams + INTERP_ZERO_AHEAD slots, so that a call
+ * zeroes up to that many declared locals with straight-line stores. */
+#define INTERP_ZERO_AHEAD 4
 
 struct interp_code {
     uint32_t nparams;
