@@ -48,8 +48,10 @@
 #define interp_run      interp_run_checked
 #define interp_handlers interp_handlers_checked
 #define CODE_FIELD      code_checked
+#define CACHE_FIELD     code_checked_cache
 #else
-#define CODE_FIELD code
+#define CODE_FIELD  code
+#define CACHE_FIELD code_cache
 #endif
 
 #if defined(__GNUC__)
@@ -1054,19 +1056,23 @@ do_tail_call : {
 
 do_call : {
     /* pc already points past the call instruction: the return address. */
-    if (UNLIKELY(callee->def == NULL)) {
-        uint32_t np = callee->type->nparams, nr = callee->type->nresults;
-        store->sp = (uint32_t)(newfp - store->stack) + (np > nr ? np : nr);
-        store->depth = (uint32_t)(top - frames); /* a callback nests above */
-        rc = callee->host(callee->host_user, inst, newfp);
-        if (rc != 0)
-            goto host_failed;
-        RELOAD_MEM();
-        goto * pc->h;
+    struct interp_code *cc = atomic_load_explicit(&callee->CACHE_FIELD, memory_order_relaxed);
+    if (UNLIKELY(cc == NULL)) {
+        if (callee->def == NULL) {
+            uint32_t np = callee->type->nparams, nr = callee->type->nresults;
+            store->sp = (uint32_t)(newfp - store->stack) + (np > nr ? np : nr);
+            store->depth = (uint32_t)(top - frames); /* a callback nests above */
+            rc = callee->host(callee->host_user, inst, newfp);
+            if (rc != 0)
+                goto host_failed;
+            RELOAD_MEM();
+            goto * pc->h;
+        }
+        cc = code_of(callee, store);
+        if (cc == NULL)
+            goto unwind;
+        atomic_store_explicit(&callee->CACHE_FIELD, cc, memory_order_relaxed);
     }
-    struct interp_code *cc = code_of(callee, store);
-    if (UNLIKELY(cc == NULL))
-        goto unwind;
     if (UNLIKELY(top == frames_limit || newfp + cc->nslots > stack_end))
         TRAP(SPRY_TRAP_STACK_EXHAUSTED);
     zero_locals(newfp, cc);
@@ -1094,13 +1100,11 @@ L_RETURN : {
     struct interp_frame *fr = --top;
     pc = fr->ret_pc;
     fp = fr->fp;
-    if (LIKELY(fr->func != NULL)) {
-        cur = fr->func;
-        store->cur_func = cur;
-        if (cur->inst != inst) {
-            inst = cur->inst;
-            RELOAD_MEM();
-        }
+    cur = fr->func; /* the entry frame's: the entry function, then L_EXIT */
+    store->cur_func = cur;
+    if (cur->inst != inst) {
+        inst = cur->inst;
+        RELOAD_MEM();
     }
     goto * pc->h;
 }
@@ -1167,7 +1171,7 @@ int interp_run(struct spry_store *store, struct spry_func *entry, uint64_t *slot
     struct interp_frame *frame = &store->frames[store->depth];
     frame->ret_pc = exit_word;
     frame->fp = fp;
-    frame->func = NULL;
+    frame->func = entry;
     store->depth++;
     store->cur_func = entry;
 

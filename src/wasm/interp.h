@@ -15,8 +15,8 @@ struct spry_func;
 
 /* A return address on the store's frame stack: the caller's pc, fp and
  * function (whose translated code the trap path finds from the function).
- * func is NULL for the entry frame of an activation (returning to it leaves
- * the interpreter). */
+ * The entry frame of an activation holds the entry function and a pc whose
+ * handler leaves the interpreter. */
 struct interp_frame {
     const iword *ret_pc;
     uint64_t *fp;
