@@ -838,6 +838,19 @@ L_GLOBAL_GET:
 L_GLOBAL_SET:
     inst->globals[A1LO]->value = S(A1HI);
     NEXT(2);
+L_ADDI_GLOBAL_SET : {
+    uint64_t v = (uint32_t)(S(A1HI) + A2LO);
+    S(A1LO) = v;
+    inst->globals[A2HI]->value = v;
+    NEXT(3);
+}
+L_GLOBAL_ADD_I : {
+    struct spry_global *g = inst->globals[A1HI];
+    uint64_t v = (uint32_t)(g->value + A2LO);
+    g->value = v;
+    S(A1LO) = v;
+    NEXT(3);
+}
 
     /* ---- references and tables ----------------------------------------- */
 L_REF_IS_NULL:

@@ -355,6 +355,9 @@ typedef union iword {
  *   UNREACHABLE
  *   SELECT         dst,cond | a,b                fp[dst] = cond ? fp[a] : fp[b]
  *   GLOBAL_GET     dst,global    GLOBAL_SET global,src
+ *   ADDI_GLOBAL_SET  dst,a | imm,global  fp[dst] = global = (i32)(fp[a] + imm)
+ *   GLOBAL_ADD_I     dst,global | imm    fp[dst] = global = (i32)(global + imm)
+ *                  (the stack-pointer epilogue and prologue of compiled code)
  *   MEMORY_SIZE    dst           MEMORY_GROW dst,delta
  *   MEMORY_FILL    d,val | n     MEMORY_COPY d,s | n      MEMORY_INIT d,s | n,seg
  *   DATA_DROP      seg
@@ -379,6 +382,8 @@ typedef union iword {
     X(RETURN_CALL)          \
     X(RETURN_CALL_INDIRECT) \
     X(CALL_ARGS1)           \
+    X(ADDI_GLOBAL_SET)      \
+    X(GLOBAL_ADD_I)         \
     X(CALL_ARGS2)           \
     X(CALL_ARGS3)           \
     X(CALL_ARGS)            \

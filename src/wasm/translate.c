@@ -603,6 +603,47 @@ static uint32_t emit_call_args(struct tr *t, enum iop op, uint32_t head, uint32_
  * not listed: such calls materialise their arguments (COPY each). */
 #define CALL_ARGS_MAX 16
 
+/*
+ * global.set g of the value an i32.add/sub of an immediate just wrote (slot
+ * v): the stack-pointer epilogue of compiled code (local.get; i32.const;
+ * i32.add; global.set) becomes ADDI_GLOBAL_SET. When that add read the value
+ * a global.get of the same global had just put in a temporary, the three are
+ * the prologue (global.get; i32.const; i32.sub; local.tee; global.set) and
+ * become one GLOBAL_ADD_I. Nothing is fused across a label. Returns whether
+ * it emitted the set.
+ */
+static bool fuse_global_add(struct tr *t, uint32_t g, uint32_t v)
+{
+    uint32_t p = t->starts[1];
+    if (t->ncode < 3 || p + 3 != t->ncode || p < t->label_pos)
+        return false;
+    bool sub = t->code[p].h == t->handlers[IOP_I32_SUB_I];
+    if ((!sub && t->code[p].h != t->handlers[IOP_I32_ADD_I]) || t->code[p + 1].u32.lo != v)
+        return false;
+    uint32_t a = t->code[p + 1].u32.hi;
+    uint32_t imm = sub ? 0u - t->code[p + 2].u32.lo : t->code[p + 2].u32.lo;
+    uint32_t q = t->starts[0];
+    /* The global.get's destination must be a temporary (no local.tee kept
+     * the old value), which nothing reads after the add. */
+    if (q + 2 == p && q >= t->label_pos && t->code[q].h == t->handlers[IOP_GLOBAL_GET] &&
+        t->code[q + 1].u32.hi == g && t->code[q + 1].u32.lo == a && a >= tr_home(t, 0)) {
+        t->ncode = q;
+        while (t->nsrcmap > 0 && t->srcmap[t->nsrcmap - 1].pos > q)
+            t->nsrcmap--;
+        uint32_t pos = tr_emit(t, IOP_GLOBAL_ADD_I, 3);
+        t->starts[0] = pos;
+        tr_set_lo(t, pos, 1, v);
+        tr_set_hi(t, pos, 1, g);
+        tr_set_lo(t, pos, 2, imm);
+        return true;
+    }
+    t->code[p].h = t->handlers[IOP_ADDI_GLOBAL_SET];
+    t->code[p + 2].u32.lo = imm;
+    t->code[p + 2].u32.hi = g;
+    t->last.valid = false;
+    return true;
+}
+
 static void push_results(struct tr *t, uint32_t n)
 {
     for (uint32_t k = 0; k < n; k++)
@@ -966,6 +1007,8 @@ static int tr_instr(struct tr *t, uint32_t op)
             return tr_fail(t, "unexpected end");
         uint32_t v;
         pop_operands(t, 1, &v);
+        if (fuse_global_add(t, x, v))
+            return 0;
         pos = tr_emit(t, IOP_GLOBAL_SET, 2);
         tr_set_lo(t, pos, 1, x);
         tr_set_hi(t, pos, 1, v);
