@@ -31,7 +31,8 @@ static const char *const ARGS_WAT =
     "      (i32.mul (local.get 4) (i32.const 10000))))\n"
     "  (func $mix3 (type $t3) (local i32 i32)\n"
     "    (i32.add (i32.add (local.get 0) (i32.mul (local.get 1) (i32.const 10)))\n"
-    "      (i32.add (i32.mul (local.get 2) (i32.const 100)) (i32.add (local.get 3) (local.get 4)))))\n"
+    "      (i32.add (i32.mul (local.get 2) (i32.const 100)) (i32.add (local.get 3) (local.get "
+    "4)))))\n"
     "  (func $one (param i32) (result i32) (i32.mul (local.get 0) (i32.const 3)))\n"
     "  (func $two (param i32 i32) (result i32) (i32.sub (local.get 0) (local.get 1)))\n"
     "  (func (export \"direct\") (param $a i32) (param $b i32) (result i32)\n"
@@ -46,7 +47,8 @@ static const char *const ARGS_WAT =
     "    (i32.add (call $one (local.get $a))\n"
     "      (i32.mul (call $two (local.get $b) (local.get $a)) (i32.const 1000))))\n"
     "  (func (export \"nested\") (param $a i32) (param $b i32) (result i32)\n"
-    "    (call $mix (call $one (local.get $a)) (local.get $a) (call $two (local.get $b) (i32.const 1))\n"
+    "    (call $mix (call $one (local.get $a)) (local.get $a) (call $two (local.get $b) (i32.const "
+    "1))\n"
     "      (local.get $b) (local.get $a))))\n";
 
 static int32_t call2(struct spry_instance *inst, const char *name, int32_t a, int32_t b)
