@@ -201,6 +201,12 @@ $(BUILD)/bench/component: $(BUILD)/obj/bench/component.o $(BUILD)/libspry.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $< $(BUILD)/libspry.a $(LDLIBS) -o $@
 
+# The cost of a wasm-to-wasm call in the interpreter (bench/calls.wat):
+# ns and instructions per call over the same loop without it.
+.PHONY: bench-calls
+bench-calls: $(BUILD)/spry | $(DEPS_STAMP)
+	@bench/calls.sh $(BUILD) $(BENCH_ITERS)
+
 # Start-up time of a WASI hello world: spry run vs node:wasi (hyperfine).
 .PHONY: bench-wasi
 bench-wasi: $(BUILD)/spry | $(DEPS_STAMP)

@@ -213,6 +213,9 @@ static int create_definitions(struct spry_instance *inst, const struct instance_
         f->store = store;
         f->inst = inst;
         f->def = &m->funcs[i];
+        /* The interpreters fill these from def on the first call. */
+        atomic_store_explicit(&f->code_cache, NULL, memory_order_relaxed);
+        atomic_store_explicit(&f->code_checked_cache, NULL, memory_order_relaxed);
         f->index = i;
         runtime_func_init_api_type(f);
         inst->funcs[i] = f;

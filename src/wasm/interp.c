@@ -48,8 +48,10 @@
 #define interp_run      interp_run_checked
 #define interp_handlers interp_handlers_checked
 #define CODE_FIELD      code_checked
+#define CACHE_FIELD     code_checked_cache
 #else
-#define CODE_FIELD code
+#define CODE_FIELD  code
+#define CACHE_FIELD code_cache
 #endif
 
 #if defined(__GNUC__)
@@ -99,6 +101,14 @@ static inline struct interp_code *code_of(struct spry_func *f, struct spry_store
 {
     struct interp_code *code = atomic_load_explicit(&f->def->CODE_FIELD, memory_order_acquire);
     return LIKELY(code != NULL) ? code : translate_now(f, store);
+}
+
+/* The translated code of the running function `f` (translated already). */
+static inline struct interp_code *code_now(struct spry_func *f)
+{
+    return f != NULL && f->def != NULL
+               ? atomic_load_explicit(&f->def->CODE_FIELD, memory_order_acquire)
+               : NULL;
 }
 
 /* Fills in where a trap happened: function index and name, and the byte
@@ -271,28 +281,38 @@ OP_FLOAT(F32_MUL, float, F32_OF, f32_bits, x *y)
 #undef OP_FLOAT
 #undef F32_OF
 
-/* Zeroes a callee's declared locals: inline for the common few, since a
- * memset call would cost as much as the rest of the call. */
-static inline void zero_slots(uint64_t *p, uint32_t n)
+/* The argument copies of CALL_ARGS / CALL_INDIRECT_ARGS: dst[k] =
+ * fp[src[k]] for n >= 1 arguments (the translator lists none otherwise). A
+ * plain loop, kept from being vectorised: calls have few arguments. */
+static inline void copy_args(uint64_t *dst, const uint64_t *fp, const uint32_t *src, uint32_t n)
 {
-    switch (n) {
-    case 4:
-        p[3] = 0;
-        __attribute__((fallthrough));
-    case 3:
-        p[2] = 0;
-        __attribute__((fallthrough));
-    case 2:
-        p[1] = 0;
-        __attribute__((fallthrough));
-    case 1:
+    const uint32_t *end = src + n;
+#if defined(__clang__)
+#pragma clang loop vectorize(disable) unroll(disable)
+#elif defined(__GNUC__)
+#pragma GCC unroll 1
+#endif
+    do
+        *dst++ = fp[*src++];
+    while (src != end);
+}
+
+/* Zeroes a callee's declared locals [nparams, nlocals). translate_func
+ * makes every frame at least nparams + ZERO_AHEAD slots, so the common case
+ * (at most ZERO_AHEAD locals) is that many stores and no branch on the
+ * count; the extra slots are temporaries the callee writes before reading. */
+static inline void zero_locals(uint64_t *fp, const struct interp_code *cc)
+{
+    uint64_t *p = fp + cc->nparams;
+    uint32_t n = cc->nlocals - cc->nparams;
+    if (LIKELY(n <= INTERP_ZERO_AHEAD)) {
         p[0] = 0;
-        __attribute__((fallthrough));
-    case 0:
+        p[1] = 0;
+        p[2] = 0;
+        p[3] = 0;
         return;
-    default:
-        memset(p, 0, n * sizeof *p);
     }
+    memset(p, 0, n * sizeof *p);
 }
 
 static inline uint32_t i32_clz(uint32_t x)
@@ -357,7 +377,13 @@ __attribute__((noinline)) static int execute(struct spry_store *store, struct sp
     }
 
     uint64_t *stack_end = store->stack + store->stack_slots;
+    /* The frame stack: `top` is the next free frame. store->depth is only
+     * brought up to date where someone else reads it: before a host call
+     * (which may call back into wasm, nesting an activation above) and on
+     * leaving. */
     struct interp_frame *frames = store->frames;
+    struct interp_frame *top = frames + store->depth;
+    struct interp_frame *const frames_limit = frames + store->limits.max_call_depth;
     struct spry_func *cur = entry;
     struct spry_instance *inst = entry->inst;
     struct spry_memory *memory = mem0(inst);
@@ -812,6 +838,19 @@ L_GLOBAL_GET:
 L_GLOBAL_SET:
     inst->globals[A1LO]->value = S(A1HI);
     NEXT(2);
+L_ADDI_GLOBAL_SET : {
+    uint64_t v = (uint32_t)(S(A1HI) + A2LO);
+    S(A1LO) = v;
+    inst->globals[A2HI]->value = v;
+    NEXT(3);
+}
+L_GLOBAL_ADD_I : {
+    struct spry_global *g = inst->globals[A1HI];
+    uint64_t v = (uint32_t)(g->value + A2LO);
+    g->value = v;
+    S(A1LO) = v;
+    NEXT(3);
+}
 
     /* ---- references and tables ----------------------------------------- */
 L_REF_IS_NULL:
@@ -927,6 +966,54 @@ L_CALL_INDIRECT : {
     pc += 3;
     goto do_call;
 }
+    /* CALL_ARGS1..3: the sources follow func,base; CALL_ARGS: n first. */
+L_CALL_ARGS1:
+    newfp = fp + A1HI;
+    newfp[0] = S(A2LO);
+    callee = inst->funcs[A1LO];
+    pc += 3;
+    goto do_call;
+L_CALL_ARGS2:
+    newfp = fp + A1HI;
+    newfp[0] = S(A2LO);
+    newfp[1] = S(A2HI);
+    callee = inst->funcs[A1LO];
+    pc += 3;
+    goto do_call;
+L_CALL_ARGS3:
+    newfp = fp + A1HI;
+    newfp[0] = S(A2LO);
+    newfp[1] = S(A2HI);
+    newfp[2] = S(pc[3].u32.lo);
+    callee = inst->funcs[A1LO];
+    pc += 4;
+    goto do_call;
+L_CALL_ARGS : {
+    const uint32_t *src = &pc[2].u32.lo;
+    uint32_t n = src[0];
+    newfp = fp + A1HI;
+    callee = inst->funcs[A1LO];
+    copy_args(newfp, fp, src + 1, n);
+    pc += 2 + (n + 2) / 2;
+    goto do_call;
+}
+L_CALL_INDIRECT_ARGS : {
+    struct spry_table *t = inst->tables[A1LO];
+    uint32_t i = (uint32_t)S(A2HI);
+    if (i >= t->size || t->elems[i] == NULL) {
+        trap_elem = i;
+        TRAP(i >= t->size ? SPRY_TRAP_UNDEFINED_ELEMENT : SPRY_TRAP_UNINITIALIZED_ELEMENT);
+    }
+    callee = t->elems[i];
+    if (callee->type_id != A2LO)
+        TRAP(SPRY_TRAP_INDIRECT_TYPE);
+    const uint32_t *src = &pc[3].u32.lo;
+    uint32_t n = src[0];
+    newfp = fp + A1HI;
+    copy_args(newfp, fp, src + 1, n);
+    pc += 3 + (n + 2) / 2;
+    goto do_call;
+}
 L_RETURN_CALL:
     callee = inst->funcs[A1LO];
     newfp = fp + A1HI;
@@ -955,6 +1042,7 @@ do_tail_call : {
         newfp = fp;
         store->sp = (uint32_t)(newfp - store->stack) +
                     (np > callee->type->nresults ? np : callee->type->nresults);
+        store->depth = (uint32_t)(top - frames);
         rc = callee->host(callee->host_user, inst, newfp);
         if (rc != 0)
             goto host_failed;
@@ -966,10 +1054,9 @@ do_tail_call : {
         goto unwind;
     if (fp + cc->nslots > stack_end)
         TRAP(SPRY_TRAP_STACK_EXHAUSTED);
-    zero_slots(fp + cc->nparams, cc->nlocals - cc->nparams);
+    zero_locals(fp, cc);
     cur = callee;
     store->cur_func = cur;
-    code = cc;
     if (callee->inst != inst) {
         inst = callee->inst;
         RELOAD_MEM();
@@ -982,30 +1069,33 @@ do_tail_call : {
 
 do_call : {
     /* pc already points past the call instruction: the return address. */
-    if (callee->def == NULL) {
-        uint32_t np = callee->type->nparams, nr = callee->type->nresults;
-        store->sp = (uint32_t)(newfp - store->stack) + (np > nr ? np : nr);
-        rc = callee->host(callee->host_user, inst, newfp);
-        if (rc != 0)
-            goto host_failed;
-        RELOAD_MEM();
-        goto * pc->h;
+    struct interp_code *cc = atomic_load_explicit(&callee->CACHE_FIELD, memory_order_relaxed);
+    if (UNLIKELY(cc == NULL)) {
+        if (callee->def == NULL) {
+            uint32_t np = callee->type->nparams, nr = callee->type->nresults;
+            store->sp = (uint32_t)(newfp - store->stack) + (np > nr ? np : nr);
+            store->depth = (uint32_t)(top - frames); /* a callback nests above */
+            rc = callee->host(callee->host_user, inst, newfp);
+            if (rc != 0)
+                goto host_failed;
+            RELOAD_MEM();
+            goto * pc->h;
+        }
+        cc = code_of(callee, store);
+        if (cc == NULL)
+            goto unwind;
+        atomic_store_explicit(&callee->CACHE_FIELD, cc, memory_order_relaxed);
     }
-    struct interp_code *cc = code_of(callee, store);
-    if (cc == NULL)
-        goto unwind;
-    if (UNLIKELY(store->depth >= store->limits.max_call_depth || newfp + cc->nslots > stack_end))
+    if (UNLIKELY(top == frames_limit || newfp + cc->nslots > stack_end))
         TRAP(SPRY_TRAP_STACK_EXHAUSTED);
-    zero_slots(newfp + cc->nparams, cc->nlocals - cc->nparams);
-    struct interp_frame *fr = &frames[store->depth++];
-    fr->ret_pc = pc;
-    fr->fp = fp;
-    fr->func = cur;
-    fr->code = code;
+    zero_locals(newfp, cc);
+    top->ret_pc = pc;
+    top->fp = fp;
+    top->func = cur;
+    top++;
     fp = newfp;
     cur = callee;
     store->cur_func = cur;
-    code = cc;
     if (callee->inst != inst) {
         inst = callee->inst;
         RELOAD_MEM();
@@ -1020,24 +1110,22 @@ L_RETURN1:
     S(0) = S(A1LO);
     /* fall through */
 L_RETURN : {
-    struct interp_frame *fr = &frames[--store->depth];
+    struct interp_frame *fr = --top;
     pc = fr->ret_pc;
     fp = fr->fp;
-    if (fr->func != NULL) {
-        cur = fr->func;
-        store->cur_func = cur;
-        code = fr->code;
-        if (cur->inst != inst) {
-            inst = cur->inst;
-            RELOAD_MEM();
-        }
+    cur = fr->func; /* the entry frame's: the entry function, then L_EXIT */
+    store->cur_func = cur;
+    if (cur->inst != inst) {
+        inst = cur->inst;
+        RELOAD_MEM();
     }
     goto * pc->h;
 }
 
 L_EXIT:
     /* Returned from the entry function: results are in fp[0..). */
-    memcpy(slots, fp, code->nresults * sizeof *fp);
+    memcpy(slots, fp, entry->type->nresults * sizeof *fp);
+    store->depth = (uint32_t)(top - frames);
     return 0;
 
 host_failed:
@@ -1045,7 +1133,7 @@ host_failed:
         runtime_trap(store, SPRY_TRAP_HOST,
                      inst->trap_message[0] != '\0' ? inst->trap_message : NULL);
     if (rc == SPRY_ETRAP && store->trap.func_index == UINT32_MAX)
-        locate_trap(store, cur, code, pc); /* the wasm function that called the host */
+        locate_trap(store, cur, code_now(cur), pc); /* the wasm function that called the host */
     goto unwind;
 
 trap:
@@ -1056,12 +1144,13 @@ trap:
     } else {
         runtime_trap(store, trap_kind, NULL);
     }
-    locate_trap(store, cur, code, pc);
+    locate_trap(store, cur, code_now(cur), pc);
     rc = SPRY_ETRAP;
     /* fall through */
 unwind:
     if (rc == 0)
         rc = SPRY_ETRAP;
+    store->depth = (uint32_t)(top - frames);
     return rc;
 }
 
@@ -1095,8 +1184,7 @@ int interp_run(struct spry_store *store, struct spry_func *entry, uint64_t *slot
     struct interp_frame *frame = &store->frames[store->depth];
     frame->ret_pc = exit_word;
     frame->fp = fp;
-    frame->func = NULL;
-    frame->code = NULL;
+    frame->func = entry;
     store->depth++;
     store->cur_func = entry;
 

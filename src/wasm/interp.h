@@ -13,13 +13,14 @@
 struct spry_store;
 struct spry_func;
 
-/* A return address on the store's frame stack. func/code are NULL for the
- * entry frame of an activation (returning to it leaves the interpreter). */
+/* A return address on the store's frame stack: the caller's pc, fp and
+ * function (whose translated code the trap path finds from the function).
+ * The entry frame of an activation holds the entry function and a pc whose
+ * handler leaves the interpreter. */
 struct interp_frame {
     const iword *ret_pc;
     uint64_t *fp;
     struct spry_func *func;
-    struct interp_code *code;
 };
 
 /* One C-level entry into the interpreter. Activations nest when a host

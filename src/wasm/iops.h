@@ -345,10 +345,19 @@ typedef union iword {
  *   CALL           func,base                     callee frame at fp+base
  *   CALL_INDIRECT  table,base | type_id,idx      idx: slot of the element index
  *   RETURN_CALL, RETURN_CALL_INDIRECT: as above; args are moved to fp[0..)
+ *   CALL_ARGS      func,base | n,src0 | src1,src2 | ...
+ *   CALL_ARGS1/2/3 func,base | src0,src1 | src2     (1, 2 or 3 arguments; no n)
+ *   CALL_INDIRECT_ARGS  table,base | type_id,idx | n,src0 | src1,src2 | ...
+ *                  as CALL / CALL_INDIRECT, first copying fp[base+k] = fp[src_k]
+ *                  for each of the n arguments (src_k = base+k: in place), so
+ *                  that arguments still in locals or constant slots need no COPY
  *   (interruption: checked by every taken backward jump and at function entry)
  *   UNREACHABLE
  *   SELECT         dst,cond | a,b                fp[dst] = cond ? fp[a] : fp[b]
  *   GLOBAL_GET     dst,global    GLOBAL_SET global,src
+ *   ADDI_GLOBAL_SET  dst,a | imm,global  fp[dst] = global = (i32)(fp[a] + imm)
+ *   GLOBAL_ADD_I     dst,global | imm    fp[dst] = global = (i32)(global + imm)
+ *                  (the stack-pointer epilogue and prologue of compiled code)
  *   MEMORY_SIZE    dst           MEMORY_GROW dst,delta
  *   MEMORY_FILL    d,val | n     MEMORY_COPY d,s | n      MEMORY_INIT d,s | n,seg
  *   DATA_DROP      seg
@@ -372,6 +381,13 @@ typedef union iword {
     X(CALL_INDIRECT)        \
     X(RETURN_CALL)          \
     X(RETURN_CALL_INDIRECT) \
+    X(CALL_ARGS1)           \
+    X(ADDI_GLOBAL_SET)      \
+    X(GLOBAL_ADD_I)         \
+    X(CALL_ARGS2)           \
+    X(CALL_ARGS3)           \
+    X(CALL_ARGS)            \
+    X(CALL_INDIRECT_ARGS)   \
     X(UNREACHABLE)          \
     X(SELECT)               \
     X(GLOBAL_GET)           \
@@ -426,6 +442,10 @@ struct interp_srcmap {
     uint32_t pos;    /* word index in code */
     uint32_t offset; /* byte offset in the module */
 };
+
+/* Every frame has at least nparams + INTERP_ZERO_AHEAD slots, so that a call
+ * zeroes up to that many declared locals with straight-line stores. */
+#define INTERP_ZERO_AHEAD 4
 
 struct interp_code {
     uint32_t nparams;

@@ -36,6 +36,12 @@ struct spry_func {
     void *host_user;
     struct wasm_functype host_type; /* host functions only: owned copy */
     struct spry_functype api_type;  /* spry_func_type's answer (runtime_func_init_api_type) */
+    /* The interpreters' own copies of def->code / def->code_checked, filled
+     * on the first call through this function, so that a call loads the
+     * code with one load from the callee (NULL: not yet, or a host
+     * function). Relaxed atomics: the code itself was published by def. */
+    _Atomic(struct interp_code *) code_cache;
+    _Atomic(struct interp_code *) code_checked_cache;
 };
 
 /*

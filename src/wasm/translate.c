@@ -555,6 +555,95 @@ static uint32_t call_args(struct tr *t, uint32_t n)
     return tr_home(t, base);
 }
 
+/* The call's arguments: where each is read from (a local, a constant slot or
+ * its home slot), popped. Returns whether any is not in its home slot yet:
+ * then the call is emitted in its _ARGS form, which copies them itself (one
+ * dispatch instead of one COPY per argument). No source lies in the
+ * destination range [home(base), home(base)+n) except an argument's own
+ * home slot: locals and constant slots lie below every home slot. */
+static bool call_arg_sources(struct tr *t, uint32_t n, uint32_t *src)
+{
+    uint32_t base = t->depth - n;
+    bool moves = false;
+    for (uint32_t k = 0; k < n; k++) {
+        src[k] = tr_operand_slot(t, base + k);
+        moves |= src[k] != tr_home(t, base + k);
+    }
+    while (t->depth > base)
+        tr_pop(t);
+    return moves;
+}
+
+/* Emits CALL_ARGS / CALL_INDIRECT_ARGS: `head` words (h and the call's
+ * operands), then n, src0 | src1, src2 | ... (iops.h); a direct call of one
+ * to three arguments becomes CALL_ARGS1..3, whose list has no n. */
+static uint32_t emit_call_args(struct tr *t, enum iop op, uint32_t head, uint32_t n,
+                               const uint32_t *src)
+{
+    uint32_t counted = 1;
+    if (op == IOP_CALL_ARGS && n <= 3) {
+        op = n == 1 ? IOP_CALL_ARGS1 : n == 2 ? IOP_CALL_ARGS2 : IOP_CALL_ARGS3;
+        counted = 0;
+    }
+    uint32_t pos = tr_emit(t, op, head + (n + counted + 1) / 2);
+    if (pos == UINT32_MAX)
+        return pos;
+    for (uint32_t k = 1 - counted; k <= n; k++) {
+        uint32_t v = k == 0 ? n : src[k - 1];
+        uint32_t h = k - (1 - counted); /* the half it goes in */
+        if (h % 2 == 0)
+            t->code[pos + head + h / 2].u32.lo = v;
+        else
+            t->code[pos + head + h / 2].u32.hi = v;
+    }
+    return pos;
+}
+
+/* The argument sources of a call with more than this many parameters are
+ * not listed: such calls materialise their arguments (COPY each). */
+#define CALL_ARGS_MAX 16
+
+/*
+ * global.set g of the value an i32.add/sub of an immediate just wrote (slot
+ * v): the stack-pointer epilogue of compiled code (local.get; i32.const;
+ * i32.add; global.set) becomes ADDI_GLOBAL_SET. When that add read the value
+ * a global.get of the same global had just put in a temporary, the three are
+ * the prologue (global.get; i32.const; i32.sub; local.tee; global.set) and
+ * become one GLOBAL_ADD_I. Nothing is fused across a label. Returns whether
+ * it emitted the set.
+ */
+static bool fuse_global_add(struct tr *t, uint32_t g, uint32_t v)
+{
+    uint32_t p = t->starts[1];
+    if (t->ncode < 3 || p + 3 != t->ncode || p < t->label_pos)
+        return false;
+    bool sub = t->code[p].h == t->handlers[IOP_I32_SUB_I];
+    if ((!sub && t->code[p].h != t->handlers[IOP_I32_ADD_I]) || t->code[p + 1].u32.lo != v)
+        return false;
+    uint32_t a = t->code[p + 1].u32.hi;
+    uint32_t imm = sub ? 0u - t->code[p + 2].u32.lo : t->code[p + 2].u32.lo;
+    uint32_t q = t->starts[0];
+    /* The global.get's destination must be a temporary (no local.tee kept
+     * the old value), which nothing reads after the add. */
+    if (q + 2 == p && q >= t->label_pos && t->code[q].h == t->handlers[IOP_GLOBAL_GET] &&
+        t->code[q + 1].u32.hi == g && t->code[q + 1].u32.lo == a && a >= tr_home(t, 0)) {
+        t->ncode = q;
+        while (t->nsrcmap > 0 && t->srcmap[t->nsrcmap - 1].pos > q)
+            t->nsrcmap--;
+        uint32_t pos = tr_emit(t, IOP_GLOBAL_ADD_I, 3);
+        t->starts[0] = pos;
+        tr_set_lo(t, pos, 1, v);
+        tr_set_hi(t, pos, 1, g);
+        tr_set_lo(t, pos, 2, imm);
+        return true;
+    }
+    t->code[p].h = t->handlers[IOP_ADDI_GLOBAL_SET];
+    t->code[p + 2].u32.lo = imm;
+    t->code[p + 2].u32.hi = g;
+    t->last.valid = false;
+    return true;
+}
+
 static void push_results(struct tr *t, uint32_t n)
 {
     for (uint32_t k = 0; k < n; k++)
@@ -804,6 +893,22 @@ static int tr_instr(struct tr *t, uint32_t op)
         if (reader_u32(r, &x) != 0)
             return tr_fail(t, "unexpected end");
         const struct wasm_functype *ft = module_func_type(t->m, x);
+        uint32_t src[CALL_ARGS_MAX];
+        if (op == OP_CALL && ft->nparams <= CALL_ARGS_MAX) {
+            uint32_t base = t->depth - ft->nparams;
+            if (call_arg_sources(t, ft->nparams, src)) {
+                pos = emit_call_args(t, IOP_CALL_ARGS, 2, ft->nparams, src);
+                tr_set_lo(t, pos, 1, x);
+                tr_set_hi(t, pos, 1, tr_home(t, base));
+                push_results(t, ft->nresults);
+                return 0;
+            }
+            pos = tr_emit(t, IOP_CALL, 2);
+            tr_set_lo(t, pos, 1, x);
+            tr_set_hi(t, pos, 1, tr_home(t, base));
+            push_results(t, ft->nresults);
+            return 0;
+        }
         uint32_t base = call_args(t, ft->nparams);
         if (op == OP_RETURN_CALL) {
             pos = tr_emit(t, IOP_RETURN_CALL, 2);
@@ -834,13 +939,21 @@ static int tr_instr(struct tr *t, uint32_t op)
             idx_slot = tr_home(t, di);
         }
         tr_pop(t);
-        uint32_t base = call_args(t, ft->nparams);
         /* The index must survive the argument moves: it lives above them
-         * (home slot) or in a local, neither of which call_args writes. */
+         * (home slot) or in a local, neither of which the moves write. */
         bool tail = op == OP_RETURN_CALL_INDIRECT;
-        pos = tr_emit(t, tail ? IOP_RETURN_CALL_INDIRECT : IOP_CALL_INDIRECT, 3);
+        uint32_t src[CALL_ARGS_MAX];
+        uint32_t base = t->depth - ft->nparams;
+        bool listed = !tail && ft->nparams <= CALL_ARGS_MAX;
+        if (listed && call_arg_sources(t, ft->nparams, src)) {
+            pos = emit_call_args(t, IOP_CALL_INDIRECT_ARGS, 3, ft->nparams, src);
+        } else {
+            if (!listed)
+                call_args(t, ft->nparams);
+            pos = tr_emit(t, tail ? IOP_RETURN_CALL_INDIRECT : IOP_CALL_INDIRECT, 3);
+        }
         tr_set_lo(t, pos, 1, x);
-        tr_set_hi(t, pos, 1, base);
+        tr_set_hi(t, pos, 1, tr_home(t, base));
         tr_set_lo(t, pos, 2, ft->type_id);
         tr_set_hi(t, pos, 2, idx_slot);
         if (tail) {
@@ -894,6 +1007,8 @@ static int tr_instr(struct tr *t, uint32_t op)
             return tr_fail(t, "unexpected end");
         uint32_t v;
         pop_operands(t, 1, &v);
+        if (fuse_global_add(t, x, v))
+            return 0;
         pos = tr_emit(t, IOP_GLOBAL_SET, 2);
         tr_set_lo(t, pos, 1, x);
         tr_set_hi(t, pos, 1, v);
@@ -1224,6 +1339,8 @@ int translate_func(const struct wasm_module *m, uint32_t func_index, const void 
     code->nslots = tr_home(&t, t.max_depth) + 1;
     if (code->nslots < ft->nresults)
         code->nslots = ft->nresults;
+    if (code->nslots < ft->nparams + INTERP_ZERO_AHEAD)
+        code->nslots = ft->nparams + INTERP_ZERO_AHEAD;
     code->ncode = t.ncode;
     code->code = t.code;
     code->nsrcmap = t.nsrcmap;
