@@ -50,6 +50,19 @@ int main(int argc, char **argv)
         struct timespec ts = {0, 200 * 1000000L};
         nanosleep(&ts, NULL);
         printf("content-type: text/plain\n\nslow done\n");
+    } else if (strcmp(info, "/wait") == 0) {
+        /* Holds its request until the test lets it go, so that tests need
+         * no timing: it opens /data/a.txt first (the test sees the open with
+         * inotify on the staged files: the guest runs), then waits until
+         * the test creates /data/go (at most 20 s). */
+        FILE *f = fopen("/data/a.txt", "r");
+        if (f != NULL)
+            fclose(f);
+        struct timespec ts = {0, 5 * 1000000L};
+        for (int i = 0; i < 4000 && access("/data/go", F_OK) != 0; i++)
+            nanosleep(&ts, NULL);
+        printf("content-type: text/plain\n\n%s\n",
+               access("/data/go", F_OK) == 0 ? "let go" : "never let go");
     } else if (strcmp(info, "/file") == 0) {
         FILE *f = fopen("/data/a.txt", "r");
         printf("content-type: text/plain\n\n");

@@ -4,8 +4,12 @@
  *
  * Usage: http_test_server [--listen A] [--loops N] [--workers N] [--queue N]
  *        [--timeout MS] [--max-body N] [--idle MS] [--tls-cert F --tls-key F]
- *        [--speculate 1]
+ *        [--speculate 1] [--events FILE]
  * Prints "port N" once listening; SIGINT/SIGTERM drain and exit 0.
+ * With --events, every call of the test executor's handle() first appends
+ * "begin COMPONENT spec=0|1\n" to FILE (one write each, O_APPEND), so a
+ * test can wait until a handler runs (on a worker: spec=0) instead of
+ * sleeping and hoping it does.
  *
  * Routes (the test executor's behaviour is chosen by the route):
  *   /echo/...        200, body lists method, target, query, headers, body
@@ -41,6 +45,7 @@
 #include "trigger/http_server.h"
 #include "trigger/router.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -52,6 +57,18 @@
 #include <unistd.h>
 
 static struct http_server *server;
+static int events_fd = -1; /* --events */
+
+/* One line to the events file, in one write so lines never interleave. */
+static void event(const char *component, bool speculative)
+{
+    if (events_fd < 0)
+        return;
+    char line[256];
+    int n = snprintf(line, sizeof line, "begin %s spec=%d\n", component, speculative ? 1 : 0);
+    if (n > 0 && write(events_fd, line, (size_t)n) != n)
+        fprintf(stderr, "events: short write\n");
+}
 
 static void on_signal(int sig)
 {
@@ -125,6 +142,7 @@ static int test_handle(void *data, struct http_exchange *ex)
     const struct http_request *r = http_exchange_request(ex);
     const char *id = r->route->component_id;
     bool spec = http_exchange_speculative(ex);
+    event(id, spec);
     if (spec && (strcmp(id, "sleep") == 0 || strcmp(id, "chunks") == 0))
         return HTTP_EXCHANGE_DEFER; /* they block */
     struct guest g;
@@ -304,7 +322,13 @@ int main(int argc, char **argv)
             config.tls_key = v;
         else if (strcmp(k, "--speculate") == 0)
             executor.speculate = atoi(v) != 0;
-        else {
+        else if (strcmp(k, "--events") == 0) {
+            events_fd = open(v, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+            if (events_fd < 0) {
+                perror(v);
+                return 2;
+            }
+        } else {
             fprintf(stderr, "unknown option %s\n", k);
             return 2;
         }
