@@ -204,14 +204,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     if (mode & 3)
         h2_mem_recv(&m, (const uint8_t *)preface, sizeof preface - 1);
+    /* The loop's turn after each read, for the first reads (with 1-byte
+     * reads of a large input, running it after every read would pass the
+     * smoke run's 1 s per input). */
+    size_t reads = 0;
     for (size_t off = 0; off < size;) {
         size_t k = size - off < step ? size - off : step;
         h2_mem_recv(&m, data + off, k);
         off += k;
         if ((mode & 0x40) && !loop->draining)
             h2_loop_shutdown(loop);
-        service(true);
-        spry_buf_reset(&m.out);
+        if (++reads <= 256)
+            service(true);
+        spry_buf_reset(&m.out); /* what the server wrote is not read */
     }
     service(true);
     h2_mem_close(&m); /* the client goes away */

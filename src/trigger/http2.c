@@ -391,7 +391,10 @@ static int fill_request(struct http_exchange *ex, struct h2_stream *st, const st
     int rc = 0;
     if (authority[0] != '\0')
         rc = http_header_add(&hl, "host", 4, authority, strlen(authority));
-    const char *p = (const char *)st->fields.data, *end = p + st->fields.len;
+    /* fields.data is NULL while empty (no field besides the pseudo-header
+     * ones): no arithmetic on it then. */
+    const char *p = (const char *)st->fields.data;
+    const char *end = st->fields.len > 0 ? p + st->fields.len : p;
     while (rc == 0 && p < end) {
         const char *value = p + strlen(p) + 1;
         rc = http_header_add(&hl, p, strlen(p), value, strlen(value));

@@ -267,6 +267,35 @@ TEST(trigger_http2_mem, get_answers_from_the_executor)
     ASSERT_EQ_UINT(atomic_load(&f.server->active), 0);
 }
 
+/* Found by fuzz/fuzz_http2.c (UBSan, so `make asan` is what fails without
+ * the fix): a request of pseudo-header fields only left the field buffer
+ * unallocated, and fill_request added its length to its NULL data; the
+ * executor asking for request trailers when there were none did the same
+ * in http_exchange_request_trailers. */
+TEST(trigger_http2_mem, request_of_pseudo_header_fields_only_without_trailers)
+{
+    struct fixture f;
+    fixture_open(&f);
+    client_start(&f);
+    client_stream(&f, 1);
+    client_stream(&f, 3);
+    send_headers(&f, 1, NGHTTP2_FLAG_END_STREAM,
+                 (const char *const[]){":method", "GET", ":scheme", "http", ":path", "/s/x",
+                                       ":authority", "a", NULL});
+    send_headers(&f, 3, NGHTTP2_FLAG_END_STREAM,
+                 (const char *const[]){":method", "GET", ":scheme", "http", ":path", "/w/x", NULL});
+    serve(&f);
+    for (int32_t id = 1; id <= 3; id += 2) {
+        struct response *r = resp(&f, id);
+        ASSERT_TRUE(r->closed);
+        ASSERT_EQ_INT(r->status, 200);
+        ASSERT_EQ_UINT(r->body_len, 3);
+        ASSERT_EQ_MEM(r->body, "0 0", 3);
+    }
+    fixture_close(&f);
+    ASSERT_EQ_UINT(atomic_load(&f.server->active), 0);
+}
+
 TEST(trigger_http2_mem, streamed_body_and_trailers_reach_the_executor)
 {
     struct fixture f;
