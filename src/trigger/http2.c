@@ -1026,12 +1026,6 @@ void h2_mem_recv(struct h2_mem *m, const uint8_t *data, size_t len)
     conn_received(m->conn, n);
 }
 
-void h2_mem_flush(struct h2_mem *m)
-{
-    if (m->conn != NULL)
-        conn_flush(m->conn);
-}
-
 void h2_mem_close(struct h2_mem *m)
 {
     if (m->conn != NULL)

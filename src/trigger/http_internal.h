@@ -326,8 +326,6 @@ struct h2_mem {
 int h2_mem_open(struct http_loop *loop, struct h2_mem *m);
 /* Feeds bytes from the client; ignored once closed or stopped. */
 void h2_mem_recv(struct h2_mem *m, const uint8_t *data, size_t len);
-/* Sends what the session has queued (as the loop does after a pump). */
-void h2_mem_flush(struct h2_mem *m);
 /* Closes the connection, as when its socket fails, if it is open; frees out. */
 void h2_mem_close(struct h2_mem *m);
 
