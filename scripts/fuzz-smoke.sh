@@ -13,7 +13,10 @@
 #  - component (the component decoder, then the linker against WASI 0.2) on
 #    the components the unit tests assemble (build/fuzz-seeds/component, by
 #    component_binary.write_fuzz_seeds) and a jco-built command;
-#  - wit (Spry's WIT subset, component/wit.h) on fuzz/seeds/wit.
+#  - wit (Spry's WIT subset, component/wit.h) on fuzz/seeds/wit;
+#  - http2 (a client's bytes on one HTTP/2 server connection in memory,
+#    src/trigger/http2.c, answered by canned executors) on fuzz/seeds/http2
+#    (written by scripts/fuzz-seeds-http2.py).
 # Any crash, leak, or input slower than 1 s fails. Ends with the runner's
 # "N passed, N failed" line (one test per harness).
 set -uo pipefail
@@ -22,10 +25,10 @@ seconds=${FUZZ_SECONDS:-60}
 # Percent of the total budget per harness (they add up to 100). Every
 # harness is there for a parser or an interface guests and users reach;
 # the engine's two keep the largest shares.
-declare -A percent=([decode]=12 [run]=15 [toml]=8 [wasi]=9 [wagi]=6 [manifest]=7 [http_head]=4
-                    [http_body]=3 [component]=10 [canon]=8 [wit]=5 [wasip2]=8 [outbound]=2
-                    [wave]=3)
-harnesses="decode run toml wasi wagi manifest http_head http_body component canon wit wasip2 outbound wave"
+declare -A percent=([decode]=11 [run]=14 [toml]=7 [wasi]=8 [wagi]=6 [manifest]=6 [http_head]=4
+                    [http_body]=3 [component]=9 [canon]=7 [wit]=5 [wasip2]=7 [outbound]=2
+                    [wave]=3 [http2]=8)
+harnesses="decode run toml wasi wagi manifest http_head http_body component canon wit wasip2 outbound wave http2"
 declare -A share
 total=0
 for h in $harnesses; do
@@ -75,6 +78,7 @@ for h in $harnesses; do
     elif [ "$h" = wit ]; then cp -r fuzz/seeds/wit "$work/corpus"
     elif [ "$h" = outbound ]; then cp -r fuzz/seeds/outbound "$work/corpus"
     elif [ "$h" = wave ]; then cp -r fuzz/seeds/wave "$work/corpus"
+    elif [ "$h" = http2 ]; then cp -r fuzz/seeds/http2 "$work/corpus"
     elif [ "$h" = component ]; then cp -r "$component_corpus" "$work/corpus"
     elif [ "$h" = http_head ]; then
         # The first byte picks the limits (even: the defaults; odd: small ones).

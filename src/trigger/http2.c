@@ -52,10 +52,16 @@
 #define H2_STREAM_WINDOW (16 * 1024)
 /* One socket write gathers at most about this much of nghttp2's output. */
 #define H2_WRITE_CHUNK (256 * 1024)
+/* A connection in memory holds at most this much output not yet taken
+ * (then it closes, as on a failed write). */
+#define H2_MEM_OUT_MAX (64 * 1024 * 1024)
 
 struct h2_conn {
     struct http_loop *loop;
+    /* The transport: an h2o socket (h2_accept), or memory (h2_mem_open),
+     * exactly one of them. */
     h2o_socket_t *sock;
+    struct h2_mem *mem;
     nghttp2_session *session;
     h2o_linklist_t link;    /* loop->h2_conns */
     h2o_linklist_t streams; /* struct h2_stream.link */
@@ -353,7 +359,8 @@ static int fill_request(struct http_exchange *ex, struct h2_stream *st, const st
     struct http_request *r = &ex->req;
     char client[NI_MAXHOST + 16];
     struct sockaddr_storage peer;
-    socklen_t peer_len = h2o_socket_getpeername(c->sock, (struct sockaddr *)&peer);
+    socklen_t peer_len =
+        c->sock != NULL ? h2o_socket_getpeername(c->sock, (struct sockaddr *)&peer) : 0;
     http_peer_text(&peer, peer_len, client, sizeof(client));
     const char *target = st->path, *q = strchr(target, '?');
     size_t tlen = strlen(target), plen = q != NULL ? (size_t)(q - target) : tlen;
@@ -384,7 +391,10 @@ static int fill_request(struct http_exchange *ex, struct h2_stream *st, const st
     int rc = 0;
     if (authority[0] != '\0')
         rc = http_header_add(&hl, "host", 4, authority, strlen(authority));
-    const char *p = (const char *)st->fields.data, *end = p + st->fields.len;
+    /* fields.data is NULL while empty (no field besides the pseudo-header
+     * ones): no arithmetic on it then. */
+    const char *p = (const char *)st->fields.data;
+    const char *end = st->fields.len > 0 ? p + st->fields.len : p;
     while (rc == 0 && p < end) {
         const char *value = p + strlen(p) + 1;
         rc = http_header_add(&hl, p, strlen(p), value, strlen(value));
@@ -804,32 +814,43 @@ static void on_written(h2o_socket_t *sock, const char *err)
     conn_flush(c);
 }
 
+/* Writes what nghttp2 has to send, a chunk at a time: on a socket one
+ * write is in flight at once (on_written flushes again), in memory each
+ * chunk is taken at once. */
 static void conn_flush(struct h2_conn *c)
 {
-    if (c->writing || c->closed)
-        return;
-    while (c->out.len < H2_WRITE_CHUNK) {
-        const uint8_t *data;
-        ssize_t n = nghttp2_session_mem_send(c->session, &data);
-        if (n < 0) {
-            conn_close(c);
+    while (!c->writing && !c->closed) {
+        while (c->out.len < H2_WRITE_CHUNK) {
+            const uint8_t *data;
+            ssize_t n = nghttp2_session_mem_send(c->session, &data);
+            if (n < 0) {
+                conn_close(c);
+                return;
+            }
+            if (n == 0)
+                break;
+            if (spry_buf_append(&c->out, data, (size_t)n) != 0) {
+                conn_close(c);
+                return;
+            }
+        }
+        if (c->out.len == 0) {
+            if (!nghttp2_session_want_read(c->session) && !nghttp2_session_want_write(c->session))
+                conn_close(c);
             return;
         }
-        if (n == 0)
-            break;
-        if (spry_buf_append(&c->out, data, (size_t)n) != 0) {
-            conn_close(c);
-            return;
+        if (c->mem != NULL) {
+            if (spry_buf_append(&c->mem->out, c->out.data, c->out.len) != 0) {
+                conn_close(c);
+                return;
+            }
+            spry_buf_reset(&c->out);
+            continue;
         }
+        c->writing = true;
+        h2o_iovec_t buf = h2o_iovec_init(c->out.data, c->out.len);
+        h2o_socket_write(c->sock, &buf, 1, on_written);
     }
-    if (c->out.len == 0) {
-        if (!nghttp2_session_want_read(c->session) && !nghttp2_session_want_write(c->session))
-            conn_close(c);
-        return;
-    }
-    c->writing = true;
-    h2o_iovec_t buf = h2o_iovec_init(c->out.data, c->out.len);
-    h2o_socket_write(c->sock, &buf, 1, on_written);
 }
 
 static void idle_arm(struct h2_conn *c)
@@ -850,6 +871,33 @@ static void on_idle(h2o_timeout_entry_t *entry)
     conn_flush(c);
 }
 
+/* Gives bytes read off the connection to the session: the count it took
+ * (all of them), or < 0 for a connection error, after which nothing more
+ * is read. */
+static ssize_t conn_recv(struct h2_conn *c, const uint8_t *data, size_t len)
+{
+    c->in_recv = true;
+    ssize_t n = nghttp2_session_mem_recv(c->session, data, len);
+    c->in_recv = false;
+    /* A connection error nghttp2 did not answer with GOAWAY itself (e.g.
+     * no client preface): close after what is queued. */
+    if (n < 0 && n != NGHTTP2_ERR_BAD_CLIENT_MAGIC)
+        nghttp2_session_terminate_session(c->session, NGHTTP2_PROTOCOL_ERROR);
+    return n;
+}
+
+/* After conn_recv (its result n), the input consumed: the answer goes out. */
+static void conn_received(struct h2_conn *c, ssize_t n)
+{
+    if (n == NGHTTP2_ERR_BAD_CLIENT_MAGIC) {
+        conn_close(c);
+        return;
+    }
+    if (n >= 0)
+        idle_arm(c);
+    conn_flush(c);
+}
+
 static void on_read(h2o_socket_t *sock, const char *err)
 {
     struct h2_conn *c = sock->data;
@@ -857,27 +905,14 @@ static void on_read(h2o_socket_t *sock, const char *err)
         conn_close(c);
         return;
     }
-    c->in_recv = true;
-    ssize_t n = nghttp2_session_mem_recv(c->session, (const uint8_t *)sock->input->bytes,
-                                         sock->input->size);
-    c->in_recv = false;
+    ssize_t n = conn_recv(c, (const uint8_t *)sock->input->bytes, sock->input->size);
     if (n < 0) {
-        /* A connection error nghttp2 did not answer with GOAWAY itself
-         * (e.g. no client preface): close after what is queued. */
-        if (n != NGHTTP2_ERR_BAD_CLIENT_MAGIC)
-            nghttp2_session_terminate_session(c->session, NGHTTP2_PROTOCOL_ERROR);
         h2o_socket_read_stop(sock);
         h2o_buffer_consume(&sock->input, sock->input->size);
-        if (n == NGHTTP2_ERR_BAD_CLIENT_MAGIC) {
-            conn_close(c);
-            return;
-        }
-        conn_flush(c);
-        return;
+    } else {
+        h2o_buffer_consume(&sock->input, (size_t)n);
     }
-    h2o_buffer_consume(&sock->input, (size_t)n);
-    idle_arm(c);
-    conn_flush(c);
+    conn_received(c, n);
 }
 
 static void conn_close(struct h2_conn *c)
@@ -892,13 +927,20 @@ static void conn_close(struct h2_conn *c)
     if (h2o_timeout_is_linked(&c->idle))
         h2o_timeout_unlink(&c->idle);
     h2o_linklist_unlink(&c->link);
-    c->sock->data = NULL;
-    h2o_socket_close(c->sock);
+    if (c->sock != NULL) {
+        c->sock->data = NULL;
+        h2o_socket_close(c->sock);
+    } else {
+        c->mem->conn = NULL;
+    }
     spry_buf_fini(&c->out);
     spry_free(c);
 }
 
-void h2_accept(struct http_loop *loop, h2o_socket_t *sock)
+/* A server session as every connection has one: our callbacks, our flow
+ * control, our settings (queued, with GOAWAY when the loop drains); the
+ * transport is the caller's to set. NULL when out of memory. */
+static struct h2_conn *conn_create(struct http_loop *loop)
 {
     struct h2_conn *c = spry_calloc(1, sizeof(*c));
     nghttp2_session_callbacks *cb = NULL;
@@ -907,8 +949,7 @@ void h2_accept(struct http_loop *loop, h2o_socket_t *sock)
         if (cb != NULL)
             nghttp2_session_callbacks_del(cb);
         spry_free(c);
-        h2o_socket_close(sock);
-        return;
+        return NULL;
     }
     nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers);
     nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
@@ -922,8 +963,7 @@ void h2_accept(struct http_loop *loop, h2o_socket_t *sock)
     nghttp2_option_del(opt);
     if (rc != 0) {
         spry_free(c);
-        h2o_socket_close(sock);
-        return;
+        return NULL;
     }
     const struct http_limits *l = &loop->server->config.limits;
     nghttp2_settings_entry settings[] = {
@@ -936,15 +976,25 @@ void h2_accept(struct http_loop *loop, h2o_socket_t *sock)
                             sizeof(settings) / sizeof(settings[0]));
     nghttp2_session_set_local_window_size(c->session, NGHTTP2_FLAG_NONE, 0, H2_CONN_WINDOW);
     c->loop = loop;
-    c->sock = sock;
     c->tls = loop->server->ssl_ctx != NULL;
     spry_buf_init(&c->out, 2 * H2_WRITE_CHUNK);
     h2o_linklist_init_anchor(&c->streams);
     h2o_linklist_insert(&loop->h2_conns, &c->link);
     c->idle.cb = on_idle;
-    sock->data = c;
     if (loop->draining)
         nghttp2_submit_goaway(c->session, NGHTTP2_FLAG_NONE, 0, NGHTTP2_NO_ERROR, NULL, 0);
+    return c;
+}
+
+void h2_accept(struct http_loop *loop, h2o_socket_t *sock)
+{
+    struct h2_conn *c = conn_create(loop);
+    if (c == NULL) {
+        h2o_socket_close(sock);
+        return;
+    }
+    c->sock = sock;
+    sock->data = c;
     h2o_socket_read_start(sock, on_read);
     if (sock->input->size > 0)
         on_read(sock, NULL); /* the preface, or more, is buffered already */
@@ -952,6 +1002,35 @@ void h2_accept(struct http_loop *loop, h2o_socket_t *sock)
         idle_arm(c);
         conn_flush(c);
     }
+}
+
+int h2_mem_open(struct http_loop *loop, struct h2_mem *m)
+{
+    spry_buf_init(&m->out, H2_MEM_OUT_MAX);
+    m->stopped = false;
+    m->conn = conn_create(loop);
+    if (m->conn == NULL)
+        return SPRY_ENOMEM;
+    m->conn->mem = m;
+    idle_arm(m->conn);
+    conn_flush(m->conn);
+    return 0;
+}
+
+void h2_mem_recv(struct h2_mem *m, const uint8_t *data, size_t len)
+{
+    if (m->conn == NULL || m->stopped)
+        return;
+    ssize_t n = conn_recv(m->conn, data, len);
+    m->stopped = n < 0;
+    conn_received(m->conn, n);
+}
+
+void h2_mem_close(struct h2_mem *m)
+{
+    if (m->conn != NULL)
+        conn_close(m->conn);
+    spry_buf_fini(&m->out);
 }
 
 void h2_init_loop(struct http_loop *loop)

@@ -193,7 +193,7 @@ int http_exchange_request_trailers(struct http_exchange *ex, const struct http_h
         /* Count the pairs, then point into the buffer (nothing writes it
          * once the body ended). */
         const char *p = (const char *)ex->req_trailers.data;
-        const char *end = p + ex->req_trailers.len;
+        const char *end = ex->req_trailers.len > 0 ? p + ex->req_trailers.len : p; /* NULL: none */
         size_t k = 0;
         for (const char *q = p; q < end; q += strlen(q) + 1)
             k++;

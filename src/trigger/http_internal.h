@@ -263,6 +263,10 @@ int workers_create(uint32_t nthreads, uint32_t queue_max, uint32_t nloops,
                    struct http_workers **out);
 /* Loop thread: SPRY_EBUSY when the queue is full. Takes no reference. */
 int workers_push(struct http_workers *w, struct http_exchange *ex);
+/* The oldest queued exchange, taken off the queue, or NULL: for a pool
+ * with no threads (http_server_start_local), whose caller runs it
+ * (exchange_run, or exchange_skip once cancelled). */
+struct http_exchange *workers_take(struct http_workers *w);
 /* Loop thread `loop_index`: exchange_run_inline under the watchdog that
  * expires a run longer than its budget; true when it answered. */
 bool workers_run_inline(struct http_workers *w, uint32_t loop_index, struct http_exchange *ex);
@@ -304,6 +308,34 @@ void h2_loop_close(struct http_loop *loop);
 /* Loop thread: sends what the exchange has for its stream (and gives the
  * body bytes the worker read back to the client as window). */
 void h2_stream_pump(struct h2_stream *st);
+/*
+ * An HTTP/2 server connection driven from memory on the loop's thread,
+ * with no socket: the session h2_accept makes (same callbacks, settings
+ * and limits), the client's bytes given by h2_mem_recv as a socket read
+ * would give them, and what the server writes appended to `out` (the
+ * caller takes it and may reset it). For the fuzz harness
+ * (fuzz/fuzz_http2.c) and tests; with http_server_start_local, requests
+ * wait for the caller in the workers' queue (workers_take).
+ */
+struct h2_mem {
+    struct spry_buf out;  /* the server's output not yet taken */
+    struct h2_conn *conn; /* NULL once the connection closed */
+    bool stopped;         /* a connection error: nothing more is read */
+};
+/* Opens the connection (its SETTINGS are in out at once). */
+int h2_mem_open(struct http_loop *loop, struct h2_mem *m);
+/* Feeds bytes from the client; ignored once closed or stopped. */
+void h2_mem_recv(struct h2_mem *m, const uint8_t *data, size_t len);
+/* Closes the connection, as when its socket fails, if it is open; frees out. */
+void h2_mem_close(struct h2_mem *m);
+
+/* http_server.c: instead of http_server_start, the first loop made on the
+ * caller's thread (which runs it: h2o_evloop_run), without its listener,
+ * and a worker pool without threads: the fuzz harness's and tests' server
+ * for HTTP/2 connections in memory (struct h2_mem). NULL when out of
+ * memory or started already. As with any server whose loop existed, its
+ * h2o state stays allocated until the process exits. */
+struct http_loop *http_server_start_local(struct http_server *s);
 
 /* http_server.c: the answer for /.well-known/spin/... (path[0, len)), into body. */
 int well_known_answer(struct http_server *s, const char *path, size_t len,

@@ -539,12 +539,14 @@ static void init_loop_context(struct http_loop *loop)
     h2o_timeout_init(loop->ctx.loop, &loop->deadline, s->config.limits.request_timeout_ms);
     h2o_timeout_init(loop->ctx.loop, &loop->head_timeout, s->config.limits.header_timeout_ms);
     h2_init_loop(loop);
-    accept_init_loop(loop); /* last: its zero timer runs after the others */
-    loop->listener =
-        h2o_evloop_socket_create(loop->ctx.loop, loop->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
-    loop->listen_fd = -1;
-    loop->listener->data = loop;
-    h2o_socket_read_start(loop->listener, on_accept);
+    accept_init_loop(loop);     /* last: its zero timer runs after the others */
+    if (loop->listen_fd >= 0) { /* none for http_server_start_local */
+        loop->listener =
+            h2o_evloop_socket_create(loop->ctx.loop, loop->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
+        loop->listen_fd = -1;
+        loop->listener->data = loop;
+        h2o_socket_read_start(loop->listener, on_accept);
+    }
     loop->ctx_ready = true;
 }
 
@@ -702,6 +704,17 @@ int http_server_start(struct http_server *s, struct spry_report *report)
             ;
     s->started = true;
     return rc;
+}
+
+struct http_loop *http_server_start_local(struct http_server *s)
+{
+    if (s->started || workers_create(0, s->config.queue_max, 0, &s->workers) != 0)
+        return NULL;
+    struct http_loop *loop = &s->loops[0];
+    fini_loop(loop); /* connections come from memory (h2_mem_open) */
+    init_loop_context(loop);
+    s->started = true;
+    return loop;
 }
 
 void http_server_stop(struct http_server *s)

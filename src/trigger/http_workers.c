@@ -145,6 +145,19 @@ bool workers_run_inline(struct http_workers *w, uint32_t loop_index, struct http
     return done;
 }
 
+/* The queue's oldest exchange, unlinked, or NULL (mu held). */
+static struct http_exchange *dequeue_locked(struct http_workers *w)
+{
+    struct http_exchange *ex = w->head;
+    if (ex == NULL)
+        return NULL;
+    w->head = ex->next;
+    if (w->head == NULL)
+        w->tail = NULL;
+    w->count--;
+    return ex;
+}
+
 static void *worker_main(void *arg)
 {
     struct http_workers *w = arg;
@@ -152,21 +165,26 @@ static void *worker_main(void *arg)
         while (sem_wait(&w->ready) != 0 && errno == EINTR)
             ;
         pthread_mutex_lock(&w->mu);
-        struct http_exchange *ex = w->head;
-        if (ex == NULL) { /* closing and drained */
-            pthread_mutex_unlock(&w->mu);
-            return NULL;
-        }
-        w->head = ex->next;
-        if (w->head == NULL)
-            w->tail = NULL;
-        w->count--;
+        struct http_exchange *ex = dequeue_locked(w);
         pthread_mutex_unlock(&w->mu);
+        if (ex == NULL) /* closing and drained */
+            return NULL;
         if (http_exchange_cancelled(ex))
             exchange_skip(ex);
         else
             exchange_run(ex);
     }
+}
+
+struct http_exchange *workers_take(struct http_workers *w)
+{
+    pthread_mutex_lock(&w->mu);
+    struct http_exchange *ex = dequeue_locked(w);
+    pthread_mutex_unlock(&w->mu);
+    if (ex != NULL)
+        while (sem_trywait(&w->ready) != 0 && errno == EINTR)
+            ; /* its count (no thread waits on it) */
+    return ex;
 }
 
 int workers_push(struct http_workers *w, struct http_exchange *ex)
