@@ -952,20 +952,24 @@ L_CALL:
     newfp = fp + A1HI;
     pc += 2;
     goto do_call;
-L_CALL_INDIRECT : {
-    struct spry_table *t = inst->tables[A1LO];
-    uint32_t i = (uint32_t)S(A2HI);
-    if (i >= t->size || t->elems[i] == NULL) {
-        trap_elem = i;
-        TRAP(i >= t->size ? SPRY_TRAP_UNDEFINED_ELEMENT : SPRY_TRAP_UNINITIALIZED_ELEMENT);
-    }
-    callee = t->elems[i];
-    if (callee->type_id != A2LO)
-        TRAP(SPRY_TRAP_INDIRECT_TYPE);
+    /* callee = element S(A2HI) of table A1LO, which must have type A2LO. */
+#define INDIRECT_CALLEE()                                                                         \
+    do {                                                                                          \
+        struct spry_table *t_ = inst->tables[A1LO];                                               \
+        uint32_t i_ = (uint32_t)S(A2HI);                                                          \
+        if (i_ >= t_->size || t_->elems[i_] == NULL) {                                            \
+            trap_elem = i_;                                                                       \
+            TRAP(i_ >= t_->size ? SPRY_TRAP_UNDEFINED_ELEMENT : SPRY_TRAP_UNINITIALIZED_ELEMENT); \
+        }                                                                                         \
+        callee = t_->elems[i_];                                                                   \
+        if (callee->type_id != A2LO)                                                              \
+            TRAP(SPRY_TRAP_INDIRECT_TYPE);                                                        \
+    } while (0)
+L_CALL_INDIRECT:
+    INDIRECT_CALLEE();
     newfp = fp + A1HI;
     pc += 3;
     goto do_call;
-}
     /* CALL_ARGS1..3: the sources follow func,base; CALL_ARGS: n first. */
 L_CALL_ARGS1:
     newfp = fp + A1HI;
@@ -998,15 +1002,7 @@ L_CALL_ARGS : {
     goto do_call;
 }
 L_CALL_INDIRECT_ARGS : {
-    struct spry_table *t = inst->tables[A1LO];
-    uint32_t i = (uint32_t)S(A2HI);
-    if (i >= t->size || t->elems[i] == NULL) {
-        trap_elem = i;
-        TRAP(i >= t->size ? SPRY_TRAP_UNDEFINED_ELEMENT : SPRY_TRAP_UNINITIALIZED_ELEMENT);
-    }
-    callee = t->elems[i];
-    if (callee->type_id != A2LO)
-        TRAP(SPRY_TRAP_INDIRECT_TYPE);
+    INDIRECT_CALLEE();
     const uint32_t *src = &pc[3].u32.lo;
     uint32_t n = src[0];
     newfp = fp + A1HI;
@@ -1018,19 +1014,10 @@ L_RETURN_CALL:
     callee = inst->funcs[A1LO];
     newfp = fp + A1HI;
     goto do_tail_call;
-L_RETURN_CALL_INDIRECT : {
-    struct spry_table *t = inst->tables[A1LO];
-    uint32_t i = (uint32_t)S(A2HI);
-    if (i >= t->size || t->elems[i] == NULL) {
-        trap_elem = i;
-        TRAP(i >= t->size ? SPRY_TRAP_UNDEFINED_ELEMENT : SPRY_TRAP_UNINITIALIZED_ELEMENT);
-    }
-    callee = t->elems[i];
-    if (callee->type_id != A2LO)
-        TRAP(SPRY_TRAP_INDIRECT_TYPE);
+L_RETURN_CALL_INDIRECT:
+    INDIRECT_CALLEE();
     newfp = fp + A1HI;
     goto do_tail_call;
-}
 
 do_tail_call : {
     /* Move the arguments down to this frame's base and replace the frame:
