@@ -3,9 +3,13 @@
  * fd table and the stdio streams. Internal to the wasi layer.
  *
  * Invariants of the fd table:
- *  - fds[0..nfds) are the slots; a slot is live when `used`. Guest fd
- *    numbers are slot indexes; new fds take the lowest free slot (POSIX
- *    order, which guests may rely on after a close). nfds <= max_fds.
+ *  - fds[0..nfds) are the slots handed out so far; a slot is live when
+ *    `used`. Guest fd numbers are slot indexes; new fds take the lowest free
+ *    slot (POSIX order, which guests may rely on after a close).
+ *    nfds <= cap and nfds <= max_fds; slots past nfds are not initialised.
+ *  - fds is inline_fds (cap WASI_INLINE_FDS) until a guest needs more, then
+ *    a heap array: a context with stdio and a few preopens allocates nothing
+ *    for its table. A pointer to a slot is stale after wasi_fd_alloc.
  *  - A live fd has a host fd (`host` >= 0) or a stream (stdio kinds that are
  *    not a plain host fd), never neither. `owned` host fds are closed with
  *    the slot; borrowed ones (inherited/configured stdio) never are.
@@ -57,22 +61,33 @@ struct wasi_fd {
     int host;         /* host fd or -1 */
     uint32_t tree;    /* preopen (1-based) this fd descends from, 0 for none */
     uint64_t rights, inheriting;
-    char *prestat_name; /* preopened directories only: the guest name */
+    const char *prestat_name; /* preopened directories only: the guest name,
+                                 in the context's strings (not owned) */
     size_t prestat_len;
     struct wasi_stream *stream; /* stdio not served by a plain host fd */
     DIR *dir;                   /* fd_readdir state, opened on a dup of host */
     uint64_t dir_pos;           /* cookie of the next entry `dir` returns */
 };
 
+/* Fd slots inside the context: stdio, a few preopens and files. */
+enum { WASI_INLINE_FDS = 8 };
+
+/* One allocation: the context, then (in `strings`) the copies of args and
+ * env (two NULL-terminated vectors, then their bytes) unless borrowed, then
+ * the preopens' guest names. */
 struct spry_wasi {
-    char **args; /* copies (or the caller's: borrowed); NUL-terminated */
+    char **args; /* in strings (or the caller's: borrowed); NULL-terminated */
     size_t nargs, args_bytes;
     char **env;
     size_t nenv, env_bytes;
     bool borrowed; /* args and env are the caller's (spry_wasi_config.borrow_strings) */
     struct wasi_fd *fds;
-    uint32_t nfds, max_fds;
+    uint32_t nfds, cap, max_fds;
     struct wasi_stream streams[3];
+    /* Not zeroed by spry_wasi_create: wasi_fd_alloc initialises each slot
+     * as it hands it out, and the strings are written once. */
+    struct wasi_fd inline_fds[WASI_INLINE_FDS];
+    char strings[]; /* aligned for char * (checked in wasi.c) */
 };
 
 /* ---- fd table (fdtable.c) ---- */
@@ -98,6 +113,5 @@ int wasi_stream_read(struct spry_wasi *w, struct wasi_stream *s, const struct io
 /* Writes pending output of every OUT_HOST stream except `keep` (NULL:
  * all). Returns the first host errno hit, 0 if none. */
 int wasi_streams_flush(struct spry_wasi *w, const struct wasi_stream *keep);
-void wasi_stream_fini(struct wasi_stream *s);
 
 #endif

@@ -22,6 +22,24 @@ int wasi_fd_get(struct spry_wasi *w, uint32_t fd, uint64_t rights, struct wasi_f
     return 0;
 }
 
+/* Doubles the table (at most max_fds slots), moving it off the context's
+ * inline slots the first time. */
+static int grow(struct spry_wasi *w)
+{
+    uint32_t cap = w->cap * 2;
+    if (cap > w->max_fds)
+        cap = w->max_fds;
+    bool inline_fds = w->fds == w->inline_fds;
+    struct wasi_fd *bigger = spry_realloc_array(inline_fds ? NULL : w->fds, cap, sizeof *bigger);
+    if (bigger == NULL)
+        return WASI_ENOMEM;
+    if (inline_fds)
+        memcpy(bigger, w->inline_fds, w->nfds * sizeof *bigger);
+    w->fds = bigger;
+    w->cap = cap;
+    return 0;
+}
+
 int wasi_fd_alloc(struct spry_wasi *w, uint32_t *out)
 {
     uint32_t i = 0;
@@ -30,15 +48,9 @@ int wasi_fd_alloc(struct spry_wasi *w, uint32_t *out)
     if (i == w->nfds) {
         if (w->nfds >= w->max_fds)
             return WASI_EMFILE;
-        uint32_t cap = w->nfds < 8 ? 8 : w->nfds * 2;
-        if (cap > w->max_fds)
-            cap = w->max_fds;
-        struct wasi_fd *bigger = spry_realloc_array(w->fds, cap, sizeof *bigger);
-        if (bigger == NULL)
+        if (w->nfds == w->cap && grow(w) != 0)
             return WASI_ENOMEM;
-        memset(bigger + w->nfds, 0, (cap - w->nfds) * sizeof *bigger);
-        w->fds = bigger;
-        w->nfds = cap;
+        w->nfds++;
     }
     memset(&w->fds[i], 0, sizeof w->fds[i]);
     w->fds[i].host = -1;
@@ -53,7 +65,6 @@ int wasi_fd_release(struct wasi_fd *f)
         closedir(f->dir);
     if (f->owned && f->host >= 0 && close(f->host) != 0 && errno != EINTR)
         rc = wasi_errno_from_host(errno);
-    spry_free(f->prestat_name);
     memset(f, 0, sizeof *f);
     f->host = -1;
     return rc;

@@ -157,10 +157,3 @@ int wasi_stream_read(struct spry_wasi *w, struct wasi_stream *s, const struct io
     *nread = total;
     return 0;
 }
-
-void wasi_stream_fini(struct wasi_stream *s)
-{
-    stream_flush(s);
-    spry_buf_fini(&s->buf);
-    memset(s, 0, sizeof *s);
-}

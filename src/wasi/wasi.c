@@ -180,27 +180,42 @@ static int strings_size(const char *const *in, size_t n, size_t *bytes)
     return 0;
 }
 
-/* Copies n strings into a NULL-terminated array; *bytes gets the sum of
- * their lengths plus NULs. The strings and the vector pointing at them are
- * one allocation. */
-static int copy_strings(const char *const *in, size_t n, char ***out, size_t *bytes)
+/* Copies n strings to *p, pointed at by the NULL-terminated vector v;
+ * advances *p past them. */
+static void place_strings(const char *const *in, size_t n, char **v, char **p)
 {
-    size_t sum;
-    if (strings_size(in, n, &sum) != 0 || n > (SIZE_MAX - sum) / sizeof(char *) - 1)
-        return SPRY_ENOMEM;
-    char **v = spry_malloc((n + 1) * sizeof *v + sum);
-    if (v == NULL)
-        return SPRY_ENOMEM;
-    char *p = (char *)(v + n + 1);
     for (size_t i = 0; i < n; i++) {
         size_t len = strlen(in[i]) + 1;
-        memcpy(p, in[i], len);
-        v[i] = p;
-        p += len;
+        memcpy(*p, in[i], len);
+        v[i] = *p;
+        *p += len;
     }
     v[n] = NULL;
-    *out = v;
-    *bytes = sum;
+}
+
+static const char *preopen_name(const struct spry_wasi_preopen *p)
+{
+    return p->guest_path != NULL ? p->guest_path : p->host_path;
+}
+
+/* Bytes of the context's `strings` for config (struct spry_wasi), or
+ * SPRY_ENOMEM when args or env are too large for the guest's sizes. */
+static int tail_size(const struct spry_wasi_config *config, size_t *args_bytes, size_t *env_bytes,
+                     size_t *out)
+{
+    if (strings_size(config->args, config->nargs, args_bytes) != 0 ||
+        strings_size(config->env, config->nenv, env_bytes) != 0)
+        return SPRY_ENOMEM;
+    size_t n = 0;
+    if (!config->borrow_strings &&
+        (spry_add_overflow(config->nargs, config->nenv + 2, &n) ||
+         spry_mul_overflow(n, sizeof(char *), &n) || spry_add_overflow(n, *args_bytes, &n) ||
+         spry_add_overflow(n, *env_bytes, &n)))
+        return SPRY_ENOMEM;
+    for (size_t i = 0; i < config->npreopens; i++)
+        if (spry_add_overflow(n, strlen(preopen_name(&config->preopens[i])) + 1, &n))
+            return SPRY_ENOMEM;
+    *out = n;
     return 0;
 }
 
@@ -265,8 +280,10 @@ static int setup_stdio(struct spry_wasi *w, int index, const struct spry_wasi_st
     return 0;
 }
 
+/* Guest fd for preopen `index`; its name is copied to *names, which
+ * advances. */
 static int setup_preopen(struct spry_wasi *w, size_t index, const struct spry_wasi_preopen *p,
-                         struct spry_report *report)
+                         char **names, struct spry_report *report)
 {
     uint32_t fd;
     if (wasi_fd_alloc(w, &fd) != 0)
@@ -288,11 +305,11 @@ static int setup_preopen(struct spry_wasi *w, size_t index, const struct spry_wa
         f->rights &= ~WASI_RIGHTS_WRITE;
         f->inheriting &= ~WASI_RIGHTS_WRITE;
     }
-    const char *name = p->guest_path != NULL ? p->guest_path : p->host_path;
-    f->prestat_name = spry_strdup(name);
-    if (f->prestat_name == NULL)
-        return spry_report_set(report, SPRY_ENOMEM, "wasi: out of memory");
+    const char *name = preopen_name(p);
     f->prestat_len = strlen(name);
+    memcpy(*names, name, f->prestat_len + 1);
+    f->prestat_name = *names;
+    *names += f->prestat_len + 1;
     return 0;
 }
 
@@ -314,42 +331,50 @@ static int setup_socket(struct spry_wasi *w, int sock, struct spry_report *repor
     return 0;
 }
 
+_Static_assert(offsetof(struct spry_wasi, strings) % _Alignof(char *) == 0,
+               "the vectors at the start of strings are aligned");
+
 int spry_wasi_create(const struct spry_wasi_config *config, struct spry_wasi **out,
                      struct spry_report *report)
 {
-    struct spry_wasi *w = spry_calloc(1, sizeof *w);
+    if (config->max_fds != 0 && config->max_fds < 3 + config->npreopens + config->nsockets)
+        return spry_report_set(report, SPRY_EINVAL, "wasi: max_fds is below the configured fds");
+    size_t args_bytes, env_bytes, tail, size;
+    if (tail_size(config, &args_bytes, &env_bytes, &tail) != 0 ||
+        spry_add_overflow(offsetof(struct spry_wasi, strings), tail, &size))
+        return spry_report_set(report, SPRY_ENOMEM, "wasi: arguments too large");
+    struct spry_wasi *w = spry_malloc(size);
     if (w == NULL)
         return spry_report_set(report, SPRY_ENOMEM, "wasi: out of memory");
+    memset(w, 0, offsetof(struct spry_wasi, inline_fds));
+    w->fds = w->inline_fds;
+    w->cap = WASI_INLINE_FDS;
     w->max_fds = config->max_fds == 0 ? 1024 : config->max_fds;
-    int rc = SPRY_ENOMEM;
-    if (config->max_fds != 0 && config->max_fds < 3 + config->npreopens + config->nsockets) {
-        rc = spry_report_set(report, SPRY_EINVAL, "wasi: max_fds is below the configured fds");
-        goto fail;
-    }
+    w->nargs = config->nargs;
+    w->args_bytes = args_bytes;
+    w->nenv = config->nenv;
+    w->env_bytes = env_bytes;
+    char *p = w->strings;
     if (config->borrow_strings) {
-        w->borrowed = true;
-        if (strings_size(config->args, config->nargs, &w->args_bytes) != 0 ||
-            strings_size(config->env, config->nenv, &w->env_bytes) != 0) {
-            rc = spry_report_set(report, SPRY_ENOMEM, "wasi: arguments too large");
-            goto fail;
-        }
         /* The guest only reads them (args_get/environ_get copy them out). */
+        w->borrowed = true;
         w->args = (char **)config->args;
         w->env = (char **)config->env;
-    } else if (copy_strings(config->args, config->nargs, &w->args, &w->args_bytes) != 0 ||
-               copy_strings(config->env, config->nenv, &w->env, &w->env_bytes) != 0) {
-        rc = spry_report_set(report, SPRY_ENOMEM, "wasi: out of memory or arguments too large");
-        goto fail;
+    } else {
+        w->args = (char **)(void *)p;
+        w->env = w->args + config->nargs + 1;
+        p = (char *)(w->env + config->nenv + 1);
+        place_strings(config->args, config->nargs, w->args, &p);
+        place_strings(config->env, config->nenv, w->env, &p);
     }
-    w->nargs = config->nargs;
-    w->nenv = config->nenv;
+    int rc;
     for (int i = 0; i < 3; i++) {
         rc = setup_stdio(w, i, &config->stdio[i], report);
         if (rc != 0)
             goto fail;
     }
     for (size_t i = 0; i < config->npreopens; i++) {
-        rc = setup_preopen(w, i, &config->preopens[i], report);
+        rc = setup_preopen(w, i, &config->preopens[i], &p, report);
         if (rc != 0)
             goto fail;
     }
@@ -369,17 +394,17 @@ void spry_wasi_destroy(struct spry_wasi *w)
 {
     if (w == NULL)
         return;
-    wasi_streams_flush(w, NULL);
-    for (uint32_t i = 0; i < w->nfds; i++)
-        if (w->fds[i].used)
-            wasi_fd_release(&w->fds[i]);
-    for (int i = 0; i < 3; i++)
-        wasi_stream_fini(&w->streams[i]);
-    spry_free(w->fds);
-    if (!w->borrowed) {
-        spry_free(w->args);
-        spry_free(w->env);
+    wasi_streams_flush(w, NULL); /* writes only streams holding output */
+    for (uint32_t i = 0; i < w->nfds; i++) {
+        struct wasi_fd *f = &w->fds[i];
+        if (f->used && (f->owned || f->dir != NULL)) /* stdio owns nothing */
+            wasi_fd_release(f);
     }
+    for (int i = 0; i < 3; i++)
+        if (w->streams[i].buf.data != NULL) /* a stream that never buffered has none */
+            spry_free(w->streams[i].buf.data);
+    if (w->fds != w->inline_fds)
+        spry_free(w->fds);
     spry_free(w);
 }
 

@@ -5,10 +5,13 @@
 #include "unit/wasi/wasi_fixture.h"
 #include "unit/wasm/wat.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 TEST(wasi_api, host_defs_cover_preview1_with_witx_signatures)
 {
@@ -59,15 +62,21 @@ TEST(wasi_api, missing_preopen_is_reported)
 }
 
 /* Every allocation of spry_wasi_create failed in turn: each run fails with
- * SPRY_ENOMEM and frees what it built (ASan checks for leaks). */
+ * SPRY_ENOMEM and frees what it built (ASan checks for leaks). Enough
+ * preopens that the fd table outgrows the context. */
 TEST(wasi_api, allocation_failure_torture)
 {
     const char *dir = test_tmpdir();
-    struct spry_wasi_preopen pre[2] = {{dir, "/a", false}, {dir, "/b", true}};
+    struct spry_wasi_preopen pre[12];
+    char names[12][8];
+    for (int i = 0; i < 12; i++) {
+        snprintf(names[i], sizeof names[i], "/p%d", i);
+        pre[i] = (struct spry_wasi_preopen){dir, names[i], i % 2 == 1};
+    }
     const char *args[] = {"prog", "x"};
     const char *env[] = {"A=1", "B=2"};
     struct spry_wasi_config config = {
-        .args = args, .nargs = 2, .env = env, .nenv = 2, .preopens = pre, .npreopens = 2};
+        .args = args, .nargs = 2, .env = env, .nenv = 2, .preopens = pre, .npreopens = 12};
     config.stdio[1].kind = SPRY_WASI_STDIO_BUFFER;
     int runs = 0;
     for (long n = 0;; n++) {
@@ -86,7 +95,7 @@ TEST(wasi_api, allocation_failure_torture)
         ASSERT_LT_INT(n, 1000);
         runs++;
     }
-    ASSERT_GT_INT(runs, 5);
+    ASSERT_GT_INT(runs, 1); /* the context, then its fd table */
 }
 
 static const char *const no_memory_wat =
@@ -135,4 +144,174 @@ TEST(wasi_api, calls_without_context_trap_and_without_memory_fault)
     ASSERT_EQ_INT(r.of.i32, 0);
     spry_store_destroy(store);
     spry_wasi_destroy(wasi);
+}
+
+/* ---- the context's life: fd table limits, isolation, output at destroy ---- */
+
+enum { P = 2048, IOV = 3000, BUF = 3100, OUT = 4096 };
+
+/* Opens box/f for reading and writing; the errno, the fd in *fd. */
+static int open_f(struct wt *t, uint32_t *fd)
+{
+    return wt_open(t, 3, 0, "f", 0, R_ALL, 0, fd);
+}
+
+/* fd_read of up to n bytes from fd into BUF; returns the count read. */
+static uint32_t read_fd(struct wt *t, uint32_t fd, uint32_t n)
+{
+    wt_set_u32(t, IOV, BUF);
+    wt_set_u32(t, IOV + 4, n);
+    ASSERT_EQ_INT(WCALL(t, "fd_read", fd, IOV, 1, OUT), 0);
+    return wt_u32(t, OUT);
+}
+
+/* The guest name of preopen fd (prestat), NUL-terminated in a static buffer. */
+static const char *prestat_name(struct wt *t, uint32_t fd)
+{
+    static char name[64];
+    ASSERT_EQ_INT(WCALL(t, "fd_prestat_get", fd, OUT), 0);
+    uint32_t len = wt_u32(t, OUT + 4);
+    ASSERT_LT_INT(len, sizeof name);
+    ASSERT_EQ_INT(WCALL(t, "fd_prestat_dir_name", fd, P, len), 0);
+    memcpy(name, t->mem + P, len);
+    name[len] = '\0';
+    return name;
+}
+
+TEST(wasi_ctx, fd_table_grows_up_to_max_fds_and_keeps_its_fds)
+{
+    struct wt t;
+    struct wt_options o = {.max_fds = 20};
+    wt_setup(&t, &o);
+    sandbox_write_file(t.box, "f", "0123456789");
+    /* stdio and the two preopens hold fds 0-4: the rest of max_fds opens,
+     * each taking the lowest free number. */
+    uint32_t fd, expect = 5;
+    int e;
+    while ((e = open_f(&t, &fd)) == 0) {
+        ASSERT_EQ_UINT(fd, expect);
+        expect++;
+    }
+    ASSERT_EQ_INT(e, E_MFILE);
+    ASSERT_EQ_UINT(expect, 20);
+    /* The first fds, opened before the table grew, still work. */
+    ASSERT_EQ_UINT(read_fd(&t, 5, 4), 4);
+    ASSERT_EQ_MEM(t.mem + BUF, "0123", 4);
+    ASSERT_EQ_UINT(read_fd(&t, 6, 2), 2);
+    ASSERT_EQ_MEM(t.mem + BUF, "01", 2); /* its own offset */
+    ASSERT_EQ_UINT(read_fd(&t, 5, 3), 3);
+    ASSERT_EQ_MEM(t.mem + BUF, "456", 3);
+    ASSERT_EQ_STR(prestat_name(&t, 3), "/box");
+    ASSERT_EQ_STR(prestat_name(&t, 4), "/box2");
+    /* A closed number is reused; the limit still holds after. */
+    ASSERT_EQ_INT(WCALL(&t, "fd_close", 7), 0);
+    ASSERT_EQ_INT(open_f(&t, &fd), 0);
+    ASSERT_EQ_UINT(fd, 7);
+    ASSERT_EQ_INT(open_f(&t, &fd), E_MFILE);
+    wt_teardown(&t);
+}
+
+TEST(wasi_ctx, max_fds_holds_below_the_inline_slots)
+{
+    struct wt t;
+    struct wt_options o = {.max_fds = 6}; /* stdio, two preopens, one more */
+    wt_setup(&t, &o);
+    sandbox_write_file(t.box, "f", "x");
+    uint32_t fd;
+    ASSERT_EQ_INT(open_f(&t, &fd), 0);
+    ASSERT_EQ_UINT(fd, 5);
+    ASSERT_EQ_INT(open_f(&t, &fd), E_MFILE);
+    ASSERT_EQ_INT(WCALL(&t, "fd_close", 5), 0);
+    ASSERT_EQ_INT(open_f(&t, &fd), 0);
+    ASSERT_EQ_INT(open_f(&t, &fd), E_MFILE);
+    wt_teardown(&t);
+
+    struct spry_wasi_config config = {.max_fds = 2}; /* below stdio's three */
+    struct spry_wasi *w = NULL;
+    struct spry_report report;
+    spry_report_init(&report);
+    ASSERT_EQ_INT(spry_wasi_create(&config, &w, &report), SPRY_EINVAL);
+    ASSERT_NULL(w);
+    ASSERT_NOT_NULL(strstr(report.message, "max_fds"));
+}
+
+/* A context made after another (its memory likely the last one's) sees
+ * none of the last one's fds, preopen changes or environment: once with
+ * the fds inside the context's own slots, once past them. */
+TEST(wasi_ctx, a_new_context_sees_nothing_of_the_last_one)
+{
+    static const char *const secret_env[] = {"SECRET=1"};
+    for (int opens = 3; opens <= 12; opens += 9) {
+        struct wt t;
+        struct wt_options first = {.env = secret_env, .nenv = 1};
+        wt_setup(&t, &first);
+        sandbox_write_file(t.box, "f", "data");
+        uint32_t fd;
+        for (int i = 0; i < opens; i++)
+            ASSERT_EQ_INT(open_f(&t, &fd), 0);
+        ASSERT_EQ_UINT(fd, 4 + (uint32_t)opens);
+        ASSERT_EQ_INT(WCALL(&t, "fd_renumber", 5, 4), 0); /* replaces preopen /box2 */
+        ASSERT_EQ_INT(WCALL(&t, "fd_close", 3), 0);
+        wt_teardown(&t);
+
+        wt_setup(&t, NULL);
+        for (uint32_t k = 5; k <= 4 + (uint32_t)opens; k++)
+            ASSERT_EQ_INT(WCALL(&t, "fd_fdstat_get", k, OUT), E_BADF);
+        ASSERT_EQ_STR(prestat_name(&t, 3), "/box");
+        ASSERT_EQ_STR(prestat_name(&t, 4), "/box2");
+        ASSERT_EQ_INT(WCALL(&t, "environ_sizes_get", OUT, OUT + 4), 0);
+        ASSERT_EQ_UINT(wt_u32(&t, OUT), 0);
+        ASSERT_EQ_UINT(wt_u32(&t, OUT + 4), 0);
+        sandbox_write_file(t.box, "f", "data");
+        ASSERT_EQ_INT(open_f(&t, &fd), 0);
+        ASSERT_EQ_UINT(fd, 5);
+        wt_teardown(&t);
+    }
+}
+
+TEST(wasi_ctx, borrowed_arguments_and_copied_preopen_names)
+{
+    static const char *const env[] = {"A=1", "B=two"};
+    struct wt t;
+    struct wt_options o = {.env = env, .nenv = 2, .borrow_strings = true};
+    wt_setup(&t, &o);
+    ASSERT_EQ_INT(WCALL(&t, "args_get", OUT, BUF), 0);
+    ASSERT_EQ_STR((char *)t.mem + wt_u32(&t, OUT + 8), "two words");
+    ASSERT_EQ_INT(WCALL(&t, "environ_get", OUT, BUF), 0);
+    ASSERT_EQ_STR((char *)t.mem + wt_u32(&t, OUT + 4), "B=two");
+    /* The fixture overwrote its preopen names after create: copies are served. */
+    ASSERT_EQ_STR(prestat_name(&t, 3), "/box");
+    ASSERT_EQ_STR(prestat_name(&t, 4), "/box2");
+    wt_teardown(&t);
+}
+
+/* What the guest wrote to a host fd (a pipe: fully buffered) and never
+ * flushed arrives at destroy; a stream never written writes nothing. */
+TEST(wasi_ctx, output_buffered_for_a_host_fd_arrives_at_destroy)
+{
+    int out[2], err[2];
+    ASSERT_OK(pipe(out));
+    ASSERT_OK(pipe(err));
+    ASSERT_OK(fcntl(out[0], F_SETFL, O_NONBLOCK));
+    struct spry_wasi_stdio stdio[3] = {{.kind = SPRY_WASI_STDIO_NULL},
+                                       {.kind = SPRY_WASI_STDIO_HOST_FD, .fd = out[1]},
+                                       {.kind = SPRY_WASI_STDIO_HOST_FD, .fd = err[1]}};
+    struct wt t;
+    struct wt_options o = {.stdio = stdio};
+    wt_setup(&t, &o);
+    uint32_t len = wt_put(&t, BUF, "unflushed");
+    wt_set_u32(&t, IOV, BUF);
+    wt_set_u32(&t, IOV + 4, len);
+    ASSERT_EQ_INT(WCALL(&t, "fd_write", 1, IOV, 1, OUT), 0);
+    char buf[32];
+    ASSERT_EQ_INT(read(out[0], buf, sizeof buf), -1); /* still buffered */
+    ASSERT_EQ_INT(errno, EAGAIN);
+    wt_teardown(&t);
+    close(out[1]);
+    close(err[1]);
+    ASSERT_EQ_INT(read(out[0], buf, sizeof buf), (int)len);
+    ASSERT_EQ_MEM(buf, "unflushed", len);
+    ASSERT_EQ_INT(read(err[0], buf, sizeof buf), 0);
+    close(out[0]);
+    close(err[0]);
 }

@@ -65,9 +65,10 @@ void wt_setup(struct wt *t, const struct wt_options *o)
     memset(t, 0, sizeof *t);
     sandbox_make(t->box, t->box2, t->outside);
 
-    struct spry_wasi_preopen pre[2] = {{t->box, "/box", o->readonly_box},
-                                       {t->box2, "/box2", false}};
-    const char *args[] = {"prog", "one", "two words"};
+    char box_name[] = "/box", box2_name[] = "/box2";
+    struct spry_wasi_preopen pre[2] = {{t->box, box_name, o->readonly_box},
+                                       {t->box2, box2_name, false}};
+    static const char *const args[] = {"prog", "one", "two words"}; /* may be borrowed */
     struct spry_wasi_config config = {
         .args = args,
         .nargs = 3,
@@ -77,6 +78,8 @@ void wt_setup(struct wt *t, const struct wt_options *o)
         .npreopens = 2,
         .sockets = o->sockets,
         .nsockets = o->nsockets,
+        .max_fds = o->max_fds,
+        .borrow_strings = o->borrow_strings,
     };
     if (o->stdio != NULL)
         memcpy(config.stdio, o->stdio, sizeof config.stdio);
@@ -86,6 +89,8 @@ void wt_setup(struct wt *t, const struct wt_options *o)
     if (rc != 0)
         fprintf(stderr, "wasi: %s\n", report.message);
     ASSERT_OK(rc);
+    memset(box_name, 'X', strlen(box_name)); /* the context serves copies */
+    memset(box2_name, 'X', strlen(box2_name));
 
     char *wat = every_function_wat();
     struct spry_module *m = wat_load(wat);

@@ -31,6 +31,7 @@ enum {
     E_INVAL = 28,
     E_ISDIR = 31,
     E_LOOP = 32,
+    E_MFILE = 33,
     E_NAMETOOLONG = 37,
     E_NOENT = 44,
     E_NOSPC = 51,
@@ -84,6 +85,8 @@ struct wt_options {
     size_t nsockets;
     const char *const *env;
     size_t nenv;
+    uint32_t max_fds;    /* 0: the default */
+    bool borrow_strings; /* args and env are the fixture's, not copied */
 };
 
 void wt_setup(struct wt *t, const struct wt_options *options); /* options may be NULL */
