@@ -55,7 +55,7 @@ struct spry_wasi_stdio {
 };
 
 struct spry_wasi_preopen {
-    const char *host_path;  /* opened at spry_wasi_create */
+    const char *host_path;  /* opened at spry_wasi_create (or preopen_fds) */
     const char *guest_path; /* the name fd_prestat_dir_name returns */
     bool readonly;          /* every modification beneath it fails with EROFS */
 };
@@ -67,6 +67,15 @@ struct spry_wasi_config {
     size_t nenv;
     const struct spry_wasi_preopen *preopens; /* guest fds 3, 4, ... in this order */
     size_t npreopens;
+    /* NULL, or one fd per preopen: preopens[i].host_path already open
+     * (O_RDONLY | O_DIRECTORY), used instead of opening it, or -1 to open
+     * it. Such an fd stays the caller's: never closed by the context, kept
+     * open until the contexts using it are destroyed. Any number of
+     * contexts, on any threads, may share one: what a guest does through it
+     * changes nothing another sees (files and listings beneath it get open
+     * files of their own; its fdflags are the context's). A server saves an
+     * open and a close per request. */
+    const int *preopen_fds;
     const int *sockets; /* listening sockets, fds after the preopens; duplicated */
     size_t nsockets;
     struct spry_wasi_stdio stdio[3]; /* zeroed: inherit 0, 1, 2 */

@@ -42,6 +42,7 @@ struct component_rt {
     char **env; /* "K=V": the manifest's environment, then --env */
     size_t nenv;
     struct spry_wasi_preopen preopen; /* the staged files, when any */
+    int preopen_fd;                   /* their directory, open while the app runs */
     char *staged;                     /* its host directory */
     int stderr_fd, stdout_fd;
     bool ready;                     /* environment, files and logs are set up */
@@ -227,8 +228,18 @@ static int stage_files(struct app *app, struct component_rt *c, struct spry_repo
         spry_free(root);
         return rc;
     }
+    /* Opened once: every request's context shares the fd instead of
+     * opening and closing the directory (a few us each on a VM). */
+    int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        rc = spry_report_set(report, SPRY_EIO, "component '%s': cannot open %s: %s", mc->id, root,
+                             strerror(errno));
+        spry_free(root);
+        return rc;
+    }
     c->staged = root;
     c->preopen = (struct spry_wasi_preopen){root, "/", true};
+    c->preopen_fd = fd;
     return 0;
 }
 
@@ -410,6 +421,7 @@ static int prepare_spin(struct app *app, struct component_rt *c, struct spry_rep
         .nenv = c->nenv,
         .preopens = c->staged != NULL ? &c->preopen : NULL,
         .npreopens = c->staged != NULL ? 1 : 0,
+        .preopen_fds = c->staged != NULL ? &c->preopen_fd : NULL,
         .stdout_log_fd = c->stdout_fd,
         .stderr_log_fd = c->stderr_fd,
         .echo = !app->opt->quiet,
@@ -529,6 +541,7 @@ static int build_routes(struct app *app, struct spry_report *report)
             .nenv = c->nenv,
             .preopens = c->staged != NULL ? &c->preopen : NULL,
             .npreopens = c->staged != NULL ? 1 : 0,
+            .preopen_fds = c->staged != NULL ? &c->preopen_fd : NULL,
             .stderr_log_fd = c->stderr_fd,
             .echo_stderr = !app->opt->quiet,
             .speculate = app->speculate,
@@ -575,6 +588,8 @@ static void app_free(struct app *app)
                 spry_free(c->env[k]);
             spry_free(c->env);
             spry_free(c->staged);
+            if (c->staged != NULL)
+                close(c->preopen_fd);
             if (c->stderr_fd >= 0)
                 close(c->stderr_fd);
             if (c->stdout_fd >= 0)

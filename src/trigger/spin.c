@@ -754,6 +754,7 @@ static int handle(void *data, struct http_exchange *ex)
         .nenv = s->config.nenv,
         .preopens = s->config.preopens,
         .npreopens = s->config.npreopens,
+        .preopen_fds = s->config.preopen_fds,
     };
     wc.stdio[0] = (struct spry_wasi_stdio){.kind = SPRY_WASI_STDIO_NULL};
     wc.stdio[1] = (struct spry_wasi_stdio){.kind = SPRY_WASI_STDIO_BUFFER, .max = MAX_OUTPUT};

@@ -61,6 +61,7 @@ struct spin_config {
     size_t nenv;
     const struct spry_wasi_preopen *preopens; /* borrowed */
     size_t npreopens;
+    const int *preopen_fds;           /* NULL, or their open directories (borrowed) */
     int stdout_log_fd, stderr_log_fd; /* appended to; -1: none. Borrowed. */
     bool echo;                        /* also write guest output to the terminal */
     /* Outbound HTTP (wasi:http/outgoing-handler). client NULL: handle

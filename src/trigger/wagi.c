@@ -278,6 +278,7 @@ static int handle(void *data, struct http_exchange *ex)
             .nenv = env.count,
             .preopens = w->config.preopens,
             .npreopens = w->config.npreopens,
+            .preopen_fds = w->config.preopen_fds,
             .borrow_strings = true, /* argv and env outlive the context (freed below) */
         };
         wc.stdio[0] = (struct spry_wasi_stdio){

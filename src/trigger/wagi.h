@@ -37,9 +37,10 @@ struct wagi_config {
     size_t nenv;
     const struct spry_wasi_preopen *preopens; /* the component's files; borrowed */
     size_t npreopens;
-    int stderr_log_fd; /* appended to; -1: none. Borrowed. */
-    bool echo_stderr;  /* also write guest stderr to the terminal */
-    size_t max_output; /* bytes of stdout kept (0: 16 MiB); more answers 500 */
+    const int *preopen_fds; /* NULL, or their open directories (borrowed) */
+    int stderr_log_fd;      /* appended to; -1: none. Borrowed. */
+    bool echo_stderr;       /* also write guest stderr to the terminal */
+    size_t max_output;      /* bytes of stdout kept (0: 16 MiB); more answers 500 */
     /* Run guests speculatively on the I/O loop first. Only when `prepared`
      * was linked with wagi_host_defs() and the pool has a slot for each
      * loop beyond the workers' (a loop must never wait for one). */

@@ -171,10 +171,18 @@ int wasi_fd_tell(struct wasi_call *c)
     return 0;
 }
 
+/* Whether the fd's append/nonblock flags are the host fd's. A directory's
+ * are kept in the slot only: they change nothing for a directory, and a
+ * preopen's host fd may be shared by contexts (spry_wasi_config.preopen_fds). */
+static bool host_fdflags(const struct wasi_fd *f)
+{
+    return f->host >= 0 && f->stream == NULL && f->filetype != WASI_FILETYPE_DIRECTORY;
+}
+
 static uint16_t current_fdflags(const struct wasi_fd *f)
 {
     uint16_t flags = f->fdflags;
-    if (f->host >= 0 && f->stream == NULL) {
+    if (host_fdflags(f)) {
         int fl = fcntl(f->host, F_GETFL);
         if (fl >= 0) {
             flags &= (uint16_t) ~(WASI_FDFLAG_APPEND | WASI_FDFLAG_NONBLOCK);
@@ -218,7 +226,7 @@ int wasi_fd_fdstat_set_flags(struct wasi_call *c)
     uint32_t syncs = WASI_FDFLAG_DSYNC | WASI_FDFLAG_RSYNC | WASI_FDFLAG_SYNC;
     if ((flags & syncs) != (f->fdflags & syncs))
         return WASI_ENOTSUP;
-    if (f->host >= 0 && f->stream == NULL) {
+    if (host_fdflags(f)) {
         int fl = fcntl(f->host, F_GETFL);
         if (fl < 0)
             return host_errno();

@@ -12,7 +12,8 @@
  *    for its table. A pointer to a slot is stale after wasi_fd_alloc.
  *  - A live fd has a host fd (`host` >= 0) or a stream (stdio kinds that are
  *    not a plain host fd), never neither. `owned` host fds are closed with
- *    the slot; borrowed ones (inherited/configured stdio) never are.
+ *    the slot; borrowed ones (inherited/configured stdio, preopen_fds,
+ *    which other contexts may share) never are.
  *  - rights/inheriting only shrink (fd_fdstat_set_rights); an fd opened
  *    beneath a directory gets at most the directory's inheriting rights.
  *  - `tree` names the preopen an fd descends from (1-based; 0 for stdio and
@@ -65,7 +66,7 @@ struct wasi_fd {
                                  in the context's strings (not owned) */
     size_t prestat_len;
     struct wasi_stream *stream; /* stdio not served by a plain host fd */
-    DIR *dir;                   /* fd_readdir state, opened on a dup of host */
+    DIR *dir;                   /* fd_readdir state, on its own open of host (".") */
     uint64_t dir_pos;           /* cookie of the next entry `dir` returns */
 };
 

@@ -280,21 +280,21 @@ static int setup_stdio(struct spry_wasi *w, int index, const struct spry_wasi_st
     return 0;
 }
 
-/* Guest fd for preopen `index`; its name is copied to *names, which
- * advances. */
+/* Guest fd for preopen `index`: the caller's fd `given`, or (-1) host_path
+ * opened now; its name is copied to *names, which advances. */
 static int setup_preopen(struct spry_wasi *w, size_t index, const struct spry_wasi_preopen *p,
-                         char **names, struct spry_report *report)
+                         int given, char **names, struct spry_report *report)
 {
     uint32_t fd;
     if (wasi_fd_alloc(w, &fd) != 0)
         return spry_report_set(report, SPRY_ENOMEM, "wasi: out of memory");
-    int host = open(p->host_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int host = given >= 0 ? given : open(p->host_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (host < 0)
         return spry_report_set(report, errno == ENOENT ? SPRY_ENOTFOUND : SPRY_EIO,
                                "cannot open directory '%s': %s", p->host_path, strerror(errno));
     struct wasi_fd *f = &w->fds[fd];
     f->used = true;
-    f->owned = true;
+    f->owned = given < 0; /* a given fd stays the caller's */
     f->host = host;
     f->filetype = WASI_FILETYPE_DIRECTORY;
     f->readonly = p->readonly;
@@ -374,7 +374,8 @@ int spry_wasi_create(const struct spry_wasi_config *config, struct spry_wasi **o
             goto fail;
     }
     for (size_t i = 0; i < config->npreopens; i++) {
-        rc = setup_preopen(w, i, &config->preopens[i], &p, report);
+        int given = config->preopen_fds != NULL ? config->preopen_fds[i] : -1;
+        rc = setup_preopen(w, i, &config->preopens[i], given, &p, report);
         if (rc != 0)
             goto fail;
     }

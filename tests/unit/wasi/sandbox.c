@@ -8,13 +8,19 @@
 #include <string.h>
 #include <sys/stat.h>
 
-void sandbox_make(char box[SANDBOX_PATH_MAX], char box2[SANDBOX_PATH_MAX],
-                  char outside[SANDBOX_PATH_MAX])
+void sandbox_paths(char box[SANDBOX_PATH_MAX], char box2[SANDBOX_PATH_MAX],
+                   char outside[SANDBOX_PATH_MAX])
 {
     const char *tmp = test_tmpdir();
     snprintf(box, SANDBOX_PATH_MAX, "%s/box", tmp);
     snprintf(box2, SANDBOX_PATH_MAX, "%s/box2", tmp);
     snprintf(outside, SANDBOX_PATH_MAX, "%s/outside", tmp);
+}
+
+void sandbox_make(char box[SANDBOX_PATH_MAX], char box2[SANDBOX_PATH_MAX],
+                  char outside[SANDBOX_PATH_MAX])
+{
+    sandbox_paths(box, box2, outside);
     char cmd[3 * SANDBOX_PATH_MAX + 32];
     snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s' '%s'", box, box2, outside);
     ASSERT_EQ_INT(system(cmd), 0);

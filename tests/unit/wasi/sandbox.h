@@ -19,6 +19,9 @@ enum { SANDBOX_PATH_MAX = 4200 }; /* the size of each directory's path buffer */
  * and OUTSIDE. */
 void sandbox_make(char box[SANDBOX_PATH_MAX], char box2[SANDBOX_PATH_MAX],
                   char outside[SANDBOX_PATH_MAX]);
+/* The three paths only, for a setup that uses the sandbox already made. */
+void sandbox_paths(char box[SANDBOX_PATH_MAX], char box2[SANDBOX_PATH_MAX],
+                   char outside[SANDBOX_PATH_MAX]);
 
 void sandbox_write_file(const char *dir, const char *name, const char *content);
 const char *sandbox_read_file(const char *dir, const char *name); /* static buffer, or NULL */

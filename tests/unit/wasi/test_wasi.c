@@ -315,3 +315,51 @@ TEST(wasi_ctx, output_buffered_for_a_host_fd_arrives_at_destroy)
     close(out[0]);
     close(err[0]);
 }
+
+static uint16_t fdstat_flags(struct wt *t, uint32_t fd)
+{
+    ASSERT_EQ_INT(WCALL(t, "fd_fdstat_get", fd, OUT), 0);
+    return (uint16_t)(t->mem[OUT + 2] | t->mem[OUT + 3] << 8);
+}
+
+/* Two contexts given the same open directory as a preopen (preopen_fds), as
+ * spry up's requests are: both work beneath it, neither sees the other's
+ * fdflags, closing it in a guest closes nothing of the host's, and the fd
+ * outlives both. */
+TEST(wasi_ctx, contexts_share_a_preopen_fd_without_sharing_state)
+{
+    struct wt first;
+    wt_setup(&first, NULL); /* makes the sandbox */
+    int dir = open(first.box, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ASSERT_GT_INT(dir, 0);
+    int host_flags = fcntl(dir, F_GETFL);
+    struct wt a, b;
+    struct wt_options o = {.box_fd = dir};
+    wt_setup(&a, &o);
+    wt_setup(&b, &o);
+    ASSERT_EQ_STR(prestat_name(&a, 3), "/box");
+    uint32_t fd;
+    ASSERT_EQ_INT(wt_open(&a, 3, 0, "made-by-a", O_CREAT_, R_ALL, 0, &fd), 0);
+    ASSERT_EQ_INT(wt_open(&b, 3, 0, "made-by-a", 0, R_ALL, 0, &fd), 0);
+    ASSERT_TRUE(sandbox_exists(first.box, "made-by-a"));
+
+    ASSERT_EQ_INT(WCALL(&a, "fd_fdstat_set_flags", 3, FD_NONBLOCK), 0);
+    ASSERT_EQ_UINT(fdstat_flags(&a, 3), FD_NONBLOCK);
+    ASSERT_EQ_UINT(fdstat_flags(&b, 3), 0);
+    ASSERT_EQ_INT(fcntl(dir, F_GETFL), host_flags);
+
+    /* Listings are each context's own. */
+    ASSERT_EQ_INT(WCALL(&a, "fd_readdir", 3, BUF, 40, 0, OUT), 0); /* part of one entry */
+    ASSERT_EQ_INT(WCALL(&b, "fd_readdir", 3, BUF, 512, 0, OUT), 0);
+    ASSERT_GT_INT(wt_u32(&b, OUT), 40);
+
+    ASSERT_EQ_INT(WCALL(&a, "fd_close", 3), 0);
+    ASSERT_EQ_INT(WCALL(&a, "fd_fdstat_get", 3, OUT), E_BADF);
+    ASSERT_EQ_INT(wt_open(&b, 3, 0, "made-by-b", O_CREAT_, R_ALL, 0, &fd), 0);
+    wt_teardown(&a);
+    wt_teardown(&b);
+    ASSERT_GT_INT(fcntl(dir, F_GETFD), -1); /* still open */
+    ASSERT_TRUE(sandbox_exists(first.box, "made-by-b"));
+    close(dir);
+    wt_teardown(&first);
+}

@@ -63,11 +63,15 @@ void wt_setup(struct wt *t, const struct wt_options *o)
     if (o == NULL)
         o = &none;
     memset(t, 0, sizeof *t);
-    sandbox_make(t->box, t->box2, t->outside);
+    if (o->box_fd > 0)
+        sandbox_paths(t->box, t->box2, t->outside);
+    else
+        sandbox_make(t->box, t->box2, t->outside);
 
     char box_name[] = "/box", box2_name[] = "/box2";
     struct spry_wasi_preopen pre[2] = {{t->box, box_name, o->readonly_box},
                                        {t->box2, box2_name, false}};
+    const int fds[2] = {o->box_fd, -1};
     static const char *const args[] = {"prog", "one", "two words"}; /* may be borrowed */
     struct spry_wasi_config config = {
         .args = args,
@@ -80,6 +84,7 @@ void wt_setup(struct wt *t, const struct wt_options *o)
         .nsockets = o->nsockets,
         .max_fds = o->max_fds,
         .borrow_strings = o->borrow_strings,
+        .preopen_fds = o->box_fd > 0 ? fds : NULL,
     };
     if (o->stdio != NULL)
         memcpy(config.stdio, o->stdio, sizeof config.stdio);

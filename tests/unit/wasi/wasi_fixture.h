@@ -87,6 +87,7 @@ struct wt_options {
     size_t nenv;
     uint32_t max_fds;    /* 0: the default */
     bool borrow_strings; /* args and env are the fixture's, not copied */
+    int box_fd; /* > 0: box/ is this open directory fd (preopen_fds), the sandbox the last one's */
 };
 
 void wt_setup(struct wt *t, const struct wt_options *options); /* options may be NULL */
