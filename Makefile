@@ -261,4 +261,5 @@ clean:
 	rm -rf build build-asan build-explicit
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(SPEC_OBJS:.o=.d) \
-    $(TOML_OBJS:.o=.d) $(FUZZ_SRCS:fuzz/%.c=$(BUILD)/fuzz/%.d)
+    $(TOML_OBJS:.o=.d) $(FUZZ_SRCS:fuzz/%.c=$(BUILD)/fuzz/%.d) \
+    $(TOOL_SRCS:%.c=$(BUILD)/obj/%.d) $(BUILD)/obj/bench/instantiate.d $(BUILD)/obj/bench/component.d
