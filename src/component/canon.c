@@ -98,8 +98,8 @@ int ccall_trap(struct ccall *call, const char *fmt, ...)
     return SPRY_ETRAP;
 }
 
-int canon_check_range(struct canon_cx *cx, uint64_t ptr, uint64_t size, uint32_t align,
-                      const char *what)
+int canon_check_range_fail(struct canon_cx *cx, uint64_t ptr, uint64_t size, uint32_t align,
+                           const char *what)
 {
     if (cx->opts == NULL || cx->opts->memory == NULL)
         return canon_trap(cx, "%s: the function has no memory option", what);
