@@ -313,6 +313,15 @@ SPRY_API const char *spry_trap_kind_text(int kind);
 SPRY_API int spry_func_call(struct spry_func *func, const struct spry_val *args, size_t nargs,
                             struct spry_val *results, size_t nresults, struct spry_trap *trap);
 
+/* The same with the values as raw 64-bit slots, as a host function sees
+ * them (spry_host_fn): slots[0..nparams) hold the arguments; on success
+ * slots[0..nresults) hold the results. nslots is the room at `slots`: at
+ * least max(nparams, nresults), else SPRY_EINVAL; so is a function with a
+ * reference parameter (a slot is not checked to be a reference). No typed
+ * values to check and convert: for a caller that knows the type already. */
+SPRY_API int spry_func_call_slots(struct spry_func *func, uint64_t *slots, size_t nslots,
+                                  struct spry_trap *trap);
+
 /* Calls an exported function by name; SPRY_ENOTFOUND when there is none. */
 SPRY_API int spry_instance_call(struct spry_instance *inst, const char *name,
                                 const struct spry_val *args, size_t nargs, struct spry_val *results,

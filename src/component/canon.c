@@ -98,8 +98,8 @@ int ccall_trap(struct ccall *call, const char *fmt, ...)
     return SPRY_ETRAP;
 }
 
-int canon_check_range(struct canon_cx *cx, uint64_t ptr, uint64_t size, uint32_t align,
-                      const char *what)
+int canon_check_range_fail(struct canon_cx *cx, uint64_t ptr, uint64_t size, uint32_t align,
+                           const char *what)
 {
     if (cx->opts == NULL || cx->opts->memory == NULL)
         return canon_trap(cx, "%s: the function has no memory option", what);
@@ -114,28 +114,37 @@ int canon_check_range(struct canon_cx *cx, uint64_t ptr, uint64_t size, uint32_t
     return 0;
 }
 
+/* realloc's type, (i32, i32, i32, i32) -> i32: the decoder checks it of
+ * every realloc option, canon_realloc again (options may come from
+ * elsewhere) before it passes raw slots. */
+static bool realloc_type_ok(const struct spry_func *f)
+{
+    const struct spry_functype *t = spry_func_type(f);
+    if (t->nparams != 4 || t->nresults != 1 || t->results[0] != SPRY_I32)
+        return false;
+    for (uint32_t i = 0; i < 4; i++) {
+        if (t->params[i] != SPRY_I32)
+            return false;
+    }
+    return true;
+}
+
 int canon_realloc(struct canon_cx *cx, uint32_t old, uint32_t old_size, uint32_t align,
                   uint32_t new_size, uint32_t *out)
 {
     if (cx->opts == NULL || cx->opts->realloc == NULL)
         return canon_trap(cx, "no realloc option to allocate %u bytes in", new_size);
-    struct spry_val args[4] = {
-        {.type = SPRY_I32, .of.i32 = (int32_t)old},
-        {.type = SPRY_I32, .of.i32 = (int32_t)old_size},
-        {.type = SPRY_I32, .of.i32 = (int32_t)align},
-        {.type = SPRY_I32, .of.i32 = (int32_t)new_size},
-    };
-    struct spry_val result;
+    if (!realloc_type_ok(cx->opts->realloc))
+        return canon_trap(cx, "realloc is not (i32, i32, i32, i32) -> i32");
     if (!cx->inst->may_leave)
         return canon_trap(cx, "cannot call realloc: the instance is in realloc or post-return");
+    uint64_t slots[4] = {old, old_size, align, new_size};
     cx->inst->may_leave = false;
-    int rc = spry_func_call(cx->opts->realloc, args, 4, &result, 1, cx->trap);
-    if (rc == SPRY_EINVAL)
-        return canon_trap(cx, "realloc is not (i32, i32, i32, i32) -> i32");
+    int rc = spry_func_call_slots(cx->opts->realloc, slots, 4, cx->trap);
     if (rc != 0)
         return rc; /* a trap in realloc: the engine has the message */
     cx->inst->may_leave = true;
-    uint32_t ptr = (uint32_t)result.of.i32;
+    uint32_t ptr = (uint32_t)slots[0];
     rc = canon_check_range(cx, ptr, new_size, align, "realloc result");
     if (rc != 0)
         return rc;

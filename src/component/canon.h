@@ -167,9 +167,21 @@ int canon_load(struct canon_cx *cx, const struct ctype *t, uint32_t ptr, struct 
 /* Stores v (of type t) at ptr, under the same precondition. */
 int canon_store(struct canon_cx *cx, const struct ctype *t, const struct cval *v, uint32_t ptr);
 /* Traps unless ptr is a multiple of align and [ptr, ptr + size) is in
- * memory; `what` names the value for the message. */
-int canon_check_range(struct canon_cx *cx, uint64_t ptr, uint64_t size, uint32_t align,
-                      const char *what);
+ * memory; `what` names the value for the message. Inline: every string,
+ * list, realloc result and result pointer is checked, nearly always fine;
+ * canon_check_range_fail checks again and says what is wrong. */
+int canon_check_range_fail(struct canon_cx *cx, uint64_t ptr, uint64_t size, uint32_t align,
+                           const char *what);
+static inline int canon_check_range(struct canon_cx *cx, uint64_t ptr, uint64_t size,
+                                    uint32_t align, const char *what)
+{
+    if (cx->opts != NULL && cx->opts->memory != NULL && (ptr & (align - 1)) == 0) {
+        uint64_t memsize = spry_memory_size(cx->opts->memory);
+        if (ptr <= memsize && size <= memsize - ptr)
+            return 0;
+    }
+    return canon_check_range_fail(cx, ptr, size, align, what);
+}
 
 /* ---- flat values ---------------------------------------------------------- */
 

@@ -141,8 +141,11 @@ int handles_lift_borrow(struct canon_cx *cx, const struct ctype *t, uint32_t i, 
         return rc;
     struct handles_scope *s = cx->scope;
     SPRY_ASSERT(s != NULL);
-    if (s->nlent == s->caplent) {
-        uint32_t cap = s->caplent == 0 ? 8 : s->caplent * 2;
+    if (s->caplent == 0) {
+        s->lent = s->first;
+        s->caplent = HANDLES_SCOPE_FIRST;
+    } else if (s->nlent == s->caplent) {
+        uint32_t cap = s->caplent * 2;
         uint32_t *lent = spry_arena_alloc_array(cx->arena, cap, sizeof *lent);
         if (lent == NULL)
             return canon_trap(cx, "out of memory lending handle %u", i);

@@ -52,10 +52,16 @@ struct canon_rtype {
 };
 
 /* The borrows and lends of one call across the component boundary. */
+#define HANDLES_SCOPE_FIRST 4
+
 struct handles_scope {
     uint32_t nborrows; /* borrow handles lowered into the callee, not dropped yet */
-    uint32_t *lent;    /* table indices lent for the call (from the cx's arena) */
+    uint32_t *lent;    /* table indices lent for the call: `first`, then the cx's arena */
     uint32_t nlent, caplent;
+    /* Room for the first lends (a host call lends one or two handles):
+     * no arena allocation for them. A scope is zeroed before use and is
+     * not moved while `lent` may point here. */
+    uint32_t first[HANDLES_SCOPE_FIRST];
 };
 
 struct handle {

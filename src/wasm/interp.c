@@ -63,9 +63,7 @@
 #endif
 
 /* The thread's innermost activation, shared by both interpreters. */
-#if INTERP_CHECKED_COPY
-extern _Thread_local struct interp_activation *interp_activation_now;
-#else
+#if !INTERP_CHECKED_COPY
 _Thread_local struct interp_activation *interp_activation_now;
 
 struct interp_activation *interp_current_activation(void)
@@ -1191,10 +1189,18 @@ int interp_run(struct spry_store *store, struct spry_func *entry, uint64_t *slot
     return rc;
 }
 
+/* The table's address never changes: asked of execute once, so that an
+ * activation's entry does not call into the dispatch loop for it (two
+ * threads may both ask; they store the same pointer). */
+static _Atomic(const void *const *) handlers_cached;
+
 const void *const *interp_handlers(void)
 {
-    const void *const *table = NULL;
+    const void *const *table = atomic_load_explicit(&handlers_cached, memory_order_relaxed);
+    if (LIKELY(table != NULL))
+        return table;
     execute(NULL, NULL, NULL, NULL, (uint64_t *)(void *)&table);
+    atomic_store_explicit(&handlers_cached, table, memory_order_relaxed);
     return table;
 }
 

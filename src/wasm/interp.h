@@ -35,6 +35,8 @@ struct interp_activation {
 };
 
 struct interp_activation *interp_current_activation(void);
+/* The same as a variable, for the call path (runtime_call). */
+extern _Thread_local struct interp_activation *interp_activation_now;
 
 /* Runs a defined function (see interp_call in runtime.h). */
 int interp_run(struct spry_store *store, struct spry_func *func, uint64_t *slots);

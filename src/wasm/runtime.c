@@ -7,6 +7,7 @@
 
 #include "base/alloc.h"
 #include "wasm/decode.h"
+#include "wasm/interp.h"
 #include "wasm/translate.h"
 
 #include <stdio.h>
@@ -374,9 +375,15 @@ int runtime_call(struct spry_store *store, struct spry_func *func, uint64_t *slo
         store->trap.func_index = UINT32_MAX;
         store->sp = 0;
     }
-    int rc = signal_install();
-    if (rc != 0)
-        return rc;
+    /* Every activation is entered through here, so one running on this
+     * thread (a host function calling back into wasm) means the handler and
+     * this thread's signal stack are in place already. */
+    int rc;
+    if (interp_activation_now == NULL) {
+        rc = signal_install();
+        if (rc != 0)
+            return rc;
+    }
     rc = interp_call(store, func, slots);
     if (rc != 0 && trap != NULL)
         *trap = store->trap;
@@ -409,6 +416,20 @@ int spry_func_call(struct spry_func *func, const struct spry_val *args, size_t n
     if (slots != local_slots)
         spry_free(slots);
     return rc;
+}
+
+int spry_func_call_slots(struct spry_func *func, uint64_t *slots, size_t nslots,
+                         struct spry_trap *trap)
+{
+    const struct wasm_functype *ft = func->type;
+    if (nslots < ft->nparams || nslots < ft->nresults)
+        return SPRY_EINVAL;
+    for (uint32_t i = 0; i < ft->nparams; i++) {
+        uint8_t t = ft->types[i];
+        if (t != SPRY_I32 && t != SPRY_I64 && t != SPRY_F32 && t != SPRY_F64)
+            return SPRY_EINVAL;
+    }
+    return runtime_call(func->store, func, slots, trap);
 }
 
 int spry_instance_call(struct spry_instance *inst, const char *name, const struct spry_val *args,

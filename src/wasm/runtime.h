@@ -85,7 +85,10 @@ static inline void memory_note_write(struct spry_memory *mem, uint64_t off, uint
     if (len == 0)
         return;
     uint64_t first = off >> WRITTEN_SHIFT, last = (off + len - 1) >> WRITTEN_SHIFT;
-    memset(mem->written + first, 1, (size_t)(last - first + 1));
+    if (first == last) /* most host writes: a few bytes */
+        mem->written[first] = 1;
+    else
+        memset(mem->written + first, 1, (size_t)(last - first + 1));
 }
 
 struct spry_table {

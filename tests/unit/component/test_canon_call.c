@@ -10,6 +10,7 @@
 #include "unit/wasm/wat.h"
 
 #include "component/canon.h"
+#include "wasm/interp.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -32,13 +33,18 @@ static const char *const GUEST =
     "  (func $realloc (export \"realloc\")\n"
     "        (param $old i32) (param $old_size i32) (param $align i32) (param $new i32)\n"
     "        (result i32) (local $p i32)\n"
-    "    (if (global.get $evil) (then (call $noop)))\n"
+    "    (if (i32.eq (global.get $evil) (i32.const 1)) (then (call $noop)))\n"
+    "    (if (i32.eq (global.get $evil) (i32.const 2)) (then unreachable))\n"
+    "    (if (i32.eq (global.get $evil) (i32.const 3))\n"
+    "      (then (drop (i32.load (i32.const 65534)))))\n"
+    "    (if (i32.eq (global.get $evil) (i32.const 4)) (then (call $deep)))\n"
     "    (local.set $p (i32.and (i32.add (global.get $bump) (i32.sub (local.get $align)\n"
     "        (i32.const 1))) (i32.sub (i32.const 0) (local.get $align))))\n"
     "    (global.set $bump (i32.add (local.get $p) (local.get $new)))\n"
     "    (memory.copy (local.get $p) (local.get $old) (select (local.get $old_size)\n"
     "        (local.get $new) (i32.lt_u (local.get $old_size) (local.get $new))))\n"
     "    (local.get $p))\n"
+    "  (func $deep (call $deep))\n"
     /* Wrappers the test calls, so that imports are called from wasm. */
     "  (func (export \"call_concat\") (param i32 i32 i32 i32 i32)\n"
     "    (call $concat (local.get 0) (local.get 1) (local.get 2) (local.get 3) (local.get 4)))\n"
@@ -431,6 +437,50 @@ TEST(component_canon_call, realloc_may_not_call_out)
     ASSERT_EQ_STR(trap.message,
                   "noop: cannot leave the component instance here (in realloc or post-return)");
     teardown();
+}
+
+/* realloc runs in a wasm activation nested in the one that made the host
+ * call: a trap there (a trap instruction, a memory fault, the call-depth
+ * limit) ends the host call with that trap, and the store and the
+ * activation chain are whole again for the next call. */
+TEST(component_canon_call, a_trap_in_realloc_during_a_host_call_unwinds)
+{
+    static const struct {
+        int evil, kind;
+    } cases[] = {
+        {2, SPRY_TRAP_UNREACHABLE},
+        {3, SPRY_TRAP_MEMORY_OOB},
+        {4, SPRY_TRAP_STACK_EXHAUSTED},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        setup();
+        set_global("evil", cases[i].evil);
+        memcpy(mem(0x1000), "ab", 2);
+        int32_t args[5] = {0x1000, 2, 0x1000, 2, 0x2000};
+        struct spry_trap trap;
+        memset(&trap, 0, sizeof trap);
+        ASSERT_EQ_INT(call("call_concat", args, 5, NULL, &trap), SPRY_ETRAP);
+        ASSERT_EQ_INT(trap.kind, cases[i].kind);
+        ASSERT_NULL(interp_current_activation());
+        /* Nothing was stored at the result pointer. */
+        ASSERT_EQ_UINT(get32(0x2000), 0);
+        /* The component instance is closed after a trap ... */
+        struct canon_lifted l = lift("add", add_type(), NULL);
+        struct spry_arena arena;
+        spry_arena_init(&arena, 1 << 20);
+        struct cval a[2] = {cv_u(CT_U32, 1), cv_u(CT_U32, 2)}, res;
+        ASSERT_EQ_INT(canon_lifted_call(&l, a, &arena, &res, &trap), SPRY_ETRAP);
+        ASSERT_EQ_STR(trap.message,
+                      "add: cannot enter the component instance (it is running or trapped)");
+        spry_arena_fini(&arena);
+        /* ... but the store is whole: its core functions run, realloc
+         * included. */
+        set_global("evil", 0);
+        int32_t ra[4] = {0, 0, 8, 16}, p = 0;
+        ASSERT_OK(call("realloc", ra, 4, &p, NULL));
+        ASSERT_EQ_INT(p, 0x8000);
+        teardown();
+    }
 }
 
 TEST(component_canon_call, borrows_are_lent_for_the_call_and_owns_move)

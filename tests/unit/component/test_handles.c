@@ -106,6 +106,11 @@ TEST(component_handles, lending_many_handles_grows_the_scope)
     for (uint32_t k = 1; k <= 100; k++)
         ASSERT_OK(handles_lift_borrow(&fx.cx, cb_borrow(FIELDS), k, &rep));
     ASSERT_EQ_UINT(fx.scope.nlent, 100);
+    /* Past the scope's own room, every lend was kept in order. */
+    for (uint32_t k = 1; k <= 100; k++) {
+        ASSERT_EQ_UINT(fx.scope.lent[k - 1], k);
+        ASSERT_EQ_UINT(entry(k)->lends, 1);
+    }
     handles_scope_end(&fx.cx, &fx.scope);
     for (uint32_t k = 1; k <= 100; k++)
         ASSERT_EQ_UINT(entry(k)->lends, 0);
