@@ -273,9 +273,12 @@ int native_module_load(const struct wasm_module *m, struct native_module **out,
     uint32_t ncompiled = 0;
     for (uint32_t i = 0; i < m->nfuncs; i++)
         ncompiled += compiled[i];
-    if (ncompiled == 0) {
-        rc = spry_report_set(report, SPRY_EINVAL, "native: no function of the module compiles");
-        goto fail;
+    if (ncompiled == 0) { /* nothing to do (no functions, or none this slice compiles) */
+        spry_free(nm);
+        spry_free(fns);
+        spry_free(compiled);
+        spry_buf_fini(&text);
+        return 0;
     }
     char ident[512], dir[4096], hex[65], so_path[8192];
     if (!compiler_identity(ident, sizeof ident)) {

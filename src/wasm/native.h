@@ -69,9 +69,10 @@ struct native_module {
 int native_emit(const struct wasm_module *m, struct spry_buf *out, uint8_t *compiled,
                 struct spry_report *report);
 
-/* Builds or finds in the cache, and loads, the native code of `m`. On any
- * failure (no compiler, compile error, ...) returns non-zero with the
- * reason in report; the module then runs in the interpreter. */
+/* Builds or finds in the cache, and loads, the native code of `m` (*out
+ * stays NULL when no function compiles). On any failure (no compiler,
+ * compile error, ...) returns non-zero with the reason in report; the
+ * module then runs in the interpreter. */
 int native_module_load(const struct wasm_module *m, struct native_module **out,
                        struct spry_report *report);
 void native_module_free(struct native_module *nm);
