@@ -10,8 +10,8 @@
  * pass), and the one-off costs of loading.
  *
  * Usage: bench-component [--native] MODULE.wasm COMPONENT.wasm [ITERATIONS]
- * (default 2000; --native: the native tier, docs/native.md). Prints a Markdown table. Exits 1 when a run does not print
- * "hello, world".
+ * (default 2000; --native: the native tier, docs/native.md). Prints a Markdown table. Exits 1 when
+ * a run does not print "hello, world".
  */
 #include "component/binary.h"
 #include "component/link.h"

@@ -43,11 +43,22 @@ extern char **environ;
 /* -nostdlib: the code calls nothing outside itself (no libc, no libgcc:
  * popcount is open-coded, rounding goes through a helper), and -z defs
  * turns any reference the compiler would still make into a link error, so
- * dlopen never meets an unresolved symbol. */
+ * dlopen never meets an unresolved symbol. -fsignaling-nans: no folding of
+ * x - 0, x * 1, x / 1 into x, which would keep a signalling NaN where wasm
+ * requires a quiet one (spec float_exprs.wast). */
 static const char *const cc_flags[] = {
-    "-O2",           "-shared",        "-fPIC",          "-fno-strict-aliasing",
-    "-fwrapv",       "-fno-math-errno", "-ffp-contract=off", "-fno-trapping-math",
-    "-nostdlib",     "-Wl,-z,defs",     "-w",             NULL,
+    "-O2",
+    "-shared",
+    "-fPIC",
+    "-fno-strict-aliasing",
+    "-fwrapv",
+    "-fno-math-errno",
+    "-ffp-contract=off",
+    "-fsignaling-nans",
+    "-nostdlib",
+    "-Wl,-z,defs",
+    "-w",
+    NULL,
 };
 
 static atomic_uint_least64_t stat_compiled, stat_hits, stat_failures;
@@ -282,8 +293,8 @@ int native_module_load(const struct wasm_module *m, struct native_module **out,
     }
     char ident[512], dir[4096], hex[65], so_path[8192];
     if (!compiler_identity(ident, sizeof ident)) {
-        rc = spry_report_set(report, SPRY_ENOTFOUND, "native: no C compiler ('%s --version' failed)",
-                             cc_program());
+        rc = spry_report_set(report, SPRY_ENOTFOUND,
+                             "native: no C compiler ('%s --version' failed)", cc_program());
         goto fail;
     }
     if (cache_dir(dir, sizeof dir) != 0) {
@@ -321,6 +332,13 @@ int native_module_load(const struct wasm_module *m, struct native_module **out,
             goto fail;
         }
     }
+    nm->type_ids = spry_alloc_array(m->ntypes + 1, sizeof *nm->type_ids);
+    if (nm->type_ids == NULL) {
+        rc = spry_report_set(report, SPRY_ENOMEM, "native: out of memory");
+        goto fail;
+    }
+    for (uint32_t i = 0; i < m->ntypes; i++)
+        nm->type_ids[i] = m->types[i].type_id;
     nm->fns = fns;
     nm->nfuncs = m->nfuncs;
     nm->ncompiled = ncompiled;
@@ -333,6 +351,8 @@ fail:
     atomic_fetch_add(&stat_failures, 1);
     if (nm != NULL && nm->dl != NULL)
         dlclose(nm->dl);
+    if (nm != NULL)
+        spry_free(nm->type_ids);
     spry_free(nm);
     spry_free(fns);
     spry_free(compiled);
@@ -347,6 +367,7 @@ void native_module_free(struct native_module *nm)
     if (nm->dl != NULL)
         dlclose(nm->dl);
     spry_free(nm->fns);
+    spry_free(nm->type_ids);
     spry_free(nm);
 }
 
@@ -558,6 +579,8 @@ void native_enter(struct spry_store *store, struct spry_func *func, native_fn fn
         .mem_size = mem != NULL ? &mem->size : &no_size,
         .mem_written = mem != NULL ? &mem->written : &no_base,
         .globals = (void **)inst->globals,
+        .tables = (void **)inst->tables,
+        .type_ids = inst->module->native->type_ids,
         .interrupt = (volatile int *)&store->interrupt,
         .stack_end = store->stack + store->stack_slots,
         .cstack_limit = cstack_limit(),

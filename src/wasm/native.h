@@ -23,30 +23,32 @@
 /* The context of one entry into native code (made by the IOP_NATIVE
  * handler on its C stack). Helpers receive it back. `fn` is the running
  * function's index, for trap reports; `fp` a callee's frame. */
-#define NATIVE_CTX_DEF                                                                            \
-    struct nctx {                                                                                 \
-        void *store;                                                                              \
-        void *inst;                                                                               \
-        uint8_t **mem_base;   /* &memory->base, or a pointer to NULL */                          \
-        uint64_t *mem_size;   /* &memory->size, or a pointer to 0 */                             \
-        uint8_t **mem_written; /* &memory->written */                                             \
-        void **globals;       /* instance->globals: struct spry_global * */                      \
-        volatile int *interrupt;                                                                  \
-        uint64_t *stack_end;                                                                      \
-        char *cstack_limit;                                                                       \
-        uint32_t depth;                                                                           \
-        uint32_t max_depth;                                                                       \
-        __attribute__((noreturn)) void (*trap)(struct nctx * c, int kind, uint32_t fn);           \
-        void (*call)(struct nctx * c, uint32_t callee, uint64_t * fp, uint32_t fn);               \
-        void (*call_indirect)(struct nctx * c, uint32_t table, uint32_t type, uint32_t elem,      \
-                              uint64_t * fp, uint32_t fn);                                        \
-        uint32_t (*memory_grow)(struct nctx * c, uint32_t delta);                                 \
-        void (*memory_fill)(struct nctx * c, uint32_t d, uint32_t v, uint32_t n, uint32_t fn);    \
-        void (*memory_copy)(struct nctx * c, uint32_t d, uint32_t s, uint32_t n, uint32_t fn);    \
-        void (*memory_init)(struct nctx * c, uint32_t seg, uint32_t d, uint32_t s, uint32_t n,    \
-                            uint32_t fn);                                                         \
-        void (*data_drop)(struct nctx * c, uint32_t seg);                                         \
-        uint64_t (*fround)(uint64_t bits, uint32_t op);                                           \
+#define NATIVE_CTX_DEF                                                                         \
+    struct nctx {                                                                              \
+        void *store;                                                                           \
+        void *inst;                                                                            \
+        uint8_t **mem_base;       /* &memory->base, or a pointer to NULL */                    \
+        uint64_t *mem_size;       /* &memory->size, or a pointer to 0 */                       \
+        uint8_t **mem_written;    /* &memory->written */                                       \
+        void **globals;           /* instance->globals: struct spry_global * */                \
+        void **tables;            /* instance->tables: struct spry_table * */                  \
+        const uint32_t *type_ids; /* the module's types' interned ids (call_indirect) */       \
+        volatile int *interrupt;                                                               \
+        uint64_t *stack_end;                                                                   \
+        char *cstack_limit;                                                                    \
+        uint32_t depth;                                                                        \
+        uint32_t max_depth;                                                                    \
+        __attribute__((noreturn)) void (*trap)(struct nctx * c, int kind, uint32_t fn);        \
+        void (*call)(struct nctx * c, uint32_t callee, uint64_t *fp, uint32_t fn);             \
+        void (*call_indirect)(struct nctx * c, uint32_t table, uint32_t type, uint32_t elem,   \
+                              uint64_t *fp, uint32_t fn);                                      \
+        uint32_t (*memory_grow)(struct nctx * c, uint32_t delta);                              \
+        void (*memory_fill)(struct nctx * c, uint32_t d, uint32_t v, uint32_t n, uint32_t fn); \
+        void (*memory_copy)(struct nctx * c, uint32_t d, uint32_t s, uint32_t n, uint32_t fn); \
+        void (*memory_init)(struct nctx * c, uint32_t seg, uint32_t d, uint32_t s, uint32_t n, \
+                            uint32_t fn);                                                      \
+        void (*data_drop)(struct nctx * c, uint32_t seg);                                      \
+        uint64_t (*fround)(uint64_t bits, uint32_t op);                                        \
     }
 
 NATIVE_CTX_DEF;
@@ -57,8 +59,9 @@ typedef void (*native_fn)(struct nctx *c, uint64_t *fp);
 
 /* The compiled code of one module. */
 struct native_module {
-    void *dl;                /* dlopen handle */
-    native_fn *fns;          /* nfuncs entries, NULL where not compiled */
+    void *dl;           /* dlopen handle */
+    native_fn *fns;     /* nfuncs entries, NULL where not compiled */
+    uint32_t *type_ids; /* the module's types' interned ids, by type index */
     uint32_t nfuncs;
     uint32_t ncompiled;
 };

@@ -37,6 +37,8 @@ static void native_attach(struct wasm_module *m)
     struct native_module *nm;
     if (native_module_load(m, &nm, &report) == 0) {
         m->native = nm;
+        spry_log(SPRY_LOG_DEBUG, "native: %u of %u defined functions compiled",
+                 nm != NULL ? nm->ncompiled : 0, m->nfuncs - m->num_imported_funcs);
         return;
     }
     bool first = !atomic_exchange(&warned, true);

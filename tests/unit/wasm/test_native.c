@@ -353,9 +353,8 @@ TEST(native, deep_recursion_on_a_small_thread_stack_traps_instead_of_overflowing
     drop_cache();
 }
 
-static const char *const SPIN_WAT =
-    "(module (func (export \"spin\") (param i32) (result i32)\n"
-    "  (loop $l (br $l)) (i32.const 0)))\n";
+static const char *const SPIN_WAT = "(module (func (export \"spin\") (param i32) (result i32)\n"
+                                    "  (loop $l (br $l)) (i32.const 0)))\n";
 
 struct spin_args {
     struct spry_store *store;
