@@ -130,7 +130,8 @@ else
     [ -n "$spry_missing" ] && spry_missing="libspry.a does not define:$spry_missing"
 fi
 if [ -z "$spry_missing" ]; then
-    "$CC" $LDFLAGS "$out/driver.o" "$lib" -lm -o "$out/spry-bench" || die_build spry-bench
+    # libcrypto: the native tier keys its cache with SHA-256 (docs/native.md).
+    "$CC" $LDFLAGS "$out/driver.o" "$lib" -lm -lcrypto -o "$out/spry-bench" || die_build spry-bench
     spry="$out/spry-bench"
 else
     echo "bench: Spry column pending: $spry_missing"
