@@ -9,9 +9,9 @@
  * two clock readings each), where the time goes by core module (a sampling
  * pass), and the one-off costs of loading.
  *
- * Usage: bench-component MODULE.wasm COMPONENT.wasm [ITERATIONS]  (default
- * 2000). Prints a Markdown table. Exits 1 when a run does not print
- * "hello, world".
+ * Usage: bench-component [--native] MODULE.wasm COMPONENT.wasm [ITERATIONS]
+ * (default 2000; --native: the native tier, docs/native.md). Prints a Markdown table. Exits 1 when
+ * a run does not print "hello, world".
  */
 #include "component/binary.h"
 #include "component/link.h"
@@ -367,10 +367,22 @@ static double trivial_component_once(struct clink *l, const struct clink_export 
 
 int main(int argc, char **argv)
 {
+    /* --native: every core module (the program and the component's) runs
+     * in the native tier (docs/native.md), as SPRY_NATIVE=1 does. */
+    bool native = argc > 1 && strcmp(argv[1], "--native") == 0;
+    if (native) {
+        setenv("SPRY_NATIVE", "1", 1);
+        argv++;
+        argc--;
+    }
     if (argc < 3) {
-        fprintf(stderr, "usage: bench-component MODULE.wasm COMPONENT.wasm [ITERATIONS]\n");
+        fprintf(stderr,
+                "usage: bench-component [--native] MODULE.wasm COMPONENT.wasm [ITERATIONS]\n");
         return 2;
     }
+    const char *env = getenv("SPRY_NATIVE");
+    printf("Tier: %s\n\n",
+           env != NULL && strcmp(env, "1") == 0 ? "native (SPRY_NATIVE=1)" : "interpreter");
     int iters = argc > 3 ? atoi(argv[3]) : 2000;
     if (iters < 10)
         iters = 10;

@@ -18,3 +18,12 @@ if [ ! "$out/hello.component.wasm" -nt "$out/hello.wasm" ]; then
     "$jco" new "$out/hello.wasm" --wasi-command -o "$out/hello.component.wasm" >&2
 fi
 "$out/component" "$out/hello.wasm" "$out/hello.component.wasm" "$iters"
+# The same with the native tier (docs/native.md), unless BENCH_NATIVE=0; its
+# own cache, filled by the first run (whose load times include compiling).
+if [ "${BENCH_NATIVE:-1}" != 0 ]; then
+    echo
+    SPRY_CACHE_DIR="$out/native-cache" "$out/component" --native "$out/hello.wasm" \
+        "$out/hello.component.wasm" 10 >/dev/null
+    SPRY_CACHE_DIR="$out/native-cache" "$out/component" --native "$out/hello.wasm" \
+        "$out/hello.component.wasm" "$iters"
+fi

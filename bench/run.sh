@@ -15,6 +15,8 @@
 #   CC, LDFLAGS         compiler and link flags for the Spry driver (default cc,
 #                       -pthread; make passes its own, so SANITIZE=1 works)
 #   CLANG, NODE         kernel compiler (default clang), node (default node)
+#   BENCH_NATIVE=0      skip the Spry native-tier column (SPRY_NATIVE=1 runs of the
+#                       same driver; docs/native.md); its cache is BUILD/bench/native-cache
 # Exit status: 0; 1 when checksums disagree or a runtime fails; 2 on a build
 # error.
 set -euo pipefail
@@ -128,7 +130,8 @@ else
     [ -n "$spry_missing" ] && spry_missing="libspry.a does not define:$spry_missing"
 fi
 if [ -z "$spry_missing" ]; then
-    "$CC" $LDFLAGS "$out/driver.o" "$lib" -lm -o "$out/spry-bench" || die_build spry-bench
+    # libcrypto: the native tier keys its cache with SHA-256 (docs/native.md).
+    "$CC" $LDFLAGS "$out/driver.o" "$lib" -lm -lcrypto -o "$out/spry-bench" || die_build spry-bench
     spry="$out/spry-bench"
 else
     echo "bench: Spry column pending: $spry_missing"
@@ -171,6 +174,19 @@ for name in "${names[@]}"; do
         }
     fi
 
+    spn=""
+    if [ -n "$spry" ] && [ "${BENCH_NATIVE:-1}" != 0 ]; then
+        # One untimed run first compiles the module into the cache.
+        SPRY_NATIVE=1 SPRY_CACHE_DIR="$out/native-cache" "$spry" "$out/$name.wasm" "$n" 1 \
+            >/dev/null 2>&1 || true
+        spn=$(SPRY_NATIVE=1 SPRY_CACHE_DIR="$out/native-cache" "$spry" "$out/$name.wasm" "$n" \
+            "$reps") || {
+            echo "bench: $name: Spry native-tier run failed" >&2
+            spn="failed"
+            status=1
+        }
+    fi
+
     sum_nat=$(field checksum "$nat")
     sum_nod=$(field checksum "$nod")
     ok="ok"
@@ -185,13 +201,21 @@ for name in "${names[@]}"; do
         tbytes=$((tbytes + $(field code_bytes "$sp")))
         tms=$(awk -v a="$tms" -v b="$(field translate_ms "$sp")" 'BEGIN { printf "%.6f", a + b }')
     fi
+    spn_ms="-" spn_min="-"
+    if [ "$spn" = "failed" ]; then
+        spn_ms="failed"
+    elif [ -n "$spn" ]; then
+        spn_ms=$(field median_ms "$spn")
+        spn_min=$(field min_ms "$spn")
+        [ "$(field checksum "$spn")" = "$sum_nat" ] || ok="MISMATCH(spry-native=$(field checksum "$spn"))"
+    fi
     [ "$ok" = "ok" ] || status=1
     spry_min=$spry_ms
     [ -n "$sum_spry" ] && spry_min=$(field min_ms "$sp")
     rows+=("$name $n $(field median_ms "$nat") $spry_ms $(field median_ms "$nod") $sum_nat $ok \
-$(field min_ms "$nat") $spry_min $(field min_ms "$nod")")
-    printf '  %-7s native %9s ms  spry %9s ms  node %9s ms  %s %s\n' "$name" \
-        "$(field median_ms "$nat")" "$spry_ms" "$(field median_ms "$nod")" "$sum_nat" "$ok"
+$(field min_ms "$nat") $spry_min $(field min_ms "$nod") $spn_ms $spn_min")
+    printf '  %-7s native %9s ms  spry %9s ms  spry-native %9s ms  node %9s ms  %s %s\n' "$name" \
+        "$(field median_ms "$nat")" "$spry_ms" "$spn_ms" "$(field median_ms "$nod")" "$sum_nat" "$ok"
 done
 
 # ---- report ----------------------------------------------------------------
@@ -202,28 +226,35 @@ report() { # format: text | md
     function show(r) { return r < 0 ? "-" : sprintf("%.2fx", r) }
     BEGIN {
         if (fmt == "md") {
-            print "| kernel | n | native ms | Spry ms | node ms | Spry/native | node/native | checksum |"
-            print "|---|---:|---:|---:|---:|---:|---:|---|"
+            print "| kernel | n | native ms | Spry ms | Spry native-tier ms | node ms | Spry/native | Spry native-tier/native | node/native | checksum |"
+            print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
         } else {
-            printf "%-8s %9s %10s %10s %10s %12s %12s  %s\n", "kernel", "n", "native ms",
-                "spry ms", "node ms", "spry/native", "node/native", "checksum"
+            printf "%-8s %9s %10s %10s %10s %10s %12s %12s %12s  %s\n", "kernel", "n", "native ms",
+                "spry ms", "spry-nt ms", "node ms", "spry/native", "spry-nt/nat", "node/native",
+                "checksum"
         }
     }
     {
         if ($4 == "failed") failed++
-        rs = ratio($4, $3); rn = ratio($5, $3)
+        rs = ratio($4, $3); rn = ratio($5, $3); rt = ratio($11, $3)
+        if (rt > 0) { lt += log(rt); ct++ }
+        mt = ratio($12, $8)
+        if (mt > 0) lmt += log(mt)
         if (rs > 0) { ls += log(rs); cs++ }
         if (rn > 0) { ln += log(rn); cn++ }
         ms = ratio($9, $8); mn = ratio($10, $8)
         if (ms > 0) lms += log(ms)
         if (mn > 0) lmn += log(mn)
         sum = $6 ($7 == "ok" ? "" : " " $7)
+        nt = ($11 ~ /^[0-9.]+$/ ? sprintf("%.1f", $11) : $11)
         if (fmt == "md")
-            printf "| %s | %s | %.1f | %s | %.1f | %s | %s | `%s` |\n", $1, $2, $3,
-                ($4 ~ /^[0-9.]+$/ ? sprintf("%.1f", $4) : $4), $5, show(rs), show(rn), sum
+            printf "| %s | %s | %.1f | %s | %s | %.1f | %s | %s | %s | `%s` |\n", $1, $2, $3,
+                ($4 ~ /^[0-9.]+$/ ? sprintf("%.1f", $4) : $4), nt, $5, show(rs), show(rt),
+                show(rn), sum
         else
-            printf "%-8s %9s %10.1f %10s %10.1f %12s %12s  %s\n", $1, $2, $3,
-                ($4 ~ /^[0-9.]+$/ ? sprintf("%.1f", $4) : $4), $5, show(rs), show(rn), sum
+            printf "%-8s %9s %10.1f %10s %10s %10.1f %12s %12s %12s  %s\n", $1, $2, $3,
+                ($4 ~ /^[0-9.]+$/ ? sprintf("%.1f", $4) : $4), nt, $5, show(rs), show(rt),
+                show(rn), sum
         rows++
     }
     END {
@@ -231,12 +262,15 @@ report() { # format: text | md
         gn = cn > 0 ? show(exp(ln / cn)) : "-"
         bs = cs == rows && cs > 0 ? show(exp(lms / cs)) : (failed ? "incomplete" : "pending")
         bn = cn > 0 ? show(exp(lmn / cn)) : "-"
+        gt = ct == rows && ct > 0 ? show(exp(lt / ct)) : "-"
+        bt = ct == rows && ct > 0 ? show(exp(lmt / ct)) : "-"
         if (fmt == "md") {
-            printf "| **geometric mean** | | | | | **%s** | **%s** | |\n", gs, gn
-            printf "| geometric mean of the fastest runs | | | | | %s | %s | |\n", bs, bn
+            printf "| **geometric mean** | | | | | | **%s** | **%s** | **%s** | |\n", gs, gt, gn
+            printf "| geometric mean of the fastest runs | | | | | | %s | %s | %s | |\n", bs, bt, bn
         } else {
-            printf "%-8s %9s %10s %10s %10s %12s %12s\n", "geomean", "", "", "", "", gs, gn
-            printf "%-19s %31s %12s %12s\n", "geomean (fastest)", "", bs, bn
+            printf "%-8s %9s %10s %10s %10s %10s %12s %12s %12s\n", "geomean", "", "", "", "", "",
+                gs, gt, gn
+            printf "%-19s %42s %12s %12s %12s\n", "geomean (fastest)", "", bs, bt, bn
         }
     }'
 }

@@ -121,6 +121,11 @@ struct spry_externtype {
 struct spry_module_options {
     /* Upper bound on the size of the bytes accepted (0: 1 GiB). */
     size_t max_bytes;
+    /* Compile the module's functions to native code (docs/native.md) with
+     * the system C compiler, cached on disk; functions it cannot compile,
+     * and the whole module when no compiler works, stay interpreted. Also
+     * turned on for every module by the environment variable SPRY_NATIVE=1. */
+    bool native;
 };
 
 /* Decodes and validates a module. The bytes are copied. On failure returns

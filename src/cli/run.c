@@ -52,6 +52,8 @@ static void run_usage(FILE *out)
                  "  --invoke 'CALL'         a component: call the export CALL names, a WAVE call\n"
                  "                          such as 'add(1, 2)' or 'greet(\"x\")'; prints the\n"
                  "                          result in WAVE ('()' for none)\n"
+                 "  --native                compile the wasm to native code with the system C\n"
+                 "                          compiler (cached; docs/native.md), as SPRY_NATIVE=1\n"
                  "  --                      end of options\n");
 }
 
@@ -381,6 +383,9 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             run_usage(stdout);
             return -2;
+        } else if (strcmp(a, "--native") == 0) {
+            /* Every module this run loads (a component's too): docs/native.md. */
+            setenv("SPRY_NATIVE", "1", 1);
         } else if (strcmp(a, "--invoke") == 0 && has_value) {
             o->invoke = argv[++i];
         } else if ((strcmp(a, "--dir") == 0 || strcmp(a, "--dir-ro") == 0) && has_value) {

@@ -27,6 +27,7 @@
 
 #include "base/alloc.h"
 #include "wasm/iops.h"
+#include "wasm/native.h"
 #include "wasm/numeric.h"
 #include "wasm/runtime.h"
 #include "wasm/translate.h"
@@ -1091,6 +1092,15 @@ do_call : {
     goto * pc->h;
 }
 
+    /* A function of the native tier (native.h): the stub's one
+     * instruction runs it on this frame, then returns as RETURN does. A
+     * trap in it longjmps to this activation's entry (interp_run). */
+L_NATIVE:
+    store->depth = (uint32_t)(top - frames);
+    native_enter(store, cur, (native_fn)(uintptr_t)pc[1].u64, fp, store->depth);
+    RELOAD_MEM();
+    goto L_RETURN;
+
 L_RETURN1:
     S(0) = S(A1LO);
     /* fall through */
@@ -1150,6 +1160,7 @@ int interp_run(struct spry_store *store, struct spry_func *entry, uint64_t *slot
     act.prev = interp_activation_now;
     act.base_depth = store->depth;
     act.entry_sp = store->sp;
+    act.rc = 0;
 
     struct interp_code *code = code_of(entry, store);
     if (code == NULL)
@@ -1178,10 +1189,18 @@ int interp_run(struct spry_store *store, struct spry_func *entry, uint64_t *slot
     if (_setjmp(act.jb) == 0) {
         rc = execute(store, entry, fp, code, slots);
     } else {
-        /* A fault in guest memory: the signal handler jumped here. */
-        runtime_trap(store, SPRY_TRAP_MEMORY_OOB, NULL);
-        locate_trap(store, store->cur_func, NULL, NULL);
-        rc = SPRY_ETRAP;
+        if (act.rc != 0) {
+            /* Native code left (native.c): the trap, if any, is recorded;
+             * a trap from a nested activation is located already. */
+            rc = act.rc;
+            if (rc == SPRY_ETRAP && store->trap.func_index == UINT32_MAX)
+                locate_trap(store, store->cur_func, NULL, NULL);
+        } else {
+            /* A fault in guest memory: the signal handler jumped here. */
+            runtime_trap(store, SPRY_TRAP_MEMORY_OOB, NULL);
+            locate_trap(store, store->cur_func, NULL, NULL);
+            rc = SPRY_ETRAP;
+        }
     }
     interp_activation_now = act.prev;
     store->depth = act.base_depth;

@@ -32,6 +32,7 @@ struct interp_activation {
     struct interp_activation *prev;
     uint32_t base_depth; /* store->depth at entry */
     uint32_t entry_sp;   /* store->sp at entry */
+    int rc;              /* set by native code before it jumps here (native.c); 0: a fault */
 };
 
 struct interp_activation *interp_current_activation(void);

@@ -408,7 +408,8 @@ typedef union iword {
     X(TABLE_COPY)           \
     X(TABLE_INIT)           \
     X(ELEM_DROP)            \
-    X(INIT_CONSTS)
+    X(INIT_CONSTS)          \
+    X(NATIVE)
 
 enum iop {
 #define IOP_ENUM_PLAIN(name) IOP_##name,

@@ -244,6 +244,10 @@ struct wasm_module {
      * name section never fails the module: a malformed one is ignored. */
     char **func_names; /* nfuncs entries, NUL-terminated, or NULL */
     char *module_name;
+
+    /* The native tier's code (native.h), loaded before the module is
+     * published when it was asked for; NULL otherwise. */
+    struct native_module *native;
 };
 
 /* Decodes bytes into a module, without validating function bodies. The

@@ -6,10 +6,13 @@
 #include "wasm/runtime.h"
 
 #include "base/alloc.h"
+#include "base/log.h"
 #include "wasm/decode.h"
 #include "wasm/interp.h"
+#include "wasm/native.h"
 #include "wasm/translate.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -23,6 +26,25 @@ const struct wasm_module *runtime_module(const struct spry_module *module)
 }
 
 /* ---- modules ------------------------------------------------------------ */
+
+/* Loads the native tier's code for m; a failure (say, no C compiler) only
+ * leaves the module interpreted, and is logged once per process as a
+ * warning (later ones at debug level). */
+static void native_attach(struct wasm_module *m)
+{
+    static atomic_bool warned;
+    struct spry_report report;
+    spry_report_init(&report);
+    struct native_module *nm;
+    if (native_module_load(m, &nm, &report) == 0) {
+        m->native = nm;
+        spry_log(SPRY_LOG_DEBUG, "native: %u of %u defined functions compiled",
+                 nm != NULL ? nm->ncompiled : 0, m->nfuncs - m->num_imported_funcs);
+        return;
+    }
+    bool first = !atomic_exchange(&warned, true);
+    spry_log(first ? SPRY_LOG_WARN : SPRY_LOG_DEBUG, "%s; running interpreted", report.message);
+}
 
 int spry_module_load(const uint8_t *bytes, size_t len, const struct spry_module_options *options,
                      struct spry_module **out, struct spry_report *report)
@@ -49,6 +71,8 @@ int spry_module_load(const uint8_t *bytes, size_t len, const struct spry_module_
         spry_free(module);
         return rc;
     }
+    if ((options != NULL && options->native) || native_env_enabled())
+        native_attach(module->m);
     *out = module;
     return 0;
 }
@@ -62,6 +86,7 @@ void spry_module_destroy(struct spry_module *module)
         translate_free(atomic_load(&m->funcs[i].code));
         translate_free(atomic_load(&m->funcs[i].code_checked));
     }
+    native_module_free(m->native);
     module_free(m);
     spry_free(module);
 }

@@ -36,6 +36,7 @@
 #include "wasm/translate_impl.h"
 
 #include "base/alloc.h"
+#include "wasm/native.h"
 #include "wasm/opcodes.h"
 #include "wasm/reader.h"
 #include "wasm/runtime.h"
@@ -1264,9 +1265,40 @@ static void tr_fini(struct tr *t)
     spry_free(t->local_refs);
 }
 
+/* The stub of a function the native tier compiled: one NATIVE
+ * instruction holding the compiled function. The frame is the native
+ * function's: its arguments and results (its locals live in C); it calls
+ * at fp + max(nparams, nresults) and checks the stack itself. */
+static int native_stub(const struct wasm_functype *ft, native_fn fn, const void *const *handlers,
+                       struct interp_code **out, struct spry_report *report)
+{
+    struct interp_code *code = spry_calloc(1, sizeof *code);
+    iword *words = spry_calloc(2, sizeof *words);
+    if (code == NULL || words == NULL) {
+        spry_free(code);
+        spry_free(words);
+        return spry_report_set(report, SPRY_ENOMEM, "out of memory");
+    }
+    words[0].h = handlers[IOP_NATIVE];
+    words[1].u64 = (uint64_t)(uintptr_t)fn;
+    code->nparams = ft->nparams;
+    code->nresults = ft->nresults;
+    code->nlocals = ft->nparams;
+    code->nslots = ft->nparams + INTERP_ZERO_AHEAD;
+    if (code->nslots < ft->nresults)
+        code->nslots = ft->nresults;
+    code->ncode = 2;
+    code->code = words;
+    *out = code;
+    return 0;
+}
+
 int translate_func(const struct wasm_module *m, uint32_t func_index, const void *const *handlers,
                    struct interp_code **out, struct spry_report *report)
 {
+    native_fn nfn = native_func(m->native, func_index);
+    if (nfn != NULL)
+        return native_stub(&m->types[m->funcs[func_index].type_index], nfn, handlers, out, report);
     const struct wasm_func *f = &m->funcs[func_index];
     const struct wasm_functype *ft = &m->types[f->type_index];
     struct tr t;

@@ -11,6 +11,8 @@
 
 #include "spry/pool.h"
 #include "wasm/image.h"
+#include "wasm/native.h"
+#include "wasm/runtime.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -130,12 +132,41 @@ static void write_all(struct spry_instance *inst, int poke_marks)
     ASSERT_OK(spry_instance_call(inst, "write_all", args, 2, NULL, 0, NULL));
 }
 
+static void every_writer_round_trip(bool native);
+
 TEST(written, every_writer_is_put_back_by_the_pool_reset)
+{
+    every_writer_round_trip(false);
+}
+
+/* The same with the module's code compiled by the native tier
+ * (docs/native.md): its stores mark the map as the interpreter's do. */
+TEST(written, native_stores_are_put_back_by_the_pool_reset)
+{
+    char dir[] = "/tmp/spry-native-written-XXXXXX";
+    ASSERT_NOT_NULL(mkdtemp(dir));
+    ASSERT_EQ_INT(setenv("SPRY_CACHE_DIR", dir, 1), 0);
+    every_writer_round_trip(true);
+    unsetenv("SPRY_CACHE_DIR");
+    char cmd[96];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ASSERT_EQ_INT(system(cmd), 0);
+}
+
+static void every_writer_round_trip(bool native)
 {
     written_check_force(1); /* a missed mark also aborts inside the reset */
     char *wat = module_text();
-    struct spry_module *m = wat_load(wat);
+    uint8_t *bytes;
+    size_t len;
+    wat_compile(wat, &bytes, &len);
     free(wat);
+    struct spry_module_options opts = {.native = native};
+    struct spry_module *m;
+    ASSERT_OK(spry_module_load(bytes, len, &opts, &m, NULL));
+    free(bytes);
+    /* write_all (function 1, after the import) is the one that stores. */
+    ASSERT_EQ_INT(native_func(runtime_module(m)->native, 1) != NULL, native);
     struct spry_pool *pool = make_pool();
     struct spry_prepared *p;
     ASSERT_OK(spry_prepared_create(pool, m, HOST_FUNCS, 1, NULL, 0, &p, NULL));
