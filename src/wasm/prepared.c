@@ -32,8 +32,11 @@
 #include "wasm/runtime.h"
 #include "wasm/validate.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
 /* ---- snapshots -------------------------------------------------------------- */
 
@@ -193,11 +196,14 @@ static void export_of(const struct spry_instance *inst, uint32_t index, struct s
     }
 }
 
+static int prerun_refuse(void *user, struct spry_instance *caller, uint64_t *slots);
+
 /* Creates member k's imports in `store`: host objects, or earlier members'
- * exports. */
+ * exports. refuse_host: every host function is prerun_refuse instead (the
+ * trial instantiation, "Start functions run once" below). */
 static int member_imports(struct spry_store *store, const struct spry_prepared *p, uint32_t k,
                           struct spry_instance *const *insts, struct spry_extern *imports,
-                          struct spry_report *report)
+                          bool refuse_host, struct spry_report *report)
 {
     const struct prepared_member *m = &p->members[k];
     size_t n = spry_module_import_count(m->module);
@@ -207,7 +213,9 @@ static int member_imports(struct spry_store *store, const struct spry_prepared *
         switch (li->kind) {
         case SPRY_LINK_HOST_FUNC:
             imports[i].kind = SPRY_EXTERN_FUNC;
-            rc = spry_func_new_host(store, &li->of.func->type, li->of.func->fn, li->of.func->user,
+            rc = spry_func_new_host(store, &li->of.func->type,
+                                    refuse_host ? prerun_refuse : li->of.func->fn,
+                                    refuse_host ? (void *)store : li->of.func->user,
                                     &imports[i].of.func);
             break;
         case SPRY_LINK_HOST_GLOBAL:
@@ -227,10 +235,10 @@ static int member_imports(struct spry_store *store, const struct spry_prepared *
 
 /* Instantiates every member in order into `store`; insts[] receives them.
  * where: NULL, or per member where its memory lives (memory_base NULL: an
- * ordinary memory). */
+ * ordinary memory); refuse_host: as member_imports. */
 static int build_members(struct spry_store *store, const struct spry_prepared *p,
-                         const struct instance_slot *where, struct spry_instance **insts,
-                         struct spry_report *report)
+                         const struct instance_slot *where, bool refuse_host,
+                         struct spry_instance **insts, struct spry_report *report)
 {
     int rc = 0;
     for (uint32_t k = 0; k < p->nmembers && rc == 0; k++) {
@@ -239,7 +247,7 @@ static int build_members(struct spry_store *store, const struct spry_prepared *p
         struct spry_extern *imports = spry_calloc(nimports + 1, sizeof *imports);
         if (imports == NULL)
             return spry_report_set(report, SPRY_ENOMEM, "pool: out of memory instantiating");
-        rc = member_imports(store, p, k, insts, imports, report);
+        rc = member_imports(store, p, k, insts, imports, refuse_host, report);
         if (rc == 0)
             rc = instance_build(store, m->module, imports, nimports,
                                 where != NULL && where[k].memory_base != NULL ? &where[k] : NULL,
@@ -444,6 +452,268 @@ static void apply_binds(const struct spry_prepared *p, struct spry_instance *con
     }
 }
 
+/* ---- start functions run once ------------------------------------------------ */
+
+/*
+ * A start function runs at every acquire, after the reset. When it calls
+ * nothing outside the group, it is a deterministic function of the state
+ * the reset restores (memories, globals, tables, dropped segments: the
+ * same at every acquire) and of the store's limits (the same for every
+ * slot), so it computes the same state every time. The trial instantiation
+ * therefore runs every member's start function once, in order, and when
+ * they all return, that state becomes what a slot's instance starts from
+ * and resets to: each memory's image is taken after them (size included:
+ * a start function may grow its memory), the globals' values and the
+ * dropped segments are recorded and written over each new instantiation
+ * before its snapshot, and acquire runs no start function.
+ *
+ * The pre-run is abandoned, and start functions run at every acquire as
+ * before, when:
+ * - a start function calls a host function (WASI, a component's lowered
+ *   import, anything the embedder supplied): in the trial every host import
+ *   is prerun_refuse, which traps. A host call may have effects outside the
+ *   instance or answer differently each time. Memories and tables can only
+ *   come from members (resolve_member), and an imported host global is
+ *   created in each store with the same value, so the group's state is all
+ *   in the snapshot;
+ * - anything traps, including a trap that would fail the acquire: the
+ *   acquire then fails as it did, with the same message;
+ * - it runs longer than PRERUN_BUDGET_MS (interrupted by a watchdog): an
+ *   endless start function must not hang the preparation;
+ * - a start function writes a table, or changes a global holding a
+ *   reference: their values are functions of the trial store, which would
+ *   have to be mapped to each slot's (not done; no known producer needs
+ *   it).
+ * What is left is plain wasm over the group's own state: the interpreter
+ * computes it deterministically (no threads, no relaxed operations; NaN
+ * bits are the same on every run of the same code), and a guest cannot
+ * tell whether the state was computed now or at preparation. The only
+ * differences are outside the guest: the start function's time and its
+ * interruptibility at acquire.
+ */
+
+#define PRERUN_BUDGET_MS 200
+
+static int prerun_refuse(void *user, struct spry_instance *caller, uint64_t *slots)
+{
+    (void)caller;
+    (void)slots;
+    return runtime_trap(user, SPRY_TRAP_HOST, "host call during a start function's pre-run");
+}
+
+/* Interrupts `store` once PRERUN_BUDGET_MS have passed unless done first. */
+struct prerun_watch {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool done;
+    struct spry_store *store;
+};
+
+static void *prerun_watchdog(void *arg)
+{
+    struct prerun_watch *w = arg;
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += PRERUN_BUDGET_MS / 1000;
+    until.tv_nsec += (long)(PRERUN_BUDGET_MS % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&w->lock);
+    while (!w->done) {
+        if (pthread_cond_timedwait(&w->cond, &w->lock, &until) == ETIMEDOUT) {
+            spry_store_interrupt(w->store);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+/* Runs every member's start function in order under the watchdog: 0 when
+ * they all returned. */
+static int prerun_run(struct spry_store *store, struct spry_instance *const *insts, uint32_t n)
+{
+    struct prerun_watch w = {.done = false, .store = store};
+    pthread_condattr_t attr;
+    pthread_t thread;
+    int rc = pthread_condattr_init(&attr);
+    if (rc != 0)
+        return SPRY_ENOMEM;
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    rc = pthread_cond_init(&w.cond, &attr);
+    pthread_condattr_destroy(&attr);
+    if (rc != 0)
+        return SPRY_ENOMEM;
+    pthread_mutex_init(&w.lock, NULL);
+    if (pthread_create(&thread, NULL, prerun_watchdog, &w) != 0) {
+        rc = SPRY_ENOMEM; /* nothing would bound it */
+    } else {
+        struct spry_report report;
+        spry_report_init(&report);
+        for (uint32_t k = 0; k < n && rc == 0; k++)
+            rc = instance_run_start(insts[k], &report, NULL);
+        pthread_mutex_lock(&w.lock);
+        w.done = true;
+        pthread_cond_signal(&w.cond);
+        pthread_mutex_unlock(&w.lock);
+        pthread_join(thread, NULL);
+    }
+    pthread_cond_destroy(&w.cond);
+    pthread_mutex_destroy(&w.lock);
+    return rc;
+}
+
+static bool is_ref(uint8_t type)
+{
+    return type == SPRY_FUNCREF || type == SPRY_EXTERNREF;
+}
+
+/* The bytes of mem that hold anything but zeroes: up to the end of the
+ * last granule marked written (and the spill past it, image.h). */
+static uint64_t written_extent(const struct spry_memory *mem)
+{
+    size_t n = (size_t)(mem->size >> WRITTEN_SHIFT);
+    while (n > 0 && mem->written[n - 1] == 0)
+        n--;
+    if (n == 0)
+        return 0;
+    uint64_t end = ((uint64_t)n << WRITTEN_SHIFT) + WRITTEN_SPILL;
+    return end < mem->size ? end : mem->size;
+}
+
+/* The image of `mem` as it is now, into *out (fresh). */
+static int prerun_image(const struct spry_prepared *p, struct spry_instance *const *insts,
+                        const struct spry_memory *mem, struct memory_image *out)
+{
+    uint64_t extent, written = written_extent(mem);
+    int rc = memory_extent(p, insts, mem, &extent);
+    if (rc != 0)
+        return rc;
+    return image_init(out, mem->base, mem->size, written > extent ? written : extent,
+                      IMAGE_COW_MIN_BYTES);
+}
+
+static void prerun_free(struct spry_prepared *p)
+{
+    for (uint32_t k = 0; p->members != NULL && k < p->nmembers; k++) {
+        spry_free(p->members[k].start_globals);
+        spry_free(p->members[k].start_elem_dropped);
+        spry_free(p->members[k].start_data_dropped);
+        p->members[k].start_globals = NULL;
+        p->members[k].start_elem_dropped = p->members[k].start_data_dropped = NULL;
+    }
+    p->start_prerun = false;
+}
+
+/* Records member k's globals and dropped segments as they are now. */
+static int prerun_record(struct prepared_member *pm, const struct spry_instance *inst)
+{
+    const struct wasm_module *m = inst->module;
+    pm->start_globals = spry_alloc_array(m->nglobals + 1, sizeof *pm->start_globals);
+    pm->start_elem_dropped = spry_malloc(m->nelems + 1);
+    pm->start_data_dropped = spry_malloc(m->ndatas + 1);
+    if (pm->start_globals == NULL || pm->start_elem_dropped == NULL ||
+        pm->start_data_dropped == NULL)
+        return SPRY_ENOMEM;
+    for (uint32_t i = 0; i < m->nglobals; i++)
+        pm->start_globals[i] = inst->globals[i]->value;
+    memcpy(pm->start_elem_dropped, inst->elem_dropped, m->nelems);
+    memcpy(pm->start_data_dropped, inst->data_dropped, m->ndatas);
+    return 0;
+}
+
+/* Tries the pre-run on the trial instances (their host imports refuse);
+ * on success p->start_prerun is set and p's images are the memories after
+ * the start functions. Never fails: any problem leaves p as it was. */
+static void prerun_starts(struct spry_prepared *p, struct spry_instance *const *insts)
+{
+    bool any = false;
+    for (uint32_t k = 0; k < p->nmembers; k++)
+        any = any || insts[k]->module->has_start;
+    if (!any)
+        return;
+    apply_binds(p, insts); /* the calls take the paths a slot's instance takes */
+    /* Before: the members' globals (to see reference ones change), and no
+     * table marked written. */
+    int rc = 0;
+    for (uint32_t k = 0; k < p->nmembers && rc == 0; k++) {
+        rc = prerun_record(&p->members[k], insts[k]);
+        for (uint32_t t = 0; t < insts[k]->module->ntables; t++)
+            insts[k]->tables[t]->dirty = false;
+    }
+    if (rc == 0)
+        rc = prerun_run(insts[0]->store, insts, p->nmembers);
+    for (uint32_t k = 0; k < p->nmembers && rc == 0; k++) {
+        const struct spry_instance *inst = insts[k];
+        for (uint32_t t = 0; t < inst->module->ntables; t++)
+            if (inst->tables[t]->dirty)
+                rc = SPRY_EINVAL;
+        for (uint32_t i = 0; i < inst->module->nglobals; i++)
+            if (is_ref(inst->globals[i]->type.type) &&
+                inst->globals[i]->value != p->members[k].start_globals[i])
+                rc = SPRY_EINVAL;
+    }
+    /* After: the new images (replacing the old ones only once all exist). */
+    struct memory_image main_image = {.fd = -1};
+    struct memory_image *extra = spry_calloc(p->nextra + 1, sizeof *extra);
+    if (extra == NULL)
+        rc = SPRY_ENOMEM;
+    for (uint32_t i = 0; i <= p->nextra && extra != NULL; i++)
+        extra[i].fd = -1;
+    if (rc == 0 && p->has_memory)
+        rc = prerun_image(p, insts, insts[p->memory_member]->memories[0], &main_image);
+    for (uint32_t i = 0; i < p->nextra && rc == 0; i++)
+        rc = prerun_image(p, insts, insts[p->extra[i].member]->memories[0], &extra[i]);
+    for (uint32_t k = 0; k < p->nmembers && rc == 0; k++) {
+        spry_free(p->members[k].start_globals);
+        spry_free(p->members[k].start_elem_dropped);
+        spry_free(p->members[k].start_data_dropped);
+        rc = prerun_record(&p->members[k], insts[k]);
+    }
+    if (rc != 0) {
+        image_fini(&main_image);
+        for (uint32_t i = 0; i < p->nextra && extra != NULL; i++)
+            image_fini(&extra[i]);
+        spry_free(extra);
+        prerun_free(p);
+        return;
+    }
+    if (p->has_memory) {
+        image_fini(&p->image);
+        p->image = main_image;
+    }
+    for (uint32_t i = 0; i < p->nextra; i++) {
+        image_fini(&p->extra[i].image);
+        p->extra[i].image = extra[i];
+    }
+    spry_free(extra);
+    p->start_prerun = true;
+}
+
+/* Gives a slot's fresh instances the state the start functions left in
+ * the trial: memory sizes (their images are loaded already), globals,
+ * dropped segments. */
+static void prerun_apply(const struct spry_prepared *p, struct pool_slot *slot)
+{
+    if (p->has_memory)
+        memory_set_slack(slot->insts[p->memory_member]->memories[0], p->image.initial,
+                         slot->mem.rw);
+    for (uint32_t i = 0; i < p->nextra; i++)
+        memory_set_slack(slot->insts[p->extra[i].member]->memories[0], p->extra[i].image.initial,
+                         slot->extra[i].rw);
+    for (uint32_t k = 0; k < p->nmembers; k++) {
+        const struct prepared_member *pm = &p->members[k];
+        struct spry_instance *inst = slot->insts[k];
+        const struct wasm_module *m = inst->module;
+        for (uint32_t i = 0; i < m->nglobals; i++)
+            inst->globals[i]->value = pm->start_globals[i];
+        memcpy(inst->elem_dropped, pm->start_elem_dropped, m->nelems);
+        memcpy(inst->data_dropped, pm->start_data_dropped, m->ndatas);
+    }
+}
+
 /* ---- slots ------------------------------------------------------------------ */
 
 static void slot_members_free(struct pool_slot *slot, const struct spry_prepared *owner)
@@ -523,10 +793,12 @@ int prepared_instantiate(struct pool_slot *slot, struct spry_prepared *prepared,
     for (uint32_t i = 0; i < prepared->nextra; i++)
         where[prepared->extra[i].member] = (struct instance_slot){
             slot->extra[i].base, slot->extra[i].reserved, true, slot->extra[i].written};
-    int rc = build_members(slot->store, prepared, where, slot->insts, report);
+    int rc = build_members(slot->store, prepared, where, false, slot->insts, report);
     spry_free(where);
     if (rc == 0)
         apply_binds(prepared, slot->insts);
+    if (rc == 0 && prepared->start_prerun)
+        prerun_apply(prepared, slot);
     for (uint32_t k = 0; k < prepared->nmembers && rc == 0; k++) {
         slot->insts[k]->pool_slot = slot;
         rc = snapshot_take(&slot->snaps[k], slot->insts[k]);
@@ -572,7 +844,7 @@ static int build_image(struct spry_prepared *p, struct spry_report *report)
     struct spry_instance **insts = spry_calloc(p->nmembers, sizeof *insts);
     int rc = insts == NULL ? spry_report_set(report, SPRY_ENOMEM, "out of memory") : 0;
     if (rc == 0)
-        rc = build_members(store, p, NULL, insts, report);
+        rc = build_members(store, p, NULL, true, insts, report);
     if (rc == 0 && p->bind_forwarders)
         rc = plan_binds(p, insts, report);
     if (rc == 0 && p->has_memory) {
@@ -589,6 +861,8 @@ static int build_image(struct spry_prepared *p, struct spry_report *report)
         if (rc != 0)
             spry_report_set(report, rc, "cannot build the image of a member's memory");
     }
+    if (rc == 0)
+        prerun_starts(p, insts);
     spry_free(insts);
     spry_store_destroy(store);
     return rc;
@@ -607,6 +881,7 @@ static void prepared_free(struct spry_prepared *p)
         image_fini(&p->extra[i].image);
     spry_free(p->extra);
     spry_free(p->binds);
+    prerun_free(p);
     spry_free(p->members);
     spry_free(p);
 }
