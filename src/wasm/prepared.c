@@ -213,10 +213,9 @@ static int member_imports(struct spry_store *store, const struct spry_prepared *
         switch (li->kind) {
         case SPRY_LINK_HOST_FUNC:
             imports[i].kind = SPRY_EXTERN_FUNC;
-            rc = spry_func_new_host(store, &li->of.func->type,
-                                    refuse_host ? prerun_refuse : li->of.func->fn,
-                                    refuse_host ? (void *)store : li->of.func->user,
-                                    &imports[i].of.func);
+            rc = spry_func_new_host(
+                store, &li->of.func->type, refuse_host ? prerun_refuse : li->of.func->fn,
+                refuse_host ? (void *)store : li->of.func->user, &imports[i].of.func);
             break;
         case SPRY_LINK_HOST_GLOBAL:
             imports[i].kind = SPRY_EXTERN_GLOBAL;
