@@ -479,7 +479,8 @@ int main(int argc, char **argv)
         starts += runtime_module(l->prepared->members[k].module)->has_start;
     printf("\nStart functions: %u of the component's %u core modules have one; %s.\n", starts,
            l->prepared->nmembers,
-           l->prepared->start_prerun ? "run once at preparation (prepared.c)" : "run at every acquire");
+           l->prepared->start_prerun ? "run once at preparation (prepared.c)"
+                                     : "run at every acquire");
     printf("\nThe machinery alone: acquire + call + release of a function returning at once, "
            "no WASI, no memory\n\n");
     printf("| case | median us | p10 us | p90 us | vs module |\n|---|---:|---:|---:|---:|\n");

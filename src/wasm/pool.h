@@ -80,10 +80,14 @@ struct prepared_member {
     const struct spry_module *module;
     struct spry_link_import *imports; /* owned copy; names borrowed */
     uint32_t *export_index;           /* SPRY_LINK_EXPORT imports: index in the source's exports */
-    /* With start_prerun: the member's globals and dropped segments after
-     * the group's start functions ran in the trial instantiation. */
+    /* With start_prerun: the member's globals, dropped segments and (when
+     * a start function wrote a table; else NULL) tables after the group's
+     * start functions ran in the trial instantiation, references encoded
+     * (prepared.c, ref_encode). */
     uint64_t *start_globals;
     uint8_t *start_elem_dropped, *start_data_dropped;
+    uint32_t *start_table_sizes;
+    uint64_t **start_table_elems;
 };
 
 /* A forwarder bound through (prepared.c, "Forwarders"): member `member`'s

@@ -462,9 +462,10 @@ static void apply_binds(const struct spry_prepared *p, struct spry_instance *con
  * therefore runs every member's start function once, in order, and when
  * they all return, that state becomes what a slot's instance starts from
  * and resets to: each memory's image is taken after them (size included:
- * a start function may grow its memory), the globals' values and the
- * dropped segments are recorded and written over each new instantiation
- * before its snapshot, and acquire runs no start function.
+ * a start function may grow its memory), the globals' values, the dropped
+ * segments and (when a start function wrote one) the tables are recorded
+ * and written over each new instantiation before its snapshot, and acquire
+ * runs no start function.
  *
  * The pre-run is abandoned, and start functions run at every acquire as
  * before, when:
@@ -479,10 +480,9 @@ static void apply_binds(const struct spry_prepared *p, struct spry_instance *con
  *   acquire then fails as it did, with the same message;
  * - it runs longer than PRERUN_BUDGET_MS (interrupted by a watchdog): an
  *   endless start function must not hang the preparation;
- * - a start function writes a table, or changes a global holding a
- *   reference: their values are functions of the trial store, which would
- *   have to be mapped to each slot's (not done; no known producer needs
- *   it).
+ * - a reference the start functions leave in a global or a table is not a
+ *   function of the group (it always is: ref_encode), since references
+ *   must be mapped from the trial store to each slot's.
  * What is left is plain wasm over the group's own state: the interpreter
  * computes it deterministically (no threads, no relaxed operations; NaN
  * bits are the same on every run of the same code), and a guest cannot
@@ -564,11 +564,6 @@ static int prerun_run(struct spry_store *store, struct spry_instance *const *ins
     return rc;
 }
 
-static bool is_ref(uint8_t type)
-{
-    return type == SPRY_FUNCREF || type == SPRY_EXTERNREF;
-}
-
 /* The bytes of mem that hold anything but zeroes: up to the end of the
  * last granule marked written (and the spill past it, image.h). */
 static uint64_t written_extent(const struct spry_memory *mem)
@@ -597,18 +592,63 @@ static int prerun_image(const struct spry_prepared *p, struct spry_instance *con
 static void prerun_free(struct spry_prepared *p)
 {
     for (uint32_t k = 0; p->members != NULL && k < p->nmembers; k++) {
-        spry_free(p->members[k].start_globals);
-        spry_free(p->members[k].start_elem_dropped);
-        spry_free(p->members[k].start_data_dropped);
-        p->members[k].start_globals = NULL;
-        p->members[k].start_elem_dropped = p->members[k].start_data_dropped = NULL;
+        struct prepared_member *pm = &p->members[k];
+        if (pm->start_table_elems != NULL) {
+            uint32_t ntables = runtime_module(pm->module)->ntables;
+            for (uint32_t x = 0; x < ntables; x++)
+                spry_free(pm->start_table_elems[x]);
+        }
+        spry_free(pm->start_table_elems);
+        spry_free(pm->start_table_sizes);
+        spry_free(pm->start_globals);
+        spry_free(pm->start_elem_dropped);
+        spry_free(pm->start_data_dropped);
+        pm->start_table_elems = NULL;
+        pm->start_table_sizes = NULL;
+        pm->start_globals = NULL;
+        pm->start_elem_dropped = pm->start_data_dropped = NULL;
     }
     p->start_prerun = false;
 }
 
-/* Records member k's globals and dropped segments as they are now. */
-static int prerun_record(struct prepared_member *pm, const struct spry_instance *inst)
+/*
+ * References. A funcref of the trial store is recorded as where the
+ * function is in the group (func_location: a member's function, or a host
+ * function a member imports), 1 + (member << 32 | index), 0 for null, and
+ * found again in each slot's instances; the trial's host functions are
+ * prerun_refuse, the slot's the real ones. An externref is the host's
+ * pointer: inside the group it can only come from a host global, whose
+ * value every store gets, so it is kept as it is.
+ */
+static int ref_encode(const struct spry_prepared *p, struct spry_instance *const *insts,
+                      uint8_t type, uint64_t value, uint64_t *out)
 {
+    if (type != SPRY_FUNCREF || value == 0) {
+        *out = value;
+        return 0;
+    }
+    uint32_t member, index;
+    if (!func_location(p, insts, (const struct spry_func *)(uintptr_t)value, &member, &index))
+        return SPRY_EINVAL;
+    *out = 1 + ((uint64_t)member << 32 | index);
+    return 0;
+}
+
+static uint64_t ref_decode(struct spry_instance *const *insts, uint8_t type, uint64_t code)
+{
+    if (type != SPRY_FUNCREF || code == 0)
+        return code;
+    code--;
+    return (uint64_t)(uintptr_t)insts[code >> 32]->funcs[(uint32_t)code];
+}
+
+/* Records member k's globals, dropped segments and (tables: when one was
+ * written since instantiation) tables as they are now. */
+static int prerun_record(const struct spry_prepared *p, struct spry_instance *const *insts,
+                         uint32_t k, bool tables)
+{
+    struct prepared_member *pm = &p->members[k];
+    const struct spry_instance *inst = insts[k];
     const struct wasm_module *m = inst->module;
     pm->start_globals = spry_alloc_array(m->nglobals + 1, sizeof *pm->start_globals);
     pm->start_elem_dropped = spry_malloc(m->nelems + 1);
@@ -616,10 +656,33 @@ static int prerun_record(struct prepared_member *pm, const struct spry_instance 
     if (pm->start_globals == NULL || pm->start_elem_dropped == NULL ||
         pm->start_data_dropped == NULL)
         return SPRY_ENOMEM;
-    for (uint32_t i = 0; i < m->nglobals; i++)
-        pm->start_globals[i] = inst->globals[i]->value;
+    for (uint32_t i = 0; i < m->nglobals; i++) {
+        const struct spry_global *g = inst->globals[i];
+        int rc = ref_encode(p, insts, g->type.type, g->value, &pm->start_globals[i]);
+        if (rc != 0)
+            return rc;
+    }
     memcpy(pm->start_elem_dropped, inst->elem_dropped, m->nelems);
     memcpy(pm->start_data_dropped, inst->data_dropped, m->ndatas);
+    if (!tables)
+        return 0;
+    pm->start_table_sizes = spry_calloc(m->ntables + 1, sizeof *pm->start_table_sizes);
+    pm->start_table_elems = spry_calloc(m->ntables + 1, sizeof *pm->start_table_elems);
+    if (pm->start_table_sizes == NULL || pm->start_table_elems == NULL)
+        return SPRY_ENOMEM;
+    for (uint32_t x = 0; x < m->ntables; x++) {
+        const struct spry_table *t = inst->tables[x];
+        pm->start_table_sizes[x] = t->size;
+        pm->start_table_elems[x] = spry_alloc_array(t->size + 1, sizeof(uint64_t));
+        if (pm->start_table_elems[x] == NULL)
+            return SPRY_ENOMEM;
+        for (uint32_t e = 0; e < t->size; e++) {
+            int rc = ref_encode(p, insts, t->type.elem, (uint64_t)(uintptr_t)t->elems[e],
+                                &pm->start_table_elems[x][e]);
+            if (rc != 0)
+                return rc;
+        }
+    }
     return 0;
 }
 
@@ -634,27 +697,19 @@ static void prerun_starts(struct spry_prepared *p, struct spry_instance *const *
     if (!any)
         return;
     apply_binds(p, insts); /* the calls take the paths a slot's instance takes */
-    /* Before: the members' globals (to see reference ones change), and no
-     * table marked written. */
-    int rc = 0;
-    for (uint32_t k = 0; k < p->nmembers && rc == 0; k++) {
-        rc = prerun_record(&p->members[k], insts[k]);
+    for (uint32_t k = 0; k < p->nmembers; k++)
         for (uint32_t t = 0; t < insts[k]->module->ntables; t++)
             insts[k]->tables[t]->dirty = false;
-    }
-    if (rc == 0)
-        rc = prerun_run(insts[0]->store, insts, p->nmembers);
-    for (uint32_t k = 0; k < p->nmembers && rc == 0; k++) {
-        const struct spry_instance *inst = insts[k];
-        for (uint32_t t = 0; t < inst->module->ntables; t++)
-            if (inst->tables[t]->dirty)
-                rc = SPRY_EINVAL;
-        for (uint32_t i = 0; i < inst->module->nglobals; i++)
-            if (is_ref(inst->globals[i]->type.type) &&
-                inst->globals[i]->value != p->members[k].start_globals[i])
-                rc = SPRY_EINVAL;
-    }
-    /* After: the new images (replacing the old ones only once all exist). */
+    int rc = prerun_run(insts[0]->store, insts, p->nmembers);
+    /* Tables are recorded only when a start function wrote one (each new
+     * instantiation builds them as the trial's were before). */
+    bool tables = false;
+    for (uint32_t k = 0; k < p->nmembers; k++)
+        for (uint32_t t = 0; t < insts[k]->module->ntables; t++)
+            tables = tables || insts[k]->tables[t]->dirty;
+    for (uint32_t k = 0; k < p->nmembers && rc == 0; k++)
+        rc = prerun_record(p, insts, k, tables);
+    /* The new images, replacing the old ones only once all exist. */
     struct memory_image main_image = {.fd = -1};
     struct memory_image *extra = spry_calloc(p->nextra + 1, sizeof *extra);
     if (extra == NULL)
@@ -665,12 +720,6 @@ static void prerun_starts(struct spry_prepared *p, struct spry_instance *const *
         rc = prerun_image(p, insts, insts[p->memory_member]->memories[0], &main_image);
     for (uint32_t i = 0; i < p->nextra && rc == 0; i++)
         rc = prerun_image(p, insts, insts[p->extra[i].member]->memories[0], &extra[i]);
-    for (uint32_t k = 0; k < p->nmembers && rc == 0; k++) {
-        spry_free(p->members[k].start_globals);
-        spry_free(p->members[k].start_elem_dropped);
-        spry_free(p->members[k].start_data_dropped);
-        rc = prerun_record(&p->members[k], insts[k]);
-    }
     if (rc != 0) {
         image_fini(&main_image);
         for (uint32_t i = 0; i < p->nextra && extra != NULL; i++)
@@ -693,24 +742,37 @@ static void prerun_starts(struct spry_prepared *p, struct spry_instance *const *
 
 /* Gives a slot's fresh instances the state the start functions left in
  * the trial: memory sizes (their images are loaded already), globals,
- * dropped segments. */
-static void prerun_apply(const struct spry_prepared *p, struct pool_slot *slot)
+ * dropped segments, tables. */
+static int prerun_apply(const struct spry_prepared *p, struct pool_slot *slot)
 {
+    struct spry_instance *const *insts = slot->insts;
     if (p->has_memory)
-        memory_set_slack(slot->insts[p->memory_member]->memories[0], p->image.initial,
-                         slot->mem.rw);
+        memory_set_slack(insts[p->memory_member]->memories[0], p->image.initial, slot->mem.rw);
     for (uint32_t i = 0; i < p->nextra; i++)
-        memory_set_slack(slot->insts[p->extra[i].member]->memories[0], p->extra[i].image.initial,
+        memory_set_slack(insts[p->extra[i].member]->memories[0], p->extra[i].image.initial,
                          slot->extra[i].rw);
     for (uint32_t k = 0; k < p->nmembers; k++) {
         const struct prepared_member *pm = &p->members[k];
-        struct spry_instance *inst = slot->insts[k];
+        struct spry_instance *inst = insts[k];
         const struct wasm_module *m = inst->module;
-        for (uint32_t i = 0; i < m->nglobals; i++)
-            inst->globals[i]->value = pm->start_globals[i];
+        for (uint32_t i = 0; i < m->nglobals; i++) {
+            struct spry_global *g = inst->globals[i];
+            g->value = ref_decode(insts, g->type.type, pm->start_globals[i]);
+        }
         memcpy(inst->elem_dropped, pm->start_elem_dropped, m->nelems);
         memcpy(inst->data_dropped, pm->start_data_dropped, m->ndatas);
+        for (uint32_t x = 0; pm->start_table_sizes != NULL && x < m->ntables; x++) {
+            struct spry_table *t = inst->tables[x];
+            uint32_t size = pm->start_table_sizes[x];
+            /* A table only grows (the trial grew it within the same limits). */
+            if (size > t->size && table_grow(t, size - t->size, NULL) < 0)
+                return SPRY_ENOMEM;
+            for (uint32_t e = 0; e < size; e++)
+                t->elems[e] =
+                    (void *)(uintptr_t)ref_decode(insts, t->type.elem, pm->start_table_elems[x][e]);
+        }
     }
+    return 0;
 }
 
 /* ---- slots ------------------------------------------------------------------ */
@@ -796,8 +858,11 @@ int prepared_instantiate(struct pool_slot *slot, struct spry_prepared *prepared,
     spry_free(where);
     if (rc == 0)
         apply_binds(prepared, slot->insts);
-    if (rc == 0 && prepared->start_prerun)
-        prerun_apply(prepared, slot);
+    if (rc == 0 && prepared->start_prerun) {
+        rc = prerun_apply(prepared, slot);
+        if (rc != 0)
+            spry_report_set(report, rc, "pool: out of memory instantiating");
+    }
     for (uint32_t k = 0; k < prepared->nmembers && rc == 0; k++) {
         slot->insts[k]->pool_slot = slot;
         rc = snapshot_take(&slot->snaps[k], slot->insts[k]);

@@ -272,19 +272,24 @@ TEST(pool_start, an_endless_start_function_is_not_pre_run)
     spry_module_destroy(m);
 }
 
-/* Start functions that write a table, or set a global holding a
- * reference, are run at every acquire (their state is not carried over);
- * each acquire still sees it. */
-TEST(pool_start, a_start_function_writing_references_runs_at_every_acquire)
+/* References the start functions leave in tables and globals are the
+ * slot's own functions (the trial store's are gone): table.set, a funcref
+ * global, a grown table holding a host function, and a funcref global set
+ * by its initializer next to a start function that does not touch it.
+ * Each is pre-run, and each acquire still finds the functions after the
+ * previous request cleared them. */
+TEST(pool_start, references_left_by_start_functions_are_the_slots_own)
 {
     static const char *const wats[] = {
-        "(module (table 2 funcref) (func $f (result i32) (i32.const 42))\n"
+        "(module (import \"env\" \"note\" (func $note (param i32)))\n"
+        "  (table 2 funcref) (func $f (result i32) (i32.const 42))\n"
         "  (elem declare func $f)\n"
         "  (func $start (table.set 0 (i32.const 1) (ref.func $f)))\n"
         "  (start $start)\n"
         "  (func (export \"get\") (result i32) (call_indirect (result i32) (i32.const 1)))\n"
         "  (func (export \"clear\") (table.set 0 (i32.const 1) (ref.null func))))",
-        "(module (table 2 funcref) (func $f (result i32) (i32.const 42))\n"
+        "(module (import \"env\" \"note\" (func $note (param i32)))\n"
+        "  (table 2 funcref) (func $f (result i32) (i32.const 42))\n"
         "  (elem declare func $f)\n"
         "  (global $r (mut funcref) (ref.null func))\n"
         "  (func $start (global.set $r (ref.func $f)))\n"
@@ -293,17 +298,46 @@ TEST(pool_start, a_start_function_writing_references_runs_at_every_acquire)
         "    (table.set 0 (i32.const 0) (global.get $r))\n"
         "    (call_indirect (result i32) (i32.const 0)))\n"
         "  (func (export \"clear\") (global.set $r (ref.null func))))",
+        "(module (import \"env\" \"note\" (func $note (param i32)))\n"
+        "  (table 1 10 funcref) (func $f (result i32) (i32.const 42))\n"
+        "  (elem declare func $f $note)\n"
+        "  (func $start (drop (table.grow 0 (ref.func $note) (i32.const 2)))\n"
+        "    (table.set 0 (i32.const 0) (ref.func $f)))\n"
+        "  (start $start)\n"
+        "  (func (export \"get\") (result i32)\n"
+        "    (call_indirect (param i32) (i32.const 5) (i32.const 2))\n"
+        "    (i32.add (table.size 0) (call_indirect (result i32) (i32.const 0))))\n"
+        "  (func (export \"clear\") (table.fill 0 (i32.const 0) (ref.null func) (table.size 0))\n"
+        "    (drop (table.grow 0 (ref.null func) (i32.const 4)))))",
+        "(module (import \"env\" \"note\" (func $note (param i32)))\n"
+        "  (table 2 funcref) (func $f (result i32) (i32.const 42))\n"
+        "  (elem declare func $f)\n"
+        "  (global $r (mut funcref) (ref.func $f))\n"
+        "  (global $n (mut i32) (i32.const 0))\n"
+        "  (func $start (global.set $n (i32.const 1)))\n"
+        "  (start $start)\n"
+        "  (func (export \"get\") (result i32)\n"
+        "    (table.set 0 (i32.const 0) (global.get $r))\n"
+        "    (i32.add (global.get $n) (call_indirect (result i32) (i32.const 0))))\n"
+        "  (func (export \"clear\") (global.set $r (ref.null func)) (global.set $n (i32.const "
+        "0))))",
     };
+    /* What "get" returns, and how many host calls it makes. */
+    static const int want[] = {42, 42, 45, 43};
+    static const int notes[] = {0, 0, 1, 0};
+    const struct spry_host_def note[] = {{"env", "note", {1, 0, I32_PARAM, NULL}, host_note, NULL}};
     for (size_t w = 0; w < sizeof wats / sizeof wats[0]; w++) {
         struct spry_module *m = wat_load(wats[w]);
         struct spry_pool *pool = make_pool(1);
         struct spry_prepared *p;
-        ASSERT_OK(spry_prepared_create(pool, m, NULL, 0, NULL, 0, &p, NULL));
-        ASSERT_FALSE(p->start_prerun);
-        for (int i = 0; i < 2; i++) {
+        ASSERT_OK(spry_prepared_create(pool, m, note, 1, NULL, 0, &p, NULL));
+        ASSERT_TRUE(p->start_prerun);
+        for (int i = 0; i < 3; i++) {
             struct spry_instance *inst;
+            atomic_store(&host_calls, 0);
             ASSERT_OK(spry_pool_acquire(p, &inst, NULL, NULL));
-            ASSERT_EQ_INT(call0(inst, "get", NULL), 42);
+            ASSERT_EQ_INT(call0(inst, "get", NULL), want[w]);
+            ASSERT_EQ_INT(atomic_load(&host_calls), notes[w]);
             ASSERT_OK(spry_instance_call(inst, "clear", NULL, 0, NULL, 0, NULL));
             spry_pool_release(inst);
         }
