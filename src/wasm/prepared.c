@@ -11,7 +11,9 @@
  * references are fixed per instance and never written. The snapshot keeps
  * the written kinds as instantiation left them; reset writes them back and
  * puts the memory back to the image. The start functions then run again
- * at acquire, as they would in new instances.
+ * at acquire, as they would in new instances, unless they ran once at
+ * preparation ("Start functions run once" below: the image and the
+ * snapshot are then the state they leave).
  *
  * A group's members share one store and one slot memory (the first member
  * that defines a memory), so the image is the memory after every member's
