@@ -15,12 +15,14 @@
  */
 #include "component/binary.h"
 #include "component/link.h"
+#include "component/link_impl.h"
 #include "component/wasip2/wasip2.h"
 #include "spry/component.h"
 #include "spry/pool.h"
 #include "spry/wasi.h"
 #include "wasm/interp.h"
 #include "wasm/module.h"
+#include "wasm/pool.h"
 #include "wasm/runtime.h"
 
 #include <signal.h>
@@ -484,6 +486,13 @@ int main(int argc, char **argv)
            sc.p90, sc.median / sm.median);
     printf("| component (spry_component_run) | %.1f | %.1f | %.1f | %.2fx |\n", sa.median, sa.p10,
            sa.p90, sa.median / sm.median);
+    uint32_t starts = 0;
+    for (uint32_t k = 0; k < l->prepared->nmembers; k++)
+        starts += runtime_module(l->prepared->members[k].module)->has_start;
+    printf("\nStart functions: %u of the component's %u core modules have one; %s.\n", starts,
+           l->prepared->nmembers,
+           l->prepared->start_prerun ? "run once at preparation (prepared.c)"
+                                     : "run at every acquire");
     printf("\nThe machinery alone: acquire + call + release of a function returning at once, "
            "no WASI, no memory\n\n");
     printf("| case | median us | p10 us | p90 us | vs module |\n|---|---:|---:|---:|---:|\n");

@@ -336,7 +336,8 @@ int spry_pool_acquire_warm(struct spry_prepared *prepared, struct spry_instance 
 }
 
 /* The rest of an acquire once slot s is taken: instantiated into it unless
- * it holds prepared's instance already, start functions run. */
+ * it holds prepared's instance already, start functions run (unless they
+ * ran once at preparation: prepared.c, "Start functions run once"). */
 static int acquired(struct spry_prepared *prepared, struct pool_slot *s, struct spry_instance **out,
                     struct spry_report *report, struct spry_trap *trap)
 {
@@ -353,7 +354,7 @@ static int acquired(struct spry_prepared *prepared, struct pool_slot *s, struct 
         }
         atomic_fetch_add(&pool->instantiated, 1);
     }
-    for (uint32_t k = 0; k < prepared->nmembers && rc == 0; k++)
+    for (uint32_t k = 0; k < prepared->nmembers && rc == 0 && !prepared->start_prerun; k++)
         rc = instance_run_start(s->insts[k], report, trap);
     if (rc != 0) {
         spry_pool_release(s->inst);

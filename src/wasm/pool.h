@@ -19,7 +19,9 @@
 #include <stdbool.h>
 
 /* The state of a slot's instance right after instantiation (before the
- * start function), restored at every release. */
+ * start function, or after it when the group's start functions were run
+ * once at preparation: prepared.c, "Start functions run once"), restored
+ * at every release. */
 struct slot_snapshot {
     uint64_t *globals; /* module->nglobals values */
     uint32_t *table_sizes;
@@ -78,6 +80,14 @@ struct prepared_member {
     const struct spry_module *module;
     struct spry_link_import *imports; /* owned copy; names borrowed */
     uint32_t *export_index;           /* SPRY_LINK_EXPORT imports: index in the source's exports */
+    /* With start_prerun: the member's globals, dropped segments and (when
+     * a start function wrote a table; else NULL) tables after the group's
+     * start functions ran in the trial instantiation, references encoded
+     * (prepared.c, ref_encode). */
+    uint64_t *start_globals;
+    uint8_t *start_elem_dropped, *start_data_dropped;
+    uint32_t *start_table_sizes;
+    uint64_t **start_table_elems;
 };
 
 /* A forwarder bound through (prepared.c, "Forwarders"): member `member`'s
@@ -116,6 +126,10 @@ struct spry_prepared {
     bool bind_forwarders;
     struct prepared_bind *binds;
     uint32_t nbinds;
+    /* The start functions ran once at preparation (prepared.c, "Start
+     * functions run once"): the images and the members' start_* state are
+     * what they left, and acquire runs none. */
+    bool start_prerun;
 };
 
 /* prepared.c: the slot's instance becomes a fresh one of `prepared`

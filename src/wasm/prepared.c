@@ -11,7 +11,9 @@
  * references are fixed per instance and never written. The snapshot keeps
  * the written kinds as instantiation left them; reset writes them back and
  * puts the memory back to the image. The start functions then run again
- * at acquire, as they would in new instances.
+ * at acquire, as they would in new instances, unless they ran once at
+ * preparation ("Start functions run once" below: the image and the
+ * snapshot are then the state they leave).
  *
  * A group's members share one store and one slot memory (the first member
  * that defines a memory), so the image is the memory after every member's
@@ -32,8 +34,11 @@
 #include "wasm/runtime.h"
 #include "wasm/validate.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
 /* ---- snapshots -------------------------------------------------------------- */
 
@@ -193,11 +198,14 @@ static void export_of(const struct spry_instance *inst, uint32_t index, struct s
     }
 }
 
+static int prerun_refuse(void *user, struct spry_instance *caller, uint64_t *slots);
+
 /* Creates member k's imports in `store`: host objects, or earlier members'
- * exports. */
+ * exports. refuse_host: every host function is prerun_refuse instead (the
+ * trial instantiation, "Start functions run once" below). */
 static int member_imports(struct spry_store *store, const struct spry_prepared *p, uint32_t k,
                           struct spry_instance *const *insts, struct spry_extern *imports,
-                          struct spry_report *report)
+                          bool refuse_host, struct spry_report *report)
 {
     const struct prepared_member *m = &p->members[k];
     size_t n = spry_module_import_count(m->module);
@@ -207,8 +215,9 @@ static int member_imports(struct spry_store *store, const struct spry_prepared *
         switch (li->kind) {
         case SPRY_LINK_HOST_FUNC:
             imports[i].kind = SPRY_EXTERN_FUNC;
-            rc = spry_func_new_host(store, &li->of.func->type, li->of.func->fn, li->of.func->user,
-                                    &imports[i].of.func);
+            rc = spry_func_new_host(
+                store, &li->of.func->type, refuse_host ? prerun_refuse : li->of.func->fn,
+                refuse_host ? (void *)store : li->of.func->user, &imports[i].of.func);
             break;
         case SPRY_LINK_HOST_GLOBAL:
             imports[i].kind = SPRY_EXTERN_GLOBAL;
@@ -227,10 +236,10 @@ static int member_imports(struct spry_store *store, const struct spry_prepared *
 
 /* Instantiates every member in order into `store`; insts[] receives them.
  * where: NULL, or per member where its memory lives (memory_base NULL: an
- * ordinary memory). */
+ * ordinary memory); refuse_host: as member_imports. */
 static int build_members(struct spry_store *store, const struct spry_prepared *p,
-                         const struct instance_slot *where, struct spry_instance **insts,
-                         struct spry_report *report)
+                         const struct instance_slot *where, bool refuse_host,
+                         struct spry_instance **insts, struct spry_report *report)
 {
     int rc = 0;
     for (uint32_t k = 0; k < p->nmembers && rc == 0; k++) {
@@ -239,7 +248,7 @@ static int build_members(struct spry_store *store, const struct spry_prepared *p
         struct spry_extern *imports = spry_calloc(nimports + 1, sizeof *imports);
         if (imports == NULL)
             return spry_report_set(report, SPRY_ENOMEM, "pool: out of memory instantiating");
-        rc = member_imports(store, p, k, insts, imports, report);
+        rc = member_imports(store, p, k, insts, imports, refuse_host, report);
         if (rc == 0)
             rc = instance_build(store, m->module, imports, nimports,
                                 where != NULL && where[k].memory_base != NULL ? &where[k] : NULL,
@@ -444,6 +453,330 @@ static void apply_binds(const struct spry_prepared *p, struct spry_instance *con
     }
 }
 
+/* ---- start functions run once ------------------------------------------------ */
+
+/*
+ * A start function runs at every acquire, after the reset. When it calls
+ * nothing outside the group, it is a deterministic function of the state
+ * the reset restores (memories, globals, tables, dropped segments: the
+ * same at every acquire) and of the store's limits (the same for every
+ * slot), so it computes the same state every time. The trial instantiation
+ * therefore runs every member's start function once, in order, and when
+ * they all return, that state becomes what a slot's instance starts from
+ * and resets to: each memory's image is taken after them (size included:
+ * a start function may grow its memory), the globals' values, the dropped
+ * segments and (when a start function wrote one) the tables are recorded
+ * and written over each new instantiation before its snapshot, and acquire
+ * runs no start function.
+ *
+ * The pre-run is abandoned, and start functions run at every acquire as
+ * before, when:
+ * - a start function calls a host function (WASI, a component's lowered
+ *   import, anything the embedder supplied): in the trial every host import
+ *   is prerun_refuse, which traps. A host call may have effects outside the
+ *   instance or answer differently each time. Memories and tables can only
+ *   come from members (resolve_member), and an imported host global is
+ *   created in each store with the same value, so the group's state is all
+ *   in the snapshot;
+ * - anything traps, including a trap that would fail the acquire: the
+ *   acquire then fails as it did, with the same message;
+ * - it runs longer than PRERUN_BUDGET_MS (interrupted by a watchdog): an
+ *   endless start function must not hang the preparation;
+ * - a reference the start functions leave in a global or a table is not a
+ *   function of the group (it always is: ref_encode), since references
+ *   must be mapped from the trial store to each slot's.
+ * What is left is plain wasm over the group's own state: the interpreter
+ * computes it deterministically (no threads, no relaxed operations; NaN
+ * bits are the same on every run of the same code), and a guest cannot
+ * tell whether the state was computed now or at preparation. The only
+ * differences are outside the guest: the start function's time and its
+ * interruptibility at acquire.
+ */
+
+#define PRERUN_BUDGET_MS 200
+
+static int prerun_refuse(void *user, struct spry_instance *caller, uint64_t *slots)
+{
+    (void)caller;
+    (void)slots;
+    return runtime_trap(user, SPRY_TRAP_HOST, "host call during a start function's pre-run");
+}
+
+/* Interrupts `store` once PRERUN_BUDGET_MS have passed unless done first. */
+struct prerun_watch {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool done;
+    struct spry_store *store;
+};
+
+static void *prerun_watchdog(void *arg)
+{
+    struct prerun_watch *w = arg;
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += PRERUN_BUDGET_MS / 1000;
+    until.tv_nsec += (long)(PRERUN_BUDGET_MS % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&w->lock);
+    while (!w->done) {
+        if (pthread_cond_timedwait(&w->cond, &w->lock, &until) == ETIMEDOUT) {
+            spry_store_interrupt(w->store);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+/* Runs every member's start function in order under the watchdog: 0 when
+ * they all returned. */
+static int prerun_run(struct spry_store *store, struct spry_instance *const *insts, uint32_t n)
+{
+    struct prerun_watch w = {.done = false, .store = store};
+    pthread_condattr_t attr;
+    pthread_t thread;
+    int rc = pthread_condattr_init(&attr);
+    if (rc != 0)
+        return SPRY_ENOMEM;
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    rc = pthread_cond_init(&w.cond, &attr);
+    pthread_condattr_destroy(&attr);
+    if (rc != 0)
+        return SPRY_ENOMEM;
+    pthread_mutex_init(&w.lock, NULL);
+    if (pthread_create(&thread, NULL, prerun_watchdog, &w) != 0) {
+        rc = SPRY_ENOMEM; /* nothing would bound it */
+    } else {
+        struct spry_report report;
+        spry_report_init(&report);
+        for (uint32_t k = 0; k < n && rc == 0; k++)
+            rc = instance_run_start(insts[k], &report, NULL);
+        pthread_mutex_lock(&w.lock);
+        w.done = true;
+        pthread_cond_signal(&w.cond);
+        pthread_mutex_unlock(&w.lock);
+        pthread_join(thread, NULL);
+    }
+    pthread_cond_destroy(&w.cond);
+    pthread_mutex_destroy(&w.lock);
+    return rc;
+}
+
+/* The bytes of mem that hold anything but zeroes: up to the end of the
+ * last granule marked written (and the spill past it, image.h). */
+static uint64_t written_extent(const struct spry_memory *mem)
+{
+    size_t n = (size_t)(mem->size >> WRITTEN_SHIFT);
+    while (n > 0 && mem->written[n - 1] == 0)
+        n--;
+    if (n == 0)
+        return 0;
+    uint64_t end = ((uint64_t)n << WRITTEN_SHIFT) + WRITTEN_SPILL;
+    return end < mem->size ? end : mem->size;
+}
+
+/* The image of `mem` as it is now, into *out (fresh). */
+static int prerun_image(const struct spry_prepared *p, struct spry_instance *const *insts,
+                        const struct spry_memory *mem, struct memory_image *out)
+{
+    uint64_t extent, written = written_extent(mem);
+    int rc = memory_extent(p, insts, mem, &extent);
+    if (rc != 0)
+        return rc;
+    return image_init(out, mem->base, mem->size, written > extent ? written : extent,
+                      IMAGE_COW_MIN_BYTES);
+}
+
+static void prerun_free(struct spry_prepared *p)
+{
+    for (uint32_t k = 0; p->members != NULL && k < p->nmembers; k++) {
+        struct prepared_member *pm = &p->members[k];
+        if (pm->start_table_elems != NULL) {
+            uint32_t ntables = runtime_module(pm->module)->ntables;
+            for (uint32_t x = 0; x < ntables; x++)
+                spry_free(pm->start_table_elems[x]);
+        }
+        spry_free(pm->start_table_elems);
+        spry_free(pm->start_table_sizes);
+        spry_free(pm->start_globals);
+        spry_free(pm->start_elem_dropped);
+        spry_free(pm->start_data_dropped);
+        pm->start_table_elems = NULL;
+        pm->start_table_sizes = NULL;
+        pm->start_globals = NULL;
+        pm->start_elem_dropped = pm->start_data_dropped = NULL;
+    }
+    p->start_prerun = false;
+}
+
+/*
+ * References. A funcref of the trial store is recorded as where the
+ * function is in the group (func_location: a member's function, or a host
+ * function a member imports), 1 + (member << 32 | index), 0 for null, and
+ * found again in each slot's instances; the trial's host functions are
+ * prerun_refuse, the slot's the real ones. An externref is the host's
+ * pointer: inside the group it can only come from a host global, whose
+ * value every store gets, so it is kept as it is.
+ */
+static int ref_encode(const struct spry_prepared *p, struct spry_instance *const *insts,
+                      uint8_t type, uint64_t value, uint64_t *out)
+{
+    if (type != SPRY_FUNCREF || value == 0) {
+        *out = value;
+        return 0;
+    }
+    uint32_t member, index;
+    if (!func_location(p, insts, (const struct spry_func *)(uintptr_t)value, &member, &index))
+        return SPRY_EINVAL;
+    *out = 1 + ((uint64_t)member << 32 | index);
+    return 0;
+}
+
+static uint64_t ref_decode(struct spry_instance *const *insts, uint8_t type, uint64_t code)
+{
+    if (type != SPRY_FUNCREF || code == 0)
+        return code;
+    code--;
+    return (uint64_t)(uintptr_t)insts[code >> 32]->funcs[(uint32_t)code];
+}
+
+/* Records member k's globals, dropped segments and (tables: when one was
+ * written since instantiation) tables as they are now. */
+static int prerun_record(const struct spry_prepared *p, struct spry_instance *const *insts,
+                         uint32_t k, bool tables)
+{
+    struct prepared_member *pm = &p->members[k];
+    const struct spry_instance *inst = insts[k];
+    const struct wasm_module *m = inst->module;
+    pm->start_globals = spry_alloc_array(m->nglobals + 1, sizeof *pm->start_globals);
+    pm->start_elem_dropped = spry_malloc(m->nelems + 1);
+    pm->start_data_dropped = spry_malloc(m->ndatas + 1);
+    if (pm->start_globals == NULL || pm->start_elem_dropped == NULL ||
+        pm->start_data_dropped == NULL)
+        return SPRY_ENOMEM;
+    for (uint32_t i = 0; i < m->nglobals; i++) {
+        const struct spry_global *g = inst->globals[i];
+        int rc = ref_encode(p, insts, g->type.type, g->value, &pm->start_globals[i]);
+        if (rc != 0)
+            return rc;
+    }
+    memcpy(pm->start_elem_dropped, inst->elem_dropped, m->nelems);
+    memcpy(pm->start_data_dropped, inst->data_dropped, m->ndatas);
+    if (!tables)
+        return 0;
+    pm->start_table_sizes = spry_calloc(m->ntables + 1, sizeof *pm->start_table_sizes);
+    pm->start_table_elems = spry_calloc(m->ntables + 1, sizeof *pm->start_table_elems);
+    if (pm->start_table_sizes == NULL || pm->start_table_elems == NULL)
+        return SPRY_ENOMEM;
+    for (uint32_t x = 0; x < m->ntables; x++) {
+        const struct spry_table *t = inst->tables[x];
+        pm->start_table_sizes[x] = t->size;
+        pm->start_table_elems[x] = spry_alloc_array(t->size + 1, sizeof(uint64_t));
+        if (pm->start_table_elems[x] == NULL)
+            return SPRY_ENOMEM;
+        for (uint32_t e = 0; e < t->size; e++) {
+            int rc = ref_encode(p, insts, t->type.elem, (uint64_t)(uintptr_t)t->elems[e],
+                                &pm->start_table_elems[x][e]);
+            if (rc != 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+/* Tries the pre-run on the trial instances (their host imports refuse);
+ * on success p->start_prerun is set and p's images are the memories after
+ * the start functions. Never fails: any problem leaves p as it was. */
+static void prerun_starts(struct spry_prepared *p, struct spry_instance *const *insts)
+{
+    bool any = false;
+    for (uint32_t k = 0; k < p->nmembers; k++)
+        any = any || insts[k]->module->has_start;
+    if (!any)
+        return;
+    apply_binds(p, insts); /* the calls take the paths a slot's instance takes */
+    for (uint32_t k = 0; k < p->nmembers; k++)
+        for (uint32_t t = 0; t < insts[k]->module->ntables; t++)
+            insts[k]->tables[t]->dirty = false;
+    int rc = prerun_run(insts[0]->store, insts, p->nmembers);
+    /* Tables are recorded only when a start function wrote one (each new
+     * instantiation builds them as the trial's were before). */
+    bool tables = false;
+    for (uint32_t k = 0; k < p->nmembers; k++)
+        for (uint32_t t = 0; t < insts[k]->module->ntables; t++)
+            tables = tables || insts[k]->tables[t]->dirty;
+    for (uint32_t k = 0; k < p->nmembers && rc == 0; k++)
+        rc = prerun_record(p, insts, k, tables);
+    /* The new images, replacing the old ones only once all exist. */
+    struct memory_image main_image = {.fd = -1};
+    struct memory_image *extra = spry_calloc(p->nextra + 1, sizeof *extra);
+    if (extra == NULL)
+        rc = SPRY_ENOMEM;
+    for (uint32_t i = 0; i <= p->nextra && extra != NULL; i++)
+        extra[i].fd = -1;
+    if (rc == 0 && p->has_memory)
+        rc = prerun_image(p, insts, insts[p->memory_member]->memories[0], &main_image);
+    for (uint32_t i = 0; i < p->nextra && rc == 0; i++)
+        rc = prerun_image(p, insts, insts[p->extra[i].member]->memories[0], &extra[i]);
+    if (rc != 0) {
+        image_fini(&main_image);
+        for (uint32_t i = 0; i < p->nextra && extra != NULL; i++)
+            image_fini(&extra[i]);
+        spry_free(extra);
+        prerun_free(p);
+        return;
+    }
+    if (p->has_memory) {
+        image_fini(&p->image);
+        p->image = main_image;
+    }
+    for (uint32_t i = 0; i < p->nextra; i++) {
+        image_fini(&p->extra[i].image);
+        p->extra[i].image = extra[i];
+    }
+    spry_free(extra);
+    p->start_prerun = true;
+}
+
+/* Gives a slot's fresh instances the state the start functions left in
+ * the trial: memory sizes (their images are loaded already), globals,
+ * dropped segments, tables. */
+static int prerun_apply(const struct spry_prepared *p, struct pool_slot *slot)
+{
+    struct spry_instance *const *insts = slot->insts;
+    if (p->has_memory)
+        memory_set_slack(insts[p->memory_member]->memories[0], p->image.initial, slot->mem.rw);
+    for (uint32_t i = 0; i < p->nextra; i++)
+        memory_set_slack(insts[p->extra[i].member]->memories[0], p->extra[i].image.initial,
+                         slot->extra[i].rw);
+    for (uint32_t k = 0; k < p->nmembers; k++) {
+        const struct prepared_member *pm = &p->members[k];
+        struct spry_instance *inst = insts[k];
+        const struct wasm_module *m = inst->module;
+        for (uint32_t i = 0; i < m->nglobals; i++) {
+            struct spry_global *g = inst->globals[i];
+            g->value = ref_decode(insts, g->type.type, pm->start_globals[i]);
+        }
+        memcpy(inst->elem_dropped, pm->start_elem_dropped, m->nelems);
+        memcpy(inst->data_dropped, pm->start_data_dropped, m->ndatas);
+        for (uint32_t x = 0; pm->start_table_sizes != NULL && x < m->ntables; x++) {
+            struct spry_table *t = inst->tables[x];
+            uint32_t size = pm->start_table_sizes[x];
+            /* A table only grows (the trial grew it within the same limits). */
+            if (size > t->size && table_grow(t, size - t->size, NULL) < 0)
+                return SPRY_ENOMEM;
+            for (uint32_t e = 0; e < size; e++)
+                t->elems[e] =
+                    (void *)(uintptr_t)ref_decode(insts, t->type.elem, pm->start_table_elems[x][e]);
+        }
+    }
+    return 0;
+}
+
 /* ---- slots ------------------------------------------------------------------ */
 
 static void slot_members_free(struct pool_slot *slot, const struct spry_prepared *owner)
@@ -523,10 +856,15 @@ int prepared_instantiate(struct pool_slot *slot, struct spry_prepared *prepared,
     for (uint32_t i = 0; i < prepared->nextra; i++)
         where[prepared->extra[i].member] = (struct instance_slot){
             slot->extra[i].base, slot->extra[i].reserved, true, slot->extra[i].written};
-    int rc = build_members(slot->store, prepared, where, slot->insts, report);
+    int rc = build_members(slot->store, prepared, where, false, slot->insts, report);
     spry_free(where);
     if (rc == 0)
         apply_binds(prepared, slot->insts);
+    if (rc == 0 && prepared->start_prerun) {
+        rc = prerun_apply(prepared, slot);
+        if (rc != 0)
+            spry_report_set(report, rc, "pool: out of memory instantiating");
+    }
     for (uint32_t k = 0; k < prepared->nmembers && rc == 0; k++) {
         slot->insts[k]->pool_slot = slot;
         rc = snapshot_take(&slot->snaps[k], slot->insts[k]);
@@ -572,7 +910,7 @@ static int build_image(struct spry_prepared *p, struct spry_report *report)
     struct spry_instance **insts = spry_calloc(p->nmembers, sizeof *insts);
     int rc = insts == NULL ? spry_report_set(report, SPRY_ENOMEM, "out of memory") : 0;
     if (rc == 0)
-        rc = build_members(store, p, NULL, insts, report);
+        rc = build_members(store, p, NULL, true, insts, report);
     if (rc == 0 && p->bind_forwarders)
         rc = plan_binds(p, insts, report);
     if (rc == 0 && p->has_memory) {
@@ -589,6 +927,8 @@ static int build_image(struct spry_prepared *p, struct spry_report *report)
         if (rc != 0)
             spry_report_set(report, rc, "cannot build the image of a member's memory");
     }
+    if (rc == 0)
+        prerun_starts(p, insts);
     spry_free(insts);
     spry_store_destroy(store);
     return rc;
@@ -607,6 +947,7 @@ static void prepared_free(struct spry_prepared *p)
         image_fini(&p->extra[i].image);
     spry_free(p->extra);
     spry_free(p->binds);
+    prerun_free(p);
     spry_free(p->members);
     spry_free(p);
 }
