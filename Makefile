@@ -1,7 +1,8 @@
 # Spry build. `make` builds build/spry and build/libspry.a; `make test` runs
 # every suite; `make asan` runs them under AddressSanitizer + UBSan.
 #
-# Variables: CC (gcc or clang), BUILD (output directory), SANITIZE=1,
+# Variables: CC (gcc or clang), BUILD (output directory), SANITIZE=1
+# (ASan + UBSan) or SANITIZE=undefined (UBSan alone),
 # BOUNDS=explicit (explicit bounds checks instead of guard pages), OPT.
 
 CC       ?= cc
@@ -28,6 +29,10 @@ BIN_LIBS := -lm -lcrypto
 ifeq ($(SANITIZE),1)
 CFLAGS   += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 LDFLAGS  += -fsanitize=address,undefined
+endif
+ifeq ($(SANITIZE),undefined)
+CFLAGS   += -fsanitize=undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+LDFLAGS  += -fsanitize=undefined
 endif
 ifeq ($(FUZZ),1)
 CFLAGS   += -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
@@ -66,7 +71,7 @@ TOML_OBJS := $(TOML_SRCS:%.c=$(BUILD)/obj/%.o)
 
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all deps test asan explicit-bounds clean format check-format fuzz-bins fuzz-smoke
+.PHONY: all deps test asan ubsan explicit-bounds clean format check-format fuzz-bins fuzz-smoke
 EXAMPLES := $(patsubst examples/%.wat,$(BUILD)/examples/%.wasm,$(wildcard examples/*.wat))
 
 # examples/hello: a Spin app of C WAGI components, built for wasm32-wasi
@@ -169,6 +174,12 @@ spec-native: $(BUILD)/tests/spec-runner
 asan:
 	SPRY_SKIP_FUZZ=1 $(MAKE) BUILD=build-asan SANITIZE=1 test
 
+# clang's UBSan checks more than gcc's (arithmetic on a null pointer, even
+# of a zero offset: the data of a growable buffer that is still empty), so
+# the suites also run under it; without ASan, whose run is gcc's above.
+ubsan:
+	SPRY_SKIP_FUZZ=1 $(MAKE) BUILD=build-ubsan CC=clang SANITIZE=undefined test
+
 # libFuzzer harnesses (clang only): make BUILD=build-fuzz CC=clang FUZZ=1 fuzz-bins
 FUZZ_SRCS := $(sort $(wildcard fuzz/*.c))
 fuzz-bins:
@@ -269,7 +280,7 @@ check-format:
 	@scripts/check-format.sh
 
 clean:
-	rm -rf build build-asan build-explicit
+	rm -rf build build-asan build-ubsan build-explicit
 
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(SPEC_OBJS:.o=.d) \
     $(TOML_OBJS:.o=.d) $(FUZZ_SRCS:fuzz/%.c=$(BUILD)/fuzz/%.d) \

@@ -8,6 +8,19 @@ guest_kernels=(
     "sort 1" "base64 20" "fib 24" "icall 100000" "interp 20000"
 )
 
+# limited CPU_S WALL_S COMMAND...: runs COMMAND with a limit on its CPU
+# time and a much larger one on wall time, and returns its status. A guest
+# that spins is stopped by the first whatever the machine's load (on the
+# shared 2-core VM under make asan, kernel-fib took 35 s of wall time for
+# 5 s of CPU: a 20 s wall-clock limit failed it); one that blocks without
+# spinning (a read nobody answers) by the second. The kernel kills a process
+# past its CPU limit (SIGKILL: status 137); timeout's status is 124.
+limited() {
+    local cpu=$1 wall=$2
+    shift 2
+    (ulimit -t "$cpu" && exec timeout "$wall" "$@")
+}
+
 # A loopback TCP port for a test's listener: below the kernel's ephemeral
 # range (an outgoing connection elsewhere on the machine cannot hold it, which
 # is how a port drawn from 20000-49999 once collided in CI) and with nobody

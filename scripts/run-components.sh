@@ -117,13 +117,13 @@ run_component() {
     while [ $# -gt 0 ] && [ "$1" != -- ]; do o+=("$1"); shift; done
     shift
     case $runtime in
-    spry) timeout 20 "$spry" run "${o[@]}" "$comp" "$@" ;;
+    spry) limited 20 300 "$spry" run "${o[@]}" "$comp" "$@" ;;
     jco)
         name=$(basename "$comp" .wasm)
         if [ ! "$js/$name/$name.js" -nt "$comp" ]; then
             "$jco" transpile "$comp" -o "$js/$name" --name "$name" -q >&2 || return 125
         fi
-        timeout 60 node --no-warnings "$cdir/jco-run.mjs" "$shim" "$js/$name/$name.js" "${o[@]}" -- "$@"
+        limited 60 300 node --no-warnings "$cdir/jco-run.mjs" "$shim" "$js/$name/$name.js" "${o[@]}" -- "$@"
         ;;
     esac
 }

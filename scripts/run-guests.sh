@@ -167,7 +167,7 @@ run_one() { # name runfile
         cpid=$!
     fi
     rc=0
-    (cd "$T" && timeout 20 "${runner[@]}" "${opts[@]}" "$wasm" "${args[@]}" \
+    (cd "$T" && limited 20 300 "${runner[@]}" "${opts[@]}" "$wasm" "${args[@]}" \
         <"$W/stdin" >"$W/stdout" 2>"$W/stderr") || rc=$?
     [ -n "$cpid" ] && { wait "$cpid" || echo "client exit status $?" >>"$W/client.log"; }
     snapshot "$T" >"$W/after"
@@ -229,7 +229,7 @@ for entry in "${kernels[@]}"; do
     [ -f "$out/kernel-$k.wasm" ] || continue
     want=$("$out/kernel-$k.native" "$n" 2>&1) || true
     rc=0
-    got=$(timeout 60 "${runner[@]}" "$out/kernel-$k.wasm" "$n" 2>&1) || rc=$?
+    got=$(limited 60 300 "${runner[@]}" "$out/kernel-$k.wasm" "$n" 2>&1) || rc=$?
     if [ "$rc" -eq 0 ] && [ "$got" = "$want" ]; then
         echo "ok   kernel-$k ($got)"
         passed=$((passed + 1))

@@ -34,4 +34,14 @@ int spry_buf_vprintf(struct spry_buf *buf, const char *fmt, va_list ap);
  * leaves the buffer empty. Returns NULL only when out of memory. */
 char *spry_buf_take(struct spry_buf *buf);
 
+/* The end of the content, for walks from data to it: data + len, but data
+ * itself while the buffer is empty, as data is NULL until the first
+ * reserve and arithmetic on a null pointer is undefined even with an
+ * offset of 0 (clang's UBSan reports it; make ubsan). */
+static inline const char *spry_buf_end(const struct spry_buf *buf)
+{
+    const char *p = (const char *)buf->data;
+    return buf->len > 0 ? p + buf->len : p;
+}
+
 #endif

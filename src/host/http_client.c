@@ -89,6 +89,8 @@ struct queue {
 
 static bool queue_push(struct queue *q, const void *p, size_t n)
 {
+    if (n == 0) /* libcurl may write 0 bytes (an empty body); data may be NULL yet */
+        return true;
     if (q->start + q->len + n > q->cap) {
         if (q->start > 0) {
             memmove(q->data, q->data + q->start, q->len);

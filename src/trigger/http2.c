@@ -392,9 +392,8 @@ static int fill_request(struct http_exchange *ex, struct h2_stream *st, const st
     if (authority[0] != '\0')
         rc = http_header_add(&hl, "host", 4, authority, strlen(authority));
     /* fields.data is NULL while empty (no field besides the pseudo-header
-     * ones): no arithmetic on it then. */
-    const char *p = (const char *)st->fields.data;
-    const char *end = st->fields.len > 0 ? p + st->fields.len : p;
+     * ones). */
+    const char *p = (const char *)st->fields.data, *end = spry_buf_end(&st->fields);
     while (rc == 0 && p < end) {
         const char *value = p + strlen(p) + 1;
         rc = http_header_add(&hl, p, strlen(p), value, strlen(value));

@@ -535,7 +535,7 @@ static int take_head(struct http_chain *c, const struct http_exchange *ex)
         return SPRY_ENOMEM;
     }
     size_t k = 0;
-    const char *p = (const char *)c->head_text.data, *end = p + c->head_text.len;
+    const char *p = (const char *)c->head_text.data, *end = spry_buf_end(&c->head_text);
     while (p != NULL && p < end) {
         const char *value = p + strlen(p) + 1;
         h[k++] = (struct http_header_pair){p, value};
@@ -650,7 +650,7 @@ int http_chain_trailers(struct http_chain *c, const struct http_header_pair **t,
         rc = SPRY_EBUSY;
     } else if (c->trailers == NULL && chunked_locked(ex) && ex->trailers.len > 0) {
         /* Fixed once finished: the pairs point into the buffer. */
-        const char *p = (const char *)ex->trailers.data, *end = p + ex->trailers.len;
+        const char *p = (const char *)ex->trailers.data, *end = spry_buf_end(&ex->trailers);
         size_t k = 0;
         for (const char *q = p; q < end; q += strlen(q) + 1)
             k++;

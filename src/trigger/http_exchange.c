@@ -193,7 +193,7 @@ int http_exchange_request_trailers(struct http_exchange *ex, const struct http_h
         /* Count the pairs, then point into the buffer (nothing writes it
          * once the body ended). */
         const char *p = (const char *)ex->req_trailers.data;
-        const char *end = ex->req_trailers.len > 0 ? p + ex->req_trailers.len : p; /* NULL: none */
+        const char *end = spry_buf_end(&ex->req_trailers); /* NULL: none */
         size_t k = 0;
         for (const char *q = p; q < end; q += strlen(q) + 1)
             k++;
@@ -556,7 +556,7 @@ static void apply_head(struct http_exchange *ex, h2o_req_t *req)
     req->res.status = ex->status;
     req->res.reason = http_status_reason(ex->status);
     req->res.content_length = ex->content_length < 0 ? SIZE_MAX : (size_t)ex->content_length;
-    const char *p = (const char *)ex->head.data, *end = p + ex->head.len;
+    const char *p = (const char *)ex->head.data, *end = spry_buf_end(&ex->head);
     while (p != NULL && p < end) {
         size_t nl = strlen(p);
         const char *value = p + nl + 1;
@@ -599,7 +599,7 @@ static size_t frame_chunk(struct http_exchange *ex, const uint8_t *data, size_t 
     if (final) {
         spry_buf_append(&ex->chunk_tail, "0\r\n", 3);
         /* mu is not held: the trailers are fixed once finished. */
-        const char *p = (const char *)ex->trailers.data, *end = p + ex->trailers.len;
+        const char *p = (const char *)ex->trailers.data, *end = spry_buf_end(&ex->trailers);
         while (p != NULL && p < end) {
             const char *value = p + strlen(p) + 1;
             spry_buf_append_str(&ex->chunk_tail, p);

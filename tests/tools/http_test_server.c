@@ -20,7 +20,9 @@
  *   /chunks          ?n=N chunks of "chunk-I\n" without a content length;
  *                    ?status=S answers S; ?trailers=1 ends with the
  *                    trailers x-chunks: N and x-end: yes; ?abort=1 fails
- *                    (SPRY_ETRAP) after the chunks instead of finishing
+ *                    (SPRY_ETRAP) after the chunks instead of finishing;
+ *                    ?field=1 starts with the field x-chunked: yes (else
+ *                    none)
  *   /fail            returns SPRY_ETRAP without a response (-> 500)
  *   /status/:code    answers that status
  *   /static          static response 201, x-static: yes, "static body" (and
@@ -166,7 +168,9 @@ static int test_handle(void *data, struct http_exchange *ex)
         rc = spec ? HTTP_EXCHANGE_DEFER : SPRY_EINTERRUPTED;
     } else if (strcmp(id, "chunks") == 0) {
         long n = query_num(r->query, "n", 3);
-        rc = http_exchange_start(ex, (uint16_t)query_num(r->query, "status", 200), NULL, 0, -1);
+        static const struct http_header_pair field = {"x-chunked", "yes"};
+        rc = http_exchange_start(ex, (uint16_t)query_num(r->query, "status", 200), &field,
+                                 query_num(r->query, "field", 0) != 0 ? 1 : 0, -1);
         for (long i = 0; rc == 0 && i < n; i++) {
             char line[32];
             int len = snprintf(line, sizeof line, "chunk-%ld\n", i);

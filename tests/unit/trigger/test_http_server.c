@@ -560,6 +560,33 @@ TEST(trigger_http, chunked_request_and_response)
     ASSERT_EQ_INT(stop(&s), 0);
 }
 
+/* Regression (clang's UBSan, make ubsan): an HTTP/1 response started
+ * without a header field left the head's field buffer unallocated, and
+ * its copy into h2o added the length to the NULL data (the first
+ * response); a chunked one finished without trailers did the same with
+ * the trailers' buffer when framing the last chunk (the second, which has
+ * a field so that only this path meets an empty buffer). */
+TEST(trigger_http, http1_response_without_header_fields_nor_trailers)
+{
+    struct srv s = start("");
+    char out[65536];
+    bool closed;
+    const char req[] = "GET /status/201 HTTP/1.1\r\nHost: a\r\n\r\n"
+                       "GET /chunks?n=1&field=1 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+    raw(&s, req, sizeof req - 1, out, sizeof out, &closed);
+    ASSERT_TRUE(closed);
+    ASSERT_EQ_INT(status_of(out), 201);
+    const char *second = strstr(out + 1, "HTTP/1.1 200");
+    ASSERT_NOT_NULL(second);
+    const char *length = strcasestr(out, "content-length: 0\r\n");
+    ASSERT_TRUE(length != NULL && length < second);
+    ASSERT_TRUE(strcasestr(second, "transfer-encoding: chunked\r\n") != NULL);
+    ASSERT_TRUE(strcasestr(second, "x-chunked: yes\r\n") != NULL);
+    /* The one chunk, then the last chunk and no trailer field. */
+    ASSERT_TRUE(strstr(second, "\r\n\r\n8\r\nchunk-0\n\r\n0\r\n\r\n") != NULL);
+    ASSERT_EQ_INT(stop(&s), 0);
+}
+
 TEST(trigger_http, response_trailers_follow_the_last_chunk)
 {
     need("curl");
