@@ -1003,7 +1003,8 @@ static bool emit_func(struct em *e, uint32_t fi, struct spry_buf *fb, struct spr
     if (e->ltypes == NULL)
         return false;
     memcpy(e->ltypes, ft->types, ft->nparams);
-    memcpy(e->ltypes + ft->nparams, f->local_types, f->nlocals);
+    if (f->nlocals > 0) /* local_types is NULL without declared locals */
+        memcpy(e->ltypes + ft->nparams, f->local_types, f->nlocals);
     for (uint32_t i = 0; i < e->nlocals; i++) {
         if (!num_type(e->ltypes[i]))
             return false;
