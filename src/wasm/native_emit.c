@@ -394,89 +394,6 @@ static bool memory_access(uint32_t op, const char **ctype, const char **conv, un
     }
 }
 
-static int read_opcode(struct wasm_reader *r, uint32_t *code)
-{
-    uint8_t b;
-    if (reader_u8(r, &b) != 0)
-        return -1;
-    if (b == 0xfc) {
-        uint32_t sub;
-        if (reader_u32(r, &sub) != 0 || sub > 0xff)
-            return -1;
-        *code = 0xfc00 | sub;
-        return 0;
-    }
-    *code = b;
-    return 0;
-}
-
-static int skip_immediates(struct wasm_reader *r, uint32_t code)
-{
-    const struct wasm_opinfo *info = opcode_info(code);
-    uint32_t u;
-    int64_t s;
-    uint8_t byte;
-    const uint8_t *bytes;
-    if (info == NULL)
-        return -1;
-    switch (info->imm) {
-    case IMM_NONE:
-        return 0;
-    case IMM_BLOCKTYPE:
-        return reader_s33(r, &s);
-    case IMM_LABEL:
-    case IMM_FUNC:
-    case IMM_LOCAL:
-    case IMM_GLOBAL:
-    case IMM_TABLE:
-    case IMM_ELEM:
-    case IMM_DATA:
-        return reader_u32(r, &u);
-    case IMM_BR_TABLE: {
-        uint32_t n;
-        if (reader_u32(r, &n) != 0)
-            return -1;
-        for (uint64_t k = 0; k <= n; k++) {
-            if (reader_u32(r, &u) != 0)
-                return -1;
-        }
-        return 0;
-    }
-    case IMM_CALL_INDIRECT:
-    case IMM_TABLE_TABLE:
-    case IMM_ELEM_TABLE:
-    case IMM_MEMARG:
-        if (reader_u32(r, &u) != 0)
-            return -1;
-        return reader_u32(r, &u);
-    case IMM_DATA_MEM:
-        if (reader_u32(r, &u) != 0)
-            return -1;
-        return reader_u8(r, &byte);
-    case IMM_MEM:
-        return reader_u8(r, &byte);
-    case IMM_MEM_MEM:
-        return reader_bytes(r, 2, &bytes);
-    case IMM_I32:
-        return reader_sleb(r, 32, &s);
-    case IMM_I64:
-        return reader_sleb(r, 64, &s);
-    case IMM_F32:
-        return reader_bytes(r, 4, &bytes);
-    case IMM_F64:
-        return reader_bytes(r, 8, &bytes);
-    case IMM_SELECT_T: {
-        uint32_t n;
-        if (reader_u32(r, &n) != 0)
-            return -1;
-        return reader_bytes(r, n, &bytes);
-    }
-    case IMM_REFTYPE:
-        return reader_u8(r, &byte);
-    }
-    return -1;
-}
-
 static struct ectrl *push_ctrl(struct em *e, uint8_t kind, int64_t bt)
 {
     if (e->nctl == e->capctl) {
@@ -1027,14 +944,14 @@ static bool emit_func(struct em *e, uint32_t fi, struct spry_buf *fb, struct spr
     uint32_t nesting = 0;
     while (e->nctl > 0 && !e->bad && !e->oom) {
         uint32_t op;
-        if (read_opcode(&e->r, &op) != 0) {
+        if (opcode_read(&e->r, &op) != 0) {
             e->bad = true;
             break;
         }
         if (e->ctl[e->nctl - 1].unreachable) {
             if (op == OP_BLOCK || op == OP_LOOP || op == OP_IF) {
                 nesting++;
-                if (skip_immediates(&e->r, op) != 0)
+                if (opcode_skip_immediates(&e->r, op) != 0)
                     e->bad = true;
                 continue;
             }
@@ -1044,7 +961,7 @@ static bool emit_func(struct em *e, uint32_t fi, struct spry_buf *fb, struct spr
                 continue;
             }
             if (op != OP_END && op != OP_ELSE) {
-                if (skip_immediates(&e->r, op) != 0)
+                if (opcode_skip_immediates(&e->r, op) != 0)
                     e->bad = true;
                 continue;
             }

@@ -331,4 +331,14 @@ struct wasm_siginfo {
 };
 extern const struct wasm_siginfo wasm_sig_table[];
 
+struct wasm_reader;
+
+/* Reads an opcode (0xfc-prefixed ones as 0xfc00 | sub): 0, or -1 at the
+ * end of the bytes or for a prefix sub-opcode above 0xff. For code already
+ * validated (the translator, the native emitter); decode.c reports its own
+ * errors. */
+int opcode_read(struct wasm_reader *r, uint32_t *code);
+/* Skips the immediates of an instruction whose opcode was read: 0, or -1. */
+int opcode_skip_immediates(struct wasm_reader *r, uint32_t code);
+
 #endif

@@ -420,93 +420,6 @@ static void reset_stack(struct tr *t, uint32_t height, uint32_t n)
         tr_push_slot(t);
 }
 
-/* ---- skipping dead code ---------------------------------------------- */
-
-/* Skips the immediates of an instruction whose opcode was read. */
-static int skip_immediates(struct tr *t, uint32_t code)
-{
-    const struct wasm_opinfo *info = opcode_info(code);
-    struct wasm_reader *r = &t->r;
-    uint32_t u;
-    int64_t s;
-    uint8_t byte;
-    const uint8_t *bytes;
-    if (info == NULL)
-        return -1;
-    switch (info->imm) {
-    case IMM_NONE:
-        return 0;
-    case IMM_BLOCKTYPE:
-        return reader_s33(r, &s);
-    case IMM_LABEL:
-    case IMM_FUNC:
-    case IMM_LOCAL:
-    case IMM_GLOBAL:
-    case IMM_TABLE:
-    case IMM_ELEM:
-    case IMM_DATA:
-        return reader_u32(r, &u);
-    case IMM_BR_TABLE: {
-        uint32_t n;
-        if (reader_u32(r, &n) != 0)
-            return -1;
-        for (uint64_t k = 0; k <= n; k++) {
-            if (reader_u32(r, &u) != 0)
-                return -1;
-        }
-        return 0;
-    }
-    case IMM_CALL_INDIRECT:
-    case IMM_TABLE_TABLE:
-    case IMM_ELEM_TABLE:
-    case IMM_MEMARG:
-        if (reader_u32(r, &u) != 0)
-            return -1;
-        return reader_u32(r, &u);
-    case IMM_DATA_MEM:
-        if (reader_u32(r, &u) != 0)
-            return -1;
-        return reader_u8(r, &byte);
-    case IMM_MEM:
-        return reader_u8(r, &byte);
-    case IMM_MEM_MEM:
-        return reader_bytes(r, 2, &bytes);
-    case IMM_I32:
-        return reader_sleb(r, 32, &s);
-    case IMM_I64:
-        return reader_sleb(r, 64, &s);
-    case IMM_F32:
-        return reader_bytes(r, 4, &bytes);
-    case IMM_F64:
-        return reader_bytes(r, 8, &bytes);
-    case IMM_SELECT_T: {
-        uint32_t n;
-        if (reader_u32(r, &n) != 0)
-            return -1;
-        return reader_bytes(r, n, &bytes);
-    }
-    case IMM_REFTYPE:
-        return reader_u8(r, &byte);
-    }
-    return -1;
-}
-
-static int read_opcode(struct wasm_reader *r, uint32_t *code)
-{
-    uint8_t b;
-    if (reader_u8(r, &b) != 0)
-        return -1;
-    if (b == 0xfc) {
-        uint32_t sub;
-        if (reader_u32(r, &sub) != 0 || sub > 0xff)
-            return -1;
-        *code = 0xfc00 | sub;
-        return 0;
-    }
-    *code = b;
-    return 0;
-}
-
 /* ---- the opcode -> iop maps -------------------------------------------- */
 
 /* ---- instruction translation -------------------------------------------- */
@@ -1198,7 +1111,7 @@ static int skip_dead(struct tr *t, uint32_t op, uint32_t *nesting)
 {
     if (op == OP_BLOCK || op == OP_LOOP || op == OP_IF) {
         (*nesting)++;
-        return skip_immediates(t, op) == 0 ? 0 : -1;
+        return opcode_skip_immediates(&t->r, op) == 0 ? 0 : -1;
     }
     if (op == OP_END && *nesting > 0) {
         (*nesting)--;
@@ -1208,7 +1121,7 @@ static int skip_dead(struct tr *t, uint32_t op, uint32_t *nesting)
         return 0;
     if (op == OP_END || op == OP_ELSE)
         return 1;
-    return skip_immediates(t, op) == 0 ? 0 : -1;
+    return opcode_skip_immediates(&t->r, op) == 0 ? 0 : -1;
 }
 
 /* Counts the constant instructions of the body (an upper bound on the
@@ -1221,7 +1134,7 @@ static uint32_t count_constants(struct wasm_reader r)
     scan.r = r;
     while (!reader_eof(&scan.r)) {
         uint32_t op;
-        if (read_opcode(&scan.r, &op) != 0)
+        if (opcode_read(&scan.r, &op) != 0)
             break;
         if (op == OP_I32_CONST || op == OP_I64_CONST || op == OP_F32_CONST || op == OP_F64_CONST)
             n++;
@@ -1331,7 +1244,7 @@ int translate_func(const struct wasm_module *m, uint32_t func_index, const void 
     while (t.nctrl > 0 && !t.oom) {
         t.instr_offset = (uint32_t)reader_offset(&t.r);
         uint32_t op;
-        if (read_opcode(&t.r, &op) != 0) {
+        if (opcode_read(&t.r, &op) != 0) {
             rc = tr_fail(&t, "unexpected end");
             break;
         }
