@@ -1184,10 +1184,22 @@ int interp_run(struct spry_store *store, struct spry_func *entry, uint64_t *slot
     store->depth++;
     store->cur_func = entry;
 
+    /* A compiled entry (its code is the native stub) runs straight from
+     * here: what the stub's handler would do, without the dispatch loop's
+     * set-up. */
+    native_fn nfn = code->code[0].h == interp_handlers()[IOP_NATIVE]
+                        ? (native_fn)(uintptr_t)code->code[1].u64
+                        : NULL;
     interp_activation_now = &act;
     int rc;
     if (_setjmp(act.jb) == 0) {
-        rc = execute(store, entry, fp, code, slots);
+        if (nfn != NULL) {
+            native_enter(store, entry, nfn, fp, store->depth);
+            memcpy(slots, fp, code->nresults * sizeof *fp);
+            rc = 0;
+        } else {
+            rc = execute(store, entry, fp, code, slots);
+        }
     } else {
         if (act.rc != 0) {
             /* Native code left (native.c): the trap, if any, is recorded;

@@ -402,18 +402,56 @@ static void host_failed(struct nctx *c, int rc, uint32_t fn)
     unwind(rc);
 }
 
+static uint8_t *no_base;
+static uint64_t no_size;
+
+/* The part of a context that is the running instance's: memory 0, the
+ * globals, the tables and the module's type ids. The rest (store, stacks,
+ * depth, helpers) is the thread's and the store's. */
+static inline void ctx_set_instance(struct nctx *c, struct spry_instance *inst)
+{
+    struct spry_memory *mem = inst->module->nmemories > 0 ? inst->memories[0] : NULL;
+    c->inst = inst;
+    c->mem_base = mem != NULL ? &mem->base : &no_base;
+    c->mem_size = mem != NULL ? &mem->size : &no_size;
+    c->mem_written = mem != NULL ? &mem->written : &no_base;
+    c->globals = (void **)inst->globals;
+    c->tables = (void **)inst->tables;
+    c->type_ids = inst->module->native->type_ids;
+}
+
+/*
+ * A call the generated code does not make itself. A compiled callee stays
+ * in native code, whichever instance it belongs to: one of another
+ * instance (a component's adapter calling the main module, or the main
+ * module calling an import the adapter exports) runs on a context of its
+ * own, a copy of the caller's with that instance's part, so the two share
+ * the depth count, the stacks, the interrupt flag and the innermost
+ * activation a trap unwinds to; the callee's traps name its own function
+ * (h_trap reads c->inst). Anything else (host functions, functions the
+ * emitter left to the interpreter) goes through the store's stack pointer
+ * and depth, which a callback nests above.
+ */
 static void call_func(struct nctx *c, struct spry_func *callee, uint64_t *fp, uint32_t fn)
 {
     struct spry_store *store = c->store;
     struct spry_instance *inst = c->inst;
-    if (callee->def != NULL && callee->inst == inst) {
-        native_fn f = native_func(inst->module->native, callee->index);
+    if (callee->def != NULL) {
+        struct spry_instance *to = callee->inst;
+        native_fn f = native_func(to->module->native, callee->index);
         if (f != NULL) {
             if (c->depth >= c->max_depth)
                 h_trap(c, SPRY_TRAP_STACK_EXHAUSTED, fn);
-            c->depth++;
-            f(c, fp);
-            c->depth--;
+            if (to == inst) {
+                c->depth++;
+                f(c, fp);
+                c->depth--;
+                return;
+            }
+            struct nctx other = *c;
+            ctx_set_instance(&other, to);
+            other.depth = c->depth + 1;
+            f(&other, fp);
             return;
         }
     }
@@ -564,23 +602,11 @@ static char *cstack_limit(void)
     return limit;
 }
 
-static uint8_t *no_base;
-static uint64_t no_size;
-
 void native_enter(struct spry_store *store, struct spry_func *func, native_fn fn, uint64_t *fp,
                   uint32_t depth)
 {
-    struct spry_instance *inst = func->inst;
-    struct spry_memory *mem = inst->module->nmemories > 0 ? inst->memories[0] : NULL;
     struct nctx c = {
         .store = store,
-        .inst = inst,
-        .mem_base = mem != NULL ? &mem->base : &no_base,
-        .mem_size = mem != NULL ? &mem->size : &no_size,
-        .mem_written = mem != NULL ? &mem->written : &no_base,
-        .globals = (void **)inst->globals,
-        .tables = (void **)inst->tables,
-        .type_ids = inst->module->native->type_ids,
         .interrupt = (volatile int *)&store->interrupt,
         .stack_end = store->stack + store->stack_slots,
         .cstack_limit = cstack_limit(),
@@ -596,5 +622,6 @@ void native_enter(struct spry_store *store, struct spry_func *func, native_fn fn
         .data_drop = h_data_drop,
         .fround = h_fround,
     };
+    ctx_set_instance(&c, func->inst);
     fn(&c, fp);
 }

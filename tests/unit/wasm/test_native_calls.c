@@ -1,0 +1,385 @@
+/*
+ * Calls between natively compiled functions of different instances of one
+ * store (src/wasm/native.c, call_func; docs/native.md): a component's core
+ * instances call each other this way (the preview-1 adapter calls the main
+ * module's _start, the main module calls the adapter's fd_write). Such a
+ * call stays in native code, with no nested interpreter activation, and
+ * keeps everything the interpreter's cross-instance call keeps: results,
+ * each instance's own memory and globals, traps naming the callee, the
+ * exact call-depth limit, interruption, and calls through functions left
+ * to the interpreter.
+ *
+ * Each case runs twice, every module interpreted and every module native,
+ * with the same expectations, so the native tier is held to the
+ * interpreter's behaviour. Each test compiles into its own fresh cache
+ * directory (SPRY_CACHE_DIR); the tests need `cc`, which the build has.
+ */
+#include "harness/test.h"
+#include "wat.h"
+
+#include "spry/wasm.h"
+#include "wasm/interp.h"
+#include "wasm/module.h"
+#include "wasm/native.h"
+#include "wasm/runtime.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char cache_dir[64];
+
+static void fresh_cache(void)
+{
+    snprintf(cache_dir, sizeof cache_dir, "/tmp/spry-native-calls-XXXXXX");
+    ASSERT_NOT_NULL(mkdtemp(cache_dir));
+    ASSERT_EQ_INT(setenv("SPRY_CACHE_DIR", cache_dir, 1), 0);
+}
+
+static void drop_cache(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", cache_dir);
+    ASSERT_EQ_INT(system(cmd), 0);
+    unsetenv("SPRY_CACHE_DIR");
+}
+
+static struct spry_module *load(const char *wat, bool native)
+{
+    uint8_t *bytes;
+    size_t len;
+    wat_compile(wat, &bytes, &len);
+    struct spry_module_options opts = {.native = native};
+    struct spry_report report;
+    spry_report_init(&report);
+    struct spry_module *m = NULL;
+    int rc = spry_module_load(bytes, len, &opts, &m, &report);
+    free(bytes);
+    if (rc != 0)
+        fprintf(stderr, "load failed: %s\n", report.message);
+    ASSERT_OK(rc);
+    return m;
+}
+
+static bool is_native(const struct spry_module *m, uint32_t func)
+{
+    return native_func(runtime_module(m)->native, func) != NULL;
+}
+
+static struct spry_extern export_of(struct spry_instance *inst, const char *name)
+{
+    struct spry_extern ext;
+    ASSERT_OK(spry_instance_export(inst, name, &ext));
+    return ext;
+}
+
+static int32_t mem_i32(struct spry_instance *inst, uint32_t addr)
+{
+    int32_t v;
+    memcpy(&v, spry_memory_data(spry_instance_memory(inst, 0)) + addr, sizeof v);
+    return v;
+}
+
+/* The C-level activations (interp_run entries) on this thread now. */
+static int32_t activations(void)
+{
+    int32_t n = 0;
+    for (struct interp_activation *a = interp_current_activation(); a != NULL; a = a->prev)
+        n++;
+    return n;
+}
+
+static int probe(void *user, struct spry_instance *caller, uint64_t *slots)
+{
+    (void)user;
+    (void)caller;
+    slots[0] = (uint32_t)activations();
+    return 0;
+}
+
+/* B: the callee instance. It imports a host probe (how many activations
+ * are running), has its own memory and global, and exports functions that
+ * write them, trap, and spin. */
+static const char *const B_WAT =
+    "(module\n"
+    "  (import \"env\" \"probe\" (func $probe (result i32)))\n"
+    "  (memory 1) (global $g (mut i32) (i32.const 0))\n"
+    "  (func $leaf (export \"leaf\") (param i32) (result i32)\n"
+    "    (i32.store (i32.const 16) (i32.add (local.get 0) (i32.const 100)))\n"
+    "    (global.set $g (i32.add (global.get $g) (i32.const 1)))\n"
+    "    (i32.add (i32.load (i32.const 16)) (global.get $g)))\n"
+    "  (func $acts (export \"acts\") (param i32) (result i32) (call $probe))\n"
+    "  (func $div (export \"div\") (param i32) (result i32) (i32.div_s (i32.const 7) (local.get "
+    "0)))\n"
+    "  (func $spin (export \"spin\") (param i32) (result i32) (loop $l (br $l)) (i32.const "
+    "0)))\n";
+
+/* A: the caller instance, importing B's functions. Its memory and global
+ * sit at the same addresses and indices as B's. */
+static const char *const A_WAT =
+    "(module\n"
+    "  (import \"b\" \"leaf\" (func $leaf (param i32) (result i32)))\n"
+    "  (import \"b\" \"acts\" (func $acts (param i32) (result i32)))\n"
+    "  (import \"b\" \"div\" (func $div (param i32) (result i32)))\n"
+    "  (import \"b\" \"spin\" (func $spin (param i32) (result i32)))\n"
+    "  (memory 1) (global $g (mut i32) (i32.const 1000))\n"
+    "  (func $run (export \"run\") (param i32) (result i32) (local $r i32)\n"
+    "    (i32.store (i32.const 16) (i32.const 5))\n"
+    "    (global.set $g (i32.add (global.get $g) (i32.const 1)))\n"
+    "    (local.set $r (call $leaf (local.get 0)))\n"
+    "    (i32.add (local.get $r) (i32.add (i32.load (i32.const 16)) (global.get $g))))\n"
+    "  (func $a_acts (export \"acts\") (param i32) (result i32) (call $acts (local.get 0)))\n"
+    "  (func $a_div (export \"div\") (param i32) (result i32)\n"
+    "    (i32.add (call $div (local.get 0)) (i32.const 1)))\n"
+    "  (func $a_spin (export \"spin\") (param i32) (result i32) (call $spin (local.get 0))))\n";
+
+struct pair {
+    struct spry_module *ma, *mb;
+    struct spry_store *store;
+    struct spry_instance *a, *b;
+};
+
+static void pair_create(struct pair *p, bool native)
+{
+    p->mb = load(B_WAT, native);
+    p->ma = load(A_WAT, native);
+    for (uint32_t f = 1; f <= 4; f++) {
+        ASSERT_EQ_INT(is_native(p->mb, f), native);
+        ASSERT_EQ_INT(is_native(p->ma, f + 3), native);
+    }
+    ASSERT_OK(spry_store_create(NULL, &p->store));
+    static const uint8_t results[] = {SPRY_I32};
+    struct spry_functype ft = {.nresults = 1, .results = results};
+    struct spry_extern bi = {.kind = SPRY_EXTERN_FUNC};
+    ASSERT_OK(spry_func_new_host(p->store, &ft, probe, NULL, &bi.of.func));
+    ASSERT_OK(spry_instance_create(p->store, p->mb, &bi, 1, &p->b, NULL, NULL));
+    struct spry_extern ai[4] = {export_of(p->b, "leaf"), export_of(p->b, "acts"),
+                                export_of(p->b, "div"), export_of(p->b, "spin")};
+    ASSERT_OK(spry_instance_create(p->store, p->ma, ai, 4, &p->a, NULL, NULL));
+}
+
+static void pair_destroy(struct pair *p)
+{
+    spry_store_destroy(p->store);
+    spry_module_destroy(p->ma);
+    spry_module_destroy(p->mb);
+}
+
+TEST(native_calls, a_call_to_another_instance_stays_in_native_code)
+{
+    fresh_cache();
+    struct pair p;
+    pair_create(&p, true);
+    int32_t r;
+    /* The API's activation only: no nested interp_run for A -> B. */
+    ASSERT_OK(call_i32(p.a, "acts", 0, &r, NULL));
+    ASSERT_EQ_INT(r, 1);
+    ASSERT_NULL(interp_current_activation());
+    pair_destroy(&p);
+    drop_cache();
+}
+
+TEST(native_calls, results_memories_and_globals_are_each_instances_own)
+{
+    fresh_cache();
+    for (int native = 0; native <= 1; native++) {
+        struct pair p;
+        pair_create(&p, native);
+        int32_t r;
+        /* B stores 101 at its 16 and counts its global to 1; A stored 5 at
+         * its own 16 before the call and reads it back after; A's global
+         * is 1001. */
+        ASSERT_OK(call_i32(p.a, "run", 1, &r, NULL));
+        ASSERT_EQ_INT(r, (101 + 1) + 5 + 1001);
+        ASSERT_EQ_INT(mem_i32(p.b, 16), 101);
+        ASSERT_EQ_INT(mem_i32(p.a, 16), 5);
+        ASSERT_OK(call_i32(p.a, "run", 7, &r, NULL));
+        ASSERT_EQ_INT(r, (107 + 2) + 5 + 1002);
+        ASSERT_EQ_INT(mem_i32(p.b, 16), 107);
+        ASSERT_EQ_INT(mem_i32(p.a, 16), 5);
+        /* B called directly sees its own state. */
+        ASSERT_OK(call_i32(p.b, "leaf", 0, &r, NULL));
+        ASSERT_EQ_INT(r, 100 + 3);
+        pair_destroy(&p);
+    }
+    drop_cache();
+}
+
+TEST(native_calls, a_trap_in_the_other_instance_names_its_function_and_leaves_the_store_whole)
+{
+    fresh_cache();
+    for (int native = 0; native <= 1; native++) {
+        struct pair p;
+        pair_create(&p, native);
+        int32_t r;
+        struct spry_trap trap;
+        ASSERT_EQ_INT(call_i32(p.a, "div", 0, &r, &trap), SPRY_ETRAP);
+        ASSERT_EQ_INT(trap.kind, SPRY_TRAP_DIV_ZERO);
+        ASSERT_EQ_STR(trap.message, "integer divide by zero");
+        ASSERT_EQ_UINT(trap.func_index, 3); /* B's $div, not A's caller */
+        ASSERT_EQ_STR(trap.func_name, "div");
+        ASSERT_EQ_UINT(p.store->depth, 0);
+        ASSERT_EQ_UINT(p.store->sp, 0);
+        ASSERT_NULL(interp_current_activation());
+        /* Both instances run again. */
+        ASSERT_OK(call_i32(p.a, "div", 7, &r, NULL));
+        ASSERT_EQ_INT(r, 2);
+        ASSERT_OK(call_i32(p.a, "run", 1, &r, NULL));
+        ASSERT_EQ_INT(r, (101 + 1) + 5 + 1001);
+        ASSERT_OK(call_i32(p.b, "div", 1, &r, NULL));
+        ASSERT_EQ_INT(r, 7);
+        pair_destroy(&p);
+    }
+    drop_cache();
+}
+
+struct spin_args {
+    struct spry_store *store;
+};
+
+static void *interrupter(void *arg)
+{
+    struct spin_args *a = arg;
+    usleep(50 * 1000);
+    spry_store_interrupt(a->store);
+    return NULL;
+}
+
+TEST(native_calls, a_loop_in_the_other_instance_is_interruptible)
+{
+    fresh_cache();
+    for (int native = 0; native <= 1; native++) {
+        struct pair p;
+        pair_create(&p, native);
+        struct spin_args a = {p.store};
+        pthread_t t;
+        ASSERT_EQ_INT(pthread_create(&t, NULL, interrupter, &a), 0);
+        int32_t r;
+        struct spry_trap trap;
+        ASSERT_EQ_INT(call_i32(p.a, "spin", 0, &r, &trap), SPRY_ETRAP);
+        ASSERT_EQ_INT(pthread_join(t, NULL), 0);
+        ASSERT_EQ_INT(trap.kind, SPRY_TRAP_INTERRUPTED);
+        ASSERT_EQ_UINT(trap.func_index, 4); /* B's $spin */
+        spry_store_clear_interrupt(p.store);
+        ASSERT_OK(call_i32(p.a, "run", 1, &r, NULL));
+        ASSERT_EQ_INT(r, (101 + 1) + 5 + 1001);
+        pair_destroy(&p);
+    }
+    drop_cache();
+}
+
+/* Recursion alternating between two instances: B's f calls A's g through
+ * a table A filled, A's g calls B's f through an import; g(n) takes n + 1
+ * frames, every other one in the other instance. */
+static const char *const DEPTH_B_WAT =
+    "(module\n"
+    "  (type $t (func (param i32) (result i32)))\n"
+    "  (table (export \"t\") 1 funcref)\n"
+    "  (func $f (export \"f\") (param i32) (result i32)\n"
+    "    (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))\n"
+    "      (else (i32.add (call_indirect (type $t) (i32.sub (local.get 0) (i32.const 1))\n"
+    "        (i32.const 0)) (i32.const 1))))))\n";
+static const char *const DEPTH_A_WAT =
+    "(module\n"
+    "  (import \"b\" \"f\" (func $f (param i32) (result i32)))\n"
+    "  (import \"b\" \"t\" (table 1 funcref))\n"
+    "  (elem (i32.const 0) $g)\n"
+    "  (func $g (export \"g\") (param i32) (result i32)\n"
+    "    (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))\n"
+    "      (else (i32.add (call $f (i32.sub (local.get 0) (i32.const 1))) (i32.const 1))))))\n";
+
+TEST(native_calls, the_call_depth_limit_is_exact_across_instances)
+{
+    fresh_cache();
+    for (int native = 0; native <= 1; native++) {
+        struct spry_module *mb = load(DEPTH_B_WAT, native), *ma = load(DEPTH_A_WAT, native);
+        ASSERT_EQ_INT(is_native(mb, 0), native);
+        ASSERT_EQ_INT(is_native(ma, 1), native);
+        struct spry_store_limits limits = {.max_call_depth = 100};
+        struct spry_store *store;
+        ASSERT_OK(spry_store_create(&limits, &store));
+        struct spry_instance *b, *a;
+        ASSERT_OK(spry_instance_create(store, mb, NULL, 0, &b, NULL, NULL));
+        struct spry_extern ai[2] = {export_of(b, "f"), export_of(b, "t")};
+        ASSERT_OK(spry_instance_create(store, ma, ai, 2, &a, NULL, NULL));
+        int32_t r;
+        ASSERT_OK(call_i32(a, "g", 99, &r, NULL));
+        ASSERT_EQ_INT(r, 99);
+        struct spry_trap trap;
+        ASSERT_EQ_INT(call_i32(a, "g", 100, &r, &trap), SPRY_ETRAP);
+        ASSERT_EQ_INT(trap.kind, SPRY_TRAP_STACK_EXHAUSTED);
+        ASSERT_EQ_STR(trap.message, "call stack exhausted");
+        /* Entered from B: the frames count the same. */
+        ASSERT_OK(call_i32(b, "f", 99, &r, NULL));
+        ASSERT_EQ_INT(r, 99);
+        ASSERT_EQ_INT(call_i32(b, "f", 100, &r, &trap), SPRY_ETRAP);
+        ASSERT_EQ_INT(trap.kind, SPRY_TRAP_STACK_EXHAUSTED);
+        ASSERT_EQ_UINT(store->depth, 0);
+        ASSERT_OK(call_i32(a, "g", 99, &r, NULL));
+        ASSERT_EQ_INT(r, 99);
+        spry_store_destroy(store);
+        spry_module_destroy(ma);
+        spry_module_destroy(mb);
+    }
+    drop_cache();
+}
+
+/* B's $mid uses table.get and return_call (not compiled this slice), so
+ * it stays interpreted: A (native) -> B's mid (interpreted) -> A's leaf
+ * (native, through the table A filled) and back. */
+static const char *const MIX_B_WAT =
+    "(module\n"
+    "  (type $t (func (param i32) (result i32)))\n"
+    "  (table (export \"t\") 1 funcref)\n"
+    "  (func $twice (param i32) (result i32) (i32.mul (local.get 0) (i32.const 2)))\n"
+    "  (func $mid (export \"mid\") (param i32) (result i32)\n"
+    "    (if (ref.is_null (table.get 0 (i32.const 0))) (then unreachable))\n"
+    "    (return_call $twice (call_indirect (type $t) (i32.sub (local.get 0) (i32.const 1))\n"
+    "      (i32.const 0)))))\n";
+static const char *const MIX_A_WAT =
+    "(module\n"
+    "  (import \"b\" \"mid\" (func $mid (param i32) (result i32)))\n"
+    "  (import \"b\" \"t\" (table 1 funcref))\n"
+    "  (elem (i32.const 0) $leaf)\n"
+    "  (memory 1)\n"
+    "  (func $leaf (param i32) (result i32)\n"
+    "    (i32.store (i32.const 8) (local.get 0))\n"
+    "    (i32.div_s (i32.const 1000) (local.get 0)))\n"
+    "  (func (export \"top\") (param i32) (result i32)\n"
+    "    (i32.add (call $mid (local.get 0)) (i32.load (i32.const 8)))))\n";
+
+TEST(native_calls, native_code_calls_an_interpreted_function_of_another_instance_and_back)
+{
+    fresh_cache();
+    for (int native = 0; native <= 1; native++) {
+        struct spry_module *mb = load(MIX_B_WAT, native), *ma = load(MIX_A_WAT, native);
+        ASSERT_EQ_INT(is_native(mb, 0), native); /* $twice */
+        ASSERT_FALSE(is_native(mb, 1));          /* $mid */
+        ASSERT_EQ_INT(is_native(ma, 1), native); /* $leaf */
+        ASSERT_EQ_INT(is_native(ma, 2), native); /* top */
+        struct spry_store *store;
+        ASSERT_OK(spry_store_create(NULL, &store));
+        struct spry_instance *b, *a;
+        ASSERT_OK(spry_instance_create(store, mb, NULL, 0, &b, NULL, NULL));
+        struct spry_extern ai[2] = {export_of(b, "mid"), export_of(b, "t")};
+        ASSERT_OK(spry_instance_create(store, ma, ai, 2, &a, NULL, NULL));
+        int32_t r;
+        ASSERT_OK(call_i32(a, "top", 5, &r, NULL));
+        ASSERT_EQ_INT(r, (1000 / 4) * 2 + 4);
+        /* A trap in A's leaf, reached through B's interpreted mid. */
+        struct spry_trap trap;
+        ASSERT_EQ_INT(call_i32(a, "top", 1, &r, &trap), SPRY_ETRAP);
+        ASSERT_EQ_INT(trap.kind, SPRY_TRAP_DIV_ZERO);
+        ASSERT_EQ_UINT(trap.func_index, 1);
+        ASSERT_EQ_STR(trap.func_name, "leaf");
+        ASSERT_EQ_UINT(store->depth, 0);
+        ASSERT_OK(call_i32(a, "top", 11, &r, NULL));
+        ASSERT_EQ_INT(r, (1000 / 10) * 2 + 10);
+        spry_store_destroy(store);
+        spry_module_destroy(ma);
+        spry_module_destroy(mb);
+    }
+    drop_cache();
+}
