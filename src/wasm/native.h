@@ -20,9 +20,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* The context of one entry into native code (made by the IOP_NATIVE
- * handler on its C stack). Helpers receive it back. `fn` is the running
- * function's index, for trap reports; `fp` a callee's frame. */
+/* The context of one entry into native code (made by native_enter on its
+ * C stack), or of a call into another instance's compiled function (a copy
+ * with that instance's part: native.c, call_func). Helpers receive it
+ * back. `fn` is the running function's index, for trap reports; `fp` a
+ * callee's frame. */
 #define NATIVE_CTX_DEF                                                                         \
     struct nctx {                                                                              \
         void *store;                                                                           \
@@ -90,9 +92,10 @@ static inline native_fn native_func(const struct native_module *nm, uint32_t i)
 bool native_env_enabled(void);
 
 /* Runs native function fn of func (a struct spry_func of the running
- * instance) on frame fp; called by the interpreter's IOP_NATIVE with the
- * call depth it has reached. Returns normally, or longjmps to the
- * innermost activation on a trap. */
+ * instance) on frame fp; called by the interpreter's IOP_NATIVE, or by
+ * interp_run for a compiled entry, with the call depth reached (func's
+ * frame included). Returns normally, or longjmps to the innermost
+ * activation on a trap. */
 struct spry_store;
 struct spry_func;
 void native_enter(struct spry_store *store, struct spry_func *func, native_fn fn, uint64_t *fp,
