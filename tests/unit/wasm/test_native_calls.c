@@ -383,3 +383,53 @@ TEST(native_calls, native_code_calls_an_interpreted_function_of_another_instance
     }
     drop_cache();
 }
+
+struct deep_args {
+    struct spry_module *ma, *mb;
+    int rc;
+    int kind;
+};
+
+/* g(1000000) alternating between the instances with a depth limit that
+ * does not stop it: only the C-stack limit can. */
+static void *deep_thread(void *arg)
+{
+    struct deep_args *d = arg;
+    struct spry_store_limits limits = {.max_call_depth = 2000000, .max_stack_slots = 1u << 24};
+    struct spry_store *store;
+    if (spry_store_create(&limits, &store) != 0)
+        return NULL;
+    struct spry_instance *a, *b;
+    struct spry_extern ai[2];
+    if (spry_instance_create(store, d->mb, NULL, 0, &b, NULL, NULL) == 0 &&
+        spry_instance_export(b, "f", &ai[0]) == 0 && spry_instance_export(b, "t", &ai[1]) == 0 &&
+        spry_instance_create(store, d->ma, ai, 2, &a, NULL, NULL) == 0) {
+        struct spry_trap trap;
+        memset(&trap, 0, sizeof trap);
+        int32_t r;
+        d->rc = call_i32(a, "g", 1000000, &r, &trap);
+        d->kind = trap.kind;
+    }
+    spry_store_destroy(store);
+    return NULL;
+}
+
+TEST(native_calls, deep_recursion_across_instances_on_a_small_thread_stack_traps)
+{
+    fresh_cache();
+    struct deep_args d = {.mb = load(DEPTH_B_WAT, true), .ma = load(DEPTH_A_WAT, true), .rc = -1};
+    ASSERT_TRUE(is_native(d.mb, 0));
+    ASSERT_TRUE(is_native(d.ma, 1));
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 256 << 10);
+    pthread_t t;
+    ASSERT_EQ_INT(pthread_create(&t, &attr, deep_thread, &d), 0);
+    ASSERT_EQ_INT(pthread_join(t, NULL), 0);
+    pthread_attr_destroy(&attr);
+    ASSERT_EQ_INT(d.rc, SPRY_ETRAP);
+    ASSERT_EQ_INT(d.kind, SPRY_TRAP_STACK_EXHAUSTED);
+    spry_module_destroy(d.ma);
+    spry_module_destroy(d.mb);
+    drop_cache();
+}
