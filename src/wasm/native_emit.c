@@ -37,6 +37,9 @@ static bool num_type(uint8_t t)
     return t == T_I32 || t == T_I64 || t == T_F32 || t == T_F64;
 }
 
+/* What a one-result block type's rtypes points to. */
+static const uint8_t one_type[] = {T_I32, T_I64, T_F32, T_F64};
+
 static bool wide(uint8_t t)
 {
     return t == T_I64 || t == T_F64;
@@ -50,8 +53,7 @@ struct ectrl {
     bool has_else;
     uint32_t base; /* stack height below the block's params */
     uint32_t np, nr;
-    const uint8_t *ptypes, *rtypes;
-    uint8_t single; /* storage for a one-result block type */
+    const uint8_t *ptypes, *rtypes; /* never into the ectrl: push_ctrl may move it */
     uint32_t label;
 };
 
@@ -413,13 +415,16 @@ static struct ectrl *push_ctrl(struct em *e, uint8_t kind, int64_t bt)
     if (bt == -64) { /* 0x40: empty */
         c->np = c->nr = 0;
     } else if (bt < 0) {
-        c->single = (uint8_t)(bt & 0x7f);
-        if (!num_type(c->single)) {
+        uint8_t t = (uint8_t)(bt & 0x7f);
+        for (size_t i = 0; i < sizeof one_type; i++) {
+            if (one_type[i] == t)
+                c->rtypes = &one_type[i];
+        }
+        if (c->rtypes == NULL) {
             e->bad = true;
             return NULL;
         }
         c->nr = 1;
-        c->rtypes = &c->single;
     } else {
         if ((uint64_t)bt >= e->m->ntypes) {
             e->bad = true;

@@ -414,3 +414,36 @@ TEST(native, out_of_bounds_accesses_trap_at_the_exact_boundary)
     spry_module_destroy(m);
     drop_cache();
 }
+
+/* Regression: a one-result block's result type pointed into the emitter's
+ * control stack, which moves when it grows past 8 entries; the blocks
+ * around the ninth then read freed memory (ASan: heap-use-after-free in
+ * reset_stack) and could get the wrong result types. Ten nested blocks,
+ * i64 and i32 alternating, run native and interpreted. */
+TEST(native, one_result_blocks_nested_past_the_control_stack_s_growth)
+{
+    fresh_cache();
+    char wat[2048];
+    int n = snprintf(wat, sizeof wat, "(module (func (export \"f\") (param i64) (result i64)\n");
+    for (int i = 0; i < 10; i++)
+        n += snprintf(wat + n, sizeof wat - (size_t)n, "block (result %s)\n",
+                      i % 2 == 0 ? "i64" : "i32");
+    n += snprintf(wat + n, sizeof wat - (size_t)n, "local.get 0\n");
+    for (int i = 9; i >= 0; i--)
+        n += snprintf(wat + n, sizeof wat - (size_t)n, "%s end\n",
+                      i % 2 == 0 ? "i64.extend_i32_u i64.const 3 i64.add"
+                                 : "i32.wrap_i64 i32.const 5 i32.mul");
+    snprintf(wat + n, sizeof wat - (size_t)n, "))\n");
+    struct spry_module *mi = load(wat, false), *mn = load(wat, true);
+    ASSERT_TRUE(is_native(mn, 0));
+    struct spry_store *si, *sn;
+    struct spry_instance *ii = instantiate(mi, &si, NULL), *in = instantiate(mn, &sn, NULL);
+    static const int64_t inputs[] = {0, 1, 7, -1, 123456789};
+    for (size_t k = 0; k < sizeof inputs / sizeof inputs[0]; k++)
+        ASSERT_EQ_INT(call64(in, "f", inputs[k]), call64(ii, "f", inputs[k]));
+    spry_store_destroy(si);
+    spry_store_destroy(sn);
+    spry_module_destroy(mi);
+    spry_module_destroy(mn);
+    drop_cache();
+}
