@@ -17,14 +17,6 @@ struct spry_arena_block {
     _Alignas(ARENA_ALIGN) unsigned char bytes[];
 };
 
-void spry_arena_init(struct spry_arena *arena, size_t limit)
-{
-    arena->head = NULL;
-    arena->used = 0;
-    arena->limit = limit;
-    arena->buf = NULL;
-}
-
 void spry_arena_init_buf(struct spry_arena *arena, size_t limit, void *buf, size_t size)
 {
     spry_arena_init(arena, limit);
@@ -38,7 +30,7 @@ void spry_arena_init_buf(struct spry_arena *arena, size_t limit, void *buf, size
     arena->buf = buf;
 }
 
-void spry_arena_fini(struct spry_arena *arena)
+void spry_arena_free_blocks(struct spry_arena *arena)
 {
     struct spry_arena_block *b = arena->head;
     while (b != NULL) {
@@ -47,7 +39,7 @@ void spry_arena_fini(struct spry_arena *arena)
             spry_free(b);
         b = next;
     }
-    spry_arena_init(arena, arena->limit);
+    arena->head = NULL;
 }
 
 void *spry_arena_alloc(struct spry_arena *arena, size_t size)

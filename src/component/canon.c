@@ -69,7 +69,8 @@ void canon_cx_init(struct canon_cx *cx, const struct canon_options *opts, struct
     cx->caller = caller;
     cx->views = views;
     cx->trap = NULL;
-    spry_report_init(&cx->report);
+    cx->report.code = 0; /* spry_report_init, without a call on every host call */
+    cx->report.message[0] = '\0';
 }
 
 int canon_trap(struct canon_cx *cx, const char *fmt, ...)
@@ -209,26 +210,40 @@ void canon_lowered_init(struct canon_lowered *l, const char *name, const struct 
     layout_flatten_functype(type, LAYOUT_LOWER, &l->flat);
 }
 
-/* Lifts the arguments, calls the host, lowers the result. */
+/* Lifts the arguments, calls the host, lowers the result. The value
+ * lists are walked here rather than through canon_lift_values_via and
+ * canon_lower_values_via: a host call has no, or a few flat, parameters
+ * and one result, and l->flat already says where each goes, so the common
+ * shapes (no parameters; a flat result; one result stored at the guest's
+ * pointer) cost no call or loop of their own. Same checks, same order. */
 static int lowered_run(const struct canon_lowered *l, struct canon_cx *cx, uint64_t *slots)
 {
     const struct cfunctype *ft = l->type;
+    const struct layout_corefunc *cf = &l->flat;
+    uint32_t n = ft->nparams;
     struct cval local_args[8];
     struct cval *args = local_args;
-    if (ft->nparams > 8) {
-        args = spry_arena_alloc_array(cx->arena, ft->nparams, sizeof *args);
+    int rc;
+    if (n > 8) {
+        args = spry_arena_alloc_array(cx->arena, n, sizeof *args);
         if (args == NULL)
-            return canon_trap(cx, "out of memory for %u arguments", ft->nparams);
+            return canon_trap(cx, "out of memory for %u arguments", n);
     }
-    struct canon_flat in = {slots, l->flat.nparams, 0};
-    int rc = canon_lift_values_via(cx, ft->nparams, ft->params,
-                                   l->flat.params_in_memory ? &l->flat.params_block : NULL,
-                                   "parameters", &in, args);
-    if (rc != 0)
-        return rc;
+    struct canon_flat in = {slots, cf->nparams, 0};
+    if (cf->params_in_memory) {
+        rc = canon_lift_values_via(cx, n, ft->params, &cf->params_block, "parameters", &in, args);
+        if (rc != 0)
+            return rc;
+    } else {
+        for (uint32_t i = 0; i < n; i++) { /* lift_flat_values */
+            rc = canon_lift_flat(cx, ft->params[i].type, &in, &args[i]);
+            if (rc != 0)
+                return rc;
+        }
+    }
     uint32_t retptr = 0;
-    if (l->flat.results_in_memory) {
-        SPRY_ASSERT(in.i + 1 == l->flat.nparams);
+    if (cf->results_in_memory) {
+        SPRY_ASSERT(in.i + 1 == cf->nparams);
         retptr = (uint32_t)slots[in.i];
     }
 
@@ -243,16 +258,24 @@ static int lowered_run(const struct canon_lowered *l, struct canon_cx *cx, uint6
     if (rc != 0)
         return rc; /* the host set its message (ccall_trap) or the exit */
 
-    if (ft->result != NULL) {
-        struct ctype_field rf = {NULL, ft->result};
-        struct canon_flat out = {slots, l->flat.nresults, 0};
-        bool mem = l->flat.results_in_memory;
-        rc = canon_lower_values_via(cx, 1, &rf, &result, mem ? &l->flat.results_block : NULL,
-                                    mem ? &retptr : NULL, &out);
-        if (rc != 0)
-            return rc;
+    if (ft->result == NULL) {
+        /* nothing to lower */
+    } else if (!cf->results_in_memory) {
+        struct canon_flat out = {slots, cf->nresults, 0};
+        rc = canon_lower_flat(cx, ft->result, &result, &out);
+    } else {
+        /* lower_flat_values of one value past MAX_FLAT_RESULTS: stored at
+         * the pointer the guest passed (results_block is the result's own
+         * size and alignment). */
+        rc = canon_check_range(cx, retptr, cf->results_block.size, cf->results_block.align,
+                               "result pointer");
+        if (rc == 0)
+            rc = canon_store(cx, ft->result, &result, retptr);
     }
-    handles_scope_end(cx, cx->scope);
+    if (rc != 0)
+        return rc;
+    if (cx->scope->nlent != 0)
+        handles_scope_end(cx, cx->scope);
     /* Results cannot hold borrows (validation), so the callee made none. */
     SPRY_ASSERT(cx->scope->nborrows == 0);
     return 0;

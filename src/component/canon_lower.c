@@ -17,12 +17,15 @@
 
 #include <string.h>
 
-/* Guest memory at ptr, about to receive len bytes (a range already
- * checked): marked written, as every host write must be (spry_memory_data). */
+/* Guest memory, about to receive len bytes at ptr (a range already
+ * checked): marked written, as every host write must be
+ * (spry_memory_data). A value is marked once, as a whole, before its parts
+ * are stored (store_val, below, writes without marking): marking bytes that
+ * a trap then leaves unwritten only makes the pool reset a little more. */
 static inline uint8_t *mem_out(struct canon_cx *cx, uint64_t ptr, uint64_t len)
 {
     spry_memory_note_write(cx->opts->memory, ptr, len);
-    return spry_memory_data(cx->opts->memory) + ptr;
+    return spry_memory_data(cx->opts->memory);
 }
 
 static inline void wr16(uint8_t *p, uint16_t v)
@@ -59,7 +62,7 @@ static uint32_t flags_mask(uint32_t n)
     return n >= 32 ? 0xffffffffu : (1u << n) - 1;
 }
 
-static int check_kind(struct canon_cx *cx, const struct ctype *t, const struct cval *v)
+static inline int check_kind(struct canon_cx *cx, const struct ctype *t, const struct cval *v)
 {
     if (v->kind != t->kind)
         return canon_trap(cx, "host value of kind %s where a %s was expected",
@@ -75,7 +78,7 @@ static int check_char(struct canon_cx *cx, uint32_t ch)
 }
 
 /* The case's payload type, checking the host's discriminant and payload. */
-static int variant_case(struct canon_cx *cx, const struct ctype *t, const struct cval *v,
+static inline int variant_case(struct canon_cx *cx, const struct ctype *t, const struct cval *v,
                         const struct ctype **pt)
 {
     uint32_t n = layout_ncases(t);
@@ -99,6 +102,9 @@ static int check_fields(struct canon_cx *cx, const struct ctype *t, const struct
     return 0;
 }
 
+static int store_val(struct canon_cx *cx, uint8_t *base, const struct ctype *t,
+                     const struct cval *v, uint32_t ptr);
+
 /* store_list_into_range: allocates with realloc and stores the elements. */
 static int lower_list(struct canon_cx *cx, const struct ctype *elem, const struct cval *v,
                       uint32_t *ptr, uint32_t *len)
@@ -113,12 +119,12 @@ static int lower_list(struct canon_cx *cx, const struct ctype *elem, const struc
     int rc = canon_realloc(cx, 0, 0, ealign, (uint32_t)bytes, ptr);
     if (rc != 0)
         return rc;
-    if (raw) {
-        if (bytes > 0)
-            memmove(mem_out(cx, *ptr, bytes), v->of.raw.ptr, bytes);
-    } else {
-        for (size_t i = 0; i < n; i++) {
-            rc = canon_store(cx, elem, &v->of.list.v[i], *ptr + (uint32_t)(i * esize));
+    if (bytes > 0) {
+        uint8_t *base = mem_out(cx, *ptr, bytes);
+        if (raw)
+            memmove(base + *ptr, v->of.raw.ptr, bytes);
+        for (size_t i = 0; !raw && i < n; i++) {
+            rc = store_val(cx, base, elem, &v->of.list.v[i], *ptr + (uint32_t)(i * esize));
             if (rc != 0)
                 return rc;
         }
@@ -127,15 +133,16 @@ static int lower_list(struct canon_cx *cx, const struct ctype *elem, const struc
     return 0;
 }
 
-static int store_fields(struct canon_cx *cx, uint32_t n, const struct ctype_field *fields,
-                        const struct cval *vs, uint32_t ptr)
+/* fields[0..n) from ptr on, into memory already marked written. */
+static int store_fields(struct canon_cx *cx, uint8_t *base, uint32_t n,
+                        const struct ctype_field *fields, const struct cval *vs, uint32_t ptr)
 {
     uint64_t off = ptr;
     for (uint32_t i = 0; i < n; i++) {
         const struct ctype *ft = fields[i].type;
         uint32_t align = layout_align(ft);
         off = (off + align - 1) & ~(uint64_t)(align - 1);
-        int rc = canon_store(cx, ft, &vs[i], (uint32_t)off);
+        int rc = store_val(cx, base, ft, &vs[i], (uint32_t)off);
         if (rc != 0)
             return rc;
         off += layout_size(ft);
@@ -145,10 +152,17 @@ static int store_fields(struct canon_cx *cx, uint32_t n, const struct ctype_fiel
 
 int canon_store(struct canon_cx *cx, const struct ctype *t, const struct cval *v, uint32_t ptr)
 {
+    return store_val(cx, mem_out(cx, ptr, layout_size(t)), t, v, ptr);
+}
+
+/* store: v at ptr in memory at base, its bytes already marked written. */
+static int store_val(struct canon_cx *cx, uint8_t *base, const struct ctype *t,
+                     const struct cval *v, uint32_t ptr)
+{
     int rc = check_kind(cx, t, v);
     if (rc != 0)
         return rc;
-    uint8_t *p = mem_out(cx, ptr, layout_size(t));
+    uint8_t *p = base + ptr;
     uint32_t a, b;
     switch (t->kind) {
     case CT_BOOL:
@@ -192,12 +206,12 @@ int canon_store(struct canon_cx *cx, const struct ctype *t, const struct cval *v
         rc = check_fields(cx, t, v);
         if (rc != 0)
             return rc;
-        return store_fields(cx, t->u.record.n, t->u.record.fields, v->of.list.v, ptr);
+        return store_fields(cx, base, t->u.record.n, t->u.record.fields, v->of.list.v, ptr);
     case CT_VARIANT:
     case CT_ENUM:
     case CT_OPTION:
     case CT_RESULT: {
-        const struct ctype *pt;
+        const struct ctype *pt = NULL;
         rc = variant_case(cx, t, v, &pt);
         if (rc != 0)
             return rc;
@@ -210,7 +224,7 @@ int canon_store(struct canon_cx *cx, const struct ctype *t, const struct cval *v
             wr32(p, disc);
         if (pt == NULL)
             return 0;
-        return canon_store(cx, pt, v->of.var.payload, ptr + layout_payload_offset(t));
+        return store_val(cx, base, pt, v->of.var.payload, ptr + layout_payload_offset(t));
     }
     case CT_FLAGS: {
         uint32_t bits = v->of.flags & flags_mask(t->u.flags.n);
@@ -263,7 +277,7 @@ static int push(struct canon_cx *cx, struct canon_flat *out, uint64_t v)
 static int lower_flat_variant(struct canon_cx *cx, const struct ctype *t, const struct cval *v,
                               struct canon_flat *out)
 {
-    const struct ctype *pt;
+    const struct ctype *pt = NULL;
     int rc = variant_case(cx, t, v, &pt);
     if (rc != 0)
         return rc;
@@ -385,5 +399,5 @@ int canon_lower_values_via(struct canon_cx *cx, uint32_t n, const struct ctype_f
     }
     if (rc != 0)
         return rc;
-    return store_fields(cx, n, fields, vs, ptr);
+    return store_fields(cx, mem_out(cx, ptr, size), n, fields, vs, ptr);
 }
