@@ -135,7 +135,7 @@ int canon_realloc(struct canon_cx *cx, uint32_t old, uint32_t old_size, uint32_t
 {
     if (cx->opts == NULL || cx->opts->realloc == NULL)
         return canon_trap(cx, "no realloc option to allocate %u bytes in", new_size);
-    if (!realloc_type_ok(cx->opts->realloc))
+    if (!cx->opts->realloc_typed && !realloc_type_ok(cx->opts->realloc))
         return canon_trap(cx, "realloc is not (i32, i32, i32, i32) -> i32");
     if (!cx->inst->may_leave)
         return canon_trap(cx, "cannot call realloc: the instance is in realloc or post-return");
@@ -206,6 +206,7 @@ void canon_lowered_init(struct canon_lowered *l, const char *name, const struct 
     l->fn = fn;
     if (opts != NULL)
         l->opts = *opts;
+    l->opts.realloc_typed = l->opts.realloc != NULL && realloc_type_ok(l->opts.realloc);
     l->inst = inst;
     layout_flatten_functype(type, LAYOUT_LOWER, &l->flat);
 }
@@ -342,6 +343,7 @@ void canon_lifted_init(struct canon_lifted *l, const char *name, const struct cf
     l->core = core;
     if (opts != NULL)
         l->opts = *opts;
+    l->opts.realloc_typed = l->opts.realloc != NULL && realloc_type_ok(l->opts.realloc);
     l->inst = inst;
     layout_flatten_functype(type, LAYOUT_LIFT, &l->flat);
 }

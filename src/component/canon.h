@@ -84,6 +84,10 @@ struct canon_options {
     struct spry_memory *memory;    /* NULL when no value goes through memory */
     struct spry_func *realloc;     /* (i32 old, i32 old_size, i32 align, i32 new_size) -> i32 */
     struct spry_func *post_return; /* lifted functions only: the flat results -> () */
+    /* realloc was found to be (i32, i32, i32, i32) -> i32 when the options
+     * were bound (canon_lowered_init, canon_lifted_init), so that
+     * canon_realloc need not look again; false: it checks on every call. */
+    bool realloc_typed;
 };
 
 /*

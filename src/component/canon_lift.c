@@ -270,8 +270,8 @@ static int next(struct canon_cx *cx, struct canon_flat *in, uint64_t *v)
     return 0;
 }
 
-static int lift_flat_variant(struct canon_cx *cx, const struct ctype *t, struct canon_flat *in,
-                             struct cval *out)
+static __attribute__((noinline)) int lift_flat_variant(struct canon_cx *cx, const struct ctype *t,
+                                                       struct canon_flat *in, struct cval *out)
 {
     uint32_t nflat = layout_flat_count(t), start = in->i;
     if (nflat > in->n - start)
@@ -299,38 +299,48 @@ static int lift_flat_variant(struct canon_cx *cx, const struct ctype *t, struct 
     return 0;
 }
 
+static __attribute__((noinline)) int lift_flat_record(struct canon_cx *cx, const struct ctype *t,
+                                                      struct canon_flat *in, struct cval *out)
+{
+    struct cval *vals = alloc_vals(cx, t->u.record.n);
+    if (vals == NULL)
+        return canon_trap(cx, "out of memory lifting a %s", layout_kind_name(t->kind));
+    out->of.list.v = vals;
+    out->of.list.n = t->u.record.n;
+    for (uint32_t i = 0; i < t->u.record.n; i++) {
+        int rc = canon_lift_flat(cx, t->u.record.fields[i].type, in, &vals[i]);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int too_few(struct canon_cx *cx)
+{
+    return canon_trap(cx, "fewer core values than the type needs");
+}
+
+/* Every case ends in a tail call or a plain return, so that lifting a
+ * number or a handle, as nearly every host call does, needs no frame. */
 int canon_lift_flat(struct canon_cx *cx, const struct ctype *t, struct canon_flat *in,
                     struct cval *out)
 {
-    uint64_t v = 0, len = 0;
-    int rc;
     memset(out, 0, sizeof *out);
     out->kind = t->kind;
     switch (t->kind) {
     case CT_STRING:
-    case CT_LIST:
-        rc = next(cx, in, &v);
-        if (rc == 0)
-            rc = next(cx, in, &len);
-        if (rc != 0)
-            return rc;
+    case CT_LIST: {
+        if (in->i > in->n || in->n - in->i < 2)
+            return too_few(cx);
+        uint32_t ptr = (uint32_t)in->v[in->i], len = (uint32_t)in->v[in->i + 1];
+        in->i += 2;
         if (t->kind == CT_STRING)
-            return canon_lift_string(cx, (uint32_t)v, (uint32_t)len, out);
-        return lift_list(cx, t->u.elem, (uint32_t)v, (uint32_t)len, out);
-    case CT_RECORD:
-    case CT_TUPLE: {
-        struct cval *vals = alloc_vals(cx, t->u.record.n);
-        if (vals == NULL)
-            return canon_trap(cx, "out of memory lifting a %s", layout_kind_name(t->kind));
-        out->of.list.v = vals;
-        out->of.list.n = t->u.record.n;
-        for (uint32_t i = 0; i < t->u.record.n; i++) {
-            rc = canon_lift_flat(cx, t->u.record.fields[i].type, in, &vals[i]);
-            if (rc != 0)
-                return rc;
-        }
-        return 0;
+            return canon_lift_string(cx, ptr, len, out);
+        return lift_list(cx, t->u.elem, ptr, len, out);
     }
+    case CT_RECORD:
+    case CT_TUPLE:
+        return lift_flat_record(cx, t, in, out);
     case CT_VARIANT:
     case CT_ENUM:
     case CT_OPTION:
@@ -339,9 +349,9 @@ int canon_lift_flat(struct canon_cx *cx, const struct ctype *t, struct canon_fla
     default:
         break;
     }
-    rc = next(cx, in, &v);
-    if (rc != 0)
-        return rc;
+    if (in->i >= in->n)
+        return too_few(cx);
+    uint64_t v = in->v[in->i++];
     /* lift_flat_unsigned / lift_flat_signed: the value modulo the type's
      * width (an i32 in an i64 slot is its low half). */
     switch (t->kind) {

@@ -62,34 +62,47 @@ static uint32_t flags_mask(uint32_t n)
     return n >= 32 ? 0xffffffffu : (1u << n) - 1;
 }
 
-static inline int check_kind(struct canon_cx *cx, const struct ctype *t, const struct cval *v)
+static int kind_mismatch(struct canon_cx *cx, const struct ctype *t, const struct cval *v)
 {
-    if (v->kind != t->kind)
-        return canon_trap(cx, "host value of kind %s where a %s was expected",
-                          layout_kind_name(v->kind), layout_kind_name(t->kind));
-    return 0;
+    return canon_trap(cx, "host value of kind %s where a %s was expected",
+                      layout_kind_name(v->kind), layout_kind_name(t->kind));
 }
 
-static int check_char(struct canon_cx *cx, uint32_t ch)
+/* The checks below are inline tests with the message out of line, so that
+ * the walkers' common cases stay free of calls (and of stack frames). */
+
+static int bad_char(struct canon_cx *cx, uint32_t ch)
 {
-    if (ch >= 0x110000 || (ch >= 0xd800 && ch <= 0xdfff))
-        return canon_trap(cx, "host char 0x%x is not a Unicode scalar value", ch);
-    return 0;
+    return canon_trap(cx, "host char 0x%x is not a Unicode scalar value", ch);
 }
 
-/* The case's payload type, checking the host's discriminant and payload. */
-static inline int variant_case(struct canon_cx *cx, const struct ctype *t, const struct cval *v,
-                        const struct ctype **pt)
+static inline bool char_ok(uint32_t ch)
+{
+    return ch < 0x110000 && (ch < 0xd800 || ch > 0xdfff);
+}
+
+static int bad_case(struct canon_cx *cx, const struct ctype *t, const struct cval *v)
 {
     uint32_t n = layout_ncases(t);
     if (v->of.var.disc >= n)
         return canon_trap(cx, "host %s discriminant %u is out of range (%u cases)",
                           layout_kind_name(t->kind), v->of.var.disc, n);
-    *pt = layout_case_type(t, v->of.var.disc);
-    if (*pt != NULL && v->of.var.payload == NULL)
-        return canon_trap(cx, "host %s case %u has no payload", layout_kind_name(t->kind),
-                          v->of.var.disc);
-    return 0;
+    return canon_trap(cx, "host %s case %u has no payload", layout_kind_name(t->kind),
+                      v->of.var.disc);
+}
+
+/* The case's payload type (NULL: none), or NULL with *ok false when the
+ * host's discriminant or payload does not fit (bad_case says how). */
+static inline const struct ctype *variant_case(const struct ctype *t, const struct cval *v,
+                                               bool *ok)
+{
+    const struct ctype *pt = NULL;
+    *ok = v->of.var.disc < layout_ncases(t);
+    if (*ok) {
+        pt = layout_case_type(t, v->of.var.disc);
+        *ok = pt == NULL || v->of.var.payload != NULL;
+    }
+    return pt;
 }
 
 static int check_fields(struct canon_cx *cx, const struct ctype *t, const struct cval *v)
@@ -134,8 +147,9 @@ static int lower_list(struct canon_cx *cx, const struct ctype *elem, const struc
 }
 
 /* fields[0..n) from ptr on, into memory already marked written. */
-static int store_fields(struct canon_cx *cx, uint8_t *base, uint32_t n,
-                        const struct ctype_field *fields, const struct cval *vs, uint32_t ptr)
+static __attribute__((noinline)) int store_fields(struct canon_cx *cx, uint8_t *base, uint32_t n,
+                                                  const struct ctype_field *fields,
+                                                  const struct cval *vs, uint32_t ptr)
 {
     uint64_t off = ptr;
     for (uint32_t i = 0; i < n; i++) {
@@ -155,15 +169,47 @@ int canon_store(struct canon_cx *cx, const struct ctype *t, const struct cval *v
     return store_val(cx, mem_out(cx, ptr, layout_size(t)), t, v, ptr);
 }
 
+/* store for the types that call out (realloc, the handle table), out of
+ * store_val so that its common cases need no frame. */
+static __attribute__((noinline)) int store_call(struct canon_cx *cx, uint8_t *p,
+                                                const struct ctype *t, const struct cval *v)
+{
+    uint32_t a = 0, b = 0;
+    int rc;
+    switch (t->kind) {
+    case CT_STRING:
+        rc = canon_lower_string(cx, v->of.str.ptr, v->of.str.len, &a, &b);
+        break;
+    case CT_LIST:
+        rc = lower_list(cx, t->u.elem, v, &a, &b);
+        break;
+    case CT_OWN:
+        rc = handles_lower_own(cx, t, v->of.rep, &a);
+        if (rc == 0)
+            wr32(p, a);
+        return rc;
+    default: /* CT_BORROW */
+        rc = handles_lower_borrow(cx, t, v->of.rep, &a);
+        if (rc == 0)
+            wr32(p, a);
+        return rc;
+    }
+    /* string, list: (pointer, length); p is still valid (memories never
+     * move, realloc may only have grown it). */
+    if (rc == 0) {
+        wr32(p, a);
+        wr32(p + 4, b);
+    }
+    return rc;
+}
+
 /* store: v at ptr in memory at base, its bytes already marked written. */
 static int store_val(struct canon_cx *cx, uint8_t *base, const struct ctype *t,
                      const struct cval *v, uint32_t ptr)
 {
-    int rc = check_kind(cx, t, v);
-    if (rc != 0)
-        return rc;
+    if (v->kind != t->kind)
+        return kind_mismatch(cx, t, v);
     uint8_t *p = base + ptr;
-    uint32_t a, b;
     switch (t->kind) {
     case CT_BOOL:
         p[0] = v->of.b ? 1 : 0;
@@ -191,30 +237,30 @@ static int store_val(struct canon_cx *cx, uint8_t *base, const struct ctype *t,
         wr64(p, f64_bits(v->of.f64));
         return 0;
     case CT_CHAR:
-        rc = check_char(cx, v->of.ch);
-        if (rc == 0)
-            wr32(p, v->of.ch);
-        return rc;
+        if (!char_ok(v->of.ch))
+            return bad_char(cx, v->of.ch);
+        wr32(p, v->of.ch);
+        return 0;
     case CT_STRING:
-        rc = canon_lower_string(cx, v->of.str.ptr, v->of.str.len, &a, &b);
-        break;
     case CT_LIST:
-        rc = lower_list(cx, t->u.elem, v, &a, &b);
-        break;
+    case CT_OWN:
+    case CT_BORROW:
+        return store_call(cx, p, t, v);
     case CT_RECORD:
-    case CT_TUPLE:
-        rc = check_fields(cx, t, v);
+    case CT_TUPLE: {
+        int rc = check_fields(cx, t, v);
         if (rc != 0)
             return rc;
         return store_fields(cx, base, t->u.record.n, t->u.record.fields, v->of.list.v, ptr);
+    }
     case CT_VARIANT:
     case CT_ENUM:
     case CT_OPTION:
     case CT_RESULT: {
-        const struct ctype *pt = NULL;
-        rc = variant_case(cx, t, v, &pt);
-        if (rc != 0)
-            return rc;
+        bool ok;
+        const struct ctype *pt = variant_case(t, v, &ok);
+        if (!ok)
+            return bad_case(cx, t, v);
         uint32_t dsize = layout_disc_size(layout_ncases(t)), disc = v->of.var.disc;
         if (dsize == 1)
             p[0] = (uint8_t)disc;
@@ -241,56 +287,45 @@ static int store_val(struct canon_cx *cx, uint8_t *base, const struct ctype *t,
         }
         return 0;
     }
-    case CT_OWN:
-        rc = handles_lower_own(cx, t, v->of.rep, &a);
-        if (rc == 0)
-            wr32(p, a);
-        return rc;
-    case CT_BORROW:
-        rc = handles_lower_borrow(cx, t, v->of.rep, &a);
-        if (rc == 0)
-            wr32(p, a);
-        return rc;
     default:
         SPRY_ASSERT(!"bad ctype kind");
         return SPRY_EINVAL;
     }
-    /* string, list: (pointer, length); p is still valid (memories never
-     * move, realloc may only have grown it). */
-    if (rc == 0) {
-        wr32(p, a);
-        wr32(p + 4, b);
-    }
-    return rc;
 }
 
 /* ---- flat values ------------------------------------------------------------ */
 
-static int push(struct canon_cx *cx, struct canon_flat *out, uint64_t v)
+static int too_many(struct canon_cx *cx)
+{
+    return canon_trap(cx, "more core values than the signature has");
+}
+
+static inline int push(struct canon_cx *cx, struct canon_flat *out, uint64_t v)
 {
     if (out->i >= out->n)
-        return canon_trap(cx, "more core values than the signature has");
+        return too_many(cx);
     out->v[out->i++] = v;
     return 0;
 }
 
-static int lower_flat_variant(struct canon_cx *cx, const struct ctype *t, const struct cval *v,
-                              struct canon_flat *out)
+static __attribute__((noinline)) int lower_flat_variant(struct canon_cx *cx, const struct ctype *t,
+                                                        const struct cval *v,
+                                                        struct canon_flat *out)
 {
-    const struct ctype *pt = NULL;
-    int rc = variant_case(cx, t, v, &pt);
-    if (rc != 0)
-        return rc;
+    bool ok;
+    const struct ctype *pt = variant_case(t, v, &ok);
+    if (!ok)
+        return bad_case(cx, t, v);
     uint32_t nflat = layout_flat_count(t), start = out->i;
     if (nflat > out->n - start)
-        return canon_trap(cx, "more core values than the signature has");
+        return too_many(cx);
     out->v[out->i++] = v->of.var.disc;
     if (pt != NULL) {
         /* A 32-bit payload value goes zero-extended into an i64 slot, an
          * f32 as its bits into an i32 or i64 slot, an f64 as its bits into
          * an i64 slot: exactly how every value is written to a slot. */
         struct canon_flat sub = {out->v, start + nflat, out->i};
-        rc = canon_lower_flat(cx, pt, v->of.var.payload, &sub);
+        int rc = canon_lower_flat(cx, pt, v->of.var.payload, &sub);
         if (rc != 0)
             return rc;
         out->i = sub.i;
@@ -300,13 +335,43 @@ static int lower_flat_variant(struct canon_cx *cx, const struct ctype *t, const 
     return 0;
 }
 
+/* lower_flat for the types that call out or loop, out of canon_lower_flat
+ * so that its common cases need no frame. */
+static __attribute__((noinline)) int lower_flat_call(struct canon_cx *cx, const struct ctype *t,
+                                                     const struct cval *v, struct canon_flat *out)
+{
+    uint32_t a = 0, b = 0;
+    int rc;
+    switch (t->kind) {
+    case CT_STRING:
+    case CT_LIST:
+        if (t->kind == CT_STRING)
+            rc = canon_lower_string(cx, v->of.str.ptr, v->of.str.len, &a, &b);
+        else
+            rc = lower_list(cx, t->u.elem, v, &a, &b);
+        if (rc == 0)
+            rc = push(cx, out, a);
+        return rc != 0 ? rc : push(cx, out, b);
+    case CT_RECORD:
+    case CT_TUPLE:
+        rc = check_fields(cx, t, v);
+        for (uint32_t i = 0; rc == 0 && i < t->u.record.n; i++)
+            rc = canon_lower_flat(cx, t->u.record.fields[i].type, &v->of.list.v[i], out);
+        return rc;
+    case CT_OWN:
+        rc = handles_lower_own(cx, t, v->of.rep, &a);
+        return rc != 0 ? rc : push(cx, out, a);
+    default: /* CT_BORROW */
+        rc = handles_lower_borrow(cx, t, v->of.rep, &a);
+        return rc != 0 ? rc : push(cx, out, a);
+    }
+}
+
 int canon_lower_flat(struct canon_cx *cx, const struct ctype *t, const struct cval *v,
                      struct canon_flat *out)
 {
-    int rc = check_kind(cx, t, v);
-    if (rc != 0)
-        return rc;
-    uint32_t a, b;
+    if (v->kind != t->kind)
+        return kind_mismatch(cx, t, v);
     switch (t->kind) {
     case CT_BOOL:
         return push(cx, out, v->of.b ? 1 : 0);
@@ -329,23 +394,16 @@ int canon_lower_flat(struct canon_cx *cx, const struct ctype *t, const struct cv
     case CT_F64:
         return push(cx, out, f64_bits(v->of.f64));
     case CT_CHAR:
-        rc = check_char(cx, v->of.ch);
-        return rc != 0 ? rc : push(cx, out, v->of.ch);
+        if (!char_ok(v->of.ch))
+            return bad_char(cx, v->of.ch);
+        return push(cx, out, v->of.ch);
     case CT_STRING:
     case CT_LIST:
-        if (t->kind == CT_STRING)
-            rc = canon_lower_string(cx, v->of.str.ptr, v->of.str.len, &a, &b);
-        else
-            rc = lower_list(cx, t->u.elem, v, &a, &b);
-        if (rc == 0)
-            rc = push(cx, out, a);
-        return rc != 0 ? rc : push(cx, out, b);
     case CT_RECORD:
     case CT_TUPLE:
-        rc = check_fields(cx, t, v);
-        for (uint32_t i = 0; rc == 0 && i < t->u.record.n; i++)
-            rc = canon_lower_flat(cx, t->u.record.fields[i].type, &v->of.list.v[i], out);
-        return rc;
+    case CT_OWN:
+    case CT_BORROW:
+        return lower_flat_call(cx, t, v, out);
     case CT_VARIANT:
     case CT_ENUM:
     case CT_OPTION:
@@ -353,12 +411,6 @@ int canon_lower_flat(struct canon_cx *cx, const struct ctype *t, const struct cv
         return lower_flat_variant(cx, t, v, out);
     case CT_FLAGS:
         return push(cx, out, v->of.flags & flags_mask(t->u.flags.n));
-    case CT_OWN:
-        rc = handles_lower_own(cx, t, v->of.rep, &a);
-        return rc != 0 ? rc : push(cx, out, a);
-    case CT_BORROW:
-        rc = handles_lower_borrow(cx, t, v->of.rep, &a);
-        return rc != 0 ? rc : push(cx, out, a);
     default:
         SPRY_ASSERT(!"bad ctype kind");
         return SPRY_EINVAL;

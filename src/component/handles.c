@@ -172,17 +172,18 @@ int handles_lift_own(struct canon_cx *cx, const struct ctype *t, uint32_t i, uin
     return 0;
 }
 
-int handles_lift_borrow(struct canon_cx *cx, const struct ctype *t, uint32_t i, uint32_t *rep)
+/* handles_lift_borrow's general case: every check, and a lend list that
+ * outgrew the scope's first slots. */
+static __attribute__((noinline)) int lift_borrow_slow(struct canon_cx *cx, const struct ctype *t,
+                                                      uint32_t i, uint32_t *rep)
 {
-    struct handle *e = typed_fast(cx, t, i);
-    if (e == NULL) {
-        const struct canon_rtype *rt = NULL;
-        int rc = handles_rtype(cx, t->u.resource, &rt);
-        if (rc == 0)
-            rc = get_typed(cx, rt, i, &e);
-        if (rc != 0)
-            return rc;
-    }
+    const struct canon_rtype *rt = NULL;
+    struct handle *e = NULL;
+    int rc = handles_rtype(cx, t->u.resource, &rt);
+    if (rc == 0)
+        rc = get_typed(cx, rt, i, &e);
+    if (rc != 0)
+        return rc;
     struct handles_scope *s = cx->scope;
     SPRY_ASSERT(s != NULL);
     if (s->caplent == 0) {
@@ -204,15 +205,42 @@ int handles_lift_borrow(struct canon_cx *cx, const struct ctype *t, uint32_t i, 
     return 0;
 }
 
+/* The fast paths below make no calls but tail calls, so that they need no
+ * stack frame: a host call lifts or lowers a handle or two every time. */
+int handles_lift_borrow(struct canon_cx *cx, const struct ctype *t, uint32_t i, uint32_t *rep)
+{
+    struct handle *e = typed_fast(cx, t, i);
+    struct handles_scope *s = cx->scope;
+    if (e == NULL || s == NULL || s->nlent >= HANDLES_SCOPE_FIRST)
+        return lift_borrow_slow(cx, t, i, rep);
+    if (s->caplent == 0) {
+        s->lent = s->first;
+        s->caplent = HANDLES_SCOPE_FIRST;
+    }
+    s->lent[s->nlent++] = i;
+    e->lends++;
+    *rep = e->rep;
+    return 0;
+}
+
+static __attribute__((noinline)) int lower_own_slow(struct canon_cx *cx, const struct ctype *t,
+                                                    uint32_t rep, uint32_t *i)
+{
+    const struct canon_rtype *rt = NULL;
+    int rc = handles_rtype(cx, t->u.resource, &rt);
+    if (rc != 0)
+        return rc;
+    struct handle e = {rt, rep, 0, true, NULL};
+    return handles_add(cx, &e, i);
+}
+
 int handles_lower_own(struct canon_cx *cx, const struct ctype *t, uint32_t rep, uint32_t *i)
 {
     const struct canon_rtype *rt = rtype_at(cx->inst, t->u.resource);
-    if (rt == NULL)
-        return handles_rtype(cx, t->u.resource, &rt); /* the trap */
     struct handle e = {rt, rep, 0, true, NULL};
-    if (add_fast(&cx->inst->handles, &e, i))
-        return 0;
-    return handles_add(cx, &e, i);
+    if (rt == NULL || !add_fast(&cx->inst->handles, &e, i))
+        return lower_own_slow(cx, t, rep, i);
+    return 0;
 }
 
 int handles_lower_borrow(struct canon_cx *cx, const struct ctype *t, uint32_t rep, uint32_t *i)
