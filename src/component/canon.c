@@ -197,6 +197,29 @@ void canon_join_message(char *buf, size_t n, const char *name, const char *messa
 
 /* ---- guest calls host: canon lower ------------------------------------------ */
 
+/* Fills l->param_steps and l->result_step (canon.h, enum canon_step). */
+static void plan_lowered(struct canon_lowered *l)
+{
+    const struct cfunctype *ft = l->type;
+    for (uint32_t i = 0; i < ft->nparams && i < CANON_PLAN_PARAMS; i++) {
+        const struct ctype *t = ft->params[i].type;
+        l->param_steps[i] = t->kind == CT_BORROW ? CANON_STEP_BORROW : CANON_STEP_WALK;
+    }
+    const struct ctype *r = ft->result;
+    if (r == NULL)
+        l->result_step = CANON_STEP_NONE;
+    else if (l->flat.results_in_memory)
+        l->result_step = CANON_STEP_STORE;
+    else if (l->flat.nresults != 1)
+        l->result_step = CANON_STEP_WALK;
+    else if (r->kind == CT_OWN)
+        l->result_step = CANON_STEP_OWN;
+    else if (r->kind == CT_U32 || r->kind == CT_S32)
+        l->result_step = CANON_STEP_U32;
+    else
+        l->result_step = CANON_STEP_WALK;
+}
+
 void canon_lowered_init(struct canon_lowered *l, const char *name, const struct cfunctype *type,
                         chost_fn fn, const struct canon_options *opts, struct canon_inst *inst)
 {
@@ -209,23 +232,24 @@ void canon_lowered_init(struct canon_lowered *l, const char *name, const struct 
     l->opts.realloc_typed = l->opts.realloc != NULL && realloc_type_ok(l->opts.realloc);
     l->inst = inst;
     layout_flatten_functype(type, LAYOUT_LOWER, &l->flat);
+    plan_lowered(l);
 }
 
-/* Lifts the arguments, calls the host, lowers the result. The value
- * lists are walked here rather than through canon_lift_values_via and
- * canon_lower_values_via: a host call has no, or a few flat, parameters
- * and one result, and l->flat already says where each goes, so the common
- * shapes (no parameters; a flat result; one result stored at the guest's
- * pointer) cost no call or loop of their own. Same checks, same order. */
+/* Lifts the arguments, calls the host, lowers the result, following l's
+ * plan (canon.h, enum canon_step): the value lists are walked here rather
+ * than through canon_lift_values_via and canon_lower_values_via, and the
+ * common shapes (a borrowed handle; no result, a handle or a 32-bit number;
+ * a result stored at the guest's pointer) take their step without the
+ * walkers' dispatch. Same checks, same order, same messages. */
 static int lowered_run(const struct canon_lowered *l, struct canon_cx *cx, uint64_t *slots)
 {
     const struct cfunctype *ft = l->type;
     const struct layout_corefunc *cf = &l->flat;
     uint32_t n = ft->nparams;
-    struct cval local_args[8];
+    struct cval local_args[CANON_PLAN_PARAMS];
     struct cval *args = local_args;
     int rc;
-    if (n > 8) {
+    if (n > CANON_PLAN_PARAMS) {
         args = spry_arena_alloc_array(cx->arena, n, sizeof *args);
         if (args == NULL)
             return canon_trap(cx, "out of memory for %u arguments", n);
@@ -237,7 +261,15 @@ static int lowered_run(const struct canon_lowered *l, struct canon_cx *cx, uint6
             return rc;
     } else {
         for (uint32_t i = 0; i < n; i++) { /* lift_flat_values */
-            rc = canon_lift_flat(cx, ft->params[i].type, &in, &args[i]);
+            const struct ctype *t = ft->params[i].type;
+            if (i < CANON_PLAN_PARAMS && l->param_steps[i] == CANON_STEP_BORROW &&
+                in.i < in.n) {
+                memset(&args[i], 0, sizeof args[i]);
+                args[i].kind = CT_BORROW;
+                rc = handles_lift_borrow(cx, t, (uint32_t)slots[in.i++], &args[i].of.rep);
+            } else {
+                rc = canon_lift_flat(cx, t, &in, &args[i]);
+            }
             if (rc != 0)
                 return rc;
         }
@@ -259,19 +291,38 @@ static int lowered_run(const struct canon_lowered *l, struct canon_cx *cx, uint6
     if (rc != 0)
         return rc; /* the host set its message (ccall_trap) or the exit */
 
-    if (ft->result == NULL) {
-        /* nothing to lower */
-    } else if (!cf->results_in_memory) {
-        struct canon_flat out = {slots, cf->nresults, 0};
-        rc = canon_lower_flat(cx, ft->result, &result, &out);
-    } else {
+    const struct ctype *rt = ft->result;
+    uint32_t index;
+    switch (l->result_step) {
+    case CANON_STEP_NONE:
+        break;
+    case CANON_STEP_OWN: /* lower_flat of own<T> into the one result slot */
+        if (result.kind != CT_OWN)
+            goto walk;
+        rc = handles_lower_own(cx, rt, result.of.rep, &index);
+        if (rc == 0)
+            slots[0] = index;
+        break;
+    case CANON_STEP_U32:
+        if (result.kind != rt->kind)
+            goto walk;
+        slots[0] = (uint32_t)result.of.u;
+        break;
+    case CANON_STEP_STORE:
         /* lower_flat_values of one value past MAX_FLAT_RESULTS: stored at
          * the pointer the guest passed (results_block is the result's own
          * size and alignment). */
         rc = canon_check_range(cx, retptr, cf->results_block.size, cf->results_block.align,
                                "result pointer");
         if (rc == 0)
-            rc = canon_store(cx, ft->result, &result, retptr);
+            rc = canon_store(cx, rt, &result, retptr);
+        break;
+    default:
+    walk: {
+        struct canon_flat out = {slots, cf->nresults, 0};
+        rc = canon_lower_flat(cx, rt, &result, &out);
+        break;
+    }
     }
     if (rc != 0)
         return rc;

@@ -236,6 +236,21 @@ bool canon_utf8_valid(const uint8_t *s, size_t n, size_t *bad);
 
 /* ---- calls ----------------------------------------------------------------- */
 
+/* The plan of a lowered call (canon_lowered_init): a shortcut per value
+ * for the shapes nearly every host call has, the general walker
+ * (canon_lift_flat, canon_lower_flat, canon_store) for the rest. The
+ * shortcuts make the same checks in the same order; a host value of
+ * another kind than its type always takes the walker, which traps. */
+enum canon_step {
+    CANON_STEP_WALK,   /* the general walker */
+    CANON_STEP_NONE,   /* result: the function has none */
+    CANON_STEP_BORROW, /* parameter: borrow<T>, one flat value */
+    CANON_STEP_OWN,    /* result: own<T>, one flat value */
+    CANON_STEP_U32,    /* result: u32 or s32, one flat value */
+    CANON_STEP_STORE,  /* result: stored at the guest's result pointer */
+};
+#define CANON_PLAN_PARAMS 8 /* parameters with a planned step; more: all walked */
+
 /* A host function lowered into a core import. Strings and types are
  * borrowed. */
 struct canon_lowered {
@@ -246,6 +261,8 @@ struct canon_lowered {
     struct canon_inst *inst;
     struct layout_corefunc flat; /* the core signature (LAYOUT_LOWER) */
     const void *user;            /* given to fn as ccall.user (NULL unless set after init) */
+    uint8_t param_steps[CANON_PLAN_PARAMS]; /* enum canon_step, for flat parameters */
+    uint8_t result_step;                    /* enum canon_step */
 };
 
 /* Fills l; l->flat is the type to create the core function with. opts and

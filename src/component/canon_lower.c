@@ -14,6 +14,7 @@
 
 #include "base/alloc.h"
 #include "base/assert.h"
+#include "wasm/runtime.h"
 
 #include <string.h>
 
@@ -24,8 +25,12 @@
  * a trap then leaves unwritten only makes the pool reset a little more. */
 static inline uint8_t *mem_out(struct canon_cx *cx, uint64_t ptr, uint64_t len)
 {
-    spry_memory_note_write(cx->opts->memory, ptr, len);
-    return spry_memory_data(cx->opts->memory);
+    /* spry_memory_note_write and spry_memory_data, inline (the engine's
+     * runtime.h): every stored value comes through here. */
+    struct spry_memory *mem = cx->opts->memory;
+    if (ptr < mem->size)
+        memory_note_write(mem, ptr, len < mem->size - ptr ? len : mem->size - ptr);
+    return mem->base;
 }
 
 static inline void wr16(uint8_t *p, uint16_t v)
