@@ -312,10 +312,7 @@ static int lowered_run(const struct canon_lowered *l, struct canon_cx *cx, uint6
         /* lower_flat_values of one value past MAX_FLAT_RESULTS: stored at
          * the pointer the guest passed (results_block is the result's own
          * size and alignment). */
-        rc = canon_check_range(cx, retptr, cf->results_block.size, cf->results_block.align,
-                               "result pointer");
-        if (rc == 0)
-            rc = canon_store(cx, rt, &result, retptr);
+        rc = canon_store_result(cx, rt, &result, retptr, &cf->results_block);
         break;
     default:
     walk: {

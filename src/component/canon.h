@@ -170,6 +170,12 @@ int canon_realloc(struct canon_cx *cx, uint32_t old, uint32_t old_size, uint32_t
 int canon_load(struct canon_cx *cx, const struct ctype *t, uint32_t ptr, struct cval *out);
 /* Stores v (of type t) at ptr, under the same precondition. */
 int canon_store(struct canon_cx *cx, const struct ctype *t, const struct cval *v, uint32_t ptr);
+/* lower_flat_values of one value through memory at a pointer the guest
+ * passed: traps ("result pointer") unless ptr is aligned to block->align
+ * and [ptr, ptr + block->size) is in memory, then stores v there. block is
+ * t's own layout (a struct layout_corefunc's results_block). */
+int canon_store_result(struct canon_cx *cx, const struct ctype *t, const struct cval *v,
+                       uint32_t ptr, const struct layout_block *block);
 /* Traps unless ptr is a multiple of align and [ptr, ptr + size) is in
  * memory; `what` names the value for the message. Inline: every string,
  * list, realloc result and result pointer is checked, nearly always fine;

@@ -11,6 +11,7 @@
 #include "component/canon.h"
 
 #include "base/assert.h"
+#include "wasm/runtime.h"
 
 #include <string.h>
 
@@ -102,8 +103,8 @@ static bool has_noncanonical_nan(uint8_t kind, const uint8_t *p, size_t n)
 }
 
 /* load_list_from_range */
-static int lift_list(struct canon_cx *cx, const struct ctype *elem, uint32_t ptr, uint32_t len,
-                     struct cval *out)
+static __attribute__((noinline)) int lift_list_walk(struct canon_cx *cx, const struct ctype *elem,
+                                                    uint32_t ptr, uint32_t len, struct cval *out)
 {
     uint32_t esize = layout_size(elem), ealign = layout_align(elem);
     uint64_t bytes = (uint64_t)len * esize; /* both below 2^32: no overflow */
@@ -146,6 +147,25 @@ static int lift_list(struct canon_cx *cx, const struct ctype *elem, uint32_t ptr
     out->of.list.v = v;
     out->of.list.n = len;
     return 0;
+}
+
+/* lift_list_walk, with the case of nearly every list a host function takes
+ * (bytes to write, a list of integers, viewed where it lies) first: the
+ * range checked against the memory's size read inline (wasm/runtime.h). */
+static int lift_list(struct canon_cx *cx, const struct ctype *elem, uint32_t ptr, uint32_t len,
+                     struct cval *out)
+{
+    const struct spry_memory *mem = cx->opts != NULL ? cx->opts->memory : NULL;
+    if (cx->views && elem->kind >= CT_S8 && elem->kind <= CT_U64 && mem != NULL) {
+        uint32_t esize = layout_size(elem), ealign = layout_align(elem);
+        uint64_t bytes = (uint64_t)len * esize; /* both below 2^32: no overflow */
+        if ((ptr & (ealign - 1)) == 0 && ptr <= mem->size && bytes <= mem->size - ptr) {
+            out->of.raw.ptr = mem->base + ptr;
+            out->of.raw.n = len;
+            return 0;
+        }
+    }
+    return lift_list_walk(cx, elem, ptr, len, out);
 }
 
 /* load_record, and the parameter tuple: fields[0..n) from ptr on. */

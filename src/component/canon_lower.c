@@ -174,6 +174,17 @@ int canon_store(struct canon_cx *cx, const struct ctype *t, const struct cval *v
     return store_val(cx, mem_out(cx, ptr, layout_size(t)), t, v, ptr);
 }
 
+int canon_store_result(struct canon_cx *cx, const struct ctype *t, const struct cval *v,
+                       uint32_t ptr, const struct layout_block *block)
+{
+    /* canon_check_range, with the memory's size read inline */
+    const struct spry_memory *mem = cx->opts != NULL ? cx->opts->memory : NULL;
+    if (mem == NULL || (ptr & (block->align - 1)) != 0 || (uint64_t)ptr > mem->size ||
+        block->size > mem->size - ptr)
+        return canon_check_range_fail(cx, ptr, block->size, block->align, "result pointer");
+    return store_val(cx, mem_out(cx, ptr, block->size), t, v, ptr);
+}
+
 /* store for the types that call out (realloc, the handle table), out of
  * store_val so that its common cases need no frame. */
 static __attribute__((noinline)) int store_call(struct canon_cx *cx, uint8_t *p,

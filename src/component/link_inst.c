@@ -304,7 +304,8 @@ int link_lower_tramp(void *user, struct spry_instance *caller, uint64_t *slots)
     struct cinst *ci = caller_cinst(caller);
     if (ci == NULL)
         return SPRY_ETRAP;
-    return canon_lowered_call(&ci->lowered[h->index], caller, slots);
+    const struct canon_lowered *l = &ci->lowered[h->index];
+    return canon_call_host(l, l->inst, &l->opts, caller, slots); /* canon_lowered_call */
 }
 
 int link_new_tramp(void *user, struct spry_instance *caller, uint64_t *slots)
