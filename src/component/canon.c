@@ -262,8 +262,7 @@ static int lowered_run(const struct canon_lowered *l, struct canon_cx *cx, uint6
     } else {
         for (uint32_t i = 0; i < n; i++) { /* lift_flat_values */
             const struct ctype *t = ft->params[i].type;
-            if (i < CANON_PLAN_PARAMS && l->param_steps[i] == CANON_STEP_BORROW &&
-                in.i < in.n) {
+            if (i < CANON_PLAN_PARAMS && l->param_steps[i] == CANON_STEP_BORROW && in.i < in.n) {
                 memset(&args[i], 0, sizeof args[i]);
                 args[i].kind = CT_BORROW;
                 rc = handles_lift_borrow(cx, t, (uint32_t)slots[in.i++], &args[i].of.rep);
@@ -315,7 +314,7 @@ static int lowered_run(const struct canon_lowered *l, struct canon_cx *cx, uint6
         rc = canon_store_result(cx, rt, &result, retptr, &cf->results_block);
         break;
     default:
-    walk: {
+    walk : {
         struct canon_flat out = {slots, cf->nresults, 0};
         rc = canon_lower_flat(cx, rt, &result, &out);
         break;
