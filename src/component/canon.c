@@ -7,6 +7,7 @@
 #include "component/canon.h"
 
 #include "base/assert.h"
+#include "wasm/runtime.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -141,7 +142,12 @@ int canon_realloc(struct canon_cx *cx, uint32_t old, uint32_t old_size, uint32_t
         return canon_trap(cx, "cannot call realloc: the instance is in realloc or post-return");
     uint64_t slots[4] = {old, old_size, align, new_size};
     cx->inst->may_leave = false;
-    int rc = spry_func_call_slots(cx->opts->realloc, slots, 4, cx->trap);
+    /* A realloc whose type was checked when the options were bound goes to
+     * the engine's call directly: spry_func_call_slots would only check the
+     * same type again. */
+    struct spry_func *f = cx->opts->realloc;
+    int rc = cx->opts->realloc_typed ? runtime_call(f->store, f, slots, cx->trap)
+                                     : spry_func_call_slots(f, slots, 4, cx->trap);
     if (rc != 0)
         return rc; /* a trap in realloc: the engine has the message */
     cx->inst->may_leave = true;
