@@ -241,98 +241,77 @@ void canon_lowered_init(struct canon_lowered *l, const char *name, const struct 
     plan_lowered(l);
 }
 
-/* Lifts the arguments, calls the host, lowers the result, following l's
- * plan (canon.h, enum canon_step): the value lists are walked here rather
- * than through canon_lift_values_via and canon_lower_values_via, and the
- * common shapes (a borrowed handle; no result, a handle or a 32-bit number;
- * a result stored at the guest's pointer) take their step without the
- * walkers' dispatch. Same checks, same order, same messages. */
-static int lowered_run(const struct canon_lowered *l, struct canon_cx *cx, uint64_t *slots)
+/* lift_flat_values or, past 16 flat values, the tuple in memory: the
+ * arguments of a host call into args[0..n), following l's plan for flat
+ * ones. Leaves in->i past the arguments (the result pointer follows). */
+static __attribute__((noinline)) int lift_params(const struct canon_lowered *l,
+                                                 struct canon_cx *cx, struct canon_flat *in,
+                                                 struct cval *args)
 {
     const struct cfunctype *ft = l->type;
-    const struct layout_corefunc *cf = &l->flat;
-    uint32_t n = ft->nparams;
-    struct cval local_args[CANON_PLAN_PARAMS];
-    struct cval *args = local_args;
-    int rc;
-    if (n > CANON_PLAN_PARAMS) {
-        args = spry_arena_alloc_array(cx->arena, n, sizeof *args);
-        if (args == NULL)
-            return canon_trap(cx, "out of memory for %u arguments", n);
-    }
-    struct canon_flat in = {slots, cf->nparams, 0};
-    if (cf->params_in_memory) {
-        rc = canon_lift_values_via(cx, n, ft->params, &cf->params_block, "parameters", &in, args);
+    if (l->flat.params_in_memory)
+        return canon_lift_values_via(cx, ft->nparams, ft->params, &l->flat.params_block,
+                                     "parameters", in, args);
+    for (uint32_t i = 0; i < ft->nparams; i++) {
+        const struct ctype *t = ft->params[i].type;
+        int rc;
+        if (i < CANON_PLAN_PARAMS && l->param_steps[i] == CANON_STEP_BORROW && in->i < in->n) {
+            memset(&args[i], 0, sizeof args[i]);
+            args[i].kind = CT_BORROW;
+            rc = handles_lift_borrow(cx, t, (uint32_t)in->v[in->i++], &args[i].of.rep);
+        } else {
+            rc = canon_lift_flat(cx, t, in, &args[i]);
+        }
         if (rc != 0)
             return rc;
-    } else {
-        for (uint32_t i = 0; i < n; i++) { /* lift_flat_values */
-            const struct ctype *t = ft->params[i].type;
-            if (i < CANON_PLAN_PARAMS && l->param_steps[i] == CANON_STEP_BORROW && in.i < in.n) {
-                memset(&args[i], 0, sizeof args[i]);
-                args[i].kind = CT_BORROW;
-                rc = handles_lift_borrow(cx, t, (uint32_t)slots[in.i++], &args[i].of.rep);
-            } else {
-                rc = canon_lift_flat(cx, t, &in, &args[i]);
-            }
-            if (rc != 0)
-                return rc;
-        }
     }
-    uint32_t retptr = 0;
-    if (cf->results_in_memory) {
-        SPRY_ASSERT(in.i + 1 == cf->nparams);
-        retptr = (uint32_t)slots[in.i];
-    }
+    return 0;
+}
 
-    struct ccall call = {.arena = cx->arena,
-                         .inst = cx->inst->cinst,
-                         .store = cx->inst->store,
-                         .caller = cx->caller,
-                         .user = l->user};
-    struct cval result;
-    memset(&result, 0, sizeof result);
-    rc = l->fn(&call, args, &result);
-    if (rc != 0)
-        return rc; /* the host set its message (ccall_trap) or the exit */
-
-    const struct ctype *rt = ft->result;
+/* lower_flat_values of the host's result, following l's plan (a
+ * CANON_STEP_NONE result never comes here). */
+static int lower_result(const struct canon_lowered *l, struct canon_cx *cx,
+                        const struct cval *result, uint32_t retptr, uint64_t *slots)
+{
+    const struct ctype *rt = l->type->result;
     uint32_t index;
+    int rc;
     switch (l->result_step) {
-    case CANON_STEP_NONE:
-        break;
     case CANON_STEP_OWN: /* lower_flat of own<T> into the one result slot */
-        if (result.kind != CT_OWN)
-            goto walk;
-        rc = handles_lower_own(cx, rt, result.of.rep, &index);
+        if (result->kind != CT_OWN)
+            break;
+        rc = handles_lower_own(cx, rt, result->of.rep, &index);
         if (rc == 0)
             slots[0] = index;
-        break;
-    case CANON_STEP_U32:
-        if (result.kind != rt->kind)
-            goto walk;
-        slots[0] = (uint32_t)result.of.u;
-        break;
-    case CANON_STEP_STORE:
-        /* lower_flat_values of one value past MAX_FLAT_RESULTS: stored at
-         * the pointer the guest passed (results_block is the result's own
-         * size and alignment). */
-        rc = canon_store_result(cx, rt, &result, retptr, &cf->results_block);
-        break;
-    default:
-    walk : {
-        struct canon_flat out = {slots, cf->nresults, 0};
-        rc = canon_lower_flat(cx, rt, &result, &out);
-        break;
-    }
-    }
-    if (rc != 0)
         return rc;
-    if (cx->scope->nlent != 0)
-        handles_scope_end(cx, cx->scope);
-    /* Results cannot hold borrows (validation), so the callee made none. */
-    SPRY_ASSERT(cx->scope->nborrows == 0);
-    return 0;
+    case CANON_STEP_U32:
+        if (result->kind != rt->kind)
+            break;
+        slots[0] = (uint32_t)result->of.u;
+        return 0;
+    case CANON_STEP_STORE:
+        /* one value past MAX_FLAT_RESULTS: stored at the pointer the guest
+         * passed (results_block is the result's own size and alignment) */
+        return canon_store_result(cx, rt, result, retptr, &l->flat.results_block);
+    default:
+        break;
+    }
+    struct canon_flat out = {slots, l->flat.nresults, 0};
+    return canon_lower_flat(cx, rt, result, &out);
+}
+
+/* A host call that failed or was refused: a canonical ABI check's message
+ * goes to the engine, named after the function (a host function sets its
+ * own). Out of line, with its message buffer. */
+static __attribute__((noinline)) int host_call_failed(const struct canon_lowered *l,
+                                                      struct canon_cx *cx, int rc)
+{
+    if (rc == SPRY_ETRAP && cx->report.code != 0 && cx->caller != NULL) {
+        char msg[sizeof cx->report.message + 128];
+        canon_join_message(msg, sizeof msg, l->name, cx->report.message);
+        spry_instance_set_trap_message(cx->caller, msg);
+    }
+    return rc;
 }
 
 int canon_lowered_call(void *user, struct spry_instance *caller, uint64_t *slots)
@@ -348,6 +327,14 @@ void canon_gate_set(const struct canon_gate *gate)
     gate_current = gate;
 }
 
+/*
+ * canon lower, one call: the lifted arguments, lent handles and the host's
+ * result live in an arena that starts in `scratch` on this stack; the
+ * arguments are lifted (lift_params), the host function called, its result
+ * lowered (lower_result), the lends ended. Written for the common call: no
+ * or a few flat parameters, a result that is none, a handle, a number or a
+ * value stored at the guest's pointer.
+ */
 int canon_call_host(const struct canon_lowered *l, struct canon_inst *inst,
                     const struct canon_options *opts, struct spry_instance *caller, uint64_t *slots)
 {
@@ -363,22 +350,53 @@ int canon_call_host(const struct canon_lowered *l, struct canon_inst *inst,
     memset(&scope, 0, sizeof scope);
     spry_arena_init_buf(&arena, inst->arena_limit, scratch, sizeof scratch);
     canon_cx_init(&cx, opts, inst, &arena, &scope, caller, true);
+    if (!inst->may_leave)
+        return host_call_failed(l, &cx,
+                                canon_trap(&cx, "cannot leave the component instance here (in "
+                                                "realloc or post-return)"));
+    bool may_enter = inst->may_enter;
+    inst->may_enter = false;
 
-    int rc;
-    if (!inst->may_leave) {
-        rc = canon_trap(&cx, "cannot leave the component instance here (in realloc or "
-                             "post-return)");
-    } else {
-        bool may_enter = inst->may_enter;
-        inst->may_enter = false;
-        rc = lowered_run(l, &cx, slots);
-        if (rc == 0)
-            inst->may_enter = may_enter;
+    const struct cfunctype *ft = l->type;
+    struct cval local_args[CANON_PLAN_PARAMS];
+    struct cval *args = local_args;
+    uint32_t retptr = 0;
+    int rc = 0;
+    if (ft->nparams > CANON_PLAN_PARAMS) {
+        args = spry_arena_alloc_array(&arena, ft->nparams, sizeof *args);
+        if (args == NULL)
+            rc = canon_trap(&cx, "out of memory for %u arguments", ft->nparams);
     }
-    if (rc == SPRY_ETRAP && cx.report.code != 0 && caller != NULL) {
-        char msg[sizeof cx.report.message + 128];
-        canon_join_message(msg, sizeof msg, l->name, cx.report.message);
-        spry_instance_set_trap_message(caller, msg);
+    if (rc == 0 && l->flat.nparams != 0) {
+        struct canon_flat in = {slots, l->flat.nparams, 0};
+        if (ft->nparams != 0)
+            rc = lift_params(l, &cx, &in, args);
+        if (rc == 0 && l->flat.results_in_memory) {
+            SPRY_ASSERT(in.i + 1 == l->flat.nparams);
+            retptr = (uint32_t)slots[in.i];
+        }
+    }
+    if (rc == 0) {
+        struct ccall call = {.arena = &arena,
+                             .inst = inst->cinst,
+                             .store = inst->store,
+                             .caller = caller,
+                             .user = l->user};
+        struct cval result;
+        memset(&result, 0, sizeof result);
+        rc = l->fn(&call, args, &result);
+        /* rc != 0: the host set its message (ccall_trap) or the exit */
+        if (rc == 0 && l->result_step != CANON_STEP_NONE)
+            rc = lower_result(l, &cx, &result, retptr, slots);
+    }
+    if (rc == 0) {
+        if (scope.nlent != 0)
+            handles_scope_end(&cx, &scope);
+        /* Results cannot hold borrows (validation), so the callee made none. */
+        SPRY_ASSERT(scope.nborrows == 0);
+        inst->may_enter = may_enter;
+    } else {
+        rc = host_call_failed(l, &cx, rc);
     }
     spry_arena_fini(&arena);
     return rc;

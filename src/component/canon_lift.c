@@ -156,8 +156,9 @@ static int lift_list(struct canon_cx *cx, const struct ctype *elem, uint32_t ptr
                      struct cval *out)
 {
     const struct spry_memory *mem = cx->opts != NULL ? cx->opts->memory : NULL;
-    if (cx->views && elem->kind >= CT_S8 && elem->kind <= CT_U64 && mem != NULL) {
-        uint32_t esize = layout_size(elem), ealign = layout_align(elem);
+    if (cx->views && elem->kind >= CT_S8 && elem->kind <= CT_U64 && mem != NULL &&
+        elem->align != 0) { /* a cached layout (layout.h) */
+        uint32_t esize = elem->size, ealign = elem->align;
         uint64_t bytes = (uint64_t)len * esize; /* both below 2^32: no overflow */
         if ((ptr & (ealign - 1)) == 0 && ptr <= mem->size && bytes <= mem->size - ptr) {
             out->of.raw.ptr = mem->base + ptr;
@@ -335,7 +336,7 @@ static __attribute__((noinline)) int lift_flat_record(struct canon_cx *cx, const
     return 0;
 }
 
-static int too_few(struct canon_cx *cx)
+static __attribute__((noinline, cold)) int too_few(struct canon_cx *cx)
 {
     return canon_trap(cx, "fewer core values than the type needs");
 }

@@ -23,13 +23,24 @@
  * (spry_memory_data). A value is marked once, as a whole, before its parts
  * are stored (store_val, below, writes without marking): marking bytes that
  * a trap then leaves unwritten only makes the pool reset a little more. */
+static __attribute__((noinline)) void note_wide(struct spry_memory *mem, uint64_t ptr,
+                                                uint64_t len)
+{
+    spry_memory_note_write(mem, ptr, len);
+}
+
 static inline uint8_t *mem_out(struct canon_cx *cx, uint64_t ptr, uint64_t len)
 {
     /* spry_memory_note_write and spry_memory_data, inline (the engine's
-     * runtime.h): every stored value comes through here. */
+     * runtime.h) for a value within one written granule, as nearly every
+     * stored value is; longer ones out of line, so that the storing
+     * functions need no frame. */
     struct spry_memory *mem = cx->opts->memory;
-    if (ptr < mem->size)
-        memory_note_write(mem, ptr, len < mem->size - ptr ? len : mem->size - ptr);
+    if (len != 0 && ptr < mem->size && len <= mem->size - ptr &&
+        ptr >> WRITTEN_SHIFT == (ptr + len - 1) >> WRITTEN_SHIFT)
+        mem->written[ptr >> WRITTEN_SHIFT] = 1;
+    else
+        note_wide(mem, ptr, len);
     return mem->base;
 }
 
@@ -67,7 +78,7 @@ static uint32_t flags_mask(uint32_t n)
     return n >= 32 ? 0xffffffffu : (1u << n) - 1;
 }
 
-static int kind_mismatch(struct canon_cx *cx, const struct ctype *t, const struct cval *v)
+static __attribute__((noinline, cold)) int kind_mismatch(struct canon_cx *cx, const struct ctype *t, const struct cval *v)
 {
     return canon_trap(cx, "host value of kind %s where a %s was expected",
                       layout_kind_name(v->kind), layout_kind_name(t->kind));
@@ -76,7 +87,7 @@ static int kind_mismatch(struct canon_cx *cx, const struct ctype *t, const struc
 /* The checks below are inline tests with the message out of line, so that
  * the walkers' common cases stay free of calls (and of stack frames). */
 
-static int bad_char(struct canon_cx *cx, uint32_t ch)
+static __attribute__((noinline, cold)) int bad_char(struct canon_cx *cx, uint32_t ch)
 {
     return canon_trap(cx, "host char 0x%x is not a Unicode scalar value", ch);
 }
@@ -86,7 +97,7 @@ static inline bool char_ok(uint32_t ch)
     return ch < 0x110000 && (ch < 0xd800 || ch > 0xdfff);
 }
 
-static int bad_case(struct canon_cx *cx, const struct ctype *t, const struct cval *v)
+static __attribute__((noinline, cold)) int bad_case(struct canon_cx *cx, const struct ctype *t, const struct cval *v)
 {
     uint32_t n = layout_ncases(t);
     if (v->of.var.disc >= n)
@@ -174,6 +185,13 @@ int canon_store(struct canon_cx *cx, const struct ctype *t, const struct cval *v
     return store_val(cx, mem_out(cx, ptr, layout_size(t)), t, v, ptr);
 }
 
+static __attribute__((noinline)) int store_result_wide(struct canon_cx *cx, const struct ctype *t,
+                                                      const struct cval *v, uint32_t ptr,
+                                                      uint32_t size)
+{
+    return store_val(cx, mem_out(cx, ptr, size), t, v, ptr);
+}
+
 int canon_store_result(struct canon_cx *cx, const struct ctype *t, const struct cval *v,
                        uint32_t ptr, const struct layout_block *block)
 {
@@ -182,7 +200,10 @@ int canon_store_result(struct canon_cx *cx, const struct ctype *t, const struct 
     if (mem == NULL || (ptr & (block->align - 1)) != 0 || (uint64_t)ptr > mem->size ||
         block->size > mem->size - ptr)
         return canon_check_range_fail(cx, ptr, block->size, block->align, "result pointer");
-    return store_val(cx, mem_out(cx, ptr, block->size), t, v, ptr);
+    if (block->size == 0 || ptr >> WRITTEN_SHIFT != (ptr + block->size - 1) >> WRITTEN_SHIFT)
+        return store_result_wide(cx, t, v, ptr, block->size);
+    mem->written[ptr >> WRITTEN_SHIFT] = 1; /* mem_out, within one granule */
+    return store_val(cx, mem->base, t, v, ptr);
 }
 
 /* store for the types that call out (realloc, the handle table), out of
@@ -217,6 +238,25 @@ static __attribute__((noinline)) int store_call(struct canon_cx *cx, uint8_t *p,
         wr32(p + 4, b);
     }
     return rc;
+}
+
+static __attribute__((noinline)) int store_record(struct canon_cx *cx, uint8_t *base,
+                                                 const struct ctype *t, const struct cval *v,
+                                                 uint32_t ptr)
+{
+    int rc = check_fields(cx, t, v);
+    if (rc != 0)
+        return rc;
+    return store_fields(cx, base, t->u.record.n, t->u.record.fields, v->of.list.v, ptr);
+}
+
+/* A variant's payload; out of store_val, whose payload-less cases need no
+ * frame then. */
+static __attribute__((noinline)) int store_payload(struct canon_cx *cx, uint8_t *base,
+                                                   const struct ctype *t, const struct ctype *pt,
+                                                   const struct cval *payload, uint32_t ptr)
+{
+    return store_val(cx, base, pt, payload, ptr + layout_payload_offset(t));
 }
 
 /* store: v at ptr in memory at base, its bytes already marked written. */
@@ -263,12 +303,8 @@ static int store_val(struct canon_cx *cx, uint8_t *base, const struct ctype *t,
     case CT_BORROW:
         return store_call(cx, p, t, v);
     case CT_RECORD:
-    case CT_TUPLE: {
-        int rc = check_fields(cx, t, v);
-        if (rc != 0)
-            return rc;
-        return store_fields(cx, base, t->u.record.n, t->u.record.fields, v->of.list.v, ptr);
-    }
+    case CT_TUPLE:
+        return store_record(cx, base, t, v, ptr);
     case CT_VARIANT:
     case CT_ENUM:
     case CT_OPTION:
@@ -286,7 +322,7 @@ static int store_val(struct canon_cx *cx, uint8_t *base, const struct ctype *t,
             wr32(p, disc);
         if (pt == NULL)
             return 0;
-        return store_val(cx, base, pt, v->of.var.payload, ptr + layout_payload_offset(t));
+        return store_payload(cx, base, t, pt, v->of.var.payload, ptr);
     }
     case CT_FLAGS: {
         uint32_t bits = v->of.flags & flags_mask(t->u.flags.n);
@@ -311,7 +347,7 @@ static int store_val(struct canon_cx *cx, uint8_t *base, const struct ctype *t,
 
 /* ---- flat values ------------------------------------------------------------ */
 
-static int too_many(struct canon_cx *cx)
+static __attribute__((noinline, cold)) int too_many(struct canon_cx *cx)
 {
     return canon_trap(cx, "more core values than the signature has");
 }
