@@ -244,9 +244,8 @@ void canon_lowered_init(struct canon_lowered *l, const char *name, const struct 
 /* lift_flat_values or, past 16 flat values, the tuple in memory: the
  * arguments of a host call into args[0..n), following l's plan for flat
  * ones. Leaves in->i past the arguments (the result pointer follows). */
-static __attribute__((noinline)) int lift_params(const struct canon_lowered *l,
-                                                 struct canon_cx *cx, struct canon_flat *in,
-                                                 struct cval *args)
+static __attribute__((noinline)) int lift_params(const struct canon_lowered *l, struct canon_cx *cx,
+                                                 struct canon_flat *in, struct cval *args)
 {
     const struct cfunctype *ft = l->type;
     if (l->flat.params_in_memory)

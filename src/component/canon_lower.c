@@ -23,8 +23,7 @@
  * (spry_memory_data). A value is marked once, as a whole, before its parts
  * are stored (store_val, below, writes without marking): marking bytes that
  * a trap then leaves unwritten only makes the pool reset a little more. */
-static __attribute__((noinline)) void note_wide(struct spry_memory *mem, uint64_t ptr,
-                                                uint64_t len)
+static __attribute__((noinline)) void note_wide(struct spry_memory *mem, uint64_t ptr, uint64_t len)
 {
     spry_memory_note_write(mem, ptr, len);
 }
@@ -78,7 +77,8 @@ static uint32_t flags_mask(uint32_t n)
     return n >= 32 ? 0xffffffffu : (1u << n) - 1;
 }
 
-static __attribute__((noinline, cold)) int kind_mismatch(struct canon_cx *cx, const struct ctype *t, const struct cval *v)
+static __attribute__((noinline, cold)) int kind_mismatch(struct canon_cx *cx, const struct ctype *t,
+                                                         const struct cval *v)
 {
     return canon_trap(cx, "host value of kind %s where a %s was expected",
                       layout_kind_name(v->kind), layout_kind_name(t->kind));
@@ -97,7 +97,8 @@ static inline bool char_ok(uint32_t ch)
     return ch < 0x110000 && (ch < 0xd800 || ch > 0xdfff);
 }
 
-static __attribute__((noinline, cold)) int bad_case(struct canon_cx *cx, const struct ctype *t, const struct cval *v)
+static __attribute__((noinline, cold)) int bad_case(struct canon_cx *cx, const struct ctype *t,
+                                                    const struct cval *v)
 {
     uint32_t n = layout_ncases(t);
     if (v->of.var.disc >= n)
@@ -186,8 +187,8 @@ int canon_store(struct canon_cx *cx, const struct ctype *t, const struct cval *v
 }
 
 static __attribute__((noinline)) int store_result_wide(struct canon_cx *cx, const struct ctype *t,
-                                                      const struct cval *v, uint32_t ptr,
-                                                      uint32_t size)
+                                                       const struct cval *v, uint32_t ptr,
+                                                       uint32_t size)
 {
     return store_val(cx, mem_out(cx, ptr, size), t, v, ptr);
 }
@@ -241,8 +242,8 @@ static __attribute__((noinline)) int store_call(struct canon_cx *cx, uint8_t *p,
 }
 
 static __attribute__((noinline)) int store_record(struct canon_cx *cx, uint8_t *base,
-                                                 const struct ctype *t, const struct cval *v,
-                                                 uint32_t ptr)
+                                                  const struct ctype *t, const struct cval *v,
+                                                  uint32_t ptr)
 {
     int rc = check_fields(cx, t, v);
     if (rc != 0)
