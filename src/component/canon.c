@@ -136,7 +136,8 @@ int canon_realloc(struct canon_cx *cx, uint32_t old, uint32_t old_size, uint32_t
 {
     if (cx->opts == NULL || cx->opts->realloc == NULL)
         return canon_trap(cx, "no realloc option to allocate %u bytes in", new_size);
-    if (!cx->opts->realloc_typed && !realloc_type_ok(cx->opts->realloc))
+    bool typed = cx->opts->realloc_typed == cx->opts->realloc;
+    if (!typed && !realloc_type_ok(cx->opts->realloc))
         return canon_trap(cx, "realloc is not (i32, i32, i32, i32) -> i32");
     if (!cx->inst->may_leave)
         return canon_trap(cx, "cannot call realloc: the instance is in realloc or post-return");
@@ -146,8 +147,8 @@ int canon_realloc(struct canon_cx *cx, uint32_t old, uint32_t old_size, uint32_t
      * the engine's call directly: spry_func_call_slots would only check the
      * same type again. */
     struct spry_func *f = cx->opts->realloc;
-    int rc = cx->opts->realloc_typed ? runtime_call(f->store, f, slots, cx->trap)
-                                     : spry_func_call_slots(f, slots, 4, cx->trap);
+    int rc = typed ? runtime_call(f->store, f, slots, cx->trap)
+                   : spry_func_call_slots(f, slots, 4, cx->trap);
     if (rc != 0)
         return rc; /* a trap in realloc: the engine has the message */
     cx->inst->may_leave = true;
@@ -235,7 +236,8 @@ void canon_lowered_init(struct canon_lowered *l, const char *name, const struct 
     l->fn = fn;
     if (opts != NULL)
         l->opts = *opts;
-    l->opts.realloc_typed = l->opts.realloc != NULL && realloc_type_ok(l->opts.realloc);
+    l->opts.realloc_typed =
+        l->opts.realloc != NULL && realloc_type_ok(l->opts.realloc) ? l->opts.realloc : NULL;
     l->inst = inst;
     layout_flatten_functype(type, LAYOUT_LOWER, &l->flat);
     plan_lowered(l);
@@ -413,7 +415,8 @@ void canon_lifted_init(struct canon_lifted *l, const char *name, const struct cf
     l->core = core;
     if (opts != NULL)
         l->opts = *opts;
-    l->opts.realloc_typed = l->opts.realloc != NULL && realloc_type_ok(l->opts.realloc);
+    l->opts.realloc_typed =
+        l->opts.realloc != NULL && realloc_type_ok(l->opts.realloc) ? l->opts.realloc : NULL;
     l->inst = inst;
     layout_flatten_functype(type, LAYOUT_LIFT, &l->flat);
 }

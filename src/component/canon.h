@@ -84,10 +84,12 @@ struct canon_options {
     struct spry_memory *memory;    /* NULL when no value goes through memory */
     struct spry_func *realloc;     /* (i32 old, i32 old_size, i32 align, i32 new_size) -> i32 */
     struct spry_func *post_return; /* lifted functions only: the flat results -> () */
-    /* realloc was found to be (i32, i32, i32, i32) -> i32 when the options
-     * were bound (canon_lowered_init, canon_lifted_init), so that
-     * canon_realloc need not look again; false: it checks on every call. */
-    bool realloc_typed;
+    /* The realloc found to be (i32, i32, i32, i32) -> i32 when the options
+     * were bound (canon_lowered_init, canon_lifted_init): while it is the
+     * realloc above, canon_realloc calls it without looking again; any
+     * other value (NULL, or a stale one after realloc changed) makes it
+     * check on every call. */
+    const struct spry_func *realloc_typed;
 };
 
 /*

@@ -732,7 +732,7 @@ TEST(component_canon_call, realloc_bound_with_the_options_is_still_checked)
     setup();
     struct canon_lowered *l = &g.lowered[IMP_CONCAT];
     canon_lowered_init(l, "concat", l->type, host_concat, &g.opts, &g.inst);
-    ASSERT_TRUE(l->opts.realloc_typed);
+    ASSERT_TRUE(l->opts.realloc_typed == g.opts.realloc);
     memcpy(mem(0x1000), "ab", 2);
     int32_t args[5] = {0x1000, 2, 0x1000, 2, 0x2000};
     ASSERT_OK(call("call_concat", args, 5, NULL, NULL));
@@ -749,7 +749,18 @@ TEST(component_canon_call, realloc_bound_with_the_options_is_still_checked)
     o.realloc = export_func("add"); /* (i32, i32) -> i32 */
     l = &g.lowered[IMP_CONCAT];
     canon_lowered_init(l, "concat", l->type, host_concat, &o, &g.inst);
-    ASSERT_FALSE(l->opts.realloc_typed);
+    ASSERT_NULL(l->opts.realloc_typed);
+    memcpy(mem(0x1000), "ab", 2);
+    ASSERT_EQ_INT(call("call_concat", args, 5, NULL, &trap), SPRY_ETRAP);
+    ASSERT_EQ_STR(trap.message, "concat: realloc is not (i32, i32, i32, i32) -> i32");
+    teardown();
+
+    /* A realloc changed after binding is checked again: the checked one no
+     * longer matches it. */
+    setup();
+    l = &g.lowered[IMP_CONCAT];
+    canon_lowered_init(l, "concat", l->type, host_concat, &g.opts, &g.inst);
+    l->opts.realloc = export_func("add");
     memcpy(mem(0x1000), "ab", 2);
     ASSERT_EQ_INT(call("call_concat", args, 5, NULL, &trap), SPRY_ETRAP);
     ASSERT_EQ_STR(trap.message, "concat: realloc is not (i32, i32, i32, i32) -> i32");
