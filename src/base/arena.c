@@ -17,28 +17,7 @@ struct spry_arena_block {
     _Alignas(ARENA_ALIGN) unsigned char bytes[];
 };
 
-void spry_arena_init(struct spry_arena *arena, size_t limit)
-{
-    arena->head = NULL;
-    arena->used = 0;
-    arena->limit = limit;
-    arena->buf = NULL;
-}
-
-void spry_arena_init_buf(struct spry_arena *arena, size_t limit, void *buf, size_t size)
-{
-    spry_arena_init(arena, limit);
-    if (size < sizeof(struct spry_arena_block) + ARENA_ALIGN)
-        return;
-    struct spry_arena_block *b = buf;
-    b->next = NULL;
-    b->size = size - sizeof *b;
-    b->pos = 0;
-    arena->head = b;
-    arena->buf = buf;
-}
-
-void spry_arena_fini(struct spry_arena *arena)
+void spry_arena_free_blocks(struct spry_arena *arena)
 {
     struct spry_arena_block *b = arena->head;
     while (b != NULL) {
@@ -47,7 +26,7 @@ void spry_arena_fini(struct spry_arena *arena)
             spry_free(b);
         b = next;
     }
-    spry_arena_init(arena, arena->limit);
+    arena->head = NULL;
 }
 
 void *spry_arena_alloc(struct spry_arena *arena, size_t size)
@@ -61,6 +40,14 @@ void *spry_arena_alloc(struct spry_arena *arena, size_t size)
     if (spry_add_overflow(arena->used, rounded, &used) || used > arena->limit)
         return NULL;
     struct spry_arena_block *b = arena->head;
+    if (b == NULL && arena->buf != NULL && arena->buf_size >= sizeof *b + ARENA_ALIGN) {
+        /* the first allocation: the caller's buffer becomes the head block */
+        b = arena->buf;
+        b->next = NULL;
+        b->size = arena->buf_size - sizeof *b;
+        b->pos = 0;
+        arena->head = b;
+    }
     if (b == NULL || b->size - b->pos < rounded) {
         size_t want = b == NULL ? ARENA_FIRST_BLOCK : ARENA_BLOCK;
         size_t bsize = rounded > want ? rounded : want;

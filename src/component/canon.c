@@ -7,6 +7,7 @@
 #include "component/canon.h"
 
 #include "base/assert.h"
+#include "wasm/runtime.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -69,7 +70,8 @@ void canon_cx_init(struct canon_cx *cx, const struct canon_options *opts, struct
     cx->caller = caller;
     cx->views = views;
     cx->trap = NULL;
-    spry_report_init(&cx->report);
+    cx->report.code = 0; /* spry_report_init, without a call on every host call */
+    cx->report.message[0] = '\0';
 }
 
 int canon_trap(struct canon_cx *cx, const char *fmt, ...)
@@ -134,13 +136,19 @@ int canon_realloc(struct canon_cx *cx, uint32_t old, uint32_t old_size, uint32_t
 {
     if (cx->opts == NULL || cx->opts->realloc == NULL)
         return canon_trap(cx, "no realloc option to allocate %u bytes in", new_size);
-    if (!realloc_type_ok(cx->opts->realloc))
+    bool typed = cx->opts->realloc_typed == cx->opts->realloc;
+    if (!typed && !realloc_type_ok(cx->opts->realloc))
         return canon_trap(cx, "realloc is not (i32, i32, i32, i32) -> i32");
     if (!cx->inst->may_leave)
         return canon_trap(cx, "cannot call realloc: the instance is in realloc or post-return");
     uint64_t slots[4] = {old, old_size, align, new_size};
     cx->inst->may_leave = false;
-    int rc = spry_func_call_slots(cx->opts->realloc, slots, 4, cx->trap);
+    /* A realloc whose type was checked when the options were bound goes to
+     * the engine's call directly: spry_func_call_slots would only check the
+     * same type again. */
+    struct spry_func *f = cx->opts->realloc;
+    int rc = typed ? runtime_call(f->store, f, slots, cx->trap)
+                   : spry_func_call_slots(f, slots, 4, cx->trap);
     if (rc != 0)
         return rc; /* a trap in realloc: the engine has the message */
     cx->inst->may_leave = true;
@@ -196,6 +204,29 @@ void canon_join_message(char *buf, size_t n, const char *name, const char *messa
 
 /* ---- guest calls host: canon lower ------------------------------------------ */
 
+/* Fills l->param_steps and l->result_step (canon.h, enum canon_step). */
+static void plan_lowered(struct canon_lowered *l)
+{
+    const struct cfunctype *ft = l->type;
+    for (uint32_t i = 0; i < ft->nparams && i < CANON_PLAN_PARAMS; i++) {
+        const struct ctype *t = ft->params[i].type;
+        l->param_steps[i] = t->kind == CT_BORROW ? CANON_STEP_BORROW : CANON_STEP_WALK;
+    }
+    const struct ctype *r = ft->result;
+    if (r == NULL)
+        l->result_step = CANON_STEP_NONE;
+    else if (l->flat.results_in_memory)
+        l->result_step = CANON_STEP_STORE;
+    else if (l->flat.nresults != 1)
+        l->result_step = CANON_STEP_WALK;
+    else if (r->kind == CT_OWN)
+        l->result_step = CANON_STEP_OWN;
+    else if (r->kind == CT_U32 || r->kind == CT_S32)
+        l->result_step = CANON_STEP_U32;
+    else
+        l->result_step = CANON_STEP_WALK;
+}
+
 void canon_lowered_init(struct canon_lowered *l, const char *name, const struct cfunctype *type,
                         chost_fn fn, const struct canon_options *opts, struct canon_inst *inst)
 {
@@ -205,57 +236,83 @@ void canon_lowered_init(struct canon_lowered *l, const char *name, const struct 
     l->fn = fn;
     if (opts != NULL)
         l->opts = *opts;
+    l->opts.realloc_typed =
+        l->opts.realloc != NULL && realloc_type_ok(l->opts.realloc) ? l->opts.realloc : NULL;
     l->inst = inst;
     layout_flatten_functype(type, LAYOUT_LOWER, &l->flat);
+    plan_lowered(l);
 }
 
-/* Lifts the arguments, calls the host, lowers the result. */
-static int lowered_run(const struct canon_lowered *l, struct canon_cx *cx, uint64_t *slots)
+/* lift_flat_values or, past 16 flat values, the tuple in memory: the
+ * arguments of a host call into args[0..n), following l's plan for flat
+ * ones. Leaves in->i past the arguments (the result pointer follows). */
+static __attribute__((noinline)) int lift_params(const struct canon_lowered *l, struct canon_cx *cx,
+                                                 struct canon_flat *in, struct cval *args)
 {
     const struct cfunctype *ft = l->type;
-    struct cval local_args[8];
-    struct cval *args = local_args;
-    if (ft->nparams > 8) {
-        args = spry_arena_alloc_array(cx->arena, ft->nparams, sizeof *args);
-        if (args == NULL)
-            return canon_trap(cx, "out of memory for %u arguments", ft->nparams);
-    }
-    struct canon_flat in = {slots, l->flat.nparams, 0};
-    int rc = canon_lift_values_via(cx, ft->nparams, ft->params,
-                                   l->flat.params_in_memory ? &l->flat.params_block : NULL,
-                                   "parameters", &in, args);
-    if (rc != 0)
-        return rc;
-    uint32_t retptr = 0;
-    if (l->flat.results_in_memory) {
-        SPRY_ASSERT(in.i + 1 == l->flat.nparams);
-        retptr = (uint32_t)slots[in.i];
-    }
-
-    struct ccall call = {.arena = cx->arena,
-                         .inst = cx->inst->cinst,
-                         .store = cx->inst->store,
-                         .caller = cx->caller,
-                         .user = l->user};
-    struct cval result;
-    memset(&result, 0, sizeof result);
-    rc = l->fn(&call, args, &result);
-    if (rc != 0)
-        return rc; /* the host set its message (ccall_trap) or the exit */
-
-    if (ft->result != NULL) {
-        struct ctype_field rf = {NULL, ft->result};
-        struct canon_flat out = {slots, l->flat.nresults, 0};
-        bool mem = l->flat.results_in_memory;
-        rc = canon_lower_values_via(cx, 1, &rf, &result, mem ? &l->flat.results_block : NULL,
-                                    mem ? &retptr : NULL, &out);
+    if (l->flat.params_in_memory)
+        return canon_lift_values_via(cx, ft->nparams, ft->params, &l->flat.params_block,
+                                     "parameters", in, args);
+    for (uint32_t i = 0; i < ft->nparams; i++) {
+        const struct ctype *t = ft->params[i].type;
+        int rc;
+        if (i < CANON_PLAN_PARAMS && l->param_steps[i] == CANON_STEP_BORROW && in->i < in->n) {
+            memset(&args[i], 0, sizeof args[i]);
+            args[i].kind = CT_BORROW;
+            rc = handles_lift_borrow(cx, t, (uint32_t)in->v[in->i++], &args[i].of.rep);
+        } else {
+            rc = canon_lift_flat(cx, t, in, &args[i]);
+        }
         if (rc != 0)
             return rc;
     }
-    handles_scope_end(cx, cx->scope);
-    /* Results cannot hold borrows (validation), so the callee made none. */
-    SPRY_ASSERT(cx->scope->nborrows == 0);
     return 0;
+}
+
+/* lower_flat_values of the host's result, following l's plan (a
+ * CANON_STEP_NONE result never comes here). */
+static int lower_result(const struct canon_lowered *l, struct canon_cx *cx,
+                        const struct cval *result, uint32_t retptr, uint64_t *slots)
+{
+    const struct ctype *rt = l->type->result;
+    uint32_t index;
+    int rc;
+    switch (l->result_step) {
+    case CANON_STEP_OWN: /* lower_flat of own<T> into the one result slot */
+        if (result->kind != CT_OWN)
+            break;
+        rc = handles_lower_own(cx, rt, result->of.rep, &index);
+        if (rc == 0)
+            slots[0] = index;
+        return rc;
+    case CANON_STEP_U32:
+        if (result->kind != rt->kind)
+            break;
+        slots[0] = (uint32_t)result->of.u;
+        return 0;
+    case CANON_STEP_STORE:
+        /* one value past MAX_FLAT_RESULTS: stored at the pointer the guest
+         * passed (results_block is the result's own size and alignment) */
+        return canon_store_result(cx, rt, result, retptr, &l->flat.results_block);
+    default:
+        break;
+    }
+    struct canon_flat out = {slots, l->flat.nresults, 0};
+    return canon_lower_flat(cx, rt, result, &out);
+}
+
+/* A host call that failed or was refused: a canonical ABI check's message
+ * goes to the engine, named after the function (a host function sets its
+ * own). Out of line, with its message buffer. */
+static __attribute__((noinline)) int host_call_failed(const struct canon_lowered *l,
+                                                      struct canon_cx *cx, int rc)
+{
+    if (rc == SPRY_ETRAP && cx->report.code != 0 && cx->caller != NULL) {
+        char msg[sizeof cx->report.message + 128];
+        canon_join_message(msg, sizeof msg, l->name, cx->report.message);
+        spry_instance_set_trap_message(cx->caller, msg);
+    }
+    return rc;
 }
 
 int canon_lowered_call(void *user, struct spry_instance *caller, uint64_t *slots)
@@ -271,6 +328,14 @@ void canon_gate_set(const struct canon_gate *gate)
     gate_current = gate;
 }
 
+/*
+ * canon lower, one call: the lifted arguments, lent handles and the host's
+ * result live in an arena that starts in `scratch` on this stack; the
+ * arguments are lifted (lift_params), the host function called, its result
+ * lowered (lower_result), the lends ended. Written for the common call: no
+ * or a few flat parameters, a result that is none, a handle, a number or a
+ * value stored at the guest's pointer.
+ */
 int canon_call_host(const struct canon_lowered *l, struct canon_inst *inst,
                     const struct canon_options *opts, struct spry_instance *caller, uint64_t *slots)
 {
@@ -286,22 +351,53 @@ int canon_call_host(const struct canon_lowered *l, struct canon_inst *inst,
     memset(&scope, 0, sizeof scope);
     spry_arena_init_buf(&arena, inst->arena_limit, scratch, sizeof scratch);
     canon_cx_init(&cx, opts, inst, &arena, &scope, caller, true);
+    if (!inst->may_leave)
+        return host_call_failed(l, &cx,
+                                canon_trap(&cx, "cannot leave the component instance here (in "
+                                                "realloc or post-return)"));
+    bool may_enter = inst->may_enter;
+    inst->may_enter = false;
 
-    int rc;
-    if (!inst->may_leave) {
-        rc = canon_trap(&cx, "cannot leave the component instance here (in realloc or "
-                             "post-return)");
-    } else {
-        bool may_enter = inst->may_enter;
-        inst->may_enter = false;
-        rc = lowered_run(l, &cx, slots);
-        if (rc == 0)
-            inst->may_enter = may_enter;
+    const struct cfunctype *ft = l->type;
+    struct cval local_args[CANON_PLAN_PARAMS];
+    struct cval *args = local_args;
+    uint32_t retptr = 0;
+    int rc = 0;
+    if (ft->nparams > CANON_PLAN_PARAMS) {
+        args = spry_arena_alloc_array(&arena, ft->nparams, sizeof *args);
+        if (args == NULL)
+            rc = canon_trap(&cx, "out of memory for %u arguments", ft->nparams);
     }
-    if (rc == SPRY_ETRAP && cx.report.code != 0 && caller != NULL) {
-        char msg[sizeof cx.report.message + 128];
-        canon_join_message(msg, sizeof msg, l->name, cx.report.message);
-        spry_instance_set_trap_message(caller, msg);
+    if (rc == 0 && l->flat.nparams != 0) {
+        struct canon_flat in = {slots, l->flat.nparams, 0};
+        if (ft->nparams != 0)
+            rc = lift_params(l, &cx, &in, args);
+        if (rc == 0 && l->flat.results_in_memory) {
+            SPRY_ASSERT(in.i + 1 == l->flat.nparams);
+            retptr = (uint32_t)slots[in.i];
+        }
+    }
+    if (rc == 0) {
+        struct ccall call = {.arena = &arena,
+                             .inst = inst->cinst,
+                             .store = inst->store,
+                             .caller = caller,
+                             .user = l->user};
+        struct cval result;
+        memset(&result, 0, sizeof result);
+        rc = l->fn(&call, args, &result);
+        /* rc != 0: the host set its message (ccall_trap) or the exit */
+        if (rc == 0 && l->result_step != CANON_STEP_NONE)
+            rc = lower_result(l, &cx, &result, retptr, slots);
+    }
+    if (rc == 0) {
+        if (scope.nlent != 0)
+            handles_scope_end(&cx, &scope);
+        /* Results cannot hold borrows (validation), so the callee made none. */
+        SPRY_ASSERT(scope.nborrows == 0);
+        inst->may_enter = may_enter;
+    } else {
+        rc = host_call_failed(l, &cx, rc);
     }
     spry_arena_fini(&arena);
     return rc;
@@ -319,6 +415,8 @@ void canon_lifted_init(struct canon_lifted *l, const char *name, const struct cf
     l->core = core;
     if (opts != NULL)
         l->opts = *opts;
+    l->opts.realloc_typed =
+        l->opts.realloc != NULL && realloc_type_ok(l->opts.realloc) ? l->opts.realloc : NULL;
     l->inst = inst;
     layout_flatten_functype(type, LAYOUT_LIFT, &l->flat);
 }

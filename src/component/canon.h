@@ -84,6 +84,12 @@ struct canon_options {
     struct spry_memory *memory;    /* NULL when no value goes through memory */
     struct spry_func *realloc;     /* (i32 old, i32 old_size, i32 align, i32 new_size) -> i32 */
     struct spry_func *post_return; /* lifted functions only: the flat results -> () */
+    /* The realloc found to be (i32, i32, i32, i32) -> i32 when the options
+     * were bound (canon_lowered_init, canon_lifted_init): while it is the
+     * realloc above, canon_realloc calls it without looking again; any
+     * other value (NULL, or a stale one after realloc changed) makes it
+     * check on every call. */
+    const struct spry_func *realloc_typed;
 };
 
 /*
@@ -166,6 +172,12 @@ int canon_realloc(struct canon_cx *cx, uint32_t old, uint32_t old_size, uint32_t
 int canon_load(struct canon_cx *cx, const struct ctype *t, uint32_t ptr, struct cval *out);
 /* Stores v (of type t) at ptr, under the same precondition. */
 int canon_store(struct canon_cx *cx, const struct ctype *t, const struct cval *v, uint32_t ptr);
+/* lower_flat_values of one value through memory at a pointer the guest
+ * passed: traps ("result pointer") unless ptr is aligned to block->align
+ * and [ptr, ptr + block->size) is in memory, then stores v there. block is
+ * t's own layout (a struct layout_corefunc's results_block). */
+int canon_store_result(struct canon_cx *cx, const struct ctype *t, const struct cval *v,
+                       uint32_t ptr, const struct layout_block *block);
 /* Traps unless ptr is a multiple of align and [ptr, ptr + size) is in
  * memory; `what` names the value for the message. Inline: every string,
  * list, realloc result and result pointer is checked, nearly always fine;
@@ -232,6 +244,21 @@ bool canon_utf8_valid(const uint8_t *s, size_t n, size_t *bad);
 
 /* ---- calls ----------------------------------------------------------------- */
 
+/* The plan of a lowered call (canon_lowered_init): a shortcut per value
+ * for the shapes nearly every host call has, the general walker
+ * (canon_lift_flat, canon_lower_flat, canon_store) for the rest. The
+ * shortcuts make the same checks in the same order; a host value of
+ * another kind than its type always takes the walker, which traps. */
+enum canon_step {
+    CANON_STEP_WALK,   /* the general walker */
+    CANON_STEP_NONE,   /* result: the function has none */
+    CANON_STEP_BORROW, /* parameter: borrow<T>, one flat value */
+    CANON_STEP_OWN,    /* result: own<T>, one flat value */
+    CANON_STEP_U32,    /* result: u32 or s32, one flat value */
+    CANON_STEP_STORE,  /* result: stored at the guest's result pointer */
+};
+#define CANON_PLAN_PARAMS 8 /* parameters with a planned step; more: all walked */
+
 /* A host function lowered into a core import. Strings and types are
  * borrowed. */
 struct canon_lowered {
@@ -242,6 +269,8 @@ struct canon_lowered {
     struct canon_inst *inst;
     struct layout_corefunc flat; /* the core signature (LAYOUT_LOWER) */
     const void *user;            /* given to fn as ccall.user (NULL unless set after init) */
+    uint8_t param_steps[CANON_PLAN_PARAMS]; /* enum canon_step, for flat parameters */
+    uint8_t result_step;                    /* enum canon_step */
 };
 
 /* Fills l; l->flat is the type to create the core function with. opts and

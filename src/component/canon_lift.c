@@ -11,6 +11,7 @@
 #include "component/canon.h"
 
 #include "base/assert.h"
+#include "wasm/runtime.h"
 
 #include <string.h>
 
@@ -102,8 +103,8 @@ static bool has_noncanonical_nan(uint8_t kind, const uint8_t *p, size_t n)
 }
 
 /* load_list_from_range */
-static int lift_list(struct canon_cx *cx, const struct ctype *elem, uint32_t ptr, uint32_t len,
-                     struct cval *out)
+static __attribute__((noinline)) int lift_list_walk(struct canon_cx *cx, const struct ctype *elem,
+                                                    uint32_t ptr, uint32_t len, struct cval *out)
 {
     uint32_t esize = layout_size(elem), ealign = layout_align(elem);
     uint64_t bytes = (uint64_t)len * esize; /* both below 2^32: no overflow */
@@ -146,6 +147,26 @@ static int lift_list(struct canon_cx *cx, const struct ctype *elem, uint32_t ptr
     out->of.list.v = v;
     out->of.list.n = len;
     return 0;
+}
+
+/* lift_list_walk, with the case of nearly every list a host function takes
+ * (bytes to write, a list of integers, viewed where it lies) first: the
+ * range checked against the memory's size read inline (wasm/runtime.h). */
+static int lift_list(struct canon_cx *cx, const struct ctype *elem, uint32_t ptr, uint32_t len,
+                     struct cval *out)
+{
+    const struct spry_memory *mem = cx->opts != NULL ? cx->opts->memory : NULL;
+    if (cx->views && elem->kind >= CT_S8 && elem->kind <= CT_U64 && mem != NULL &&
+        elem->align != 0) { /* a cached layout (layout.h) */
+        uint32_t esize = elem->size, ealign = elem->align;
+        uint64_t bytes = (uint64_t)len * esize; /* both below 2^32: no overflow */
+        if ((ptr & (ealign - 1)) == 0 && ptr <= mem->size && bytes <= mem->size - ptr) {
+            out->of.raw.ptr = mem->base + ptr;
+            out->of.raw.n = len;
+            return 0;
+        }
+    }
+    return lift_list_walk(cx, elem, ptr, len, out);
 }
 
 /* load_record, and the parameter tuple: fields[0..n) from ptr on. */
@@ -270,8 +291,8 @@ static int next(struct canon_cx *cx, struct canon_flat *in, uint64_t *v)
     return 0;
 }
 
-static int lift_flat_variant(struct canon_cx *cx, const struct ctype *t, struct canon_flat *in,
-                             struct cval *out)
+static __attribute__((noinline)) int lift_flat_variant(struct canon_cx *cx, const struct ctype *t,
+                                                       struct canon_flat *in, struct cval *out)
 {
     uint32_t nflat = layout_flat_count(t), start = in->i;
     if (nflat > in->n - start)
@@ -299,38 +320,48 @@ static int lift_flat_variant(struct canon_cx *cx, const struct ctype *t, struct 
     return 0;
 }
 
+static __attribute__((noinline)) int lift_flat_record(struct canon_cx *cx, const struct ctype *t,
+                                                      struct canon_flat *in, struct cval *out)
+{
+    struct cval *vals = alloc_vals(cx, t->u.record.n);
+    if (vals == NULL)
+        return canon_trap(cx, "out of memory lifting a %s", layout_kind_name(t->kind));
+    out->of.list.v = vals;
+    out->of.list.n = t->u.record.n;
+    for (uint32_t i = 0; i < t->u.record.n; i++) {
+        int rc = canon_lift_flat(cx, t->u.record.fields[i].type, in, &vals[i]);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static __attribute__((noinline, cold)) int too_few(struct canon_cx *cx)
+{
+    return canon_trap(cx, "fewer core values than the type needs");
+}
+
+/* Every case ends in a tail call or a plain return, so that lifting a
+ * number or a handle, as nearly every host call does, needs no frame. */
 int canon_lift_flat(struct canon_cx *cx, const struct ctype *t, struct canon_flat *in,
                     struct cval *out)
 {
-    uint64_t v = 0, len = 0;
-    int rc;
     memset(out, 0, sizeof *out);
     out->kind = t->kind;
     switch (t->kind) {
     case CT_STRING:
-    case CT_LIST:
-        rc = next(cx, in, &v);
-        if (rc == 0)
-            rc = next(cx, in, &len);
-        if (rc != 0)
-            return rc;
+    case CT_LIST: {
+        if (in->i > in->n || in->n - in->i < 2)
+            return too_few(cx);
+        uint32_t ptr = (uint32_t)in->v[in->i], len = (uint32_t)in->v[in->i + 1];
+        in->i += 2;
         if (t->kind == CT_STRING)
-            return canon_lift_string(cx, (uint32_t)v, (uint32_t)len, out);
-        return lift_list(cx, t->u.elem, (uint32_t)v, (uint32_t)len, out);
-    case CT_RECORD:
-    case CT_TUPLE: {
-        struct cval *vals = alloc_vals(cx, t->u.record.n);
-        if (vals == NULL)
-            return canon_trap(cx, "out of memory lifting a %s", layout_kind_name(t->kind));
-        out->of.list.v = vals;
-        out->of.list.n = t->u.record.n;
-        for (uint32_t i = 0; i < t->u.record.n; i++) {
-            rc = canon_lift_flat(cx, t->u.record.fields[i].type, in, &vals[i]);
-            if (rc != 0)
-                return rc;
-        }
-        return 0;
+            return canon_lift_string(cx, ptr, len, out);
+        return lift_list(cx, t->u.elem, ptr, len, out);
     }
+    case CT_RECORD:
+    case CT_TUPLE:
+        return lift_flat_record(cx, t, in, out);
     case CT_VARIANT:
     case CT_ENUM:
     case CT_OPTION:
@@ -339,9 +370,9 @@ int canon_lift_flat(struct canon_cx *cx, const struct ctype *t, struct canon_fla
     default:
         break;
     }
-    rc = next(cx, in, &v);
-    if (rc != 0)
-        return rc;
+    if (in->i >= in->n)
+        return too_few(cx);
+    uint64_t v = in->v[in->i++];
     /* lift_flat_unsigned / lift_flat_signed: the value modulo the type's
      * width (an i32 in an i64 slot is its low half). */
     switch (t->kind) {

@@ -14,15 +14,33 @@
 
 #include "base/alloc.h"
 #include "base/assert.h"
+#include "wasm/runtime.h"
 
 #include <string.h>
 
-/* Guest memory at ptr, about to receive len bytes (a range already
- * checked): marked written, as every host write must be (spry_memory_data). */
+/* Guest memory, about to receive len bytes at ptr (a range already
+ * checked): marked written, as every host write must be
+ * (spry_memory_data). A value is marked once, as a whole, before its parts
+ * are stored (store_val, below, writes without marking): marking bytes that
+ * a trap then leaves unwritten only makes the pool reset a little more. */
+static __attribute__((noinline)) void note_wide(struct spry_memory *mem, uint64_t ptr, uint64_t len)
+{
+    spry_memory_note_write(mem, ptr, len);
+}
+
 static inline uint8_t *mem_out(struct canon_cx *cx, uint64_t ptr, uint64_t len)
 {
-    spry_memory_note_write(cx->opts->memory, ptr, len);
-    return spry_memory_data(cx->opts->memory) + ptr;
+    /* spry_memory_note_write and spry_memory_data, inline (the engine's
+     * runtime.h) for a value within one written granule, as nearly every
+     * stored value is; longer ones out of line, so that the storing
+     * functions need no frame. */
+    struct spry_memory *mem = cx->opts->memory;
+    if (len != 0 && ptr < mem->size && len <= mem->size - ptr &&
+        ptr >> WRITTEN_SHIFT == (ptr + len - 1) >> WRITTEN_SHIFT)
+        mem->written[ptr >> WRITTEN_SHIFT] = 1;
+    else
+        note_wide(mem, ptr, len);
+    return mem->base;
 }
 
 static inline void wr16(uint8_t *p, uint16_t v)
@@ -59,34 +77,49 @@ static uint32_t flags_mask(uint32_t n)
     return n >= 32 ? 0xffffffffu : (1u << n) - 1;
 }
 
-static int check_kind(struct canon_cx *cx, const struct ctype *t, const struct cval *v)
+static __attribute__((noinline, cold)) int kind_mismatch(struct canon_cx *cx, const struct ctype *t,
+                                                         const struct cval *v)
 {
-    if (v->kind != t->kind)
-        return canon_trap(cx, "host value of kind %s where a %s was expected",
-                          layout_kind_name(v->kind), layout_kind_name(t->kind));
-    return 0;
+    return canon_trap(cx, "host value of kind %s where a %s was expected",
+                      layout_kind_name(v->kind), layout_kind_name(t->kind));
 }
 
-static int check_char(struct canon_cx *cx, uint32_t ch)
+/* The checks below are inline tests with the message out of line, so that
+ * the walkers' common cases stay free of calls (and of stack frames). */
+
+static __attribute__((noinline, cold)) int bad_char(struct canon_cx *cx, uint32_t ch)
 {
-    if (ch >= 0x110000 || (ch >= 0xd800 && ch <= 0xdfff))
-        return canon_trap(cx, "host char 0x%x is not a Unicode scalar value", ch);
-    return 0;
+    return canon_trap(cx, "host char 0x%x is not a Unicode scalar value", ch);
 }
 
-/* The case's payload type, checking the host's discriminant and payload. */
-static int variant_case(struct canon_cx *cx, const struct ctype *t, const struct cval *v,
-                        const struct ctype **pt)
+static inline bool char_ok(uint32_t ch)
+{
+    return ch < 0x110000 && (ch < 0xd800 || ch > 0xdfff);
+}
+
+static __attribute__((noinline, cold)) int bad_case(struct canon_cx *cx, const struct ctype *t,
+                                                    const struct cval *v)
 {
     uint32_t n = layout_ncases(t);
     if (v->of.var.disc >= n)
         return canon_trap(cx, "host %s discriminant %u is out of range (%u cases)",
                           layout_kind_name(t->kind), v->of.var.disc, n);
-    *pt = layout_case_type(t, v->of.var.disc);
-    if (*pt != NULL && v->of.var.payload == NULL)
-        return canon_trap(cx, "host %s case %u has no payload", layout_kind_name(t->kind),
-                          v->of.var.disc);
-    return 0;
+    return canon_trap(cx, "host %s case %u has no payload", layout_kind_name(t->kind),
+                      v->of.var.disc);
+}
+
+/* The case's payload type (NULL: none), or NULL with *ok false when the
+ * host's discriminant or payload does not fit (bad_case says how). */
+static inline const struct ctype *variant_case(const struct ctype *t, const struct cval *v,
+                                               bool *ok)
+{
+    const struct ctype *pt = NULL;
+    *ok = v->of.var.disc < layout_ncases(t);
+    if (*ok) {
+        pt = layout_case_type(t, v->of.var.disc);
+        *ok = pt == NULL || v->of.var.payload != NULL;
+    }
+    return pt;
 }
 
 static int check_fields(struct canon_cx *cx, const struct ctype *t, const struct cval *v)
@@ -98,6 +131,9 @@ static int check_fields(struct canon_cx *cx, const struct ctype *t, const struct
         return canon_trap(cx, "host %s has no fields array", layout_kind_name(t->kind));
     return 0;
 }
+
+static int store_val(struct canon_cx *cx, uint8_t *base, const struct ctype *t,
+                     const struct cval *v, uint32_t ptr);
 
 /* store_list_into_range: allocates with realloc and stores the elements. */
 static int lower_list(struct canon_cx *cx, const struct ctype *elem, const struct cval *v,
@@ -113,12 +149,12 @@ static int lower_list(struct canon_cx *cx, const struct ctype *elem, const struc
     int rc = canon_realloc(cx, 0, 0, ealign, (uint32_t)bytes, ptr);
     if (rc != 0)
         return rc;
-    if (raw) {
-        if (bytes > 0)
-            memmove(mem_out(cx, *ptr, bytes), v->of.raw.ptr, bytes);
-    } else {
-        for (size_t i = 0; i < n; i++) {
-            rc = canon_store(cx, elem, &v->of.list.v[i], *ptr + (uint32_t)(i * esize));
+    if (bytes > 0) {
+        uint8_t *base = mem_out(cx, *ptr, bytes);
+        if (raw)
+            memmove(base + *ptr, v->of.raw.ptr, bytes);
+        for (size_t i = 0; !raw && i < n; i++) {
+            rc = store_val(cx, base, elem, &v->of.list.v[i], *ptr + (uint32_t)(i * esize));
             if (rc != 0)
                 return rc;
         }
@@ -127,15 +163,17 @@ static int lower_list(struct canon_cx *cx, const struct ctype *elem, const struc
     return 0;
 }
 
-static int store_fields(struct canon_cx *cx, uint32_t n, const struct ctype_field *fields,
-                        const struct cval *vs, uint32_t ptr)
+/* fields[0..n) from ptr on, into memory already marked written. */
+static __attribute__((noinline)) int store_fields(struct canon_cx *cx, uint8_t *base, uint32_t n,
+                                                  const struct ctype_field *fields,
+                                                  const struct cval *vs, uint32_t ptr)
 {
     uint64_t off = ptr;
     for (uint32_t i = 0; i < n; i++) {
         const struct ctype *ft = fields[i].type;
         uint32_t align = layout_align(ft);
         off = (off + align - 1) & ~(uint64_t)(align - 1);
-        int rc = canon_store(cx, ft, &vs[i], (uint32_t)off);
+        int rc = store_val(cx, base, ft, &vs[i], (uint32_t)off);
         if (rc != 0)
             return rc;
         off += layout_size(ft);
@@ -145,11 +183,90 @@ static int store_fields(struct canon_cx *cx, uint32_t n, const struct ctype_fiel
 
 int canon_store(struct canon_cx *cx, const struct ctype *t, const struct cval *v, uint32_t ptr)
 {
-    int rc = check_kind(cx, t, v);
+    return store_val(cx, mem_out(cx, ptr, layout_size(t)), t, v, ptr);
+}
+
+static __attribute__((noinline)) int store_result_wide(struct canon_cx *cx, const struct ctype *t,
+                                                       const struct cval *v, uint32_t ptr,
+                                                       uint32_t size)
+{
+    return store_val(cx, mem_out(cx, ptr, size), t, v, ptr);
+}
+
+int canon_store_result(struct canon_cx *cx, const struct ctype *t, const struct cval *v,
+                       uint32_t ptr, const struct layout_block *block)
+{
+    /* canon_check_range, with the memory's size read inline */
+    const struct spry_memory *mem = cx->opts != NULL ? cx->opts->memory : NULL;
+    if (mem == NULL || (ptr & (block->align - 1)) != 0 || (uint64_t)ptr > mem->size ||
+        block->size > mem->size - ptr)
+        return canon_check_range_fail(cx, ptr, block->size, block->align, "result pointer");
+    if (block->size == 0 || ptr >> WRITTEN_SHIFT != (ptr + block->size - 1) >> WRITTEN_SHIFT)
+        return store_result_wide(cx, t, v, ptr, block->size);
+    mem->written[ptr >> WRITTEN_SHIFT] = 1; /* mem_out, within one granule */
+    return store_val(cx, mem->base, t, v, ptr);
+}
+
+/* store for the types that call out (realloc, the handle table), out of
+ * store_val so that its common cases need no frame. */
+static __attribute__((noinline)) int store_call(struct canon_cx *cx, uint8_t *p,
+                                                const struct ctype *t, const struct cval *v)
+{
+    uint32_t a = 0, b = 0;
+    int rc;
+    switch (t->kind) {
+    case CT_STRING:
+        rc = canon_lower_string(cx, v->of.str.ptr, v->of.str.len, &a, &b);
+        break;
+    case CT_LIST:
+        rc = lower_list(cx, t->u.elem, v, &a, &b);
+        break;
+    case CT_OWN:
+        rc = handles_lower_own(cx, t, v->of.rep, &a);
+        if (rc == 0)
+            wr32(p, a);
+        return rc;
+    default: /* CT_BORROW */
+        rc = handles_lower_borrow(cx, t, v->of.rep, &a);
+        if (rc == 0)
+            wr32(p, a);
+        return rc;
+    }
+    /* string, list: (pointer, length); p is still valid (memories never
+     * move, realloc may only have grown it). */
+    if (rc == 0) {
+        wr32(p, a);
+        wr32(p + 4, b);
+    }
+    return rc;
+}
+
+static __attribute__((noinline)) int store_record(struct canon_cx *cx, uint8_t *base,
+                                                  const struct ctype *t, const struct cval *v,
+                                                  uint32_t ptr)
+{
+    int rc = check_fields(cx, t, v);
     if (rc != 0)
         return rc;
-    uint8_t *p = mem_out(cx, ptr, layout_size(t));
-    uint32_t a, b;
+    return store_fields(cx, base, t->u.record.n, t->u.record.fields, v->of.list.v, ptr);
+}
+
+/* A variant's payload; out of store_val, whose payload-less cases need no
+ * frame then. */
+static __attribute__((noinline)) int store_payload(struct canon_cx *cx, uint8_t *base,
+                                                   const struct ctype *t, const struct ctype *pt,
+                                                   const struct cval *payload, uint32_t ptr)
+{
+    return store_val(cx, base, pt, payload, ptr + layout_payload_offset(t));
+}
+
+/* store: v at ptr in memory at base, its bytes already marked written. */
+static int store_val(struct canon_cx *cx, uint8_t *base, const struct ctype *t,
+                     const struct cval *v, uint32_t ptr)
+{
+    if (v->kind != t->kind)
+        return kind_mismatch(cx, t, v);
+    uint8_t *p = base + ptr;
     switch (t->kind) {
     case CT_BOOL:
         p[0] = v->of.b ? 1 : 0;
@@ -177,30 +294,26 @@ int canon_store(struct canon_cx *cx, const struct ctype *t, const struct cval *v
         wr64(p, f64_bits(v->of.f64));
         return 0;
     case CT_CHAR:
-        rc = check_char(cx, v->of.ch);
-        if (rc == 0)
-            wr32(p, v->of.ch);
-        return rc;
+        if (!char_ok(v->of.ch))
+            return bad_char(cx, v->of.ch);
+        wr32(p, v->of.ch);
+        return 0;
     case CT_STRING:
-        rc = canon_lower_string(cx, v->of.str.ptr, v->of.str.len, &a, &b);
-        break;
     case CT_LIST:
-        rc = lower_list(cx, t->u.elem, v, &a, &b);
-        break;
+    case CT_OWN:
+    case CT_BORROW:
+        return store_call(cx, p, t, v);
     case CT_RECORD:
     case CT_TUPLE:
-        rc = check_fields(cx, t, v);
-        if (rc != 0)
-            return rc;
-        return store_fields(cx, t->u.record.n, t->u.record.fields, v->of.list.v, ptr);
+        return store_record(cx, base, t, v, ptr);
     case CT_VARIANT:
     case CT_ENUM:
     case CT_OPTION:
     case CT_RESULT: {
-        const struct ctype *pt;
-        rc = variant_case(cx, t, v, &pt);
-        if (rc != 0)
-            return rc;
+        bool ok;
+        const struct ctype *pt = variant_case(t, v, &ok);
+        if (!ok)
+            return bad_case(cx, t, v);
         uint32_t dsize = layout_disc_size(layout_ncases(t)), disc = v->of.var.disc;
         if (dsize == 1)
             p[0] = (uint8_t)disc;
@@ -210,7 +323,7 @@ int canon_store(struct canon_cx *cx, const struct ctype *t, const struct cval *v
             wr32(p, disc);
         if (pt == NULL)
             return 0;
-        return canon_store(cx, pt, v->of.var.payload, ptr + layout_payload_offset(t));
+        return store_payload(cx, base, t, pt, v->of.var.payload, ptr);
     }
     case CT_FLAGS: {
         uint32_t bits = v->of.flags & flags_mask(t->u.flags.n);
@@ -227,56 +340,45 @@ int canon_store(struct canon_cx *cx, const struct ctype *t, const struct cval *v
         }
         return 0;
     }
-    case CT_OWN:
-        rc = handles_lower_own(cx, t, v->of.rep, &a);
-        if (rc == 0)
-            wr32(p, a);
-        return rc;
-    case CT_BORROW:
-        rc = handles_lower_borrow(cx, t, v->of.rep, &a);
-        if (rc == 0)
-            wr32(p, a);
-        return rc;
     default:
         SPRY_ASSERT(!"bad ctype kind");
         return SPRY_EINVAL;
     }
-    /* string, list: (pointer, length); p is still valid (memories never
-     * move, realloc may only have grown it). */
-    if (rc == 0) {
-        wr32(p, a);
-        wr32(p + 4, b);
-    }
-    return rc;
 }
 
 /* ---- flat values ------------------------------------------------------------ */
 
-static int push(struct canon_cx *cx, struct canon_flat *out, uint64_t v)
+static __attribute__((noinline, cold)) int too_many(struct canon_cx *cx)
+{
+    return canon_trap(cx, "more core values than the signature has");
+}
+
+static inline int push(struct canon_cx *cx, struct canon_flat *out, uint64_t v)
 {
     if (out->i >= out->n)
-        return canon_trap(cx, "more core values than the signature has");
+        return too_many(cx);
     out->v[out->i++] = v;
     return 0;
 }
 
-static int lower_flat_variant(struct canon_cx *cx, const struct ctype *t, const struct cval *v,
-                              struct canon_flat *out)
+static __attribute__((noinline)) int lower_flat_variant(struct canon_cx *cx, const struct ctype *t,
+                                                        const struct cval *v,
+                                                        struct canon_flat *out)
 {
-    const struct ctype *pt;
-    int rc = variant_case(cx, t, v, &pt);
-    if (rc != 0)
-        return rc;
+    bool ok;
+    const struct ctype *pt = variant_case(t, v, &ok);
+    if (!ok)
+        return bad_case(cx, t, v);
     uint32_t nflat = layout_flat_count(t), start = out->i;
     if (nflat > out->n - start)
-        return canon_trap(cx, "more core values than the signature has");
+        return too_many(cx);
     out->v[out->i++] = v->of.var.disc;
     if (pt != NULL) {
         /* A 32-bit payload value goes zero-extended into an i64 slot, an
          * f32 as its bits into an i32 or i64 slot, an f64 as its bits into
          * an i64 slot: exactly how every value is written to a slot. */
         struct canon_flat sub = {out->v, start + nflat, out->i};
-        rc = canon_lower_flat(cx, pt, v->of.var.payload, &sub);
+        int rc = canon_lower_flat(cx, pt, v->of.var.payload, &sub);
         if (rc != 0)
             return rc;
         out->i = sub.i;
@@ -286,13 +388,43 @@ static int lower_flat_variant(struct canon_cx *cx, const struct ctype *t, const 
     return 0;
 }
 
+/* lower_flat for the types that call out or loop, out of canon_lower_flat
+ * so that its common cases need no frame. */
+static __attribute__((noinline)) int lower_flat_call(struct canon_cx *cx, const struct ctype *t,
+                                                     const struct cval *v, struct canon_flat *out)
+{
+    uint32_t a = 0, b = 0;
+    int rc;
+    switch (t->kind) {
+    case CT_STRING:
+    case CT_LIST:
+        if (t->kind == CT_STRING)
+            rc = canon_lower_string(cx, v->of.str.ptr, v->of.str.len, &a, &b);
+        else
+            rc = lower_list(cx, t->u.elem, v, &a, &b);
+        if (rc == 0)
+            rc = push(cx, out, a);
+        return rc != 0 ? rc : push(cx, out, b);
+    case CT_RECORD:
+    case CT_TUPLE:
+        rc = check_fields(cx, t, v);
+        for (uint32_t i = 0; rc == 0 && i < t->u.record.n; i++)
+            rc = canon_lower_flat(cx, t->u.record.fields[i].type, &v->of.list.v[i], out);
+        return rc;
+    case CT_OWN:
+        rc = handles_lower_own(cx, t, v->of.rep, &a);
+        return rc != 0 ? rc : push(cx, out, a);
+    default: /* CT_BORROW */
+        rc = handles_lower_borrow(cx, t, v->of.rep, &a);
+        return rc != 0 ? rc : push(cx, out, a);
+    }
+}
+
 int canon_lower_flat(struct canon_cx *cx, const struct ctype *t, const struct cval *v,
                      struct canon_flat *out)
 {
-    int rc = check_kind(cx, t, v);
-    if (rc != 0)
-        return rc;
-    uint32_t a, b;
+    if (v->kind != t->kind)
+        return kind_mismatch(cx, t, v);
     switch (t->kind) {
     case CT_BOOL:
         return push(cx, out, v->of.b ? 1 : 0);
@@ -315,23 +447,16 @@ int canon_lower_flat(struct canon_cx *cx, const struct ctype *t, const struct cv
     case CT_F64:
         return push(cx, out, f64_bits(v->of.f64));
     case CT_CHAR:
-        rc = check_char(cx, v->of.ch);
-        return rc != 0 ? rc : push(cx, out, v->of.ch);
+        if (!char_ok(v->of.ch))
+            return bad_char(cx, v->of.ch);
+        return push(cx, out, v->of.ch);
     case CT_STRING:
     case CT_LIST:
-        if (t->kind == CT_STRING)
-            rc = canon_lower_string(cx, v->of.str.ptr, v->of.str.len, &a, &b);
-        else
-            rc = lower_list(cx, t->u.elem, v, &a, &b);
-        if (rc == 0)
-            rc = push(cx, out, a);
-        return rc != 0 ? rc : push(cx, out, b);
     case CT_RECORD:
     case CT_TUPLE:
-        rc = check_fields(cx, t, v);
-        for (uint32_t i = 0; rc == 0 && i < t->u.record.n; i++)
-            rc = canon_lower_flat(cx, t->u.record.fields[i].type, &v->of.list.v[i], out);
-        return rc;
+    case CT_OWN:
+    case CT_BORROW:
+        return lower_flat_call(cx, t, v, out);
     case CT_VARIANT:
     case CT_ENUM:
     case CT_OPTION:
@@ -339,12 +464,6 @@ int canon_lower_flat(struct canon_cx *cx, const struct ctype *t, const struct cv
         return lower_flat_variant(cx, t, v, out);
     case CT_FLAGS:
         return push(cx, out, v->of.flags & flags_mask(t->u.flags.n));
-    case CT_OWN:
-        rc = handles_lower_own(cx, t, v->of.rep, &a);
-        return rc != 0 ? rc : push(cx, out, a);
-    case CT_BORROW:
-        rc = handles_lower_borrow(cx, t, v->of.rep, &a);
-        return rc != 0 ? rc : push(cx, out, a);
     default:
         SPRY_ASSERT(!"bad ctype kind");
         return SPRY_EINVAL;
@@ -385,5 +504,5 @@ int canon_lower_values_via(struct canon_cx *cx, uint32_t n, const struct ctype_f
     }
     if (rc != 0)
         return rc;
-    return store_fields(cx, n, fields, vs, ptr);
+    return store_fields(cx, mem_out(cx, ptr, size), n, fields, vs, ptr);
 }

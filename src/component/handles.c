@@ -40,10 +40,30 @@ int handles_get(struct canon_cx *cx, uint32_t i, struct handle **out)
     return 0;
 }
 
+/* handles_add when a free index or spare capacity is at hand (nearly
+ * always): false when the table must grow or is full. */
+static inline bool add_fast(struct handles *h, const struct handle *e, uint32_t *index)
+{
+    uint32_t i = h->free_head;
+    if (i != 0) {
+        h->free_head = h->v[i].rep;
+    } else {
+        i = h->len;
+        if (i > h->max || i >= h->cap)
+            return false;
+        h->len++;
+    }
+    h->v[i] = *e;
+    *index = i;
+    return true;
+}
+
 int handles_add(struct canon_cx *cx, const struct handle *e, uint32_t *index)
 {
     struct handles *h = &cx->inst->handles;
     SPRY_ASSERT(e->rt != NULL);
+    if (add_fast(h, e, index))
+        return 0;
     uint32_t i = h->free_head;
     if (i != 0) {
         h->free_head = h->v[i].rep;
@@ -79,13 +99,33 @@ static void handles_remove(struct handles *h, uint32_t i)
     h->free_head = i;
 }
 
+/* The resource type `resource` names in inst, or NULL when none. */
+static inline const struct canon_rtype *rtype_at(const struct canon_inst *inst, uint32_t resource)
+{
+    return resource < inst->nrtypes ? inst->rtypes[resource] : NULL;
+}
+
 int handles_rtype(struct canon_cx *cx, uint32_t resource, const struct canon_rtype **out)
 {
-    struct canon_inst *inst = cx->inst;
-    if (resource >= inst->nrtypes || inst->rtypes[resource] == NULL)
+    const struct canon_rtype *rt = rtype_at(cx->inst, resource);
+    if (rt == NULL)
         return canon_trap(cx, "resource type %u is not bound in this instance", resource);
-    *out = inst->rtypes[resource];
+    *out = rt;
     return 0;
+}
+
+/* The handle at index i when it holds a handle of the type t names, else
+ * NULL: the lifts' common case, checked without a call; on NULL they run
+ * the full checks (handles_rtype, get_typed), which say what is wrong. */
+static inline struct handle *typed_fast(const struct canon_cx *cx, const struct ctype *t,
+                                        uint32_t i)
+{
+    const struct canon_inst *inst = cx->inst;
+    const struct canon_rtype *rt = rtype_at(inst, t->u.resource);
+    if (i == 0 || i >= inst->handles.len || rt == NULL)
+        return NULL;
+    struct handle *e = &inst->handles.v[i];
+    return e->rt == rt ? e : NULL;
 }
 
 static const char *rt_name(const struct canon_rtype *rt)
@@ -114,13 +154,15 @@ static int get_typed(struct canon_cx *cx, const struct canon_rtype *rt, uint32_t
 
 int handles_lift_own(struct canon_cx *cx, const struct ctype *t, uint32_t i, uint32_t *rep)
 {
-    const struct canon_rtype *rt = NULL;
-    struct handle *e = NULL;
-    int rc = handles_rtype(cx, t->u.resource, &rt);
-    if (rc == 0)
-        rc = get_typed(cx, rt, i, &e);
-    if (rc != 0)
-        return rc;
+    struct handle *e = typed_fast(cx, t, i);
+    if (e == NULL) {
+        const struct canon_rtype *rt = NULL;
+        int rc = handles_rtype(cx, t->u.resource, &rt);
+        if (rc == 0)
+            rc = get_typed(cx, rt, i, &e);
+        if (rc != 0)
+            return rc;
+    }
     if (!e->own)
         return canon_trap(cx, "handle %u is a borrow where an own was expected", i);
     if (e->lends != 0)
@@ -130,7 +172,10 @@ int handles_lift_own(struct canon_cx *cx, const struct ctype *t, uint32_t i, uin
     return 0;
 }
 
-int handles_lift_borrow(struct canon_cx *cx, const struct ctype *t, uint32_t i, uint32_t *rep)
+/* handles_lift_borrow's general case: every check, and a lend list that
+ * outgrew the scope's first slots. */
+static __attribute__((noinline)) int lift_borrow_slow(struct canon_cx *cx, const struct ctype *t,
+                                                      uint32_t i, uint32_t *rep)
 {
     const struct canon_rtype *rt = NULL;
     struct handle *e = NULL;
@@ -160,7 +205,26 @@ int handles_lift_borrow(struct canon_cx *cx, const struct ctype *t, uint32_t i, 
     return 0;
 }
 
-int handles_lower_own(struct canon_cx *cx, const struct ctype *t, uint32_t rep, uint32_t *i)
+/* The fast paths below make no calls but tail calls, so that they need no
+ * stack frame: a host call lifts or lowers a handle or two every time. */
+int handles_lift_borrow(struct canon_cx *cx, const struct ctype *t, uint32_t i, uint32_t *rep)
+{
+    struct handle *e = typed_fast(cx, t, i);
+    struct handles_scope *s = cx->scope;
+    if (e == NULL || s == NULL || s->nlent >= HANDLES_SCOPE_FIRST)
+        return lift_borrow_slow(cx, t, i, rep);
+    if (s->caplent == 0) {
+        s->lent = s->first;
+        s->caplent = HANDLES_SCOPE_FIRST;
+    }
+    s->lent[s->nlent++] = i;
+    e->lends++;
+    *rep = e->rep;
+    return 0;
+}
+
+static __attribute__((noinline)) int lower_own_slow(struct canon_cx *cx, const struct ctype *t,
+                                                    uint32_t rep, uint32_t *i)
 {
     const struct canon_rtype *rt = NULL;
     int rc = handles_rtype(cx, t->u.resource, &rt);
@@ -168,6 +232,15 @@ int handles_lower_own(struct canon_cx *cx, const struct ctype *t, uint32_t rep, 
         return rc;
     struct handle e = {rt, rep, 0, true, NULL};
     return handles_add(cx, &e, i);
+}
+
+int handles_lower_own(struct canon_cx *cx, const struct ctype *t, uint32_t rep, uint32_t *i)
+{
+    const struct canon_rtype *rt = rtype_at(cx->inst, t->u.resource);
+    struct handle e = {rt, rep, 0, true, NULL};
+    if (rt == NULL || !add_fast(&cx->inst->handles, &e, i))
+        return lower_own_slow(cx, t, rep, i);
+    return 0;
 }
 
 int handles_lower_borrow(struct canon_cx *cx, const struct ctype *t, uint32_t rep, uint32_t *i)

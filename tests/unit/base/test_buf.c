@@ -124,6 +124,37 @@ TEST(base_arena, a_caller_buffer_is_the_first_block_and_is_not_freed)
     spry_arena_fini(&a);
 }
 
+/* The buffer becomes the first block at the first allocation (a host call
+ * that allocates nothing costs its arena a few stores): until then it is
+ * not written, and fini has nothing to free. */
+TEST(base_arena, a_caller_buffer_is_taken_at_the_first_allocation)
+{
+    _Alignas(16) unsigned char buf[256];
+    memset(buf, 0xee, sizeof buf);
+    struct spry_arena a;
+    spry_arena_init_buf(&a, 64 * 1024, buf, sizeof buf);
+    ASSERT_NULL(a.head);
+    spry_arena_fini(&a);
+    for (size_t i = 0; i < sizeof buf; i++)
+        ASSERT_EQ_UINT(buf[i], 0xee);
+    ASSERT_NULL(a.buf);
+    /* Allocated once and finished, then used again: the same buffer
+     * serves again from its start. */
+    spry_arena_init_buf(&a, 64 * 1024, buf, sizeof buf);
+    unsigned char *p = spry_arena_alloc(&a, 16);
+    ASSERT_TRUE(p > buf && p + 16 <= buf + sizeof buf);
+    ASSERT_TRUE((void *)a.head == (void *)buf);
+    spry_arena_fini(&a);
+    spry_arena_init_buf(&a, 64 * 1024, buf, sizeof buf);
+    ASSERT_TRUE(spry_arena_alloc(&a, 16) == p);
+    /* Growing past it chains a malloc'd block in front of it; fini frees
+     * that one only (ASan: a stack address freed would be caught). */
+    ASSERT_NOT_NULL(spry_arena_alloc(&a, 1000));
+    ASSERT_TRUE((void *)a.head != (void *)buf);
+    spry_arena_fini(&a);
+    ASSERT_NULL(a.head);
+}
+
 TEST(base_error, names_and_first_error_wins)
 {
     ASSERT_EQ_STR(spry_errname(SPRY_ENOMEM), "SPRY_ENOMEM");

@@ -26,6 +26,9 @@ static const char *const GUEST =
     "  (import \"host\" \"make\" (func $make (param i32) (result i32)))\n"
     "  (import \"host\" \"noop\" (func $noop))\n"
     "  (import \"host\" \"drop_stream\" (func $drop_stream (param i32)))\n"
+    "  (import \"host\" \"opt\" (func $opt (param i32 i32)))\n"
+    "  (import \"host\" \"borrow5\" (func $borrow5 (param i32 i32 i32 i32 i32) (result i32)))\n"
+    "  (import \"host\" \"count16\" (func $count16 (param i32 i32) (result i32)))\n"
     "  (memory (export \"memory\") 1)\n"
     "  (global $bump (mut i32) (i32.const 0x8000))\n"
     "  (global $evil (export \"evil\") (mut i32) (i32.const 0))\n"
@@ -38,6 +41,7 @@ static const char *const GUEST =
     "    (if (i32.eq (global.get $evil) (i32.const 3))\n"
     "      (then (drop (i32.load (i32.const 65534)))))\n"
     "    (if (i32.eq (global.get $evil) (i32.const 4)) (then (call $deep)))\n"
+    "    (if (i32.eq (global.get $evil) (i32.const 5)) (then (return (i32.const -16))))\n"
     "    (local.set $p (i32.and (i32.add (global.get $bump) (i32.sub (local.get $align)\n"
     "        (i32.const 1))) (i32.sub (i32.const 0) (local.get $align))))\n"
     "    (global.set $bump (i32.add (local.get $p) (local.get $new)))\n"
@@ -56,6 +60,11 @@ static const char *const GUEST =
     "  (func (export \"call_take_own\") (param i32) (call $take_own (local.get 0)))\n"
     "  (func (export \"call_make\") (param i32) (result i32) (call $make (local.get 0)))\n"
     "  (func (export \"call_drop\") (param i32) (call $drop_stream (local.get 0)))\n"
+    "  (func (export \"call_opt\") (param i32 i32) (call $opt (local.get 0) (local.get 1)))\n"
+    "  (func (export \"call_borrow5\") (param i32 i32 i32 i32 i32) (result i32)\n"
+    "    (call $borrow5 (local.get 0) (local.get 1) (local.get 2) (local.get 3) (local.get 4)))\n"
+    "  (func (export \"call_count16\") (param i32 i32) (result i32)\n"
+    "    (call $count16 (local.get 0) (local.get 1)))\n"
     /* Core functions the test lifts. */
     "  (func (export \"add\") (param i32 i32) (result i32)\n"
     "    (i32.add (local.get 0) (local.get 1)))\n"
@@ -93,6 +102,9 @@ enum {
     IMP_MAKE,
     IMP_NOOP,
     IMP_DROP,
+    IMP_OPT,
+    IMP_BORROW5,
+    IMP_COUNT16,
     NIMPORTS
 };
 
@@ -110,6 +122,9 @@ static struct {
     struct handles_builtin drop_builtin;
     uint32_t dropped[16], ndropped;
     uint32_t taken, lends_seen;
+    int opt_mode;        /* host_opt: 0 some, 1 none, 2 a bad case, 3 no payload, 4 a u32 */
+    bool make_u32;       /* host_make returns a u32 instead of an own */
+    bool use_borrow_s32; /* host_use_borrow returns an s32 instead of a u32 */
     int reenter_rc;
     char reenter_msg[256];
 } g;
@@ -170,7 +185,56 @@ static int host_use_borrow(struct ccall *call, const struct cval *args, struct c
     (void)call;
     /* While the call runs, the guest's handle 1 is lent. */
     g.lends_seen = g.inst.handles.v[1].lends;
-    *result = cv_u(CT_U32, args[0].of.rep);
+    *result = g.use_borrow_s32 ? cv_s(CT_S32, args[0].of.rep) : cv_u(CT_U32, args[0].of.rep);
+    return 0;
+}
+
+static int host_opt(struct ccall *call, const struct cval *args, struct cval *result)
+{
+    struct cval *payload = spry_arena_alloc(call->arena, sizeof *payload);
+    ASSERT_NOT_NULL(payload);
+    *payload = cv_u(CT_U32, args[0].of.u);
+    switch (g.opt_mode) {
+    case 0:
+        *result = cv_var(CT_OPTION, 1, payload);
+        break;
+    case 1:
+        *result = cv_var(CT_OPTION, 0, NULL);
+        break;
+    case 2:
+        *result = cv_var(CT_OPTION, 2, payload);
+        break;
+    case 3:
+        *result = cv_var(CT_OPTION, 1, NULL);
+        break;
+    default:
+        *result = cv_u(CT_U32, 1);
+        break;
+    }
+    return 0;
+}
+
+static int host_borrow5(struct ccall *call, const struct cval *args, struct cval *result)
+{
+    (void)call;
+    g.lends_seen = g.inst.handles.v[1].lends;
+    uint64_t s = 0;
+    for (int i = 0; i < 5; i++)
+        s += args[i].of.rep;
+    *result = cv_u(CT_U32, s);
+    return 0;
+}
+
+static int host_count16(struct ccall *call, const struct cval *args, struct cval *result)
+{
+    (void)call;
+    uint64_t s = 1000 * args[0].of.raw.n;
+    for (size_t i = 0; i < args[0].of.raw.n; i++) {
+        uint16_t e;
+        memcpy(&e, (const uint8_t *)args[0].of.raw.ptr + 2 * i, 2);
+        s += e;
+    }
+    *result = cv_u(CT_U32, s);
     return 0;
 }
 
@@ -185,7 +249,7 @@ static int host_take_own(struct ccall *call, const struct cval *args, struct cva
 static int host_make(struct ccall *call, const struct cval *args, struct cval *result)
 {
     (void)call;
-    *result = cv_rep(CT_OWN, (uint32_t)args[0].of.u);
+    *result = g.make_u32 ? cv_u(CT_U32, args[0].of.u) : cv_rep(CT_OWN, (uint32_t)args[0].of.u);
     return 0;
 }
 
@@ -242,12 +306,17 @@ static void setup(void)
         [IMP_TAKE_OWN] = cb_func(1, cb_own(0), NULL),
         [IMP_MAKE] = cb_func(1, u32, cb_own(0)),
         [IMP_NOOP] = cb_func(0, NULL),
+        [IMP_OPT] = cb_func(1, u32, cb_option(u32)),
+        [IMP_BORROW5] =
+            cb_func(5, cb_borrow(0), cb_borrow(0), cb_borrow(0), cb_borrow(0), cb_borrow(0), u32),
+        [IMP_COUNT16] = cb_func(1, cb_list(cb_prim(CT_U16)), u32),
     };
-    static const chost_fn fns[NIMPORTS] = {host_concat,  host_sum17,      host_fail,
-                                           host_reenter, host_use_borrow, host_take_own,
-                                           host_make,    host_noop,       NULL};
-    static const char *const names[NIMPORTS] = {
-        "concat", "sum17", "fail", "reenter", "use_borrow", "take_own", "make", "noop", "drop"};
+    static const chost_fn fns[NIMPORTS] = {
+        host_concat, host_sum17, host_fail, host_reenter, host_use_borrow, host_take_own,
+        host_make,   host_noop,  NULL,      host_opt,     host_borrow5,    host_count16};
+    static const char *const names[NIMPORTS] = {"concat",     "sum17",    "fail",    "reenter",
+                                                "use_borrow", "take_own", "make",    "noop",
+                                                "drop",       "opt",      "borrow5", "count16"};
     /* The options point at the memory and realloc the instance will have:
      * filled in once it exists, before any call (as a linker does). */
     struct spry_extern imports[NIMPORTS];
@@ -516,6 +585,185 @@ TEST(component_canon_call, guest_drops_and_double_drops)
     struct spry_trap trap;
     ASSERT_EQ_INT(call("call_drop", &idx, 1, NULL, &trap), SPRY_ETRAP);
     ASSERT_EQ_STR(trap.message, "resource.drop stream: unknown handle 1");
+    teardown();
+}
+
+/* ---- the plan's steps (canon.h, enum canon_step) ----------------------------------- */
+
+/* An own or u32 result has a step of its own; a host value of another kind
+ * still traps as the walker would. */
+TEST(component_canon_call, planned_results_check_the_host_values_kind)
+{
+    setup();
+    ASSERT_EQ_UINT(g.lowered[IMP_MAKE].result_step, CANON_STEP_OWN);
+    ASSERT_EQ_UINT(g.lowered[IMP_USE_BORROW].result_step, CANON_STEP_U32);
+    ASSERT_EQ_UINT(g.lowered[IMP_USE_BORROW].param_steps[0], CANON_STEP_BORROW);
+    ASSERT_EQ_UINT(g.lowered[IMP_OPT].result_step, CANON_STEP_STORE);
+    ASSERT_EQ_UINT(g.lowered[IMP_NOOP].result_step, CANON_STEP_NONE);
+    int32_t idx, arg = 7;
+    ASSERT_OK(call("call_make", &arg, 1, &idx, NULL));
+    ASSERT_EQ_INT(idx, 1);
+    ASSERT_OK(call("call_make", &arg, 1, &idx, NULL));
+    ASSERT_EQ_INT(idx, 2);
+    ASSERT_EQ_UINT(g.inst.handles.v[2].rep, 7);
+    ASSERT_TRUE(g.inst.handles.v[2].own);
+    g.make_u32 = true;
+    struct spry_trap trap;
+    ASSERT_EQ_INT(call("call_make", &arg, 1, &idx, &trap), SPRY_ETRAP);
+    ASSERT_EQ_STR(trap.message, "make: host value of kind u32 where a own was expected");
+    teardown();
+
+    setup();
+    ASSERT_OK(call("call_make", &arg, 1, &idx, NULL));
+    int32_t r = 0;
+    ASSERT_OK(call("call_use_borrow", &idx, 1, &r, NULL));
+    ASSERT_EQ_INT(r, 7);
+    g.use_borrow_s32 = true;
+    ASSERT_EQ_INT(call("call_use_borrow", &idx, 1, &r, &trap), SPRY_ETRAP);
+    ASSERT_EQ_STR(trap.message, "use_borrow: host value of kind s32 where a u32 was expected");
+    teardown();
+}
+
+TEST(component_canon_call, planned_borrows_check_the_handle_and_lend_it_for_the_call)
+{
+    static const int32_t bad[] = {0, 2, 99, -1};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        setup();
+        int32_t idx, arg = 7, r;
+        ASSERT_OK(call("call_make", &arg, 1, &idx, NULL));
+        struct spry_trap trap;
+        char want[64];
+        snprintf(want, sizeof want, "use_borrow: unknown handle %u", (uint32_t)bad[i]);
+        ASSERT_EQ_INT(call("call_use_borrow", &bad[i], 1, &r, &trap), SPRY_ETRAP);
+        ASSERT_EQ_STR(trap.message, want);
+        teardown();
+    }
+    /* Five lends of one handle: past the scope's first four slots. */
+    setup();
+    int32_t idx, arg = 3, r = 0;
+    ASSERT_OK(call("call_make", &arg, 1, &idx, NULL));
+    int32_t five[5] = {idx, idx, idx, idx, idx};
+    ASSERT_OK(call("call_borrow5", five, 5, &r, NULL));
+    ASSERT_EQ_INT(r, 15);
+    ASSERT_EQ_UINT(g.lends_seen, 5);
+    ASSERT_EQ_UINT(g.inst.handles.v[1].lends, 0);
+    /* A bad fifth handle traps after four lends. */
+    five[4] = 9;
+    struct spry_trap trap;
+    ASSERT_EQ_INT(call("call_borrow5", five, 5, &r, &trap), SPRY_ETRAP);
+    ASSERT_EQ_STR(trap.message, "borrow5: unknown handle 9");
+    teardown();
+}
+
+TEST(component_canon_call, an_option_result_is_stored_at_the_result_pointer)
+{
+    setup();
+    memset(mem(0x2000), 0xaa, 8);
+    int32_t args[2] = {77, 0x2000};
+    ASSERT_OK(call("call_opt", args, 2, NULL, NULL));
+    ASSERT_EQ_UINT(mem(0x2000)[0], 1);
+    ASSERT_EQ_UINT(get32(0x2004), 77);
+    memset(mem(0x2000), 0xaa, 8);
+    g.opt_mode = 1;
+    ASSERT_OK(call("call_opt", args, 2, NULL, NULL));
+    ASSERT_EQ_UINT(mem(0x2000)[0], 0);
+    ASSERT_EQ_UINT(get32(0x2004), 0xaaaaaaaa); /* none: the payload is not written */
+    teardown();
+
+    static const struct {
+        int mode;
+        int32_t retptr;
+        const char *msg;
+    } cases[] = {
+        {0, 0x2002, "opt: result pointer: pointer 0x2002 is not aligned to 4"},
+        {0, 0xfffc, "opt: result pointer: 8 bytes at 0xfffc are outside memory (65536 bytes)"},
+        {0, -4, "opt: result pointer: 8 bytes at 0xfffffffc are outside memory (65536 bytes)"},
+        {2, 0x2000, "opt: host option discriminant 2 is out of range (2 cases)"},
+        {3, 0x2000, "opt: host option case 1 has no payload"},
+        {4, 0x2000, "opt: host value of kind u32 where a option was expected"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        setup();
+        g.opt_mode = cases[i].mode;
+        int32_t a[2] = {5, cases[i].retptr};
+        struct spry_trap trap;
+        ASSERT_EQ_INT(call("call_opt", a, 2, NULL, &trap), SPRY_ETRAP);
+        ASSERT_EQ_STR(trap.message, cases[i].msg);
+        teardown();
+    }
+}
+
+TEST(component_canon_call, a_number_list_parameter_is_viewed_and_checked)
+{
+    setup();
+    static const uint16_t v[3] = {1, 2, 3};
+    memcpy(mem(0x1000), v, sizeof v);
+    int32_t args[2] = {0x1000, 3}, r = 0;
+    ASSERT_OK(call("call_count16", args, 2, &r, NULL));
+    ASSERT_EQ_INT(r, 3006);
+    args[1] = 0;
+    ASSERT_OK(call("call_count16", args, 2, &r, NULL));
+    ASSERT_EQ_INT(r, 0);
+    teardown();
+    static const struct {
+        int32_t ptr, len;
+        const char *msg;
+    } cases[] = {
+        {0x1001, 1, "count16: list: pointer 0x1001 is not aligned to 2"},
+        {0xfffe, 2, "count16: list: 4 bytes at 0xfffe are outside memory (65536 bytes)"},
+        {0, INT32_MIN, "count16: list: 4294967296 bytes at 0x0 are outside memory (65536 bytes)"},
+        {0x10000, 1, "count16: list: 2 bytes at 0x10000 are outside memory (65536 bytes)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        setup();
+        int32_t a[2] = {cases[i].ptr, cases[i].len};
+        struct spry_trap trap;
+        ASSERT_EQ_INT(call("call_count16", a, 2, &r, &trap), SPRY_ETRAP);
+        ASSERT_EQ_STR(trap.message, cases[i].msg);
+        teardown();
+    }
+}
+
+/* Options bound with canon_lowered_init have realloc's type checked once
+ * (realloc_typed); its results are still checked on every call, and a
+ * realloc of the wrong type is refused at the call. */
+TEST(component_canon_call, realloc_bound_with_the_options_is_still_checked)
+{
+    setup();
+    struct canon_lowered *l = &g.lowered[IMP_CONCAT];
+    canon_lowered_init(l, "concat", l->type, host_concat, &g.opts, &g.inst);
+    ASSERT_TRUE(l->opts.realloc_typed == g.opts.realloc);
+    memcpy(mem(0x1000), "ab", 2);
+    int32_t args[5] = {0x1000, 2, 0x1000, 2, 0x2000};
+    ASSERT_OK(call("call_concat", args, 5, NULL, NULL));
+    ASSERT_EQ_UINT(get32(0x2004), 4);
+    set_global("evil", 5);
+    struct spry_trap trap;
+    ASSERT_EQ_INT(call("call_concat", args, 5, NULL, &trap), SPRY_ETRAP);
+    ASSERT_EQ_STR(trap.message,
+                  "concat: realloc result: 4 bytes at 0xfffffff0 are outside memory (65536 bytes)");
+    teardown();
+
+    setup();
+    struct canon_options o = g.opts;
+    o.realloc = export_func("add"); /* (i32, i32) -> i32 */
+    l = &g.lowered[IMP_CONCAT];
+    canon_lowered_init(l, "concat", l->type, host_concat, &o, &g.inst);
+    ASSERT_NULL(l->opts.realloc_typed);
+    memcpy(mem(0x1000), "ab", 2);
+    ASSERT_EQ_INT(call("call_concat", args, 5, NULL, &trap), SPRY_ETRAP);
+    ASSERT_EQ_STR(trap.message, "concat: realloc is not (i32, i32, i32, i32) -> i32");
+    teardown();
+
+    /* A realloc changed after binding is checked again: the checked one no
+     * longer matches it. */
+    setup();
+    l = &g.lowered[IMP_CONCAT];
+    canon_lowered_init(l, "concat", l->type, host_concat, &g.opts, &g.inst);
+    l->opts.realloc = export_func("add");
+    memcpy(mem(0x1000), "ab", 2);
+    ASSERT_EQ_INT(call("call_concat", args, 5, NULL, &trap), SPRY_ETRAP);
+    ASSERT_EQ_STR(trap.message, "concat: realloc is not (i32, i32, i32, i32) -> i32");
     teardown();
 }
 
