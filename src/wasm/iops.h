@@ -351,7 +351,7 @@ typedef union iword {
  *                  as CALL / CALL_INDIRECT, first copying fp[base+k] = fp[src_k]
  *                  for each of the n arguments (src_k = base+k: in place), so
  *                  that arguments still in locals or constant slots need no COPY
- *   (interruption: checked by every taken backward jump and at function entry)
+ *   (interruption: checked by every taken backward jump and by ENTER_CHECK)
  *   UNREACHABLE
  *   SELECT         dst,cond | a,b                fp[dst] = cond ? fp[a] : fp[b]
  *   GLOBAL_GET     dst,global    GLOBAL_SET global,src
@@ -366,7 +366,12 @@ typedef union iword {
  *   TABLE_SIZE     dst,table     TABLE_GROW dst,init | n,table
  *   TABLE_FILL     i,val | n,table            TABLE_COPY d,s | n,dst_table | src_table
  *   TABLE_INIT     d,s | n,table | seg        ELEM_DROP seg
- *   INIT_CONSTS    n | slot | value | ...        the prologue filling constant slots
+ *   ENTER          first,nzero | nconst | value ... the prologue: fp[first..+nzero) = 0,
+ *                  then the nconst constant slots above them get the values
+ *   ENTER_CHECK    as ENTER, first checking for interruption: the prologue of a
+ *                  function that calls (a call is not a backward jump, so
+ *                  recursion is bounded in time only by this check); functions
+ *                  that neither call nor have locals or constants have none
  */
 #define IOPS_OTHER(X)       \
     X(COPY)                 \
@@ -408,7 +413,8 @@ typedef union iword {
     X(TABLE_COPY)           \
     X(TABLE_INIT)           \
     X(ELEM_DROP)            \
-    X(INIT_CONSTS)          \
+    X(ENTER)                \
+    X(ENTER_CHECK)          \
     X(NATIVE)
 
 enum iop {
@@ -444,8 +450,9 @@ struct interp_srcmap {
     uint32_t offset; /* byte offset in the module */
 };
 
-/* Every frame has at least nparams + INTERP_ZERO_AHEAD slots, so that a call
- * zeroes up to that many declared locals with straight-line stores. */
+/* Every translated frame has at least nparams + INTERP_ZERO_AHEAD slots, so
+ * that ENTER zeroes up to that many declared locals with straight-line
+ * stores (the constants it writes next overwrite the excess). */
 #define INTERP_ZERO_AHEAD 4
 
 struct interp_code {
