@@ -355,13 +355,15 @@ __attribute__((noinline)) static int execute(struct spry_store *store, struct sp
 #define H_MEM(name)                                               \
     [IOP_##name] = &&L_##name, [IOP_##name##_A] = &&L_##name##_A, \
     [IOP_##name##_AI] = &&L_##name##_AI,
+#define H_V(name) [IOP_##name##_V] = &&L_##name##_V,
         IOPS_UNARY(H_PLAIN) IOPS_BINARY(H_PLAIN) IOPS_BINARY_IMM(H_IMM) IOPS_CMP_BRANCH(H_BR)
             IOPS_LOAD(H_MEM) IOPS_STORE(H_MEM) IOPS_OTHER(H_PLAIN) IOPS_FUSE_IMM_FIRST(H_FA)
-                IOPS_FUSE_IMM_SECOND(H_FB) IOPS_FUSE_SLOTS(H_FCD) IOPS_LOAD_OP(H_LF)
+                IOPS_FUSE_IMM_SECOND(H_FB) IOPS_FUSE_SLOTS(H_FCD) IOPS_LOAD_OP(H_LF) IOPS_STORE(H_V)
 #undef H_PLAIN
 #undef H_IMM
 #undef H_BR
 #undef H_MEM
+#undef H_V
 #undef H_FA
 #undef H_FB
 #undef H_FCD
@@ -768,7 +770,8 @@ __attribute__((noinline)) static int execute(struct spry_store *store, struct sp
 #define STORE(name, ctype, n)                                                        \
     STORE_FORM(L_##name, S(A1LO), S(A1HI), A2LO, ctype, n)                           \
     STORE_FORM(L_##name##_A, (uint32_t)(S(A1LO) + S(A1HI)), S(A2LO), A2HI, ctype, n) \
-    STORE_FORM(L_##name##_AI, (uint32_t)(S(A1LO) + A1HI), S(A2LO), A2HI, ctype, n)
+    STORE_FORM(L_##name##_AI, (uint32_t)(S(A1LO) + A1HI), S(A2LO), A2HI, ctype, n)   \
+    STORE_FORM(L_##name##_V, S(A1LO), (int64_t)pc[1].s32.hi, A2LO, ctype, n)
     STORE(I32_STORE, uint32_t, 4)
     STORE(I64_STORE, uint64_t, 8)
     STORE(F32_STORE, uint32_t, 4)

@@ -305,7 +305,12 @@ typedef union iword {
  *   load _A/_AI   h | dst,a    | b or imm, offset
  *   store         h | addr,val | offset
  *   store _A/_AI  h | a,b or imm | val, offset
- * The sum wraps at 32 bits before the offset is added, as in wasm. */
+ * The sum wraps at 32 bits before the offset is added, as in wasm. Stores
+ * have a fourth form for a constant value (compiled code's field
+ * initialisation), so that the constant needs no slot for the prologue to
+ * fill on every call:
+ *   store _V      h | addr,imm | offset   (imm sign-extended from 32 bits;
+ *                 i64/f64 stores use it only for values that fit) */
 #define IOPS_LOAD(X) \
     X(I32_LOAD)      \
     X(I64_LOAD)      \
@@ -427,11 +432,12 @@ enum iop {
 #define IOP_ENUM_FB(f, s)  IOP_FB_##f##__##s,
 #define IOP_ENUM_FCD(f, s) IOP_FC_##f##__##s, IOP_FD_##f##__##s,
 #define IOP_ENUM_LF(op)    IOP_LF_##op, IOP_LF_AI_##op,
+#define IOP_ENUM_V(name)   IOP_##name##_V,
     IOPS_UNARY(IOP_ENUM_PLAIN) IOPS_BINARY(IOP_ENUM_PLAIN) IOPS_BINARY_IMM(IOP_ENUM_IMM)
         IOPS_CMP_BRANCH(IOP_ENUM_BR) IOPS_LOAD(IOP_ENUM_MEM) IOPS_STORE(IOP_ENUM_MEM)
             IOPS_OTHER(IOP_ENUM_PLAIN) IOPS_FUSE_IMM_FIRST(IOP_ENUM_FA)
                 IOPS_FUSE_IMM_SECOND(IOP_ENUM_FB) IOPS_FUSE_SLOTS(IOP_ENUM_FCD)
-                    IOPS_LOAD_OP(IOP_ENUM_LF)
+                    IOPS_LOAD_OP(IOP_ENUM_LF) IOPS_STORE(IOP_ENUM_V)
 #undef IOP_ENUM_PLAIN
 #undef IOP_ENUM_IMM
 #undef IOP_ENUM_BR
@@ -440,6 +446,7 @@ enum iop {
 #undef IOP_ENUM_FB
 #undef IOP_ENUM_FCD
 #undef IOP_ENUM_LF
+#undef IOP_ENUM_V
                         IOP_COUNT
 };
 
