@@ -933,6 +933,9 @@ L_ENTER : {
         p[1] = 0;
         p[2] = 0;
         p[3] = 0;
+    } else if (nz <= 2 * INTERP_ZERO_AHEAD) {
+        for (int i = 0; i < 2 * INTERP_ZERO_AHEAD; i++)
+            p[i] = 0;
     } else {
         memset(p, 0, nz * sizeof *p);
     }

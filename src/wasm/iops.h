@@ -457,9 +457,11 @@ struct interp_srcmap {
     uint32_t offset; /* byte offset in the module */
 };
 
-/* Every translated frame has at least nparams + INTERP_ZERO_AHEAD slots, so
- * that ENTER zeroes up to that many declared locals with straight-line
- * stores (the constants it writes next overwrite the excess). */
+/* Every translated frame has at least nparams + INTERP_ZERO_AHEAD slots,
+ * and nparams + 2 * INTERP_ZERO_AHEAD when it declares more than
+ * INTERP_ZERO_AHEAD locals, so that ENTER zeroes up to that many declared
+ * locals with straight-line stores (the constants it writes next overwrite
+ * the excess); only functions with more locals than that call memset. */
 #define INTERP_ZERO_AHEAD 4
 
 struct interp_code {

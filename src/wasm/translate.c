@@ -1380,8 +1380,9 @@ int translate_func(const struct wasm_module *m, uint32_t func_index, const void 
     code->nslots = tr_home(&t, t.max_depth) + 1;
     if (code->nslots < ft->nresults)
         code->nslots = ft->nresults;
-    if (code->nslots < ft->nparams + INTERP_ZERO_AHEAD)
-        code->nslots = ft->nparams + INTERP_ZERO_AHEAD;
+    uint32_t ahead = f->nlocals > INTERP_ZERO_AHEAD ? 2 * INTERP_ZERO_AHEAD : INTERP_ZERO_AHEAD;
+    if (code->nslots < ft->nparams + ahead)
+        code->nslots = ft->nparams + ahead;
     code->ncode = t.ncode;
     code->code = t.code;
     code->nsrcmap = t.nsrcmap;

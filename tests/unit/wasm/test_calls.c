@@ -350,7 +350,7 @@ TEST(wasm_calls, imported_accessors_are_real_calls_into_their_instance)
 }
 
 /* Declared locals start at zero on every call, whether the prologue zeroes
- * them with straight stores (up to four) or memset, with constants above
+ * them with straight stores (up to four, or eight) or memset, with constants above
  * them, entered by call, by return_call or from the host: each function
  * adds its argument to every local and returns a weighted sum, then leaves
  * its locals dirty for the next call on the same stack slots. */
@@ -374,6 +374,10 @@ static const char *const LOCALS_WAT =
     "    (local.set 9 (i32.add (local.get 9) (local.get 0)))\n"
     "    (i32.add (i32.add (local.get 1) (local.get 5)) (i32.add (local.get 9)\n"
     "      (i32.sub (i32.const 4000) (i32.const 1000)))))\n"
+    "  (func $six (export \"six\") (param i32) (result i32) (local i32 i32 i32 i32 i32 i64)\n"
+    "    (local.set 3 (i32.add (local.get 3) (local.get 0)))\n"
+    "    (local.set 6 (i64.add (local.get 6) (i64.extend_i32_u (local.get 0))))\n"
+    "    (i32.add (i32.add (local.get 3) (i32.wrap_i64 (local.get 6))) (local.get 5)))\n"
     "  (func (export \"calls\") (param i32) (result i32)\n"
     "    (i32.add (i32.add (call $one (local.get 0)) (call $four (local.get 0)))\n"
     "      (call $nine (local.get 0))))\n"
@@ -392,6 +396,8 @@ TEST(wasm_calls, declared_locals_start_at_zero_on_every_call)
         ASSERT_EQ_INT(r, 4 * x + 2000 + (3 << 20));
         ASSERT_OK(call_i32(inst, "nine", x, &r, NULL));
         ASSERT_EQ_INT(r, 3 * x + 3000);
+        ASSERT_OK(call_i32(inst, "six", x, &r, NULL));
+        ASSERT_EQ_INT(r, 2 * x);
         ASSERT_OK(call_i32(inst, "calls", x, &r, NULL));
         ASSERT_EQ_INT(r, 8 * x + 6000 + (3 << 20));
         ASSERT_OK(call_i32(inst, "tail", x, &r, NULL));
