@@ -172,7 +172,8 @@ int interp_call(struct spry_store *store, struct spry_func *func, uint64_t *slot
     } while (0)
 
 /* A taken jump. Loops only repeat through backward jumps, so checking for
- * interruption there (and at function entry) bounds the time to stop. */
+ * interruption there (and at the entry of every function that calls:
+ * ENTER_CHECK) bounds the time to stop. */
 #define JUMP(off)                                                                                 \
     do {                                                                                          \
         int32_t off_ = (off);                                                                     \
@@ -296,22 +297,19 @@ static inline void copy_args(uint64_t *dst, const uint64_t *fp, const uint32_t *
     while (src != end);
 }
 
-/* Zeroes a callee's declared locals [nparams, nlocals). translate_func
- * makes every frame at least nparams + ZERO_AHEAD slots, so the common case
- * (at most ZERO_AHEAD locals) is that many stores and no branch on the
- * count; the extra slots are temporaries the callee writes before reading. */
-static inline void zero_locals(uint64_t *fp, const struct interp_code *cc)
+/* The constant slots of ENTER: dst[k] = code[k].u64 for n >= 1 constants.
+ * A plain loop, as copy_args. */
+static inline void fill_consts(uint64_t *dst, const iword *code, uint32_t n)
 {
-    uint64_t *p = fp + cc->nparams;
-    uint32_t n = cc->nlocals - cc->nparams;
-    if (LIKELY(n <= INTERP_ZERO_AHEAD)) {
-        p[0] = 0;
-        p[1] = 0;
-        p[2] = 0;
-        p[3] = 0;
-        return;
-    }
-    memset(p, 0, n * sizeof *p);
+    const iword *end = code + n;
+#if defined(__clang__)
+#pragma clang loop vectorize(disable) unroll(disable)
+#elif defined(__GNUC__)
+#pragma GCC unroll 1
+#endif
+    do
+        *dst++ = (code++)->u64;
+    while (code != end);
 }
 
 static inline uint32_t i32_clz(uint32_t x)
@@ -357,13 +355,15 @@ __attribute__((noinline)) static int execute(struct spry_store *store, struct sp
 #define H_MEM(name)                                               \
     [IOP_##name] = &&L_##name, [IOP_##name##_A] = &&L_##name##_A, \
     [IOP_##name##_AI] = &&L_##name##_AI,
+#define H_V(name) [IOP_##name##_V] = &&L_##name##_V,
         IOPS_UNARY(H_PLAIN) IOPS_BINARY(H_PLAIN) IOPS_BINARY_IMM(H_IMM) IOPS_CMP_BRANCH(H_BR)
             IOPS_LOAD(H_MEM) IOPS_STORE(H_MEM) IOPS_OTHER(H_PLAIN) IOPS_FUSE_IMM_FIRST(H_FA)
-                IOPS_FUSE_IMM_SECOND(H_FB) IOPS_FUSE_SLOTS(H_FCD) IOPS_LOAD_OP(H_LF)
+                IOPS_FUSE_IMM_SECOND(H_FB) IOPS_FUSE_SLOTS(H_FCD) IOPS_LOAD_OP(H_LF) IOPS_STORE(H_V)
 #undef H_PLAIN
 #undef H_IMM
 #undef H_BR
 #undef H_MEM
+#undef H_V
 #undef H_FA
 #undef H_FB
 #undef H_FCD
@@ -770,7 +770,8 @@ __attribute__((noinline)) static int execute(struct spry_store *store, struct sp
 #define STORE(name, ctype, n)                                                        \
     STORE_FORM(L_##name, S(A1LO), S(A1HI), A2LO, ctype, n)                           \
     STORE_FORM(L_##name##_A, (uint32_t)(S(A1LO) + S(A1HI)), S(A2LO), A2HI, ctype, n) \
-    STORE_FORM(L_##name##_AI, (uint32_t)(S(A1LO) + A1HI), S(A2LO), A2HI, ctype, n)
+    STORE_FORM(L_##name##_AI, (uint32_t)(S(A1LO) + A1HI), S(A2LO), A2HI, ctype, n)   \
+    STORE_FORM(L_##name##_V, S(A1LO), (int64_t)pc[1].s32.hi, A2LO, ctype, n)
     STORE(I32_STORE, uint32_t, 4)
     STORE(I64_STORE, uint64_t, 8)
     STORE(F32_STORE, uint32_t, 4)
@@ -918,11 +919,29 @@ L_TABLE_INIT : {
 L_ELEM_DROP:
     inst->elem_dropped[A1LO] = 1;
     NEXT(2);
-L_INIT_CONSTS : {
-    uint32_t n = A1LO;
-    for (uint32_t i = 0; i < n; i++)
-        S(pc[2 + 2 * i].u32.lo) = pc[3 + 2 * i].u64;
-    NEXT(2 + 2 * n);
+    /* The prologue (iops.h): zero the declared locals, fill the constant
+     * slots above them; functions that call check for interruption. */
+L_ENTER_CHECK:
+    if (UNLIKELY(atomic_load_explicit(&store->interrupt, memory_order_relaxed)))
+        TRAP(SPRY_TRAP_INTERRUPTED);
+    /* fall through */
+L_ENTER : {
+    uint64_t *p = fp + A1LO;
+    uint32_t nz = A1HI, nc = A2LO;
+    if (LIKELY(nz <= INTERP_ZERO_AHEAD)) {
+        p[0] = 0;
+        p[1] = 0;
+        p[2] = 0;
+        p[3] = 0;
+    } else if (nz <= 2 * INTERP_ZERO_AHEAD) {
+        for (int i = 0; i < 2 * INTERP_ZERO_AHEAD; i++)
+            p[i] = 0;
+    } else {
+        memset(p, 0, nz * sizeof *p);
+    }
+    if (nc != 0)
+        fill_consts(p + nz, pc + 3, nc);
+    NEXT(3 + nc);
 }
 
     /* ---- control ---------------------------------------------------------- */
@@ -1040,16 +1059,13 @@ do_tail_call : {
         goto unwind;
     if (fp + cc->nslots > stack_end)
         TRAP(SPRY_TRAP_STACK_EXHAUSTED);
-    zero_locals(fp, cc);
     cur = callee;
     store->cur_func = cur;
     if (callee->inst != inst) {
         inst = callee->inst;
         RELOAD_MEM();
     }
-    pc = cc->code;
-    if (UNLIKELY(atomic_load_explicit(&store->interrupt, memory_order_relaxed)))
-        TRAP(SPRY_TRAP_INTERRUPTED);
+    pc = cc->code; /* its prologue checks for interruption */
     goto * pc->h;
 }
 
@@ -1074,7 +1090,6 @@ do_call : {
     }
     if (UNLIKELY(top == frames_limit || newfp + cc->nslots > stack_end))
         TRAP(SPRY_TRAP_STACK_EXHAUSTED);
-    zero_locals(newfp, cc);
     top->ret_pc = pc;
     top->fp = fp;
     top->func = cur;
@@ -1086,9 +1101,9 @@ do_call : {
         inst = callee->inst;
         RELOAD_MEM();
     }
+    /* The callee's prologue (ENTER) zeroes its locals and, when it calls
+     * (a leaf ends without calling or looping), checks for interruption. */
     pc = cc->code;
-    if (UNLIKELY(atomic_load_explicit(&store->interrupt, memory_order_relaxed)))
-        TRAP(SPRY_TRAP_INTERRUPTED);
     goto * pc->h;
 }
 
@@ -1171,8 +1186,7 @@ int interp_run(struct spry_store *store, struct spry_func *entry, uint64_t *slot
         runtime_trap(store, SPRY_TRAP_STACK_EXHAUSTED, NULL);
         return SPRY_ETRAP;
     }
-    memcpy(fp, slots, code->nparams * sizeof *fp);
-    memset(fp + code->nparams, 0, (code->nlocals - code->nparams) * sizeof *fp);
+    memcpy(fp, slots, code->nparams * sizeof *fp); /* its prologue zeroes its locals */
 
     /* The entry frame: returning from `entry` lands on the exit handler. */
     iword exit_word[1];

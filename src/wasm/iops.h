@@ -305,7 +305,12 @@ typedef union iword {
  *   load _A/_AI   h | dst,a    | b or imm, offset
  *   store         h | addr,val | offset
  *   store _A/_AI  h | a,b or imm | val, offset
- * The sum wraps at 32 bits before the offset is added, as in wasm. */
+ * The sum wraps at 32 bits before the offset is added, as in wasm. Stores
+ * have a fourth form for a constant value (compiled code's field
+ * initialisation), so that the constant needs no slot for the prologue to
+ * fill on every call:
+ *   store _V      h | addr,imm | offset   (imm sign-extended from 32 bits;
+ *                 i64/f64 stores use it only for values that fit) */
 #define IOPS_LOAD(X) \
     X(I32_LOAD)      \
     X(I64_LOAD)      \
@@ -351,7 +356,7 @@ typedef union iword {
  *                  as CALL / CALL_INDIRECT, first copying fp[base+k] = fp[src_k]
  *                  for each of the n arguments (src_k = base+k: in place), so
  *                  that arguments still in locals or constant slots need no COPY
- *   (interruption: checked by every taken backward jump and at function entry)
+ *   (interruption: checked by every taken backward jump and by ENTER_CHECK)
  *   UNREACHABLE
  *   SELECT         dst,cond | a,b                fp[dst] = cond ? fp[a] : fp[b]
  *   GLOBAL_GET     dst,global    GLOBAL_SET global,src
@@ -366,7 +371,12 @@ typedef union iword {
  *   TABLE_SIZE     dst,table     TABLE_GROW dst,init | n,table
  *   TABLE_FILL     i,val | n,table            TABLE_COPY d,s | n,dst_table | src_table
  *   TABLE_INIT     d,s | n,table | seg        ELEM_DROP seg
- *   INIT_CONSTS    n | slot | value | ...        the prologue filling constant slots
+ *   ENTER          first,nzero | nconst | value ... the prologue: fp[first..+nzero) = 0,
+ *                  then the nconst constant slots above them get the values
+ *   ENTER_CHECK    as ENTER, first checking for interruption: the prologue of a
+ *                  function that calls (a call is not a backward jump, so
+ *                  recursion is bounded in time only by this check); functions
+ *                  that neither call nor have locals or constants have none
  */
 #define IOPS_OTHER(X)       \
     X(COPY)                 \
@@ -408,7 +418,8 @@ typedef union iword {
     X(TABLE_COPY)           \
     X(TABLE_INIT)           \
     X(ELEM_DROP)            \
-    X(INIT_CONSTS)          \
+    X(ENTER)                \
+    X(ENTER_CHECK)          \
     X(NATIVE)
 
 enum iop {
@@ -421,11 +432,12 @@ enum iop {
 #define IOP_ENUM_FB(f, s)  IOP_FB_##f##__##s,
 #define IOP_ENUM_FCD(f, s) IOP_FC_##f##__##s, IOP_FD_##f##__##s,
 #define IOP_ENUM_LF(op)    IOP_LF_##op, IOP_LF_AI_##op,
+#define IOP_ENUM_V(name)   IOP_##name##_V,
     IOPS_UNARY(IOP_ENUM_PLAIN) IOPS_BINARY(IOP_ENUM_PLAIN) IOPS_BINARY_IMM(IOP_ENUM_IMM)
         IOPS_CMP_BRANCH(IOP_ENUM_BR) IOPS_LOAD(IOP_ENUM_MEM) IOPS_STORE(IOP_ENUM_MEM)
             IOPS_OTHER(IOP_ENUM_PLAIN) IOPS_FUSE_IMM_FIRST(IOP_ENUM_FA)
                 IOPS_FUSE_IMM_SECOND(IOP_ENUM_FB) IOPS_FUSE_SLOTS(IOP_ENUM_FCD)
-                    IOPS_LOAD_OP(IOP_ENUM_LF)
+                    IOPS_LOAD_OP(IOP_ENUM_LF) IOPS_STORE(IOP_ENUM_V)
 #undef IOP_ENUM_PLAIN
 #undef IOP_ENUM_IMM
 #undef IOP_ENUM_BR
@@ -434,6 +446,7 @@ enum iop {
 #undef IOP_ENUM_FB
 #undef IOP_ENUM_FCD
 #undef IOP_ENUM_LF
+#undef IOP_ENUM_V
                         IOP_COUNT
 };
 
@@ -444,8 +457,11 @@ struct interp_srcmap {
     uint32_t offset; /* byte offset in the module */
 };
 
-/* Every frame has at least nparams + INTERP_ZERO_AHEAD slots, so that a call
- * zeroes up to that many declared locals with straight-line stores. */
+/* Every translated frame has at least nparams + INTERP_ZERO_AHEAD slots,
+ * and nparams + 2 * INTERP_ZERO_AHEAD when it declares more than
+ * INTERP_ZERO_AHEAD locals, so that ENTER zeroes up to that many declared
+ * locals with straight-line stores (the constants it writes next overwrite
+ * the excess); only functions with more locals than that call memset. */
 #define INTERP_ZERO_AHEAD 4
 
 struct interp_code {

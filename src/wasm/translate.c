@@ -593,6 +593,100 @@ static uint32_t emit_result(struct tr *t, enum iop op, uint32_t words)
     return pos;
 }
 
+/* global.set g of the top operand. */
+static void emit_global_set(struct tr *t, uint32_t g)
+{
+    uint32_t v;
+    pop_operands(t, 1, &v);
+    if (fuse_global_add(t, g, v))
+        return;
+    uint32_t pos = tr_emit(t, IOP_GLOBAL_SET, 2);
+    tr_set_lo(t, pos, 1, g);
+    tr_set_hi(t, pos, 1, v);
+}
+
+/*
+ * Inlining of trivial callees. A direct call of a function of this module
+ * whose body (no declared locals) is one of
+ *   end                              (e.g. __wasm_call_ctors when empty)
+ *   i32/i64.const c; end             (__errno_location)
+ *   global.get g; end                (the preview-1 adapter's get_state_ptr)
+ *   local.get 0; global.set g; end   (its set_state_ptr, one parameter)
+ * is translated as that body in the caller: the arguments are dropped (or,
+ * for the setter, stored), and no frame is pushed. None of these can trap,
+ * loop or call, and the callee's globals are the caller's (same module, so
+ * same instance), so the only observable difference is that such a call
+ * takes no frame: it cannot be the one that exhausts the call stack.
+ * Recursion always keeps its frames, since a function that calls is never
+ * inlined.
+ */
+enum inline_shape { INL_NONE, INL_EMPTY, INL_CONST, INL_GLOBAL_GET, INL_GLOBAL_SET };
+
+static enum inline_shape inline_shape(const struct wasm_module *m, uint32_t x, uint64_t *imm)
+{
+    const struct wasm_func *f = &m->funcs[x];
+    if (f->imported || f->nlocals != 0)
+        return INL_NONE;
+    const struct wasm_functype *ft = &m->types[f->type_index];
+    struct wasm_reader r;
+    r.start = m->bytes;
+    r.pos = m->bytes + f->expr_offset;
+    r.end = m->bytes + f->body_offset + f->body_size;
+    uint32_t op, a;
+    enum inline_shape shape;
+    if (opcode_read(&r, &op) != 0)
+        return INL_NONE;
+    if (op == OP_END)
+        return ft->nresults == 0 ? INL_EMPTY : INL_NONE;
+    if (op == OP_I32_CONST || op == OP_I64_CONST) {
+        int64_t v;
+        if (reader_s64(&r, &v) != 0 || ft->nresults != 1)
+            return INL_NONE;
+        *imm = op == OP_I32_CONST ? (uint32_t)v : (uint64_t)v;
+        shape = INL_CONST;
+    } else if (op == OP_GLOBAL_GET) {
+        if (reader_u32(&r, &a) != 0 || ft->nresults != 1)
+            return INL_NONE;
+        *imm = a;
+        shape = INL_GLOBAL_GET;
+    } else if (op == OP_LOCAL_GET) {
+        if (reader_u32(&r, &a) != 0 || a != 0 || ft->nparams != 1 || ft->nresults != 0 ||
+            opcode_read(&r, &op) != 0 || op != OP_GLOBAL_SET || reader_u32(&r, &a) != 0)
+            return INL_NONE;
+        *imm = a;
+        shape = INL_GLOBAL_SET;
+    } else {
+        return INL_NONE;
+    }
+    /* The body ends here: its `end` is the last byte. */
+    if (opcode_read(&r, &op) != 0 || op != OP_END || !reader_eof(&r))
+        return INL_NONE;
+    return shape;
+}
+
+/* Translates `call x` as the callee's body when it is trivial (above);
+ * returns whether it did. */
+static bool call_inline(struct tr *t, uint32_t x, const struct wasm_functype *ft)
+{
+    uint64_t imm = 0;
+    enum inline_shape shape = inline_shape(t->m, x, &imm);
+    if (shape == INL_NONE)
+        return false;
+    if (shape == INL_GLOBAL_SET) {
+        emit_global_set(t, (uint32_t)imm);
+        return true;
+    }
+    for (uint32_t k = 0; k < ft->nparams; k++)
+        tr_pop(t);
+    if (shape == INL_CONST) {
+        tr_push(t, (struct entry){.kind = E_CONST, .value = imm});
+    } else if (shape == INL_GLOBAL_GET) {
+        uint32_t pos = emit_result(t, IOP_GLOBAL_GET, 2);
+        tr_set_hi(t, pos, 1, (uint32_t)imm);
+    }
+    return true;
+}
+
 /* Translates one reachable instruction. Returns 0 or an error. */
 static int tr_instr(struct tr *t, uint32_t op)
 {
@@ -807,6 +901,9 @@ static int tr_instr(struct tr *t, uint32_t op)
         if (reader_u32(r, &x) != 0)
             return tr_fail(t, "unexpected end");
         const struct wasm_functype *ft = module_func_type(t->m, x);
+        if (op == OP_CALL && call_inline(t, x, ft))
+            return 0;
+        t->calls = true;
         uint32_t src[CALL_ARGS_MAX];
         if (op == OP_CALL && ft->nparams <= CALL_ARGS_MAX) {
             uint32_t base = t->depth - ft->nparams;
@@ -842,6 +939,7 @@ static int tr_instr(struct tr *t, uint32_t op)
         if (reader_u32(r, &y) != 0 || reader_u32(r, &x) != 0)
             return tr_fail(t, "unexpected end");
         const struct wasm_functype *ft = &t->m->types[y];
+        t->calls = true;
         uint32_t di = t->depth - 1;
         /* The element index sits above the arguments. */
         uint32_t idx_slot;
@@ -919,13 +1017,7 @@ static int tr_instr(struct tr *t, uint32_t op)
     case OP_GLOBAL_SET: {
         if (reader_u32(r, &x) != 0)
             return tr_fail(t, "unexpected end");
-        uint32_t v;
-        pop_operands(t, 1, &v);
-        if (fuse_global_add(t, x, v))
-            return 0;
-        pos = tr_emit(t, IOP_GLOBAL_SET, 2);
-        tr_set_lo(t, pos, 1, x);
-        tr_set_hi(t, pos, 1, v);
+        emit_global_set(t, x);
         return 0;
     }
 
@@ -1144,24 +1236,28 @@ static uint32_t count_constants(struct wasm_reader r)
     return n;
 }
 
-/* Prepends INIT_CONSTS (h | n | slot | value ...) to the code. Jumps are
- * relative, so shifting the body does not disturb them; the source map is
- * shifted with it. */
-static void emit_const_prologue(struct tr *t)
+/* Prepends the prologue (ENTER or ENTER_CHECK: first,nzero | nconst |
+ * value ...) to the code: it zeroes the declared locals, fills the
+ * constant slots right above them, and in a function that calls checks for
+ * interruption. A leaf without locals or constants has none, so calling it
+ * runs its body at once. Jumps are relative, so shifting the body does not
+ * disturb them; the source map is shifted with it. */
+static void emit_prologue(struct tr *t, uint32_t nparams)
 {
-    if (t->nconsts == 0)
+    uint32_t nzero = t->nlocals - nparams;
+    if (!t->calls && nzero == 0 && t->nconsts == 0)
         return;
-    uint32_t words = 2 + 2 * t->nconsts;
+    uint32_t words = 3 + t->nconsts;
     if (!GROW(t, code, ncode, capcode, t->ncode + words))
         return;
     memmove(t->code + words, t->code, t->ncode * sizeof *t->code);
     memset(t->code, 0, words * sizeof *t->code);
-    t->code[0].h = t->handlers[IOP_INIT_CONSTS];
-    t->code[1].u32.lo = t->nconsts;
-    for (uint32_t i = 0; i < t->nconsts; i++) {
-        t->code[2 + 2 * i].u32.lo = t->nlocals + i;
-        t->code[3 + 2 * i].u64 = t->const_values[i];
-    }
+    t->code[0].h = t->handlers[t->calls ? IOP_ENTER_CHECK : IOP_ENTER];
+    t->code[1].u32.lo = nparams;
+    t->code[1].u32.hi = nzero;
+    t->code[2].u32.lo = t->nconsts;
+    for (uint32_t i = 0; i < t->nconsts; i++)
+        t->code[3 + i].u64 = t->const_values[i];
     t->ncode += words;
     for (uint32_t i = 0; i < t->nsrcmap; i++)
         t->srcmap[i].pos += words;
@@ -1197,9 +1293,9 @@ static int native_stub(const struct wasm_functype *ft, native_fn fn, const void 
     code->nparams = ft->nparams;
     code->nresults = ft->nresults;
     code->nlocals = ft->nparams;
-    code->nslots = ft->nparams + INTERP_ZERO_AHEAD;
-    if (code->nslots < ft->nresults)
-        code->nslots = ft->nresults;
+    code->nslots = ft->nparams > ft->nresults ? ft->nparams : ft->nresults;
+    if (code->nslots == 0)
+        code->nslots = 1;
     code->ncode = 2;
     code->code = words;
     *out = code;
@@ -1262,7 +1358,7 @@ int translate_func(const struct wasm_module *m, uint32_t func_index, const void 
             break;
     }
     if (rc == 0)
-        emit_const_prologue(&t);
+        emit_prologue(&t, ft->nparams);
     if (rc == 0 && t.oom)
         rc = spry_report_set(report, SPRY_ENOMEM, "out of memory translating function %u",
                              func_index);
@@ -1284,8 +1380,9 @@ int translate_func(const struct wasm_module *m, uint32_t func_index, const void 
     code->nslots = tr_home(&t, t.max_depth) + 1;
     if (code->nslots < ft->nresults)
         code->nslots = ft->nresults;
-    if (code->nslots < ft->nparams + INTERP_ZERO_AHEAD)
-        code->nslots = ft->nparams + INTERP_ZERO_AHEAD;
+    uint32_t ahead = f->nlocals > INTERP_ZERO_AHEAD ? 2 * INTERP_ZERO_AHEAD : INTERP_ZERO_AHEAD;
+    if (code->nslots < ft->nparams + ahead)
+        code->nslots = ft->nparams + ahead;
     code->ncode = t.ncode;
     code->code = t.code;
     code->nsrcmap = t.nsrcmap;

@@ -98,7 +98,7 @@ struct tr {
 
     /* Constant slots: frame slots [nlocals, nlocals + nconst_slots) hold
      * constants that instructions read as operands, filled once per call
-     * by the INIT_CONSTS prologue instead of on every use. */
+     * by the prologue (ENTER) instead of on every use. */
     uint32_t nconst_slots;  /* reserved (bounded by the body's constants) */
     uint32_t nconsts;       /* in use */
     uint64_t *const_values; /* nconsts values; slot nlocals + i holds value i */
@@ -106,6 +106,7 @@ struct tr {
     uint32_t instr_offset; /* byte offset of the wasm instruction being translated */
     uint32_t label_pos;    /* code position of the last label: no fusion across it */
     uint32_t starts[2];    /* start positions of the last two instructions emitted */
+    bool calls;            /* the body calls (its prologue checks for interruption) */
     bool oom;
 };
 

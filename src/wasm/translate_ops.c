@@ -425,6 +425,40 @@ static int fusable_add(const struct tr *t, uint32_t d)
     return t->last.add;
 }
 
+/* A store of a constant value (the top entry) that fits the _V form's
+ * sign-extended 32-bit immediate, to an address no i32.add just before
+ * computes (that one fuses into the _A/_AI forms instead): emits the _V form
+ * and returns true. */
+static bool store_imm(struct tr *t, uint32_t op, uint32_t da, uint32_t offset)
+{
+    const struct entry *v = &t->stack[t->depth - 1];
+    if (v->kind != E_CONST)
+        return false;
+    bool wide = op == OP_I64_STORE || op == OP_F64_STORE;
+    if (wide && v->value != (uint64_t)(int64_t)(int32_t)(uint32_t)v->value)
+        return false;
+    enum iop form = IOP_COUNT;
+    switch (op) {
+#define STORE_V(name)          \
+    case OP_##name:            \
+        form = IOP_##name##_V; \
+        break;
+        IOPS_STORE(STORE_V)
+#undef STORE_V
+    }
+    if (form == IOP_COUNT || fusable_add(t, da) != 0)
+        return false;
+    uint32_t a = tr_operand_slot(t, da);
+    uint32_t imm = (uint32_t)v->value;
+    tr_pop(t);
+    tr_pop(t);
+    uint32_t pos = tr_emit(t, form, 3);
+    tr_set_lo(t, pos, 1, a);
+    tr_set_hi(t, pos, 1, imm);
+    tr_set_lo(t, pos, 2, offset);
+    return true;
+}
+
 /* Translates the numeric instructions: unary and binary operators, loads
  * and stores, with their peepholes. Returns 1 when op was one of them, 0
  * when it is not (the caller handles it), or a negative error. */
@@ -448,6 +482,8 @@ int tr_numeric(struct tr *t, uint32_t op, const struct wasm_opinfo *info)
             return tr_fail(t, "unexpected end");
         bool load = wasm_sig_table[info->sig].result != 0;
         uint32_t da = load ? t->depth - 1 : t->depth - 2;
+        if (!load && store_imm(t, op, da, offset))
+            return 1;
         uint32_t a = tr_operand_slot(t, da);
         uint32_t v = load ? 0 : tr_operand_slot(t, t->depth - 1);
         /* An i32.add computing the address just before: fuse it. */

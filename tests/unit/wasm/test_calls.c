@@ -11,9 +11,12 @@
 
 #include "spry/wasm.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 /* $mix weighs each argument by a distinct power of ten, so a swapped or
  * missing argument changes the result. Callers pass locals, constants and
@@ -193,5 +196,316 @@ TEST(wasm_calls, stack_pointer_updates_keep_every_value)
     ASSERT_EQ_INT(r, -8);
     ASSERT_OK(call_i32(inst, "get", 0, &r, NULL));
     ASSERT_EQ_INT(r, -8);
+    spry_store_destroy(store);
+}
+
+/* Trivial callees (translate.c, call_inline) of every shape: empty, a
+ * constant, global.get, local.get 0 + global.set; "plus" reads a global but
+ * is not trivial (an add), so it is a real call. */
+static const char *const TRIVIAL_WAT =
+    "(module (global $g (mut i32) (i32.const 7)) (global $h (mut i64) (i64.const 0))\n"
+    "  (func $empty (param i32 i64))\n"
+    "  (func $c32 (result i32) (i32.const -5))\n"
+    "  (func $c64 (param i32) (result i64) (i64.const -4294967296))\n"
+    "  (func $get (result i32) (global.get $g))\n"
+    "  (func $set (param i32) (global.set $g (local.get 0)))\n"
+    "  (func $set64 (param i64) (global.set $h (local.get 0)))\n"
+    "  (func $get64 (result i64) (global.get $h))\n"
+    "  (func $plus (result i32) (i32.add (global.get $g) (i32.const 1)))\n"
+    "  (func (export \"run\") (param $x i32) (result i32) (local $t i32)\n"
+    "    (call $empty (local.get $x) (i64.const 3))\n"
+    "    (call $set (i32.add (local.get $x) (i32.const 16)))\n"
+    "    (local.set $t (call $get))\n"
+    "    (call $set (i32.const 100))\n"
+    "    (call $set64 (i64.add (call $c64 (local.get $x)) (i64.extend_i32_u (local.get $x))))\n"
+    "    (if (i64.ne (call $get64) (i64.sub (i64.extend_i32_u (local.get $x))\n"
+    "                                       (i64.const 4294967296))) (then unreachable))\n"
+    "    (i32.add (i32.add (i32.mul (local.get $t) (i32.const 1000)) (call $get))\n"
+    "      (call $c32)))\n"
+    "  (func (export \"get\") (param i32) (result i32) (call $get))\n"
+    "  (func (export \"plus\") (param i32) (result i32) (call $plus))\n"
+    /* $f recurses n deep, calling trivial callees in every frame. */
+    "  (func $f (export \"f\") (param i32) (result i32)\n"
+    "    (call $set (i32.add (call $get) (call $c32)))\n"
+    "    (if (result i32) (i32.eqz (local.get 0)) (then (call $c32))\n"
+    "      (else (i32.add (call $f (i32.sub (local.get 0) (i32.const 1))) (i32.const 1))))))\n";
+
+TEST(wasm_calls, trivial_callees_of_every_shape_keep_their_results_and_effects)
+{
+    struct spry_store *store;
+    struct spry_instance *inst = wat_instantiate(TRIVIAL_WAT, &store);
+    int32_t r;
+    for (int32_t x = 0; x < 3; x++) {
+        ASSERT_OK(call_i32(inst, "run", x, &r, NULL));
+        ASSERT_EQ_INT(r, (x + 16) * 1000 + 100 - 5);
+        ASSERT_OK(call_i32(inst, "get", 0, &r, NULL));
+        ASSERT_EQ_INT(r, 100);
+    }
+    spry_store_destroy(store);
+}
+
+TEST(wasm_calls, a_trivial_callee_takes_no_frame_and_a_real_one_does)
+{
+    struct spry_module *m = wat_load(TRIVIAL_WAT);
+    struct spry_store_limits limits = {.max_call_depth = 1}; /* the entry frame only */
+    struct spry_store *store;
+    ASSERT_OK(spry_store_create(&limits, &store));
+    struct spry_instance *inst;
+    ASSERT_OK(spry_instance_create(store, m, NULL, 0, &inst, NULL, NULL));
+    int32_t r;
+    ASSERT_OK(call_i32(inst, "get", 0, &r, NULL)); /* runs inline */
+    ASSERT_EQ_INT(r, 7);
+    struct spry_trap trap;
+    ASSERT_EQ_INT(call_i32(inst, "plus", 0, &r, &trap), SPRY_ETRAP);
+    ASSERT_EQ_INT(trap.kind, SPRY_TRAP_STACK_EXHAUSTED);
+    spry_store_destroy(store);
+    spry_module_destroy(m);
+}
+
+TEST(wasm_calls, the_depth_limit_stays_exact_for_recursion_through_trivial_callees)
+{
+    struct spry_module *m = wat_load(TRIVIAL_WAT);
+    struct spry_store_limits limits = {.max_call_depth = 100};
+    struct spry_store *store;
+    ASSERT_OK(spry_store_create(&limits, &store));
+    struct spry_instance *inst;
+    ASSERT_OK(spry_instance_create(store, m, NULL, 0, &inst, NULL, NULL));
+    int32_t r;
+    ASSERT_OK(call_i32(inst, "f", 99, &r, NULL)); /* 100 frames */
+    ASSERT_EQ_INT(r, 99 - 5);
+    struct spry_trap trap;
+    ASSERT_EQ_INT(call_i32(inst, "f", 100, &r, &trap), SPRY_ETRAP);
+    ASSERT_EQ_INT(trap.kind, SPRY_TRAP_STACK_EXHAUSTED);
+    ASSERT_EQ_UINT(trap.func_index, 11); /* $f, at its call of itself */
+    ASSERT_OK(call_i32(inst, "f", 99, &r, NULL));
+    spry_store_destroy(store);
+    spry_module_destroy(m);
+}
+
+TEST(wasm_calls, a_trap_after_inlined_calls_names_the_callee_and_its_instruction)
+{
+    static const char *const wat = "(module (global $g (mut i32) (i32.const 10))\n"
+                                   "  (func $get (result i32) (global.get $g))\n"
+                                   "  (func $set (param i32) (global.set $g (local.get 0)))\n"
+                                   "  (func $inner (param i32) (result i32)\n"
+                                   "    (call $set (i32.add (call $get) (i32.const 1)))\n"
+                                   "    (i32.div_u (call $get) (local.get 0)))\n"
+                                   "  (func (export \"outer\") (param i32) (result i32)\n"
+                                   "    (i32.add (call $inner (local.get 0)) (call $get))))\n";
+    uint8_t *bytes;
+    size_t len;
+    wat_compile(wat, &bytes, &len);
+    struct spry_store *store;
+    struct spry_instance *inst = wat_instantiate(wat, &store);
+    int32_t r;
+    ASSERT_OK(call_i32(inst, "outer", 1, &r, NULL));
+    ASSERT_EQ_INT(r, 11 + 11);
+    struct spry_trap trap;
+    ASSERT_EQ_INT(call_i32(inst, "outer", 0, &r, &trap), SPRY_ETRAP);
+    ASSERT_EQ_INT(trap.kind, SPRY_TRAP_DIV_ZERO);
+    ASSERT_EQ_UINT(trap.func_index, 2); /* $inner */
+    ASSERT_TRUE(trap.code_offset < len);
+    ASSERT_EQ_UINT(bytes[trap.code_offset], 0x6e); /* i32.div_u */
+    /* The set before the trap happened; the store runs on. */
+    ASSERT_OK(call_i32(inst, "outer", 3, &r, NULL));
+    ASSERT_EQ_INT(r, 13 / 3 + 13);
+    spry_store_destroy(store);
+    free(bytes);
+}
+
+/* Instance B imports A's trivial-looking accessors: an imported function
+ * is a real call into A, which reads and writes A's global and memory,
+ * not B's (B has its own at the same indices). */
+TEST(wasm_calls, imported_accessors_are_real_calls_into_their_instance)
+{
+    static const char *const a_wat =
+        "(module (global $g (mut i32) (i32.const 1)) (memory 1)\n"
+        "  (func (export \"get\") (result i32) (global.get $g))\n"
+        "  (func (export \"set\") (param i32) (global.set $g (local.get 0)))\n"
+        "  (func (export \"poke\") (param i32) (i32.store (i32.const 8) (local.get 0))))\n";
+    static const char *const b_wat =
+        "(module (import \"a\" \"get\" (func $get (result i32)))\n"
+        "  (import \"a\" \"set\" (func $set (param i32)))\n"
+        "  (import \"a\" \"poke\" (func $poke (param i32)))\n"
+        "  (global $g (mut i32) (i32.const 2)) (memory 1)\n"
+        "  (func (export \"run\") (param i32) (result i32)\n"
+        "    (i32.store (i32.const 8) (i32.const 5))\n"
+        "    (call $set (local.get 0)) (call $poke (i32.const 9))\n"
+        "    (i32.add (i32.add (i32.mul (call $get) (i32.const 100)) (global.get $g))\n"
+        "      (i32.mul (i32.load (i32.const 8)) (i32.const 10)))))\n";
+    struct spry_store *store;
+    struct spry_instance *a = wat_instantiate(a_wat, &store);
+    struct spry_module *bm = wat_load(b_wat);
+    struct spry_extern imports[3];
+    ASSERT_OK(spry_instance_export(a, "get", &imports[0]));
+    ASSERT_OK(spry_instance_export(a, "set", &imports[1]));
+    ASSERT_OK(spry_instance_export(a, "poke", &imports[2]));
+    struct spry_instance *b;
+    ASSERT_OK(spry_instance_create(store, bm, imports, 3, &b, NULL, NULL));
+    int32_t r;
+    ASSERT_OK(call_i32(b, "run", 4, &r, NULL));
+    ASSERT_EQ_INT(r, 4 * 100 + 2 + 5 * 10);
+    spry_store_destroy(store);
+    spry_module_destroy(bm);
+}
+
+/* Declared locals start at zero on every call, whether the prologue zeroes
+ * them with straight stores (up to four, or eight) or memset, with constants above
+ * them, entered by call, by return_call or from the host: each function
+ * adds its argument to every local and returns a weighted sum, then leaves
+ * its locals dirty for the next call on the same stack slots. */
+static const char *const LOCALS_WAT =
+    "(module\n"
+    "  (func $one (export \"one\") (param i32) (result i32) (local i32)\n"
+    "    (local.set 1 (i32.add (local.get 1) (local.get 0)))\n"
+    "    (i32.add (local.get 1) (i32.const 1000)))\n"
+    "  (func $four (export \"four\") (param i32) (result i32) (local i32 i64 i32 i32)\n"
+    "    (local.set 1 (i32.add (local.get 1) (local.get 0)))\n"
+    "    (local.set 2 (i64.add (local.get 2) (i64.extend_i32_u (local.get 0))))\n"
+    "    (local.set 3 (i32.add (local.get 3) (local.get 0)))\n"
+    "    (local.set 4 (i32.add (local.get 4) (local.get 0)))\n"
+    "    (i32.add (i32.add (local.get 1) (i32.wrap_i64 (local.get 2)))\n"
+    "      (i32.add (i32.add (local.get 3) (local.get 4)) (i32.add (i32.const 2000)\n"
+    "        (i32.shl (i32.const 3) (i32.const 20))))))\n"
+    "  (func $nine (export \"nine\") (param i32) (result i32) (local i32 i32 i32 i32 i32 i32 i32 "
+    "i32 i32)\n"
+    "    (local.set 1 (i32.add (local.get 1) (local.get 0)))\n"
+    "    (local.set 5 (i32.add (local.get 5) (local.get 0)))\n"
+    "    (local.set 9 (i32.add (local.get 9) (local.get 0)))\n"
+    "    (i32.add (i32.add (local.get 1) (local.get 5)) (i32.add (local.get 9)\n"
+    "      (i32.sub (i32.const 4000) (i32.const 1000)))))\n"
+    "  (func $six (export \"six\") (param i32) (result i32) (local i32 i32 i32 i32 i32 i64)\n"
+    "    (local.set 3 (i32.add (local.get 3) (local.get 0)))\n"
+    "    (local.set 6 (i64.add (local.get 6) (i64.extend_i32_u (local.get 0))))\n"
+    "    (i32.add (i32.add (local.get 3) (i32.wrap_i64 (local.get 6))) (local.get 5)))\n"
+    "  (func (export \"calls\") (param i32) (result i32)\n"
+    "    (i32.add (i32.add (call $one (local.get 0)) (call $four (local.get 0)))\n"
+    "      (call $nine (local.get 0))))\n"
+    "  (func (export \"tail\") (param i32) (result i32) (return_call $nine (local.get 0))))\n";
+
+TEST(wasm_calls, declared_locals_start_at_zero_on_every_call)
+{
+    struct spry_store *store;
+    struct spry_instance *inst = wat_instantiate(LOCALS_WAT, &store);
+    int32_t r;
+    for (int i = 0; i < 3; i++) {
+        int32_t x = 5 + i;
+        ASSERT_OK(call_i32(inst, "one", x, &r, NULL));
+        ASSERT_EQ_INT(r, x + 1000);
+        ASSERT_OK(call_i32(inst, "four", x, &r, NULL));
+        ASSERT_EQ_INT(r, 4 * x + 2000 + (3 << 20));
+        ASSERT_OK(call_i32(inst, "nine", x, &r, NULL));
+        ASSERT_EQ_INT(r, 3 * x + 3000);
+        ASSERT_OK(call_i32(inst, "six", x, &r, NULL));
+        ASSERT_EQ_INT(r, 2 * x);
+        ASSERT_OK(call_i32(inst, "calls", x, &r, NULL));
+        ASSERT_EQ_INT(r, 8 * x + 6000 + (3 << 20));
+        ASSERT_OK(call_i32(inst, "tail", x, &r, NULL));
+        ASSERT_EQ_INT(r, 3 * x + 3000);
+    }
+    spry_store_destroy(store);
+}
+
+/* A host function that asks the store to stop, as another thread would. */
+static int host_interrupt(void *user, struct spry_instance *caller, uint64_t *slots)
+{
+    (void)caller;
+    (void)slots;
+    spry_store_interrupt(user);
+    return 0;
+}
+
+/* Calls without loops: "rec" recurses (its prologue has a local), "tails"
+ * bounces between two functions by return_call. Once the host function has
+ * asked for interruption, the next function entered that calls stops,
+ * before its body runs. */
+TEST(wasm_calls, recursion_without_loops_stops_at_the_next_function_entry)
+{
+    struct spry_module *m =
+        wat_load("(module (import \"env\" \"stop\" (func $stop))\n"
+                 "  (global $n (mut i32) (i32.const 0))\n"
+                 "  (func $count (global.set $n (i32.add (global.get $n) (i32.const 1))))\n"
+                 "  (func $rec (param i32) (result i32) (local i32)\n"
+                 "    (call $count)\n"
+                 "    (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 12345))\n"
+                 "      (else (local.set 1 (call $rec (i32.sub (local.get 0) (i32.const 1))))\n"
+                 "        (i32.add (local.get 1) (i32.const 7)))))\n"
+                 "  (func $ping (param i32) (result i32) (call $count)\n"
+                 "    (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))\n"
+                 "      (else (return_call $pong (i32.sub (local.get 0) (i32.const 1))))))\n"
+                 "  (func $pong (param i32) (result i32) (call $count) (call $stop)\n"
+                 "    (return_call $ping (local.get 0)))\n"
+                 "  (func (export \"rec\") (param i32) (result i32) (call $stop) (call $rec "
+                 "(local.get 0)))\n"
+                 "  (func (export \"tails\") (param i32) (result i32) (call $ping (local.get 0)))\n"
+                 "  (func (export \"count\") (param i32) (result i32) (global.get $n)))\n");
+    struct spry_store *store;
+    ASSERT_OK(spry_store_create(NULL, &store));
+    struct spry_functype type = {0, 0, NULL, NULL};
+    struct spry_func *host;
+    ASSERT_OK(spry_func_new_host(store, &type, host_interrupt, store, &host));
+    struct spry_extern imports[1] = {{.kind = SPRY_EXTERN_FUNC, .of.func = host}};
+    struct spry_instance *inst;
+    ASSERT_OK(spry_instance_create(store, m, imports, 1, &inst, NULL, NULL));
+    int32_t r;
+    struct spry_trap trap;
+    ASSERT_EQ_INT(call_i32(inst, "rec", 50, &r, &trap), SPRY_ETRAP);
+    ASSERT_EQ_INT(trap.kind, SPRY_TRAP_INTERRUPTED);
+    ASSERT_EQ_UINT(trap.func_index, 2); /* $rec, stopped on entry */
+    spry_store_clear_interrupt(store);
+    ASSERT_OK(call_i32(inst, "count", 0, &r, NULL));
+    ASSERT_EQ_INT(r, 0); /* $rec's first $count never ran */
+    ASSERT_EQ_INT(call_i32(inst, "tails", 50, &r, &trap), SPRY_ETRAP);
+    ASSERT_EQ_INT(trap.kind, SPRY_TRAP_INTERRUPTED);
+    ASSERT_EQ_UINT(trap.func_index, 3); /* $ping, entered by $pong's return_call */
+    spry_store_clear_interrupt(store);
+    ASSERT_OK(call_i32(inst, "count", 0, &r, NULL));
+    ASSERT_EQ_INT(r, 2); /* $ping's, then $pong's */
+    spry_store_destroy(store);
+    spry_module_destroy(m);
+}
+
+struct stopper {
+    struct spry_store *store;
+    struct timespec at;
+};
+
+static void *stop_later(void *arg)
+{
+    struct stopper *s = arg;
+    usleep(50 * 1000);
+    clock_gettime(CLOCK_MONOTONIC, &s->at);
+    spry_store_interrupt(s->store);
+    return NULL;
+}
+
+/* A loop whose body only calls trivial (inlined) and leaf callees, none of
+ * which check for interruption themselves: the loop's backward jump does. */
+TEST(wasm_calls, a_loop_calling_tiny_functions_is_interrupted)
+{
+    struct spry_store *store;
+    struct spry_instance *inst = wat_instantiate(
+        "(module (global $g (mut i32) (i32.const 0))\n"
+        "  (func $get (result i32) (global.get $g))\n"
+        "  (func $set (param i32) (global.set $g (local.get 0)))\n"
+        "  (func $inc (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))\n"
+        "  (func (export \"spin\") (param i32) (result i32)\n"
+        "    (loop (call $set (call $inc (call $get))) (br 0))\n"
+        "    (call $get)))",
+        &store);
+    struct stopper s = {.store = store};
+    pthread_t thread;
+    ASSERT_EQ_INT(pthread_create(&thread, NULL, stop_later, &s), 0);
+    int32_t r;
+    struct spry_trap trap;
+    ASSERT_EQ_INT(call_i32(inst, "spin", 0, &r, &trap), SPRY_ETRAP);
+    struct timespec done;
+    clock_gettime(CLOCK_MONOTONIC, &done);
+    pthread_join(thread, NULL);
+    ASSERT_EQ_INT(trap.kind, SPRY_TRAP_INTERRUPTED);
+    double ms =
+        (double)(done.tv_sec - s.at.tv_sec) * 1e3 + (double)(done.tv_nsec - s.at.tv_nsec) / 1e6;
+    ASSERT_LT_INT((long long)ms, 100); /* slack for a loaded machine, as test_engine.c */
+    spry_store_clear_interrupt(store);
     spry_store_destroy(store);
 }

@@ -279,3 +279,78 @@ TEST(wasm_fusion, f64_load_feeding_an_operator)
         spry_store_destroy(store);
     }
 }
+
+/* A store of a constant value (the _V forms, with a sign-extended 32-bit
+ * immediate; wider i64/f64 constants keep a constant slot) writes the same
+ * bytes as the same store of that value from a local, at an address from a
+ * local (the _V form) or from an i32.add just before (which fuses into the
+ * address instead), and traps alike out of bounds. */
+TEST(wasm_fusion, stores_of_constants_match_stores_from_a_local)
+{
+    static const struct {
+        const char *store, *ty, *value;
+    } cases[] = {
+        {"i32.store", "i32", "0"},
+        {"i32.store", "i32", "-1"},
+        {"i32.store", "i32", "0x80000000"},
+        {"i32.store", "i32", "0x7fffffff"},
+        {"i32.store8", "i32", "0x1ff"},
+        {"i32.store16", "i32", "-2"},
+        {"i64.store", "i64", "0"},
+        {"i64.store", "i64", "-1"},
+        {"i64.store", "i64", "-2147483648"},
+        {"i64.store", "i64", "2147483647"},
+        {"i64.store", "i64", "2147483648"}, /* does not fit: a constant slot */
+        {"i64.store", "i64", "0x123456789abcdef0"},
+        {"i64.store8", "i64", "-1"},
+        {"i64.store16", "i64", "0x12345"},
+        {"i64.store32", "i64", "0xfedcba9876543210"},
+        {"f32.store", "f32", "-0.0"},
+        {"f32.store", "f32", "1.5"},
+        {"f64.store", "f64", "0.0"},
+        {"f64.store", "f64", "-0.0"}, /* the sign bit alone: a constant slot */
+        {"f64.store", "f64", "-nan:0x7ffff00000000"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        char wat[2048];
+        const char *st = cases[c].store, *ty = cases[c].ty, *v = cases[c].value;
+        snprintf(
+            wat, sizeof wat,
+            "(module (memory 1)\n"
+            " (func $read (param i32) (result i64)\n"
+            "  (i64.xor (i64.load (local.get 0)) (i64.rotl (i64.load offset=8 (local.get 0))\n"
+            "   (i64.const 1))))\n"
+            " (func (export \"const\") (param i32) (result i64)\n"
+            "  (memory.fill (local.get 0) (i32.const 0xa5) (i32.const 16))\n"
+            "  (%s offset=3 (local.get 0) (%s.const %s)) (call $read (local.get 0)))\n"
+            " (func (export \"added\") (param i32) (result i64)\n"
+            "  (memory.fill (local.get 0) (i32.const 0xa5) (i32.const 16))\n"
+            "  (%s offset=1 (i32.add (local.get 0) (i32.const 2)) (%s.const %s))\n"
+            "  (call $read (local.get 0)))\n"
+            " (func (export \"apart\") (param i32) (result i64) (local %s)\n"
+            "  (local.set 1 (%s.const %s))\n"
+            "  (memory.fill (local.get 0) (i32.const 0xa5) (i32.const 16))\n"
+            "  (%s offset=3 (local.get 0) (local.get 1)) (call $read (local.get 0)))\n"
+            " (func (export \"only\") (param i32) (%s offset=3 (local.get 0) (%s.const %s))))\n",
+            st, ty, v, st, ty, v, ty, ty, v, st, st, ty, v);
+        struct spry_store *store;
+        struct spry_instance *inst = wat_instantiate(wat, &store);
+        for (int32_t addr = 0; addr < 64; addr += 21) {
+            struct spry_val arg = {.type = SPRY_I32, .of.i32 = addr}, k, a, r;
+            ASSERT_OK(spry_instance_call(inst, "const", &arg, 1, &k, 1, NULL));
+            ASSERT_OK(spry_instance_call(inst, "added", &arg, 1, &a, 1, NULL));
+            ASSERT_OK(spry_instance_call(inst, "apart", &arg, 1, &r, 1, NULL));
+            if (k.of.i64 != r.of.i64 || a.of.i64 != r.of.i64)
+                fprintf(stderr, "%s %s\n", st, v);
+            ASSERT_EQ_UINT(k.of.i64, r.of.i64);
+            ASSERT_EQ_UINT(a.of.i64, r.of.i64);
+        }
+        /* Out of bounds (the last byte of the store past the end). */
+        struct spry_val oob = {.type = SPRY_I32, .of.i32 = 65536 - 3}, r;
+        struct spry_trap trap;
+        ASSERT_EQ_INT(spry_instance_call(inst, "only", &oob, 1, &r, 0, &trap), SPRY_ETRAP);
+        ASSERT_EQ_INT(trap.kind, SPRY_TRAP_MEMORY_OOB);
+        ASSERT_EQ_UINT(trap.func_index, 4);
+        spry_store_destroy(store);
+    }
+}
