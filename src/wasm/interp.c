@@ -819,6 +819,7 @@ L_MEMORY_INIT : {
 }
 L_DATA_DROP:
     inst->data_dropped[A1LO] = 1;
+    inst->segments_dropped = true;
     NEXT(2);
 
     /* ---- variables and parametric -------------------------------------- */
@@ -917,6 +918,7 @@ L_TABLE_INIT : {
 }
 L_ELEM_DROP:
     inst->elem_dropped[A1LO] = 1;
+    inst->segments_dropped = true;
     NEXT(2);
 L_INIT_CONSTS : {
     uint32_t n = A1LO;
