@@ -527,6 +527,50 @@ TEST(pool, each_run_reports_its_own_trap)
     spry_module_destroy(m);
 }
 
+/* Fails with a message of its own when its argument is 1, without one when
+ * it is 2. */
+static int host_fail_with_message(void *user, struct spry_instance *caller, uint64_t *slots)
+{
+    (void)user;
+    if (slots[0] == 1)
+        spry_instance_set_trap_message(caller, "first run's message");
+    return slots[0] != 0 ? SPRY_ETRAP : 0;
+}
+
+/* An instance's trap message is put back only when a host set one (the
+ * store's instances_touched, prepared.c): a later run whose host function
+ * fails without one must not report the earlier run's. */
+TEST(pool, a_host_trap_message_does_not_outlive_its_run)
+{
+    struct spry_pool *pool = make_pool(1, 0, 0);
+    struct spry_module *m = wat_load("(module (import \"env\" \"fail\" (func $f (param i32)))\n"
+                                     "  (func (export \"run\") (param i32) (result i32)\n"
+                                     "    (call $f (local.get 0)) (local.get 0)))");
+    const struct spry_host_def fail[] = {
+        {"env", "fail", {1, 0, I32_PARAM, NULL}, host_fail_with_message, NULL}};
+    struct spry_prepared *p;
+    ASSERT_OK(spry_prepared_create(pool, m, fail, 1, NULL, 0, &p, NULL));
+    for (int round = 0; round < 2; round++) {
+        struct spry_instance *inst;
+        struct spry_trap trap;
+        struct spry_val a = {.type = SPRY_I32, .of.i32 = 1}, r;
+        ASSERT_OK(spry_pool_acquire(p, &inst, NULL, &trap));
+        ASSERT_EQ_INT(spry_instance_call(inst, "run", &a, 1, &r, 1, &trap), SPRY_ETRAP);
+        ASSERT_EQ_STR(trap.message, "first run's message");
+        spry_pool_release(inst);
+        ASSERT_OK(spry_pool_acquire(p, &inst, NULL, &trap));
+        a.of.i32 = 0;
+        ASSERT_OK(spry_instance_call(inst, "run", &a, 1, &r, 1, &trap));
+        a.of.i32 = 2;
+        ASSERT_EQ_INT(spry_instance_call(inst, "run", &a, 1, &r, 1, &trap), SPRY_ETRAP);
+        ASSERT_EQ_STR(trap.message, "host function failed");
+        spry_pool_release(inst);
+    }
+    spry_prepared_destroy(p);
+    spry_pool_destroy(pool);
+    spry_module_destroy(m);
+}
+
 struct releaser {
     struct spry_instance *inst;
     int delay_ms;
