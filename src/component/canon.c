@@ -33,6 +33,11 @@ int canon_inst_init(struct canon_inst *inst, struct spry_store *store, struct ci
 void canon_inst_reset(struct canon_inst *inst)
 {
     struct handles *h = &inst->handles;
+    /* One arena for every drop, emptied after a drop that used it: each
+     * drop starts from an empty arena with the whole limit, and the usual
+     * drop (a stream's, which allocates nothing) costs no arena call. */
+    struct spry_arena arena;
+    spry_arena_init(&arena, inst->arena_limit);
     /* Newest first: resources are usually created after the ones they
      * depend on (a stream after its file), so dependents go first. */
     for (uint32_t i = h->len; i-- > 1;) {
@@ -42,11 +47,10 @@ void canon_inst_reset(struct canon_inst *inst)
         const struct chost_resource *res = e->rt->host;
         uint32_t rep = e->rep;
         e->rt = NULL;
-        struct spry_arena arena;
-        spry_arena_init(&arena, inst->arena_limit);
         struct ccall call = {.arena = &arena, .inst = inst->cinst, .store = inst->store};
         res->drop(&call, rep);
-        spry_arena_fini(&arena);
+        if (arena.head != NULL || arena.used != 0)
+            spry_arena_fini(&arena);
     }
     handles_clear(h);
     inst->may_enter = true;

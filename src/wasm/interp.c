@@ -820,6 +820,7 @@ L_MEMORY_INIT : {
 }
 L_DATA_DROP:
     inst->data_dropped[A1LO] = 1;
+    inst->segments_dropped = true;
     NEXT(2);
 
     /* ---- variables and parametric -------------------------------------- */
@@ -918,6 +919,7 @@ L_TABLE_INIT : {
 }
 L_ELEM_DROP:
     inst->elem_dropped[A1LO] = 1;
+    inst->segments_dropped = true;
     NEXT(2);
     /* The prologue (iops.h): zero the declared locals, fill the constant
      * slots above them; functions that call check for interruption. */

@@ -545,6 +545,7 @@ static void h_data_drop(struct nctx *c, uint32_t seg)
 {
     struct spry_instance *inst = c->inst;
     inst->data_dropped[seg] = 1;
+    inst->segments_dropped = true;
 }
 
 static uint64_t h_fround(uint64_t bits, uint32_t op)

@@ -56,7 +56,7 @@ static void snapshot_free(struct slot_snapshot *snap, uint32_t ntables)
     memset(snap, 0, sizeof *snap);
 }
 
-static int snapshot_take(struct slot_snapshot *snap, const struct spry_instance *inst)
+static int snapshot_take(struct slot_snapshot *snap, struct spry_instance *inst)
 {
     const struct wasm_module *m = inst->module;
     snap->globals = spry_alloc_array(m->nglobals + 1, sizeof *snap->globals);
@@ -81,6 +81,7 @@ static int snapshot_take(struct slot_snapshot *snap, const struct spry_instance 
     }
     memcpy(snap->elem_dropped, inst->elem_dropped, m->nelems);
     memcpy(snap->data_dropped, inst->data_dropped, m->ndatas);
+    inst->segments_dropped = false;
     return 0;
 }
 
@@ -100,8 +101,12 @@ static void snapshot_restore(const struct slot_snapshot *snap, struct spry_insta
             memcpy(t->elems, snap->table_elems[i], t->size * sizeof(void *));
         t->dirty = false;
     }
-    memcpy(inst->elem_dropped, snap->elem_dropped, m->nelems);
-    memcpy(inst->data_dropped, snap->data_dropped, m->ndatas);
+    /* Only elem.drop and data.drop change the flags after the snapshot. */
+    if (inst->segments_dropped) {
+        memcpy(inst->elem_dropped, snap->elem_dropped, m->nelems);
+        memcpy(inst->data_dropped, snap->data_dropped, m->ndatas);
+        inst->segments_dropped = false;
+    }
     inst->trap_message[0] = '\0';
 }
 

@@ -121,9 +121,13 @@ struct spry_instance {
     struct spry_table **tables;
     struct spry_memory **memories;
     struct spry_global **globals;
-    struct runtime_elem *elem_refs;  /* module->nelems evaluated segments */
-    uint8_t *elem_dropped;           /* module->nelems flags */
-    uint8_t *data_dropped;           /* module->ndatas flags */
+    struct runtime_elem *elem_refs; /* module->nelems evaluated segments */
+    uint8_t *elem_dropped;          /* module->nelems flags */
+    uint8_t *data_dropped;          /* module->ndatas flags */
+    /* Set by every elem.drop and data.drop (interp.c, native.c): a pool
+     * slot's reset copies the dropped flags back from its snapshot only
+     * when it is set, and the snapshot clears it (prepared.c). */
+    bool segments_dropped;
     struct spry_func *defined_funcs; /* storage for this instance's own functions */
     char trap_message[256];          /* set by spry_instance_set_trap_message */
     struct pool_slot *pool_slot;     /* the pool slot holding it, or NULL (pool.c) */

@@ -5,7 +5,8 @@
  * time; a missing compiler leaves the module interpreted; traps cross
  * between native and interpreted code in both directions; deep recursion
  * ends in "call stack exhausted" (the depth limit, and the C stack limit on
- * a small thread stack); a native loop is interruptible.
+ * a small thread stack); a native loop is interruptible; a pool slot's
+ * reset undoes a data.drop made by native code.
  *
  * Each test compiles into its own fresh cache directory (SPRY_CACHE_DIR).
  * The tests need a C compiler (`cc`), which the build has.
@@ -13,6 +14,7 @@
 #include "harness/test.h"
 #include "wat.h"
 
+#include "spry/pool.h"
 #include "spry/wasm.h"
 #include "wasm/module.h"
 #include "wasm/native.h"
@@ -445,5 +447,47 @@ TEST(native, one_result_blocks_nested_past_the_control_stack_s_growth)
     spry_store_destroy(sn);
     spry_module_destroy(mi);
     spry_module_destroy(mn);
+    drop_cache();
+}
+
+/* A pooled slot's reset copies the dropped-segment flags back only when an
+ * elem.drop or data.drop ran (prepared.c): native code's data.drop must
+ * say so too, or the next instance finds the segment dropped. */
+TEST(native, a_pool_slot_gets_back_a_segment_native_code_dropped)
+{
+    fresh_cache();
+    struct spry_module *m =
+        load("(module (memory 1) (data $pd \"passive\")\n"
+             "  (func (export \"drop\") (param i32) (result i32) (data.drop $pd) (i32.const 0))\n"
+             "  (func (export \"init\") (param i32) (result i32)\n"
+             "    (memory.init $pd (i32.const 0) (i32.const 0) (i32.const 7))\n"
+             "    (i32.load8_u (i32.const 0))))\n",
+             true);
+    ASSERT_TRUE(is_native(m, 0));
+    ASSERT_TRUE(is_native(m, 1));
+    struct spry_pool_config pc;
+    spry_pool_config_init(&pc);
+    pc.slots = 1;
+    struct spry_report report;
+    spry_report_init(&report);
+    struct spry_pool *pool;
+    ASSERT_OK(spry_pool_create(&pc, &pool, &report));
+    struct spry_prepared *p;
+    ASSERT_OK(spry_prepared_create(pool, m, NULL, 0, NULL, 0, &p, &report));
+    for (int round = 0; round < 3; round++) {
+        struct spry_instance *inst;
+        struct spry_trap trap;
+        ASSERT_OK(spry_pool_acquire(p, &inst, &report, &trap));
+        int32_t r;
+        ASSERT_OK(call_i32(inst, "init", 0, &r, &trap));
+        ASSERT_EQ_INT(r, 'p');
+        ASSERT_OK(call_i32(inst, "drop", 0, &r, NULL));
+        ASSERT_EQ_INT(call_i32(inst, "init", 0, &r, &trap), SPRY_ETRAP);
+        ASSERT_EQ_INT(trap.kind, SPRY_TRAP_MEMORY_OOB);
+        spry_pool_release(inst);
+    }
+    spry_prepared_destroy(p);
+    spry_pool_destroy(pool);
+    spry_module_destroy(m);
     drop_cache();
 }

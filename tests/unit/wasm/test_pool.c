@@ -481,6 +481,96 @@ TEST(pool, a_trapping_start_function_gives_the_slot_back)
     spry_module_destroy(m2);
 }
 
+/* A trap's record (kind, message, location) is cleared only when it holds
+ * one (runtime.c, trap_clear): each run of a slot reports its own trap, and
+ * a run without one reports none. */
+TEST(pool, each_run_reports_its_own_trap)
+{
+    struct spry_pool *pool = make_pool(1, 0, 0);
+    struct spry_module *m =
+        wat_load("(module\n"
+                 "  (func (export \"unr\") (param i32) (result i32) unreachable)\n"
+                 "  (func (export \"div\") (param i32) (result i32)\n"
+                 "    (i32.div_s (i32.const 1) (local.get 0)))\n"
+                 "  (func (export \"ok\") (param i32) (result i32) (local.get "
+                 "0)))");
+    struct spry_prepared *p;
+    ASSERT_OK(spry_prepared_create(pool, m, NULL, 0, NULL, 0, &p, NULL));
+    for (int round = 0; round < 3; round++) {
+        struct spry_instance *inst;
+        struct spry_trap trap;
+        struct spry_val a = {.type = SPRY_I32, .of.i32 = 0}, r;
+        ASSERT_OK(spry_pool_acquire(p, &inst, NULL, &trap));
+        ASSERT_EQ_INT(spry_instance_call(inst, "unr", &a, 1, &r, 1, &trap), SPRY_ETRAP);
+        ASSERT_EQ_INT(trap.kind, SPRY_TRAP_UNREACHABLE);
+        uint32_t unr_offset = trap.code_offset;
+        spry_pool_release(inst);
+        ASSERT_OK(spry_pool_acquire(p, &inst, NULL, &trap));
+        ASSERT_EQ_INT(spry_instance_call(inst, "div", &a, 1, &r, 1, &trap), SPRY_ETRAP);
+        ASSERT_EQ_INT(trap.kind, SPRY_TRAP_DIV_ZERO);
+        ASSERT_EQ_STR(trap.message, "integer divide by zero");
+        ASSERT_TRUE(trap.code_offset != unr_offset);
+        ASSERT_EQ_INT(trap.exit_code, 0);
+        spry_pool_release(inst);
+        ASSERT_OK(spry_pool_acquire(p, &inst, NULL, &trap));
+        a.of.i32 = 5;
+        ASSERT_OK(spry_instance_call(inst, "ok", &a, 1, &r, 1, &trap));
+        ASSERT_EQ_INT(r.of.i32, 5);
+        /* A trap after a clean run is still recorded as itself. */
+        ASSERT_EQ_INT(spry_instance_call(inst, "unr", &a, 1, &r, 1, &trap), SPRY_ETRAP);
+        ASSERT_EQ_INT(trap.kind, SPRY_TRAP_UNREACHABLE);
+        ASSERT_EQ_UINT(trap.code_offset, unr_offset);
+        spry_pool_release(inst);
+    }
+    spry_prepared_destroy(p);
+    spry_pool_destroy(pool);
+    spry_module_destroy(m);
+}
+
+/* Fails with a message of its own when its argument is 1, without one when
+ * it is 2. */
+static int host_fail_with_message(void *user, struct spry_instance *caller, uint64_t *slots)
+{
+    (void)user;
+    if (slots[0] == 1)
+        spry_instance_set_trap_message(caller, "first run's message");
+    return slots[0] != 0 ? SPRY_ETRAP : 0;
+}
+
+/* An instance's trap message is put back only when a host set one (the
+ * store's instances_touched, prepared.c): a later run whose host function
+ * fails without one must not report the earlier run's. */
+TEST(pool, a_host_trap_message_does_not_outlive_its_run)
+{
+    struct spry_pool *pool = make_pool(1, 0, 0);
+    struct spry_module *m = wat_load("(module (import \"env\" \"fail\" (func $f (param i32)))\n"
+                                     "  (func (export \"run\") (param i32) (result i32)\n"
+                                     "    (call $f (local.get 0)) (local.get 0)))");
+    const struct spry_host_def fail[] = {
+        {"env", "fail", {1, 0, I32_PARAM, NULL}, host_fail_with_message, NULL}};
+    struct spry_prepared *p;
+    ASSERT_OK(spry_prepared_create(pool, m, fail, 1, NULL, 0, &p, NULL));
+    for (int round = 0; round < 2; round++) {
+        struct spry_instance *inst;
+        struct spry_trap trap;
+        struct spry_val a = {.type = SPRY_I32, .of.i32 = 1}, r;
+        ASSERT_OK(spry_pool_acquire(p, &inst, NULL, &trap));
+        ASSERT_EQ_INT(spry_instance_call(inst, "run", &a, 1, &r, 1, &trap), SPRY_ETRAP);
+        ASSERT_EQ_STR(trap.message, "first run's message");
+        spry_pool_release(inst);
+        ASSERT_OK(spry_pool_acquire(p, &inst, NULL, &trap));
+        a.of.i32 = 0;
+        ASSERT_OK(spry_instance_call(inst, "run", &a, 1, &r, 1, &trap));
+        a.of.i32 = 2;
+        ASSERT_EQ_INT(spry_instance_call(inst, "run", &a, 1, &r, 1, &trap), SPRY_ETRAP);
+        ASSERT_EQ_STR(trap.message, "host function failed");
+        spry_pool_release(inst);
+    }
+    spry_prepared_destroy(p);
+    spry_pool_destroy(pool);
+    spry_module_destroy(m);
+}
+
 struct releaser {
     struct spry_instance *inst;
     int delay_ms;
