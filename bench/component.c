@@ -481,10 +481,10 @@ int main(int argc, char **argv)
     printf("Instantiate + run + release of bench/hello.c (%d iterations, pooled, one thread)\n\n",
            iters);
     printf("| case | median us | p10 us | p90 us | vs module |\n|---|---:|---:|---:|---:|\n");
-    printf("| core module (preview 1) | %.1f | %.1f | %.1f | 1.00x |\n", sm.median, sm.p10, sm.p90);
-    printf("| component (WASI 0.2, linker API) | %.1f | %.1f | %.1f | %.2fx |\n", sc.median, sc.p10,
+    printf("| core module (preview 1) | %.2f | %.2f | %.2f | 1.00x |\n", sm.median, sm.p10, sm.p90);
+    printf("| component (WASI 0.2, linker API) | %.2f | %.2f | %.2f | %.2fx |\n", sc.median, sc.p10,
            sc.p90, sc.median / sm.median);
-    printf("| component (spry_component_run) | %.1f | %.1f | %.1f | %.2fx |\n", sa.median, sa.p10,
+    printf("| component (spry_component_run) | %.2f | %.2f | %.2f | %.2fx |\n", sa.median, sa.p10,
            sa.p90, sa.median / sm.median);
     uint32_t starts = 0;
     for (uint32_t k = 0; k < l->prepared->nmembers; k++)
