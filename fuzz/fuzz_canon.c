@@ -262,7 +262,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     setup();
     struct reader r = {data, size};
     uint8_t encoding = byte(&r);
-    struct canon_options opts = {encoding % 3, memory, realloc_fn, NULL};
+    struct canon_options opts = {.encoding = encoding % 3, .memory = memory, .realloc = realloc_fn};
     nnodes = nfields = ncases = 0;
     const struct ctype *t = build(&r, 0);
     if (t == NULL || layout_check(t, NULL) != 0)

@@ -214,7 +214,9 @@ static void plan_lowered(struct canon_lowered *l)
     const struct cfunctype *ft = l->type;
     for (uint32_t i = 0; i < ft->nparams && i < CANON_PLAN_PARAMS; i++) {
         const struct ctype *t = ft->params[i].type;
-        l->param_steps[i] = t->kind == CT_BORROW ? CANON_STEP_BORROW : CANON_STEP_WALK;
+        l->param_steps[i] = t->kind == CT_BORROW ? CANON_STEP_BORROW
+                            : t->kind == CT_LIST ? CANON_STEP_LIST
+                                                 : CANON_STEP_WALK;
     }
     const struct ctype *r = ft->result;
     if (r == NULL)
@@ -259,13 +261,21 @@ static __attribute__((noinline)) int lift_params(const struct canon_lowered *l, 
                                      "parameters", in, args);
     for (uint32_t i = 0; i < ft->nparams; i++) {
         const struct ctype *t = ft->params[i].type;
+        uint8_t step = i < CANON_PLAN_PARAMS ? l->param_steps[i] : CANON_STEP_WALK;
+        struct cval *a = &args[i];
         int rc;
-        if (i < CANON_PLAN_PARAMS && l->param_steps[i] == CANON_STEP_BORROW && in->i < in->n) {
-            memset(&args[i], 0, sizeof args[i]);
-            args[i].kind = CT_BORROW;
-            rc = handles_lift_borrow(cx, t, (uint32_t)in->v[in->i++], &args[i].of.rep);
+        if (step == CANON_STEP_BORROW && in->i < in->n) {
+            memset(a, 0, sizeof *a);
+            a->kind = CT_BORROW;
+            rc = handles_lift_borrow(cx, t, (uint32_t)in->v[in->i++], &a->of.rep);
+        } else if (step == CANON_STEP_LIST && in->i < in->n && in->n - in->i >= 2) {
+            memset(a, 0, sizeof *a);
+            a->kind = CT_LIST;
+            uint32_t ptr = (uint32_t)in->v[in->i], len = (uint32_t)in->v[in->i + 1];
+            in->i += 2;
+            rc = canon_lift_list(cx, t->u.elem, ptr, len, a);
         } else {
-            rc = canon_lift_flat(cx, t, in, &args[i]);
+            rc = canon_lift_flat(cx, t, in, a);
         }
         if (rc != 0)
             return rc;

@@ -167,6 +167,10 @@ int canon_realloc(struct canon_cx *cx, uint32_t old, uint32_t old_size, uint32_t
 
 /* ---- values in memory (canon_lift.c, canon_lower.c) ---------------------- */
 
+/* load_list_from_range: the list<elem> of len elements at ptr, checked
+ * (alignment, bounds) before it is read; out's kind is the caller's. */
+int canon_lift_list(struct canon_cx *cx, const struct ctype *elem, uint32_t ptr, uint32_t len,
+                    struct cval *out);
 /* Loads a value of type t at ptr. ptr must be aligned for t and
  * [ptr, ptr + size(t)) inside memory: callers check (canon_check_range). */
 int canon_load(struct canon_cx *cx, const struct ctype *t, uint32_t ptr, struct cval *out);
@@ -253,6 +257,7 @@ enum canon_step {
     CANON_STEP_WALK,   /* the general walker */
     CANON_STEP_NONE,   /* result: the function has none */
     CANON_STEP_BORROW, /* parameter: borrow<T>, one flat value */
+    CANON_STEP_LIST,   /* parameter: list<T>, two flat values (canon_lift_list) */
     CANON_STEP_OWN,    /* result: own<T>, one flat value */
     CANON_STEP_U32,    /* result: u32 or s32, one flat value */
     CANON_STEP_STORE,  /* result: stored at the guest's result pointer */

@@ -149,11 +149,12 @@ static __attribute__((noinline)) int lift_list_walk(struct canon_cx *cx, const s
     return 0;
 }
 
-/* lift_list_walk, with the case of nearly every list a host function takes
+/* load_list_from_range: lift_list_walk, with the case of nearly every list
+ * a host function takes
  * (bytes to write, a list of integers, viewed where it lies) first: the
  * range checked against the memory's size read inline (wasm/runtime.h). */
-static int lift_list(struct canon_cx *cx, const struct ctype *elem, uint32_t ptr, uint32_t len,
-                     struct cval *out)
+int canon_lift_list(struct canon_cx *cx, const struct ctype *elem, uint32_t ptr, uint32_t len,
+                    struct cval *out)
 {
     const struct spry_memory *mem = cx->opts != NULL ? cx->opts->memory : NULL;
     if (cx->views && elem->kind >= CT_S8 && elem->kind <= CT_U64 && mem != NULL &&
@@ -236,7 +237,7 @@ int canon_load(struct canon_cx *cx, const struct ctype *t, uint32_t ptr, struct 
     case CT_STRING:
         return canon_lift_string(cx, rd32(p), rd32(p + 4), out);
     case CT_LIST:
-        return lift_list(cx, t->u.elem, rd32(p), rd32(p + 4), out);
+        return canon_lift_list(cx, t->u.elem, rd32(p), rd32(p + 4), out);
     case CT_RECORD:
     case CT_TUPLE: {
         struct cval *v = alloc_vals(cx, t->u.record.n);
@@ -357,7 +358,7 @@ int canon_lift_flat(struct canon_cx *cx, const struct ctype *t, struct canon_fla
         in->i += 2;
         if (t->kind == CT_STRING)
             return canon_lift_string(cx, ptr, len, out);
-        return lift_list(cx, t->u.elem, ptr, len, out);
+        return canon_lift_list(cx, t->u.elem, ptr, len, out);
     }
     case CT_RECORD:
     case CT_TUPLE:

@@ -600,6 +600,8 @@ TEST(component_canon_call, planned_results_check_the_host_values_kind)
     ASSERT_EQ_UINT(g.lowered[IMP_USE_BORROW].param_steps[0], CANON_STEP_BORROW);
     ASSERT_EQ_UINT(g.lowered[IMP_OPT].result_step, CANON_STEP_STORE);
     ASSERT_EQ_UINT(g.lowered[IMP_NOOP].result_step, CANON_STEP_NONE);
+    ASSERT_EQ_UINT(g.lowered[IMP_COUNT16].param_steps[0], CANON_STEP_LIST);
+    ASSERT_EQ_UINT(g.lowered[IMP_CONCAT].param_steps[0], CANON_STEP_WALK); /* a string */
     int32_t idx, arg = 7;
     ASSERT_OK(call("call_make", &arg, 1, &idx, NULL));
     ASSERT_EQ_INT(idx, 1);
