@@ -782,7 +782,8 @@ __attribute__((noinline)) static int execute(struct spry_store *store, struct sp
 #define STORE(name, ctype, n)                                                        \
     STORE_FORM(L_##name, S(A1LO), S(A1HI), A2LO, ctype, n)                           \
     STORE_FORM(L_##name##_A, (uint32_t)(S(A1LO) + S(A1HI)), S(A2LO), A2HI, ctype, n) \
-    STORE_FORM(L_##name##_AI, (uint32_t)(S(A1LO) + A1HI), S(A2LO), A2HI, ctype, n)
+    STORE_FORM(L_##name##_AI, (uint32_t)(S(A1LO) + A1HI), S(A2LO), A2HI, ctype, n)   \
+    STORE_FORM(L_##name##_V, S(A1LO), (int64_t)pc[1].s32.hi, A2LO, ctype, n)
     STORE(I32_STORE, uint32_t, 4)
     STORE(I64_STORE, uint64_t, 8)
     STORE(F32_STORE, uint32_t, 4)
@@ -1112,20 +1113,6 @@ do_call : {
         TRAP(SPRY_TRAP_INTERRUPTED);
     goto * pc->h;
 }
-
-/* Stores of a constant value (the _V forms), apart from the other
- * forms so that adding them moved no other handler. */
-#define STORE_V(name, ctype, n) \
-    STORE_FORM(L_##name##_V, S(A1LO), (int64_t)pc[1].s32.hi, A2LO, ctype, n)
-    STORE_V(I32_STORE, uint32_t, 4)
-    STORE_V(I64_STORE, uint64_t, 8)
-    STORE_V(F32_STORE, uint32_t, 4)
-    STORE_V(F64_STORE, uint64_t, 8)
-    STORE_V(I32_STORE8, uint8_t, 1)
-    STORE_V(I32_STORE16, uint16_t, 2)
-    STORE_V(I64_STORE8, uint8_t, 1)
-    STORE_V(I64_STORE16, uint16_t, 2)
-    STORE_V(I64_STORE32, uint32_t, 4)
 
     /* A function of the native tier (native.h): the stub's one
      * instruction runs it on this frame, then returns as RETURN does. A
