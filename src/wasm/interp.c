@@ -172,8 +172,7 @@ int interp_call(struct spry_store *store, struct spry_func *func, uint64_t *slot
     } while (0)
 
 /* A taken jump. Loops only repeat through backward jumps, so checking for
- * interruption there (and at the entry of every function that calls:
- * ENTER_CHECK) bounds the time to stop. */
+ * interruption there (and at function entry) bounds the time to stop. */
 #define JUMP(off)                                                                                 \
     do {                                                                                          \
         int32_t off_ = (off);                                                                     \
@@ -295,6 +294,19 @@ static inline void copy_args(uint64_t *dst, const uint64_t *fp, const uint32_t *
     do
         *dst++ = fp[*src++];
     while (src != end);
+}
+
+/* Zeroes the INTERP_ZERO_AHEAD slots above a callee's parameters: all its
+ * declared locals when it has at most that many (then it has no prologue
+ * for them), and temporaries it writes before reading otherwise. Four
+ * unconditional stores cost less than a branch on the count. */
+static inline void zero_ahead(uint64_t *fp, const struct interp_code *cc)
+{
+    uint64_t *p = fp + cc->nparams;
+    p[0] = 0;
+    p[1] = 0;
+    p[2] = 0;
+    p[3] = 0;
 }
 
 /* The constant slots of ENTER: dst[k] = code[k].u64 for n >= 1 constants.
@@ -921,25 +933,16 @@ L_ELEM_DROP:
     inst->elem_dropped[A1LO] = 1;
     inst->segments_dropped = true;
     NEXT(2);
-    /* The prologue (iops.h): zero the declared locals, fill the constant
-     * slots above them; functions that call check for interruption. */
-L_ENTER_CHECK:
-    if (UNLIKELY(atomic_load_explicit(&store->interrupt, memory_order_relaxed)))
-        TRAP(SPRY_TRAP_INTERRUPTED);
-    /* fall through */
+    /* The prologue (iops.h): zero the declared locals beyond the ones the
+     * call zeroed, fill the constant slots above them. */
 L_ENTER : {
     uint64_t *p = fp + A1LO;
     uint32_t nz = A1HI, nc = A2LO;
-    if (LIKELY(nz <= INTERP_ZERO_AHEAD)) {
-        p[0] = 0;
-        p[1] = 0;
-        p[2] = 0;
-        p[3] = 0;
-    } else if (nz <= 2 * INTERP_ZERO_AHEAD) {
+    if (nz > 2 * INTERP_ZERO_AHEAD) {
+        memset(p, 0, nz * sizeof *p);
+    } else if (nz > INTERP_ZERO_AHEAD) {
         for (int i = 0; i < 2 * INTERP_ZERO_AHEAD; i++)
             p[i] = 0;
-    } else {
-        memset(p, 0, nz * sizeof *p);
     }
     if (nc != 0)
         fill_consts(p + nz, pc + 3, nc);
@@ -1061,13 +1064,16 @@ do_tail_call : {
         goto unwind;
     if (fp + cc->nslots > stack_end)
         TRAP(SPRY_TRAP_STACK_EXHAUSTED);
+    zero_ahead(fp, cc);
     cur = callee;
     store->cur_func = cur;
     if (callee->inst != inst) {
         inst = callee->inst;
         RELOAD_MEM();
     }
-    pc = cc->code; /* its prologue checks for interruption */
+    pc = cc->code;
+    if (UNLIKELY(atomic_load_explicit(&store->interrupt, memory_order_relaxed)))
+        TRAP(SPRY_TRAP_INTERRUPTED);
     goto * pc->h;
 }
 
@@ -1092,6 +1098,7 @@ do_call : {
     }
     if (UNLIKELY(top == frames_limit || newfp + cc->nslots > stack_end))
         TRAP(SPRY_TRAP_STACK_EXHAUSTED);
+    zero_ahead(newfp, cc);
     top->ret_pc = pc;
     top->fp = fp;
     top->func = cur;
@@ -1103,9 +1110,9 @@ do_call : {
         inst = callee->inst;
         RELOAD_MEM();
     }
-    /* The callee's prologue (ENTER) zeroes its locals and, when it calls
-     * (a leaf ends without calling or looping), checks for interruption. */
-    pc = cc->code;
+    pc = cc->code; /* its prologue (ENTER), if any, does the rest */
+    if (UNLIKELY(atomic_load_explicit(&store->interrupt, memory_order_relaxed)))
+        TRAP(SPRY_TRAP_INTERRUPTED);
     goto * pc->h;
 }
 
@@ -1188,7 +1195,8 @@ int interp_run(struct spry_store *store, struct spry_func *entry, uint64_t *slot
         runtime_trap(store, SPRY_TRAP_STACK_EXHAUSTED, NULL);
         return SPRY_ETRAP;
     }
-    memcpy(fp, slots, code->nparams * sizeof *fp); /* its prologue zeroes its locals */
+    memcpy(fp, slots, code->nparams * sizeof *fp);
+    memset(fp + code->nparams, 0, (code->nlocals - code->nparams) * sizeof *fp);
 
     /* The entry frame: returning from `entry` lands on the exit handler. */
     iword exit_word[1];

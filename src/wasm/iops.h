@@ -356,7 +356,7 @@ typedef union iword {
  *                  as CALL / CALL_INDIRECT, first copying fp[base+k] = fp[src_k]
  *                  for each of the n arguments (src_k = base+k: in place), so
  *                  that arguments still in locals or constant slots need no COPY
- *   (interruption: checked by every taken backward jump and by ENTER_CHECK)
+ *   (interruption: checked by every taken backward jump and at function entry)
  *   UNREACHABLE
  *   SELECT         dst,cond | a,b                fp[dst] = cond ? fp[a] : fp[b]
  *   GLOBAL_GET     dst,global    GLOBAL_SET global,src
@@ -371,12 +371,10 @@ typedef union iword {
  *   TABLE_SIZE     dst,table     TABLE_GROW dst,init | n,table
  *   TABLE_FILL     i,val | n,table            TABLE_COPY d,s | n,dst_table | src_table
  *   TABLE_INIT     d,s | n,table | seg        ELEM_DROP seg
- *   ENTER          first,nzero | nconst | value ... the prologue: fp[first..+nzero) = 0,
- *                  then the nconst constant slots above them get the values
- *   ENTER_CHECK    as ENTER, first checking for interruption: the prologue of a
- *                  function that calls (a call is not a backward jump, so
- *                  recursion is bounded in time only by this check); functions
- *                  that neither call nor have locals or constants have none
+ *   ENTER          first,nzero | nconst | value ... the prologue of a function with
+ *                  constant slots or more than INTERP_ZERO_AHEAD locals: zeroes
+ *                  fp[first..+nzero) beyond what the call zeroed, then gives
+ *                  the nconst constant slots above them their values
  */
 #define IOPS_OTHER(X)       \
     X(COPY)                 \
@@ -419,7 +417,6 @@ typedef union iword {
     X(TABLE_INIT)           \
     X(ELEM_DROP)            \
     X(ENTER)                \
-    X(ENTER_CHECK)          \
     X(NATIVE)
 
 enum iop {
@@ -459,9 +456,10 @@ struct interp_srcmap {
 
 /* Every translated frame has at least nparams + INTERP_ZERO_AHEAD slots,
  * and nparams + 2 * INTERP_ZERO_AHEAD when it declares more than
- * INTERP_ZERO_AHEAD locals, so that ENTER zeroes up to that many declared
- * locals with straight-line stores (the constants it writes next overwrite
- * the excess); only functions with more locals than that call memset. */
+ * INTERP_ZERO_AHEAD locals: a call zeroes the first INTERP_ZERO_AHEAD slots
+ * above the parameters with unconditional stores (all the locals of most
+ * functions), and ENTER the next INTERP_ZERO_AHEAD the same way; only
+ * functions with more locals than that call memset. */
 #define INTERP_ZERO_AHEAD 4
 
 struct interp_code {

@@ -903,7 +903,6 @@ static int tr_instr(struct tr *t, uint32_t op)
         const struct wasm_functype *ft = module_func_type(t->m, x);
         if (op == OP_CALL && call_inline(t, x, ft))
             return 0;
-        t->calls = true;
         uint32_t src[CALL_ARGS_MAX];
         if (op == OP_CALL && ft->nparams <= CALL_ARGS_MAX) {
             uint32_t base = t->depth - ft->nparams;
@@ -939,7 +938,6 @@ static int tr_instr(struct tr *t, uint32_t op)
         if (reader_u32(r, &y) != 0 || reader_u32(r, &x) != 0)
             return tr_fail(t, "unexpected end");
         const struct wasm_functype *ft = &t->m->types[y];
-        t->calls = true;
         uint32_t di = t->depth - 1;
         /* The element index sits above the arguments. */
         uint32_t idx_slot;
@@ -1236,23 +1234,23 @@ static uint32_t count_constants(struct wasm_reader r)
     return n;
 }
 
-/* Prepends the prologue (ENTER or ENTER_CHECK: first,nzero | nconst |
- * value ...) to the code: it zeroes the declared locals, fills the
- * constant slots right above them, and in a function that calls checks for
- * interruption. A leaf without locals or constants has none, so calling it
- * runs its body at once. Jumps are relative, so shifting the body does not
- * disturb them; the source map is shifted with it. */
+/* Prepends the prologue (ENTER: first,nzero | nconst | value ...) to the
+ * code of a function that has constant slots or more locals than a call
+ * zeroes (INTERP_ZERO_AHEAD): it zeroes the locals and fills the constant
+ * slots right above them, so the values follow with no slot numbers. Jumps
+ * are relative, so shifting the body does not disturb them; the source map
+ * is shifted with it. */
 static void emit_prologue(struct tr *t, uint32_t nparams)
 {
     uint32_t nzero = t->nlocals - nparams;
-    if (!t->calls && nzero == 0 && t->nconsts == 0)
+    if (nzero <= INTERP_ZERO_AHEAD && t->nconsts == 0)
         return;
     uint32_t words = 3 + t->nconsts;
     if (!GROW(t, code, ncode, capcode, t->ncode + words))
         return;
     memmove(t->code + words, t->code, t->ncode * sizeof *t->code);
     memset(t->code, 0, words * sizeof *t->code);
-    t->code[0].h = t->handlers[t->calls ? IOP_ENTER_CHECK : IOP_ENTER];
+    t->code[0].h = t->handlers[IOP_ENTER];
     t->code[1].u32.lo = nparams;
     t->code[1].u32.hi = nzero;
     t->code[2].u32.lo = t->nconsts;
@@ -1293,9 +1291,9 @@ static int native_stub(const struct wasm_functype *ft, native_fn fn, const void 
     code->nparams = ft->nparams;
     code->nresults = ft->nresults;
     code->nlocals = ft->nparams;
-    code->nslots = ft->nparams > ft->nresults ? ft->nparams : ft->nresults;
-    if (code->nslots == 0)
-        code->nslots = 1;
+    code->nslots = ft->nparams + INTERP_ZERO_AHEAD; /* a call zeroes that many */
+    if (code->nslots < ft->nresults)
+        code->nslots = ft->nresults;
     code->ncode = 2;
     code->code = words;
     *out = code;

@@ -106,7 +106,6 @@ struct tr {
     uint32_t instr_offset; /* byte offset of the wasm instruction being translated */
     uint32_t label_pos;    /* code position of the last label: no fusion across it */
     uint32_t starts[2];    /* start positions of the last two instructions emitted */
-    bool calls;            /* the body calls (its prologue checks for interruption) */
     bool oom;
 };
 

@@ -448,8 +448,8 @@ static bool store_imm(struct tr *t, uint32_t op, uint32_t da, uint32_t offset)
     }
     if (form == IOP_COUNT || fusable_add(t, da) != 0)
         return false;
-    uint32_t a = tr_operand_slot(t, da);
     uint32_t imm = (uint32_t)v->value;
+    uint32_t a = tr_operand_slot(t, da);
     tr_pop(t);
     tr_pop(t);
     uint32_t pos = tr_emit(t, form, 3);

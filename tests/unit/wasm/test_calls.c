@@ -381,7 +381,8 @@ static const char *const LOCALS_WAT =
     "  (func (export \"calls\") (param i32) (result i32)\n"
     "    (i32.add (i32.add (call $one (local.get 0)) (call $four (local.get 0)))\n"
     "      (call $nine (local.get 0))))\n"
-    "  (func (export \"tail\") (param i32) (result i32) (return_call $nine (local.get 0))))\n";
+    "  (func (export \"tail\") (param i32) (result i32) (return_call $nine (local.get 0)))\n"
+    "  (func (export \"tail1\") (param i32) (result i32) (return_call $one (local.get 0))))\n";
 
 TEST(wasm_calls, declared_locals_start_at_zero_on_every_call)
 {
@@ -402,6 +403,8 @@ TEST(wasm_calls, declared_locals_start_at_zero_on_every_call)
         ASSERT_EQ_INT(r, 8 * x + 6000 + (3 << 20));
         ASSERT_OK(call_i32(inst, "tail", x, &r, NULL));
         ASSERT_EQ_INT(r, 3 * x + 3000);
+        ASSERT_OK(call_i32(inst, "tail1", x, &r, NULL));
+        ASSERT_EQ_INT(r, x + 1000);
     }
     spry_store_destroy(store);
 }
@@ -415,10 +418,10 @@ static int host_interrupt(void *user, struct spry_instance *caller, uint64_t *sl
     return 0;
 }
 
-/* Calls without loops: "rec" recurses (its prologue has a local), "tails"
- * bounces between two functions by return_call. Once the host function has
- * asked for interruption, the next function entered that calls stops,
- * before its body runs. */
+/* Calls without loops: "rec" recurses, "tails" bounces between two
+ * functions by return_call. Once the host function has asked for
+ * interruption, the next function entered stops, before its body runs, and
+ * the trap names it. */
 TEST(wasm_calls, recursion_without_loops_stops_at_the_next_function_entry)
 {
     struct spry_module *m =
@@ -479,8 +482,8 @@ static void *stop_later(void *arg)
     return NULL;
 }
 
-/* A loop whose body only calls trivial (inlined) and leaf callees, none of
- * which check for interruption themselves: the loop's backward jump does. */
+/* A loop whose body only calls tiny functions, two of them inlined (no
+ * entry of theirs to check at): the loop's backward jump still stops it. */
 TEST(wasm_calls, a_loop_calling_tiny_functions_is_interrupted)
 {
     struct spry_store *store;
