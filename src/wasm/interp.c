@@ -1056,6 +1056,8 @@ do_tail_call : {
         rc = callee->host(callee->host_user, inst, newfp);
         if (rc != 0)
             goto host_failed;
+        if (UNLIKELY(store->trap.kind != SPRY_TRAP_NONE))
+            runtime_trap_forget(store); /* a nested trap the host absorbed */
         RELOAD_MEM();
         goto L_RETURN;
     }
@@ -1088,6 +1090,8 @@ do_call : {
             rc = callee->host(callee->host_user, inst, newfp);
             if (rc != 0)
                 goto host_failed;
+            if (UNLIKELY(store->trap.kind != SPRY_TRAP_NONE))
+                runtime_trap_forget(store); /* a nested trap the host absorbed */
             RELOAD_MEM();
             goto * pc->h;
         }
@@ -1184,6 +1188,7 @@ int interp_run(struct spry_store *store, struct spry_func *entry, uint64_t *slot
     act.prev = interp_activation_now;
     act.base_depth = store->depth;
     act.entry_sp = store->sp;
+    act.entry_cur_func = store->cur_func;
     act.rc = 0;
 
     struct interp_code *code = code_of(entry, store);
@@ -1241,6 +1246,7 @@ int interp_run(struct spry_store *store, struct spry_func *entry, uint64_t *slot
     interp_activation_now = act.prev;
     store->depth = act.base_depth;
     store->sp = act.entry_sp;
+    store->cur_func = act.entry_cur_func;
     return rc;
 }
 

@@ -32,7 +32,11 @@ struct interp_activation {
     struct interp_activation *prev;
     uint32_t base_depth; /* store->depth at entry */
     uint32_t entry_sp;   /* store->sp at entry */
-    int rc;              /* set by native code before it jumps here (native.c); 0: a fault */
+    /* store->cur_func at entry, put back at exit: a host function that
+     * called back into wasm returns to a caller whose faults are located
+     * by it (trap.c's handler jumps to the caller's activation). */
+    struct spry_func *entry_cur_func;
+    int rc; /* set by native code before it jumps here (native.c); 0: a fault */
 };
 
 struct interp_activation *interp_current_activation(void);

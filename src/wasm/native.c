@@ -462,6 +462,8 @@ static void call_func(struct nctx *c, struct spry_func *callee, uint64_t *fp, ui
         int rc = callee->host(callee->host_user, inst, fp);
         if (rc != 0)
             host_failed(c, rc, fn);
+        if (store->trap.kind != SPRY_TRAP_NONE)
+            runtime_trap_forget(store); /* a nested trap the host absorbed */
         return;
     }
     int rc = interp_run(store, callee, fp);

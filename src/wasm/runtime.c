@@ -233,6 +233,11 @@ static void trap_clear(struct spry_trap *t)
     t->func_index = UINT32_MAX;
 }
 
+void runtime_trap_forget(struct spry_store *store)
+{
+    trap_clear(&store->trap);
+}
+
 void runtime_store_reset(struct spry_store *store)
 {
     trap_clear(&store->trap);

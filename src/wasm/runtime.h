@@ -261,7 +261,14 @@ int runtime_call(struct spry_store *store, struct spry_func *func, uint64_t *slo
                  struct spry_trap *trap);
 
 /* Records a trap in the store (first one wins until the outermost call
- * returns); returns SPRY_ETRAP. */
+ * returns, or until a host function returns success: see
+ * runtime_trap_forget); returns SPRY_ETRAP. */
 int runtime_trap(struct spry_store *store, int kind, const char *message);
+
+/* Empties the trap record. A host function that called back into wasm and
+ * absorbed the nested call's trap returns success; its caller then drops
+ * the record (the callers check `store->trap.kind` inline), so that a
+ * later trap of the caller is recorded as itself. */
+void runtime_trap_forget(struct spry_store *store);
 
 #endif

@@ -433,3 +433,61 @@ TEST(native_calls, deep_recursion_across_instances_on_a_small_thread_stack_traps
     spry_module_destroy(d.mb);
     drop_cache();
 }
+
+/* A host function that calls back into wasm and absorbs the callback's
+ * trap: `absorb(m)` calls the instance's `inner(m)` (m = 0 divides by
+ * zero) and answers -1 when it trapped. */
+static struct spry_func *absorb_inner;
+
+static int absorb(void *user, struct spry_instance *caller, uint64_t *slots)
+{
+    (void)user;
+    (void)caller;
+    struct spry_trap trap;
+    if (spry_func_call_slots(absorb_inner, slots, 1, &trap) != 0)
+        slots[0] = (uint32_t)-1;
+    return 0;
+}
+
+/* After a host function absorbed a trap of a nested call, a later trap of
+ * the caller is recorded as itself (its kind, message and function), in
+ * both tiers: the record the nested trap left is dropped when the host
+ * returns success. */
+TEST(native_calls, a_trap_after_a_host_absorbed_a_nested_trap_is_recorded_as_itself)
+{
+    static const char *const wat =
+        "(module\n"
+        "  (import \"env\" \"absorb\" (func $absorb (param i32) (result i32)))\n"
+        "  (func $inner (export \"inner\") (param i32) (result i32)\n"
+        "    (i32.div_u (i32.const 7) (local.get 0)))\n"
+        "  (func $outer (export \"outer\") (param i32) (result i32)\n"
+        "    (if (i32.ne (call $absorb (local.get 0)) (i32.const -1)) (then (return (i32.const "
+        "1))))\n"
+        "    unreachable))\n";
+    fresh_cache();
+    for (int native = 0; native <= 1; native++) {
+        struct spry_module *m = load(wat, native);
+        ASSERT_EQ_INT(is_native(m, 2), native);
+        struct spry_store *store;
+        ASSERT_OK(spry_store_create(NULL, &store));
+        static const uint8_t i32[] = {SPRY_I32};
+        struct spry_functype ft = {1, 1, i32, i32};
+        struct spry_extern imp = {.kind = SPRY_EXTERN_FUNC};
+        ASSERT_OK(spry_func_new_host(store, &ft, absorb, NULL, &imp.of.func));
+        struct spry_instance *inst;
+        ASSERT_OK(spry_instance_create(store, m, &imp, 1, &inst, NULL, NULL));
+        absorb_inner = export_of(inst, "inner").of.func;
+        int32_t r;
+        ASSERT_OK(call_i32(inst, "outer", 1, &r, NULL));
+        ASSERT_EQ_INT(r, 1);
+        struct spry_trap trap;
+        ASSERT_EQ_INT(call_i32(inst, "outer", 0, &r, &trap), SPRY_ETRAP);
+        ASSERT_EQ_INT(trap.kind, SPRY_TRAP_UNREACHABLE);
+        ASSERT_EQ_STR(trap.message, spry_trap_kind_text(SPRY_TRAP_UNREACHABLE));
+        ASSERT_EQ_UINT(trap.func_index, 2);
+        ASSERT_NULL(interp_current_activation());
+        spry_store_destroy(store);
+        spry_module_destroy(m);
+    }
+    drop_cache();
+}

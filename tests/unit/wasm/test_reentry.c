@@ -19,7 +19,8 @@
  * calls inner(m) and answers its result, or -1 when inner trapped.
  * inner: m = 0 answers 7; 1 traps (unreachable); 2 reads past memory;
  * 3 and 4 call back(0) / back(1) again and add 100; m >= 100 recurses
- * m - 100 deep through $f (f(n) takes n + 1 frames). */
+ * m - 100 deep through $f (f(n) takes n + 1 frames). fault_after_callback
+ * (function 6) calls back(m), then reads past memory. */
 static const char *const WAT =
     "(module\n"
     "  (import \"host\" \"back\" (func $back (param i32) (result i32)))\n"
@@ -42,7 +43,10 @@ static const char *const WAT =
     "    (i32.const 7))\n"
     "  (func (export \"takes_ref\") (param funcref) (result i32) (i32.const 1))\n"
     "  (func (export \"wide\") (param i64 f64) (result i64 f64 i32)\n"
-    "    (i64.add (local.get 0) (i64.const 1)) (f64.neg (local.get 1)) (i32.const 3)))\n";
+    "    (i64.add (local.get 0) (i64.const 1)) (f64.neg (local.get 1)) (i32.const 3))\n"
+    "  (func $after (export \"fault_after_callback\") (param i32) (result i32)\n"
+    "    (drop (call $back (local.get 0)))\n"
+    "    (i32.load (i32.const 65534))))\n";
 
 static struct {
     struct spry_func *inner;
@@ -221,6 +225,28 @@ TEST(wasm_reentry, call_slots_passes_raw_slots_and_checks_what_it_can)
     struct spry_trap trap;
     ASSERT_EQ_INT(spry_func_call_slots(r.inner, m1, 1, &trap), SPRY_ETRAP);
     ASSERT_EQ_INT(trap.kind, SPRY_TRAP_UNREACHABLE);
+    ASSERT_NULL(interp_current_activation());
+    spry_store_destroy(store);
+    spry_module_destroy(m);
+}
+
+/* A memory fault after a host function called back into wasm is located in
+ * the function that faulted, not in the callback's entry: the nested
+ * activation puts back the function it found running. */
+TEST(wasm_reentry, a_fault_after_a_callback_names_the_function_that_faulted)
+{
+    struct spry_store *store;
+    struct spry_module *m;
+    struct spry_instance *inst = setup(&store, &m, 0);
+    for (int32_t mode = 0; mode <= 1; mode++) { /* the callback returns, or traps */
+        int32_t v;
+        struct spry_trap trap;
+        memset(&trap, 0, sizeof trap);
+        ASSERT_EQ_INT(call_i32(inst, "fault_after_callback", mode, &v, &trap), SPRY_ETRAP);
+        ASSERT_EQ_INT(trap.kind, SPRY_TRAP_MEMORY_OOB);
+        ASSERT_EQ_INT(trap.func_index, 6);
+        ASSERT_EQ_INT(r.rc[mode], mode == 0 ? 0 : SPRY_ETRAP);
+    }
     ASSERT_NULL(interp_current_activation());
     spry_store_destroy(store);
     spry_module_destroy(m);
