@@ -382,7 +382,7 @@ int canon_call_host(const struct canon_lowered *l, struct canon_inst *inst,
         if (args == NULL)
             rc = canon_trap(&cx, "out of memory for %u arguments", ft->nparams);
     }
-    if (rc == 0 && l->flat.nparams != 0) {
+    if (rc == 0 && (ft->nparams != 0 || l->flat.results_in_memory)) {
         struct canon_flat in = {slots, l->flat.nparams, 0};
         if (ft->nparams != 0)
             rc = lift_params(l, &cx, &in, args);

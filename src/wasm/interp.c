@@ -1053,11 +1053,12 @@ do_tail_call : {
         store->sp = (uint32_t)(newfp - store->stack) +
                     (np > callee->type->nresults ? np : callee->type->nresults);
         store->depth = (uint32_t)(top - frames);
+        bool clean = store->trap.kind == SPRY_TRAP_NONE;
         rc = callee->host(callee->host_user, inst, newfp);
         if (rc != 0)
             goto host_failed;
-        if (UNLIKELY(store->trap.kind != SPRY_TRAP_NONE))
-            runtime_trap_forget(store); /* a nested trap the host absorbed */
+        if (UNLIKELY(store->trap.kind != SPRY_TRAP_NONE) && clean)
+            runtime_trap_forget(store, inst); /* a nested trap the host absorbed */
         RELOAD_MEM();
         goto L_RETURN;
     }
@@ -1087,11 +1088,12 @@ do_call : {
             uint32_t np = callee->type->nparams, nr = callee->type->nresults;
             store->sp = (uint32_t)(newfp - store->stack) + (np > nr ? np : nr);
             store->depth = (uint32_t)(top - frames); /* a callback nests above */
+            bool clean = store->trap.kind == SPRY_TRAP_NONE;
             rc = callee->host(callee->host_user, inst, newfp);
             if (rc != 0)
                 goto host_failed;
-            if (UNLIKELY(store->trap.kind != SPRY_TRAP_NONE))
-                runtime_trap_forget(store); /* a nested trap the host absorbed */
+            if (UNLIKELY(store->trap.kind != SPRY_TRAP_NONE) && clean)
+                runtime_trap_forget(store, inst); /* a nested trap the host absorbed */
             RELOAD_MEM();
             goto * pc->h;
         }

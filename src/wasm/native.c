@@ -459,11 +459,12 @@ static void call_func(struct nctx *c, struct spry_func *callee, uint64_t *fp, ui
     store->sp = (uint32_t)(fp - store->stack) + (np > nr ? np : nr);
     store->depth = c->depth; /* a callback nests above */
     if (callee->def == NULL) {
+        bool clean = store->trap.kind == SPRY_TRAP_NONE;
         int rc = callee->host(callee->host_user, inst, fp);
         if (rc != 0)
             host_failed(c, rc, fn);
-        if (store->trap.kind != SPRY_TRAP_NONE)
-            runtime_trap_forget(store); /* a nested trap the host absorbed */
+        if (store->trap.kind != SPRY_TRAP_NONE && clean)
+            runtime_trap_forget(store, inst); /* a nested trap the host absorbed */
         return;
     }
     int rc = interp_run(store, callee, fp);

@@ -233,9 +233,11 @@ static void trap_clear(struct spry_trap *t)
     t->func_index = UINT32_MAX;
 }
 
-void runtime_trap_forget(struct spry_store *store)
+void runtime_trap_forget(struct spry_store *store, struct spry_instance *caller)
 {
     trap_clear(&store->trap);
+    if (caller != NULL)
+        caller->trap_message[0] = '\0';
 }
 
 void runtime_store_reset(struct spry_store *store)

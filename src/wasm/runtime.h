@@ -265,10 +265,12 @@ int runtime_call(struct spry_store *store, struct spry_func *func, uint64_t *slo
  * runtime_trap_forget); returns SPRY_ETRAP. */
 int runtime_trap(struct spry_store *store, int kind, const char *message);
 
-/* Empties the trap record. A host function that called back into wasm and
- * absorbed the nested call's trap returns success; its caller then drops
- * the record (the callers check `store->trap.kind` inline), so that a
- * later trap of the caller is recorded as itself. */
-void runtime_trap_forget(struct spry_store *store);
+/* Empties the trap record and the calling instance's host trap message. A
+ * host function that called back into wasm and absorbed the nested call's
+ * trap returns success; its caller then drops what that trap left (only
+ * when the record was empty before the host call: the callers check
+ * `store->trap.kind` inline), so that a later trap of the caller is
+ * recorded as itself. */
+void runtime_trap_forget(struct spry_store *store, struct spry_instance *caller);
 
 #endif

@@ -491,3 +491,70 @@ TEST(native_calls, a_trap_after_a_host_absorbed_a_nested_trap_is_recorded_as_its
     }
     drop_cache();
 }
+
+/* h1(m) calls the instance's w1(0) (a division by zero: the record now
+ * holds it), then w2, which calls h2 (success), then fails: the trap
+ * recorded before h2 was called is the one reported. */
+static struct spry_func *h1_w1, *h1_w2;
+
+static int h2_ok(void *user, struct spry_instance *caller, uint64_t *slots)
+{
+    (void)user;
+    (void)caller;
+    slots[0] = 5;
+    return 0;
+}
+
+static int h1_fails_after_callbacks(void *user, struct spry_instance *caller, uint64_t *slots)
+{
+    (void)user;
+    (void)caller;
+    uint64_t s[1] = {0};
+    struct spry_trap trap;
+    ASSERT_EQ_INT(spry_func_call_slots(h1_w1, s, 1, &trap), SPRY_ETRAP);
+    ASSERT_EQ_INT(trap.kind, SPRY_TRAP_DIV_ZERO);
+    ASSERT_OK(spry_func_call_slots(h1_w2, s, 1, NULL));
+    ASSERT_EQ_INT(s[0], 5);
+    (void)slots;
+    return SPRY_ETRAP;
+}
+
+/* A host call that succeeds while a trap is recorded (a host function
+ * failing after its own callbacks) leaves that record alone. */
+TEST(native_calls, a_trap_recorded_before_a_host_call_is_kept_when_it_succeeds)
+{
+    static const char *const wat =
+        "(module\n"
+        "  (import \"env\" \"h1\" (func $h1 (param i32) (result i32)))\n"
+        "  (import \"env\" \"h2\" (func $h2 (result i32)))\n"
+        "  (func (export \"w1\") (param i32) (result i32) (i32.div_u (i32.const 7) (local.get "
+        "0)))\n"
+        "  (func (export \"w2\") (result i32) (call $h2))\n"
+        "  (func (export \"outer\") (param i32) (result i32) (call $h1 (local.get 0))))\n";
+    fresh_cache();
+    for (int native = 0; native <= 1; native++) {
+        struct spry_module *m = load(wat, native);
+        ASSERT_EQ_INT(is_native(m, 3), native);
+        struct spry_store *store;
+        ASSERT_OK(spry_store_create(NULL, &store));
+        static const uint8_t i32[] = {SPRY_I32};
+        struct spry_functype ft1 = {1, 1, i32, i32}, ft2 = {0, 1, NULL, i32};
+        struct spry_extern imp[2] = {{.kind = SPRY_EXTERN_FUNC}, {.kind = SPRY_EXTERN_FUNC}};
+        ASSERT_OK(spry_func_new_host(store, &ft1, h1_fails_after_callbacks, NULL, &imp[0].of.func));
+        ASSERT_OK(spry_func_new_host(store, &ft2, h2_ok, NULL, &imp[1].of.func));
+        struct spry_instance *inst;
+        ASSERT_OK(spry_instance_create(store, m, imp, 2, &inst, NULL, NULL));
+        h1_w1 = export_of(inst, "w1").of.func;
+        h1_w2 = export_of(inst, "w2").of.func;
+        int32_t r;
+        struct spry_trap trap;
+        ASSERT_EQ_INT(call_i32(inst, "outer", 0, &r, &trap), SPRY_ETRAP);
+        ASSERT_EQ_INT(trap.kind, SPRY_TRAP_DIV_ZERO);
+        ASSERT_EQ_STR(trap.message, spry_trap_kind_text(SPRY_TRAP_DIV_ZERO));
+        ASSERT_EQ_UINT(trap.func_index, 2);
+        ASSERT_NULL(interp_current_activation());
+        spry_store_destroy(store);
+        spry_module_destroy(m);
+    }
+    drop_cache();
+}
