@@ -383,8 +383,8 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *env = getenv("SPRY_NATIVE");
-    printf("Tier: %s\n\n",
-           env != NULL && strcmp(env, "1") == 0 ? "native (SPRY_NATIVE=1)" : "interpreter");
+    bool tier_native = env != NULL && strcmp(env, "1") == 0;
+    printf("Tier: %s\n\n", tier_native ? "native (SPRY_NATIVE=1)" : "interpreter");
     int iters = argc > 3 ? atoi(argv[3]) : 2000;
     if (iters < 10)
         iters = 10;
@@ -505,8 +505,11 @@ int main(int argc, char **argv)
     for (int k = 0; k < NPARTS; k++)
         printf("| component: %s | %.2f |\n", part_names[k], summarize(parts[k], iters).median);
     printf("\nWhere the time goes (a sampling pass of its own; a host call counts for the module "
-           "that made it; us = share of the median above)\n\n| path | where | us per run | "
-           "share |\n|---|---|---:|---:|\n");
+           "that made it; us = share of the median above)%s\n\n| path | where | us per run | "
+           "share |\n|---|---|---:|---:|\n",
+           tier_native ? "; native code records no running function, so a compiled call into "
+                         "another module counts for the module that first entered native code"
+                       : "");
     struct module_pass mpass = {mp};
     sample_pass("module", (const struct spry_module *const *)&m, 1, sm.median, module_pass_once,
                 &mpass);
