@@ -26,41 +26,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static char cache_dir[64];
-
-/* A fresh cache directory for this test. */
-static void fresh_cache(void)
-{
-    snprintf(cache_dir, sizeof cache_dir, "/tmp/spry-native-test-XXXXXX");
-    ASSERT_NOT_NULL(mkdtemp(cache_dir));
-    ASSERT_EQ_INT(setenv("SPRY_CACHE_DIR", cache_dir, 1), 0);
-}
-
-static void drop_cache(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", cache_dir);
-    ASSERT_EQ_INT(system(cmd), 0);
-    unsetenv("SPRY_CACHE_DIR");
-}
-
-static struct spry_module *load(const char *wat, bool native)
-{
-    uint8_t *bytes;
-    size_t len;
-    wat_compile(wat, &bytes, &len);
-    struct spry_module_options opts = {.native = native};
-    struct spry_report report;
-    spry_report_init(&report);
-    struct spry_module *m = NULL;
-    int rc = spry_module_load(bytes, len, &opts, &m, &report);
-    free(bytes);
-    if (rc != 0)
-        fprintf(stderr, "load failed: %s\n", report.message);
-    ASSERT_OK(rc);
-    return m;
-}
-
 static struct spry_instance *instantiate(struct spry_module *m, struct spry_store **store,
                                          const struct spry_store_limits *limits)
 {
@@ -68,11 +33,6 @@ static struct spry_instance *instantiate(struct spry_module *m, struct spry_stor
     struct spry_instance *inst;
     ASSERT_OK(spry_instance_create(*store, m, NULL, 0, &inst, NULL, NULL));
     return inst;
-}
-
-static bool is_native(const struct spry_module *m, uint32_t func)
-{
-    return native_func(runtime_module(m)->native, func) != NULL;
 }
 
 /* Integer and float arithmetic, locals, every kind of block and branch,
@@ -148,11 +108,11 @@ static int64_t call64(struct spry_instance *inst, const char *name, int64_t x)
 
 TEST(native, a_module_gives_the_same_results_interpreted_and_native)
 {
-    fresh_cache();
-    struct spry_module *mi = load(MIX_WAT, false), *mn = load(MIX_WAT, true);
+    native_cache_fresh();
+    struct spry_module *mi = wat_load_tier(MIX_WAT, false), *mn = wat_load_tier(MIX_WAT, true);
     ASSERT_NULL(runtime_module(mi)->native);
     for (uint32_t f = 0; f < 7; f++)
-        ASSERT_TRUE(is_native(mn, f));
+        ASSERT_TRUE(func_is_native(mn, f));
     static const char *const names[] = {"mix", "floats", "mem", "multi"};
     static const int64_t inputs[] = {0, 1, -1, 2, 99, 101, 12345, -987654321, INT64_MAX, INT64_MIN};
     for (size_t n = 0; n < sizeof names / sizeof names[0]; n++) {
@@ -174,7 +134,7 @@ TEST(native, a_module_gives_the_same_results_interpreted_and_native)
     }
     spry_module_destroy(mi);
     spry_module_destroy(mn);
-    drop_cache();
+    native_cache_drop();
 }
 
 /* $uses_table uses table.get (not compiled this slice): it stays
@@ -201,11 +161,11 @@ static const char *const FALLBACK_WAT =
 
 TEST(native, functions_it_cannot_compile_stay_interpreted_and_calls_cross_both_ways)
 {
-    fresh_cache();
-    struct spry_module *m = load(FALLBACK_WAT, true);
-    ASSERT_TRUE(is_native(m, 0));
-    ASSERT_FALSE(is_native(m, 1));
-    ASSERT_TRUE(is_native(m, 2));
+    native_cache_fresh();
+    struct spry_module *m = wat_load_tier(FALLBACK_WAT, true);
+    ASSERT_TRUE(func_is_native(m, 0));
+    ASSERT_FALSE(func_is_native(m, 1));
+    ASSERT_TRUE(func_is_native(m, 2));
     struct spry_store *store;
     struct spry_instance *inst = instantiate(m, &store, NULL);
     int32_t r;
@@ -233,23 +193,23 @@ TEST(native, functions_it_cannot_compile_stay_interpreted_and_calls_cross_both_w
     ASSERT_EQ_INT(r, 2);
     spry_store_destroy(store);
     spry_module_destroy(m);
-    drop_cache();
+    native_cache_drop();
 }
 
 TEST(native, the_second_load_hits_the_cache)
 {
-    fresh_cache();
+    native_cache_fresh();
     struct native_stats a, b, c;
     native_stats_get(&a);
-    struct spry_module *m1 = load(FALLBACK_WAT, true);
+    struct spry_module *m1 = wat_load_tier(FALLBACK_WAT, true);
     native_stats_get(&b);
     ASSERT_EQ_UINT(b.compiled, a.compiled + 1);
     ASSERT_EQ_UINT(b.cache_hits, a.cache_hits);
-    struct spry_module *m2 = load(FALLBACK_WAT, true);
+    struct spry_module *m2 = wat_load_tier(FALLBACK_WAT, true);
     native_stats_get(&c);
     ASSERT_EQ_UINT(c.compiled, b.compiled);
     ASSERT_EQ_UINT(c.cache_hits, b.cache_hits + 1);
-    ASSERT_TRUE(is_native(m2, 0));
+    ASSERT_TRUE(func_is_native(m2, 0));
     struct spry_store *store;
     struct spry_instance *inst = instantiate(m2, &store, NULL);
     int32_t r;
@@ -258,16 +218,16 @@ TEST(native, the_second_load_hits_the_cache)
     spry_store_destroy(store);
     spry_module_destroy(m1);
     spry_module_destroy(m2);
-    drop_cache();
+    native_cache_drop();
 }
 
 TEST(native, without_a_compiler_the_module_runs_interpreted)
 {
-    fresh_cache();
+    native_cache_fresh();
     ASSERT_EQ_INT(setenv("SPRY_CC", "/nonexistent/spry-no-cc", 1), 0);
     struct native_stats a, b;
     native_stats_get(&a);
-    struct spry_module *m = load(FALLBACK_WAT, true);
+    struct spry_module *m = wat_load_tier(FALLBACK_WAT, true);
     native_stats_get(&b);
     unsetenv("SPRY_CC");
     ASSERT_NULL(runtime_module(m)->native);
@@ -279,7 +239,7 @@ TEST(native, without_a_compiler_the_module_runs_interpreted)
     ASSERT_EQ_INT(r, 1009);
     spry_store_destroy(store);
     spry_module_destroy(m);
-    drop_cache();
+    native_cache_drop();
 }
 
 /* f(n) = f(n - 1) + 1: n + 1 frames, each native. */
@@ -290,9 +250,9 @@ static const char *const DEPTH_WAT =
 
 TEST(native, the_call_depth_limit_is_exact_in_native_code)
 {
-    fresh_cache();
-    struct spry_module *m = load(DEPTH_WAT, true);
-    ASSERT_TRUE(is_native(m, 0));
+    native_cache_fresh();
+    struct spry_module *m = wat_load_tier(DEPTH_WAT, true);
+    ASSERT_TRUE(func_is_native(m, 0));
     struct spry_store_limits limits = {.max_call_depth = 100};
     struct spry_store *store;
     struct spry_instance *inst = instantiate(m, &store, &limits);
@@ -306,7 +266,7 @@ TEST(native, the_call_depth_limit_is_exact_in_native_code)
     ASSERT_OK(call_i32(inst, "f", 99, &r, NULL));
     spry_store_destroy(store);
     spry_module_destroy(m);
-    drop_cache();
+    native_cache_drop();
 }
 
 struct deep_args {
@@ -338,9 +298,9 @@ static void *deep_thread(void *p)
 
 TEST(native, deep_recursion_on_a_small_thread_stack_traps_instead_of_overflowing)
 {
-    fresh_cache();
-    struct spry_module *m = load(DEPTH_WAT, true);
-    ASSERT_TRUE(is_native(m, 0));
+    native_cache_fresh();
+    struct spry_module *m = wat_load_tier(DEPTH_WAT, true);
+    ASSERT_TRUE(func_is_native(m, 0));
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, 256 << 10);
@@ -352,7 +312,7 @@ TEST(native, deep_recursion_on_a_small_thread_stack_traps_instead_of_overflowing
     ASSERT_EQ_INT(a.rc, SPRY_ETRAP);
     ASSERT_EQ_INT(a.kind, SPRY_TRAP_STACK_EXHAUSTED);
     spry_module_destroy(m);
-    drop_cache();
+    native_cache_drop();
 }
 
 static const char *const SPIN_WAT = "(module (func (export \"spin\") (param i32) (result i32)\n"
@@ -372,9 +332,9 @@ static void *interrupter(void *p)
 
 TEST(native, a_native_loop_is_interruptible)
 {
-    fresh_cache();
-    struct spry_module *m = load(SPIN_WAT, true);
-    ASSERT_TRUE(is_native(m, 0));
+    native_cache_fresh();
+    struct spry_module *m = wat_load_tier(SPIN_WAT, true);
+    ASSERT_TRUE(func_is_native(m, 0));
     struct spry_store *store;
     struct spry_instance *inst = instantiate(m, &store, NULL);
     struct spin_args a = {store};
@@ -387,19 +347,19 @@ TEST(native, a_native_loop_is_interruptible)
     ASSERT_EQ_INT(trap.kind, SPRY_TRAP_INTERRUPTED);
     spry_store_destroy(store);
     spry_module_destroy(m);
-    drop_cache();
+    native_cache_drop();
 }
 
 TEST(native, out_of_bounds_accesses_trap_at_the_exact_boundary)
 {
-    fresh_cache();
-    struct spry_module *m =
-        load("(module (memory 1)\n"
-             "  (func (export \"ld\") (param i32) (result i32) (i32.load offset=1 (local.get 0)))\n"
-             "  (func (export \"st\") (param i32) (result i32)\n"
-             "    (i64.store (local.get 0) (i64.const -1)) (i32.const 0)))\n",
-             true);
-    ASSERT_TRUE(is_native(m, 0));
+    native_cache_fresh();
+    struct spry_module *m = wat_load_tier(
+        "(module (memory 1)\n"
+        "  (func (export \"ld\") (param i32) (result i32) (i32.load offset=1 (local.get 0)))\n"
+        "  (func (export \"st\") (param i32) (result i32)\n"
+        "    (i64.store (local.get 0) (i64.const -1)) (i32.const 0)))\n",
+        true);
+    ASSERT_TRUE(func_is_native(m, 0));
     struct spry_store *store;
     struct spry_instance *inst = instantiate(m, &store, NULL);
     int32_t r;
@@ -414,7 +374,7 @@ TEST(native, out_of_bounds_accesses_trap_at_the_exact_boundary)
     ASSERT_EQ_INT(trap.kind, SPRY_TRAP_MEMORY_OOB);
     spry_store_destroy(store);
     spry_module_destroy(m);
-    drop_cache();
+    native_cache_drop();
 }
 
 /* Regression: a one-result block's result type pointed into the emitter's
@@ -424,7 +384,7 @@ TEST(native, out_of_bounds_accesses_trap_at_the_exact_boundary)
  * i64 and i32 alternating, run native and interpreted. */
 TEST(native, one_result_blocks_nested_past_the_control_stack_s_growth)
 {
-    fresh_cache();
+    native_cache_fresh();
     char wat[2048];
     int n = snprintf(wat, sizeof wat, "(module (func (export \"f\") (param i64) (result i64)\n");
     for (int i = 0; i < 10; i++)
@@ -436,8 +396,8 @@ TEST(native, one_result_blocks_nested_past_the_control_stack_s_growth)
                       i % 2 == 0 ? "i64.extend_i32_u i64.const 3 i64.add"
                                  : "i32.wrap_i64 i32.const 5 i32.mul");
     snprintf(wat + n, sizeof wat - (size_t)n, "))\n");
-    struct spry_module *mi = load(wat, false), *mn = load(wat, true);
-    ASSERT_TRUE(is_native(mn, 0));
+    struct spry_module *mi = wat_load_tier(wat, false), *mn = wat_load_tier(wat, true);
+    ASSERT_TRUE(func_is_native(mn, 0));
     struct spry_store *si, *sn;
     struct spry_instance *ii = instantiate(mi, &si, NULL), *in = instantiate(mn, &sn, NULL);
     static const int64_t inputs[] = {0, 1, 7, -1, 123456789};
@@ -447,7 +407,7 @@ TEST(native, one_result_blocks_nested_past_the_control_stack_s_growth)
     spry_store_destroy(sn);
     spry_module_destroy(mi);
     spry_module_destroy(mn);
-    drop_cache();
+    native_cache_drop();
 }
 
 /* A pooled slot's reset copies the dropped-segment flags back only when an
@@ -455,16 +415,16 @@ TEST(native, one_result_blocks_nested_past_the_control_stack_s_growth)
  * say so too, or the next instance finds the segment dropped. */
 TEST(native, a_pool_slot_gets_back_a_segment_native_code_dropped)
 {
-    fresh_cache();
-    struct spry_module *m =
-        load("(module (memory 1) (data $pd \"passive\")\n"
-             "  (func (export \"drop\") (param i32) (result i32) (data.drop $pd) (i32.const 0))\n"
-             "  (func (export \"init\") (param i32) (result i32)\n"
-             "    (memory.init $pd (i32.const 0) (i32.const 0) (i32.const 7))\n"
-             "    (i32.load8_u (i32.const 0))))\n",
-             true);
-    ASSERT_TRUE(is_native(m, 0));
-    ASSERT_TRUE(is_native(m, 1));
+    native_cache_fresh();
+    struct spry_module *m = wat_load_tier(
+        "(module (memory 1) (data $pd \"passive\")\n"
+        "  (func (export \"drop\") (param i32) (result i32) (data.drop $pd) (i32.const 0))\n"
+        "  (func (export \"init\") (param i32) (result i32)\n"
+        "    (memory.init $pd (i32.const 0) (i32.const 0) (i32.const 7))\n"
+        "    (i32.load8_u (i32.const 0))))\n",
+        true);
+    ASSERT_TRUE(func_is_native(m, 0));
+    ASSERT_TRUE(func_is_native(m, 1));
     struct spry_pool_config pc;
     spry_pool_config_init(&pc);
     pc.slots = 1;
@@ -489,5 +449,5 @@ TEST(native, a_pool_slot_gets_back_a_segment_native_code_dropped)
     spry_prepared_destroy(p);
     spry_pool_destroy(pool);
     spry_module_destroy(m);
-    drop_cache();
+    native_cache_drop();
 }

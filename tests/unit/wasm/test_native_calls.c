@@ -29,45 +29,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static char cache_dir[64];
-
-static void fresh_cache(void)
-{
-    snprintf(cache_dir, sizeof cache_dir, "/tmp/spry-native-calls-XXXXXX");
-    ASSERT_NOT_NULL(mkdtemp(cache_dir));
-    ASSERT_EQ_INT(setenv("SPRY_CACHE_DIR", cache_dir, 1), 0);
-}
-
-static void drop_cache(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", cache_dir);
-    ASSERT_EQ_INT(system(cmd), 0);
-    unsetenv("SPRY_CACHE_DIR");
-}
-
-static struct spry_module *load(const char *wat, bool native)
-{
-    uint8_t *bytes;
-    size_t len;
-    wat_compile(wat, &bytes, &len);
-    struct spry_module_options opts = {.native = native};
-    struct spry_report report;
-    spry_report_init(&report);
-    struct spry_module *m = NULL;
-    int rc = spry_module_load(bytes, len, &opts, &m, &report);
-    free(bytes);
-    if (rc != 0)
-        fprintf(stderr, "load failed: %s\n", report.message);
-    ASSERT_OK(rc);
-    return m;
-}
-
-static bool is_native(const struct spry_module *m, uint32_t func)
-{
-    return native_func(runtime_module(m)->native, func) != NULL;
-}
-
 static struct spry_extern export_of(struct spry_instance *inst, const char *name)
 {
     struct spry_extern ext;
@@ -143,11 +104,11 @@ struct pair {
 
 static void pair_create(struct pair *p, bool native)
 {
-    p->mb = load(B_WAT, native);
-    p->ma = load(A_WAT, native);
+    p->mb = wat_load_tier(B_WAT, native);
+    p->ma = wat_load_tier(A_WAT, native);
     for (uint32_t f = 1; f <= 4; f++) {
-        ASSERT_EQ_INT(is_native(p->mb, f), native);
-        ASSERT_EQ_INT(is_native(p->ma, f + 3), native);
+        ASSERT_EQ_INT(func_is_native(p->mb, f), native);
+        ASSERT_EQ_INT(func_is_native(p->ma, f + 3), native);
     }
     ASSERT_OK(spry_store_create(NULL, &p->store));
     static const uint8_t results[] = {SPRY_I32};
@@ -169,7 +130,7 @@ static void pair_destroy(struct pair *p)
 
 TEST(native_calls, a_call_to_another_instance_stays_in_native_code)
 {
-    fresh_cache();
+    native_cache_fresh();
     struct pair p;
     pair_create(&p, true);
     int32_t r;
@@ -178,12 +139,12 @@ TEST(native_calls, a_call_to_another_instance_stays_in_native_code)
     ASSERT_EQ_INT(r, 1);
     ASSERT_NULL(interp_current_activation());
     pair_destroy(&p);
-    drop_cache();
+    native_cache_drop();
 }
 
 TEST(native_calls, results_memories_and_globals_are_each_instances_own)
 {
-    fresh_cache();
+    native_cache_fresh();
     for (int native = 0; native <= 1; native++) {
         struct pair p;
         pair_create(&p, native);
@@ -204,12 +165,12 @@ TEST(native_calls, results_memories_and_globals_are_each_instances_own)
         ASSERT_EQ_INT(r, 100 + 3);
         pair_destroy(&p);
     }
-    drop_cache();
+    native_cache_drop();
 }
 
 TEST(native_calls, a_trap_in_the_other_instance_names_its_function_and_leaves_the_store_whole)
 {
-    fresh_cache();
+    native_cache_fresh();
     for (int native = 0; native <= 1; native++) {
         struct pair p;
         pair_create(&p, native);
@@ -232,7 +193,7 @@ TEST(native_calls, a_trap_in_the_other_instance_names_its_function_and_leaves_th
         ASSERT_EQ_INT(r, 7);
         pair_destroy(&p);
     }
-    drop_cache();
+    native_cache_drop();
 }
 
 struct spin_args {
@@ -249,7 +210,7 @@ static void *interrupter(void *arg)
 
 TEST(native_calls, a_loop_in_the_other_instance_is_interruptible)
 {
-    fresh_cache();
+    native_cache_fresh();
     for (int native = 0; native <= 1; native++) {
         struct pair p;
         pair_create(&p, native);
@@ -267,7 +228,7 @@ TEST(native_calls, a_loop_in_the_other_instance_is_interruptible)
         ASSERT_EQ_INT(r, (101 + 1) + 5 + 1001);
         pair_destroy(&p);
     }
-    drop_cache();
+    native_cache_drop();
 }
 
 /* Recursion alternating between two instances: B's f calls A's g through
@@ -292,11 +253,12 @@ static const char *const DEPTH_A_WAT =
 
 TEST(native_calls, the_call_depth_limit_is_exact_across_instances)
 {
-    fresh_cache();
+    native_cache_fresh();
     for (int native = 0; native <= 1; native++) {
-        struct spry_module *mb = load(DEPTH_B_WAT, native), *ma = load(DEPTH_A_WAT, native);
-        ASSERT_EQ_INT(is_native(mb, 0), native);
-        ASSERT_EQ_INT(is_native(ma, 1), native);
+        struct spry_module *mb = wat_load_tier(DEPTH_B_WAT, native),
+                           *ma = wat_load_tier(DEPTH_A_WAT, native);
+        ASSERT_EQ_INT(func_is_native(mb, 0), native);
+        ASSERT_EQ_INT(func_is_native(ma, 1), native);
         struct spry_store_limits limits = {.max_call_depth = 100};
         struct spry_store *store;
         ASSERT_OK(spry_store_create(&limits, &store));
@@ -323,7 +285,7 @@ TEST(native_calls, the_call_depth_limit_is_exact_across_instances)
         spry_module_destroy(ma);
         spry_module_destroy(mb);
     }
-    drop_cache();
+    native_cache_drop();
 }
 
 /* B's $mid uses table.get and return_call (not compiled this slice), so
@@ -352,13 +314,14 @@ static const char *const MIX_A_WAT =
 
 TEST(native_calls, native_code_calls_an_interpreted_function_of_another_instance_and_back)
 {
-    fresh_cache();
+    native_cache_fresh();
     for (int native = 0; native <= 1; native++) {
-        struct spry_module *mb = load(MIX_B_WAT, native), *ma = load(MIX_A_WAT, native);
-        ASSERT_EQ_INT(is_native(mb, 0), native); /* $twice */
-        ASSERT_FALSE(is_native(mb, 1));          /* $mid */
-        ASSERT_EQ_INT(is_native(ma, 1), native); /* $leaf */
-        ASSERT_EQ_INT(is_native(ma, 2), native); /* top */
+        struct spry_module *mb = wat_load_tier(MIX_B_WAT, native),
+                           *ma = wat_load_tier(MIX_A_WAT, native);
+        ASSERT_EQ_INT(func_is_native(mb, 0), native); /* $twice */
+        ASSERT_FALSE(func_is_native(mb, 1));          /* $mid */
+        ASSERT_EQ_INT(func_is_native(ma, 1), native); /* $leaf */
+        ASSERT_EQ_INT(func_is_native(ma, 2), native); /* top */
         struct spry_store *store;
         ASSERT_OK(spry_store_create(NULL, &store));
         struct spry_instance *b, *a;
@@ -381,7 +344,7 @@ TEST(native_calls, native_code_calls_an_interpreted_function_of_another_instance
         spry_module_destroy(ma);
         spry_module_destroy(mb);
     }
-    drop_cache();
+    native_cache_drop();
 }
 
 struct deep_args {
@@ -416,10 +379,11 @@ static void *deep_thread(void *arg)
 
 TEST(native_calls, deep_recursion_across_instances_on_a_small_thread_stack_traps)
 {
-    fresh_cache();
-    struct deep_args d = {.mb = load(DEPTH_B_WAT, true), .ma = load(DEPTH_A_WAT, true), .rc = -1};
-    ASSERT_TRUE(is_native(d.mb, 0));
-    ASSERT_TRUE(is_native(d.ma, 1));
+    native_cache_fresh();
+    struct deep_args d = {
+        .mb = wat_load_tier(DEPTH_B_WAT, true), .ma = wat_load_tier(DEPTH_A_WAT, true), .rc = -1};
+    ASSERT_TRUE(func_is_native(d.mb, 0));
+    ASSERT_TRUE(func_is_native(d.ma, 1));
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, 256 << 10);
@@ -431,7 +395,7 @@ TEST(native_calls, deep_recursion_across_instances_on_a_small_thread_stack_traps
     ASSERT_EQ_INT(d.kind, SPRY_TRAP_STACK_EXHAUSTED);
     spry_module_destroy(d.ma);
     spry_module_destroy(d.mb);
-    drop_cache();
+    native_cache_drop();
 }
 
 /* A host function that calls back into wasm and absorbs the callback's
@@ -464,10 +428,10 @@ TEST(native_calls, a_trap_after_a_host_absorbed_a_nested_trap_is_recorded_as_its
         "    (if (i32.ne (call $absorb (local.get 0)) (i32.const -1)) (then (return (i32.const "
         "1))))\n"
         "    unreachable))\n";
-    fresh_cache();
+    native_cache_fresh();
     for (int native = 0; native <= 1; native++) {
-        struct spry_module *m = load(wat, native);
-        ASSERT_EQ_INT(is_native(m, 2), native);
+        struct spry_module *m = wat_load_tier(wat, native);
+        ASSERT_EQ_INT(func_is_native(m, 2), native);
         struct spry_store *store;
         ASSERT_OK(spry_store_create(NULL, &store));
         static const uint8_t i32[] = {SPRY_I32};
@@ -489,7 +453,7 @@ TEST(native_calls, a_trap_after_a_host_absorbed_a_nested_trap_is_recorded_as_its
         spry_store_destroy(store);
         spry_module_destroy(m);
     }
-    drop_cache();
+    native_cache_drop();
 }
 
 /* h1(m) calls the instance's w1(0) (a division by zero: the record now
@@ -531,10 +495,10 @@ TEST(native_calls, a_trap_recorded_before_a_host_call_is_kept_when_it_succeeds)
         "0)))\n"
         "  (func (export \"w2\") (result i32) (call $h2))\n"
         "  (func (export \"outer\") (param i32) (result i32) (call $h1 (local.get 0))))\n";
-    fresh_cache();
+    native_cache_fresh();
     for (int native = 0; native <= 1; native++) {
-        struct spry_module *m = load(wat, native);
-        ASSERT_EQ_INT(is_native(m, 3), native);
+        struct spry_module *m = wat_load_tier(wat, native);
+        ASSERT_EQ_INT(func_is_native(m, 3), native);
         struct spry_store *store;
         ASSERT_OK(spry_store_create(NULL, &store));
         static const uint8_t i32[] = {SPRY_I32};
@@ -556,5 +520,5 @@ TEST(native_calls, a_trap_recorded_before_a_host_call_is_kept_when_it_succeeds)
         spry_store_destroy(store);
         spry_module_destroy(m);
     }
-    drop_cache();
+    native_cache_drop();
 }

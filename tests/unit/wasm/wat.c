@@ -1,6 +1,8 @@
 #include "wat.h"
 
 #include "harness/test.h"
+#include "wasm/native.h"
+#include "wasm/runtime.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,4 +86,43 @@ int call_i32(struct spry_instance *inst, const char *name, int32_t arg, int32_t 
     if (rc == 0)
         *result = r.of.i32;
     return rc;
+}
+
+static char native_cache_dir[64];
+
+void native_cache_fresh(void)
+{
+    snprintf(native_cache_dir, sizeof native_cache_dir, "/tmp/spry-native-test-XXXXXX");
+    ASSERT_NOT_NULL(mkdtemp(native_cache_dir));
+    ASSERT_EQ_INT(setenv("SPRY_CACHE_DIR", native_cache_dir, 1), 0);
+}
+
+void native_cache_drop(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", native_cache_dir);
+    ASSERT_EQ_INT(system(cmd), 0);
+    unsetenv("SPRY_CACHE_DIR");
+}
+
+struct spry_module *wat_load_tier(const char *wat, bool native)
+{
+    uint8_t *bytes;
+    size_t len;
+    wat_compile(wat, &bytes, &len);
+    struct spry_module_options opts = {.native = native};
+    struct spry_report report;
+    spry_report_init(&report);
+    struct spry_module *m = NULL;
+    int rc = spry_module_load(bytes, len, &opts, &m, &report);
+    free(bytes);
+    if (rc != 0)
+        fprintf(stderr, "load failed: %s\n", report.message);
+    ASSERT_OK(rc);
+    return m;
+}
+
+bool func_is_native(const struct spry_module *m, uint32_t func)
+{
+    return native_func(runtime_module(m)->native, func) != NULL;
 }

@@ -4,6 +4,7 @@
 
 #include "spry/wasm.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,5 +24,18 @@ int call_i64(struct spry_instance *inst, const char *name, int64_t arg, int64_t 
              struct spry_trap *trap);
 int call_i32(struct spry_instance *inst, const char *name, int32_t arg, int32_t *result,
              struct spry_trap *trap);
+
+/* The native tier's tests (docs/native.md): each compiles into a cache
+ * directory of its own, made by native_cache_fresh (SPRY_CACHE_DIR points
+ * at it) and removed with everything in it by native_cache_drop. */
+void native_cache_fresh(void);
+void native_cache_drop(void);
+
+/* Compiles and loads with the native tier on or off; fails the test on any
+ * error. */
+struct spry_module *wat_load_tier(const char *wat, bool native);
+
+/* Whether function `func` of a loaded module runs as native code. */
+bool func_is_native(const struct spry_module *m, uint32_t func);
 
 #endif
