@@ -164,37 +164,6 @@ int canon_realloc(struct canon_cx *cx, uint32_t old, uint32_t old_size, uint32_t
     return 0;
 }
 
-/* ---- core values ----------------------------------------------------------- */
-
-static void slot_to_val(uint8_t type, uint64_t slot, struct spry_val *out)
-{
-    memset(out, 0, sizeof *out);
-    out->type = type;
-    switch (type) {
-    case SPRY_I32:
-        out->of.i32 = (int32_t)(uint32_t)slot;
-        break;
-    case SPRY_F32:
-        out->of.f32_bits = (uint32_t)slot;
-        break;
-    default: /* i64, f64: the flat types are never references */
-        out->of.i64 = (int64_t)slot;
-        break;
-    }
-}
-
-static uint64_t val_to_slot(const struct spry_val *v)
-{
-    switch (v->type) {
-    case SPRY_I32:
-        return (uint32_t)v->of.i32;
-    case SPRY_F32:
-        return v->of.f32_bits;
-    default:
-        return (uint64_t)v->of.i64;
-    }
-}
-
 void canon_join_message(char *buf, size_t n, const char *name, const char *message)
 {
     int k = snprintf(buf, n, "%s: ", name != NULL ? name : "component function");
@@ -419,6 +388,38 @@ int canon_call_host(const struct canon_lowered *l, struct canon_inst *inst,
 
 /* ---- host calls guest: canon lift ------------------------------------------- */
 
+/* Whether core is exactly the core signature cf: what lifted_run needs to
+ * pass it raw slots. */
+static bool core_type_ok(const struct spry_func *core, const struct layout_corefunc *cf)
+{
+    const struct spry_functype *t = spry_func_type(core);
+    if (t->nparams != cf->nparams || t->nresults != cf->nresults)
+        return false;
+    for (uint32_t i = 0; i < cf->nparams; i++) {
+        if (t->params[i] != cf->params[i])
+            return false;
+    }
+    for (uint32_t i = 0; i < cf->nresults; i++) {
+        if (t->results[i] != cf->results[i])
+            return false;
+    }
+    return true;
+}
+
+/* Whether post_return takes exactly cf's core results and returns nothing. */
+static bool post_return_type_ok(const struct spry_func *post_return,
+                                const struct layout_corefunc *cf)
+{
+    const struct spry_functype *t = spry_func_type(post_return);
+    if (t->nparams != cf->nresults || t->nresults != 0)
+        return false;
+    for (uint32_t i = 0; i < cf->nresults; i++) {
+        if (t->params[i] != cf->results[i])
+            return false;
+    }
+    return true;
+}
+
 void canon_lifted_init(struct canon_lifted *l, const char *name, const struct cfunctype *type,
                        struct spry_func *core, const struct canon_options *opts,
                        struct canon_inst *inst)
@@ -433,6 +434,21 @@ void canon_lifted_init(struct canon_lifted *l, const char *name, const struct cf
         l->opts.realloc != NULL && realloc_type_ok(l->opts.realloc) ? l->opts.realloc : NULL;
     l->inst = inst;
     layout_flatten_functype(type, LAYOUT_LIFT, &l->flat);
+    l->core_typed = core != NULL && core_type_ok(core, &l->flat) ? core : NULL;
+    l->post_return_typed =
+        l->opts.post_return != NULL && post_return_type_ok(l->opts.post_return, &l->flat)
+            ? l->opts.post_return
+            : NULL;
+}
+
+/* Slots as spry_func_call would pass them: an i32 or f32 is its low half
+ * (the value modulo its width, the upper half zero). */
+static void slots_normalize(const uint8_t *types, uint32_t n, uint64_t *slots)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        if (types[i] == SPRY_I32 || types[i] == SPRY_F32)
+            slots[i] = (uint32_t)slots[i];
+    }
 }
 
 static int lifted_run(const struct canon_lifted *l, struct canon_cx *cx, struct spry_func *core,
@@ -448,18 +464,18 @@ static int lifted_run(const struct canon_lifted *l, struct canon_cx *cx, struct 
         return rc;
     SPRY_ASSERT(out.i == cf->nparams);
 
-    struct spry_val vargs[LAYOUT_MAX_FLAT_PARAMS + 1], vres[LAYOUT_MAX_FLAT_RESULTS];
-    for (uint32_t i = 0; i < cf->nparams; i++)
-        slot_to_val(cf->params[i], slots[i], &vargs[i]);
-    rc = spry_func_call(core, vargs, cf->nparams, vres, cf->nresults, cx->trap);
-    if (rc == SPRY_EINVAL)
+    /* The core function and post-return take and give raw slots: their
+     * types were checked against cf when l was bound (canon_lifted_init),
+     * or are checked here for others (canon_call_guest's). */
+    if (core == NULL || (core != l->core_typed && !core_type_ok(core, cf)))
         return canon_trap(cx, "the core function's type does not match the lifted type");
+    slots_normalize(cf->params, cf->nparams, slots);
+    rc = runtime_call(core->store, core, slots, cx->trap);
     if (rc != 0)
         return rc;
-
-    uint64_t rslots[LAYOUT_MAX_FLAT_RESULTS];
-    for (uint32_t i = 0; i < cf->nresults; i++)
-        rslots[i] = val_to_slot(&vres[i]);
+    uint64_t rslots[LAYOUT_MAX_FLAT_RESULTS + 1];
+    memcpy(rslots, slots, cf->nresults * sizeof *rslots);
+    slots_normalize(cf->results, cf->nresults, rslots);
     if (ft->result != NULL) {
         struct ctype_field rf = {NULL, ft->result};
         struct canon_flat in = {rslots, cf->nresults, 0};
@@ -475,9 +491,10 @@ static int lifted_run(const struct canon_lifted *l, struct canon_cx *cx, struct 
 
     if (cx->opts->post_return != NULL) {
         cx->inst->may_leave = false;
-        rc = spry_func_call(cx->opts->post_return, vres, cf->nresults, NULL, 0, cx->trap);
-        if (rc == SPRY_EINVAL)
+        struct spry_func *pr = cx->opts->post_return;
+        if (pr != l->post_return_typed && !post_return_type_ok(pr, cf))
             return canon_trap(cx, "post-return does not take the function's core results");
+        rc = runtime_call(pr->store, pr, rslots, cx->trap);
         if (rc != 0)
             return rc;
         cx->inst->may_leave = true;

@@ -322,6 +322,12 @@ struct canon_lifted {
     struct canon_options opts;
     struct canon_inst *inst;
     struct layout_corefunc flat; /* the core signature (LAYOUT_LIFT) */
+    /* core and opts.post_return when canon_lifted_init found their types
+     * to be flat's (post-return: flat's results -> ()), else NULL: a call
+     * with these functions passes raw slots to the engine; with any other
+     * (canon_call_guest's core and opts) the types are checked per call. */
+    const struct spry_func *core_typed;
+    const struct spry_func *post_return_typed;
 };
 
 /* opts, core and inst may be NULL for a descriptor used with

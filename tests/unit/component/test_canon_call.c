@@ -89,6 +89,16 @@ static const char *const GUEST =
     "    (i32.store (i32.const 0x104) (i32.const 2))\n"
     "    (i32.const 0x100))\n"
     "  (func (export \"boom\") unreachable)\n"
+    "  (func (export \"fneg\") (param f32) (result f32) (f32.neg (local.get 0)))\n"
+    "  (func (export \"inc64\") (param i64) (result i64)\n"
+    "    (i64.add (local.get 0) (i64.const 1)))\n"
+    "  (func (export \"post64\") (param i64))\n"
+    /* (u64, f32) -> tuple<u64, f32, u8>: the result through memory at 0x300 */
+    "  (func (export \"triple\") (param i64 f32) (result i32)\n"
+    "    (i64.store (i32.const 0x300) (i64.add (local.get 0) (i64.const 1)))\n"
+    "    (f32.store (i32.const 0x308) (f32.neg (local.get 1)))\n"
+    "    (i32.store8 (i32.const 0x30c) (i32.const 7))\n"
+    "    (i32.const 0x300))\n"
     "  (func (export \"enter_reenter\") (call $reenter))\n"
     ")\n";
 
@@ -902,6 +912,136 @@ TEST(component_canon_call, core_type_mismatch_traps)
     struct spry_trap trap;
     ASSERT_EQ_INT(canon_lifted_call(&l, &a, &arena, &r, &trap), SPRY_ETRAP);
     ASSERT_EQ_STR(trap.message, "add: the core function's type does not match the lifted type");
+    spry_arena_fini(&arena);
+    teardown();
+}
+
+TEST(component_canon_call, core_param_type_mismatch_traps)
+{
+    setup();
+    /* "echo_post" is (i32) -> (): as many parameters as (u64) -> () lowers
+     * to, of another type. */
+    struct canon_lifted l = lift("echo_post", cb_func(1, cb_prim(CT_U64), NULL), NULL);
+    struct spry_arena arena;
+    spry_arena_init(&arena, 1 << 20);
+    struct cval a = cv_u(CT_U64, 5);
+    struct spry_trap trap;
+    ASSERT_EQ_INT(canon_lifted_call(&l, &a, &arena, NULL, &trap), SPRY_ETRAP);
+    ASSERT_EQ_STR(trap.message,
+                  "echo_post: the core function's type does not match the lifted type");
+    ASSERT_EQ_INT(global_i32("post"), -1); /* not called */
+    /* The instance traps: it cannot be entered again. */
+    ASSERT_EQ_INT(canon_lifted_call(&l, &a, &arena, NULL, &trap), SPRY_ETRAP);
+    ASSERT_EQ_STR(trap.message, "echo_post: cannot enter the component instance (it is running "
+                                "or trapped)");
+    spry_arena_fini(&arena);
+    teardown();
+}
+
+TEST(component_canon_call, core_result_type_mismatch_traps)
+{
+    setup();
+    /* "add" returns an i32; lifted as returning a u64 it needs an i64. */
+    struct canon_lifted l =
+        lift("add", cb_func(2, cb_prim(CT_U32), cb_prim(CT_U32), cb_prim(CT_U64)), NULL);
+    struct spry_arena arena;
+    spry_arena_init(&arena, 1 << 20);
+    struct cval a[2] = {cv_u(CT_U32, 1), cv_u(CT_U32, 2)}, r;
+    struct spry_trap trap;
+    ASSERT_EQ_INT(canon_lifted_call(&l, a, &arena, &r, &trap), SPRY_ETRAP);
+    ASSERT_EQ_STR(trap.message, "add: the core function's type does not match the lifted type");
+    spry_arena_fini(&arena);
+    teardown();
+}
+
+TEST(component_canon_call, post_return_with_other_params_traps)
+{
+    const char *posts[] = {"post64", "add", "boom"};
+    for (size_t i = 0; i < sizeof posts / sizeof posts[0]; i++) {
+        setup();
+        /* "echo" gives an i32; post64 takes an i64, add two i32s, boom none. */
+        const struct ctype *str = cb_prim(CT_STRING);
+        struct canon_lifted l = lift("echo", cb_func(1, str, str), posts[i]);
+        struct spry_arena arena;
+        spry_arena_init(&arena, 1 << 20);
+        struct cval a = cv_str("hi"), r;
+        struct spry_trap trap;
+        ASSERT_EQ_INT(canon_lifted_call(&l, &a, &arena, &r, &trap), SPRY_ETRAP);
+        ASSERT_EQ_STR(trap.message, "echo: post-return does not take the function's core results");
+        ASSERT_FALSE(g.inst.may_leave);
+        spry_arena_fini(&arena);
+        teardown();
+    }
+}
+
+TEST(component_canon_call, lifted_numbers_and_results_through_memory)
+{
+    setup();
+    const struct ctype *u64 = cb_prim(CT_U64), *f32 = cb_prim(CT_F32), *u8 = cb_prim(CT_U8);
+    struct spry_arena arena;
+    spry_arena_init(&arena, 1 << 20);
+    struct cval r;
+    struct canon_lifted fneg = lift("fneg", cb_func(1, f32, f32), NULL);
+    struct cval a = cv_f32(1.5f);
+    ASSERT_OK(canon_lifted_call(&fneg, &a, &arena, &r, NULL));
+    ASSERT_EQ_UINT(r.kind, CT_F32);
+    ASSERT_TRUE(r.of.f32 == -1.5f);
+
+    struct canon_lifted inc = lift("inc64", cb_func(1, u64, u64), NULL);
+    a = cv_u(CT_U64, 0xfffffffffffffffeu);
+    ASSERT_OK(canon_lifted_call(&inc, &a, &arena, &r, NULL));
+    ASSERT_EQ_UINT(r.kind, CT_U64);
+    ASSERT_EQ_UINT(r.of.u, 0xffffffffffffffffu);
+
+    /* Three flat results: the core function returns a pointer to them, and
+     * post-return gets that pointer. */
+    struct canon_lifted triple =
+        lift("triple", cb_func(2, u64, f32, cb_tuple(3, u64, f32, u8)), "echo_post");
+    ASSERT_TRUE(triple.flat.results_in_memory);
+    struct cval ta[2] = {cv_u(CT_U64, 0x100000000u), cv_f32(2.0f)};
+    ASSERT_OK(canon_lifted_call(&triple, ta, &arena, &r, NULL));
+    ASSERT_EQ_UINT(r.kind, CT_TUPLE);
+    ASSERT_EQ_UINT(r.of.list.n, 3);
+    ASSERT_EQ_UINT(r.of.list.v[0].of.u, 0x100000001u);
+    ASSERT_TRUE(r.of.list.v[1].of.f32 == -2.0f);
+    ASSERT_EQ_UINT(r.of.list.v[2].of.u, 7);
+    ASSERT_EQ_INT(global_i32("post"), 0x300);
+    spry_arena_fini(&arena);
+    teardown();
+}
+
+TEST(component_canon_call, shared_descriptor_checks_each_core_function)
+{
+    setup();
+    /* A descriptor bound per call checks the core function and post-return
+     * it is given, not the ones it was made with. */
+    struct canon_lifted add = lift("add", add_type(), NULL);
+    struct spry_arena arena;
+    spry_arena_init(&arena, 1 << 20);
+    struct cval a[2] = {cv_u(CT_U32, 40), cv_u(CT_U32, 2)}, r;
+    struct spry_trap trap;
+    struct canon_options o = g.opts;
+    o.post_return = export_func("post64");
+    ASSERT_EQ_INT(canon_call_guest(&add, &g.inst, &o, export_func("add"), a, &arena, &r, &trap),
+                  SPRY_ETRAP);
+    ASSERT_EQ_STR(trap.message, "add: post-return does not take the function's core results");
+    teardown();
+
+    setup();
+    add = lift("add", add_type(), NULL);
+    ASSERT_EQ_INT(
+        canon_call_guest(&add, &g.inst, &g.opts, export_func("echo_post"), a, &arena, &r, &trap),
+        SPRY_ETRAP);
+    ASSERT_EQ_STR(trap.message, "add: the core function's type does not match the lifted type");
+    teardown();
+
+    setup();
+    add = lift("add", add_type(), NULL);
+    o = g.opts;
+    o.post_return = export_func("echo_post");
+    ASSERT_OK(canon_call_guest(&add, &g.inst, &o, export_func("add"), a, &arena, &r, NULL));
+    ASSERT_EQ_UINT(r.of.u, 42);
+    ASSERT_EQ_INT(global_i32("post"), 42);
     spry_arena_fini(&arena);
     teardown();
 }
