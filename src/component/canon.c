@@ -458,7 +458,9 @@ static int lifted_run(const struct canon_lifted *l, struct canon_cx *cx, struct 
     const struct layout_corefunc *cf = &l->flat;
     uint64_t slots[LAYOUT_MAX_FLAT_PARAMS + 1];
     struct canon_flat out = {slots, cf->nparams, 0};
-    int rc = canon_lower_values_via(cx, ft->nparams, ft->params, args,
+    int rc = 0;
+    if (ft->nparams != 0) /* (run, handle: no arguments to lower) */
+        rc = canon_lower_values_via(cx, ft->nparams, ft->params, args,
                                     cf->params_in_memory ? &cf->params_block : NULL, NULL, &out);
     if (rc != 0)
         return rc;
@@ -474,8 +476,9 @@ static int lifted_run(const struct canon_lifted *l, struct canon_cx *cx, struct 
     if (rc != 0)
         return rc;
     uint64_t rslots[LAYOUT_MAX_FLAT_RESULTS + 1];
-    memcpy(rslots, slots, cf->nresults * sizeof *rslots);
-    slots_normalize(cf->results, cf->nresults, rslots);
+    for (uint32_t i = 0; i < cf->nresults; i++)
+        rslots[i] = cf->results[i] == SPRY_I32 || cf->results[i] == SPRY_F32 ? (uint32_t)slots[i]
+                                                                             : slots[i];
     if (ft->result != NULL) {
         struct ctype_field rf = {NULL, ft->result};
         struct canon_flat in = {rslots, cf->nresults, 0};
