@@ -517,8 +517,7 @@ static void h_memory_fill(struct nctx *c, uint32_t d, uint32_t v, uint32_t n, ui
     struct spry_memory *mem = mem0(c);
     if (!range_ok(d, n, mem->size))
         h_trap(c, SPRY_TRAP_MEMORY_OOB, fn);
-    memset(mem->base + d, (int)(uint8_t)v, n);
-    memory_note_write(mem, d, n);
+    memory_fill_noted(mem, d, (uint8_t)v, n);
 }
 
 static void h_memory_copy(struct nctx *c, uint32_t d, uint32_t s, uint32_t n, uint32_t fn)
@@ -526,8 +525,7 @@ static void h_memory_copy(struct nctx *c, uint32_t d, uint32_t s, uint32_t n, ui
     struct spry_memory *mem = mem0(c);
     if (!range_ok(d, n, mem->size) || !range_ok(s, n, mem->size))
         h_trap(c, SPRY_TRAP_MEMORY_OOB, fn);
-    memmove(mem->base + d, mem->base + s, n);
-    memory_note_write(mem, d, n);
+    memory_copy_noted(mem, d, s, n);
 }
 
 static void h_memory_init(struct nctx *c, uint32_t seg, uint32_t d, uint32_t s, uint32_t n,
