@@ -807,14 +807,16 @@ L_MEMORY_FILL : {
     uint64_t d = (uint32_t)S(A1LO), n = (uint32_t)S(A2LO);
     if (!range_ok(d, n, memory->size))
         TRAP(SPRY_TRAP_MEMORY_OOB);
-    memory_fill_noted(memory, d, (uint8_t)S(A1HI), n);
+    memset(mem + d, (int)(uint8_t)S(A1HI), n);
+    memory_note_write(memory, d, n);
     NEXT(3);
 }
 L_MEMORY_COPY : {
     uint64_t d = (uint32_t)S(A1LO), s = (uint32_t)S(A1HI), n = (uint32_t)S(A2LO);
     if (!range_ok(d, n, memory->size) || !range_ok(s, n, memory->size))
         TRAP(SPRY_TRAP_MEMORY_OOB);
-    memory_copy_noted(memory, d, s, n);
+    memmove(mem + d, mem + s, n);
+    memory_note_write(memory, d, n);
     NEXT(3);
 }
 L_MEMORY_INIT : {

@@ -517,7 +517,8 @@ static void h_memory_fill(struct nctx *c, uint32_t d, uint32_t v, uint32_t n, ui
     struct spry_memory *mem = mem0(c);
     if (!range_ok(d, n, mem->size))
         h_trap(c, SPRY_TRAP_MEMORY_OOB, fn);
-    memory_fill_noted(mem, d, (uint8_t)v, n);
+    memset(mem->base + d, (int)(uint8_t)v, n);
+    memory_note_write(mem, d, n);
 }
 
 static void h_memory_copy(struct nctx *c, uint32_t d, uint32_t s, uint32_t n, uint32_t fn)
@@ -525,7 +526,8 @@ static void h_memory_copy(struct nctx *c, uint32_t d, uint32_t s, uint32_t n, ui
     struct spry_memory *mem = mem0(c);
     if (!range_ok(d, n, mem->size) || !range_ok(s, n, mem->size))
         h_trap(c, SPRY_TRAP_MEMORY_OOB, fn);
-    memory_copy_noted(mem, d, s, n);
+    memmove(mem->base + d, mem->base + s, n);
+    memory_note_write(mem, d, n);
 }
 
 static void h_memory_init(struct nctx *c, uint32_t seg, uint32_t d, uint32_t s, uint32_t n,

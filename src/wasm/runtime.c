@@ -518,62 +518,6 @@ void spry_memory_note_write(struct spry_memory *mem, uint64_t offset, uint64_t l
     memory_note_write(mem, offset, len < mem->size - offset ? len : mem->size - offset);
 }
 
-/* One granule's part [at, at + len) of a destination: written and marked
- * unless it already holds `from`'s bytes. */
-static void copy_piece(struct spry_memory *mem, uint64_t at, const uint8_t *from, uint64_t len)
-{
-    if (memcmp(mem->base + at, from, len) == 0)
-        return;
-    memmove(mem->base + at, from, len); /* from may overlap it */
-    mem->written[at >> WRITTEN_SHIFT] = 1;
-}
-
-void memory_copy_compared(struct spry_memory *mem, uint64_t d, uint64_t s, uint64_t n)
-{
-    const uint64_t granule = (uint64_t)1 << WRITTEN_SHIFT;
-    uint64_t end = d + n;
-    if (d == s)
-        return;
-    /* memmove's order, a granule at a time: each part is compared and
-     * copied before the parts it could overwrite of the source. */
-    if (d < s) {
-        for (uint64_t at = d; at < end;) {
-            uint64_t next = (at | (granule - 1)) + 1;
-            if (next > end)
-                next = end;
-            copy_piece(mem, at, mem->base + s + (at - d), next - at);
-            at = next;
-        }
-    } else {
-        for (uint64_t stop = end; stop > d;) {
-            uint64_t at = (stop - 1) & ~(granule - 1);
-            if (at < d)
-                at = d;
-            copy_piece(mem, at, mem->base + s + (at - d), stop - at);
-            stop = at;
-        }
-    }
-}
-
-void memory_fill_compared(struct spry_memory *mem, uint64_t d, uint8_t v, uint64_t n)
-{
-    const uint64_t granule = (uint64_t)1 << WRITTEN_SHIFT;
-    uint64_t end = d + n;
-    for (uint64_t at = d; at < end;) {
-        uint64_t next = (at | (granule - 1)) + 1;
-        if (next > end)
-            next = end;
-        uint8_t *p = mem->base + at;
-        size_t len = (size_t)(next - at);
-        /* every byte equals v: the first, and each the one before it */
-        if (p[0] != v || memcmp(p, p + 1, len - 1) != 0) {
-            memset(p, v, len);
-            mem->written[at >> WRITTEN_SHIFT] = 1;
-        }
-        at = next;
-    }
-}
-
 uint64_t spry_memory_size(const struct spry_memory *mem)
 {
     return mem->size;

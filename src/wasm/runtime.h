@@ -91,44 +91,6 @@ static inline void memory_note_write(struct spry_memory *mem, uint64_t off, uint
         memset(mem->written + first, 1, (size_t)(last - first + 1));
 }
 
-/* memory.copy and memory.fill of [d, d + n), which the caller has checked
- * lies in the memory (s + n too): memmove and memset with the granules
- * written marked. From MEMORY_COMPARE_MIN bytes on, each granule's part of
- * the destination is first compared with what would be written and left
- * alone, unwritten and unmarked, when it is equal -- zeroes copied onto
- * zeroes (the preview-1 adapter's descriptor table) then cost the pool's
- * reset nothing and leave a copy-on-write page shared. The compare is with
- * the bytes in memory, not the image's, so an unmarked granule keeps
- * whatever the invariant of image.h allowed it to hold, spill included. */
-/* From 4 KiB, the compare adds at most ~15 % to a copy whose bytes all
- * change (hot cache); at 1-2 KiB it nearly doubles it (+3-8 ns a granule,
- * more when only a granule's last bytes differ), against ~33 ns for the
- * reset to restore a granule. The hello component copies 6,160 bytes. */
-#define MEMORY_COMPARE_MIN 4096
-
-void memory_copy_compared(struct spry_memory *mem, uint64_t d, uint64_t s, uint64_t n);
-void memory_fill_compared(struct spry_memory *mem, uint64_t d, uint8_t v, uint64_t n);
-
-static inline void memory_copy_noted(struct spry_memory *mem, uint64_t d, uint64_t s, uint64_t n)
-{
-    if (n >= MEMORY_COMPARE_MIN) {
-        memory_copy_compared(mem, d, s, n);
-        return;
-    }
-    memmove(mem->base + d, mem->base + s, n);
-    memory_note_write(mem, d, n);
-}
-
-static inline void memory_fill_noted(struct spry_memory *mem, uint64_t d, uint8_t v, uint64_t n)
-{
-    if (n >= MEMORY_COMPARE_MIN) {
-        memory_fill_compared(mem, d, v, n);
-        return;
-    }
-    memset(mem->base + d, v, n);
-    memory_note_write(mem, d, n);
-}
-
 struct spry_table {
     struct spry_store *store;
     struct spry_tabletype type; /* limits.min is the current size */
