@@ -272,3 +272,166 @@ TEST(written, check_compares_unmarked_granules_with_the_image)
     free(mem);
     written_map_destroy(map, map_len);
 }
+
+/* memory.copy and memory.fill, overlapping both ways and of many
+ * granules, mark every granule whose bytes they change, and the pool's
+ * reset (with the check on) puts them back; out of bounds they trap having
+ * written and marked nothing. Two copies of an image region of two kinds of
+ * granule: a pattern repeating every granule, with a run of 'z' granules in
+ * the middle, so that a copy by a whole granule changes only the granules
+ * at the run's ends (a copy that compared granules and skipped the equal
+ * ones would still have to mark those). */
+enum { RUN_AT = 32 * GRANULE, RUN2_AT = 64 * GRANULE, RUN_LEN = 12 * GRANULE, CMP_PAGES = 3 };
+
+static uint8_t run_byte(uint32_t i)
+{
+    uint32_t g = i / GRANULE;
+    return g >= 3 && g < 8 ? 'z' : (uint8_t)('A' + i % GRANULE % 26);
+}
+
+static char *compare_module_text(void)
+{
+    size_t cap = 2 * RUN_LEN + 1024, len = 0;
+    char *s = malloc(cap);
+    ASSERT_NOT_NULL(s);
+    len += (size_t)snprintf(s + len, cap - len, "(module (memory %d %d)\n", CMP_PAGES, CMP_PAGES);
+    for (int k = 0; k < 2; k++) {
+        len += (size_t)snprintf(s + len, cap - len, "  (data (i32.const %d) \"",
+                                k == 0 ? RUN_AT : RUN2_AT);
+        for (uint32_t i = 0; i < RUN_LEN; i++)
+            s[len++] = (char)run_byte(i);
+        len += (size_t)snprintf(s + len, cap - len, "\")\n");
+    }
+    len += (size_t)snprintf(s + len, cap - len,
+                            "  (func (export \"copy\") (param i32 i32 i32)"
+                            " (memory.copy (local.get 0) (local.get 1) (local.get 2)))\n"
+                            "  (func (export \"fill\") (param i32 i32 i32)"
+                            " (memory.fill (local.get 0) (local.get 1) (local.get 2))))\n");
+    ASSERT_LT_UINT(len, cap);
+    return s;
+}
+
+enum cmp_expect { SOME_CHANGE = 1, NO_CHANGE = 2, TRAPS = 4 };
+
+/* Runs copy(d, s, n) or, with fill, fill(d, s, n), and checks the memory
+ * against memmove/memset on a copy of it and the map: a granule whose
+ * bytes changed is marked after, one outside the destination is as it was.
+ * `expect` says which granules the destination must include (some
+ * changed, some not) or that it traps, writing and marking nothing. */
+static void compare_op(struct spry_instance *inst, bool fill, uint32_t d, uint32_t s, uint32_t n,
+                       int expect)
+{
+    struct spry_memory *mem = spry_instance_memory(inst, 0);
+    uint64_t size = spry_memory_size(mem);
+    size_t granules = (size_t)(size >> WRITTEN_SHIFT);
+    uint8_t *before = malloc(size), *want = malloc(size), *marks = malloc(granules);
+    ASSERT_TRUE(before != NULL && want != NULL && marks != NULL);
+    memcpy(before, spry_memory_data(mem), size);
+    memcpy(marks, mem->written, granules);
+    memcpy(want, before, size);
+    if (!(expect & TRAPS)) {
+        if (fill)
+            memset(want + d, (int)s, n);
+        else
+            memmove(want + d, want + s, n);
+    }
+    struct spry_val args[3] = {{.type = SPRY_I32, .of.i32 = (int32_t)d},
+                               {.type = SPRY_I32, .of.i32 = (int32_t)s},
+                               {.type = SPRY_I32, .of.i32 = (int32_t)n}};
+    int rc = spry_instance_call(inst, fill ? "fill" : "copy", args, 3, NULL, 0, NULL);
+    ASSERT_EQ_INT(rc, expect & TRAPS ? SPRY_ETRAP : 0);
+    ASSERT_EQ_MEM(spry_memory_data(mem), want, size);
+    int changed = 0, unchanged = 0;
+    for (size_t g = 0; g < granules; g++) {
+        size_t at = g * GRANULE;
+        bool differs = memcmp(before + at, want + at, GRANULE) != 0;
+        bool in_dest = !(expect & TRAPS) && at + GRANULE > d && at < (size_t)d + n;
+        if (differs)
+            ASSERT_NE_UINT(mem->written[g], 0);
+        if (!in_dest)
+            ASSERT_EQ_UINT(mem->written[g], marks[g]);
+        if (in_dest)
+            differs ? changed++ : unchanged++;
+    }
+    if (expect & SOME_CHANGE)
+        ASSERT_GT_INT(changed, 0);
+    if (expect & NO_CHANGE)
+        ASSERT_GT_INT(unchanged, 0);
+    free(before);
+    free(want);
+    free(marks);
+}
+
+static void compare_round_trip(bool native)
+{
+    written_check_force(1); /* an unmarked change aborts inside the reset */
+    char *wat = compare_module_text();
+    uint8_t *bytes;
+    size_t len;
+    wat_compile(wat, &bytes, &len);
+    free(wat);
+    struct spry_module_options opts = {.native = native};
+    struct spry_module *m;
+    ASSERT_OK(spry_module_load(bytes, len, &opts, &m, NULL));
+    free(bytes);
+    ASSERT_EQ_INT(native_func(runtime_module(m)->native, 0) != NULL, native);
+    struct spry_pool *pool = make_pool();
+    struct spry_prepared *p;
+    ASSERT_OK(spry_prepared_create(pool, m, NULL, 0, NULL, 0, &p, NULL));
+    enum { SIZE = CMP_PAGES * 65536 };
+    uint8_t *image = calloc(1, SIZE);
+    ASSERT_NOT_NULL(image);
+    for (uint32_t i = 0; i < RUN_LEN; i++)
+        image[RUN_AT + i] = image[RUN2_AT + i] = run_byte(i);
+    for (int round = 0; round < 2; round++) {
+        struct spry_instance *inst;
+        ASSERT_OK(spry_pool_acquire(p, &inst, NULL, NULL));
+        struct spry_memory *mem = spry_instance_memory(inst, 0);
+        ASSERT_EQ_MEM(spry_memory_data(mem), image, SIZE);
+        /* Zeroes onto zeroes, and fills that change nothing. */
+        compare_op(inst, false, 2 * GRANULE + 100, 10 * GRANULE + 3, 5 * GRANULE, NO_CHANGE);
+        compare_op(inst, true, 18 * GRANULE - 5, 0, 4 * GRANULE + 9, NO_CHANGE);
+        compare_op(inst, true, RUN_AT + 3 * GRANULE + 1, 'z', 5 * GRANULE - 2, NO_CHANGE);
+        compare_op(inst, false, RUN_AT + 3 * GRANULE, RUN2_AT + 3 * GRANULE, 5 * GRANULE,
+                   NO_CHANGE);
+        /* Overlapping by a granule, both ways: only the run's ends change. */
+        compare_op(inst, false, RUN_AT + GRANULE, RUN_AT, 10 * GRANULE + 17,
+                   SOME_CHANGE | NO_CHANGE);
+        compare_op(inst, false, RUN2_AT + 100, RUN2_AT + GRANULE + 100, 10 * GRANULE,
+                   SOME_CHANGE | NO_CHANGE);
+        /* Overlapping by less than a granule, and a fill that changes part. */
+        compare_op(inst, false, RUN_AT + 5, RUN_AT + 2 * GRANULE, 6 * GRANULE, SOME_CHANGE);
+        compare_op(inst, false, RUN2_AT + 2 * GRANULE + 9, RUN2_AT + 3, 7 * GRANULE, SOME_CHANGE);
+        compare_op(inst, true, RUN2_AT + 2 * GRANULE + 512, 'z', 6 * GRANULE,
+                   SOME_CHANGE | NO_CHANGE);
+        /* Out of bounds, with a destination whose first bytes would
+         * change: a trap, nothing written or marked. */
+        compare_op(inst, false, SIZE - 4 * GRANULE, RUN_AT, 4 * GRANULE + 1, TRAPS);
+        compare_op(inst, false, RUN_AT - 2 * GRANULE, SIZE - 5 * GRANULE, 5 * GRANULE + 1, TRAPS);
+        compare_op(inst, true, SIZE - 4 * GRANULE, 7, 4 * GRANULE + 1, TRAPS);
+        compare_op(inst, false, 0, RUN_AT, 0xffffff00u, TRAPS);
+        spry_pool_release(inst); /* the check aborts on an unmarked change */
+    }
+    free(image);
+    spry_prepared_destroy(p);
+    spry_pool_destroy(pool);
+    spry_module_destroy(m);
+    written_check_force(-1);
+}
+
+TEST(written, large_overlapping_copies_and_fills_are_put_back)
+{
+    compare_round_trip(false);
+}
+
+TEST(written, native_large_overlapping_copies_and_fills_are_put_back)
+{
+    char dir[] = "/tmp/spry-native-written-XXXXXX";
+    ASSERT_NOT_NULL(mkdtemp(dir));
+    ASSERT_EQ_INT(setenv("SPRY_CACHE_DIR", dir, 1), 0);
+    compare_round_trip(true);
+    unsetenv("SPRY_CACHE_DIR");
+    char cmd[96];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ASSERT_EQ_INT(system(cmd), 0);
+}
