@@ -504,6 +504,14 @@ int main(int argc, char **argv)
         printf("| module: %s | %.2f |\n", module_part_names[k], summarize(mparts[k], iters).median);
     for (int k = 0; k < NPARTS; k++)
         printf("| component: %s | %.2f |\n", part_names[k], summarize(parts[k], iters).median);
+    /* Each part spans one clock reading besides its work: an empty part
+     * (two readings back to back) says how much of each figure that is. */
+    for (int i = 0; i < iters; i++) {
+        double a = now_us();
+        tm[i] = now_us() - a;
+    }
+    printf("| an empty part (clock reading; every part above includes one) | %.2f |\n",
+           summarize(tm, iters).median);
     printf("\nWhere the time goes (a sampling pass of its own; a host call counts for the module "
            "that made it; us = share of the median above)%s\n\n| path | where | us per run | "
            "share |\n|---|---|---:|---:|\n",

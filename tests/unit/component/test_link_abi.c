@@ -682,6 +682,54 @@ TEST(link_abi, each_acquire_gets_a_fresh_instance)
     abi_teardown();
 }
 
+/* A handle the guest still holds when a request ends is dropped with it: the
+ * slot's handle tables are reused, and nothing of one request's (index,
+ * resource) reaches the next on the same slot. */
+TEST(link_abi, a_handle_left_by_one_request_is_gone_in_the_next)
+{
+    abi_setup("utf8");
+    /* The component instance whose resource types include the host's blob. */
+    const struct canon_rtype *blob = NULL;
+    uint32_t k = 0;
+    for (; blob == NULL && k < A.link->ncinsts; k++)
+        for (uint32_t id = 0; id < A.ci->cis[k].nrtypes; id++) {
+            const struct canon_rtype *rt = A.ci->cis[k].rtypes[id];
+            if (rt != NULL && rt->host != NULL && strcmp(rt->host->name, "blob") == 0)
+                blob = rt;
+        }
+    ASSERT_NOT_NULL(blob);
+    k--;
+    uint32_t index[2];
+    for (int run = 0; run < 2; run++) {
+        struct canon_inst *in = &A.ci->cis[k];
+        ASSERT_EQ_UINT(in->handles.len, 1); /* empty */
+        struct cval b;
+        ASSERT_OK(new_blob(NULL, "x", 1, NULL, 0, &b));
+        struct canon_cx cx;
+        canon_cx_init(&cx, NULL, in, &A.arena, NULL, NULL, false);
+        struct handle e = {.rt = blob, .rep = b.of.rep, .own = true};
+        ASSERT_OK(handles_add(&cx, &e, &index[run]));
+        ASSERT_EQ_UINT(blobs_live, 1);
+        clink_release(A.ci); /* the guest never dropped it */
+        ASSERT_EQ_UINT(blobs_live, 0);
+        struct spry_report r;
+        spry_report_init(&r);
+        ASSERT_OK(clink_acquire(A.link, &A.ci, &r, &A.trap));
+        in = &A.ci->cis[k];
+        canon_cx_init(&cx, NULL, in, &A.arena, NULL, NULL, false);
+        struct handle *h;
+        ASSERT_EQ_INT(handles_get(&cx, index[run], &h), SPRY_ETRAP);
+        char want[64];
+        snprintf(want, sizeof want, "unknown handle %u", index[run]);
+        ASSERT_EQ_STR(cx.report.message, want);
+    }
+    ASSERT_EQ_UINT(index[1], index[0]); /* the same slot's table, from its start */
+    struct spry_pool_stats st;
+    spry_pool_stats(A.pool, &st);
+    ASSERT_EQ_UINT(st.instantiated, 1);
+    abi_teardown();
+}
+
 /* wit-component gave the guest a shim module (it exports its table as
  * "$imports") whose functions forward the main module's imports that need
  * its memory through that table. Spry binds those imports past the shim
