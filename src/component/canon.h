@@ -56,6 +56,7 @@
 #include "base/arena.h"
 #include "spry/error.h"
 #include "spry/wasm.h"
+#include "wasm/runtime.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -192,7 +193,7 @@ static inline int canon_check_range(struct canon_cx *cx, uint64_t ptr, uint64_t 
                                     uint32_t align, const char *what)
 {
     if (cx->opts != NULL && cx->opts->memory != NULL && (ptr & (align - 1)) == 0) {
-        uint64_t memsize = spry_memory_size(cx->opts->memory);
+        uint64_t memsize = cx->opts->memory->size; /* the engine's, read inline */
         if (ptr <= memsize && size <= memsize - ptr)
             return 0;
     }

@@ -37,7 +37,7 @@ static inline uint8_t *mem_out(struct canon_cx *cx, uint64_t ptr, uint64_t len)
     struct spry_memory *mem = cx->opts->memory;
     if (len != 0 && ptr < mem->size && len <= mem->size - ptr &&
         ptr >> WRITTEN_SHIFT == (ptr + len - 1) >> WRITTEN_SHIFT)
-        mem->written[ptr >> WRITTEN_SHIFT] = 1;
+        memory_note_write(mem, ptr, len); /* one granule: one store */
     else
         note_wide(mem, ptr, len);
     return mem->base;
@@ -196,14 +196,13 @@ static __attribute__((noinline)) int store_result_wide(struct canon_cx *cx, cons
 int canon_store_result(struct canon_cx *cx, const struct ctype *t, const struct cval *v,
                        uint32_t ptr, const struct layout_block *block)
 {
-    /* canon_check_range, with the memory's size read inline */
-    const struct spry_memory *mem = cx->opts != NULL ? cx->opts->memory : NULL;
-    if (mem == NULL || (ptr & (block->align - 1)) != 0 || (uint64_t)ptr > mem->size ||
-        block->size > mem->size - ptr)
-        return canon_check_range_fail(cx, ptr, block->size, block->align, "result pointer");
+    int rc = canon_check_range(cx, ptr, block->size, block->align, "result pointer");
+    if (rc != 0)
+        return rc;
+    struct spry_memory *mem = cx->opts->memory;
     if (block->size == 0 || ptr >> WRITTEN_SHIFT != (ptr + block->size - 1) >> WRITTEN_SHIFT)
         return store_result_wide(cx, t, v, ptr, block->size);
-    mem->written[ptr >> WRITTEN_SHIFT] = 1; /* mem_out, within one granule */
+    memory_note_write(mem, ptr, block->size); /* mem_out, within one granule */
     return store_val(cx, mem->base, t, v, ptr);
 }
 
