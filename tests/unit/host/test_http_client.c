@@ -41,6 +41,8 @@ struct server {
     int port;
     atomic_int connections;
     pthread_mutex_t mu;
+    pthread_cond_t held_cv;
+    bool held_released;   /* a "/sum?held" request's body is read only after this */
     char last_head[8192]; /* the last request head received */
 };
 
@@ -152,6 +154,29 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
+/* Holds a "/sum?held" request's body unread until the test releases it (20 s at most), so
+ * that the client's window must fill however fast this machine is. */
+static void wait_for_release(void)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 20;
+    pthread_mutex_lock(&srv.mu);
+    while (!srv.held_released)
+        if (pthread_cond_timedwait(&srv.held_cv, &srv.mu, &until) != 0)
+            break;
+    srv.held_released = false;
+    pthread_mutex_unlock(&srv.mu);
+}
+
+static void release_held_body(void)
+{
+    pthread_mutex_lock(&srv.mu);
+    srv.held_released = true;
+    pthread_cond_broadcast(&srv.held_cv);
+    pthread_mutex_unlock(&srv.mu);
+}
+
 /* Serves requests on one connection until it closes. */
 static void *serve_conn(void *arg)
 {
@@ -173,11 +198,13 @@ static void *serve_conn(void *arg)
         pthread_mutex_lock(&srv.mu);
         snprintf(srv.last_head, sizeof srv.last_head, "%s", head);
         pthread_mutex_unlock(&srv.mu);
+        char path[256] = "";
+        sscanf(head, "%*s %255s", path);
+        if (strcmp(path, "/sum?held") == 0)
+            wait_for_release();
         struct body_sum sum = {0, 2166136261u};
         if (!read_body(fd, head, &sum))
             break;
-        char path[256] = "";
-        sscanf(head, "%*s %255s", path);
         char resp[9000];
         if (strcmp(path, "/hello") == 0) {
             send_str(fd, "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nx-test: yes\r\n"
@@ -186,7 +213,7 @@ static void *serve_conn(void *arg)
             snprintf(resp, sizeof resp, "HTTP/1.1 200 OK\r\ncontent-length: %zu\r\n\r\n%s",
                      strlen(head), head);
             send_str(fd, resp);
-        } else if (strcmp(path, "/sum") == 0) {
+        } else if (strcmp(path, "/sum") == 0 || strcmp(path, "/sum?held") == 0) {
             char body[64];
             snprintf(body, sizeof body, "%llu %08x", (unsigned long long)sum.len, sum.hash);
             snprintf(resp, sizeof resp, "HTTP/1.1 200 OK\r\ncontent-length: %zu\r\n\r\n%s",
@@ -254,6 +281,7 @@ static void start_server(void)
     ASSERT_EQ_INT(getsockname(srv.fd, (struct sockaddr *)&a, &len), 0);
     srv.port = ntohs(a.sin_port);
     pthread_mutex_init(&srv.mu, NULL);
+    pthread_cond_init(&srv.held_cv, NULL);
     pthread_t t;
     ASSERT_EQ_INT(pthread_create(&t, NULL, accept_loop, NULL), 0);
     pthread_detach(t);
@@ -463,7 +491,8 @@ static struct body_sum stream_body(struct http_client_request *r, size_t total, 
         int64_t cap = http_client_body_capacity(r);
         ASSERT_TRUE(cap >= 0);
         if (cap == 0) {
-            (*blocked)++;
+            if ((*blocked)++ == 0)
+                release_held_body();
             ASSERT_OK(http_client_wait(r, deadline));
             continue;
         }
@@ -488,10 +517,11 @@ TEST(http_client, post_streams_a_multi_mib_body_with_and_without_length)
     const size_t total = 5u << 20;
     for (int chunked = 0; chunked < 2; chunked++) {
         struct http_client_request *r =
-            submit("POST", "/sum", NULL, 0, true, chunked ? -1 : (int64_t)total);
+            submit("POST", "/sum?held", NULL, 0, true, chunked ? -1 : (int64_t)total);
         size_t blocked;
         struct body_sum want = stream_body(r, total, &blocked);
-        /* The window held the writer back: the body was never buffered whole. */
+        /* The window held the writer back while the server read nothing: the body was
+         * never buffered whole. */
         ASSERT_TRUE(blocked > 0);
         struct http_client_response resp;
         struct http_client_error e;
