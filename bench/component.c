@@ -1,7 +1,9 @@
 /*
  * `make bench-component`: microseconds per instantiate + run + release of a
- * small WASI command (bench/hello.c) as a core module and as a component
- * (jco new --wasi-command), both from the instance pool, medians. The
+ * small WASI command as a core module and as a component, both from the
+ * instance pool, medians: bench/hello.c (wasi-libc) and its component by
+ * jco new --wasi-command (the preview-1 adapter inside), and bench/p2's pair
+ * (the same freestanding program written to preview 1 and to WASI 0.2). The
  * module path is what a WAGI request does (a preview-1 context, acquire,
  * _start, release); the component path is spry_component_run (a WASI 0.2
  * context over a preview-1 one, acquire, wasi:cli/run, release). Then the
@@ -74,6 +76,12 @@ static uint8_t *read_file(const char *path, size_t *len)
     fclose(f);
     *len = (size_t)n;
     return p;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash != NULL ? slash + 1 : path;
 }
 
 static const char *const guest_args[] = {"hello.wasm"};
@@ -478,8 +486,8 @@ int main(int argc, char **argv)
     }
     struct stats stm = summarize(ttm, iters), stc = summarize(ttc, iters);
     struct stats sm = summarize(tm, iters), sc = summarize(tc, iters), sa = summarize(ta, iters);
-    printf("Instantiate + run + release of bench/hello.c (%d iterations, pooled, one thread)\n\n",
-           iters);
+    printf("Instantiate + run + release of %s and %s (%d iterations, pooled, one thread)\n\n",
+           base_name(argv[1]), base_name(argv[2]), iters);
     printf("| case | median us | p10 us | p90 us | vs module |\n|---|---:|---:|---:|---:|\n");
     printf("| core module (preview 1) | %.2f | %.2f | %.2f | 1.00x |\n", sm.median, sm.p10, sm.p90);
     printf("| component (WASI 0.2, linker API) | %.2f | %.2f | %.2f | %.2fx |\n", sc.median, sc.p10,

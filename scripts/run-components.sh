@@ -258,5 +258,25 @@ for entry in "${guest_kernels[@]}"; do
     fi
 done
 
+# bench/component's second pair (bench/p2): the same freestanding program
+# written to preview 1 (a core module) and to WASI 0.2 (a component with no
+# adapter) prints the same and exits 0 in both forms.
+if selected bench-p2; then
+    if ! p2=$("$root/bench/p2/build.sh" "$build" 2>"$out/bench-p2.log"); then
+        fail bench-p2 "bench/p2/build.sh failed: $(head -c 300 "$out/bench-p2.log" | tr '\n' ' ')"
+    else
+        mapfile -t p2 <<<"$p2"
+        rc1=0 rc2=0
+        got1=$(limited 20 300 "$spry" run "${p2[0]}" 2>&1) || rc1=$?
+        got2=$(run_component "${p2[1]}" -- 2>&1) || rc2=$?
+        if [ "$rc1" -eq 0 ] && [ "$rc2" -eq 0 ] && [ "$got1" = "hello, world" ] &&
+            [ "$got2" = "hello, world" ]; then
+            pass bench-p2 "both forms print hello, world"
+        else
+            fail bench-p2 "module '$(head -c 100 <<<"$got1")' (exit $rc1), component '$(head -c 300 <<<"$got2")' (exit $rc2)"
+        fi
+    fi
+fi
+
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
