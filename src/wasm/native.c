@@ -609,23 +609,25 @@ static char *cstack_limit(void)
 void native_enter(struct spry_store *store, struct spry_func *func, native_fn fn, uint64_t *fp,
                   uint32_t depth)
 {
-    struct nctx c = {
-        .store = store,
-        .interrupt = (volatile int *)&store->interrupt,
-        .stack_end = store->stack + store->stack_slots,
-        .cstack_limit = cstack_limit(),
-        .depth = depth,
-        .max_depth = store->limits.max_call_depth,
-        .trap = h_trap,
-        .call = h_call,
-        .call_indirect = h_call_indirect,
-        .memory_grow = h_memory_grow,
-        .memory_fill = h_memory_fill,
-        .memory_copy = h_memory_copy,
-        .memory_init = h_memory_init,
-        .data_drop = h_data_drop,
-        .fround = h_fround,
-    };
+    /* Every field assigned one by one: an initializer would have the
+     * compiler zero the whole context first (a `rep stos` at every entry)
+     * for the fields ctx_set_instance sets. */
+    struct nctx c;
+    c.store = store;
+    c.interrupt = (volatile int *)&store->interrupt;
+    c.stack_end = store->stack + store->stack_slots;
+    c.cstack_limit = cstack_limit();
+    c.depth = depth;
+    c.max_depth = store->limits.max_call_depth;
+    c.trap = h_trap;
+    c.call = h_call;
+    c.call_indirect = h_call_indirect;
+    c.memory_grow = h_memory_grow;
+    c.memory_fill = h_memory_fill;
+    c.memory_copy = h_memory_copy;
+    c.memory_init = h_memory_init;
+    c.data_drop = h_data_drop;
+    c.fround = h_fround;
     ctx_set_instance(&c, func->inst);
     fn(&c, fp);
 }
