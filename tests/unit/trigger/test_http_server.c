@@ -26,6 +26,10 @@ struct srv {
     int port;
 };
 
+/* How long a test waits for something it will see (an answer, an event):
+ * far beyond any scheduling delay, and only spent when the server is broken. */
+enum { PATIENCE_MS = 20000 };
+
 static void need(const char *tool)
 {
     char cmd[256];
@@ -856,9 +860,8 @@ TEST(trigger_http, response_broken_off_is_incomplete_to_the_client)
  * CI runs on a shared 2-core VM: under load a fixed sleep promises nothing
  * (a curl started in the background may not even have connected). These
  * wait for what can be seen instead (an answer, the executor's event, a
- * refused connection) with a deadline no scheduling delay comes near. */
-
-enum { PATIENCE_MS = 20000 };
+ * refused connection) with a deadline no scheduling delay comes near
+ * (PATIENCE_MS). */
 
 static void pause_ms(long ms)
 {
@@ -1606,11 +1609,12 @@ static bool recv_until(int fd, char *out, size_t cap, size_t *n, const char *nee
 }
 
 /* The outcome the /stream executor recorded, once it starts with `want`
- * (polled: the executor may still be finishing). */
+ * (polled, for PATIENCE_MS at least: the executor may still be finishing,
+ * or wait for its deadline). */
 static void expect_last_stream(const struct srv *s, const char *want)
 {
     char out[512];
-    for (int i = 0; i < 250; i++) {
+    for (int waited = 0; waited < PATIENCE_MS; waited += 20) {
         curl(s, "", "/stream-last", out, sizeof out);
         if (strncmp(out, want, strlen(want)) == 0)
             return;
@@ -1788,10 +1792,13 @@ TEST(trigger_http, streamed_body_limits_and_framing_errors)
 /* A slow reader holds the client back: the server reads the body only as
  * fast as the executor reads it (a window of 256 KiB, then TCP flow
  * control), so a client pushing 40 MiB stalls after the socket buffers
- * and that window fill, long before its last byte. */
+ * and that window fill, long before its last byte. (The executor, reading
+ * the window it was given at 10 KB/s, ends at its deadline after the
+ * client has gone: 6 s, ten times what the client's part takes, so that a
+ * slow machine does not see the connection close under the sender.) */
 TEST(trigger_http, slow_reader_holds_back_the_client)
 {
-    struct srv s = start("--max-body 67108864 --timeout 3000");
+    struct srv s = start("--max-body 67108864 --timeout 6000");
     const size_t len = 40u * 1024 * 1024;
     uint8_t *body = pattern(len);
     int fd = connect_to(&s);
@@ -1869,10 +1876,12 @@ static bool never(struct h2c *c, void *arg)
 /* A slow reader holds an HTTP/2 client back with the stream's window: the
  * server opens it only as the executor reads (256 KiB at most wait), so a
  * client with 40 MiB to send stalls after about that much, although the
- * connection's window would let it send far more. */
+ * connection's window would let it send far more. (The executor's read
+ * fails when the client closes: no deadline needs to end it, and one the
+ * test could reach would reset the stream it checks is open.) */
 TEST(trigger_http, h2_slow_reader_holds_back_the_client)
 {
-    struct srv s = start("--max-body 67108864 --timeout 3000");
+    struct srv s = start("--max-body 67108864 --timeout 30000");
     const size_t len = 40u * 1024 * 1024;
     uint8_t *body = pattern(len);
     struct h2c c;
