@@ -1802,6 +1802,11 @@ TEST(trigger_http, slow_reader_holds_back_the_client)
     const size_t len = 40u * 1024 * 1024;
     uint8_t *body = pattern(len);
     int fd = connect_to(&s);
+    /* A fixed send buffer: autotuned, it grows to net.ipv4.tcp_wmem's
+     * maximum (4 MiB here, 16 MiB or more on a tuned machine), which would
+     * count against the bound below as if the server had read it. */
+    int sndbuf = 1 << 20;
+    ASSERT_EQ_INT(setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf), 0);
     char head[256];
     int hl = snprintf(head, sizeof head,
                       "POST /stream/x?progress=1&piece=1000&sleep=100 HTTP/1.1\r\nHost: a\r\n"
