@@ -345,8 +345,14 @@ static void status_line(const struct srv *s, const char *target, char *line, siz
 
 TEST(trigger_http, status_lines_carry_the_reason_phrase_of_their_status)
 {
-    struct srv s = start("--timeout 300 --max-body 1000");
+    /* The deadline's 504 from a server of its own: a 300 ms deadline is no
+     * bound for the other requests to keep on a loaded machine. */
+    struct srv s = start("--timeout 300");
     char line[256];
+    status_line(&s, "/loop", line, sizeof line);
+    ASSERT_EQ_STR(line, "HTTP/1.1 504 Gateway Timeout");
+    ASSERT_EQ_INT(stop(&s), 0);
+    s = start("--max-body 1000");
     status_line(&s, "/users/1", line, sizeof line);
     ASSERT_EQ_STR(line, "HTTP/1.1 200 OK");
     status_line(&s, "/.well-known/spin/health", line, sizeof line);
@@ -355,8 +361,6 @@ TEST(trigger_http, status_lines_carry_the_reason_phrase_of_their_status)
     ASSERT_EQ_STR(line, "HTTP/1.1 404 Not Found");
     status_line(&s, "/static", line, sizeof line);
     ASSERT_EQ_STR(line, "HTTP/1.1 201 Created");
-    status_line(&s, "/loop", line, sizeof line); /* the deadline */
-    ASSERT_EQ_STR(line, "HTTP/1.1 504 Gateway Timeout");
     status_line(&s, "/fail", line, sizeof line);
     ASSERT_EQ_STR(line, "HTTP/1.1 500 Internal Server Error");
     /* Statuses an executor chooses (a WAGI guest's Status: takes this path). */
