@@ -32,6 +32,7 @@
  *              and its trailers as ours, or 502 "error-code N\n" (N the error-code case; for
  *              internal-error N: MESSAGE) when the request failed
  *   /sleep     waits 20 ms on a monotonic-clock pollable, then 200 "slept\n"
+ *   /sleep-1s  the same after 1 s
  *   /network   takes the instance-network and drops it, then 200 "network\n"
  *   /wide      200, a body of 200 KiB ('x' repeated, a newline last)
  *   /trailers  200, body "with trailers\n" (no content-length), finished
@@ -987,8 +988,8 @@ void handle(int32_t request, int32_t outparam)
         respond(outparam, fields_new(), 200, produce_big, 0);
     else if (prefix(path, n, "/chain"))
         chain(request, outparam);
-    else if (prefix(path, n, "/sleep")) {
-        int32_t p = subscribe_duration(20 * 1000 * 1000);
+    else if (prefix(path, n, "/sleep") || prefix(path, n, "/sleep-1s")) {
+        int32_t p = subscribe_duration(prefix(path, n, "/sleep") ? 20 * 1000 * 1000 : 1000000000);
         pollable_block(p);
         drop_pollable(p);
         text(outparam, 200, "slept\n");

@@ -2046,16 +2046,19 @@ static const char *chain_timed(const struct up *u, const char *extra, const char
 }
 
 /* The caller's request-options bound a chained request as they bound an
- * outbound one: no head within the first-byte timeout (the target's /sleep
- * waits 20 ms) or no bytes within the between-bytes timeout (its /drip
- * waits 1 s between two lines) is connection-read-timeout (error-code
- * case 9 in the WIT), and the request is cut off; longer timeouts let the
- * same requests through, and a connect timeout has nothing to wait for. */
+ * outbound one: no head within the first-byte timeout (the target's
+ * /sleep-1s waits 1 s: a head that came while a loaded machine kept the
+ * caller from looking would be taken) or no bytes within the between-bytes
+ * timeout (its /drip waits 1 s between two lines) is connection-read-timeout
+ * (error-code case 9 in the WIT), and the request is cut off; longer
+ * timeouts let the same requests through, and a connect timeout has
+ * nothing to wait for. */
 TEST(up, a_chained_request_honours_the_callers_timeouts)
 {
     struct up u;
     ASSERT_EQ_INT(up_chain_with(&u, "\"http://*.spin.internal\"", NULL, NULL), -1);
-    const char *r = chain_timed(&u, "-H 'x-first-byte-ms: 1'", "http://back.spin.internal/sleep");
+    const char *r =
+        chain_timed(&u, "-H 'x-first-byte-ms: 1'", "http://back.spin.internal/sleep-1s");
     ASSERT_EQ_INT(status_of(r), 502);
     ASSERT_TRUE(strstr(r, "\r\n\r\nerror-code 9\n") != NULL);
     r = chain_timed(&u, "-H 'x-first-byte-ms: 20000'", "http://back.spin.internal/sleep");

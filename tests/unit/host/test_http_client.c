@@ -11,8 +11,8 @@
  *   /big?n=N      200, N bytes of the pattern byte(i) = i % 251
  *   /redirect     302, location: /hello
  *   /trailers     200 chunked, "part1part2", trailer x-checksum: 42
- *   /slow-head    sleeps 1.5 s, then 200
- *   /stall        200, content-length 10, 5 bytes, then sleeps 1.5 s
+ *   /slow-head    waits until the client gives up (closes), then 200
+ *   /stall        200, content-length 10, 5 bytes, then waits until the client gives up
  *   /cut          200, content-length 100, 10 bytes, then closes
  */
 #include "harness/test.h"
@@ -22,6 +22,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -154,6 +155,15 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
+/* Waits until the client closes the connection (20 s at most): a response held back this
+ * way comes too late for a client timeout however slow this machine is, where a fixed sleep
+ * is only longer than the timeout when the client is not delayed past it. */
+static void wait_for_client_to_give_up(int fd)
+{
+    struct pollfd p = {fd, POLLIN, 0};
+    poll(&p, 1, 20000);
+}
+
 /* Holds a "/sum?held" request's body unread until the test releases it (20 s at most), so
  * that the client's window must fill however fast this machine is. */
 static void wait_for_release(void)
@@ -237,11 +247,11 @@ static void *serve_conn(void *arg)
             send_str(fd, "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ntrailer: x-checksum\r\n"
                          "\r\n5\r\npart1\r\n5\r\npart2\r\n0\r\nx-checksum: 42\r\n\r\n");
         } else if (strcmp(path, "/slow-head") == 0) {
-            sleep_ms(1500);
+            wait_for_client_to_give_up(fd);
             send_str(fd, "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
         } else if (strcmp(path, "/stall") == 0) {
             send_str(fd, "HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n12345");
-            sleep_ms(1500);
+            wait_for_client_to_give_up(fd);
             send_str(fd, "67890");
         } else if (strcmp(path, "/cut") == 0) {
             send_str(fd, "HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n0123456789");
@@ -664,13 +674,14 @@ TEST(http_client, denied_requests_never_connect)
 TEST(http_client, connection_refused)
 {
     client();
-    /* A port nobody listens on: bind one, close it. */
+    /* A port nobody listens on: one bound here and kept, never listened on
+     * (closed, another process could take it before the client connects). */
     int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_TRUE(fd >= 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     ASSERT_EQ_INT(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
     socklen_t len = sizeof a;
-    getsockname(fd, (struct sockaddr *)&a, &len);
-    close(fd);
+    ASSERT_EQ_INT(getsockname(fd, (struct sockaddr *)&a, &len), 0);
     set_policy("http://127.0.0.1:*");
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/", ntohs(a.sin_port));
@@ -682,6 +693,7 @@ TEST(http_client, connection_refused)
     ASSERT_EQ_INT(head(r, &resp, &e), SPRY_EIO);
     ASSERT_EQ_INT(e.code, HTTP_ERR_CONNECTION_REFUSED);
     http_client_request_destroy(r);
+    close(fd);
 }
 
 TEST(http_client, incomplete_response)

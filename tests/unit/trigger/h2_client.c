@@ -88,6 +88,9 @@ static int on_frame(nghttp2_session *s, const nghttp2_frame *frame, void *user)
     if (frame->hd.type == NGHTTP2_GOAWAY) {
         c->goaway = true;
         c->goaway_error = frame->goaway.error_code;
+        c->goaway_open_streams = 0;
+        for (int i = 0; i < c->n; i++)
+            c->goaway_open_streams += !c->streams[i].closed;
     }
     return 0;
 }

@@ -37,6 +37,7 @@ struct h2c {
     int n;
     bool goaway, eof;
     uint32_t goaway_error;
+    int goaway_open_streams; /* streams not yet closed when GOAWAY came */
 };
 
 /* Connects to 127.0.0.1:port and sends the preface and SETTINGS. */

@@ -572,15 +572,23 @@ TEST(pool, a_host_trap_message_does_not_outlive_its_run)
 }
 
 struct releaser {
+    struct spry_pool *pool;
     struct spry_instance *inst;
-    int delay_ms;
 };
 
-static void *release_later(void *arg)
+/* Releases inst once a caller waits in the pool's queue (not after a fixed
+ * sleep, which a loaded machine can stretch past the queue's timeout). */
+static void *release_when_waited_for(void *arg)
 {
     struct releaser *r = arg;
-    struct timespec ts = {0, r->delay_ms * 1000000L};
-    nanosleep(&ts, NULL);
+    for (;;) {
+        struct spry_pool_stats stats;
+        spry_pool_stats(r->pool, &stats);
+        if (stats.waiting > 0)
+            break;
+        struct timespec ts = {0, 1000000L};
+        nanosleep(&ts, NULL);
+    }
     spry_pool_release(r->inst);
     return NULL;
 }
@@ -619,16 +627,27 @@ TEST(pool, exhausted_pool_queues_then_times_out_or_rejects)
     ASSERT_EQ_INT(spry_pool_acquire(p, &inst, &report, NULL), SPRY_ETIMEOUT);
     ASSERT_GE_INT((int)(now_ms() - t0), 49);
     ASSERT_EQ_STR(report.message, "instance pool exhausted: no slot of 1 became free within 50 ms");
-    /* A release within the timeout hands the slot to the waiter. */
-    struct releaser r = {held, 10};
-    pthread_t thread;
-    ASSERT_EQ_INT(pthread_create(&thread, NULL, release_later, &r), 0);
-    ASSERT_OK(spry_pool_acquire(p, &inst, NULL, NULL));
-    pthread_join(thread, NULL);
-    spry_pool_release(inst);
+    spry_pool_release(held);
     struct spry_pool_stats stats;
     spry_pool_stats(pool, &stats);
     ASSERT_EQ_UINT(stats.timed_out, 1);
+    spry_prepared_destroy(p);
+    spry_pool_destroy(pool);
+
+    /* A release while a caller waits hands the slot to the waiter (a
+     * timeout no scheduling delay comes near: the release is made once the
+     * caller is seen waiting). */
+    pool = make_pool(1, 4, 20000);
+    ASSERT_OK(spry_prepared_create(pool, m, NULL, 0, NULL, 0, &p, NULL));
+    ASSERT_OK(spry_pool_acquire(p, &held, NULL, NULL));
+    struct releaser r = {pool, held};
+    pthread_t thread;
+    ASSERT_EQ_INT(pthread_create(&thread, NULL, release_when_waited_for, &r), 0);
+    ASSERT_OK(spry_pool_acquire(p, &inst, NULL, NULL));
+    pthread_join(thread, NULL);
+    spry_pool_release(inst);
+    spry_pool_stats(pool, &stats);
+    ASSERT_EQ_UINT(stats.timed_out, 0);
     ASSERT_EQ_UINT(stats.in_use, 0);
     ASSERT_EQ_UINT(stats.waiting, 0);
     spry_prepared_destroy(p);
