@@ -1157,6 +1157,7 @@ host_failed:
     if (rc == SPRY_ETRAP && store->trap.kind == SPRY_TRAP_NONE)
         runtime_trap(store, SPRY_TRAP_HOST,
                      inst->trap_message[0] != '\0' ? inst->trap_message : NULL);
+    inst->trap_message[0] = '\0'; /* this failure's: spent, whether used or not */
     if (rc == SPRY_ETRAP && store->trap.func_index == UINT32_MAX)
         locate_trap(store, cur, code_now(cur), pc); /* the wasm function that called the host */
     goto unwind;

@@ -398,6 +398,7 @@ static void host_failed(struct nctx *c, int rc, uint32_t fn)
     if (rc == SPRY_ETRAP && store->trap.kind == SPRY_TRAP_NONE)
         runtime_trap(store, SPRY_TRAP_HOST,
                      inst->trap_message[0] != '\0' ? inst->trap_message : NULL);
+    inst->trap_message[0] = '\0';      /* this failure's: spent, whether used or not */
     store->cur_func = inst->funcs[fn]; /* the wasm function that called the host */
     unwind(rc);
 }

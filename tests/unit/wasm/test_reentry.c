@@ -251,3 +251,83 @@ TEST(wasm_reentry, a_fault_after_a_callback_names_the_function_that_faulted)
     spry_store_destroy(store);
     spry_module_destroy(m);
 }
+
+/* A host function's trap message is spent by the failure it was set for:
+ * a later failure without one reports the default text, whether the first
+ * trap reached the API or was absorbed by a host further out (the message
+ * of an instance other than the absorbing host's caller included), in both
+ * tiers. "run" calls host "fail" (1: fails with a message, 2: fails
+ * without one, 0: succeeds); "outer" calls host "absorb", which calls the
+ * other instance's "run"(1) and swallows its trap. */
+static const char *const MESSAGE_WAT =
+    "(module\n"
+    "  (import \"host\" \"fail\" (func $fail (param i32) (result i32)))\n"
+    "  (import \"host\" \"absorb\" (func $absorb (param i32) (result i32)))\n"
+    "  (func (export \"run\") (param i32) (result i32) (call $fail (local.get 0)))\n"
+    "  (func (export \"outer\") (param i32) (result i32) (call $absorb (local.get 0))))\n";
+
+static struct spry_func *absorb_target;
+
+static int host_fail(void *user, struct spry_instance *caller, uint64_t *slots)
+{
+    (void)user;
+    if (slots[0] == 1)
+        spry_instance_set_trap_message(caller, "the first failure's message");
+    return slots[0] != 0 ? SPRY_ETRAP : 0;
+}
+
+static int host_absorb(void *user, struct spry_instance *caller, uint64_t *slots)
+{
+    (void)user;
+    (void)caller;
+    uint64_t s[1] = {1};
+    struct spry_trap trap;
+    memset(&trap, 0, sizeof trap);
+    int rc = spry_func_call_slots(absorb_target, s, 1, &trap);
+    ASSERT_EQ_INT(rc, SPRY_ETRAP);
+    ASSERT_EQ_STR(trap.message, "the first failure's message");
+    slots[0] = 5;
+    return 0;
+}
+
+TEST(wasm_reentry, a_host_trap_message_is_spent_by_its_failure)
+{
+    native_cache_fresh();
+    for (int native = 0; native <= 1; native++) {
+        struct spry_module *m = wat_load_tier(MESSAGE_WAT, native);
+        struct spry_store *store;
+        ASSERT_OK(spry_store_create(NULL, &store));
+        static const uint8_t i32[1] = {SPRY_I32};
+        struct spry_functype ft = {1, 1, i32, i32};
+        struct spry_func *hf[2];
+        ASSERT_OK(spry_func_new_host(store, &ft, host_fail, NULL, &hf[0]));
+        ASSERT_OK(spry_func_new_host(store, &ft, host_absorb, NULL, &hf[1]));
+        struct spry_extern imps[2] = {{.kind = SPRY_EXTERN_FUNC, .of.func = hf[0]},
+                                      {.kind = SPRY_EXTERN_FUNC, .of.func = hf[1]}};
+        struct spry_instance *a, *b;
+        ASSERT_OK(spry_instance_create(store, m, imps, 2, &a, NULL, NULL));
+        ASSERT_OK(spry_instance_create(store, m, imps, 2, &b, NULL, NULL));
+        ASSERT_TRUE(func_is_native(m, 2) == (native != 0));
+        int32_t v;
+        struct spry_trap trap;
+        /* Failures reaching the API, one after the other. */
+        ASSERT_EQ_INT(call_i32(a, "run", 1, &v, &trap), SPRY_ETRAP);
+        ASSERT_EQ_STR(trap.message, "the first failure's message");
+        ASSERT_EQ_INT(call_i32(a, "run", 2, &v, &trap), SPRY_ETRAP);
+        ASSERT_EQ_STR(trap.message, "host function failed");
+        ASSERT_OK(call_i32(a, "run", 0, &v, NULL));
+        /* A's host absorbs B's trap; B's next failure has no message. */
+        struct spry_extern e;
+        ASSERT_OK(spry_instance_export(b, "run", &e));
+        absorb_target = e.of.func;
+        ASSERT_OK(call_i32(a, "outer", 0, &v, NULL));
+        ASSERT_EQ_INT(v, 5);
+        ASSERT_EQ_INT(call_i32(b, "run", 2, &v, &trap), SPRY_ETRAP);
+        ASSERT_EQ_STR(trap.message, "host function failed");
+        ASSERT_EQ_INT(call_i32(a, "run", 2, &v, &trap), SPRY_ETRAP);
+        ASSERT_EQ_STR(trap.message, "host function failed");
+        spry_store_destroy(store);
+        spry_module_destroy(m);
+    }
+    native_cache_drop();
+}
