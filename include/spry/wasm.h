@@ -271,7 +271,9 @@ SPRY_API int spry_instance_export_n(const struct spry_instance *inst, const char
 /* The instance's memory number `index` (0 for most modules), or NULL. */
 SPRY_API struct spry_memory *spry_instance_memory(const struct spry_instance *inst, uint32_t index);
 
-/* Sets the message of a trap a host function is about to return. */
+/* Sets the message of a trap a host function is about to return; that
+ * failure spends it (a later failure without a message of its own reports
+ * the default text). */
 SPRY_API void spry_instance_set_trap_message(struct spry_instance *inst, const char *message);
 
 /* ---- traps ------------------------------------------------------------ */
