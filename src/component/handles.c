@@ -19,12 +19,6 @@ void handles_init(struct handles *h, uint32_t max)
     h->max = max > HANDLES_MAX_SPEC ? HANDLES_MAX_SPEC : max;
 }
 
-void handles_clear(struct handles *h)
-{
-    h->len = 1;
-    h->free_head = 0;
-}
-
 void handles_fini(struct handles *h)
 {
     spry_free(h->v);
@@ -54,6 +48,7 @@ static inline bool add_fast(struct handles *h, const struct handle *e, uint32_t 
         h->len++;
     }
     h->v[i] = *e;
+    h->live++;
     *index = i;
     return true;
 }
@@ -86,6 +81,7 @@ int handles_add(struct canon_cx *cx, const struct handle *e, uint32_t *index)
         h->len++;
     }
     h->v[i] = *e;
+    h->live++;
     *index = i;
     return 0;
 }
@@ -97,6 +93,7 @@ static void handles_remove(struct handles *h, uint32_t i)
     h->v[i].scope = NULL;
     h->v[i].rep = h->free_head;
     h->free_head = i;
+    h->live--;
 }
 
 /* The resource type `resource` names in inst, or NULL when none. */
@@ -302,20 +299,25 @@ int handles_resource_rep(struct canon_cx *cx, const struct canon_rtype *rt, uint
     return 0;
 }
 
+/* The host's drop of a host resource's representation (rt->host->drop
+ * not NULL). */
+static void host_drop(struct canon_inst *inst, struct spry_instance *caller,
+                      const struct canon_rtype *rt, uint32_t rep)
+{
+    struct spry_arena arena;
+    spry_arena_init(&arena, inst->arena_limit);
+    struct ccall call = {
+        .arena = &arena, .inst = inst->cinst, .store = inst->store, .caller = caller};
+    rt->host->drop(&call, rep);
+    spry_arena_fini(&arena);
+}
+
 /* Destroys the resource an own handle owned. */
 static int destroy(struct canon_cx *cx, const struct canon_rtype *rt, uint32_t rep)
 {
     if (rt->host != NULL) {
-        if (rt->host->drop == NULL)
-            return 0;
-        struct spry_arena arena;
-        spry_arena_init(&arena, cx->inst->arena_limit);
-        struct ccall call = {.arena = &arena,
-                             .inst = cx->inst->cinst,
-                             .store = cx->inst->store,
-                             .caller = cx->caller};
-        rt->host->drop(&call, rep);
-        spry_arena_fini(&arena);
+        if (rt->host->drop != NULL)
+            host_drop(cx->inst, cx->caller, rt, rep);
         return 0;
     }
     /* CanonicalABI.md (0.2), canon resource.drop: an instance dropping a
@@ -403,6 +405,22 @@ int handles_resource_rep_fn(void *user, struct spry_instance *caller, uint64_t *
 int handles_resource_drop_fn(void *user, struct spry_instance *caller, uint64_t *slots)
 {
     const struct handles_builtin *b = user;
+    /* The common drop, an own handle of a host resource that is not lent,
+     * passes every check handles_resource_drop makes (in its order): done
+     * here without a context. Anything else takes the checks, which say
+     * what is wrong. */
+    struct canon_inst *inst = b->inst;
+    const struct canon_rtype *rt = b->rt;
+    struct handles *h = &inst->handles;
+    uint32_t i = (uint32_t)slots[0];
+    if (inst->may_leave && rt != NULL && rt->host != NULL && i != 0 && i < h->len &&
+        h->v[i].rt == rt && h->v[i].own && h->v[i].lends == 0) {
+        uint32_t rep = h->v[i].rep;
+        handles_remove(h, i);
+        if (rt->host->drop != NULL)
+            host_drop(inst, caller, rt, rep);
+        return 0;
+    }
     struct canon_cx cx;
     builtin_cx(&cx, b, caller);
     int rc = handles_resource_drop(&cx, b->rt, (uint32_t)slots[0]);

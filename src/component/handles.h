@@ -83,12 +83,18 @@ struct handles {
     uint32_t cap;
     uint32_t free_head; /* last freed index, 0: none */
     uint32_t max;       /* highest index allowed */
+    uint32_t live;      /* entries holding a handle (rt != NULL) */
 };
 
 void handles_init(struct handles *h, uint32_t max);
 /* Empties the table (every index free, numbering starts again at 1) and
  * keeps its storage for the next request. */
-void handles_clear(struct handles *h);
+static inline void handles_clear(struct handles *h)
+{
+    h->len = 1;
+    h->free_head = 0;
+    h->live = 0;
+}
 void handles_fini(struct handles *h);
 
 /* The handle at index i, or a trap (no such handle). */

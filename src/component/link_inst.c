@@ -335,8 +335,12 @@ int link_rep_tramp(void *user, struct spry_instance *caller, uint64_t *slots)
 int link_drop_tramp(void *user, struct spry_instance *caller, uint64_t *slots)
 {
     const struct lhostfn *h = user;
-    struct cinst *ci = caller_cinst(caller);
-    if (ci == NULL)
+    /* Nearly every guest drops its streams: read inline, as
+     * link_lower_tramp does. */
+    struct cinst *ci = caller != NULL ? caller->store->data[SPRY_STORE_DATA_COMPONENT] : NULL;
+    if (ci == NULL) {
+        (void)caller_cinst(caller); /* the same lookup, which sets the trap message */
         return SPRY_ETRAP;
+    }
     return handles_resource_drop_fn(&ci->builtins[h->index], caller, slots);
 }

@@ -4,6 +4,7 @@
  */
 #include "base/alloc.h"
 #include "component/wasip2/p2.h"
+#include "wasm/runtime.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -127,10 +128,16 @@ size_t wasip2_live_objects(const struct wasip2 *p2)
     return p2->live;
 }
 
+/* The context of a host call's store: spry_store_data, read inline (every
+ * WASI 0.2 call and drop looks it up). */
+static inline struct wasip2 *call_ctx(const struct ccall *call)
+{
+    return call->store != NULL ? call->store->data[SPRY_STORE_DATA_WASI_P2] : NULL;
+}
+
 int p2_ctx(struct ccall *call, struct wasip2 **out)
 {
-    struct wasip2 *p2 =
-        call->store != NULL ? spry_store_data(call->store, SPRY_STORE_DATA_WASI_P2) : NULL;
+    struct wasip2 *p2 = call_ctx(call);
     if (p2 == NULL)
         return ccall_trap(call, "wasi: no WASI 0.2 context attached to the store");
     *out = p2;
@@ -232,8 +239,7 @@ void p2_discard(struct wasip2 *ctx, uint32_t slot)
 
 void p2_drop(struct ccall *call, uint32_t rep)
 {
-    struct wasip2 *ctx =
-        call->store != NULL ? spry_store_data(call->store, SPRY_STORE_DATA_WASI_P2) : NULL;
+    struct wasip2 *ctx = call_ctx(call);
     if (ctx == NULL)
         return;
     uint32_t i;

@@ -211,6 +211,94 @@ TEST(component_handles, builtins_as_core_functions)
     fx_fini();
 }
 
+/* The drop built-in's fast path (an own handle of a host resource, not
+ * lent) and the checks it leaves to handles_resource_drop. */
+TEST(component_handles, drop_builtin_of_a_host_resource)
+{
+    fx_init(CANON_UTF8);
+    struct handles_builtin b = {&fx.inst, &fx.rtypes[STREAM]};
+    uint64_t slots[1];
+    uint32_t i = lower_own(STREAM, 41), j = lower_own(STREAM, 42);
+    slots[0] = i;
+    ASSERT_OK(handles_resource_drop_fn(&b, NULL, slots));
+    ASSERT_EQ_UINT(fx.ndropped, 1);
+    ASSERT_EQ_UINT(fx.dropped[0], 41);
+    ASSERT_TRUE(entry(i)->rt == NULL);
+    ASSERT_EQ_UINT(fx.inst.handles.live, 1);
+    /* Gone: a second drop traps, and the freed index is reused first. */
+    slots[0] = i;
+    ASSERT_EQ_INT(handles_resource_drop_fn(&b, NULL, slots), SPRY_ETRAP);
+    ASSERT_EQ_UINT(lower_own(STREAM, 43), i);
+    /* A lent handle, a handle of another type, a borrow, index 0 and one
+     * past the end: not dropped (the checks trap), nothing destroyed. */
+    uint32_t rep;
+    ASSERT_OK(handles_lift_borrow(&fx.cx, cb_borrow(STREAM), j, &rep));
+    slots[0] = j;
+    ASSERT_EQ_INT(handles_resource_drop_fn(&b, NULL, slots), SPRY_ETRAP);
+    handles_scope_end(&fx.cx, &fx.scope);
+    uint32_t f = lower_own(FIELDS, 44);
+    slots[0] = f;
+    ASSERT_EQ_INT(handles_resource_drop_fn(&b, NULL, slots), SPRY_ETRAP);
+    uint32_t k;
+    ASSERT_OK(handles_lower_borrow(&fx.cx, cb_borrow(STREAM), 45, &k));
+    slots[0] = k;
+    ASSERT_OK(handles_resource_drop_fn(&b, NULL, slots)); /* ends the borrow */
+    ASSERT_EQ_UINT(fx.scope.nborrows, 0);
+    slots[0] = 0;
+    ASSERT_EQ_INT(handles_resource_drop_fn(&b, NULL, slots), SPRY_ETRAP);
+    slots[0] = fx.inst.handles.len;
+    ASSERT_EQ_INT(handles_resource_drop_fn(&b, NULL, slots), SPRY_ETRAP);
+    ASSERT_EQ_UINT(fx.ndropped, 1);
+    /* Not while the instance may not leave (in realloc or post-return). */
+    fx.inst.may_leave = false;
+    slots[0] = j;
+    ASSERT_EQ_INT(handles_resource_drop_fn(&b, NULL, slots), SPRY_ETRAP);
+    fx.inst.may_leave = true;
+    ASSERT_TRUE(entry(j)->rt == &fx.rtypes[STREAM]);
+    slots[0] = j;
+    ASSERT_OK(handles_resource_drop_fn(&b, NULL, slots));
+    ASSERT_EQ_UINT(fx.ndropped, 2);
+    ASSERT_EQ_UINT(fx.dropped[1], 42);
+    /* A host resource without a drop function is forgotten. */
+    struct handles_builtin bf = {&fx.inst, &fx.rtypes[FIELDS]};
+    slots[0] = f;
+    ASSERT_OK(handles_resource_drop_fn(&bf, NULL, slots));
+    ASSERT_EQ_UINT(fx.ndropped, 2);
+    ASSERT_EQ_UINT(fx.inst.handles.live, 1); /* 43 */
+    fx_fini();
+}
+
+/* handles.live counts the entries that hold a handle, so that a reset
+ * whose guest left nothing skips the table. */
+TEST(component_handles, live_counts_handles_and_reset_after_everything_was_dropped)
+{
+    fx_init(CANON_UTF8);
+    ASSERT_EQ_UINT(fx.inst.handles.live, 0);
+    uint32_t a = lower_own(STREAM, 1), b = lower_own(STREAM, 2), rep;
+    uint32_t c;
+    ASSERT_OK(handles_lower_borrow(&fx.cx, cb_borrow(STREAM), 3, &c));
+    ASSERT_EQ_UINT(fx.inst.handles.live, 3);
+    ASSERT_OK(handles_lift_own(&fx.cx, cb_own(STREAM), a, &rep));    /* moved */
+    ASSERT_OK(handles_resource_drop(&fx.cx, &fx.rtypes[STREAM], c)); /* borrow ended */
+    ASSERT_EQ_UINT(fx.inst.handles.live, 1);
+    ASSERT_OK(handles_resource_drop(&fx.cx, &fx.rtypes[STREAM], b));
+    ASSERT_EQ_UINT(fx.inst.handles.live, 0);
+    ASSERT_EQ_UINT(fx.ndropped, 1);
+    canon_inst_reset(&fx.inst); /* nothing left to drop */
+    ASSERT_EQ_UINT(fx.ndropped, 1);
+    ASSERT_EQ_UINT(fx.inst.handles.len, 1);
+    /* The next request counts from zero again and its leftovers are
+     * dropped at its reset. */
+    fx_new_cx(true);
+    ASSERT_EQ_UINT(lower_own(STREAM, 4), 1);
+    ASSERT_EQ_UINT(fx.inst.handles.live, 1);
+    canon_inst_reset(&fx.inst);
+    ASSERT_EQ_UINT(fx.ndropped, 2);
+    ASSERT_EQ_UINT(fx.dropped[1], 4);
+    ASSERT_EQ_UINT(fx.inst.handles.live, 0);
+    fx_fini();
+}
+
 TEST(component_handles, the_table_has_a_maximum)
 {
     fx_init(CANON_UTF8);
