@@ -429,6 +429,21 @@ static bool post_return_type_ok(const struct spry_func *post_return,
     return true;
 }
 
+/* l->result_step: CASES for the result of wasi:cli/run and its like. */
+static uint8_t plan_lifted_result(const struct canon_lifted *l)
+{
+    const struct ctype *r = l->type->result;
+    if (r == NULL)
+        return CANON_STEP_NONE;
+    if (l->flat.results_in_memory || l->flat.nresults != 1 || !layout_is_variant(r))
+        return CANON_STEP_WALK;
+    for (uint32_t i = 0; i < layout_ncases(r); i++) {
+        if (layout_case_type(r, i) != NULL)
+            return CANON_STEP_WALK;
+    }
+    return CANON_STEP_CASES;
+}
+
 void canon_lifted_init(struct canon_lifted *l, const char *name, const struct cfunctype *type,
                        struct spry_func *core, const struct canon_options *opts,
                        struct canon_inst *inst)
@@ -448,6 +463,7 @@ void canon_lifted_init(struct canon_lifted *l, const char *name, const struct cf
         l->opts.post_return != NULL && post_return_type_ok(l->opts.post_return, &l->flat)
             ? l->opts.post_return
             : NULL;
+    l->result_step = plan_lifted_result(l);
 }
 
 /* Slots as spry_func_call would pass them: an i32 or f32 is its low half
@@ -488,7 +504,13 @@ static int lifted_run(const struct canon_lifted *l, struct canon_cx *cx, struct 
     for (uint32_t i = 0; i < cf->nresults; i++)
         rslots[i] = cf->results[i] == SPRY_I32 || cf->results[i] == SPRY_F32 ? (uint32_t)slots[i]
                                                                              : slots[i];
-    if (ft->result != NULL) {
+    if (l->result_step == CANON_STEP_CASES && (uint32_t)rslots[0] < layout_ncases(ft->result)) {
+        /* lift_flat_variant of a payload-less case; a discriminant out of
+         * range takes the walker, which traps */
+        memset(result, 0, sizeof *result);
+        result->kind = ft->result->kind;
+        result->of.var.disc = (uint32_t)rslots[0];
+    } else if (ft->result != NULL) {
         struct ctype_field rf = {NULL, ft->result};
         struct canon_flat in = {rslots, cf->nresults, 0};
         rc = canon_lift_values_via(cx, 1, &rf, cf->results_in_memory ? &cf->results_block : NULL,

@@ -262,6 +262,8 @@ enum canon_step {
     CANON_STEP_OWN,    /* result: own<T>, one flat value */
     CANON_STEP_U32,    /* result: u32 or s32, one flat value */
     CANON_STEP_STORE,  /* result: stored at the guest's result pointer */
+    CANON_STEP_CASES,  /* lifted result: a variant, enum, option or result whose cases have
+                          no payload, one flat value (its discriminant) */
 };
 #define CANON_PLAN_PARAMS 8 /* parameters with a planned step; more: all walked */
 
@@ -329,6 +331,7 @@ struct canon_lifted {
      * (canon_call_guest's core and opts) the types are checked per call. */
     const struct spry_func *core_typed;
     const struct spry_func *post_return_typed;
+    uint8_t result_step; /* enum canon_step: NONE, CASES or WALK */
 };
 
 /* opts, core and inst may be NULL for a descriptor used with

@@ -1010,6 +1010,49 @@ TEST(component_canon_call, lifted_numbers_and_results_through_memory)
     teardown();
 }
 
+/* A result whose cases carry nothing (wasi:cli/run's result, an enum):
+ * lifted from its discriminant by the plan (CANON_STEP_CASES); one past
+ * the cases traps as the walker says. */
+TEST(component_canon_call, lifted_payload_less_cases)
+{
+    setup();
+    struct spry_arena arena;
+    spry_arena_init(&arena, 1 << 20);
+    const struct ctype *u32 = cb_prim(CT_U32);
+    struct canon_lifted run = lift("add", cb_func(2, u32, u32, cb_result(NULL, NULL)), NULL);
+    ASSERT_EQ_UINT(run.result_step, CANON_STEP_CASES);
+    struct cval r, a[2] = {cv_u(CT_U32, 0), cv_u(CT_U32, 0)};
+    memset(&r, 0xa5, sizeof r);
+    ASSERT_OK(canon_lifted_call(&run, a, &arena, &r, NULL));
+    ASSERT_EQ_UINT(r.kind, CT_RESULT);
+    ASSERT_EQ_UINT(r.of.var.disc, 0);
+    ASSERT_NULL(r.of.var.payload);
+    a[1] = cv_u(CT_U32, 1);
+    ASSERT_OK(canon_lifted_call(&run, a, &arena, &r, NULL));
+    ASSERT_EQ_UINT(r.of.var.disc, 1);
+    ASSERT_NULL(r.of.var.payload);
+
+    struct canon_lifted e = lift("add", cb_func(2, u32, u32, cb_enum(3)), NULL);
+    ASSERT_EQ_UINT(e.result_step, CANON_STEP_CASES);
+    a[0] = cv_u(CT_U32, 1);
+    ASSERT_OK(canon_lifted_call(&e, a, &arena, &r, NULL));
+    ASSERT_EQ_UINT(r.kind, CT_ENUM);
+    ASSERT_EQ_UINT(r.of.var.disc, 2);
+    /* A payload in any case: the walker. */
+    struct canon_lifted opt = lift("add", cb_func(2, u32, u32, cb_option(u32)), NULL);
+    ASSERT_EQ_UINT(opt.result_step, CANON_STEP_WALK);
+    spry_arena_fini(&arena);
+
+    struct spry_trap trap;
+    memset(&trap, 0, sizeof trap);
+    spry_arena_init(&arena, 1 << 20);
+    a[0] = cv_u(CT_U32, 5);
+    ASSERT_EQ_INT(canon_lifted_call(&run, a, &arena, &r, &trap), SPRY_ETRAP);
+    ASSERT_EQ_STR(trap.message, "add: discriminant 6 is out of range for result with 2 cases");
+    spry_arena_fini(&arena);
+    teardown();
+}
+
 TEST(component_canon_call, shared_descriptor_checks_each_core_function)
 {
     setup();
