@@ -11,12 +11,9 @@
 
 #include "spry/wasm.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 /* $mix weighs each argument by a distinct power of ten, so a swapped or
  * missing argument changes the result. Callers pass locals, constants and
@@ -468,23 +465,6 @@ TEST(wasm_calls, recursion_without_loops_stops_at_the_next_function_entry)
     spry_module_destroy(m);
 }
 
-struct stopper {
-    struct spry_store *store;
-    clockid_t spinner_cpu; /* the spinning thread's CPU-time clock */
-    struct timespec at;    /* its CPU time just after the interrupt */
-};
-
-/* As test_engine.c: the latency is the spinning thread's CPU time after
- * the interrupt, which scheduling delays do not add to. */
-static void *stop_later(void *arg)
-{
-    struct stopper *s = arg;
-    usleep(50 * 1000);
-    spry_store_interrupt(s->store);
-    clock_gettime(s->spinner_cpu, &s->at);
-    return NULL;
-}
-
 /* A loop whose body only calls tiny functions, two of them inlined (no
  * entry of theirs to check at): the loop's backward jump still stops it. */
 TEST(wasm_calls, a_loop_calling_tiny_functions_is_interrupted)
@@ -499,19 +479,10 @@ TEST(wasm_calls, a_loop_calling_tiny_functions_is_interrupted)
         "    (loop (call $set (call $inc (call $get))) (br 0))\n"
         "    (call $get)))",
         &store);
-    struct stopper s = {.store = store};
-    ASSERT_EQ_INT(pthread_getcpuclockid(pthread_self(), &s.spinner_cpu), 0);
-    pthread_t thread;
-    ASSERT_EQ_INT(pthread_create(&thread, NULL, stop_later, &s), 0);
-    int32_t r;
     struct spry_trap trap;
-    ASSERT_EQ_INT(call_i32(inst, "spin", 0, &r, &trap), SPRY_ETRAP);
-    struct timespec done;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &done);
-    pthread_join(thread, NULL);
+    double ms;
+    ASSERT_EQ_INT(call_i32_interrupted(store, inst, "spin", &trap, &ms), SPRY_ETRAP);
     ASSERT_EQ_INT(trap.kind, SPRY_TRAP_INTERRUPTED);
-    double ms =
-        (double)(done.tv_sec - s.at.tv_sec) * 1e3 + (double)(done.tv_nsec - s.at.tv_nsec) / 1e6;
     ASSERT_LT_INT((long long)ms, 100); /* slack for a sanitizer build, as test_engine.c */
     spry_store_clear_interrupt(store);
     spry_store_destroy(store);

@@ -24,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 static struct spry_instance *instantiate(struct spry_module *m, struct spry_store **store,
                                          const struct spry_store_limits *limits)
@@ -318,18 +317,6 @@ TEST(native, deep_recursion_on_a_small_thread_stack_traps_instead_of_overflowing
 static const char *const SPIN_WAT = "(module (func (export \"spin\") (param i32) (result i32)\n"
                                     "  (loop $l (br $l)) (i32.const 0)))\n";
 
-struct spin_args {
-    struct spry_store *store;
-};
-
-static void *interrupter(void *p)
-{
-    struct spin_args *a = p;
-    usleep(50 * 1000);
-    spry_store_interrupt(a->store);
-    return NULL;
-}
-
 TEST(native, a_native_loop_is_interruptible)
 {
     native_cache_fresh();
@@ -337,13 +324,8 @@ TEST(native, a_native_loop_is_interruptible)
     ASSERT_TRUE(func_is_native(m, 0));
     struct spry_store *store;
     struct spry_instance *inst = instantiate(m, &store, NULL);
-    struct spin_args a = {store};
-    pthread_t t;
-    ASSERT_EQ_INT(pthread_create(&t, NULL, interrupter, &a), 0);
-    int32_t r;
     struct spry_trap trap;
-    ASSERT_EQ_INT(call_i32(inst, "spin", 0, &r, &trap), SPRY_ETRAP);
-    ASSERT_EQ_INT(pthread_join(t, NULL), 0);
+    ASSERT_EQ_INT(call_i32_interrupted(store, inst, "spin", &trap, NULL), SPRY_ETRAP);
     ASSERT_EQ_INT(trap.kind, SPRY_TRAP_INTERRUPTED);
     spry_store_destroy(store);
     spry_module_destroy(m);

@@ -27,7 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 static struct spry_extern export_of(struct spry_instance *inst, const char *name)
 {
@@ -196,34 +195,18 @@ TEST(native_calls, a_trap_in_the_other_instance_names_its_function_and_leaves_th
     native_cache_drop();
 }
 
-struct spin_args {
-    struct spry_store *store;
-};
-
-static void *interrupter(void *arg)
-{
-    struct spin_args *a = arg;
-    usleep(50 * 1000);
-    spry_store_interrupt(a->store);
-    return NULL;
-}
-
 TEST(native_calls, a_loop_in_the_other_instance_is_interruptible)
 {
     native_cache_fresh();
     for (int native = 0; native <= 1; native++) {
         struct pair p;
         pair_create(&p, native);
-        struct spin_args a = {p.store};
-        pthread_t t;
-        ASSERT_EQ_INT(pthread_create(&t, NULL, interrupter, &a), 0);
-        int32_t r;
         struct spry_trap trap;
-        ASSERT_EQ_INT(call_i32(p.a, "spin", 0, &r, &trap), SPRY_ETRAP);
-        ASSERT_EQ_INT(pthread_join(t, NULL), 0);
+        ASSERT_EQ_INT(call_i32_interrupted(p.store, p.a, "spin", &trap, NULL), SPRY_ETRAP);
         ASSERT_EQ_INT(trap.kind, SPRY_TRAP_INTERRUPTED);
         ASSERT_EQ_UINT(trap.func_index, 4); /* B's $spin */
         spry_store_clear_interrupt(p.store);
+        int32_t r;
         ASSERT_OK(call_i32(p.a, "run", 1, &r, NULL));
         ASSERT_EQ_INT(r, (101 + 1) + 5 + 1001);
         pair_destroy(&p);

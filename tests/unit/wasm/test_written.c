@@ -143,14 +143,9 @@ TEST(written, every_writer_is_put_back_by_the_pool_reset)
  * (docs/native.md): its stores mark the map as the interpreter's do. */
 TEST(written, native_stores_are_put_back_by_the_pool_reset)
 {
-    char dir[] = "/tmp/spry-native-written-XXXXXX";
-    ASSERT_NOT_NULL(mkdtemp(dir));
-    ASSERT_EQ_INT(setenv("SPRY_CACHE_DIR", dir, 1), 0);
+    native_cache_fresh();
     every_writer_round_trip(true);
-    unsetenv("SPRY_CACHE_DIR");
-    char cmd[96];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    ASSERT_EQ_INT(system(cmd), 0);
+    native_cache_drop();
 }
 
 static void every_writer_round_trip(bool native)
@@ -426,12 +421,7 @@ TEST(written, large_overlapping_copies_and_fills_are_put_back)
 
 TEST(written, native_large_overlapping_copies_and_fills_are_put_back)
 {
-    char dir[] = "/tmp/spry-native-written-XXXXXX";
-    ASSERT_NOT_NULL(mkdtemp(dir));
-    ASSERT_EQ_INT(setenv("SPRY_CACHE_DIR", dir, 1), 0);
+    native_cache_fresh();
     compare_round_trip(true);
-    unsetenv("SPRY_CACHE_DIR");
-    char cmd[96];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    ASSERT_EQ_INT(system(cmd), 0);
+    native_cache_drop();
 }

@@ -4,9 +4,12 @@
 #include "wasm/native.h"
 #include "wasm/runtime.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 void wat_compile(const char *wat, uint8_t **out, size_t *len)
 {
@@ -85,6 +88,39 @@ int call_i32(struct spry_instance *inst, const char *name, int32_t arg, int32_t 
     int rc = spry_instance_call(inst, name, &a, 1, &r, 1, trap);
     if (rc == 0)
         *result = r.of.i32;
+    return rc;
+}
+
+struct interrupter {
+    struct spry_store *store;
+    clockid_t caller_cpu; /* the calling thread's CPU-time clock */
+    struct timespec at;   /* its CPU time just after the interrupt */
+};
+
+static void *interrupt_later(void *arg)
+{
+    struct interrupter *it = arg;
+    usleep(50 * 1000);
+    spry_store_interrupt(it->store);
+    clock_gettime(it->caller_cpu, &it->at);
+    return NULL;
+}
+
+int call_i32_interrupted(struct spry_store *store, struct spry_instance *inst, const char *name,
+                         struct spry_trap *trap, double *latency_ms)
+{
+    struct interrupter it = {.store = store};
+    ASSERT_EQ_INT(pthread_getcpuclockid(pthread_self(), &it.caller_cpu), 0);
+    pthread_t thread;
+    ASSERT_EQ_INT(pthread_create(&thread, NULL, interrupt_later, &it), 0);
+    int32_t r;
+    int rc = call_i32(inst, name, 0, &r, trap);
+    struct timespec done;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &done);
+    ASSERT_EQ_INT(pthread_join(thread, NULL), 0);
+    if (latency_ms != NULL)
+        *latency_ms = (double)(done.tv_sec - it.at.tv_sec) * 1e3 +
+                      (double)(done.tv_nsec - it.at.tv_nsec) / 1e6;
     return rc;
 }
 

@@ -25,6 +25,14 @@ int call_i64(struct spry_instance *inst, const char *name, int64_t arg, int64_t 
 int call_i32(struct spry_instance *inst, const char *name, int32_t arg, int32_t *result,
              struct spry_trap *trap);
 
+/* Calls export `name` (argument 0, one i32 result) while another thread
+ * interrupts `store` 50 ms in, and returns the call's result code. When
+ * latency_ms is not NULL it gets the CPU time the calling thread used after
+ * the interrupt: the interrupt's latency in the thread's own time, which no
+ * scheduling delay (a loaded machine leaving it unscheduled) adds to. */
+int call_i32_interrupted(struct spry_store *store, struct spry_instance *inst, const char *name,
+                         struct spry_trap *trap, double *latency_ms);
+
 /* The native tier's tests (docs/native.md): each compiles into a cache
  * directory of its own, made by native_cache_fresh (SPRY_CACHE_DIR points
  * at it) and removed with everything in it by native_cache_drop. */
